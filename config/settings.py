@@ -1,0 +1,269 @@
+"""Settings for the Auto-Remediation System: one module, every value from the environment.
+
+Each variable is read once, here, through django-environ. A value that cannot be parsed or
+is out of range stops start-up with ``ImproperlyConfigured`` naming the variable, so a typo
+in an operator's environment never silently becomes a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+# A local .env (written by `make setup` with a generated SECRET_KEY) fills in what the real
+# environment leaves unset; the real environment always wins.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+def _number(name: str, default: float, *, low: float, high: float | None, integer: bool) -> Any:
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    try:
+        value: float = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise ImproperlyConfigured(f"{name} must be {kind}, got {raw!r}") from None
+    if value != value or value < low or (high is not None and value > high):  # NaN or out of range
+        bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+        raise ImproperlyConfigured(f"{name} must be {bound}, got {raw!r}")
+    return value
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.str(name, default=default).strip()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+# --- Django core -------------------------------------------------------------------------
+
+DEBUG = _bool("DEBUG", False)
+# A development key is accepted only with DEBUG on; production must set its own.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
+    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_q",
+    "django_prometheus",
+    "patterns",
+    "policies",
+    "remediation",
+    "feedback",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# SQLite (a file under var/) is the embedded default for the quickstart; PostgreSQL through
+# psycopg in production and CI: DATABASE_URL=postgres://user@host:5432/name
+_default_sqlite = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+try:
+    DATABASES = {"default": env.db("DATABASE_URL", default=_default_sqlite)}
+except Exception as exc:  # django-environ raises several types for a malformed URL
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the qcluster worker write the same file: wait for locks instead of
+    # failing, take the write lock at BEGIN (no lock-upgrade deadlock), and use WAL so
+    # readers do not block the writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
+    VAR_DIR.mkdir(exist_ok=True)
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/approvals/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# Request bodies are bounded before any parsing: the API's largest legal body (a ticket
+# with a 20,000-character description) fits well inside this.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="auto-remediation@localhost")
+ADMINS = [("Administrators", a) for a in env.list("ADMIN_EMAILS", default=[])]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# --- REST API ----------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Default deny: every endpoint needs an authenticated user unless it says otherwise.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Auto-Remediation System API",
+    "DESCRIPTION": (
+        "Incident tickets, AI-proposed remediation, reliability scoring, policies, "
+        "approvals and feedback. Authenticate with `Authorization: Token <key>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- Background work (django-q2) ---------------------------------------------------------
+
+Q_CLUSTER = {
+    "name": "remediation",
+    # ORM broker: its enqueue commits or rolls back with the ticket (a transactional outbox)
+    # and it is at-least-once; the Redis broker loses in-flight tasks when a worker dies.
+    "orm": "default",
+    "workers": env.int("Q_WORKERS", default=2),
+    # Pre-fetch no more than one task per worker: time waiting in the cluster's in-memory
+    # queue counts against `retry`, and a task that ages past it is handed out twice.
+    "queue_limit": env.int("Q_WORKERS", default=2),
+    # Longer than the slowest task: an analysis with the Anthropic client's own timeout and
+    # retries ((1 + ANTHROPIC_MAX_RETRIES) * ANTHROPIC_TIMEOUT_SECONDS + backoff) or one
+    # action over MCP. A task killed by this is retried after `retry`.
+    "timeout": 240,
+    # Well above `timeout` plus any queue wait, so a task still running is never handed out
+    # a second time while the first copy runs.
+    "retry": 600,
+    # Failed (raising) tasks are retried a bounded number of times, not forever (the
+    # default 0 re-runs a failing task every `retry` seconds without end). Our tasks catch
+    # their own errors and record them on the ticket, so this only bounds true crashes.
+    "max_attempts": 3,
+    "ack_failures": False,
+    # A missed schedule slot after downtime runs once, not once per missed slot.
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Background tasks",
+    "time_zone": "UTC",
+    "poll": 0.2,
+}
+
+# --- The seed's variables ----------------------------------------------------------------
+
+# The emergency stop: false means nothing executes, approved and queued work included.
+AUTO_REMEDIATION_ENABLED = _bool("AUTO_REMEDIATION_ENABLED", True)
+# Executions per rolling hour across every category (each policy has its own cap too).
+AUTO_REMEDIATION_MAX_ACTIONS_PER_HOUR = _number(
+    "AUTO_REMEDIATION_MAX_ACTIONS_PER_HOUR", 10, low=0, high=100_000, integer=True
+)
+# True: a policy can waive human approval only through its auto_approve_threshold.
+AUTO_REMEDIATION_REQUIRE_APPROVAL = _bool("AUTO_REMEDIATION_REQUIRE_APPROVAL", True)
+# Below this reliability nothing runs without a person, whatever a policy says.
+AUTO_REMEDIATION_MIN_RELIABILITY = _number(
+    "AUTO_REMEDIATION_MIN_RELIABILITY", 85.0, low=0, high=100, integer=False
+)
+PATTERN_MIN_OCCURRENCES = _number("PATTERN_MIN_OCCURRENCES", 5, low=1, high=1_000_000, integer=True)
+PATTERN_MIN_POSITIVE_RATE = _number("PATTERN_MIN_POSITIVE_RATE", 0.85, low=0, high=1, integer=False)
+# Not in the seed's list but named in its eligibility rule; same meaning, same defaults.
+PATTERN_MIN_RELIABILITY = _number("PATTERN_MIN_RELIABILITY", 85.0, low=0, high=100, integer=False)
+PATTERN_MIN_SUCCESS_RATE = _number("PATTERN_MIN_SUCCESS_RATE", 0.85, low=0, high=1, integer=False)
+
+# --- Analysis ----------------------------------------------------------------------------
+
+AUTO_REMEDIATION_ANALYZER = _choice("AUTO_REMEDIATION_ANALYZER", "local", ("local", "anthropic"))
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+# The seed names Sonnet 4.5, which the SDK retires on 2026-11-30; default to a current one.
+ANTHROPIC_MODEL = env.str("ANTHROPIC_MODEL", default="claude-sonnet-5-5")
+ANTHROPIC_TIMEOUT_SECONDS = _number("ANTHROPIC_TIMEOUT_SECONDS", 60.0, low=1, high=180, integer=False)
+ANTHROPIC_MAX_RETRIES = _number("ANTHROPIC_MAX_RETRIES", 1, low=0, high=2, integer=True)
+if AUTO_REMEDIATION_ANALYZER == "anthropic" and not ANTHROPIC_API_KEY:
+    raise ImproperlyConfigured("ANTHROPIC_API_KEY must be set when AUTO_REMEDIATION_ANALYZER=anthropic")

@@ -1,0 +1,53 @@
+"""A learned incident pattern: tickets that share a category and key terms.
+
+The statistics are kept incrementally, in the same transaction as the event that changes
+them (a ticket analyzed, a feedback given, an execution concluded), and can be rebuilt from
+scratch with ``manage.py recompute_patterns``; both give the same numbers.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Pattern(models.Model):
+    hash = models.CharField(max_length=64, unique=True, help_text="sha256 of the signature")
+    category = models.CharField(max_length=50, db_index=True)
+    key_terms = models.JSONField(default=list)
+    signature = models.CharField(max_length=500, help_text="category|term1,term2,…")
+
+    occurrence_count = models.PositiveIntegerField(default=0)
+    success_count = models.PositiveIntegerField(default=0)
+    failure_count = models.PositiveIntegerField(default=0)
+
+    positive_feedback_count = models.PositiveIntegerField(default=0)
+    negative_feedback_count = models.PositiveIntegerField(default=0)
+    neutral_feedback_count = models.PositiveIntegerField(default=0)
+    positive_feedback_rate = models.FloatField(default=0.0)
+
+    # Sums kept so that averages update in O(1) and recompute reproduces them exactly.
+    confidence_sum = models.FloatField(default=0.0)
+    avg_confidence_score = models.FloatField(default=0.0)
+    reliability_sum = models.FloatField(default=0.0)
+    reliability_count = models.PositiveIntegerField(default=0)
+    avg_reliability_score = models.FloatField(default=0.0)
+
+    auto_remediation_attempts = models.PositiveIntegerField(default=0)
+    auto_remediation_successes = models.PositiveIntegerField(default=0)
+    auto_remediation_success_rate = models.FloatField(default=0.0)
+
+    eligible_for_auto_remediation = models.BooleanField(default=False)
+    eligibility_changed_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(
+        default=True, help_text="Switch off to keep this pattern from ever counting as eligible."
+    )
+
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurrence_count", "id"]
+        indexes = [models.Index(fields=["category", "occurrence_count"])]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {', '.join(self.key_terms)}"

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from remediation import api
+
+urlpatterns = [
+    path("tickets", api.TicketListCreateApi.as_view(), name="ticket-list"),
+    path("tickets/<str:ticket_id>", api.TicketDetailApi.as_view(), name="ticket-detail"),
+]
