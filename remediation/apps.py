@@ -1,6 +1,27 @@
+import logging
+
 from django.apps import AppConfig
+from django.conf import settings
+
+# Importing registers the system checks (remediation.W001). checks.py touches no models, so
+# it is safe to import while the app registry is still loading.
+from remediation import checks
+
+logger = logging.getLogger("remediation")
 
 
 class RemediationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "remediation"
+
+    def ready(self) -> None:
+        # `manage.py check` shows remediation.W001, but workers and gunicorn never run it:
+        # say it in the log of every process that starts, too.
+        model = str(settings.ANTHROPIC_MODEL)
+        message = checks.deprecated_model_message(model)
+        if message is not None:
+            logger.warning(
+                "%s Set ANTHROPIC_MODEL to a current model, e.g. %r.",
+                message,
+                checks.suggest_replacement(model),
+            )

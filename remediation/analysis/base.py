@@ -1,0 +1,72 @@
+"""What every analyzer takes and returns, and the one error it may raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from remediation.catalogue import SuggestedAction
+
+
+@dataclass(frozen=True)
+class TicketText:
+    """The parts of a ticket an analyzer reads. All of it is untrusted text."""
+
+    title: str
+    description: str
+    category: str = ""
+    affected_system: str = ""
+    ticket_id: str = ""
+    severity: str = ""
+
+    @classmethod
+    def from_ticket(cls, ticket: Any) -> TicketText:
+        """From a ``remediation.models.Ticket`` (or anything with the same attributes)."""
+        return cls(
+            title=ticket.title,
+            description=ticket.description,
+            category=ticket.category,
+            affected_system=ticket.affected_system,
+            ticket_id=ticket.ticket_id,
+            severity=ticket.severity,
+        )
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}\n{self.description}"
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    resolution: str
+    actions: list[SuggestedAction]
+    dropped: list[str]
+    confidence: float
+    analyzer: str
+    # Names of the runbooks the analysis drew on (shown to people, useful in the audit log).
+    runbooks: list[str] = field(default_factory=list)
+
+    @property
+    def suggested_actions(self) -> list[dict[str, Any]]:
+        """The JSON stored in ``Ticket.suggested_actions``."""
+        return [a.to_dict() for a in self.actions]
+
+
+class AnalysisError(Exception):
+    """The analyzer could not produce a trustworthy result; the ticket goes to manual review.
+
+    ``retryable`` says whether the same request may well succeed later (rate limit,
+    overload, timeout, network) as opposed to a permanent failure (refusal, bad answer,
+    missing key).
+    """
+
+    def __init__(self, reason: str, *, retryable: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class Analyzer(Protocol):
+    name: str
+
+    def analyze(self, ticket: TicketText) -> AnalysisResult: ...
