@@ -48,3 +48,34 @@ class SafeCharField(serializers.CharField):
 
 def contains_control_characters(value: str, *, multiline: bool = True) -> bool:
     return bool((_CONTROL if multiline else _CONTROL_SINGLE_LINE).search(value))
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every 4xx answer (see config.errors)."""
+
+    error = ErrorDetailSerializer()
+
+
+def error_responses(*codes: int) -> dict[int, Any]:
+    """drf-spectacular ``responses`` entries for the error codes an endpoint can answer."""
+    return {code: ErrorSerializer for code in codes}
+
+
+class StrictInputMixin:
+    """Refuse keys the endpoint does not know, naming them: a caller who sends
+    ``submitted_by`` or a misspelt field learns it had no effect instead of being ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))  # type: ignore[attr-defined]
+            if unknown:
+                raise serializers.ValidationError(
+                    {name[:100]: ["Unknown field."] for name in unknown[:20]}
+                )
+        return super().to_internal_value(data)  # type: ignore[misc]

@@ -124,6 +124,12 @@ try:
     DATABASES = {"default": env.db("DATABASE_URL", default=_default_sqlite)}
 except Exception as exc:  # django-environ raises several types for a malformed URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+_SUPPORTED_ENGINES = ("django.db.backends.sqlite3", "django.db.backends.postgresql")
+if DATABASES["default"].get("ENGINE") not in _SUPPORTED_ENGINES:
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a sqlite:/// or postgres:// URL, "
+        f"got scheme {env.str('DATABASE_URL').split(':', 1)[0]!r}"
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the qcluster worker write the same file: wait for locks instead of
     # failing, take the write lock at BEGIN (no lock-upgrade deadlock), and use WAL so
@@ -135,7 +141,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
+    # Tests use a file beside the database (not memory) so that a real worker process and
+    # threads see the same data.
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        DATABASES["default"].setdefault("TEST", {})["NAME"] = f"{DATABASES['default']['NAME']}-test"
     VAR_DIR.mkdir(exist_ok=True)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

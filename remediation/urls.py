@@ -1,8 +1,9 @@
 from django.urls import path
 
-from remediation import api
+from remediation import api, stats
 
 urlpatterns = [
     path("tickets", api.TicketListCreateApi.as_view(), name="ticket-list"),
     path("tickets/<str:ticket_id>", api.TicketDetailApi.as_view(), name="ticket-detail"),
+    path("stats/reliability", stats.ReliabilityStatsApi.as_view(), name="stats-reliability"),
 ]

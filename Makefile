@@ -1,0 +1,52 @@
+# The two commands a new user needs: `make run` and `make test`. Both start from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint check fuzz bench clean
+
+$(BIN)/activate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(BIN)/activate
+
+.env:
+	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > .env
+	@echo "Wrote .env with a generated SECRET_KEY"
+
+setup: $(BIN)/activate .env
+
+# Everything on the embedded defaults: SQLite under var/, the local analyzer, demo history.
+run: setup
+	DEBUG=true $(PY) manage.py migrate --no-input
+	DEBUG=true $(PY) manage.py seed_demo
+	DEBUG=true $(PY) manage.py quickstart_admin --host $(HOST) --port $(PORT)
+	@trap 'kill $$QPID 2>/dev/null' EXIT INT TERM; \
+	  DEBUG=true $(PY) manage.py qcluster & QPID=$$!; \
+	  DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The whole suite (unit, API, concurrency on PostgreSQL, e2e with a real qcluster, fuzzing).
+# DATABASE_URL selects the database; the default is SQLite.
+test: setup
+	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/lint-imports
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py check --deploy --fail-level ERROR
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,21 @@
+"""Reads of tickets."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from remediation.models import Ticket
+
+
+def ticket_get(pk: int) -> Ticket:
+    return Ticket.objects.select_related("submitted_by", "pattern").get(pk=pk)
+
+
+def ticket_list(
+    tickets: QuerySet[Ticket], *, status: str | None = None, category: str | None = None
+) -> QuerySet[Ticket]:
+    if status:
+        tickets = tickets.filter(status=status)
+    if category:
+        tickets = tickets.filter(category=category.lower())
+    return tickets.select_related("submitted_by", "pattern").order_by("-created_at", "-id")

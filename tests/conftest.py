@@ -1,0 +1,79 @@
+"""Fixtures shared by every test folder.
+
+Background tasks are not faked: the API enqueues them on the real django-q2 ORM broker, and
+``drain_queue`` hands each queued task to django-q2's own worker code, exactly as a
+``qcluster`` worker would (the e2e tests run a real ``qcluster`` process).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+from tests.queue import drain
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="alice", email="alice@example.com")
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(username="bob", email="bob@example.com")
+
+
+def _client_for(u) -> APIClient:
+    token, _ = Token.objects.get_or_create(user=u)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    """An API client authenticated as ``user`` with a DRF token."""
+    return _client_for(user)
+
+
+@pytest.fixture
+def client_for() -> Callable[..., APIClient]:
+    return _client_for
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def drain_queue(db) -> Callable[[], int]:
+    """Run every task waiting on the ORM broker; returns how many ran."""
+    return drain
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# Data migrations that seed reference data. A transactional test (transaction=True) ends
+# with a flush that empties every table, so tests that need this data after one ask for it.
+SEED_MIGRATIONS = [
+    ("remediation.migrations.0002_seed_runbooks", "seed"),
+    ("policies.migrations.0002_default_policies", "create_defaults"),
+]
+
+
+@pytest.fixture
+def seeded(db) -> None:
+    """Re-apply the (idempotent) seeding functions of the data migrations."""
+    for module, function in SEED_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)

@@ -1,0 +1,205 @@
+"""POST/GET /api/v1/tickets: the seed's examples, validation, identity, duplicates."""
+
+from __future__ import annotations
+
+import pytest
+from django_q.models import OrmQ
+
+from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from tests.factories import TicketFactory
+
+URL = "/api/v1/tickets"
+
+SEED_BODY = {
+    "ticket_id": "INC-12345",
+    "title": "Service down",
+    "description": "Web service not responding on port 8080",
+    "category": "server",
+    "enable_auto_remediation": True,
+}
+
+
+def _fields(response) -> dict:
+    return response.json()["error"].get("fields", {})
+
+
+@pytest.mark.django_db
+class TestCreate:
+    def test_it_answers_the_seed_response_shape(self, api, user):
+        r = api.post(URL, SEED_BODY, format="json")
+        assert r.status_code == 201, r.content
+        body = r.json()
+        assert body["ticket_id"] == "INC-12345"
+        assert body["status"] == "processing"
+        assert body["auto_remediation_enabled"] is True
+        assert body["confidence_score"] == 0.0
+        assert body["reliability_score"] is None
+        assert body["submitted_by"] == user.username
+        assert body["outcome"] == "unknown"
+
+    def test_it_queues_the_analysis_with_the_ticket_and_audits_the_creation(self, api):
+        api.post(URL, SEED_BODY, format="json")
+        ticket = Ticket.objects.get(ticket_id="INC-12345")
+        assert OrmQ.objects.count() == 1
+        assert OrmQ.objects.get().func() == "remediation.tasks.analyze_ticket"
+        assert OrmQ.objects.get().args() == (ticket.pk,)
+        event = AuditEvent.objects.get(ticket=ticket)
+        assert event.action == AuditAction.TICKET_CREATED
+        assert event.actor_label == "alice"
+
+    def test_auto_remediation_is_off_unless_asked(self, api):
+        body = {k: v for k, v in SEED_BODY.items() if k != "enable_auto_remediation"}
+        r = api.post(URL, body, format="json")
+        assert r.status_code == 201
+        assert r.json()["auto_remediation_enabled"] is False
+
+    def test_the_submitter_comes_from_authentication_not_the_body(self, api, user, other_user):
+        r = api.post(URL, {**SEED_BODY, "submitted_by": other_user.username}, format="json")
+        assert r.status_code == 400
+        assert "submitted_by" in _fields(r)
+        assert not Ticket.objects.exists()
+
+    def test_the_same_ticket_id_twice_answers_409_and_changes_nothing(self, api):
+        assert api.post(URL, SEED_BODY, format="json").status_code == 201
+        r = api.post(URL, {**SEED_BODY, "title": "Other"}, format="json")
+        assert r.status_code == 409
+        assert r.json()["error"]["code"] == "duplicate_ticket"
+        assert "ticket_id" in _fields(r)
+        assert Ticket.objects.get().title == "Service down"
+        assert OrmQ.objects.count() == 1
+        assert AuditEvent.objects.count() == 1
+
+    def test_it_refuses_anonymous_callers(self, anon):
+        r = anon.post(URL, SEED_BODY, format="json")
+        assert r.status_code in (401, 403)
+        assert not Ticket.objects.exists()
+
+    def test_it_refuses_a_bad_token(self, anon):
+        anon.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+        assert anon.post(URL, SEED_BODY, format="json").status_code == 401
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("ticket_id", None),
+            ("ticket_id", ""),
+            ("ticket_id", 12345),
+            ("ticket_id", "INC 1"),
+            ("ticket_id", "x" * 65),
+            ("ticket_id", "INC-\x00"),
+            ("title", ""),
+            ("title", "t" * 201),
+            ("title", ["a"]),
+            ("title", "bad\x00title"),
+            ("title", "two\nlines"),
+            ("description", "d" * 20_001),
+            ("description", "nul \x00 byte"),
+            ("description", "bell \x07"),
+            ("description", {"a": 1}),
+            ("category", "Server Room!"),
+            ("category", "c" * 51),
+            ("category", 7),
+            ("enable_auto_remediation", "yes"),
+            ("enable_auto_remediation", 1),
+            ("enable_auto_remediation", None),
+            ("severity", "apocalyptic"),
+            ("affected_system", "prod web 01"),
+            ("affected_system", "s" * 201),
+            ("source", "s" * 65),
+            ("source", "\x1b[31m"),
+        ],
+    )
+    def test_it_refuses_bad_input_naming_the_field(self, api, field, value):
+        r = api.post(URL, {**SEED_BODY, field: value}, format="json")
+        assert r.status_code == 400, r.content
+        assert field in _fields(r), r.json()
+        assert not Ticket.objects.exists()
+        assert not OrmQ.objects.exists()
+
+    @pytest.mark.parametrize("field", ["ticket_id", "title", "description", "category"])
+    def test_it_names_each_missing_required_field(self, api, field):
+        body = {k: v for k, v in SEED_BODY.items() if k != field}
+        r = api.post(URL, body, format="json")
+        assert r.status_code == 400
+        assert field in _fields(r)
+
+    def test_it_refuses_a_body_that_is_not_an_object(self, api):
+        r = api.post(URL, [SEED_BODY], format="json")
+        assert r.status_code == 400
+        assert "error" in r.json()
+
+    def test_it_refuses_malformed_json(self, api):
+        r = api.generic("POST", URL, "{not json", content_type="application/json")
+        assert r.status_code == 400
+        assert r.json()["error"]["code"] == "parse_error"
+
+    def test_it_refuses_a_huge_body_without_a_500(self, api):
+        r = api.post(URL, {**SEED_BODY, "description": "x" * 400_000}, format="json")
+        assert r.status_code in (400, 413)
+        assert not Ticket.objects.exists()
+
+    def test_the_number_of_queries_for_a_post_is_fixed(self, api, django_assert_num_queries):
+        api.post(URL, {**SEED_BODY, "ticket_id": "WARM-1"}, format="json")  # token cache etc.
+        # token+user lookup, savepoint, insert ticket, insert audit, insert task, release,
+        # then one read of the stored ticket with its user and pattern.
+        with django_assert_num_queries(7):
+            r = api.post(URL, {**SEED_BODY, "ticket_id": "Q-1"}, format="json")
+        assert r.status_code == 201
+
+
+@pytest.mark.django_db
+class TestRead:
+    def test_it_shows_the_seed_status_fields(self, api, user):
+        TicketFactory(ticket_id="INC-1", submitted_by=user)
+        r = api.get(f"{URL}/INC-1")
+        assert r.status_code == 200
+        body = r.json()
+        for key in (
+            "ticket_id", "status", "resolution", "suggested_actions", "confidence_score",
+            "reliability_score", "reliability_breakdown", "auto_remediation_enabled",
+            "auto_remediation_executed", "remediation_decision", "remediation_results",
+            "outcome", "pattern", "submitted_by", "created_at", "updated_at", "resolved_at",
+        ):
+            assert key in body
+
+    def test_an_unknown_ticket_is_404(self, api):
+        r = api.get(f"{URL}/NOPE-1")
+        assert r.status_code == 404
+        assert r.json()["error"]["code"] == "not_found"
+
+    def test_another_users_ticket_is_404_not_403(self, api, other_user):
+        TicketFactory(ticket_id="INC-2", submitted_by=other_user)
+        assert api.get(f"{URL}/INC-2").status_code == 404
+        assert api.get(URL).json()["count"] == 0
+
+    def test_staff_see_every_ticket(self, client_for, other_user):
+        from tests.factories import UserFactory
+
+        staff = UserFactory(username="ops", is_staff=True)
+        TicketFactory(ticket_id="INC-3", submitted_by=other_user)
+        assert client_for(staff).get(f"{URL}/INC-3").status_code == 200
+
+    def test_the_list_is_paginated_and_filtered(self, api, user):
+        for i in range(3):
+            TicketFactory(ticket_id=f"N-{i}", category="network", submitted_by=user)
+        TicketFactory(ticket_id="S-1", category="storage", submitted_by=user,
+                      status=TicketStatus.ANALYZED)
+        r = api.get(URL, {"category": "network", "page_size": 2})
+        assert r.status_code == 200
+        assert r.json()["count"] == 3
+        assert len(r.json()["results"]) == 2
+        assert api.get(URL, {"status": "analyzed"}).json()["count"] == 1
+
+    @pytest.mark.parametrize(
+        ("param", "value"),
+        [("status", "bogus"), ("page_size", "0"), ("page_size", "201"), ("page", "abc"),
+         ("category", "a\x00b"), ("colour", "red")],
+    )
+    def test_bad_list_filters_are_400_naming_the_parameter(self, api, param, value):
+        r = api.get(URL, {param: value})
+        assert r.status_code == 400
+        assert param in _fields(r)
+
+    def test_reading_needs_authentication(self, anon):
+        assert anon.get(URL).status_code in (401, 403)
+        assert anon.get(f"{URL}/INC-1").status_code in (401, 403)
