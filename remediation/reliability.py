@@ -1,0 +1,313 @@
+"""The reliability score: four components, weighted, 0-100 (seed: Reliability Scoring System).
+
+Pure: no Django, plain dataclasses in and out. ``remediation.scoring`` gathers the facts from
+the database, calls ``compute_reliability`` and stores what it returns.
+
+    overall = 0.25 * AI + 0.30 * feedback + 0.25 * success history + 0.20 * pattern match
+
+Each component is 0-100. A component without data scores 0 and says so (``has_data`` is
+false and ``note`` gives the reason): with little history the score is low on purpose
+(seed: Troubleshooting, "Insufficient historical data").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+# --- Weights (seed: Multi-Factor Calculation) --------------------------------------------
+WEIGHT_AI_CONFIDENCE = 0.25
+WEIGHT_HUMAN_FEEDBACK = 0.30
+WEIGHT_SUCCESS_HISTORY = 0.25
+WEIGHT_PATTERN_MATCH = 0.20
+
+# --- Scale -------------------------------------------------------------------------------
+MIN_SCORE = 0.0
+MAX_SCORE = 100.0
+PERCENT = 100.0
+MAX_RATING = 5
+SCORE_DECIMALS = 1
+
+# --- Human feedback: recency weighting ---------------------------------------------------
+# A feedback's weight halves every 30 days: weight = 0.5 ** (age_days / 30).
+FEEDBACK_HALF_LIFE_DAYS = 30.0
+# Beyond this age a feedback weighs 0.5 ** 12 < 0.03 % of a fresh one; reading older days
+# would change no score but would make the read grow with history.
+FEEDBACK_HORIZON_DAYS = 365
+
+# --- Success history (SPEC §2: the category's tickets of the last 180 days) --------------
+SUCCESS_HISTORY_WINDOW_DAYS = 180
+
+# --- Pattern match ------------------------------------------------------------------------
+# The seed: "Requires >= 3 similar tickets for pattern"; similar *concluded* tickets, since
+# a ticket with an unknown outcome says nothing about whether the fix works.
+PATTERN_MIN_CONCLUDED_TICKETS = 3
+# "Boosts score if pattern has positive feedback": the pattern's feedback is positive when
+# more than half of it is; the match score is then multiplied by the boost, capped at 100.
+PATTERN_POSITIVE_FEEDBACK_MIN_RATE = 0.5
+PATTERN_POSITIVE_FEEDBACK_BOOST = 1.10
+
+# --- Confidence levels (seed table; SPEC §3) ----------------------------------------------
+VERY_HIGH_MIN_SCORE = 90.0
+HIGH_MIN_SCORE = 75.0
+MEDIUM_MIN_SCORE = 60.0
+
+
+class ConfidenceLevel(StrEnum):
+    VERY_HIGH = "very_high"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Component(StrEnum):
+    """The four components, named as in the breakdown (SPEC §3)."""
+
+    AI_CONFIDENCE = "ai_confidence"
+    HUMAN_VALIDATION = "human_validation"
+    SUCCESS_HISTORY = "success_history"
+    PATTERN_RECOGNITION = "pattern_recognition"
+
+
+WEIGHTS: dict[Component, float] = {
+    Component.AI_CONFIDENCE: WEIGHT_AI_CONFIDENCE,
+    Component.HUMAN_VALIDATION: WEIGHT_HUMAN_FEEDBACK,
+    Component.SUCCESS_HISTORY: WEIGHT_SUCCESS_HISTORY,
+    Component.PATTERN_RECOGNITION: WEIGHT_PATTERN_MATCH,
+}
+
+
+# --- Inputs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackDay:
+    """One category-day of feedback: how many, how many positive, the sum of the ratings."""
+
+    day: date
+    count: int
+    positive: int
+    rating_sum: int
+
+
+@dataclass(frozen=True)
+class FeedbackFacts:
+    """Recency-weighted feedback totals: each feedback counts with its weight."""
+
+    weighted_count: float = 0.0
+    weighted_positive: float = 0.0
+    weighted_rating_sum: float = 0.0
+
+
+@dataclass(frozen=True)
+class SuccessFacts:
+    """Concluded tickets of the category in the success-history window."""
+
+    success: int = 0
+    failure: int = 0
+
+
+@dataclass(frozen=True)
+class PatternFacts:
+    """The pattern the ticket matched, and how similar the ticket is to it (0-1)."""
+
+    similarity: float
+    success_count: int
+    failure_count: int
+    positive_feedback_count: int = 0
+    negative_feedback_count: int = 0
+    neutral_feedback_count: int = 0
+
+
+@dataclass(frozen=True)
+class ReliabilityInputs:
+    ai_confidence: float | None  # 0-1, None when the analysis gave none
+    feedback: FeedbackFacts = FeedbackFacts()
+    success: SuccessFacts = SuccessFacts()
+    pattern: PatternFacts | None = None
+
+
+# --- Outputs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComponentScore:
+    component: Component
+    score: float  # 0-100, unrounded
+    weight: float
+    has_data: bool
+    note: str  # why it scored what it did; always set, and says so when there is no data
+
+
+@dataclass(frozen=True)
+class ReliabilityResult:
+    overall_score: float  # 0-100, rounded to one decimal
+    confidence_level: ConfidenceLevel
+    components: tuple[ComponentScore, ...]  # in the order of ``Component``
+
+    def component(self, which: Component) -> ComponentScore:
+        return next(c for c in self.components if c.component == which)
+
+
+# --- The formulas -------------------------------------------------------------------------
+
+
+def _clamp(value: float) -> float:
+    # NaN compares false with everything; treat it as no score rather than let it through.
+    if value != value:
+        return MIN_SCORE
+    return max(MIN_SCORE, min(MAX_SCORE, value))
+
+
+def recency_weight(age_days: float) -> float:
+    """Weight of a feedback ``age_days`` old; a future day (clock skew) counts as today."""
+    return float(0.5 ** (max(0.0, age_days) / FEEDBACK_HALF_LIFE_DAYS))
+
+
+def weigh_feedback(days: Iterable[FeedbackDay], *, today: date) -> FeedbackFacts:
+    """Sum each day's feedback with that day's recency weight."""
+    count = positive = rating = 0.0
+    for d in days:
+        weight = recency_weight((today - d.day).days)
+        count += weight * d.count
+        positive += weight * d.positive
+        rating += weight * d.rating_sum
+    return FeedbackFacts(count, positive, rating)
+
+
+def confidence_level(score: float) -> ConfidenceLevel:
+    if score >= VERY_HIGH_MIN_SCORE:
+        return ConfidenceLevel.VERY_HIGH
+    if score >= HIGH_MIN_SCORE:
+        return ConfidenceLevel.HIGH
+    if score >= MEDIUM_MIN_SCORE:
+        return ConfidenceLevel.MEDIUM
+    return ConfidenceLevel.LOW
+
+
+def combine(ai: float, feedback: float, success: float, pattern: float) -> float:
+    """The weighted sum of four 0-100 component scores, rounded to one decimal."""
+    total = (
+        WEIGHT_AI_CONFIDENCE * _clamp(ai)
+        + WEIGHT_HUMAN_FEEDBACK * _clamp(feedback)
+        + WEIGHT_SUCCESS_HISTORY * _clamp(success)
+        + WEIGHT_PATTERN_MATCH * _clamp(pattern)
+    )
+    return round(_clamp(total), SCORE_DECIMALS)
+
+
+def ai_component(confidence: float | None) -> ComponentScore:
+    weight = WEIGHTS[Component.AI_CONFIDENCE]
+    if confidence is None or confidence != confidence:
+        return ComponentScore(
+            Component.AI_CONFIDENCE, 0.0, weight, False, "No confidence from the analysis."
+        )
+    score = _clamp(confidence * PERCENT)
+    return ComponentScore(
+        Component.AI_CONFIDENCE, score, weight, True, f"Analyzer confidence {score:.0f}%."
+    )
+
+
+def feedback_component(facts: FeedbackFacts) -> ComponentScore:
+    """The seed's ``(positive_feedback_rate*100 + average_rating/5*100) / 2``, both terms
+    recency-weighted."""
+    weight = WEIGHTS[Component.HUMAN_VALIDATION]
+    if facts.weighted_count <= 0:
+        return ComponentScore(
+            Component.HUMAN_VALIDATION, 0.0, weight, False, "No feedback in this category yet."
+        )
+    positive_rate = facts.weighted_positive / facts.weighted_count
+    average_rating = facts.weighted_rating_sum / facts.weighted_count
+    score = _clamp((positive_rate * PERCENT + average_rating / MAX_RATING * PERCENT) / 2)
+    return ComponentScore(
+        Component.HUMAN_VALIDATION,
+        score,
+        weight,
+        True,
+        f"Recency-weighted positive rate {positive_rate:.0%}, "
+        f"average rating {average_rating:.1f}/{MAX_RATING}.",
+    )
+
+
+def success_component(facts: SuccessFacts) -> ComponentScore:
+    weight = WEIGHTS[Component.SUCCESS_HISTORY]
+    concluded = facts.success + facts.failure
+    if concluded <= 0:
+        return ComponentScore(
+            Component.SUCCESS_HISTORY,
+            0.0,
+            weight,
+            False,
+            f"No concluded tickets in this category in the last "
+            f"{SUCCESS_HISTORY_WINDOW_DAYS} days.",
+        )
+    score = _clamp(facts.success / concluded * PERCENT)
+    return ComponentScore(
+        Component.SUCCESS_HISTORY,
+        score,
+        weight,
+        True,
+        f"{facts.success} of {concluded} concluded tickets in the last "
+        f"{SUCCESS_HISTORY_WINDOW_DAYS} days succeeded.",
+    )
+
+
+def pattern_component(facts: PatternFacts | None) -> ComponentScore:
+    weight = WEIGHTS[Component.PATTERN_RECOGNITION]
+    if facts is None:
+        return ComponentScore(
+            Component.PATTERN_RECOGNITION, 0.0, weight, False, "No matching pattern."
+        )
+    concluded = facts.success_count + facts.failure_count
+    if concluded < PATTERN_MIN_CONCLUDED_TICKETS:
+        return ComponentScore(
+            Component.PATTERN_RECOGNITION,
+            0.0,
+            weight,
+            False,
+            f"The matched pattern has {concluded} concluded similar tickets; "
+            f"at least {PATTERN_MIN_CONCLUDED_TICKETS} are needed.",
+        )
+    similarity = max(0.0, min(1.0, facts.similarity))
+    success_rate = facts.success_count / concluded
+    score = similarity * success_rate * PERCENT
+    feedback_total = (
+        facts.positive_feedback_count + facts.negative_feedback_count + facts.neutral_feedback_count
+    )
+    boosted = (
+        feedback_total > 0
+        and facts.positive_feedback_count / feedback_total > PATTERN_POSITIVE_FEEDBACK_MIN_RATE
+    )
+    if boosted:
+        score *= PATTERN_POSITIVE_FEEDBACK_BOOST
+    note = f"Similarity {similarity:.0%} x pattern success rate {success_rate:.0%}"
+    note += ", boosted for positive feedback." if boosted else "."
+    return ComponentScore(Component.PATTERN_RECOGNITION, _clamp(score), weight, True, note)
+
+
+def compute_reliability(inputs: ReliabilityInputs) -> ReliabilityResult:
+    components = (
+        ai_component(inputs.ai_confidence),
+        feedback_component(inputs.feedback),
+        success_component(inputs.success),
+        pattern_component(inputs.pattern),
+    )
+    overall = combine(*(c.score for c in components))
+    return ReliabilityResult(overall, confidence_level(overall), components)
+
+
+def _percent(score: float) -> str:
+    return f"{round(score):d}%"
+
+
+def breakdown_dict(result: ReliabilityResult) -> dict[str, object]:
+    """SPEC §3's ``reliability_breakdown``, plus ``notes``: why each component without data
+    scored 0 (empty when every component had data)."""
+    return {
+        "overall_score": result.overall_score,
+        "confidence_level": str(result.confidence_level),
+        "breakdown": {str(c.component): _percent(c.score) for c in result.components},
+        "notes": {str(c.component): c.note for c in result.components if not c.has_data},
+    }
