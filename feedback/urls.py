@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from feedback import api
+
+urlpatterns = [
+    path("feedback", api.FeedbackCreateApi.as_view(), name="feedback-create"),
+]

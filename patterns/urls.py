@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from patterns import api
+
+urlpatterns = [
+    path("patterns", api.PatternListApi.as_view(), name="pattern-list"),
+]

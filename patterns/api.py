@@ -1,0 +1,80 @@
+"""GET /api/v1/patterns: what the system has learned, with every statistic and eligibility."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import Pagination
+from patterns.models import Pattern
+from patterns.selectors import pattern_list
+
+MAX_MIN_OCCURRENCES = 1_000_000
+
+
+class PatternListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        # A slug, as ticket categories are (server, network, cache, ...).
+        category = serializers.RegexField(
+            r"^[-a-zA-Z0-9_]+\Z",
+            required=False,
+            max_length=50,
+            error_messages={"invalid": "Must be a slug: letters, digits, hyphens, underscores."},
+        )
+        min_occurrences = serializers.IntegerField(
+            required=False, min_value=0, max_value=MAX_MIN_OCCURRENCES
+        )
+
+    @extend_schema_serializer(component_name="Pattern")
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Pattern
+            fields = [
+                "hash",
+                "category",
+                "key_terms",
+                "occurrence_count",
+                "success_count",
+                "failure_count",
+                "positive_feedback_count",
+                "negative_feedback_count",
+                "neutral_feedback_count",
+                "positive_feedback_rate",
+                "avg_confidence_score",
+                "avg_reliability_score",
+                "auto_remediation_attempts",
+                "auto_remediation_success_rate",
+                "eligible_for_auto_remediation",
+                "enabled",
+                "first_seen_at",
+                "last_seen_at",
+                "eligibility_changed_at",
+            ]
+            read_only_fields = fields
+
+    @extend_schema(
+        operation_id="patterns_list",
+        summary="Learned patterns with their statistics and eligibility",
+        parameters=[
+            OpenApiParameter("category", str, description="Only this category (a slug, ≤50)."),
+            OpenApiParameter(
+                "min_occurrences", int, description="Only patterns seen at least this often."
+            ),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = pattern_list(
+            category=filters.validated_data.get("category"),
+            min_occurrences=filters.validated_data.get("min_occurrences"),
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)

@@ -1,0 +1,83 @@
+"""When a pattern is trusted enough for auto-remediation (seed: Pattern Eligibility).
+
+Pure: no Django. A pattern is eligible when it is enabled and every one of the seed's four
+thresholds holds:
+
+- occurrence_count >= min_occurrences (PATTERN_MIN_OCCURRENCES, 5)
+- positive_feedback_rate >= min_positive_rate (PATTERN_MIN_POSITIVE_RATE, 0.85)
+- avg_reliability_score >= min_reliability (PATTERN_MIN_RELIABILITY, 85.0)
+- auto_remediation_success_rate >= min_success_rate (PATTERN_MIN_SUCCESS_RATE, 0.85)
+
+A rate with nothing behind it (no feedback, no remediation attempt, no scored ticket) is
+0.0 and so fails its threshold: a pattern earns eligibility with evidence, never by default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Rates are ratios of small integers (17/20); compare with a tolerance so that a rate equal
+# to its threshold in decimal is not refused for a rounding error in binary.
+EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_occurrences: int
+    min_positive_rate: float
+    min_reliability: float
+    min_success_rate: float
+
+
+@dataclass(frozen=True)
+class PatternStats:
+    occurrence_count: int
+    positive_feedback_rate: float
+    avg_reliability_score: float
+    auto_remediation_success_rate: float
+    enabled: bool = True
+
+
+def is_eligible(stats: PatternStats, thresholds: Thresholds) -> tuple[bool, list[str]]:
+    """Return (eligible, reasons).
+
+    When not eligible, ``reasons`` names every unmet condition; when eligible, it states
+    each condition that was met, so an audit line explains the verdict either way.
+    """
+    unmet: list[str] = []
+    met: list[str] = []
+
+    def check(ok: bool, good: str, bad: str) -> None:
+        (met if ok else unmet).append(good if ok else bad)
+
+    if not stats.enabled:
+        unmet.append("Pattern is disabled by an administrator.")
+    check(
+        stats.occurrence_count >= thresholds.min_occurrences,
+        f"Seen {stats.occurrence_count} times (>= {thresholds.min_occurrences}).",
+        f"Seen {stats.occurrence_count} times, needs {thresholds.min_occurrences}.",
+    )
+    check(
+        stats.positive_feedback_rate + EPSILON >= thresholds.min_positive_rate,
+        f"Positive feedback {stats.positive_feedback_rate:.0%} "
+        f"(>= {thresholds.min_positive_rate:.0%}).",
+        f"Positive feedback {stats.positive_feedback_rate:.0%}, "
+        f"needs {thresholds.min_positive_rate:.0%}.",
+    )
+    check(
+        stats.avg_reliability_score + EPSILON >= thresholds.min_reliability,
+        f"Average reliability {stats.avg_reliability_score:.1f} "
+        f"(>= {thresholds.min_reliability:.1f}).",
+        f"Average reliability {stats.avg_reliability_score:.1f}, "
+        f"needs {thresholds.min_reliability:.1f}.",
+    )
+    check(
+        stats.auto_remediation_success_rate + EPSILON >= thresholds.min_success_rate,
+        f"Remediation success rate {stats.auto_remediation_success_rate:.0%} "
+        f"(>= {thresholds.min_success_rate:.0%}).",
+        f"Remediation success rate {stats.auto_remediation_success_rate:.0%}, "
+        f"needs {thresholds.min_success_rate:.0%}.",
+    )
+    if unmet:
+        return False, unmet
+    return True, met

@@ -1,0 +1,350 @@
+"""Writes to patterns: observe a ticket, and keep every statistic and the eligibility in step.
+
+Every function here must run inside the caller's transaction (they open a savepoint if not)
+and locks the pattern row with ``select_for_update`` before reading it, so concurrent
+workers updating the same pattern serialize instead of losing an increment.
+
+Each statistic change re-evaluates eligibility (``patterns.eligibility``) and returns an
+``EligibilityChange`` when the verdict flipped, else ``None``. This app may not import the
+audit trail (it lives in ``remediation``), so the caller writes the
+``AuditEvent(action=PATTERN_ELIGIBILITY_CHANGED)``; ``remediation.outcomes.
+audit_eligibility_change`` does exactly that.
+
+Sums are kept of values rounded to ``SUM_DECIMALS`` and re-rounded after each addition, so
+that an incremental sum and the set-based one of ``recompute_patterns`` give the very same
+float whatever order the values were added in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from patterns.eligibility import PatternStats, Thresholds, is_eligible
+from patterns.models import Pattern
+from patterns.signature import signature_for
+
+# The values of remediation.models.TicketOutcome and feedback.models.FeedbackType; this app
+# may not import those apps, so the strings are named here once.
+OUTCOME_SUCCESS = "success"
+OUTCOME_FAILURE = "failure"
+CONCLUDED_OUTCOMES = (OUTCOME_SUCCESS, OUTCOME_FAILURE)
+FEEDBACK_TYPES = ("positive", "negative", "neutral")
+
+SUM_DECIMALS = 6
+REBUILD_BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class EligibilityChange:
+    """The eligibility of ``pattern`` flipped to ``eligible``; ``reasons`` say why."""
+
+    pattern: Pattern
+    eligible: bool
+    reasons: list[str]
+
+
+def quantize(value: float) -> float:
+    return round(float(value), SUM_DECIMALS)
+
+
+def current_thresholds() -> Thresholds:
+    return Thresholds(
+        min_occurrences=int(settings.PATTERN_MIN_OCCURRENCES),
+        min_positive_rate=float(settings.PATTERN_MIN_POSITIVE_RATE),
+        min_reliability=float(settings.PATTERN_MIN_RELIABILITY),
+        min_success_rate=float(settings.PATTERN_MIN_SUCCESS_RATE),
+    )
+
+
+def pattern_stats(pattern: Pattern) -> PatternStats:
+    return PatternStats(
+        occurrence_count=pattern.occurrence_count,
+        positive_feedback_rate=pattern.positive_feedback_rate,
+        avg_reliability_score=pattern.avg_reliability_score,
+        auto_remediation_success_rate=pattern.auto_remediation_success_rate,
+        enabled=pattern.enabled,
+    )
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _average(total: float, count: int) -> float:
+    return quantize(total / count) if count else 0.0
+
+
+def _refresh_derived(p: Pattern) -> None:
+    """Recompute every rate and average from the counts and sums on the row."""
+    feedback_total = (
+        p.positive_feedback_count + p.negative_feedback_count + p.neutral_feedback_count
+    )
+    p.positive_feedback_rate = _ratio(p.positive_feedback_count, feedback_total)
+    p.avg_confidence_score = _average(p.confidence_sum, p.occurrence_count)
+    p.avg_reliability_score = _average(p.reliability_sum, p.reliability_count)
+    p.auto_remediation_success_rate = _ratio(
+        p.auto_remediation_successes, p.auto_remediation_attempts
+    )
+
+
+def _settle_eligibility(p: Pattern, *, at: datetime) -> EligibilityChange | None:
+    eligible, reasons = is_eligible(pattern_stats(p), current_thresholds())
+    if eligible == p.eligible_for_auto_remediation:
+        return None
+    p.eligible_for_auto_remediation = eligible
+    p.eligibility_changed_at = at
+    return EligibilityChange(pattern=p, eligible=eligible, reasons=reasons)
+
+
+_DERIVED_FIELDS = [
+    "positive_feedback_rate",
+    "avg_confidence_score",
+    "avg_reliability_score",
+    "auto_remediation_success_rate",
+    "eligible_for_auto_remediation",
+    "eligibility_changed_at",
+]
+
+
+def _update(
+    pattern: Pattern, change: Callable[[Pattern], None], fields: list[str]
+) -> EligibilityChange | None:
+    """Lock the row, apply ``change`` to it, refresh rates and eligibility, save.
+
+    The caller's instance gets the new values too, so ``ticket.pattern`` stays current.
+    """
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        change(locked)
+        _refresh_derived(locked)
+        result = _settle_eligibility(locked, at=timezone.now())
+        update_fields = fields + _DERIVED_FIELDS
+        locked.save(update_fields=update_fields)
+    for name in update_fields:
+        setattr(pattern, name, getattr(locked, name))
+    return result
+
+
+def _get_or_create_by_signature(category: str, title: str, description: str) -> Pattern:
+    sig = signature_for(category, title, description)
+    existing = Pattern.objects.filter(hash=sig.hash).first()
+    if existing is not None:
+        return existing
+    try:
+        # A savepoint: when another worker creates the same pattern first, the unique hash
+        # refuses ours and we use theirs, without spoiling the caller's transaction.
+        with transaction.atomic():
+            return Pattern.objects.create(
+                hash=sig.hash,
+                category=sig.category,
+                key_terms=list(sig.key_terms),
+                signature=sig.text,
+            )
+    except IntegrityError:
+        return Pattern.objects.get(hash=sig.hash)
+
+
+def pattern_observe(
+    *,
+    category: str,
+    title: str,
+    description: str,
+    confidence: float,
+    at: datetime | None = None,
+) -> Pattern:
+    """Record one analyzed ticket on the pattern its text belongs to (created if new).
+
+    Adds one occurrence and the ticket's confidence, moves first/last seen. Eligibility is
+    not settled here: an extra occurrence can only ever make a pattern eligible, and the
+    analysis transaction settles it in its next step (``score_ticket`` calls
+    ``pattern_reliability_changed``), which returns the change for the audit trail. Callers
+    outside that flow call ``pattern_reevaluate`` after this.
+    """
+    when = at or timezone.now()
+    pattern = _get_or_create_by_signature(category, title, description)
+
+    def change(p: Pattern) -> None:
+        p.occurrence_count += 1
+        p.confidence_sum = quantize(p.confidence_sum + quantize(confidence))
+        if p.first_seen_at is None or when < p.first_seen_at:
+            p.first_seen_at = when
+        if p.last_seen_at is None or when > p.last_seen_at:
+            p.last_seen_at = when
+
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        change(locked)
+        _refresh_derived(locked)
+        locked.save(
+            update_fields=[
+                "occurrence_count",
+                "confidence_sum",
+                "first_seen_at",
+                "last_seen_at",
+                "positive_feedback_rate",
+                "avg_confidence_score",
+                "avg_reliability_score",
+                "auto_remediation_success_rate",
+            ]
+        )
+    return locked
+
+
+def pattern_reevaluate(pattern: Pattern) -> EligibilityChange | None:
+    """Settle eligibility against the current thresholds without changing a statistic."""
+    return _update(pattern, lambda p: None, [])
+
+
+def pattern_reliability_changed(
+    pattern: Pattern, *, old: float | None, new: float | None
+) -> EligibilityChange | None:
+    """A ticket of this pattern was (re)scored from ``old`` to ``new`` (None: unscored).
+
+    Always settles eligibility, even when the score did not move, because the analysis
+    flow relies on this call to settle the verdict after ``pattern_observe``.
+    """
+
+    def change(p: Pattern) -> None:
+        if old is not None:
+            p.reliability_sum = quantize(p.reliability_sum - quantize(old))
+            p.reliability_count -= 1
+        if new is not None:
+            p.reliability_sum = quantize(p.reliability_sum + quantize(new))
+            p.reliability_count += 1
+        if p.reliability_count == 0:
+            p.reliability_sum = 0.0
+
+    return _update(pattern, change, ["reliability_sum", "reliability_count"])
+
+
+def pattern_record_outcome(
+    pattern: Pattern, *, old: str, new: str, remediated: bool = False
+) -> EligibilityChange | None:
+    """A ticket of this pattern changed outcome from ``old`` to ``new``.
+
+    ``remediated``: the ticket's actions were executed (``auto_remediation_executed``),
+    automatically or after a person approved them. Its concluded outcome is then also a
+    remediation attempt, successful or not: this is how executions count toward the
+    pattern's remediation success rate, and what ``recompute_patterns`` counts.
+    """
+
+    def change(p: Pattern) -> None:
+        p.success_count += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
+        p.failure_count += (new == OUTCOME_FAILURE) - (old == OUTCOME_FAILURE)
+        if remediated:
+            p.auto_remediation_attempts += (new in CONCLUDED_OUTCOMES) - (old in CONCLUDED_OUTCOMES)
+            p.auto_remediation_successes += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
+
+    return _update(
+        pattern,
+        change,
+        [
+            "success_count",
+            "failure_count",
+            "auto_remediation_attempts",
+            "auto_remediation_successes",
+        ],
+    )
+
+
+def pattern_record_feedback(pattern: Pattern, *, feedback_type: str) -> EligibilityChange | None:
+    """One more feedback of ``feedback_type`` (positive, negative or neutral)."""
+    if feedback_type not in FEEDBACK_TYPES:
+        raise ValueError(f"Unknown feedback type {feedback_type!r}")
+    field = f"{feedback_type}_feedback_count"
+
+    def change(p: Pattern) -> None:
+        setattr(p, field, getattr(p, field) + 1)
+
+    return _update(pattern, change, [field])
+
+
+def pattern_record_execution(pattern: Pattern, *, succeeded: bool) -> EligibilityChange | None:
+    """One remediation attempt concluded, counted directly.
+
+    For an execution whose result is *not* also recorded as the ticket's outcome through
+    ``pattern_record_outcome(..., remediated=True)``: use one or the other per ticket, never
+    both, or the attempt is counted twice. ``recompute_patterns`` rebuilds attempts from
+    remediated tickets' outcomes, so executions recorded as outcomes survive a rebuild.
+    """
+
+    def change(p: Pattern) -> None:
+        p.auto_remediation_attempts += 1
+        p.auto_remediation_successes += int(succeeded)
+
+    return _update(pattern, change, ["auto_remediation_attempts", "auto_remediation_successes"])
+
+
+def pattern_set_enabled(pattern: Pattern, *, enabled: bool) -> EligibilityChange | None:
+    """Switch a pattern on or off; a disabled pattern is never eligible."""
+
+    def change(p: Pattern) -> None:
+        p.enabled = enabled
+
+    return _update(pattern, change, ["enabled"])
+
+
+@dataclass(frozen=True)
+class PatternTotals:
+    """Everything a pattern's statistics derive from, counted from tickets and feedback."""
+
+    occurrence_count: int = 0
+    confidence_sum: float = 0.0
+    success_count: int = 0
+    failure_count: int = 0
+    positive_feedback_count: int = 0
+    negative_feedback_count: int = 0
+    neutral_feedback_count: int = 0
+    reliability_sum: float = 0.0
+    reliability_count: int = 0
+    auto_remediation_attempts: int = 0
+    auto_remediation_successes: int = 0
+
+
+_TOTAL_FIELDS = list(PatternTotals.__dataclass_fields__)
+
+
+def pattern_rebuild(
+    totals: Mapping[int, PatternTotals],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[EligibilityChange]:
+    """Overwrite every pattern's statistics with ``totals`` (by pattern id; absent: zero).
+
+    All pattern rows are locked first, so no incremental update interleaves with the
+    rebuild; the caller must read ``totals`` *after* calling this inside the same
+    transaction, or accept that an update committed in between is overwritten (the
+    ``feedback.services.patterns_recompute`` service takes the locks first, then counts).
+    Returns the eligibility changes; ``progress(done, total)`` is called per batch.
+    """
+    changes: list[EligibilityChange] = []
+    now = timezone.now()
+    with transaction.atomic():
+        patterns = list(Pattern.objects.select_for_update().order_by("id"))
+        for p in patterns:
+            t = totals.get(p.pk, PatternTotals())
+            for name in _TOTAL_FIELDS:
+                value = getattr(t, name)
+                setattr(p, name, quantize(value) if isinstance(value, float) else value)
+            _refresh_derived(p)
+            change = _settle_eligibility(p, at=now)
+            if change is not None:
+                changes.append(change)
+        fields = _TOTAL_FIELDS + _DERIVED_FIELDS
+        for start in range(0, len(patterns), REBUILD_BATCH_SIZE):
+            batch = patterns[start : start + REBUILD_BATCH_SIZE]
+            Pattern.objects.bulk_update(batch, fields)
+            if progress is not None:
+                progress(start + len(batch), len(patterns))
+    return changes
+
+
+def lock_all_patterns() -> int:
+    """Lock every pattern row for the rest of the transaction; returns how many."""
+    return len(Pattern.objects.select_for_update().order_by("id").values_list("id", flat=True))

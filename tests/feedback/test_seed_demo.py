@@ -1,0 +1,47 @@
+"""manage.py seed_demo: a labelled history showing eligible and ineligible patterns."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from patterns.models import Pattern
+from remediation.models import Ticket
+
+
+def run(*args):
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_it_builds_a_labelled_history_and_a_second_run_does_nothing():
+    first = run("--force")
+    tickets = Ticket.objects.all()
+    assert tickets.exists()
+    assert all(t.ticket_id.startswith("DEMO-") and t.source == "demo" for t in tickets)
+    assert {t.submitted_by.username for t in tickets} == {"demo"}
+    assert Pattern.objects.filter(eligible_for_auto_remediation=True).exists()
+    assert Pattern.objects.filter(eligible_for_auto_remediation=False).exists()
+    levels = {t.reliability_breakdown["confidence_level"] for t in tickets}
+    assert levels == {"very_high", "high", "medium", "low"}, levels
+    assert "Created" in first
+
+    count = tickets.count()
+    second = run("--force")
+    assert "nothing to do" in second
+    assert Ticket.objects.count() == count
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_database_other_than_sqlite_without_force():
+    if connection.vendor == "sqlite":
+        assert "Created" in run()
+    else:
+        with pytest.raises(CommandError, match="--force"):
+            run()
+        assert not Ticket.objects.exists()

@@ -1,0 +1,114 @@
+"""manage.py recompute_patterns rebuilds exactly what the incremental updates kept."""
+
+from __future__ import annotations
+
+import random
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from feedback.services import FeedbackInput, feedback_submit
+from patterns.models import Pattern
+from remediation.models import AuditAction, AuditEvent, Ticket
+from remediation.outcomes import ticket_set_outcome
+from tests.factories import UserFactory, analyzed_ticket
+
+STAT_FIELDS = [
+    "occurrence_count",
+    "success_count",
+    "failure_count",
+    "positive_feedback_count",
+    "negative_feedback_count",
+    "neutral_feedback_count",
+    "positive_feedback_rate",
+    "confidence_sum",
+    "avg_confidence_score",
+    "reliability_sum",
+    "reliability_count",
+    "avg_reliability_score",
+    "auto_remediation_attempts",
+    "auto_remediation_successes",
+    "auto_remediation_success_rate",
+    "eligible_for_auto_remediation",
+]
+
+PROBLEMS = [
+    ("server", "Service down on {host}", "The web service on {host} is not responding."),
+    ("server", "High memory on {host}", "{host} is swapping, memory exhausted."),
+    ("network", "Interface errors on {host}", "CRC errors rising on {host} uplink."),
+    ("storage", "Volume full on {host}", "Disk usage at 99% on {host}."),
+]
+
+
+def snapshot():
+    return {p.hash: {f: getattr(p, f) for f in STAT_FIELDS} for p in Pattern.objects.all()}
+
+
+@pytest.mark.django_db
+def test_recompute_gives_exactly_the_numbers_of_the_incremental_updates(restart_runbook):
+    rng = random.Random(20261126)
+    people = [UserFactory(username=f"person{i}") for i in range(4)]
+    for n in range(40):
+        category, title, description = rng.choice(PROBLEMS)
+        host = f"prod-{rng.choice(['web', 'db', 'sw'])}-{rng.randint(1, 99):02d}"
+        ticket = analyzed_ticket(
+            people[0],
+            f"RND-{n}",
+            title=title.format(host=host),
+            description=description.format(host=host),
+            category=category,
+            executed=rng.random() < 0.5,
+        )
+        for person in rng.sample(people, rng.randint(0, 3)):
+            feedback_submit(
+                ticket=ticket,
+                user=person,
+                data=FeedbackInput(
+                    feedback_type=rng.choice(["positive", "negative", "neutral"]),
+                    rating=rng.randint(1, 5),
+                    resolution_accurate=rng.choice([True, False, None]),
+                    actions_worked=rng.choice([True, False, None]),
+                ),
+            )
+        if rng.random() < 0.3:  # an execution concluding, or a person correcting the outcome
+            with transaction.atomic():
+                ticket_set_outcome(
+                    ticket,
+                    rng.choice(["success", "failure", "unknown"]),
+                    acting_user=None,
+                    reason="execution concluded",
+                )
+    assert Ticket.objects.filter(feedback__isnull=False).exists()
+    incremental = snapshot()
+    assert len(incremental) >= 4
+
+    # Spoil every statistic, then rebuild from tickets and feedback.
+    Pattern.objects.update(
+        occurrence_count=999, success_count=7, reliability_sum=1.5, positive_feedback_count=3
+    )
+    out = StringIO()
+    call_command("recompute_patterns", stdout=out)
+    assert snapshot() == incremental
+    assert f"Recomputed {len(incremental)} pattern(s)" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_recompute_settles_and_audits_eligibility(settings):
+    settings.PATTERN_MIN_OCCURRENCES = 1
+    pattern = Pattern.objects.create(
+        hash="f" * 64,
+        category="server",
+        key_terms=["x"],
+        signature="server|x",
+        eligible_for_auto_remediation=True,
+    )
+    out = StringIO()
+    call_command("recompute_patterns", stdout=out)
+    pattern.refresh_from_db()
+    assert not pattern.eligible_for_auto_remediation
+    assert pattern.occurrence_count == 0
+    event = AuditEvent.objects.get(action=AuditAction.PATTERN_ELIGIBILITY_CHANGED)
+    assert event.pattern == pattern and event.details["eligible"] is False
+    assert "no longer eligible" in out.getvalue()
