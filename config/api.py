@@ -53,7 +53,10 @@ def contains_control_characters(value: str, *, multiline: bool = True) -> bool:
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    # DRF's metaclass moves declared fields out of the class, so this name is safe here.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -64,7 +67,7 @@ class ErrorSerializer(serializers.Serializer):
 
 def error_responses(*codes: int) -> dict[int, Any]:
     """drf-spectacular ``responses`` entries for the error codes an endpoint can answer."""
-    return {code: ErrorSerializer for code in codes}
+    return dict.fromkeys(codes, ErrorSerializer)
 
 
 class StrictInputMixin:

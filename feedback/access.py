@@ -7,15 +7,14 @@ the caller may not see answers 404 exactly like a missing one, so ids cannot be 
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from config.errors import NotFound
 from remediation.access import visible_tickets
 from remediation.models import Ticket
 
 
-def ticket_for_feedback(user: AbstractBaseUser | AnonymousUser, ticket_id: str) -> Ticket:
+def ticket_for_feedback(user: User | AnonymousUser, ticket_id: str) -> Ticket:
     ticket = visible_tickets(user).select_related("pattern").filter(ticket_id=ticket_id).first()
     if ticket is None:
         raise NotFound(f"No ticket {ticket_id!r}.", fields={"ticket_id": ["Not found."]})

@@ -7,8 +7,7 @@ exactly like a ticket that does not exist, so ids cannot be probed.
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from config.errors import NotFound
@@ -17,15 +16,15 @@ from remediation.models import Ticket
 SEE_ALL_PERMISSIONS = ("remediation.view_ticket", "remediation.approve_remediation")
 
 
-def can_see_all_tickets(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_see_all_tickets(user: User | AnonymousUser) -> bool:
     if not user.is_authenticated:
         return False
     if getattr(user, "is_staff", False):
         return True
-    return any(user.has_perm(p) for p in SEE_ALL_PERMISSIONS)  # type: ignore[union-attr]
+    return any(user.has_perm(p) for p in SEE_ALL_PERMISSIONS)
 
 
-def visible_tickets(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ticket]:
+def visible_tickets(user: User | AnonymousUser) -> QuerySet[Ticket]:
     if not user.is_authenticated:
         return Ticket.objects.none()
     if can_see_all_tickets(user):
@@ -33,7 +32,7 @@ def visible_tickets(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ticket]:
     return Ticket.objects.filter(submitted_by=user)
 
 
-def ticket_for_user(user: AbstractBaseUser | AnonymousUser, ticket_id: str) -> Ticket:
+def ticket_for_user(user: User | AnonymousUser, ticket_id: str) -> Ticket:
     ticket = (
         visible_tickets(user)
         .select_related("submitted_by", "pattern")

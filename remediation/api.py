@@ -38,7 +38,9 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     remediation_decision = serializers.DictField(allow_null=True)
     remediation_results = serializers.DictField(allow_null=True)
     dropped_actions = serializers.ListField(child=serializers.CharField())
-    pattern = serializers.SlugRelatedField(slug_field="hash", read_only=True, allow_null=True)
+    pattern: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="hash", read_only=True, allow_null=True
+    )
     submitted_by = serializers.CharField(source="submitted_by.get_username")
 
     class Meta:
@@ -87,7 +89,8 @@ class TicketListCreateApi(APIView):
         )
         affected_system = SafeCharField(max_length=200, required=False, allow_blank=True)
         severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MEDIUM)
-        source = SafeCharField(max_length=64, required=False, allow_blank=True)
+        # A declared field, moved out of the class by DRF's metaclass: no clash with Field.source.
+        source = SafeCharField(max_length=64, required=False, allow_blank=True)  # type: ignore[assignment]
 
         def validate_ticket_id(self, value: str) -> str:
             return _match(value, TICKET_ID_REGEX, "Use 1-64 letters, digits, '.', '_', ':' or '-'.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from patterns.models import Pattern
@@ -19,7 +19,7 @@ def audit(
     *,
     ticket: Ticket | None = None,
     pattern: Pattern | None = None,
-    acting_user: AbstractBaseUser | None = None,
+    acting_user: User | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit event. Must run inside the transaction of the change it records."""

@@ -6,7 +6,7 @@ pattern's statistics, so it changes in one place only: ``ticket_set_outcome``.
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from patterns import services as pattern_services
@@ -20,7 +20,7 @@ def audit_eligibility_change(
     change: EligibilityChange | None,
     *,
     ticket: Ticket | None = None,
-    acting_user: AbstractBaseUser | None = None,
+    acting_user: User | None = None,
 ) -> None:
     """Write the audit event of a pattern eligibility flip returned by ``patterns.services``.
 
@@ -55,7 +55,7 @@ def ticket_set_outcome(
     ticket: Ticket,
     outcome: str,
     *,
-    acting_user: AbstractBaseUser | None,
+    acting_user: User | None,
     reason: str,
 ) -> bool:
     """Set the ticket's outcome; returns False (and writes nothing) when it already is.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -38,7 +38,7 @@ class TicketInput:
     source: str = "api"
 
 
-def ticket_create(data: TicketInput, *, acting_user: AbstractBaseUser) -> Ticket:
+def ticket_create(data: TicketInput, *, acting_user: User) -> Ticket:
     """Insert a ticket, its audit event and its analysis task in one transaction.
 
     The task goes through the ORM broker, so it commits or rolls back with the ticket: a

@@ -36,7 +36,7 @@ def child_env(**extra: str) -> dict[str, str]:
 
 def start_manage(*args: str, log: Path, **extra_env: str) -> subprocess.Popen:
     """Start ``manage.py <args>`` in its own process group, output to ``log``."""
-    return subprocess.Popen(  # noqa: S603 - fixed argv, our own manage.py
+    return subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), *args],
         cwd=ROOT,
         env=child_env(**extra_env),

@@ -12,9 +12,11 @@ from tests.dbutil import ROOT
 
 
 def _start_django(**env: str) -> subprocess.CompletedProcess:
-    child = {k: v for k, v in os.environ.items() if not k.startswith(("AUTO_REMEDIATION", "PATTERN_"))}
+    child = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AUTO_REMEDIATION", "PATTERN_"))
+    }
     child.update(env)
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
         cwd=ROOT,
         env={**child, "DJANGO_SETTINGS_MODULE": "config.settings"},
@@ -55,7 +57,8 @@ def test_the_anthropic_analyzer_needs_a_key():
 
 def test_good_values_start():
     result = _start_django(
-        AUTO_REMEDIATION_MIN_RELIABILITY="90", AUTO_REMEDIATION_ENABLED="false",
+        AUTO_REMEDIATION_MIN_RELIABILITY="90",
+        AUTO_REMEDIATION_ENABLED="false",
         PATTERN_MIN_POSITIVE_RATE="0.9",
     )
     assert result.returncode == 0, result.stderr

@@ -7,39 +7,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('remediation', '0001_initial'),
+        ("remediation", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Feedback',
+            name="Feedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('feedback_type', models.CharField(choices=[('positive', 'Positive'), ('negative', 'Negative'), ('neutral', 'Neutral')], max_length=16)),
-                ('rating', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)])),
-                ('was_helpful', models.BooleanField(blank=True, null=True)),
-                ('resolution_accurate', models.BooleanField(blank=True, null=True)),
-                ('actions_worked', models.BooleanField(blank=True, null=True)),
-                ('comment', models.TextField(blank=True)),
-                ('what_worked', models.TextField(blank=True)),
-                ('what_didnt_work', models.TextField(blank=True)),
-                ('suggestions', models.TextField(blank=True)),
-                ('actual_resolution', models.TextField(blank=True)),
-                ('actual_actions_taken', models.JSONField(blank=True, default=list)),
-                ('time_to_resolve', models.FloatField(blank=True, help_text='Minutes', null=True, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(525600)])),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='feedback', to='remediation.ticket')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='feedback', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "feedback_type",
+                    models.CharField(
+                        choices=[
+                            ("positive", "Positive"),
+                            ("negative", "Negative"),
+                            ("neutral", "Neutral"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "rating",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(5),
+                        ]
+                    ),
+                ),
+                ("was_helpful", models.BooleanField(blank=True, null=True)),
+                ("resolution_accurate", models.BooleanField(blank=True, null=True)),
+                ("actions_worked", models.BooleanField(blank=True, null=True)),
+                ("comment", models.TextField(blank=True)),
+                ("what_worked", models.TextField(blank=True)),
+                ("what_didnt_work", models.TextField(blank=True)),
+                ("suggestions", models.TextField(blank=True)),
+                ("actual_resolution", models.TextField(blank=True)),
+                ("actual_actions_taken", models.JSONField(blank=True, default=list)),
+                (
+                    "time_to_resolve",
+                    models.FloatField(
+                        blank=True,
+                        help_text="Minutes",
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(525600),
+                        ],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="feedback",
+                        to="remediation.ticket",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="feedback",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'feedback',
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('ticket', 'user'), name='uniq_feedback_ticket_user'), models.CheckConstraint(condition=models.Q(('rating__gte', 1), ('rating__lte', 5)), name='feedback_rating_1_5')],
+                "verbose_name_plural": "feedback",
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("ticket", "user"), name="uniq_feedback_ticket_user"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("rating__gte", 1), ("rating__lte", 5)),
+                        name="feedback_rating_1_5",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,45 +4,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Pattern',
+            name="Pattern",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hash', models.CharField(help_text='sha256 of the signature', max_length=64, unique=True)),
-                ('category', models.CharField(db_index=True, max_length=50)),
-                ('key_terms', models.JSONField(default=list)),
-                ('signature', models.CharField(help_text='category|term1,term2,…', max_length=500)),
-                ('occurrence_count', models.PositiveIntegerField(default=0)),
-                ('success_count', models.PositiveIntegerField(default=0)),
-                ('failure_count', models.PositiveIntegerField(default=0)),
-                ('positive_feedback_count', models.PositiveIntegerField(default=0)),
-                ('negative_feedback_count', models.PositiveIntegerField(default=0)),
-                ('neutral_feedback_count', models.PositiveIntegerField(default=0)),
-                ('positive_feedback_rate', models.FloatField(default=0.0)),
-                ('confidence_sum', models.FloatField(default=0.0)),
-                ('avg_confidence_score', models.FloatField(default=0.0)),
-                ('reliability_sum', models.FloatField(default=0.0)),
-                ('reliability_count', models.PositiveIntegerField(default=0)),
-                ('avg_reliability_score', models.FloatField(default=0.0)),
-                ('auto_remediation_attempts', models.PositiveIntegerField(default=0)),
-                ('auto_remediation_successes', models.PositiveIntegerField(default=0)),
-                ('auto_remediation_success_rate', models.FloatField(default=0.0)),
-                ('eligible_for_auto_remediation', models.BooleanField(default=False)),
-                ('eligibility_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('enabled', models.BooleanField(default=True, help_text='Switch off to keep this pattern from ever counting as eligible.')),
-                ('first_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "hash",
+                    models.CharField(
+                        help_text="sha256 of the signature", max_length=64, unique=True
+                    ),
+                ),
+                ("category", models.CharField(db_index=True, max_length=50)),
+                ("key_terms", models.JSONField(default=list)),
+                ("signature", models.CharField(help_text="category|term1,term2,…", max_length=500)),
+                ("occurrence_count", models.PositiveIntegerField(default=0)),
+                ("success_count", models.PositiveIntegerField(default=0)),
+                ("failure_count", models.PositiveIntegerField(default=0)),
+                ("positive_feedback_count", models.PositiveIntegerField(default=0)),
+                ("negative_feedback_count", models.PositiveIntegerField(default=0)),
+                ("neutral_feedback_count", models.PositiveIntegerField(default=0)),
+                ("positive_feedback_rate", models.FloatField(default=0.0)),
+                ("confidence_sum", models.FloatField(default=0.0)),
+                ("avg_confidence_score", models.FloatField(default=0.0)),
+                ("reliability_sum", models.FloatField(default=0.0)),
+                ("reliability_count", models.PositiveIntegerField(default=0)),
+                ("avg_reliability_score", models.FloatField(default=0.0)),
+                ("auto_remediation_attempts", models.PositiveIntegerField(default=0)),
+                ("auto_remediation_successes", models.PositiveIntegerField(default=0)),
+                ("auto_remediation_success_rate", models.FloatField(default=0.0)),
+                ("eligible_for_auto_remediation", models.BooleanField(default=False)),
+                ("eligibility_changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "enabled",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Switch off to keep this pattern from ever counting as eligible.",
+                    ),
+                ),
+                ("first_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-occurrence_count', 'id'],
-                'indexes': [models.Index(fields=['category', 'occurrence_count'], name='patterns_pa_categor_2f3cf6_idx')],
+                "ordering": ["-occurrence_count", "id"],
+                "indexes": [
+                    models.Index(
+                        fields=["category", "occurrence_count"],
+                        name="patterns_pa_categor_2f3cf6_idx",
+                    )
+                ],
             },
         ),
     ]

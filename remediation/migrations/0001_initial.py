@@ -6,121 +6,303 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('patterns', '0001_initial'),
+        ("patterns", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CategoryDailyStats',
+            name="CategoryDailyStats",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(max_length=50)),
-                ('day', models.DateField()),
-                ('tickets', models.PositiveIntegerField(default=0)),
-                ('success_count', models.PositiveIntegerField(default=0)),
-                ('failure_count', models.PositiveIntegerField(default=0)),
-                ('feedback_count', models.PositiveIntegerField(default=0)),
-                ('positive_count', models.PositiveIntegerField(default=0)),
-                ('negative_count', models.PositiveIntegerField(default=0)),
-                ('neutral_count', models.PositiveIntegerField(default=0)),
-                ('rating_sum', models.PositiveIntegerField(default=0)),
-                ('confidence_sum', models.FloatField(default=0.0)),
-                ('reliability_sum', models.FloatField(default=0.0)),
-                ('reliability_count', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("category", models.CharField(max_length=50)),
+                ("day", models.DateField()),
+                ("tickets", models.PositiveIntegerField(default=0)),
+                ("success_count", models.PositiveIntegerField(default=0)),
+                ("failure_count", models.PositiveIntegerField(default=0)),
+                ("feedback_count", models.PositiveIntegerField(default=0)),
+                ("positive_count", models.PositiveIntegerField(default=0)),
+                ("negative_count", models.PositiveIntegerField(default=0)),
+                ("neutral_count", models.PositiveIntegerField(default=0)),
+                ("rating_sum", models.PositiveIntegerField(default=0)),
+                ("confidence_sum", models.FloatField(default=0.0)),
+                ("reliability_sum", models.FloatField(default=0.0)),
+                ("reliability_count", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['category', 'day'],
-                'constraints': [models.UniqueConstraint(fields=('category', 'day'), name='uniq_category_day')],
+                "ordering": ["category", "day"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("category", "day"), name="uniq_category_day")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ticket_id', models.CharField(max_length=64, unique=True)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField()),
-                ('category', models.CharField(db_index=True, max_length=50)),
-                ('affected_system', models.CharField(blank=True, max_length=200)),
-                ('severity', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', max_length=16)),
-                ('source', models.CharField(default='api', max_length=64)),
-                ('status', models.CharField(choices=[('processing', 'Processing'), ('analyzed', 'Analyzed'), ('awaiting_approval', 'Awaiting approval'), ('remediating', 'Remediating'), ('resolved', 'Resolved'), ('partially_remediated', 'Partially remediated'), ('failed', 'Failed'), ('manual_review', 'Manual review')], default='processing', max_length=24)),
-                ('status_reason', models.TextField(blank=True, help_text='Why the ticket is where it is.')),
-                ('outcome', models.CharField(choices=[('unknown', 'Unknown'), ('success', 'Success'), ('failure', 'Failure')], default='unknown', max_length=16)),
-                ('analyzer', models.CharField(blank=True, max_length=32)),
-                ('resolution', models.TextField(blank=True)),
-                ('suggested_actions', models.JSONField(blank=True, default=list)),
-                ('dropped_actions', models.JSONField(blank=True, default=list, help_text='Suggestions refused by the catalogue, with reasons.')),
-                ('confidence_score', models.FloatField(default=0.0)),
-                ('analyzed_at', models.DateTimeField(blank=True, null=True)),
-                ('reliability_score', models.FloatField(blank=True, null=True)),
-                ('reliability_breakdown', models.JSONField(blank=True, null=True)),
-                ('auto_remediation_enabled', models.BooleanField(default=False)),
-                ('auto_remediation_executed', models.BooleanField(default=False)),
-                ('remediation_decision', models.JSONField(blank=True, null=True)),
-                ('decision_mode', models.CharField(blank=True, help_text='enforce, or shadow: decided but never executed', max_length=16)),
-                ('decision_policy', models.CharField(blank=True, db_index=True, max_length=100)),
-                ('remediation_started_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('remediation_results', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('pattern', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tickets', to='patterns.pattern')),
-                ('submitted_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submitted_tickets', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ticket_id", models.CharField(max_length=64, unique=True)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField()),
+                ("category", models.CharField(db_index=True, max_length=50)),
+                ("affected_system", models.CharField(blank=True, max_length=200)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        default="medium",
+                        max_length=16,
+                    ),
+                ),
+                ("source", models.CharField(default="api", max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("processing", "Processing"),
+                            ("analyzed", "Analyzed"),
+                            ("awaiting_approval", "Awaiting approval"),
+                            ("remediating", "Remediating"),
+                            ("resolved", "Resolved"),
+                            ("partially_remediated", "Partially remediated"),
+                            ("failed", "Failed"),
+                            ("manual_review", "Manual review"),
+                        ],
+                        default="processing",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "status_reason",
+                    models.TextField(blank=True, help_text="Why the ticket is where it is."),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("unknown", "Unknown"),
+                            ("success", "Success"),
+                            ("failure", "Failure"),
+                        ],
+                        default="unknown",
+                        max_length=16,
+                    ),
+                ),
+                ("analyzer", models.CharField(blank=True, max_length=32)),
+                ("resolution", models.TextField(blank=True)),
+                ("suggested_actions", models.JSONField(blank=True, default=list)),
+                (
+                    "dropped_actions",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Suggestions refused by the catalogue, with reasons.",
+                    ),
+                ),
+                ("confidence_score", models.FloatField(default=0.0)),
+                ("analyzed_at", models.DateTimeField(blank=True, null=True)),
+                ("reliability_score", models.FloatField(blank=True, null=True)),
+                ("reliability_breakdown", models.JSONField(blank=True, null=True)),
+                ("auto_remediation_enabled", models.BooleanField(default=False)),
+                ("auto_remediation_executed", models.BooleanField(default=False)),
+                ("remediation_decision", models.JSONField(blank=True, null=True)),
+                (
+                    "decision_mode",
+                    models.CharField(
+                        blank=True,
+                        help_text="enforce, or shadow: decided but never executed",
+                        max_length=16,
+                    ),
+                ),
+                ("decision_policy", models.CharField(blank=True, db_index=True, max_length=100)),
+                (
+                    "remediation_started_at",
+                    models.DateTimeField(blank=True, db_index=True, null=True),
+                ),
+                ("remediation_results", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "pattern",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tickets",
+                        to="patterns.pattern",
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submitted_tickets",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'permissions': [('approve_remediation', 'Can approve remediation')],
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("approve_remediation", "Can approve remediation")],
             },
         ),
         migrations.CreateModel(
-            name='Runbook',
+            name="Runbook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('operation', models.CharField(help_text='A key of the action catalogue', max_length=64)),
-                ('category', models.CharField(blank=True, help_text='Only for tickets of this category; blank for any', max_length=50)),
-                ('symptoms', models.TextField(help_text='One symptom phrase per line')),
-                ('resolution', models.TextField()),
-                ('params', models.JSONField(blank=True, default=dict, help_text='Default parameters besides the target')),
-                ('source', models.CharField(choices=[('seed', 'Shipped with the system'), ('admin', 'Written by an admin'), ('feedback', 'Learned from feedback')], default='admin', max_length=16)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('learned_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='remediation.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "operation",
+                    models.CharField(help_text="A key of the action catalogue", max_length=64),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        blank=True,
+                        help_text="Only for tickets of this category; blank for any",
+                        max_length=50,
+                    ),
+                ),
+                ("symptoms", models.TextField(help_text="One symptom phrase per line")),
+                ("resolution", models.TextField()),
+                (
+                    "params",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Default parameters besides the target"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("seed", "Shipped with the system"),
+                            ("admin", "Written by an admin"),
+                            ("feedback", "Learned from feedback"),
+                        ],
+                        default="admin",
+                        max_length=16,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "learned_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="remediation.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_label', models.CharField(help_text="username, or 'system'", max_length=150)),
-                ('action', models.CharField(choices=[('ticket.created', 'Ticket created'), ('analysis.completed', 'Analysis completed'), ('analysis.failed', 'Analysis failed'), ('ticket.scored', 'Reliability scored'), ('decision.made', 'Decision made'), ('ticket.status_changed', 'Status changed'), ('feedback.submitted', 'Feedback submitted'), ('ticket.outcome_changed', 'Outcome changed'), ('pattern.eligibility_changed', 'Pattern eligibility changed'), ('runbook.learned', 'Runbook learned from feedback')], max_length=64)),
-                ('message', models.TextField()),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('pattern', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patterns.pattern')),
-                ('ticket', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='audit_events', to='remediation.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "actor_label",
+                    models.CharField(help_text="username, or 'system'", max_length=150),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("ticket.created", "Ticket created"),
+                            ("analysis.completed", "Analysis completed"),
+                            ("analysis.failed", "Analysis failed"),
+                            ("ticket.scored", "Reliability scored"),
+                            ("decision.made", "Decision made"),
+                            ("ticket.status_changed", "Status changed"),
+                            ("feedback.submitted", "Feedback submitted"),
+                            ("ticket.outcome_changed", "Outcome changed"),
+                            ("pattern.eligibility_changed", "Pattern eligibility changed"),
+                            ("runbook.learned", "Runbook learned from feedback"),
+                        ],
+                        max_length=64,
+                    ),
+                ),
+                ("message", models.TextField()),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "pattern",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="patterns.pattern",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="audit_events",
+                        to="remediation.ticket",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['category', 'created_at'], name='remediation_categor_75df7d_idx'),
+            model_name="ticket",
+            index=models.Index(
+                fields=["category", "created_at"], name="remediation_categor_75df7d_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['status', 'created_at'], name='remediation_status_fe1506_idx'),
+            model_name="ticket",
+            index=models.Index(
+                fields=["status", "created_at"], name="remediation_status_fe1506_idx"
+            ),
         ),
     ]

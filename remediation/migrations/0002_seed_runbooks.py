@@ -12,9 +12,17 @@ RUNBOOKS = [
         "name": "VM unresponsive: graceful restart",
         "operation": "restart_vm",
         "symptoms": [
-            "vm not responding", "vm unresponsive", "vm hung", "vm frozen", "vm is frozen",
-            "server not responding", "service not responding", "web service not responding",
-            "guest os unresponsive", "vmware tools not running", "server hung",
+            "vm not responding",
+            "vm unresponsive",
+            "vm hung",
+            "vm frozen",
+            "vm is frozen",
+            "server not responding",
+            "service not responding",
+            "web service not responding",
+            "guest os unresponsive",
+            "vmware tools not running",
+            "server hung",
         ],
         "resolution": (
             "The VM stopped responding while its host is healthy. Restart the guest gracefully "
@@ -27,8 +35,13 @@ RUNBOOKS = [
         "name": "Snapshot VM before a risky change",
         "operation": "snapshot_vm",
         "symptoms": [
-            "take a snapshot", "snapshot before", "pre-change snapshot", "snapshot requested",
-            "snapshot the vm", "backup before patching", "before patching",
+            "take a snapshot",
+            "snapshot before",
+            "pre-change snapshot",
+            "snapshot requested",
+            "snapshot the vm",
+            "backup before patching",
+            "before patching",
         ],
         "resolution": (
             "Take a VM snapshot so the change can be reverted, confirm the snapshot exists, and "
@@ -40,8 +53,15 @@ RUNBOOKS = [
         "name": "VM out of memory: add memory",
         "operation": "increase_memory",
         "symptoms": [
-            "out of memory", "oom", "oom killer", "memory pressure", "memory exhausted",
-            "high memory usage", "memory usage high", "insufficient memory", "swapping",
+            "out of memory",
+            "oom",
+            "oom killer",
+            "memory pressure",
+            "memory exhausted",
+            "high memory usage",
+            "memory usage high",
+            "insufficient memory",
+            "swapping",
             "cannot allocate memory",
         ],
         "resolution": (
@@ -55,8 +75,15 @@ RUNBOOKS = [
         "name": "VM CPU saturated: add vCPUs",
         "operation": "increase_cpu",
         "symptoms": [
-            "high cpu", "cpu saturation", "cpu saturated", "cpu at 100", "cpu usage 100",
-            "cpu starvation", "cpu ready", "load average high", "high load average",
+            "high cpu",
+            "cpu saturation",
+            "cpu saturated",
+            "cpu at 100",
+            "cpu usage 100",
+            "cpu starvation",
+            "cpu ready",
+            "load average high",
+            "high load average",
             "cpu bound",
         ],
         "resolution": (
@@ -69,8 +96,14 @@ RUNBOOKS = [
         "name": "Pod crash-looping: recreate it",
         "operation": "restart_pod",
         "symptoms": [
-            "crashloopbackoff", "crash loop", "pod stuck", "pod not ready", "pod unhealthy",
-            "readiness probe failed", "liveness probe failed", "container restarting",
+            "crashloopbackoff",
+            "crash loop",
+            "pod stuck",
+            "pod not ready",
+            "pod unhealthy",
+            "readiness probe failed",
+            "liveness probe failed",
+            "container restarting",
             "pod restarting",
         ],
         "resolution": (
@@ -84,8 +117,15 @@ RUNBOOKS = [
         "name": "Deployment under load: scale replicas",
         "operation": "scale_deployment",
         "symptoms": [
-            "scale deployment", "scale up", "scale out", "more replicas", "insufficient replicas",
-            "traffic spike", "hpa maxed", "high request latency", "replicas",
+            "scale deployment",
+            "scale up",
+            "scale out",
+            "more replicas",
+            "insufficient replicas",
+            "traffic spike",
+            "hpa maxed",
+            "high request latency",
+            "replicas",
         ],
         "resolution": (
             "The deployment cannot keep up with load. Scale it to the replica count requested, "
@@ -98,9 +138,17 @@ RUNBOOKS = [
         "name": "Bad release: roll the deployment back",
         "operation": "rollback_deployment",
         "symptoms": [
-            "bad deploy", "bad release", "failed rollout", "rollout failed",
-            "errors after deployment", "errors after release", "regression after deployment",
-            "roll back", "rollback deployment", "imagepullbackoff", "new version broken",
+            "bad deploy",
+            "bad release",
+            "failed rollout",
+            "rollout failed",
+            "errors after deployment",
+            "errors after release",
+            "regression after deployment",
+            "roll back",
+            "rollback deployment",
+            "imagepullbackoff",
+            "new version broken",
         ],
         "resolution": (
             "The latest rollout broke the service. Roll the deployment back to the previous "
@@ -113,8 +161,14 @@ RUNBOOKS = [
         "name": "Interface errors: clear counters",
         "operation": "clear_interface_errors",
         "symptoms": [
-            "interface errors", "crc errors", "input errors", "output errors", "fcs errors",
-            "frame errors", "error counters", "packet errors",
+            "interface errors",
+            "crc errors",
+            "input errors",
+            "output errors",
+            "fcs errors",
+            "frame errors",
+            "error counters",
+            "packet errors",
         ],
         "resolution": (
             "Clear the interface's error counters to get a clean baseline, then confirm the "
@@ -127,8 +181,14 @@ RUNBOOKS = [
         "name": "Port disabled: enable it",
         "operation": "enable_port",
         "symptoms": [
-            "port disabled", "port is disabled", "administratively down", "admin down",
-            "err disabled", "errdisable", "port shutdown", "port shut down",
+            "port disabled",
+            "port is disabled",
+            "administratively down",
+            "admin down",
+            "err disabled",
+            "errdisable",
+            "port shutdown",
+            "port shut down",
         ],
         "resolution": (
             "The port is administratively disabled. Find out why it was disabled (a loop or "
@@ -141,8 +201,14 @@ RUNBOOKS = [
         "name": "Interface flapping or stuck: bounce it",
         "operation": "restart_interface",
         "symptoms": [
-            "interface flapping", "link flapping", "port flapping", "interface stuck",
-            "interface down", "link down", "no carrier", "up but no traffic",
+            "interface flapping",
+            "link flapping",
+            "port flapping",
+            "interface stuck",
+            "interface down",
+            "link down",
+            "no carrier",
+            "up but no traffic",
             "bounce interface",
         ],
         "resolution": (
@@ -156,9 +222,17 @@ RUNBOOKS = [
         "name": "Volume nearly full: expand it",
         "operation": "expand_volume",
         "symptoms": [
-            "disk full", "volume full", "volume 95", "filesystem full", "file system full",
-            "no space left on device", "low disk space", "disk usage", "volume usage",
-            "out of disk space", "running out of space",
+            "disk full",
+            "volume full",
+            "volume 95",
+            "filesystem full",
+            "file system full",
+            "no space left on device",
+            "low disk space",
+            "disk usage",
+            "volume usage",
+            "out of disk space",
+            "running out of space",
         ],
         "resolution": (
             "The volume is running out of space. Grow it to the size requested (volumes cannot "
@@ -171,8 +245,13 @@ RUNBOOKS = [
         "name": "Old snapshots filling storage: clear them",
         "operation": "clear_snapshots",
         "symptoms": [
-            "old snapshots", "too many snapshots", "snapshot space", "snapshot reserve",
-            "snapshots consuming space", "snapshot retention", "stale snapshots",
+            "old snapshots",
+            "too many snapshots",
+            "snapshot space",
+            "snapshot reserve",
+            "snapshots consuming space",
+            "snapshot retention",
+            "stale snapshots",
         ],
         "resolution": (
             "Old snapshots are consuming the volume's space. Delete snapshots past the retention "
@@ -185,8 +264,13 @@ RUNBOOKS = [
         "name": "OpenStack instance unresponsive: soft reboot",
         "operation": "reboot_instance",
         "symptoms": [
-            "instance not responding", "instance unresponsive", "instance hung",
-            "instance frozen", "nova instance", "openstack instance", "soft reboot",
+            "instance not responding",
+            "instance unresponsive",
+            "instance hung",
+            "instance frozen",
+            "nova instance",
+            "openstack instance",
+            "soft reboot",
             "instance console unresponsive",
         ],
         "resolution": (
@@ -199,8 +283,14 @@ RUNBOOKS = [
         "name": "OpenStack instance undersized: resize flavor",
         "operation": "resize_instance",
         "symptoms": [
-            "resize instance", "larger flavor", "bigger flavor", "flavor too small",
-            "change flavor", "instance undersized", "resize to", "upgrade flavor",
+            "resize instance",
+            "larger flavor",
+            "bigger flavor",
+            "flavor too small",
+            "change flavor",
+            "instance undersized",
+            "resize to",
+            "upgrade flavor",
         ],
         "resolution": (
             "The instance needs a larger flavor. Resize it to the flavor requested (it reboots "

@@ -40,16 +40,17 @@ def test_a_real_qcluster_analyzes_a_posted_ticket(seeded, api, tmp_path):
         assert ticket.suggested_actions[0]["operation"] == "restart_vm"
         assert ticket.suggested_actions[0]["system"] == "prod-web-01"
         assert ticket.reliability_score is not None
-        actions = list(
-            AuditEvent.objects.filter(ticket=ticket).values_list("action", flat=True)
-        )
+        actions = list(AuditEvent.objects.filter(ticket=ticket).values_list("action", flat=True))
         assert actions[0] == AuditAction.TICKET_CREATED
         assert AuditAction.ANALYSIS_COMPLETED in actions
 
         body = api.get("/api/v1/tickets/INC-E2E-1").json()
         assert body["status"] == "analyzed"
         assert body["reliability_breakdown"]["confidence_level"] in {
-            "very_high", "high", "medium", "low"
+            "very_high",
+            "high",
+            "medium",
+            "low",
         }
     finally:
         stop(worker)

@@ -155,10 +155,23 @@ class TestRead:
         assert r.status_code == 200
         body = r.json()
         for key in (
-            "ticket_id", "status", "resolution", "suggested_actions", "confidence_score",
-            "reliability_score", "reliability_breakdown", "auto_remediation_enabled",
-            "auto_remediation_executed", "remediation_decision", "remediation_results",
-            "outcome", "pattern", "submitted_by", "created_at", "updated_at", "resolved_at",
+            "ticket_id",
+            "status",
+            "resolution",
+            "suggested_actions",
+            "confidence_score",
+            "reliability_score",
+            "reliability_breakdown",
+            "auto_remediation_enabled",
+            "auto_remediation_executed",
+            "remediation_decision",
+            "remediation_results",
+            "outcome",
+            "pattern",
+            "submitted_by",
+            "created_at",
+            "updated_at",
+            "resolved_at",
         ):
             assert key in body
 
@@ -182,8 +195,9 @@ class TestRead:
     def test_the_list_is_paginated_and_filtered(self, api, user):
         for i in range(3):
             TicketFactory(ticket_id=f"N-{i}", category="network", submitted_by=user)
-        TicketFactory(ticket_id="S-1", category="storage", submitted_by=user,
-                      status=TicketStatus.ANALYZED)
+        TicketFactory(
+            ticket_id="S-1", category="storage", submitted_by=user, status=TicketStatus.ANALYZED
+        )
         r = api.get(URL, {"category": "network", "page_size": 2})
         assert r.status_code == 200
         assert r.json()["count"] == 3
@@ -192,8 +206,14 @@ class TestRead:
 
     @pytest.mark.parametrize(
         ("param", "value"),
-        [("status", "bogus"), ("page_size", "0"), ("page_size", "201"), ("page", "abc"),
-         ("category", "a\x00b"), ("colour", "red")],
+        [
+            ("status", "bogus"),
+            ("page_size", "0"),
+            ("page_size", "201"),
+            ("page", "abc"),
+            ("category", "a\x00b"),
+            ("colour", "red"),
+        ],
     )
     def test_bad_list_filters_are_400_naming_the_parameter(self, api, param, value):
         r = api.get(URL, {param: value})

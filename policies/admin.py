@@ -1,0 +1,146 @@
+"""Editing policies in the admin: JSON lists become checkboxes and comma-separated fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+
+from policies.models import AutoRemediationPolicy
+from policies.rules import ACTION_TYPES, DAY_NAMES, PLATFORMS
+
+
+class CommaSeparatedListField(forms.CharField):
+    """A list of strings typed as "a, b, c"; blanks are dropped."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        # The length limit is on the typed text; the base validators only see the list.
+        if self.max_length is not None and len(text) > self.max_length:
+            raise forms.ValidationError(
+                f"Ensure this value has at most {self.max_length} characters (it has {len(text)}).",
+                code="max_length",
+            )
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _checkboxes(choices: tuple[str, ...], label: str) -> forms.MultipleChoiceField:
+    return forms.MultipleChoiceField(
+        choices=[(c, c.replace("_", " ").capitalize()) for c in choices],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label=label,
+    )
+
+
+class AutoRemediationPolicyForm(forms.ModelForm):
+    allowed_action_types = _checkboxes(ACTION_TYPES, "Allowed action types")
+    allowed_systems = _checkboxes(PLATFORMS, "Allowed systems (platforms)")
+    allowed_days = _checkboxes(DAY_NAMES, "Allowed days")
+    forbidden_commands = CommaSeparatedListField(
+        required=False,
+        max_length=2000,
+        help_text="Comma-separated words refused anywhere in an action or the resolution.",
+    )
+    approvers = CommaSeparatedListField(
+        required=False, max_length=4000, help_text="Comma-separated e-mail addresses."
+    )
+
+    class Meta:
+        model = AutoRemediationPolicy
+        fields = (
+            "name",
+            "category",
+            "min_confidence_score",
+            "min_reliability_score",
+            "min_similar_tickets",
+            "min_positive_feedback_rate",
+            "allowed_action_types",
+            "allowed_systems",
+            "forbidden_commands",
+            "allowed_hours_start",
+            "allowed_hours_end",
+            "allowed_days",
+            "timezone",
+            "requires_approval",
+            "auto_approve_threshold",
+            "approvers",
+            "required_approvals",
+            "approval_timeout_minutes",
+            "max_actions_per_hour",
+            "requires_rollback_plan",
+            "requires_backup",
+            "enabled",
+            "mode",
+            "rollout_percentage",
+        )
+
+
+@admin.register(AutoRemediationPolicy)
+class AutoRemediationPolicyAdmin(admin.ModelAdmin):
+    form = AutoRemediationPolicyForm
+    list_display = (
+        "name",
+        "category",
+        "enabled",
+        "mode",
+        "min_reliability_score",
+        "auto_approve_threshold",
+        "rollout_percentage",
+        "max_actions_per_hour",
+        "updated_at",
+    )
+    list_filter = ("enabled", "mode", "requires_approval", "requires_backup")
+    search_fields = ("name", "category")
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "category")}),
+        (
+            "Thresholds",
+            {
+                "fields": (
+                    "min_confidence_score",
+                    "min_reliability_score",
+                    "min_similar_tickets",
+                    "min_positive_feedback_rate",
+                )
+            },
+        ),
+        (
+            "Allowed actions",
+            {"fields": ("allowed_action_types", "allowed_systems", "forbidden_commands")},
+        ),
+        (
+            "Time restrictions",
+            {
+                "fields": ("allowed_hours_start", "allowed_hours_end", "allowed_days", "timezone"),
+                "description": "Local hours [start, end) in the policy's time zone. Start equal "
+                "to end means all day; start after end wraps midnight (22→6), and the hours "
+                "after midnight belong to the day the window opened.",
+            },
+        ),
+        (
+            "Approval",
+            {
+                "fields": (
+                    "requires_approval",
+                    "auto_approve_threshold",
+                    "approvers",
+                    "required_approvals",
+                    "approval_timeout_minutes",
+                )
+            },
+        ),
+        (
+            "Safety",
+            {"fields": ("max_actions_per_hour", "requires_rollback_plan", "requires_backup")},
+        ),
+        ("Status", {"fields": ("enabled", "mode", "rollout_percentage")}),
+        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )

@@ -1,0 +1,32 @@
+"""Reads: the policy that governs a category, and the global switches above every policy."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from policies.models import AutoRemediationPolicy
+from policies.rules import GlobalSettings
+
+
+def policy_for_category(category: str) -> AutoRemediationPolicy | None:
+    """The enabled policy for ``category``, or None (a disabled policy counts as none)."""
+    return AutoRemediationPolicy.objects.filter(category=category, enabled=True).first()
+
+
+def policy_by_name(name: str) -> AutoRemediationPolicy | None:
+    """The policy a decision named (enabled or not), e.g. to find its approvers later."""
+    return AutoRemediationPolicy.objects.filter(name=name).first()
+
+
+def global_settings() -> GlobalSettings:
+    """SPEC §5: the kill switch, the reliability floor, the approval rule and the global cap.
+
+    Read on every call (not cached at import) so that tests' ``settings`` overrides and a
+    reloaded configuration take effect at once.
+    """
+    return GlobalSettings(
+        enabled=bool(settings.AUTO_REMEDIATION_ENABLED),
+        min_reliability=float(settings.AUTO_REMEDIATION_MIN_RELIABILITY),
+        require_approval=bool(settings.AUTO_REMEDIATION_REQUIRE_APPROVAL),
+        max_actions_per_hour=int(settings.AUTO_REMEDIATION_MAX_ACTIONS_PER_HOUR),
+    )

@@ -1,0 +1,11 @@
+"""Connectors: how the system asks a platform about an action's target (health, backups).
+
+``Connector`` is the interface, ``get_connector(platform)`` the lookup; ``registry.use``
+installs one for a block (tests) and ``registry.register`` for good (app start-up).
+"""
+
+from remediation.connectors import registry
+from remediation.connectors.base import Connector, UnconfiguredConnector
+from remediation.connectors.registry import get_connector
+
+__all__ = ["Connector", "UnconfiguredConnector", "get_connector", "registry"]

@@ -1,0 +1,71 @@
+"""Which connector answers for which platform.
+
+This is the seam that the MCP lab connector ([4/6]) plugs into: it calls
+``register(connector)`` (for every platform, or ``register(connector, "vmware", ...)``)
+when the app starts; tests install a double for the length of a ``with use(double):`` block.
+A platform with nothing registered gets ``UnconfiguredConnector``, whose "don't know"
+answers make every safety check fail closed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from remediation.catalogue import Platform
+from remediation.connectors.base import Connector, UnconfiguredConnector
+
+_lock = threading.Lock()
+_connectors: dict[str, Connector] = {}
+_UNCONFIGURED = UnconfiguredConnector()
+
+
+def _platforms(platforms: tuple[str, ...]) -> tuple[str, ...]:
+    names = platforms or tuple(p.value for p in Platform)
+    known = {p.value for p in Platform}
+    unknown = [p for p in names if p not in known]
+    if unknown:
+        raise ValueError(f"unknown platform(s): {', '.join(unknown)}")
+    return tuple(names)
+
+
+def get_connector(platform: str) -> Connector:
+    """The connector for ``platform``; the unconfigured one when none is registered."""
+    with _lock:
+        return _connectors.get(str(platform), _UNCONFIGURED)
+
+
+def register(connector: Connector, *platforms: str) -> None:
+    """Make ``connector`` answer for ``platforms`` (all platforms when none are named)."""
+    names = _platforms(platforms)
+    with _lock:
+        for name in names:
+            _connectors[name] = connector
+
+
+def unregister(*platforms: str) -> None:
+    """Forget the connectors of ``platforms`` (all when none are named)."""
+    names = _platforms(platforms)
+    with _lock:
+        for name in names:
+            _connectors.pop(name, None)
+
+
+@contextmanager
+def use(connector: Connector, *platforms: str) -> Iterator[Connector]:
+    """Install ``connector`` for the block, then put back whatever answered before."""
+    names = _platforms(platforms)
+    with _lock:
+        previous = {name: _connectors.get(name) for name in names}
+        for name in names:
+            _connectors[name] = connector
+    try:
+        yield connector
+    finally:
+        with _lock:
+            for name, old in previous.items():
+                if old is None:
+                    _connectors.pop(name, None)
+                else:
+                    _connectors[name] = old
