@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 
@@ -14,27 +17,75 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# What a text field may hold, as a pattern the OpenAPI schema also publishes: no control
+# characters (single-line fields also no tab/newline) and at least one visible character.
+_SINGLE_LINE_CHAR = r"[^\x00-\x1f\x7f]"
+_MULTILINE_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_VISIBLE_CHAR = r"[^\s\x00-\x1f\x7f]"
+MAX_PAGE = 1_000_000
+# Ticket categories (server, network, cache, storage, ...): stored in lowercase.
+CATEGORY_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,49}$"
+MAX_PAGE_SIZE = 200
+
+
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
-    max_page_size = 200
+    max_page_size = MAX_PAGE_SIZE
+
+
+class PageQuerySerializer(serializers.Serializer):
+    """The pagination query parameters, validated (400) and published in the schema."""
+
+    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False)
+
+
+def paginated(item: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """The schema of a page of ``item``: what ``Pagination.get_paginated_response`` returns."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
 
 
 class SafeCharField(serializers.CharField):
     """A CharField that refuses NUL bytes and control characters with a clear reason.
 
     ``multiline`` allows newlines and tabs (descriptions, comments); single-line fields
-    (ids, titles, names) refuse them too.
+    (ids, titles, names) refuse them too. ``regex`` narrows a field further (ids, names).
+    The value is taken as sent, not trimmed, so that what the published schema says
+    (pattern, maxLength) is exactly what is accepted.
     """
 
     default_error_messages = {
         "control_characters": "Must not contain NUL bytes or control characters.",
+        "no_text": "Must contain at least one visible character.",
     }
 
-    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        multiline: bool = False,
+        regex: str | None = None,
+        regex_message: str = "Invalid format.",
+        **kwargs: Any,
+    ) -> None:
         self.multiline = multiline
-        kwargs.setdefault("trim_whitespace", True)
+        kwargs["trim_whitespace"] = False
         super().__init__(**kwargs)
+        if regex is None:
+            char = _MULTILINE_CHAR if multiline else _SINGLE_LINE_CHAR
+            regex = f"^{char}*{_VISIBLE_CHAR}{char}*$"
+            regex_message = self.error_messages["no_text"]
+        if self.allow_blank:
+            regex = f"^$|{regex}"
+        self.validators.append(RegexValidator(regex, regex_message, code="invalid"))
 
     def to_internal_value(self, data: Any) -> str:
         # Refuse non-strings outright: CharField would otherwise turn 5 or True into "5".
@@ -82,3 +133,46 @@ class StrictInputMixin:
                     {name[:100]: ["Unknown field."] for name in unknown[:20]}
                 )
         return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: refuses "5", 5.5 and true, which IntegerField would coerce. 5.0 is
+    accepted, as JSON Schema counts it an integer."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        if isinstance(data, float) and not (math.isfinite(data) and data.is_integer()):
+            self.fail("invalid")
+        return super().to_internal_value(int(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false in JSON; refuses "yes", 1 and the like, which BooleanField would take."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A JSON number that is finite (no NaN or Infinity, which Python's json accepts)."""
+
+    default_error_messages = {"not_finite": "Must be a finite number."}
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        if not math.isfinite(float(data)):
+            self.fail("not_finite")
+        return super().to_internal_value(data)
+
+
+def forbid_unknown_request_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular hook: request bodies refuse unknown keys (``StrictInputMixin``), and
+    the published schema says so."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result

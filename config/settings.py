@@ -210,6 +210,12 @@ SPECTACULAR_SETTINGS = {
         "approvals and feedback. Authenticate with `Authorization: Token <key>`."
     ),
     "VERSION": "1.0.0",
+    # 3.1 (JSON Schema 2020-12) can say what the API enforces, e.g. propertyNames.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.forbid_unknown_request_fields",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

@@ -13,7 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import SafeCharField, contains_control_characters
+from config.api import (
+    FiniteFloatField,
+    SafeCharField,
+    StrictBooleanField,
+    StrictInputMixin,
+    StrictIntegerField,
+    contains_control_characters,
+    error_responses,
+)
 from feedback.access import ticket_for_feedback
 from feedback.models import MAX_TIME_TO_RESOLVE_MINUTES, Feedback, FeedbackType
 from feedback.services import FeedbackInput, feedback_submit
@@ -27,35 +35,6 @@ MAX_NAME = 200
 ACTION_KEYS = frozenset({"operation", "system", "params", "action"})
 
 
-class StrictIntegerField(serializers.IntegerField):
-    """An integer in JSON: refuses "5", 5.0 and true, which IntegerField would coerce."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """true, false or null in JSON; refuses "yes", 1 and the like."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
-class FiniteFloatField(serializers.FloatField):
-    default_error_messages = {"not_finite": "Must be a finite number."}
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        if not math.isfinite(float(data)):
-            self.fail("not_finite")
-        return super().to_internal_value(data)
-
-
 def _short_text(value: Any, name: str, limit: int) -> str:
     if not isinstance(value, str):
         raise serializers.ValidationError(f"{name} must be a string.")
@@ -66,18 +45,35 @@ def _short_text(value: Any, name: str, limit: int) -> str:
     return value.strip()
 
 
+# The same rules as _short_text, published in the schema (JSON Schema spells \x as \u00).
+_LINE = "^[^\\u0000-\\u001f\\u007f]*$"
+_VISIBLE_LINE = "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$"
+
+
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "maxLength": 500},
+            {"type": "string", "maxLength": 500, "pattern": _VISIBLE_LINE},
             {
                 "type": "object",
                 "required": ["operation"],
                 "properties": {
-                    "operation": {"type": "string", "maxLength": 64},
-                    "system": {"type": "string", "maxLength": 200},
-                    "action": {"type": "string", "maxLength": 500},
-                    "params": {"type": "object", "maxProperties": 20},
+                    "operation": {"type": "string", "maxLength": 64, "pattern": _LINE},
+                    "system": {"type": "string", "maxLength": 200, "pattern": _LINE},
+                    "action": {"type": "string", "maxLength": 500, "pattern": _LINE},
+                    "params": {
+                        "type": "object",
+                        "maxProperties": 20,
+                        "propertyNames": {"maxLength": 64, "pattern": _LINE},
+                        "additionalProperties": {
+                            "oneOf": [
+                                {"type": "string", "maxLength": 500, "pattern": _LINE},
+                                {"type": "number"},
+                                {"type": "boolean"},
+                                {"type": "null"},
+                            ],
+                        },
+                    },
                 },
                 "additionalProperties": False,
             },
@@ -142,7 +138,7 @@ def _text(limit: int) -> SafeCharField:
 
 class FeedbackCreateApi(APIView):
     @extend_schema_serializer(component_name="FeedbackInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputMixin, serializers.Serializer):
         ticket_id = SafeCharField(max_length=64)
         feedback_type = serializers.ChoiceField(choices=FeedbackType.choices)
         rating = StrictIntegerField(min_value=1, max_value=5)
@@ -199,7 +195,7 @@ class FeedbackCreateApi(APIView):
         operation_id="feedback_create",
         summary="Submit feedback on a ticket's resolution",
         request=InputSerializer,
-        responses={201: OutputSerializer},
+        responses={201: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)

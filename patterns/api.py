@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Pagination
+from config.api import (
+    CATEGORY_REGEX,
+    PageQuerySerializer,
+    Pagination,
+    SafeCharField,
+    StrictInputMixin,
+    error_responses,
+    paginated,
+)
 from patterns.models import Pattern
 from patterns.selectors import pattern_list
 
@@ -16,13 +24,13 @@ MAX_MIN_OCCURRENCES = 1_000_000
 
 
 class PatternListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(StrictInputMixin, PageQuerySerializer):
         # A slug, as ticket categories are (server, network, cache, ...).
-        category = serializers.RegexField(
-            r"^[-a-zA-Z0-9_]+\Z",
-            required=False,
+        category = SafeCharField(
             max_length=50,
-            error_messages={"invalid": "Must be a slug: letters, digits, hyphens, underscores."},
+            required=False,
+            regex=CATEGORY_REGEX,
+            regex_message="Must be a category: letters, digits, hyphens, underscores.",
         )
         min_occurrences = serializers.IntegerField(
             required=False, min_value=0, max_value=MAX_MIN_OCCURRENCES
@@ -58,18 +66,14 @@ class PatternListApi(APIView):
     @extend_schema(
         operation_id="patterns_list",
         summary="Learned patterns with their statistics and eligibility",
-        parameters=[
-            OpenApiParameter("category", str, description="Only this category (a slug, ≤50)."),
-            OpenApiParameter(
-                "min_occurrences", int, description="Only patterns seen at least this often."
-            ),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
-        ],
-        responses=OutputSerializer(many=True),
+        parameters=[FilterSerializer],
+        responses={
+            200: paginated(OutputSerializer, "PaginatedPatternList"),
+            **error_responses(400, 401, 403, 404),
+        },
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
+        filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         qs = pattern_list(
             category=filters.validated_data.get("category"),

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import Pagination, SafeCharField, StrictInputMixin, error_responses
+from config.api import (
+    CATEGORY_REGEX,
+    PageQuerySerializer,
+    Pagination,
+    SafeCharField,
+    StrictBooleanField,
+    StrictInputMixin,
+    error_responses,
+    paginated,
+)
 from remediation import access, selectors, services
 from remediation.models import Severity, Ticket, TicketStatus
 
 TICKET_ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
-CATEGORY_REGEX = r"^[a-z0-9][a-z0-9_\-]{0,49}$"
 SYSTEM_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:/@\-]{0,199}$"
 MAX_TITLE = 200
 MAX_DESCRIPTION = 20_000
@@ -79,44 +86,38 @@ class TicketListCreateApi(APIView):
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         ticket_id = SafeCharField(
             max_length=64,
+            regex=TICKET_ID_REGEX,
+            regex_message="Use 1-64 letters, digits, '.', '_', ':' or '-'.",
             help_text="Your ticket system's id; unique. Letters, digits, . _ : -",
         )
         title = SafeCharField(max_length=MAX_TITLE)
         description = SafeCharField(max_length=MAX_DESCRIPTION, multiline=True)
-        category = SafeCharField(max_length=50, help_text="e.g. server, network, cache, storage")
-        enable_auto_remediation = serializers.BooleanField(
+        category = SafeCharField(
+            max_length=50,
+            regex=CATEGORY_REGEX,
+            regex_message="Use 1-50 letters, digits, '_' or '-'.",
+            help_text="e.g. server, network, cache, storage (stored in lowercase)",
+        )
+        enable_auto_remediation = StrictBooleanField(
             default=False, help_text="Opt-in per ticket; off by default."
         )
-        affected_system = SafeCharField(max_length=200, required=False, allow_blank=True)
+        affected_system = SafeCharField(
+            max_length=200,
+            required=False,
+            allow_blank=True,
+            regex=SYSTEM_REGEX,
+            regex_message="Not a system name (letters, digits, . _ : / @ -).",
+        )
         severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MEDIUM)
         # A declared field, moved out of the class by DRF's metaclass: no clash with Field.source.
         source = SafeCharField(max_length=64, required=False, allow_blank=True)  # type: ignore[assignment]
 
-        def validate_ticket_id(self, value: str) -> str:
-            return _match(value, TICKET_ID_REGEX, "Use 1-64 letters, digits, '.', '_', ':' or '-'.")
-
         def validate_category(self, value: str) -> str:
-            return _match(
-                value.lower(), CATEGORY_REGEX, "Use 1-50 lowercase letters, digits, '_' or '-'."
-            )
+            return value.lower()
 
-        def validate_affected_system(self, value: str) -> str:
-            if value == "":
-                return value
-            return _match(value, SYSTEM_REGEX, "Not a system name (letters, digits, . _ : / @ -).")
-
-        def validate_enable_auto_remediation(self, value: bool) -> bool:
-            # BooleanField also takes "yes", 1, "on": an opt-in to writes must be a real bool.
-            raw = self.initial_data.get("enable_auto_remediation")
-            if raw is not None and not isinstance(raw, bool):
-                raise serializers.ValidationError("Must be true or false (a JSON boolean).")
-            return value
-
-    class FilterSerializer(StrictInputMixin, serializers.Serializer):
+    class FilterSerializer(StrictInputMixin, PageQuerySerializer):
         status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
-        category = SafeCharField(max_length=50, required=False)
-        page = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False)
-        page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+        category = SafeCharField(max_length=50, required=False, regex=CATEGORY_REGEX)
 
     @extend_schema(
         operation_id="tickets_create",
@@ -146,13 +147,11 @@ class TicketListCreateApi(APIView):
 
     @extend_schema(
         operation_id="tickets_list",
-        parameters=[
-            OpenApiParameter("status", str, enum=TicketStatus.values),
-            OpenApiParameter("category", str, pattern=CATEGORY_REGEX),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
-        ],
-        responses={200: TicketOutputSerializer(many=True), **error_responses(400, 401, 403, 404)},
+        parameters=[FilterSerializer],
+        responses={
+            200: paginated(TicketOutputSerializer, "PaginatedTicketList"),
+            **error_responses(400, 401, 403, 404),
+        },
         summary="List the tickets you may see, newest first",
     )
     def get(self, request: Request) -> Response:
@@ -178,9 +177,3 @@ class TicketDetailApi(APIView):
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = access.ticket_for_user(request.user, ticket_id)
         return Response(TicketOutputSerializer(ticket).data)
-
-
-def _match(value: str, pattern: str, message: str) -> str:
-    if not re.fullmatch(pattern, value):
-        raise serializers.ValidationError(message)
-    return value

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -228,14 +228,7 @@ class ReliabilityStatsApi(APIView):
 
     @extend_schema(
         operation_id="stats_reliability",
-        parameters=[
-            OpenApiParameter(
-                "days",
-                int,
-                description=f"Window in days, today included ({MIN_DAYS}-{MAX_DAYS})",
-                default=DEFAULT_DAYS,
-            )
-        ],
+        parameters=[FilterSerializer],
         responses={200: OutputSerializer, **error_responses(400, 401, 403)},
         summary="Reliability and feedback metrics over the last N days",
     )

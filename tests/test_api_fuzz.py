@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
@@ -18,12 +20,19 @@ from tests.factories import TicketFactory, UserFactory
 MAX_EXAMPLES = 30
 
 
-@pytest.fixture
-def live_schema(db):
-    return schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+# The schema the running application serves, read through its WSGI entry point.
+schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
 
-schema = schemathesis.pytest.from_fixture("live_schema")
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection(db):
+    # As Django's own test client does: the WSGI handler would close the connection at the
+    # end of each request, and with it the test's transaction.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -128,7 +128,12 @@ def test_it_needs_authentication(anon, ticket):
 
 @pytest.mark.django_db
 def test_the_user_comes_from_authentication_never_the_body(api, user, other_user, ticket):
-    assert api.post(URL, body(user=other_user.pk), format="json").status_code == 201
+    # A body naming a user is refused outright (unknown field), never taken as the author.
+    r = api.post(URL, body(user=other_user.pk), format="json")
+    assert r.status_code == 400
+    assert "user" in r.json()["error"]["fields"]
+    assert not Feedback.objects.exists()
+    assert api.post(URL, body(), format="json").status_code == 201
     assert Feedback.objects.get().user == user
 
 
