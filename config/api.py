@@ -82,7 +82,7 @@ class SafeCharField(serializers.CharField):
         if regex is None:
             char = _MULTILINE_CHAR if multiline else _SINGLE_LINE_CHAR
             regex = f"^{char}*{_VISIBLE_CHAR}{char}*$"
-            regex_message = self.error_messages["no_text"]
+            regex_message = str(self.error_messages["no_text"])
         if self.allow_blank:
             regex = f"^$|{regex}"
         self.validators.append(RegexValidator(regex, regex_message, code="invalid"))

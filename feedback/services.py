@@ -37,7 +37,11 @@ from remediation import rollups
 from remediation.audit import audit
 from remediation.catalogue import get_operation, validate_suggestions
 from remediation.models import AuditAction, Runbook, RunbookSource, Ticket, TicketOutcome
-from remediation.outcomes import audit_eligibility_change, ticket_set_outcome
+from remediation.outcomes import (
+    audit_eligibility_change,
+    ticket_confirm_resolved,
+    ticket_set_outcome,
+)
 from remediation.scoring import score_ticket
 
 
@@ -143,12 +147,12 @@ def feedback_submit(*, ticket: Ticket, user: User, data: FeedbackInput) -> Feedb
             actions_worked=data.actions_worked,
         )
         if outcome is not None:
-            ticket_set_outcome(
-                ticket,
-                outcome,
-                acting_user=user,
-                reason=f"{data.feedback_type} feedback by {user.get_username()}",
-            )
+            reason = f"{data.feedback_type} feedback by {user.get_username()}"
+            ticket_set_outcome(ticket, outcome, acting_user=user, reason=reason)
+            if outcome == TicketOutcome.SUCCESS:
+                ticket_confirm_resolved(
+                    ticket, acting_user=user, reason=f"Fix confirmed by {reason}"
+                )
         # After the rollups and the outcome moved: the new score includes this feedback.
         score_ticket(ticket)
         runbook_learn_from_feedback(feedback, ticket=ticket, acting_user=user)

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from patterns import services as pattern_services
 from patterns.services import EligibilityChange
 from remediation import rollups
 from remediation.audit import audit
-from remediation.models import AuditAction, Ticket, TicketOutcome
+from remediation.models import AuditAction, Ticket, TicketOutcome, TicketStatus
+
+# Where a person may close a ticket by confirming the fix worked: nothing is in flight.
+# (Awaiting approval or remediating, the approval or the execution decides instead.)
+CONFIRMABLE_STATUSES = (TicketStatus.ANALYZED, TicketStatus.MANUAL_REVIEW)
 
 
 def audit_eligibility_change(
@@ -96,4 +101,27 @@ def ticket_set_outcome(
                 remediated=locked.auto_remediation_executed,
             )
             audit_eligibility_change(change, ticket=locked, acting_user=acting_user)
+    return True
+
+
+def ticket_confirm_resolved(ticket: Ticket, *, acting_user: User, reason: str) -> bool:
+    """A person confirmed the fix worked (SPEC §2 ``resolved``): close a ticket that is
+    waiting on a person. Returns False, changing nothing, when the ticket is elsewhere.
+
+    Precondition: the caller's transaction holds the ticket row lock.
+    """
+    if ticket.status not in CONFIRMABLE_STATUSES:
+        return False
+    old = ticket.status
+    ticket.status = TicketStatus.RESOLVED
+    ticket.status_reason = reason
+    ticket.resolved_at = timezone.now()
+    ticket.save(update_fields=["status", "status_reason", "resolved_at", "updated_at"])
+    audit(
+        AuditAction.STATUS_CHANGED,
+        f"Status {old} -> {ticket.status}: {reason}",
+        ticket=ticket,
+        acting_user=acting_user,
+        details={"from": str(old), "to": str(ticket.status), "reason": reason},
+    )
     return True

@@ -91,6 +91,29 @@ def test_the_outcome_follows_the_documented_rule(api, ticket, fields, outcome):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "fields", "expected"),
+    [
+        ("analyzed", {"resolution_accurate": True}, "resolved"),
+        ("manual_review", {"actions_worked": True}, "resolved"),
+        ("analyzed", {}, "analyzed"),  # positive but says nothing worked: outcome unchanged
+        ("awaiting_approval", {"resolution_accurate": True}, "awaiting_approval"),
+        ("remediating", {"actions_worked": True}, "remediating"),
+    ],
+)
+def test_a_person_confirming_the_fix_resolves_a_ticket_waiting_on_a_person(
+    api, ticket, status, fields, expected
+):
+    Ticket.objects.filter(pk=ticket.pk).update(status=status)
+    assert api.post(URL, body(**fields), format="json").status_code == 201
+    ticket.refresh_from_db()
+    assert ticket.status == expected
+    assert (ticket.resolved_at is not None) == (expected == "resolved")
+    changed = AuditEvent.objects.filter(ticket=ticket, action=AuditAction.STATUS_CHANGED)
+    assert changed.exists() == (expected == "resolved")
+
+
+@pytest.mark.django_db
 def test_a_second_feedback_by_the_same_person_is_a_conflict(api, ticket):
     assert api.post(URL, body(), format="json").status_code == 201
     response = api.post(URL, body(feedback_type="negative", rating=1), format="json")
