@@ -282,6 +282,7 @@ AUTO_REMEDIATION_ANALYZER = _choice("AUTO_REMEDIATION_ANALYZER", "local", ("loca
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
 # The seed names Sonnet 4.5, which the SDK retires on 2026-11-30; default to a current one.
 ANTHROPIC_MODEL = env.str("ANTHROPIC_MODEL", default="claude-sonnet-5-5")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
 ANTHROPIC_TIMEOUT_SECONDS = _number(
     "ANTHROPIC_TIMEOUT_SECONDS", 60.0, low=1, high=180, integer=False
 )

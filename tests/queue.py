@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from multiprocessing import Queue
+from multiprocessing import Queue, Value
 
 from django_q.brokers import get_broker
 from django_q.monitor import save_task
@@ -31,15 +31,10 @@ def drain(max_tasks: int = 1000) -> int:
             result_queue: Queue = Queue()
             task_queue.put(task)
             task_queue.put("STOP")
-            worker(task_queue, result_queue, Value())
+            # The shared timer a worker reports its progress in, as the cluster gives it.
+            worker(task_queue, result_queue, Value("f", -1))
             done = result_queue.get(timeout=30)
             save_task(done, broker)
             broker.acknowledge(ack_id)
             ran += 1
     return ran
-
-
-class Value:
-    """Stands in for the shared multiprocessing.Value a worker writes its timer into."""
-
-    value = -1

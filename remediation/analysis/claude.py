@@ -67,6 +67,8 @@ def build_client(*, http_client: httpx2.Client | None = None) -> anthropic.Anthr
         raise AnalysisError("ANTHROPIC_API_KEY is not set; the anthropic analyzer cannot run")
     return anthropic.Anthropic(
         api_key=settings.ANTHROPIC_API_KEY,
+        # None: the SDK's default endpoint; a URL: a gateway or proxy in front of it.
+        base_url=settings.ANTHROPIC_BASE_URL or None,
         timeout=float(settings.ANTHROPIC_TIMEOUT_SECONDS),
         max_retries=int(settings.ANTHROPIC_MAX_RETRIES),
         http_client=http_client,

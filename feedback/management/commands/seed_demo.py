@@ -1,7 +1,8 @@
 """manage.py seed_demo: a labelled demo history, so a first look at the system shows learning.
 
 Everything is marked as demo: ticket ids start with ``DEMO-``, tickets have source
-``demo``, the submitter is the user ``demo``, and the runbooks it adds are named ``DEMO:``.
+``demo`` and the submitter is the user ``demo``. It relies on the runbooks shipped by the
+migrations, as real tickets do.
 It is built through the same services as real traffic (intake, analysis, decision, feedback,
 outcomes), so every statistic, score and audit line is what the system itself computed.
 
@@ -21,36 +22,12 @@ from django.utils import timezone
 from feedback.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
 from remediation.audit import audit
-from remediation.models import AuditAction, Runbook, RunbookSource, Ticket, TicketStatus
+from remediation.models import AuditAction, Ticket, TicketStatus
 from remediation.services import TicketInput, ticket_analyze, ticket_create
 
 DEMO_USER = "demo"
 DEMO_PREFIX = "DEMO-"
 DEMO_SOURCE = "demo"
-
-RUNBOOKS = [
-    (
-        "DEMO: restart a VM whose service is down",
-        "restart_vm",
-        "server",
-        "service down\nnot responding",
-        "Restart the VM; the service starts with it.",
-    ),
-    (
-        "DEMO: clear interface errors",
-        "clear_interface_errors",
-        "network",
-        "interface errors\ncrc errors",
-        "Clear the interface counters and watch whether errors return.",
-    ),
-    (
-        "DEMO: expand a full volume",
-        "expand_volume",
-        "storage",
-        "volume full\ndisk usage",
-        "Expand the volume; the filesystem grows online.",
-    ),
-]
 
 POSITIVE = {
     "feedback_type": "positive",
@@ -67,8 +44,8 @@ HISTORY: list[tuple[str, str, str, list[str], bool, list[dict[str, Any]]]] = [
     # Earns eligibility: frequent, executed after approval, and it worked every time.
     (
         "server",
-        "Service down on {h}",
-        "The web service on {h} is not responding.",
+        "Web service not responding on {h}",
+        "VM {h} hung: web service not responding, server not responding, vm unresponsive.",
         [f"prod-web-{n:02d}" for n in range(1, 9)],
         True,
         [POSITIVE] * 8,
@@ -86,7 +63,7 @@ HISTORY: list[tuple[str, str, str, list[str], bool, list[dict[str, Any]]]] = [
     (
         "storage",
         "Volume full on {h}",
-        "Disk usage at 99% on volume {h}.",
+        "Disk full: disk usage at 99% on volume {h}, low disk space. Expand to 2 TB.",
         ["vol-data-01", "vol-data-02"],
         False,
         [POSITIVE, POSITIVE],
@@ -130,18 +107,6 @@ class Command(BaseCommand):
         if demo.has_usable_password():
             demo.set_unusable_password()
             demo.save(update_fields=["password"])
-        for name, operation, category, symptoms, resolution in RUNBOOKS:
-            Runbook.objects.get_or_create(
-                name=name,
-                defaults={
-                    "operation": operation,
-                    "category": category,
-                    "symptoms": symptoms,
-                    "resolution": resolution,
-                    "source": RunbookSource.ADMIN,
-                },
-            )
-
         number = 0
         for category, title, description, hosts, executed, feedbacks in HISTORY:
             for index, host in enumerate(hosts):
