@@ -21,7 +21,7 @@ from config.api import (
     paginated,
 )
 from remediation import access, selectors, services
-from remediation.models import Severity, Ticket, TicketStatus
+from remediation.models import AuditEvent, Severity, Ticket, TicketStatus
 
 TICKET_ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
 SYSTEM_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:/@\-]{0,199}$"
@@ -177,3 +177,34 @@ class TicketDetailApi(APIView):
     def get(self, request: Request, ticket_id: str) -> Response:
         ticket = access.ticket_for_user(request.user, ticket_id)
         return Response(TicketOutputSerializer(ticket).data)
+
+
+class AuditEventOutputSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+    details = serializers.DictField()
+
+    class Meta:
+        model = AuditEvent
+        fields = ["created_at", "action", "actor", "message", "details"]
+        read_only_fields = fields
+
+
+class TicketLogsApi(APIView):
+    class FilterSerializer(StrictInputMixin, PageQuerySerializer):
+        pass
+
+    @extend_schema(
+        operation_id="tickets_remediation_logs",
+        parameters=[FilterSerializer],
+        responses={
+            200: paginated(AuditEventOutputSerializer, "PaginatedAuditEventList"),
+            **error_responses(400, 401, 403, 404),
+        },
+        summary="The ticket's audit trail, oldest first",
+    )
+    def get(self, request: Request, ticket_id: str) -> Response:
+        self.FilterSerializer(data=request.query_params.dict()).is_valid(raise_exception=True)
+        ticket = access.ticket_for_user(request.user, ticket_id)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(selectors.ticket_audit_trail(ticket), request, view=self)
+        return paginator.get_paginated_response(AuditEventOutputSerializer(page, many=True).data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from remediation.models import Ticket
+from remediation.models import AuditEvent, Ticket
 
 
 def ticket_get(pk: int) -> Ticket:
@@ -19,3 +19,7 @@ def ticket_list(
     if category:
         tickets = tickets.filter(category=category.lower())
     return tickets.select_related("submitted_by", "pattern").order_by("-created_at", "-id")
+
+
+def ticket_audit_trail(ticket: Ticket) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(ticket=ticket).order_by("created_at", "id")

@@ -5,5 +5,10 @@ from remediation import api, stats
 urlpatterns = [
     path("tickets", api.TicketListCreateApi.as_view(), name="ticket-list"),
     path("tickets/<str:ticket_id>", api.TicketDetailApi.as_view(), name="ticket-detail"),
+    path(
+        "tickets/<str:ticket_id>/remediation-logs",
+        api.TicketLogsApi.as_view(),
+        name="ticket-remediation-logs",
+    ),
     path("stats/reliability", stats.ReliabilityStatsApi.as_view(), name="stats-reliability"),
 ]
