@@ -16,6 +16,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from remediation.models import Runbook, RunbookSource
 from tests.factories import UserFactory
 from tests.queue import drain
 
@@ -83,3 +84,16 @@ def seeded(db) -> None:
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's deliberate slowness costs ~0.3 s per user created; tests only need hashing to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def restart_runbook(db) -> Runbook:
+    """A runbook the local analyzer matches confidently for "service down" tickets."""
+    return Runbook.objects.create(
+        name="Restart a VM whose service is down",
+        operation="restart_vm",
+        category="server",
+        symptoms="service down\nnot responding",
+        resolution="Restart the VM; the service comes back with it.",
+        source=RunbookSource.ADMIN,
+    )
