@@ -83,17 +83,6 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> Ticket:
     return ticket
 
 
-def _ticket_text(ticket: Ticket) -> TicketText:
-    return TicketText(
-        ticket_id=ticket.ticket_id,
-        title=ticket.title,
-        description=ticket.description,
-        category=ticket.category,
-        affected_system=ticket.affected_system,
-        severity=ticket.severity,
-    )
-
-
 def ticket_analyze(ticket_pk: int) -> str:
     """Analyze a ticket that is still ``processing``; returns what happened, for the task log.
 
@@ -112,7 +101,7 @@ def ticket_analyze(ticket_pk: int) -> str:
     result: AnalysisResult | None = None
     error = ""
     try:
-        result = get_analyzer().analyze(_ticket_text(ticket))
+        result = get_analyzer().analyze(TicketText.from_ticket(ticket))
     except AnalysisError as exc:
         error = str(exc)
     except Exception as exc:  # an analyzer bug must not strand the ticket in processing
