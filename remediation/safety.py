@@ -16,14 +16,14 @@ re-checks them under its own lock, which is what makes them hold under concurren
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from policies.models import AutoRemediationPolicy
 from policies.rules import GlobalSettings
 from policies.timewindow import describe, is_open
 from remediation.catalogue import CATALOGUE, SuggestedAction
-from remediation.connectors import get_connector
+from remediation.connectors import Connector, get_connector
 from remediation.decision import SafetyFacts
 from remediation.models import Ticket
 
@@ -77,15 +77,18 @@ def rate_limit_failures(
     return failures
 
 
-def _ask(question: str, action: SuggestedAction) -> tuple[bool, str | None]:
-    """Ask the platform's connector; (passed, reason when not)."""
-    connector = get_connector(action.platform)
+def _ask(
+    connector: Connector,
+    question: Callable[[SuggestedAction], bool | None],
+    action: SuggestedAction,
+) -> tuple[bool, str | None]:
+    """Ask ``connector`` one question about ``action``; (passed, reason when not)."""
     name = getattr(connector, "name", type(connector).__name__)
     try:
-        answer = getattr(connector, question)(action)
+        answer = question(action)
     except Exception as exc:  # a broken connector must fail the check, not the decision
         logger.warning(
-            "connector %s failed on %s(%s)", name, question, action.system, exc_info=True
+            "connector %s failed on %s(%s)", name, question.__name__, action.system, exc_info=True
         )
         return False, f"connector {name} failed asking about {action.system} ({type(exc).__name__})"
     if answer is True:
@@ -131,7 +134,8 @@ def gather(
     for action in actions:
         if not backup_needed(action, policy):
             continue
-        ok, reason = _ask("backup_available", action)
+        connector = get_connector(action.platform)
+        ok, reason = _ask(connector, connector.backup_available, action)
         if not ok:
             backup_ok = False
             failures.append(reason or f"no backup of {action.system} is available")
@@ -143,7 +147,8 @@ def gather(
         if key in asked:
             continue
         asked.add(key)
-        ok, reason = _ask("system_healthy", action)
+        connector = get_connector(action.platform)
+        ok, reason = _ask(connector, connector.system_healthy, action)
         if not ok:
             healthy = False
             failures.append(reason or f"{action.system} is not healthy")
