@@ -69,10 +69,13 @@ def test_each_committed_event_is_logged_with_ticket_and_user(
 @pytest.mark.django_db
 def test_a_rolled_back_change_is_not_logged(user, caplog, django_capture_on_commit_callbacks):
     caplog.set_level(logging.INFO, logger="remediation.events")
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            audit(AuditAction.TICKET_CREATED, "about to be undone", acting_user=user)
-            raise RuntimeError("the change fails after its audit row was written")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        audit(AuditAction.TICKET_CREATED, "about to be undone", acting_user=user)
+        raise RuntimeError("the change fails after its audit row was written")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         audit(AuditAction.TICKET_CREATED, "kept", acting_user=user)
     assert [r.getMessage() for r in caplog.records if r.name == "remediation.events"] == ["kept"]
