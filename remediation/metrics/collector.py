@@ -62,7 +62,7 @@ class Family:
     labels: tuple[str, ...]
     samples: Callable[[Scrape], Samples]
 
-    def empty(self) -> Metric:
+    def empty(self) -> GaugeMetricFamily | CounterMetricFamily:
         return self.kind(PREFIX + self.name, self.documentation, labels=list(self.labels))
 
     def collect(self, scrape: Scrape) -> Metric:
