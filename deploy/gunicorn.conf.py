@@ -38,6 +38,28 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s'
 
+# LOG_FORMAT=json: gunicorn's own lines (start-up, worker, access) as JSON objects too, so
+# a log pipeline reads one format from the web process (the app's lines already are).
+if os.environ.get("LOG_FORMAT") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        # Django's LOGGING takes over the root logger once the app is loaded.
+        "root": {"handlers": ["stdout"], "level": "INFO"},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        },
+    }
+
 
 def child_exit(server, worker):
     # With PROMETHEUS_MULTIPROC_DIR set, django-prometheus' per-process metrics are
