@@ -72,6 +72,17 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _bool("SECURE_COOKIES", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Behind a TLS-terminating proxy in production (README "Running in production"): the proxy
+# says which scheme the client used, and plain HTTP is redirected to HTTPS. Off by default
+# so the quickstart and the tests speak plain HTTP on localhost.
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", False)
+# Load balancers and Prometheus reach these over the internal network, often without TLS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+if _bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = _number("SECURE_HSTS_SECONDS", 0, low=0, high=10 * 365 * 86400, integer=True)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -94,6 +105,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files from STATIC_ROOT in production (no separate web server
+    # needed for them); with DEBUG on, runserver serves them as usual.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -150,7 +164,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] not in ("", ":memory:"):
         DATABASES["default"].setdefault("TEST", {})["NAME"] = f"{DATABASES['default']['NAME']}-test"
     VAR_DIR.mkdir(exist_ok=True)
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Persistent connections: each web and worker process keeps its connection for
+# CONN_MAX_AGE seconds instead of opening one per request; the health check replaces a
+# connection the database closed (restart, failover) before a request uses it.
+DATABASES["default"]["CONN_MAX_AGE"] = _number("CONN_MAX_AGE", 60, low=0, high=86_400, integer=True)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = _bool("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -168,6 +186,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Pre-compressed (gzip) copies written by collectstatic, served by WhiteNoise. Not the
+    # manifest (hashed names) variant: it makes every page that names a static file fail
+    # until collectstatic has run, which the test suite and `make run` never do.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/approvals/"
@@ -182,10 +207,17 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="auto-remediation@localhost")
 ADMINS = [("Administrators", a) for a in env.list("ADMIN_EMAILS", default=[])]
 
+# One line per event on stderr. LOG_FORMAT=json writes each line as a JSON object (with
+# ticket_id and user where the event has them), for a log pipeline to follow a ticket.
+LOG_FORMAT = _choice("LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"()": "config.logs.TextFormatter"},
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 

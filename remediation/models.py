@@ -89,6 +89,13 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["category", "created_at"]),
             models.Index(fields=["status", "created_at"]),
+            # /metrics counts executed tickets by outcome at every scrape: this partial index
+            # holds only executed tickets, so the count never reads the whole table.
+            models.Index(
+                fields=["outcome"],
+                condition=models.Q(auto_remediation_executed=True),
+                name="ticket_executed_outcome_idx",
+            ),
         ]
         permissions = [("approve_remediation", "Can approve remediation")]
 
@@ -141,6 +148,9 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # /metrics counts events of one kind (e.g. analysis failures) without reading the
+        # whole trail.
+        indexes = [models.Index(fields=["action", "created_at"], name="audit_action_created_idx")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.message}"

@@ -1,0 +1,231 @@
+"""A prometheus_client collector that reads every number from the database at scrape time.
+
+Why from the database: the web runs as several gunicorn processes (on several machines) and
+the worker as others. A counter incremented in process memory would count only what that
+process saw, and a scrape reaches one process. Numbers read from the shared database are the
+same whichever process answers, and survive restarts.
+
+The counters are counts of rows that only grow (executed tickets, feedback, audit events),
+so Prometheus' ``rate()`` and ``increase()`` work on them as on any counter. See
+docs/observability.md for the exact definitions and the one case where a count can drop.
+
+Each metric family is one small function over one selector, listed in ``FAMILIES``; adding
+a metric is a selector, a function and a line there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from django.utils import timezone
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from remediation.metrics import selectors
+
+PREFIX = "datacenter_docs_"
+
+
+class Scrape:
+    """The reads of one scrape: each selector runs at most once, however many families use
+    it, and every family sees the same moment ``now``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    @cached_property
+    def remediation(self) -> selectors.RemediationCounts:
+        return selectors.auto_remediation_counts()
+
+    @cached_property
+    def approvals(self) -> selectors.WaitingApprovals:
+        return selectors.approvals_waiting()
+
+    @cached_property
+    def queue(self) -> selectors.QueueState:
+        return selectors.task_queue(now=self.now)
+
+
+Samples = Iterable[tuple[tuple[str, ...], float]]
+
+
+@dataclass(frozen=True)
+class Family:
+    """What Prometheus is told about a family (``describe``) and how to read its samples."""
+
+    name: str
+    kind: type[GaugeMetricFamily] | type[CounterMetricFamily]
+    documentation: str
+    labels: tuple[str, ...]
+    samples: Callable[[Scrape], Samples]
+
+    def empty(self) -> GaugeMetricFamily | CounterMetricFamily:
+        return self.kind(PREFIX + self.name, self.documentation, labels=list(self.labels))
+
+    def collect(self, scrape: Scrape) -> Metric:
+        metric = self.empty()
+        for label_values, value in self.samples(scrape):
+            metric.add_metric(list(label_values), value)
+        return metric
+
+
+def _age_seconds(since: datetime | None, now: datetime) -> float:
+    return max(0.0, (now - since).total_seconds()) if since is not None else 0.0
+
+
+# --- One function per family ---------------------------------------------------------------
+
+
+def reliability_score(s: Scrape) -> Samples:
+    for category, score in selectors.reliability_by_category(now=s.now).items():
+        yield (category,), score
+
+
+def attempts(s: Scrape) -> Samples:
+    yield (), s.remediation.attempts
+
+
+def successes(s: Scrape) -> Samples:
+    yield (), s.remediation.successes
+
+
+def failures(s: Scrape) -> Samples:
+    yield (), s.remediation.failures
+
+
+def feedback(s: Scrape) -> Samples:
+    for kind, count in selectors.feedback_by_type().items():
+        yield (kind,), count
+
+
+def tickets_in_progress(s: Scrape) -> Samples:
+    for status, count in selectors.tickets_in_progress().items():
+        yield (status,), count
+
+
+def approvals_waiting(s: Scrape) -> Samples:
+    yield (), s.approvals.count
+
+
+def approval_oldest_waiting(s: Scrape) -> Samples:
+    yield (), _age_seconds(s.approvals.oldest_since, s.now)
+
+
+def eligible_patterns(s: Scrape) -> Samples:
+    yield (), selectors.eligible_patterns()
+
+
+def analysis_failures(s: Scrape) -> Samples:
+    yield (), selectors.analysis_failures()
+
+
+def queue_depth(s: Scrape) -> Samples:
+    yield (), s.queue.depth
+
+
+def queue_oldest_waiting(s: Scrape) -> Samples:
+    yield (), _age_seconds(s.queue.oldest_waiting_since, s.now)
+
+
+G, C = GaugeMetricFamily, CounterMetricFamily
+
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        "reliability_score",
+        G,
+        f"Average reliability score (0-100) of the tickets scored in the last "
+        f"{selectors.RELIABILITY_WINDOW_DAYS} days, by category",
+        ("category",),
+        reliability_score,
+    ),
+    Family(
+        "auto_remediation_attempts",
+        C,
+        "Tickets whose remediation actions were executed (automatically or after approval)",
+        (),
+        attempts,
+    ),
+    Family(
+        "auto_remediation_success",
+        C,
+        "Executed tickets whose outcome is success",
+        (),
+        successes,
+    ),
+    Family(
+        "auto_remediation_failures",
+        C,
+        "Executed tickets whose outcome is failure",
+        (),
+        failures,
+    ),
+    Family("feedback", C, "Feedback given, by type", ("type",), feedback),
+    Family(
+        "tickets_in_progress",
+        G,
+        "Tickets in a status that waits for the system or a person",
+        ("status",),
+        tickets_in_progress,
+    ),
+    Family(
+        "approvals_waiting",
+        G,
+        "Tickets waiting for a human approval",
+        (),
+        approvals_waiting,
+    ),
+    Family(
+        "approval_oldest_waiting_seconds",
+        G,
+        "How long the longest-waiting approval request has waited (0 when none waits)",
+        (),
+        approval_oldest_waiting,
+    ),
+    Family(
+        "eligible_patterns",
+        G,
+        "Patterns eligible for auto-remediation (and not switched off)",
+        (),
+        eligible_patterns,
+    ),
+    Family(
+        "analysis_failures",
+        C,
+        "Analyses that failed and left their ticket in manual review",
+        (),
+        analysis_failures,
+    ),
+    Family(
+        "queue_depth",
+        G,
+        "Background tasks queued or running (not yet acknowledged)",
+        (),
+        queue_depth,
+    ),
+    Family(
+        "queue_oldest_waiting_seconds",
+        G,
+        "How long the oldest task no worker has claimed has waited (0 when none waits)",
+        (),
+        queue_oldest_waiting,
+    ),
+)
+
+
+class DatabaseCollector(Collector):
+    """Reads ``FAMILIES`` from the database on every scrape."""
+
+    def __init__(self, families: tuple[Family, ...] = FAMILIES) -> None:
+        self.families = families
+
+    def describe(self) -> Iterable[Metric]:
+        # Registering a collector asks for its names; answering from ``describe`` keeps that
+        # from touching the database (at start-up, before migrations, in every process).
+        return [family.empty() for family in self.families]
+
+    def collect(self) -> Iterable[Metric]:
+        scrape = Scrape(timezone.now())
+        return [family.collect(scrape) for family in self.families]

@@ -1,0 +1,143 @@
+"""Reads behind /metrics: one query each, bounded cost whatever the history size.
+
+Each function reads only what an index or a small summary table gives cheaply:
+
+- the daily rollups (``CategoryDailyStats``: one row per category per day), not the
+  feedback or ticket tables;
+- tickets through an index that holds only the rows asked about (executed tickets, tickets
+  in a given status);
+- the audit trail through its (action, created_at) index;
+- django-q2's queue table, which holds only tasks not yet acknowledged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Min, Q, Sum
+from django_q.models import OrmQ
+
+from patterns.selectors import pattern_count_eligible
+from remediation.models import (
+    AuditAction,
+    AuditEvent,
+    CategoryDailyStats,
+    Ticket,
+    TicketOutcome,
+    TicketStatus,
+)
+
+# The reliability gauge averages the scores of tickets created in this many recent days, so
+# it follows the trend instead of being pinned by years of history.
+RELIABILITY_WINDOW_DAYS = 30
+
+# Statuses in which a ticket waits for something; each is counted through the
+# (status, created_at) index, and together they are few rows.
+IN_PROGRESS_STATUSES = (
+    TicketStatus.PROCESSING,
+    TicketStatus.AWAITING_APPROVAL,
+    TicketStatus.REMEDIATING,
+)
+
+
+def reliability_by_category(*, now: datetime) -> dict[str, float]:
+    """Average reliability score (0-100) per category over the scored tickets created in
+    the last ``RELIABILITY_WINDOW_DAYS`` days; categories without a scored ticket there are
+    left out (no data is not a score of 0)."""
+    since = (now - timedelta(days=RELIABILITY_WINDOW_DAYS - 1)).date()
+    rows = (
+        CategoryDailyStats.objects.filter(day__gte=since)
+        .values("category")
+        .annotate(total=Sum("reliability_sum"), count=Sum("reliability_count"))
+        .order_by("category")
+    )
+    return {r["category"]: r["total"] / r["count"] for r in rows if r["count"]}
+
+
+@dataclass(frozen=True)
+class RemediationCounts:
+    attempts: int
+    successes: int
+    failures: int
+
+
+def auto_remediation_counts() -> RemediationCounts:
+    """Executed tickets, and those of them whose outcome is success / failure (the rest are
+    still running or their result is unknown)."""
+    totals = Ticket.objects.filter(auto_remediation_executed=True).aggregate(
+        attempts=Count("id"),
+        successes=Count("id", filter=Q(outcome=TicketOutcome.SUCCESS)),
+        failures=Count("id", filter=Q(outcome=TicketOutcome.FAILURE)),
+    )
+    return RemediationCounts(**totals)
+
+
+def feedback_by_type() -> dict[str, int]:
+    """Every feedback ever given, by type (positive / negative / neutral)."""
+    totals = CategoryDailyStats.objects.aggregate(
+        positive=Sum("positive_count"),
+        negative=Sum("negative_count"),
+        neutral=Sum("neutral_count"),
+    )
+    return {kind: int(n or 0) for kind, n in totals.items()}
+
+
+def tickets_in_progress() -> dict[str, int]:
+    """How many tickets sit in each not-yet-concluded status (every such status present)."""
+    rows = (
+        Ticket.objects.filter(status__in=IN_PROGRESS_STATUSES)
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by("status")
+    )
+    counts = {str(s): 0 for s in IN_PROGRESS_STATUSES}
+    counts.update({r["status"]: r["n"] for r in rows})
+    return counts
+
+
+@dataclass(frozen=True)
+class WaitingApprovals:
+    count: int
+    oldest_since: datetime | None
+
+
+def approvals_waiting() -> WaitingApprovals:
+    """Tickets waiting for a human approver, and since when the longest has waited.
+
+    A ticket enters ``awaiting_approval`` when it is decided, and nothing else writes it
+    while it waits, so its ``updated_at`` is the moment it started waiting.
+    """
+    row = Ticket.objects.filter(status=TicketStatus.AWAITING_APPROVAL).aggregate(
+        count=Count("id"), oldest=Min("updated_at")
+    )
+    return WaitingApprovals(count=row["count"], oldest_since=row["oldest"])
+
+
+def eligible_patterns() -> int:
+    return pattern_count_eligible()
+
+
+def analysis_failures() -> int:
+    """Analyses that failed (analyzer error, Anthropic down, missing key...), ever. Audit
+    rows are never deleted, so this only grows."""
+    return AuditEvent.objects.filter(action=AuditAction.ANALYSIS_FAILED).count()
+
+
+@dataclass(frozen=True)
+class QueueState:
+    depth: int
+    oldest_waiting_since: datetime | None
+
+
+def task_queue(*, now: datetime) -> QueueState:
+    """Tasks on the django-q2 ORM broker not yet acknowledged (waiting or running), and
+    since when the oldest *unclaimed* one has waited.
+
+    A waiting task's ``lock`` is when it became available (enqueue time, or when a claim on
+    it expired); a worker claims it by moving ``lock`` into the future. An old unclaimed
+    task means no worker is taking work.
+    """
+    # Every queue in the database: operators who run several named clusters see them all.
+    row = OrmQ.objects.aggregate(depth=Count("id"), oldest=Min("lock", filter=Q(lock__lte=now)))
+    return QueueState(depth=row["depth"], oldest_waiting_since=row["oldest"])

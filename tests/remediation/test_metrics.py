@@ -1,0 +1,210 @@
+"""/metrics: the seed's metrics, read from the database at scrape time, in a bounded number
+of index-backed queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_q.tasks import async_task
+from prometheus_client.parser import text_string_to_metric_families
+
+from feedback.services import FeedbackInput, feedback_submit
+from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
+from remediation.outcomes import ticket_set_outcome
+from tests.factories import UserFactory, analyzed_ticket
+
+SERVICE_DOWN = {"title": "Service down", "description": "Web service not responding"}
+
+
+def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """GET /metrics without credentials; {(sample name, sorted labels): value}."""
+    r = client.get("/metrics")
+    assert r.status_code == 200
+    assert r["Content-Type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(r.content.decode()):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def value(samples, name, **labels) -> float:
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def executed(submitter, n: int, outcome: str | None, *, category="server") -> Ticket:
+    ticket = analyzed_ticket(
+        submitter, f"INC-EX-{category}-{n}", category=category, executed=True, **SERVICE_DOWN
+    )
+    if outcome is not None:
+        ticket_set_outcome(ticket, outcome, acting_user=None, reason="execution result")
+    return ticket
+
+
+@pytest.mark.django_db
+def test_the_endpoint_is_open_and_starts_at_zero(client):
+    samples = scrape(client)
+    for name in (
+        "datacenter_docs_auto_remediation_attempts_total",
+        "datacenter_docs_auto_remediation_success_total",
+        "datacenter_docs_auto_remediation_failures_total",
+        "datacenter_docs_approvals_waiting",
+        "datacenter_docs_approval_oldest_waiting_seconds",
+        "datacenter_docs_eligible_patterns",
+        "datacenter_docs_analysis_failures_total",
+        "datacenter_docs_queue_depth",
+        "datacenter_docs_queue_oldest_waiting_seconds",
+    ):
+        assert value(samples, name) == 0, name
+    for kind in ("positive", "negative", "neutral"):
+        assert value(samples, "datacenter_docs_feedback_total", type=kind) == 0
+    # No scored ticket: no reliability series (no data is not a score of 0).
+    assert not [k for k in samples if k[0] == "datacenter_docs_reliability_score"]
+    # django-prometheus' own process metrics are still there.
+    assert any(k[0].startswith("python_") or k[0].startswith("process_") for k in samples)
+
+
+@pytest.mark.django_db
+def test_attempts_successes_and_failures_count_executed_tickets_by_outcome(
+    client, user, restart_runbook
+):
+    for n in range(3):
+        executed(user, n, TicketOutcome.SUCCESS)
+    executed(user, 3, TicketOutcome.FAILURE)
+    executed(user, 4, None)  # still running, or result unknown: an attempt only
+    # Analyzed but never executed: not an attempt, whatever its outcome.
+    not_run = analyzed_ticket(user, "INC-NOT-RUN", **SERVICE_DOWN)
+    ticket_set_outcome(not_run, TicketOutcome.SUCCESS, acting_user=user, reason="fixed by hand")
+
+    samples = scrape(client)
+    assert value(samples, "datacenter_docs_auto_remediation_attempts_total") == 5
+    assert value(samples, "datacenter_docs_auto_remediation_success_total") == 3
+    assert value(samples, "datacenter_docs_auto_remediation_failures_total") == 1
+
+
+@pytest.mark.django_db
+def test_feedback_is_counted_by_type(client, user, other_user, restart_runbook):
+    tickets = [analyzed_ticket(user, f"INC-FB-{n}", **SERVICE_DOWN) for n in range(3)]
+    feedback_submit(
+        ticket=tickets[0], user=user, data=FeedbackInput(feedback_type="positive", rating=5)
+    )
+    feedback_submit(
+        ticket=tickets[0], user=other_user, data=FeedbackInput(feedback_type="positive", rating=4)
+    )
+    feedback_submit(
+        ticket=tickets[1], user=user, data=FeedbackInput(feedback_type="negative", rating=1)
+    )
+    samples = scrape(client)
+    assert value(samples, "datacenter_docs_feedback_total", type="positive") == 2
+    assert value(samples, "datacenter_docs_feedback_total", type="negative") == 1
+    assert value(samples, "datacenter_docs_feedback_total", type="neutral") == 0
+
+
+@pytest.mark.django_db
+def test_reliability_is_the_average_of_each_categorys_recent_scores(client, user, restart_runbook):
+    tickets = [
+        analyzed_ticket(user, f"INC-R-{n}", category=c, **SERVICE_DOWN)
+        for n, c in enumerate(["server", "server", "network"])
+    ]
+    scores: dict[str, list[float]] = {}
+    for t in tickets:
+        t.refresh_from_db()
+        scores.setdefault(t.category, []).append(t.reliability_score)
+    samples = scrape(client)
+    for category, values in scores.items():
+        assert value(samples, "datacenter_docs_reliability_score", category=category) == (
+            pytest.approx(sum(values) / len(values))
+        )
+
+
+@pytest.mark.django_db
+def test_approvals_waiting_and_the_age_of_the_oldest(client, user):
+    now = timezone.now()
+    for n, minutes in enumerate([90, 10]):
+        t = analyzed_ticket(user, f"INC-AP-{n}", **SERVICE_DOWN)
+        Ticket.objects.filter(pk=t.pk).update(
+            status=TicketStatus.AWAITING_APPROVAL, updated_at=now - timedelta(minutes=minutes)
+        )
+    samples = scrape(client)
+    assert value(samples, "datacenter_docs_approvals_waiting") == 2
+    oldest = value(samples, "datacenter_docs_approval_oldest_waiting_seconds")
+    # At least the 90 minutes set above (the scrape ran a little later), and not the 10.
+    assert 90 * 60 <= oldest < 100 * 60
+    assert value(samples, "datacenter_docs_tickets_in_progress", status="awaiting_approval") == 2
+
+
+@pytest.mark.django_db
+def test_analysis_failures_count_the_failed_analyses(client, api, drain_queue, settings):
+    # The Anthropic analyzer without a key fails every analysis (a defined failure).
+    settings.AUTO_REMEDIATION_ANALYZER = "anthropic"
+    settings.ANTHROPIC_API_KEY = ""
+    for n in range(2):
+        body = {"ticket_id": f"INC-AF-{n}", "title": "Disk full", "description": "Disk full"}
+        assert (
+            api.post("/api/v1/tickets", {**body, "category": "storage"}, format="json").status_code
+            == 201
+        )
+    assert value(scrape(client), "datacenter_docs_queue_depth") == 2
+    drain_queue()
+    samples = scrape(client)
+    assert value(samples, "datacenter_docs_analysis_failures_total") == 2
+    assert value(samples, "datacenter_docs_queue_depth") == 0
+
+
+@pytest.mark.django_db
+def test_queue_depth_and_the_oldest_unclaimed_task(client):
+    async_task("remediation.tasks.analyze_ticket", 0)
+    async_task("remediation.tasks.analyze_ticket", 0)
+    samples = scrape(client)
+    assert value(samples, "datacenter_docs_queue_depth") == 2
+    assert value(samples, "datacenter_docs_queue_oldest_waiting_seconds") >= 0
+
+
+def _scrape_queries(client) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        scrape(client)
+    return [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.django_db
+def test_a_scrape_costs_the_same_few_queries_whatever_the_history(
+    client, user, other_user, restart_runbook
+):
+    executed(user, 0, TicketOutcome.SUCCESS)
+    small = _scrape_queries(client)
+    for n in range(1, 8):
+        t = executed(user, n, TicketOutcome.FAILURE if n % 3 else TicketOutcome.SUCCESS)
+        feedback_submit(ticket=t, user=other_user, data=FeedbackInput("neutral", rating=3))
+    UserFactory.create_batch(3)
+    large = _scrape_queries(client)
+    assert len(large) == len(small)
+    # One query per selector: rollups (2), executed tickets, in-progress tickets, approvals,
+    # eligible patterns, audit, queue.
+    assert len(large) <= 8
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_no_scrape_query_reads_a_whole_history_table(client, user, is_postgres, restart_runbook):
+    """With sequential scans priced out, PostgreSQL still plans every query on the big
+    tables (tickets, audit, feedback) through an index: the index exists and fits."""
+    if not is_postgres:
+        pytest.skip("PostgreSQL plans")
+    executed(user, 0, TicketOutcome.SUCCESS)
+    queries = _scrape_queries(client)
+    big_tables = ("remediation_ticket", "remediation_auditevent", "feedback_feedback")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            for sql in queries:
+                cursor.execute(f"EXPLAIN {sql}")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                for table in big_tables:
+                    assert f"Seq Scan on {table}" not in plan, f"{sql}\n{plan}"
+        finally:
+            cursor.execute("SET enable_seqscan = on")
+    assert AuditEvent.objects.exists()
