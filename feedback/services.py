@@ -41,10 +41,9 @@ from feedback.models import Feedback, FeedbackType
 from patterns import services as pattern_services
 from patterns.models import Pattern
 from patterns.services import SUM_DECIMALS, EligibilityChange, PatternTotals
-from remediation import rollups
+from remediation import lifecycle, rollups
 from remediation.audit import audit
 from remediation.catalogue import get_operation, validate_suggestions
-from remediation import lifecycle
 from remediation.models import (
     AuditAction,
     Runbook,
@@ -163,8 +162,7 @@ def feedback_submit(*, ticket: Ticket, user: User, data: FeedbackInput) -> Feedb
         audit(
             AuditAction.FEEDBACK_SUBMITTED,
             f"{data.feedback_type.capitalize()} feedback ({data.rating}/5) "
-            f"by {user.get_username()}"
-            + ("" if trusted else " (untrusted: stored, not counted)"),
+            f"by {user.get_username()}" + ("" if trusted else " (untrusted: stored, not counted)"),
             ticket=ticket,
             acting_user=user,
             details={

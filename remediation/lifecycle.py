@@ -58,7 +58,9 @@ ALLOWED: dict[str, frozenset[tuple[str, bool]]] = {
     RESOLVED: frozenset({(SUCCESS, False), (SUCCESS, True)}),
     PARTIALLY_REMEDIATED: frozenset({(FAILURE, True)}),
     FAILED: frozenset({(FAILURE, False), (FAILURE, True)}),
-    MANUAL_REVIEW: frozenset({(UNKNOWN, False), (UNKNOWN, True), (FAILURE, False), (FAILURE, True)}),
+    MANUAL_REVIEW: frozenset(
+        {(UNKNOWN, False), (UNKNOWN, True), (FAILURE, False), (FAILURE, True)}
+    ),
 }
 
 # status -> the statuses it may move to. Staying in the same status (to change the outcome

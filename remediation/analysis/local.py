@@ -51,7 +51,11 @@ class LocalAnalyzer:
         self._runbooks = runbooks
 
     def analyze(self, ticket: TicketText) -> AnalysisResult:
-        runbooks = self._runbooks if self._runbooks is not None else load_runbooks(ticket.category, ticket.pattern_hash)
+        runbooks = (
+            self._runbooks
+            if self._runbooks is not None
+            else load_runbooks(ticket.category, ticket.pattern_hash)
+        )
         matches = match_runbooks(ticket.text, runbooks, category=ticket.category)
         if not matches:
             return AnalysisResult(NO_MATCH, [], [], 0.0, self.name)

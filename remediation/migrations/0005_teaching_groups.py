@@ -18,6 +18,7 @@ GROUPS = {
     ],
     "Operators": [
         ("feedback", "teach"),
+        ("remediation", "view_ticket"),
         ("patterns", "view_pattern_stats"),
     ],
 }
