@@ -102,6 +102,8 @@ class Ticket(models.Model):
         default=False,
         help_text="Trusted feedback disagreed with the measured or confirmed outcome.",
     )
+    # The state as last read from or written to the database (see save()).
+    _stored_state: lifecycle.State | None = None
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -119,18 +121,6 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"{self.ticket_id}: {self.title}"
 
-    @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> Ticket:
-        instance = super().from_db(db, field_names, values)
-        instance._stored_state = instance.state if _has_state(instance) else None
-        return instance
-
-    @property
-    def state(self) -> lifecycle.State:
-        return lifecycle.State(
-            str(self.status), str(self.outcome), bool(self.auto_remediation_executed)
-        )
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Refuse a state outside the lifecycle table, or a step it does not allow from
         the state this instance was loaded with. Status writes go through
@@ -143,6 +133,18 @@ class Ticket(models.Model):
             lifecycle.check_state(new)
         super().save(*args, **kwargs)
         self._stored_state = new
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Ticket:
+        instance = super().from_db(*args, **kwargs)
+        instance._stored_state = instance.state if _has_state(instance) else None
+        return instance
+
+    @property
+    def state(self) -> lifecycle.State:
+        return lifecycle.State(
+            str(self.status), str(self.outcome), bool(self.auto_remediation_executed)
+        )
 
 
 class AuditAction(models.TextChoices):
