@@ -84,6 +84,6 @@ def move(ticket, status, **kwargs):
     """Step ``ticket`` through the state machine as the approval/execution code would."""
     kwargs.setdefault("reason", f"test: to {status}")
     with transaction.atomic():
-        locked = Ticket.objects.select_for_update().select_related("pattern").get(pk=ticket.pk)
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
         ticket_transition(locked, status, **kwargs)
     return locked
