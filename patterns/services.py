@@ -342,6 +342,15 @@ def pattern_set_enabled(pattern: Pattern, *, enabled: bool) -> EligibilityChange
     return _update(pattern, change, ["enabled"])
 
 
+def pattern_clear_review(pattern: Pattern) -> EligibilityChange | None:
+    """An admin reviewed the disagreement that flagged this pattern; it may be eligible again."""
+
+    def change(p: Pattern) -> None:
+        p.needs_review = False
+
+    return _update(pattern, change, ["needs_review"])
+
+
 @dataclass(frozen=True)
 class PatternTotals:
     """Everything a pattern's statistics derive from, counted from tickets and feedback."""

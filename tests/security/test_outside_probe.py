@@ -254,3 +254,29 @@ def test_an_outsider_gets_401_and_an_approver_200(anon, client_for, path):
     approver = UserFactory(username="approver")
     approver.groups.add(Group.objects.get(name="Approvers"))
     assert client_for(approver).get(path).status_code == 200
+
+
+def test_an_admin_clears_the_review_flag_and_eligibility_is_settled_again(client, settings):
+    from tests.factories import PatternFactory
+
+    settings.PATTERN_MIN_OCCURRENCES = 1
+    pattern = PatternFactory(
+        occurrence_count=5,
+        positive_feedback_count=5,
+        positive_feedback_rate=1.0,
+        reliability_sum=450.0,
+        reliability_count=5,
+        avg_reliability_score=90.0,
+        auto_remediation_attempts=5,
+        auto_remediation_successes=5,
+        auto_remediation_success_rate=1.0,
+        needs_review=True,
+    )
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    r = client.post(
+        "/admin/patterns/pattern/",
+        {"action": "clear_review", "_selected_action": [pattern.pk]},
+    )
+    assert r.status_code == 302
+    pattern.refresh_from_db()
+    assert pattern.needs_review is False and pattern.eligible_for_auto_remediation is True
