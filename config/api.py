@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 
 # C0 control characters other than tab, newline and carriage return, plus DEL. NUL is among
 # them: PostgreSQL cannot store it in text and logs/terminals misrender the rest.
@@ -21,7 +27,14 @@ _CONTROL_SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f]")
 # characters (single-line fields also no tab/newline) and at least one visible character.
 _SINGLE_LINE_CHAR = r"[^\x00-\x1f\x7f]"
 _MULTILINE_CHAR = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-_VISIBLE_CHAR = r"[^\s\x00-\x1f\x7f]"
+# Visible: not whitespace, not a control character, and not one of the characters that
+# render as nothing (zero-width and bidi marks, soft hyphen, word joiners, BOM, Hangul and
+# Braille blanks, lone combining marks): a title made only of those is refused.
+_INVISIBLE = (
+    r"\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\u0300-\u036f"
+)
+_VISIBLE_CHAR = rf"[^\s\x00-\x1f\x7f{_INVISIBLE}]"
 MAX_PAGE = 1_000_000
 # Ticket categories (server, network, cache, storage, ...): stored in lowercase.
 CATEGORY_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,49}$"
@@ -176,3 +189,65 @@ def forbid_unknown_request_fields(result: dict[str, Any], **kwargs: Any) -> dict
         if name.endswith("Request") and component.get("type") == "object":
             component["additionalProperties"] = False
     return result
+
+
+# --- Request bodies ----------------------------------------------------------------------
+
+# No legal body nests deeper than a handful of levels; thousands of brackets only exist to
+# exhaust the parser's recursion (a RecursionError, i.e. a 500, before this limit).
+MAX_JSON_DEPTH = 20
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _check_tree(value: Any) -> None:
+    """Depth and lone surrogates, walked without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise ParseError("JSON strings must be valid Unicode (a lone surrogate was sent).")
+        elif isinstance(item, Mapping | list):
+            if depth > MAX_JSON_DEPTH:
+                raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+            children = [c for kv in item.items() for c in kv] if isinstance(item, Mapping) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+class SafeJSONParser(JSONParser):
+    """JSON, refused with 400 (never a 500) when nested too deep or holding lone surrogates,
+    which PostgreSQL cannot store and which no real client sends."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.") from None
+        except json.JSONDecodeError as exc:  # pragma: no cover - DRF wraps these already
+            raise ParseError(f"JSON parse error - {exc}") from None
+        _check_tree(data)
+        return data
+
+
+# --- Permissions -------------------------------------------------------------------------
+
+
+def require_permission(perm: str) -> type[BasePermission]:
+    """A DRF permission class: authenticated and holding ``perm`` (``app_label.codename``).
+
+    Superusers hold every permission; others through a group (Approvers hold the pattern
+    and statistics permission by default) or a direct grant, e.g. to an integration.
+    """
+
+    class HasPermission(BasePermission):
+        message = f"This needs the permission {perm}."
+
+        def has_permission(self, request: Request, view: Any) -> bool:
+            user = request.user
+            return bool(user and user.is_authenticated and user.has_perm(perm))
+
+    HasPermission.__name__ = f"Has_{perm.replace('.', '_')}"
+    return HasPermission
+
+
+PATTERN_STATS_PERMISSION = "patterns.view_pattern_stats"

@@ -52,11 +52,12 @@ class PatternAdmin(admin.ModelAdmin):
         "auto_remediation_success_rate",
         "eligible_for_auto_remediation",
         "enabled",
+        "needs_review",
         "last_seen_at",
     ]
-    list_filter = ["category", "eligible_for_auto_remediation", "enabled"]
+    list_filter = ["category", "eligible_for_auto_remediation", "enabled", "needs_review"]
     search_fields = ["signature", "hash"]
-    actions = ["disable_patterns", "enable_patterns"]
+    actions = ["disable_patterns", "enable_patterns", "clear_review"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in Pattern._meta.fields]
@@ -101,3 +102,23 @@ class PatternAdmin(admin.ModelAdmin):
     )
     def enable_patterns(self, request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
         self._set_enabled(request, queryset, True)
+
+    @admin.action(
+        description="Reviewed: clear the disagreement flag (eligible again if it qualifies)",
+        permissions=["change"],
+    )
+    def clear_review(self, request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
+        cleared = 0
+        for pattern in queryset.filter(needs_review=True).order_by("id"):
+            with transaction.atomic():
+                change = pattern_services.pattern_clear_review(pattern)
+                audit(
+                    AuditAction.PATTERN_ELIGIBILITY_CHANGED,
+                    f"Pattern {pattern.signature} reviewed by {request.user.get_username()}",
+                    pattern=pattern,
+                    acting_user=request.user,  # type: ignore[arg-type]
+                    details={"pattern": pattern.hash, "needs_review": False},
+                )
+                audit_eligibility_change(change, acting_user=request.user)  # type: ignore[arg-type]
+            cleared += 1
+        self.message_user(request, f"{cleared} pattern(s) marked reviewed.", messages.SUCCESS)

@@ -186,6 +186,7 @@ class FeedbackCreateApi(APIView):
                 "actual_actions_taken",
                 "time_to_resolve",
                 "created_at",
+                "trusted",
                 "ticket_outcome",
                 "ticket_reliability_score",
             ]
@@ -209,6 +210,7 @@ class FeedbackCreateApi(APIView):
         data["actual_actions_taken"] = data.get("actual_actions_taken") or []
         # Authenticated by the default permission class, so a real user.
         user = cast(User, request.user)
+        # The answer is built from what the service has in memory (feedback.ticket is the
+        # updated ticket): no re-read.
         feedback = feedback_submit(ticket=ticket, user=user, data=FeedbackInput(**data))
-        feedback.refresh_from_db()
         return Response(self.OutputSerializer(feedback).data, status=status.HTTP_201_CREATED)

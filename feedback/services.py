@@ -1,18 +1,27 @@
 """Feedback and its effects, and the rebuild of every pattern statistic.
 
-A feedback changes, in the same transaction as its own row: the ticket's outcome, the
-category's daily rollups, the pattern's statistics (and so possibly its eligibility), the
-ticket's reliability score, the audit trail and, when the person says what actually
-worked, a runbook learned from it that the local analyzer prefers for similar tickets.
+Who teaches (docs/learning.md): feedback *counts* (human validation in the category's
+rollups, the pattern's statistics and so its eligibility, the ticket's outcome, learned
+runbooks) only when it is **trusted**: given by a person holding ``feedback.teach`` who did
+not submit the ticket. Other feedback is stored, audited and shown, and weighs nothing.
 
-Outcome rule (``outcome_from_feedback``), in order:
+Feedback is accepted only once the system is done with the ticket (``lifecycle.
+FEEDBACK_OPEN``: analyzed, manual_review, or ended); while it is processing, awaiting
+approval or remediating it is refused with 409.
+
+Outcome rule (``outcome_from_feedback``) gives a verdict:
 
 1. ``negative``, or ``actions_worked`` is false  -> failure
 2. ``positive`` and (``resolution_accurate`` or ``actions_worked`` is true) -> success
-3. anything else (neutral; positive without saying what worked) -> outcome unchanged
+3. anything else (neutral; positive without saying what worked) -> no verdict
 
-The latest feedback that decides wins: a success confirmed by one person and refuted by a
-later one becomes a failure.
+A trusted verdict decides the outcome only where nothing measured it and nobody decided
+yet (status analyzed or manual_review, outcome unknown): success resolves the ticket,
+failure records the failure. Anywhere else a measured (post-checks) or already confirmed
+outcome stands: a disagreeing trusted verdict is recorded (``Feedback.disagrees``) and
+flags the ticket and its pattern for review, never flips the outcome.
+
+A trusted feedback changes its pattern with one locked read and one write.
 """
 
 from __future__ import annotations
@@ -32,17 +41,19 @@ from feedback.models import Feedback, FeedbackType
 from patterns import services as pattern_services
 from patterns.models import Pattern
 from patterns.services import SUM_DECIMALS, EligibilityChange, PatternTotals
-from patterns.signature import signature_for
-from remediation import rollups
+from remediation import lifecycle, rollups
 from remediation.audit import audit
 from remediation.catalogue import get_operation, validate_suggestions
-from remediation.models import AuditAction, Runbook, RunbookSource, Ticket, TicketOutcome
-from remediation.outcomes import (
-    audit_eligibility_change,
-    ticket_confirm_resolved,
-    ticket_set_outcome,
+from remediation.models import (
+    AuditAction,
+    Runbook,
+    RunbookSource,
+    Ticket,
+    TicketOutcome,
+    TicketStatus,
 )
 from remediation.scoring import score_ticket
+from remediation.transitions import audit_eligibility_change, ticket_transition
 
 
 @dataclass(frozen=True)
@@ -75,17 +86,47 @@ def outcome_from_feedback(
     return None
 
 
+TEACH_PERMISSION = "feedback.teach"
+
+
+def is_trusted(user: User, ticket: Ticket) -> bool:
+    """May ``user``'s feedback on ``ticket`` teach the system? Never the submitter's."""
+    return user.pk != ticket.submitted_by_id and user.has_perm(TEACH_PERMISSION)
+
+
 def feedback_submit(*, ticket: Ticket, user: User, data: FeedbackInput) -> Feedback:
-    """Store ``user``'s feedback on ``ticket`` and apply all its effects, atomically.
+    """Store ``user``'s feedback on ``ticket`` and apply its effects, atomically.
 
     Preconditions: ``user`` may see ``ticket`` (``feedback.access.ticket_for_feedback``) and
-    ``data`` is validated. Raises ``Conflict`` when this user already gave feedback on this
-    ticket, also when two submissions race (the unique constraint decides).
+    ``data`` is validated. Raises ``Conflict`` when the ticket is still being worked on by
+    the system (``ticket_busy``), or when this user already gave feedback on it
+    (``duplicate_feedback``, also when two submissions race: the unique constraint decides).
+    The returned feedback carries the updated ticket (``feedback.ticket``).
     """
     with transaction.atomic():
         # The ticket row is locked for the whole chain: outcome, scoring and the pattern
         # statistics of one ticket change one feedback at a time.
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.status not in lifecycle.FEEDBACK_OPEN:
+            raise Conflict(
+                f"Ticket {ticket.ticket_id} is {ticket.status}; feedback is accepted once the "
+                "system is done with it (analyzed, manual review, or ended).",
+                code="ticket_busy",
+                fields={"ticket_id": [f"Ticket is {ticket.status}."]},
+            )
+        trusted = is_trusted(user, ticket)
+        verdict = outcome_from_feedback(
+            data.feedback_type,
+            resolution_accurate=data.resolution_accurate,
+            actions_worked=data.actions_worked,
+        )
+        decides = (
+            trusted
+            and verdict is not None
+            and ticket.status in lifecycle.PERSON_DECIDES
+            and ticket.outcome == TicketOutcome.UNKNOWN
+        )
+        disagrees = trusted and verdict is not None and not decides and verdict != ticket.outcome
         try:
             with transaction.atomic():
                 feedback = Feedback.objects.create(
@@ -106,6 +147,8 @@ def feedback_submit(*, ticket: Ticket, user: User, data: FeedbackInput) -> Feedb
                         for item in data.actual_actions_taken
                     ],
                     time_to_resolve=data.time_to_resolve,
+                    trusted=trusted,
+                    disagrees=disagrees,
                 )
         except IntegrityError:
             raise Conflict(
@@ -113,11 +156,13 @@ def feedback_submit(*, ticket: Ticket, user: User, data: FeedbackInput) -> Feedb
                 code="duplicate_feedback",
                 fields={"ticket_id": ["Feedback on this ticket was already given by you."]},
             ) from None
+        feedback.ticket = ticket
+        feedback.user = user
 
         audit(
             AuditAction.FEEDBACK_SUBMITTED,
             f"{data.feedback_type.capitalize()} feedback ({data.rating}/5) "
-            f"by {user.get_username()}",
+            f"by {user.get_username()}" + ("" if trusted else " (untrusted: stored, not counted)"),
             ticket=ticket,
             acting_user=user,
             details={
@@ -127,36 +172,89 @@ def feedback_submit(*, ticket: Ticket, user: User, data: FeedbackInput) -> Feedb
                 "was_helpful": data.was_helpful,
                 "resolution_accurate": data.resolution_accurate,
                 "actions_worked": data.actions_worked,
+                "trusted": trusted,
+                "verdict": verdict,
             },
         )
-        rollups.record_feedback(
-            category=ticket.category,
-            day=timezone.localdate(feedback.created_at),
-            feedback_type=data.feedback_type,
-            rating=data.rating,
-        )
-        if ticket.pattern is not None:
-            change = pattern_services.pattern_record_feedback(
-                ticket.pattern, feedback_type=data.feedback_type
-            )
-            audit_eligibility_change(change, ticket=ticket, acting_user=user)
-
-        outcome = outcome_from_feedback(
-            data.feedback_type,
-            resolution_accurate=data.resolution_accurate,
-            actions_worked=data.actions_worked,
-        )
-        if outcome is not None:
-            reason = f"{data.feedback_type} feedback by {user.get_username()}"
-            ticket_set_outcome(ticket, outcome, acting_user=user, reason=reason)
-            if outcome == TicketOutcome.SUCCESS:
-                ticket_confirm_resolved(
-                    ticket, acting_user=user, reason=f"Fix confirmed by {reason}"
-                )
-        # After the rollups and the outcome moved: the new score includes this feedback.
-        score_ticket(ticket)
+        if not trusted:
+            return feedback
+        _apply_trusted(feedback, ticket, user, verdict if decides else None, disagrees)
         runbook_learn_from_feedback(feedback, ticket=ticket, acting_user=user)
     return feedback
+
+
+def _apply_trusted(
+    feedback: Feedback,
+    ticket: Ticket,
+    user: User,
+    outcome: TicketOutcome | None,
+    disagrees: bool,
+) -> None:
+    """Rollups, outcome, review flag, score and the one pattern write of a trusted feedback."""
+    rollups.record_feedback(
+        category=ticket.category,
+        day=timezone.localdate(feedback.created_at),
+        feedback_type=feedback.feedback_type,
+        rating=feedback.rating,
+    )
+    old_outcome = str(ticket.outcome)
+    reason = f"{feedback.feedback_type} feedback by {user.get_username()}"
+    if outcome == TicketOutcome.SUCCESS:
+        ticket_transition(
+            ticket,
+            TicketStatus.RESOLVED,
+            outcome=outcome,
+            reason=f"Fix confirmed by {reason}",
+            acting_user=user,
+            update_pattern=False,
+        )
+    elif outcome == TicketOutcome.FAILURE:
+        ticket_transition(
+            ticket,
+            ticket.status,
+            outcome=outcome,
+            reason=f"Suggestion refuted by {reason}",
+            acting_user=user,
+            update_pattern=False,
+        )
+    if disagrees:
+        ticket.needs_review = True
+        ticket.save(update_fields=["needs_review", "updated_at"])
+        audit(
+            AuditAction.FEEDBACK_DISAGREES,
+            f"Trusted {reason} disagrees with the outcome {ticket.outcome} "
+            f"(status {ticket.status}); the outcome stands, ticket and pattern flagged "
+            "for review.",
+            ticket=ticket,
+            pattern=ticket.pattern,
+            acting_user=user,
+            details={"feedback_id": feedback.pk, "outcome": str(ticket.outcome)},
+        )
+
+    pattern = None
+    fields: list[str] = []
+    if ticket.pattern_id is not None:
+        pattern = pattern_services.pattern_lock(ticket.pattern_id)
+        ticket.pattern = pattern
+        fields += pattern_services.apply_feedback(pattern, feedback.feedback_type)
+        if str(ticket.outcome) != old_outcome:
+            fields += pattern_services.apply_outcome(
+                pattern,
+                old=old_outcome,
+                new=str(ticket.outcome),
+                remediated=ticket.auto_remediation_executed,
+            )
+        if disagrees:
+            fields += pattern_services.flag_for_review(pattern)
+    old_score = ticket.reliability_score
+    # After the rollups and the outcome moved: the new score includes this feedback.
+    score_ticket(ticket, locked_pattern=pattern)
+    if pattern is not None:
+        fields += pattern_services.apply_reliability(
+            pattern, old=old_score, new=ticket.reliability_score
+        )
+        change = pattern_services.pattern_save_locked(pattern, fields)
+        audit_eligibility_change(change, ticket=ticket, acting_user=user)
 
 
 def _learned_operation(
@@ -183,60 +281,113 @@ def _learned_operation(
     return None
 
 
+# How many distinct trusted people must teach the same fix before a learned runbook is
+# used without an admin enabling it.
+TEACHERS_TO_ACTIVATE = 2
+
+
 def runbook_learn_from_feedback(
     feedback: Feedback, *, ticket: Ticket, acting_user: User
 ) -> Runbook | None:
-    """Turn "what actually worked" into a runbook for the next similar ticket.
+    """Turn a trusted person's "what actually worked" into a proposal for this pattern.
 
-    Only when the feedback gives ``actual_resolution`` or ``actual_actions_taken`` and a
-    catalogue operation can be named (see ``_learned_operation``); otherwise nothing is
-    learned and the audit trail says why. Symptoms are the ticket's key terms, one per
-    line, which is what makes a new ticket of the same pattern match it.
+    Preconditions: ``feedback`` is trusted, inside its transaction. Only when it gives
+    ``actual_resolution`` or ``actual_actions_taken``, the ticket has a pattern, and a
+    catalogue operation can be named (``_learned_operation``). One learned runbook per
+    (pattern, operation): it is created **disabled**; the same fix (operation and
+    parameters) taught by ``TEACHERS_TO_ACTIVATE`` distinct trusted people enables it,
+    otherwise an admin does after review. A different fix for the same operation is
+    audited and not counted. Symptoms are the pattern's key terms.
     """
     if not feedback.actual_resolution and not feedback.actual_actions_taken:
         return None
     chosen = _learned_operation(feedback, ticket)
-    if chosen is None:
+    pattern = ticket.pattern
+    if chosen is None or pattern is None:
+        why = "the ticket has no pattern" if pattern is None else "no catalogue operation"
         audit(
             AuditAction.RUNBOOK_LEARNED,
-            "Nothing learned: no catalogue operation among the actions taken or suggested.",
+            f"Nothing learned: {why} among the actions taken or suggested."
+            if chosen is None
+            else f"Nothing learned: {why}.",
             ticket=ticket,
             acting_user=acting_user,
             details={"feedback_id": feedback.pk, "learned": False},
         )
         return None
     operation, params, source = chosen
-    terms = signature_for(ticket.category, ticket.title, ticket.description).key_terms
-    symptoms = "\n".join(terms) if terms else ticket.title
-    resolution = feedback.actual_resolution or "What worked: " + "; ".join(
-        item if isinstance(item, str) else str(item.get("action") or item.get("operation"))
-        for item in feedback.actual_actions_taken
+    runbook = (
+        Runbook.objects.select_for_update()
+        .filter(source=RunbookSource.FEEDBACK, pattern=pattern, operation=operation)
+        .first()
     )
-    runbook = Runbook.objects.create(
-        name=f"Learned from {ticket.ticket_id} (feedback {feedback.pk})",
-        operation=operation,
-        category=ticket.category,
-        symptoms=symptoms,
-        resolution=resolution,
-        params=params,
-        source=RunbookSource.FEEDBACK,
-        learned_from=ticket,
-    )
+    created = False
+    if runbook is None:
+        terms = list(pattern.key_terms) or [ticket.title]
+        resolution = feedback.actual_resolution or "What worked: " + "; ".join(
+            item if isinstance(item, str) else str(item.get("action") or item.get("operation"))
+            for item in feedback.actual_actions_taken
+        )
+        try:
+            with transaction.atomic():
+                runbook = Runbook.objects.create(
+                    name=f"Learned {operation} for pattern {pattern.hash[:12]}",
+                    operation=operation,
+                    category=ticket.category,
+                    pattern=pattern,
+                    symptoms="\n".join(terms),
+                    resolution=resolution,
+                    params=params,
+                    source=RunbookSource.FEEDBACK,
+                    learned_from=ticket,
+                    enabled=False,
+                )
+            created = True
+        except IntegrityError:  # another teacher created it at the same moment
+            runbook = Runbook.objects.select_for_update().get(
+                source=RunbookSource.FEEDBACK, pattern=pattern, operation=operation
+            )
+    details: dict[str, Any] = {
+        "feedback_id": feedback.pk,
+        "runbook": runbook.name,
+        "operation": operation,
+        "params": params,
+        "operation_from": source,
+        "pattern": pattern.hash,
+    }
+    if not created and runbook.params != params:
+        audit(
+            AuditAction.RUNBOOK_LEARNED,
+            f"Not counted toward {runbook.name!r}: a different fix ({operation} {params}) "
+            f"than the one proposed ({runbook.params}).",
+            ticket=ticket,
+            acting_user=acting_user,
+            details={**details, "learned": False, "proposed_params": runbook.params},
+        )
+        return runbook
+    runbook.taught_by.add(acting_user)
     audit(
         AuditAction.RUNBOOK_LEARNED,
-        f"Runbook {runbook.name!r} learned: {operation} for {', '.join(terms) or ticket.title}",
+        f"Runbook {runbook.name!r} {'proposed' if created else 'taught again'}: {operation} "
+        f"for pattern {pattern.signature}"
+        + ("" if runbook.enabled else " (inactive until an admin enables it)"),
         ticket=ticket,
         acting_user=acting_user,
-        details={
-            "feedback_id": feedback.pk,
-            "learned": True,
-            "runbook": runbook.name,
-            "operation": operation,
-            "params": params,
-            "operation_from": source,
-            "symptoms": list(terms),
-        },
+        details={**details, "learned": True, "created": created},
     )
+    if not runbook.enabled:
+        teachers = runbook.taught_by.count()
+        if teachers >= TEACHERS_TO_ACTIVATE:
+            runbook.enabled = True
+            runbook.save(update_fields=["enabled", "updated_at"])
+            audit(
+                AuditAction.RUNBOOK_ACTIVATED,
+                f"Runbook {runbook.name!r} enabled: the same fix was taught by {teachers} "
+                "distinct trusted people.",
+                ticket=ticket,
+                acting_user=acting_user,
+                details={**details, "teachers": teachers},
+            )
     return runbook
 
 
@@ -268,7 +419,8 @@ def pattern_totals() -> dict[int, PatternTotals]:
         )
     )
     feedback_rows = (
-        Feedback.objects.filter(ticket__pattern__isnull=False)
+        # Only trusted feedback counts, as in the incremental updates.
+        Feedback.objects.filter(ticket__pattern__isnull=False, trusted=True)
         .order_by()
         .values("ticket__pattern_id")
         .annotate(

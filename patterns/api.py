@@ -10,12 +10,14 @@ from rest_framework.views import APIView
 
 from config.api import (
     CATEGORY_REGEX,
+    PATTERN_STATS_PERMISSION,
     PageQuerySerializer,
     Pagination,
     SafeCharField,
     StrictInputMixin,
     error_responses,
     paginated,
+    require_permission,
 )
 from patterns.models import Pattern
 from patterns.selectors import pattern_list
@@ -24,6 +26,10 @@ MAX_MIN_OCCURRENCES = 1_000_000
 
 
 class PatternListApi(APIView):
+    # Draws on every user's tickets (key terms come from their text): approvers and admins
+    # by default, an integration only when granted the permission.
+    permission_classes = [require_permission(PATTERN_STATS_PERMISSION)]
+
     class FilterSerializer(StrictInputMixin, PageQuerySerializer):
         # A slug, as ticket categories are (server, network, cache, ...).
         category = SafeCharField(

@@ -42,12 +42,19 @@ class Pattern(models.Model):
         default=True, help_text="Switch off to keep this pattern from ever counting as eligible."
     )
 
+    needs_review = models.BooleanField(
+        default=False,
+        help_text="Trusted feedback disagreed with a measured outcome of one of its tickets; "
+        "not eligible until an admin clears this.",
+    )
+
     first_seen_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-occurrence_count", "id"]
         indexes = [models.Index(fields=["category", "occurrence_count"])]
+        permissions = [("view_pattern_stats", "Can view patterns and statistics")]
 
     def __str__(self) -> str:
         return f"{self.category}: {', '.join(self.key_terms)}"

@@ -68,7 +68,9 @@ def pattern_stats(pattern: Pattern) -> PatternStats:
         positive_feedback_rate=pattern.positive_feedback_rate,
         avg_reliability_score=pattern.avg_reliability_score,
         auto_remediation_success_rate=pattern.auto_remediation_success_rate,
-        enabled=pattern.enabled,
+        # A pattern flagged for review (trusted feedback disagreed with a measured
+        # outcome) counts as switched off until an admin clears the flag.
+        enabled=pattern.enabled and not pattern.needs_review,
     )
 
 
@@ -128,6 +130,67 @@ def _update(
         locked.save(update_fields=update_fields)
     for name in update_fields:
         setattr(pattern, name, getattr(locked, name))
+    return result
+
+
+def pattern_lock(pattern_id: int) -> Pattern:
+    """The pattern row, locked for the rest of the caller's transaction.
+
+    For callers that change several statistics in one event (a feedback) and save them
+    with ``pattern_save_locked`` in one write, instead of one lock-read-write per change.
+    """
+    return Pattern.objects.select_for_update().get(pk=pattern_id)
+
+
+def apply_feedback(p: Pattern, feedback_type: str) -> list[str]:
+    """In memory: one more feedback of ``feedback_type``; returns the changed fields."""
+    if feedback_type not in FEEDBACK_TYPES:
+        raise ValueError(f"Unknown feedback type {feedback_type!r}")
+    field = f"{feedback_type}_feedback_count"
+    setattr(p, field, getattr(p, field) + 1)
+    return [field]
+
+
+def apply_outcome(p: Pattern, *, old: str, new: str, remediated: bool) -> list[str]:
+    """In memory: a ticket of ``p`` changed outcome (see ``pattern_record_outcome``)."""
+    p.success_count += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
+    p.failure_count += (new == OUTCOME_FAILURE) - (old == OUTCOME_FAILURE)
+    if remediated:
+        p.auto_remediation_attempts += (new in CONCLUDED_OUTCOMES) - (old in CONCLUDED_OUTCOMES)
+        p.auto_remediation_successes += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
+    return [
+        "success_count",
+        "failure_count",
+        "auto_remediation_attempts",
+        "auto_remediation_successes",
+    ]
+
+
+def apply_reliability(p: Pattern, *, old: float | None, new: float | None) -> list[str]:
+    """In memory: a ticket of ``p`` was (re)scored from ``old`` to ``new``."""
+    if old is not None:
+        p.reliability_sum = quantize(p.reliability_sum - quantize(old))
+        p.reliability_count -= 1
+    if new is not None:
+        p.reliability_sum = quantize(p.reliability_sum + quantize(new))
+        p.reliability_count += 1
+    if p.reliability_count == 0:
+        p.reliability_sum = 0.0
+    return ["reliability_sum", "reliability_count"]
+
+
+def flag_for_review(p: Pattern) -> list[str]:
+    """In memory: trusted feedback disagreed with a measured outcome of one of its tickets."""
+    p.needs_review = True
+    return ["needs_review"]
+
+
+def pattern_save_locked(p: Pattern, fields: list[str]) -> EligibilityChange | None:
+    """Refresh rates and eligibility of a pattern locked by ``pattern_lock`` and changed
+    by the ``apply_*`` functions, and write it once."""
+    _refresh_derived(p)
+    result = _settle_eligibility(p, at=timezone.now())
+    p.save(update_fields=sorted(set(fields) | set(_DERIVED_FIELDS)))
     return result
 
 
@@ -211,14 +274,7 @@ def pattern_reliability_changed(
     """
 
     def change(p: Pattern) -> None:
-        if old is not None:
-            p.reliability_sum = quantize(p.reliability_sum - quantize(old))
-            p.reliability_count -= 1
-        if new is not None:
-            p.reliability_sum = quantize(p.reliability_sum + quantize(new))
-            p.reliability_count += 1
-        if p.reliability_count == 0:
-            p.reliability_sum = 0.0
+        apply_reliability(p, old=old, new=new)
 
     return _update(pattern, change, ["reliability_sum", "reliability_count"])
 
@@ -235,11 +291,7 @@ def pattern_record_outcome(
     """
 
     def change(p: Pattern) -> None:
-        p.success_count += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
-        p.failure_count += (new == OUTCOME_FAILURE) - (old == OUTCOME_FAILURE)
-        if remediated:
-            p.auto_remediation_attempts += (new in CONCLUDED_OUTCOMES) - (old in CONCLUDED_OUTCOMES)
-            p.auto_remediation_successes += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
+        apply_outcome(p, old=old, new=new, remediated=remediated)
 
     return _update(
         pattern,
@@ -260,7 +312,7 @@ def pattern_record_feedback(pattern: Pattern, *, feedback_type: str) -> Eligibil
     field = f"{feedback_type}_feedback_count"
 
     def change(p: Pattern) -> None:
-        setattr(p, field, getattr(p, field) + 1)
+        apply_feedback(p, feedback_type)
 
     return _update(pattern, change, [field])
 
@@ -288,6 +340,15 @@ def pattern_set_enabled(pattern: Pattern, *, enabled: bool) -> EligibilityChange
         p.enabled = enabled
 
     return _update(pattern, change, ["enabled"])
+
+
+def pattern_clear_review(pattern: Pattern) -> EligibilityChange | None:
+    """An admin reviewed the disagreement that flagged this pattern; it may be eligible again."""
+
+    def change(p: Pattern) -> None:
+        p.needs_review = False
+
+    return _update(pattern, change, ["needs_review"])
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from policies.models import AutoRemediationPolicy
+from remediation.admin_audit import AuditedAdminMixin, audit_admin_changes
 from remediation.catalogue import CATALOGUE, get_operation
-from remediation.models import AuditEvent, Runbook, Ticket
+from remediation.models import AuditEvent, Runbook, RunbookSource, Ticket
 
 
 class RunbookForm(forms.ModelForm):
@@ -43,14 +45,38 @@ class RunbookForm(forms.ModelForm):
 
 
 @admin.register(Runbook)
-class RunbookAdmin(admin.ModelAdmin):
+class RunbookAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Learned runbooks arrive here as disabled proposals (source "Learned from feedback",
+    filter on it): their text came from a person's feedback, so review it, then enable.
+    Enabling, like every edit here, is audited."""
+
     form = RunbookForm
-    list_display = ("name", "operation", "category", "source", "enabled", "updated_at")
-    list_filter = ("operation", "source", "enabled", "category")
-    search_fields = ("name", "symptoms", "resolution", "operation")
-    readonly_fields = ("learned_from", "created_at", "updated_at")
+    list_display = (
+        "name",
+        "operation",
+        "category",
+        "pattern",
+        "source",
+        "enabled",
+        "teachers",
+        "updated_at",
+    )
+    list_filter = ("enabled", "source", "operation", "category")
+    search_fields = ("name", "symptoms", "resolution", "operation", "pattern__hash")
+    readonly_fields = ("learned_from", "pattern", "taught_by", "created_at", "updated_at")
     list_editable = ("enabled",)
+    list_select_related = ("pattern",)
     ordering = ("name",)
+
+    @admin.display(description="taught by")
+    def teachers(self, obj: Runbook) -> str:
+        if obj.source != RunbookSource.FEEDBACK:
+            return ""
+        return ", ".join(u.get_username() for u in obj.taught_by.all())
+
+
+# Policies are registered by their own app, which may not import the audit trail.
+audit_admin_changes(AutoRemediationPolicy)
 
 
 class AuditEventInline(admin.TabularInline):

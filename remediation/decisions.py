@@ -12,6 +12,7 @@ from remediation.audit import audit
 from remediation.catalogue import validate_suggestions
 from remediation.decision import Decision, DecisionInput, Outcome, PatternFacts, decide
 from remediation.models import AuditAction, Ticket, TicketStatus
+from remediation.transitions import ticket_transition
 
 # Where each outcome sends the ticket.
 NEXT_STATUS: dict[Outcome, TicketStatus] = {
@@ -92,30 +93,20 @@ def _status_reason(decision: Decision) -> str:
 
 
 def _store(ticket: Ticket, decision: Decision) -> None:
-    old_status = ticket.status
     new_status = NEXT_STATUS[decision.outcome]
     ticket.remediation_decision = decision.to_dict()
     ticket.decision_mode = decision.mode
     ticket.decision_policy = decision.policy or ""
-    ticket.status = new_status
-    ticket.status_reason = _status_reason(decision)
-    fields = [
-        "remediation_decision",
-        "decision_mode",
-        "decision_policy",
-        "status",
-        "status_reason",
-        "updated_at",
-    ]
+    fields = ["remediation_decision", "decision_mode", "decision_policy"]
     if decision.outcome is Outcome.AUTO_APPROVED:
         # Counted by the rate limits from now on.
         ticket.remediation_started_at = decision.decided_at
         fields.append("remediation_started_at")
-    ticket.save(update_fields=fields)
-
+    reason = _status_reason(decision)
+    # The decision is audited first, then the status change it causes.
     audit(
         AuditAction.DECISION_MADE,
-        f"Decision ({decision.mode}): {decision.outcome.value}; {ticket.status_reason}",
+        f"Decision ({decision.mode}): {decision.outcome.value}; {reason}",
         ticket=ticket,
         details={
             "decision": ticket.remediation_decision,
@@ -123,10 +114,4 @@ def _store(ticket: Ticket, decision: Decision) -> None:
             "outcome": decision.outcome.value,
         },
     )
-    if new_status != old_status:
-        audit(
-            AuditAction.STATUS_CHANGED,
-            f"Status {old_status} -> {new_status}: {ticket.status_reason}",
-            ticket=ticket,
-            details={"from": old_status, "to": new_status, "reason": ticket.status_reason},
-        )
+    ticket_transition(ticket, new_status, reason=reason, extra_fields=fields)

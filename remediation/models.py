@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from remediation import lifecycle
+
 
 class TicketStatus(models.TextChoices):
     PROCESSING = "processing", "Processing"
@@ -30,6 +32,19 @@ class Severity(models.TextChoices):
     MEDIUM = "medium", "Medium"
     HIGH = "high", "High"
     CRITICAL = "critical", "Critical"
+
+
+def _allowed_states_q() -> models.Q:
+    q = models.Q()
+    for status, outcome, executed in lifecycle.allowed_combinations():
+        q |= models.Q(status=status, outcome=outcome, auto_remediation_executed=executed)
+    return q
+
+
+def _has_state(ticket: Any) -> bool:
+    # A deferred-field load (.only()) may lack some of the three.
+    loaded = ticket.__dict__
+    return all(k in loaded for k in ("status", "outcome", "auto_remediation_executed"))
 
 
 class Ticket(models.Model):
@@ -83,6 +98,12 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    needs_review = models.BooleanField(
+        default=False,
+        help_text="Trusted feedback disagreed with the measured or confirmed outcome.",
+    )
+    # The state as last read from or written to the database (see save()).
+    _stored_state: lifecycle.State | None = None
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -98,9 +119,39 @@ class Ticket(models.Model):
             ),
         ]
         permissions = [("approve_remediation", "Can approve remediation")]
+        constraints = [
+            # The state machine's table (remediation.lifecycle.ALLOWED), enforced by the
+            # database too: no code path can store resolved+failure or analyzed+success.
+            models.CheckConstraint(condition=_allowed_states_q(), name="ticket_state_allowed")
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id}: {self.title}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse a state outside the lifecycle table, or a step it does not allow from
+        the state this instance was loaded with. Status writes go through
+        ``remediation.transitions.ticket_transition``; this is the backstop."""
+        new = self.state
+        old = getattr(self, "_stored_state", None)
+        if old is not None:
+            lifecycle.check_transition(old, new)
+        else:
+            lifecycle.check_state(new)
+        super().save(*args, **kwargs)
+        self._stored_state = new
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Ticket:
+        instance = super().from_db(*args, **kwargs)
+        instance._stored_state = instance.state if _has_state(instance) else None
+        return instance
+
+    @property
+    def state(self) -> lifecycle.State:
+        return lifecycle.State(
+            str(self.status), str(self.outcome), bool(self.auto_remediation_executed)
+        )
 
 
 class AuditAction(models.TextChoices):
@@ -114,6 +165,9 @@ class AuditAction(models.TextChoices):
     OUTCOME_CHANGED = "ticket.outcome_changed", "Outcome changed"
     PATTERN_ELIGIBILITY_CHANGED = "pattern.eligibility_changed", "Pattern eligibility changed"
     RUNBOOK_LEARNED = "runbook.learned", "Runbook learned from feedback"
+    RUNBOOK_ACTIVATED = "runbook.activated", "Learned runbook activated"
+    FEEDBACK_DISAGREES = "feedback.disagrees", "Feedback disagrees with the outcome"
+    CONFIG_CHANGED = "config.changed", "Configuration changed"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -189,12 +243,42 @@ class Runbook(models.Model):
     learned_from = models.ForeignKey(
         Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    enabled = models.BooleanField(default=True)
+    # Learned runbooks apply to the one pattern that taught them, never to a category.
+    pattern = models.ForeignKey(
+        "patterns.Pattern",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="learned_runbooks",
+        help_text="Learned runbooks apply only to tickets of this pattern.",
+    )
+    taught_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="taught_runbooks",
+        help_text="Trusted people whose feedback taught this fix.",
+    )
+    enabled = models.BooleanField(
+        default=True,
+        help_text="Learned runbooks start disabled: an admin enables them after review, "
+        "or two distinct trusted people teaching the same fix do.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pattern", "operation"],
+                condition=models.Q(source="feedback"),
+                name="uniq_learned_runbook_pattern_operation",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source="feedback") | models.Q(pattern__isnull=False),
+                name="learned_runbook_has_pattern",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -104,7 +104,7 @@ def reliability_inputs(ticket: Ticket, pattern: Pattern | None) -> ReliabilityIn
     )
 
 
-def score_ticket(ticket: Ticket) -> ReliabilityResult:
+def score_ticket(ticket: Ticket, *, locked_pattern: Pattern | None = None) -> ReliabilityResult:
     """Score ``ticket`` again from the current facts and store the result.
 
     Preconditions: runs inside the caller's transaction, with the ticket row locked
@@ -113,8 +113,13 @@ def score_ticket(ticket: Ticket) -> ReliabilityResult:
     the ticket's score in its category-day sums and its pattern's sums, and writes a SCORED
     audit event (plus a pattern eligibility event when the new score changes that).
     A fixed number of queries, whatever the history.
+
+    ``locked_pattern``: the ticket's pattern, locked and already changed in memory by the
+    caller (``patterns.services.pattern_lock``/``apply_*``). It is scored as it is, and
+    the caller applies the score change to it (``apply_reliability``) and saves it once,
+    so one event costs one pattern write.
     """
-    pattern = _current_pattern(ticket)
+    pattern = locked_pattern if locked_pattern is not None else _current_pattern(ticket)
     result = compute_reliability(reliability_inputs(ticket, pattern))
     old = ticket.reliability_score
     new = result.overall_score
@@ -132,7 +137,7 @@ def score_ticket(ticket: Ticket) -> ReliabilityResult:
         ticket=ticket,
         details={"previous_score": old, **breakdown},
     )
-    if pattern is not None:
+    if pattern is not None and locked_pattern is None:
         change = pattern_services.pattern_reliability_changed(pattern, old=old, new=new)
         if change is not None:
             audit_eligibility_change(change, ticket=ticket)

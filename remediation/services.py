@@ -20,6 +20,7 @@ from remediation import decisions, rollups, scoring
 from remediation.analysis import AnalysisError, AnalysisResult, TicketText, get_analyzer
 from remediation.audit import audit
 from remediation.models import AuditAction, Severity, Ticket, TicketStatus
+from remediation.transitions import ticket_transition
 
 logger = logging.getLogger(__name__)
 
@@ -122,10 +123,13 @@ def ticket_analyze(ticket_pk: int) -> str:
 
 
 def _fail_analysis(ticket: Ticket, reason: str) -> None:
-    ticket.status = TicketStatus.MANUAL_REVIEW
-    ticket.status_reason = f"Analysis failed: {reason}"
     ticket.analyzed_at = timezone.now()
-    ticket.save(update_fields=["status", "status_reason", "analyzed_at", "updated_at"])
+    ticket_transition(
+        ticket,
+        TicketStatus.MANUAL_REVIEW,
+        reason=f"Analysis failed: {reason}",
+        extra_fields=["analyzed_at"],
+    )
     audit(
         AuditAction.ANALYSIS_FAILED,
         ticket.status_reason,
@@ -141,7 +145,6 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
     ticket.dropped_actions = list(result.dropped)
     ticket.confidence_score = result.confidence
     ticket.analyzed_at = timezone.now()
-    ticket.status = TicketStatus.ANALYZED
     pattern = pattern_services.pattern_observe(
         category=ticket.category,
         title=ticket.title,
@@ -150,18 +153,19 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
         at=ticket.analyzed_at,
     )
     ticket.pattern = pattern
-    ticket.save(
-        update_fields=[
+    ticket_transition(
+        ticket,
+        TicketStatus.ANALYZED,
+        reason=f"Analyzed by {result.analyzer}",
+        extra_fields=[
             "analyzer",
             "resolution",
             "suggested_actions",
             "dropped_actions",
             "confidence_score",
             "analyzed_at",
-            "status",
             "pattern",
-            "updated_at",
-        ]
+        ],
     )
     audit(
         AuditAction.ANALYSIS_COMPLETED,

@@ -23,7 +23,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import StrictInputMixin, error_responses
+from config.api import (
+    PATTERN_STATS_PERMISSION,
+    StrictInputMixin,
+    error_responses,
+    require_permission,
+)
 from remediation.models import CategoryDailyStats, Ticket, TicketStatus
 from remediation.reliability import (
     HIGH_MIN_SCORE,
@@ -216,6 +221,10 @@ class _CategoryMetricsSerializer(_MetricsSerializer):
 
 
 class ReliabilityStatsApi(APIView):
+    # Draws on every user's tickets (key terms come from their text): approvers and admins
+    # by default, an integration only when granted the permission.
+    permission_classes = [require_permission(PATTERN_STATS_PERMISSION)]
+
     class FilterSerializer(StrictInputMixin, serializers.Serializer):
         days = DaysField(
             min_value=MIN_DAYS, max_value=MAX_DAYS, required=False, default=DEFAULT_DAYS

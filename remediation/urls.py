@@ -1,12 +1,16 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from remediation import api, stats
 
+# A ticket id in a path has the shape ticket_create accepts (api.TICKET_ID_REGEX); anything
+# else (NUL bytes, control characters, 65+ characters) is a JSON 404 before any query.
+TICKET = r"(?P<ticket_id>[A-Za-z0-9][A-Za-z0-9._:\-]{0,63})"
+
 urlpatterns = [
     path("tickets", api.TicketListCreateApi.as_view(), name="ticket-list"),
-    path("tickets/<str:ticket_id>", api.TicketDetailApi.as_view(), name="ticket-detail"),
-    path(
-        "tickets/<str:ticket_id>/remediation-logs",
+    re_path(rf"^tickets/{TICKET}$", api.TicketDetailApi.as_view(), name="ticket-detail"),
+    re_path(
+        rf"^tickets/{TICKET}/remediation-logs$",
         api.TicketLogsApi.as_view(),
         name="ticket-remediation-logs",
     ),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import Permission
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -29,6 +30,30 @@ def user(db):
 @pytest.fixture
 def other_user(db):
     return UserFactory(username="bob", email="bob@example.com")
+
+
+def make_teacher(u):
+    """Give ``u`` what the Operators group holds: trusted feedback, and seeing tickets."""
+    for app_label, codename in (
+        ("feedback", "teach"),
+        ("remediation", "view_ticket"),
+        ("patterns", "view_pattern_stats"),
+    ):
+        u.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return u
+
+
+@pytest.fixture
+def teacher(db):
+    """A trusted person (an operator) who did not submit the tickets under test."""
+    return make_teacher(UserFactory(username="tess", email="tess@example.com"))
+
+
+@pytest.fixture
+def teacher_api(teacher) -> APIClient:
+    return _client_for(teacher)
 
 
 def _client_for(u) -> APIClient:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from patterns.models import Pattern
-from remediation.models import Ticket
+from remediation.models import Ticket, TicketOutcome, TicketStatus
 from remediation.services import TicketInput, ticket_analyze, ticket_create
+from remediation.transitions import ticket_transition
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -29,6 +31,26 @@ class TicketFactory(factory.django.DjangoModelFactory):
     description = "Web service not responding on port 8080"
     category = "server"
     submitted_by = factory.SubFactory(UserFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Fill in the half of (status, outcome) a test left out, as the lifecycle
+        requires: a resolved ticket succeeded, a ticket with a failure outcome failed."""
+        status, outcome = kwargs.get("status"), kwargs.get("outcome")
+        if status is not None and outcome is None:
+            kwargs["outcome"] = {
+                TicketStatus.RESOLVED: TicketOutcome.SUCCESS,
+                TicketStatus.FAILED: TicketOutcome.FAILURE,
+                TicketStatus.PARTIALLY_REMEDIATED: TicketOutcome.FAILURE,
+            }.get(status, TicketOutcome.UNKNOWN)
+            if status == TicketStatus.PARTIALLY_REMEDIATED:
+                kwargs["auto_remediation_executed"] = True
+        elif outcome is not None and status is None:
+            kwargs["status"] = {
+                TicketOutcome.SUCCESS: TicketStatus.RESOLVED,
+                TicketOutcome.FAILURE: TicketStatus.FAILED,
+            }.get(outcome, TicketStatus.PROCESSING)
+        return super()._create(model_class, *args, **kwargs)
 
 
 class PatternFactory(factory.django.DjangoModelFactory):
@@ -54,5 +76,14 @@ def analyzed_ticket(submitter, ticket_id, *, title, description, category="serve
     )
     ticket_analyze(ticket.pk)
     if executed:
-        Ticket.objects.filter(pk=ticket.pk).update(auto_remediation_executed=True)
+        move(ticket, TicketStatus.REMEDIATING, executed=True, reason="approved, executing")
     return Ticket.objects.select_related("pattern").get(pk=ticket.pk)
+
+
+def move(ticket, status, **kwargs):
+    """Step ``ticket`` through the state machine as the approval/execution code would."""
+    kwargs.setdefault("reason", f"test: to {status}")
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        ticket_transition(locked, status, **kwargs)
+    return locked

@@ -7,11 +7,16 @@ generates (negative data), which must be documented answers, never 500s.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import schemathesis
+from django.contrib.auth.models import Permission
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
@@ -20,8 +25,11 @@ from tests.factories import TicketFactory, UserFactory
 MAX_EXAMPLES = 30
 
 
-# The schema the running application serves, read through its WSGI entry point.
-schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+# The schema /api/schema/ serves (built by the same generator; the endpoint itself needs a
+# login, and no user exists while tests are collected), called through the WSGI app.
+_raw = json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(public=True)))
+schema = schemathesis.openapi.from_dict(_raw)
+schema.app = get_wsgi_application()
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +46,7 @@ def _keep_the_test_connection(db):
 @pytest.fixture
 def token(db) -> str:
     user = UserFactory(username="fuzzer", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_pattern_stats"))
     TicketFactory(ticket_id="INC-FUZZ-1", submitted_by=user)
     return Token.objects.create(user=user).key
 

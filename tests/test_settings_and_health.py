@@ -90,8 +90,22 @@ def test_metrics_are_served_in_prometheus_format(anon):
 
 
 @pytest.mark.django_db
-def test_the_openapi_schema_and_its_ui_are_served(anon):
+def test_the_openapi_schema_and_its_ui_are_served_behind_login_from_own_static_files(
+    anon, client, user
+):
     r = anon.get("/api/schema/")
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "not_authenticated"
+    docs = anon.get("/api/docs/")
+    assert docs.status_code == 302
+    assert docs["Location"].startswith("/accounts/login/?next=/api/docs/")
+
+    client.force_login(user)
+    r = client.get("/api/schema/")
     assert r.status_code == 200
     assert b"/api/v1/tickets" in r.content
-    assert anon.get("/api/docs/").status_code == 200
+    page = client.get("/api/docs/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower() and "https://" not in html

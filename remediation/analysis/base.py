@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from patterns.signature import signature_for
 from remediation.catalogue import SuggestedAction
 
 
@@ -34,6 +35,11 @@ class TicketText:
     @property
     def text(self) -> str:
         return f"{self.title}\n{self.description}"
+
+    @property
+    def pattern_hash(self) -> str:
+        """The hash of the pattern this ticket belongs to (what ``pattern_observe`` stores)."""
+        return signature_for(self.category, self.title, self.description).hash
 
 
 @dataclass(frozen=True)

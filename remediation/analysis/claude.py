@@ -178,11 +178,13 @@ def _similar_tickets(ticket: TicketText) -> list[Ticket]:
 
 def _runbook_block(match: Match) -> str:
     runbook = match.runbook
+    # A learned runbook's text came from a person's feedback: untrusted, like the ticket.
+    tag = "untrusted_learned_runbook" if runbook.learned else "runbook"
     return (
-        f'<runbook name="{_untrusted(runbook.name, 120)}"'
+        f'<{tag} name="{_untrusted(runbook.name, 120)}"'
         f' operation="{_untrusted(runbook.operation, 64)}"'
         f' learned_from_feedback="{str(runbook.learned).lower()}" match="{match.score:.2f}">\n'
-        f"{_untrusted(runbook.resolution, 2000)}\n</runbook>"
+        f"{_untrusted(runbook.resolution, 2000)}\n</{tag}>"
     )
 
 
@@ -200,7 +202,7 @@ def build_prompt(ticket: TicketText) -> tuple[str, list[str]]:
     """The user message, and the names of the runbooks shown in it."""
     matches = match_runbooks(
         ticket.text,
-        load_runbooks(ticket.category),
+        load_runbooks(ticket.category, ticket.pattern_hash),
         category=ticket.category,
         limit=MAX_RUNBOOKS_SHOWN,
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
-
 from remediation.analysis.base import AnalysisResult, TicketText
 from remediation.analysis.matching import (
     Match,
@@ -15,9 +13,7 @@ from remediation.analysis.matching import (
 )
 from remediation.catalogue import SuggestedAction, get_operation, validate_suggestions
 from remediation.models import Runbook, RunbookSource
-
-# Enough for any real runbook library; bounds the work done per ticket whatever the table holds.
-MAX_RUNBOOKS = 2000
+from remediation.selectors import learned_runbooks_for_pattern, written_runbooks_for_category
 
 NO_MATCH = (
     "No runbook matched this ticket, so no action is suggested. A person should investigate; "
@@ -25,26 +21,25 @@ NO_MATCH = (
 )
 
 
-def load_runbooks(category: str = "") -> list[RunbookEntry]:
-    """Enabled runbooks that apply to ``category`` (its own, plus those for every category)."""
-    rows = (
-        Runbook.objects.filter(enabled=True)
-        .filter(Q(category="") | Q(category__iexact=category.strip()))
-        .order_by("-id")[:MAX_RUNBOOKS]
+def _entry(row: Runbook) -> RunbookEntry:
+    return RunbookEntry(
+        name=row.name,
+        operation=row.operation,
+        symptoms=tuple(row.symptom_list),
+        resolution=row.resolution,
+        category=row.category,
+        params=row.params if isinstance(row.params, dict) else {},
+        learned=row.source == RunbookSource.FEEDBACK,
+        id=row.id,
     )
-    return [
-        RunbookEntry(
-            name=row.name,
-            operation=row.operation,
-            symptoms=tuple(row.symptom_list),
-            resolution=row.resolution,
-            category=row.category,
-            params=row.params if isinstance(row.params, dict) else {},
-            learned=row.source == RunbookSource.FEEDBACK,
-            id=row.id,
-        )
-        for row in rows
-    ]
+
+
+def load_runbooks(category: str = "", pattern_hash: str = "") -> list[RunbookEntry]:
+    """Enabled written runbooks for ``category`` and the active learned runbooks of the
+    ticket's own pattern (``TicketText.pattern_hash``) only: a learned runbook needs the
+    pattern to match, and the work per ticket does not grow with what was learned."""
+    rows = written_runbooks_for_category(category) + learned_runbooks_for_pattern(pattern_hash)
+    return [_entry(row) for row in rows]
 
 
 class LocalAnalyzer:
@@ -56,7 +51,11 @@ class LocalAnalyzer:
         self._runbooks = runbooks
 
     def analyze(self, ticket: TicketText) -> AnalysisResult:
-        runbooks = self._runbooks if self._runbooks is not None else load_runbooks(ticket.category)
+        runbooks = (
+            self._runbooks
+            if self._runbooks is not None
+            else load_runbooks(ticket.category, ticket.pattern_hash)
+        )
         matches = match_runbooks(ticket.text, runbooks, category=ticket.category)
         if not matches:
             return AnalysisResult(NO_MATCH, [], [], 0.0, self.name)

@@ -30,9 +30,9 @@ def body(**fields):
 
 
 @pytest.mark.django_db
-def test_it_stores_the_seeds_example_and_applies_every_effect(api, user, ticket):
+def test_it_stores_the_seeds_example_and_applies_every_effect(teacher_api, teacher, ticket):
     score_before = ticket.reliability_score
-    response = api.post(
+    response = teacher_api.post(
         URL,
         body(
             was_helpful=True,
@@ -48,13 +48,14 @@ def test_it_stores_the_seeds_example_and_applies_every_effect(api, user, ticket)
     )
     assert response.status_code == 201, response.json()
     data = response.json()
-    assert data["user"] == "alice"
+    assert data["user"] == "tess"
     assert data["ticket_id"] == "INC-FB-1"
     assert data["what_didnt_work"] == ""
     assert data["ticket_outcome"] == "success"
+    assert data["trusted"] is True
 
     feedback = Feedback.objects.get()
-    assert (feedback.user, feedback.rating, feedback.time_to_resolve) == (user, 5, 30.0)
+    assert (feedback.user, feedback.rating, feedback.time_to_resolve) == (teacher, 5, 30.0)
     ticket.refresh_from_db()
     assert ticket.outcome == "success"
     assert ticket.reliability_score > score_before
@@ -84,8 +85,8 @@ def test_it_stores_the_seeds_example_and_applies_every_effect(api, user, ticket)
         ({"feedback_type": "neutral", "rating": 3, "resolution_accurate": True}, "unknown"),
     ],
 )
-def test_the_outcome_follows_the_documented_rule(api, ticket, fields, outcome):
-    assert api.post(URL, body(**fields), format="json").status_code == 201
+def test_the_outcome_follows_the_documented_rule(teacher_api, ticket, fields, outcome):
+    assert teacher_api.post(URL, body(**fields), format="json").status_code == 201
     ticket.refresh_from_db()
     assert ticket.outcome == outcome
 
@@ -97,26 +98,26 @@ def test_the_outcome_follows_the_documented_rule(api, ticket, fields, outcome):
         ("analyzed", {"resolution_accurate": True}, "resolved"),
         ("manual_review", {"actions_worked": True}, "resolved"),
         ("analyzed", {}, "analyzed"),  # positive but says nothing worked: outcome unchanged
-        ("awaiting_approval", {"resolution_accurate": True}, "awaiting_approval"),
-        ("remediating", {"actions_worked": True}, "remediating"),
     ],
 )
 def test_a_person_confirming_the_fix_resolves_a_ticket_waiting_on_a_person(
-    api, ticket, status, fields, expected
+    teacher_api, ticket, status, fields, expected
 ):
     Ticket.objects.filter(pk=ticket.pk).update(status=status)
-    assert api.post(URL, body(**fields), format="json").status_code == 201
+    assert teacher_api.post(URL, body(**fields), format="json").status_code == 201
     ticket.refresh_from_db()
     assert ticket.status == expected
     assert (ticket.resolved_at is not None) == (expected == "resolved")
-    changed = AuditEvent.objects.filter(ticket=ticket, action=AuditAction.STATUS_CHANGED)
+    changed = AuditEvent.objects.filter(
+        ticket=ticket, action=AuditAction.STATUS_CHANGED, details__to="resolved"
+    )
     assert changed.exists() == (expected == "resolved")
 
 
 @pytest.mark.django_db
-def test_a_second_feedback_by_the_same_person_is_a_conflict(api, ticket):
-    assert api.post(URL, body(), format="json").status_code == 201
-    response = api.post(URL, body(feedback_type="negative", rating=1), format="json")
+def test_a_second_feedback_by_the_same_person_is_a_conflict(teacher_api, ticket):
+    assert teacher_api.post(URL, body(), format="json").status_code == 201
+    response = teacher_api.post(URL, body(feedback_type="negative", rating=1), format="json")
     assert response.status_code == 409
     assert Feedback.objects.count() == 1
     ticket.refresh_from_db()
@@ -225,7 +226,7 @@ def test_it_refuses_a_body_that_is_not_an_object(api, ticket):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_feedbacks_racing_from_one_person_store_one(user, client_for, restart_runbook):
+def test_two_feedbacks_racing_from_one_person_store_one(user, teacher, client_for, restart_runbook):
     analyzed_ticket(
         user,
         "INC-FB-1",
@@ -236,7 +237,7 @@ def test_two_feedbacks_racing_from_one_person_store_one(user, client_for, restar
     barrier = threading.Barrier(2)
 
     def submit():
-        client = client_for(user)
+        client = client_for(teacher)
         barrier.wait()
         statuses.append(client.post(URL, body(), format="json").status_code)
         connection.close()

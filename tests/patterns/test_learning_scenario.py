@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings
 
 from patterns.models import Pattern
-from remediation.models import AuditAction, AuditEvent, Ticket
-from tests.factories import analyzed_ticket
+from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from tests.factories import analyzed_ticket, move
 
 
 def all_thresholds_met(p: Pattern) -> bool:
@@ -38,7 +38,7 @@ def feedback(api, ticket, **fields):
 
 @pytest.mark.django_db
 def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_and_loses_it(
-    api, user, restart_runbook
+    teacher_api, user, restart_runbook
 ):
     pattern = None
     became_eligible_at = None
@@ -52,9 +52,11 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
         )
         pattern = pattern or ticket.pattern
         assert ticket.pattern_id == pattern.pk, "every host's ticket shares one pattern"
-        for step in ("analyzed", "feedback"):
+        for step in ("analyzed", "executed", "feedback"):
+            if step == "executed":  # post-checks passed: the measured outcome
+                move(ticket, TicketStatus.RESOLVED, outcome="success")
             if step == "feedback":
-                feedback(api, ticket, resolution_accurate=True, actions_worked=True)
+                feedback(teacher_api, ticket, resolution_accurate=True, actions_worked=True)
             pattern.refresh_from_db()
             # Never before every threshold holds, and at once when the last one is crossed.
             assert pattern.eligible_for_auto_remediation == all_thresholds_met(pattern), (
@@ -78,7 +80,8 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
         description="The web service on prod-web-42 is not responding.",
         executed=True,
     )
-    feedback(api, failing, feedback_type="negative", rating=1, actions_worked=False)
+    move(failing, TicketStatus.PARTIALLY_REMEDIATED, outcome="failure")
+    feedback(teacher_api, failing, feedback_type="negative", rating=1, actions_worked=False)
     failing2 = analyzed_ticket(
         user,
         "LEARN-FAIL-2",
@@ -86,7 +89,8 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
         description="The web service on prod-web-43 is not responding.",
         executed=True,
     )
-    feedback(api, failing2, feedback_type="negative", rating=1, actions_worked=False)
+    move(failing2, TicketStatus.PARTIALLY_REMEDIATED, outcome="failure")
+    feedback(teacher_api, failing2, feedback_type="negative", rating=1, actions_worked=False)
     pattern.refresh_from_db()
     assert pattern.auto_remediation_success_rate < settings.PATTERN_MIN_SUCCESS_RATE
     assert not pattern.eligible_for_auto_remediation

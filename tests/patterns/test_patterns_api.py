@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from tests.factories import PatternFactory
+
+
+@pytest.fixture(autouse=True)
+def _may_read_patterns_and_stats(user):
+    # As an approver or an admin may by default (tests/security covers who may not).
+    user.user_permissions.add(Permission.objects.get(codename="view_pattern_stats"))
+
 
 FIELDS = {
     "hash",

@@ -6,14 +6,16 @@ import random
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
-from django.db import transaction
 
+from config.errors import Conflict
+from feedback.models import Feedback
 from feedback.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
-from remediation.models import AuditAction, AuditEvent, Ticket
-from remediation.outcomes import ticket_set_outcome
-from tests.factories import UserFactory, analyzed_ticket
+from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from tests.conftest import make_teacher
+from tests.factories import UserFactory, analyzed_ticket, move
 
 STAT_FIELDS = [
     "occurrence_count",
@@ -46,41 +48,76 @@ def snapshot():
     return {p.hash: {f: getattr(p, f) for f in STAT_FIELDS} for p in Pattern.objects.all()}
 
 
+def _give(ticket, person, rng) -> bool:
+    """Submit a random feedback; False when refused because the system is still at work."""
+    try:
+        feedback_submit(
+            ticket=Ticket.objects.get(pk=ticket.pk),
+            user=person,
+            data=FeedbackInput(
+                feedback_type=rng.choice(["positive", "negative", "neutral"]),
+                rating=rng.randint(1, 5),
+                resolution_accurate=rng.choice([True, False, None]),
+                actions_worked=rng.choice([True, False, None]),
+            ),
+        )
+    except Conflict as exc:
+        assert exc.code == "ticket_busy"
+        return False
+    return True
+
+
 @pytest.mark.django_db
 def test_recompute_gives_exactly_the_numbers_of_the_incremental_updates(restart_runbook):
+    """A random history mixing trusted and untrusted people (the submitter, an integration),
+    feedback refused while the system works on a ticket, executions whose measured result
+    later feedback disagrees with, and tickets people resolve."""
     rng = random.Random(20261126)
-    people = [UserFactory(username=f"person{i}") for i in range(4)]
+    submitter = make_teacher(UserFactory(username="submitter"))  # trusted, but not on own
+    integration = UserFactory(username="integration")
+    integration.user_permissions.add(Permission.objects.get(codename="view_ticket"))
+    teachers = [make_teacher(UserFactory(username=f"teacher{i}")) for i in range(3)]
+    people = [submitter, integration, *teachers]
+    refused = 0
     for n in range(40):
         category, title, description = rng.choice(PROBLEMS)
         host = f"prod-{rng.choice(['web', 'db', 'sw'])}-{rng.randint(1, 99):02d}"
         ticket = analyzed_ticket(
-            people[0],
+            submitter,
             f"RND-{n}",
             title=title.format(host=host),
             description=description.format(host=host),
             category=category,
-            executed=rng.random() < 0.5,
         )
-        for person in rng.sample(people, rng.randint(0, 3)):
-            feedback_submit(
-                ticket=ticket,
-                user=person,
-                data=FeedbackInput(
-                    feedback_type=rng.choice(["positive", "negative", "neutral"]),
-                    rating=rng.randint(1, 5),
-                    resolution_accurate=rng.choice([True, False, None]),
-                    actions_worked=rng.choice([True, False, None]),
-                ),
+        path = rng.choice(["people", "executed", "approval"])
+        if path == "approval":
+            move(ticket, TicketStatus.AWAITING_APPROVAL)
+        elif path == "executed":
+            move(ticket, TicketStatus.REMEDIATING, executed=True)
+        given = set()
+        for person in rng.sample(people, rng.randint(0, 3)):  # early: refused unless analyzed
+            if _give(ticket, person, rng):
+                given.add(person.pk)
+            else:
+                refused += 1
+        if path == "approval":
+            move(ticket, TicketStatus.REMEDIATING, executed=True)
+        if path != "people":
+            status, outcome = rng.choice(
+                [
+                    (TicketStatus.RESOLVED, "success"),
+                    (TicketStatus.PARTIALLY_REMEDIATED, "failure"),
+                    (TicketStatus.MANUAL_REVIEW, "unknown"),  # timed out: a person decides
+                ]
             )
-        if rng.random() < 0.3:  # an execution concluding, or a person correcting the outcome
-            with transaction.atomic():
-                ticket_set_outcome(
-                    ticket,
-                    rng.choice(["success", "failure", "unknown"]),
-                    acting_user=None,
-                    reason="execution concluded",
-                )
-    assert Ticket.objects.filter(feedback__isnull=False).exists()
+            move(ticket, status, outcome=outcome)
+        late = [p for p in people if p.pk not in given]
+        for person in rng.sample(late, rng.randint(0, len(late))):
+            assert _give(ticket, person, rng)
+    assert refused > 0
+    assert Feedback.objects.filter(trusted=True).exists()
+    assert Feedback.objects.filter(trusted=False).exists()
+    assert Feedback.objects.filter(disagrees=True).exists()
     incremental = snapshot()
     assert len(incremental) >= 4
 

@@ -8,6 +8,8 @@ import pytest
 from django.apps import apps as django_apps
 from django.core.exceptions import ImproperlyConfigured
 
+from patterns.models import Pattern
+from patterns.signature import signature_for
 from remediation.analysis import (
     AnalysisResult,
     ClaudeAnalyzer,
@@ -154,17 +156,26 @@ def test_huge_and_unicode_text_is_handled():
     assert result.actions[0].system == "prod-web-01"
 
 
-def test_what_feedback_taught_wins_over_the_seed_runbook_in_the_same_category():
-    Runbook.objects.create(
+def _pattern_of(title, description, category="server"):
+    sig = signature_for(category, title, description)
+    return Pattern.objects.create(
+        hash=sig.hash, category=category, key_terms=list(sig.key_terms), signature=sig.text
+    )
+
+
+def test_what_feedback_taught_wins_over_the_seed_runbook_for_its_own_pattern_only():
+    ticket = ("VM prod-app-02 hung", "Java heap memory pressure, vm hung again on prod-app-02")
+    learned = Runbook.objects.create(
         name="Learned from INC-7",
         operation="increase_memory",
         category="server",
+        pattern=_pattern_of(*ticket),
         symptoms="java\nheap\nmemory\npressure\nprod-app-02",
         resolution="Restarting did not help; adding memory did.",
         params={"memory_gb": 24},
         source=RunbookSource.FEEDBACK,
+        enabled=True,
     )
-    ticket = ("VM prod-app-02 hung", "Java heap memory pressure, vm hung again on prod-app-02")
     result = analyze(*ticket, category="server")
     [action] = result.actions
     assert action.operation == "increase_memory"
@@ -174,6 +185,33 @@ def test_what_feedback_taught_wins_over_the_seed_runbook_in_the_same_category():
     # Another category does not see it: the seed runbook answers there.
     other = analyze(*ticket, category="database")
     assert other.actions[0].operation == "restart_vm"
+    # Nor does a ticket of another pattern sharing most of its words.
+    near = ("VM prod-app-02 hung", "Java heap memory pressure, vm hung, swap thrashing")
+    assert signature_for("server", *near).hash != signature_for("server", *ticket).hash
+    assert analyze(*near, category="server").actions[0].operation == "restart_vm"
+    # Nor the same pattern while the proposal is not enabled.
+    learned.enabled = False
+    learned.save()
+    assert analyze(*ticket, category="server").actions[0].operation == "restart_vm"
+
+
+def test_thousands_of_learned_runbooks_never_crowd_out_the_shipped_ones():
+    for n in range(300):
+        word = "".join(chr(ord("a") + int(d)) for d in f"{n:03d}")  # aaa, aab, ...: no digits
+        title, description = f"VM {word}x hung", f"vm hung, {word}x pressure"
+        Runbook.objects.create(
+            name=f"Learned {n}",
+            operation="scale_deployment",
+            category="server",
+            pattern=_pattern_of(title, description),
+            symptoms="vm\nhung",
+            resolution="scale to zero",
+            params={"replicas": 0},
+            source=RunbookSource.FEEDBACK,
+            enabled=True,
+        )
+    result = analyze("VM prod-web-01 hung", "vm hung, console frozen", category="server")
+    assert result.actions[0].operation == "restart_vm"
 
 
 def test_disabled_runbooks_are_not_used():

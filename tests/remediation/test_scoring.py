@@ -231,6 +231,7 @@ class TestScoreTicket:
                     category=category,
                     submitted_by=user,
                     outcome="success" if i % 3 else "failure",
+                    status="resolved" if i % 3 else "failed",
                     reliability_score=70.0,
                     pattern=pattern,
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -12,6 +13,13 @@ from django.utils import timezone
 from remediation import rollups
 from remediation.models import CategoryDailyStats, Ticket, TicketStatus
 from tests.factories import TicketFactory
+
+
+@pytest.fixture(autouse=True)
+def _may_read_patterns_and_stats(user):
+    # As an approver or an admin may by default (tests/security covers who may not).
+    user.user_permissions.add(Permission.objects.get(codename="view_pattern_stats"))
+
 
 URL = "/api/v1/stats/reliability"
 
@@ -168,8 +176,8 @@ class TestRefusals:
         assert r.status_code in (401, 403)
         assert "total_tickets" not in r.json()
 
-    def test_it_is_in_the_openapi_document(self, anon, db):
-        schema = anon.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    def test_it_is_in_the_openapi_document(self, api, db):
+        schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
         operation = schema["paths"]["/api/v1/stats/reliability"]["get"]
         assert [p["name"] for p in operation["parameters"]] == ["days"]
         assert "200" in operation["responses"]

@@ -15,17 +15,18 @@ from collections import Counter
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.utils import timezone
 
 from feedback.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
-from remediation.audit import audit
-from remediation.models import AuditAction, Ticket, TicketStatus
+from remediation.models import Ticket, TicketOutcome, TicketStatus
 from remediation.services import TicketInput, ticket_analyze, ticket_create
+from remediation.transitions import ticket_transition
 
 DEMO_USER = "demo"
+DEMO_REVIEWER = "demo-reviewer"
 DEMO_PREFIX = "DEMO-"
 DEMO_SOURCE = "demo"
 
@@ -104,20 +105,32 @@ class Command(BaseCommand):
         demo, _ = user_model.objects.get_or_create(
             username=DEMO_USER, defaults={"email": "demo@example.invalid"}
         )
-        if demo.has_usable_password():
-            demo.set_unusable_password()
-            demo.save(update_fields=["password"])
+        # Feedback teaches only from a trusted person who did not submit the ticket.
+        reviewer, _ = user_model.objects.get_or_create(
+            username=DEMO_REVIEWER, defaults={"email": "demo-reviewer@example.invalid"}
+        )
+        reviewer.user_permissions.add(
+            *Permission.objects.filter(
+                content_type__app_label__in=["feedback", "remediation"],
+                codename__in=["teach", "view_ticket"],
+            )
+        )
+        for account in (demo, reviewer):
+            if account.has_usable_password():
+                account.set_unusable_password()
+                account.save(update_fields=["password"])
         number = 0
         for category, title, description, hosts, executed, feedbacks in HISTORY:
             for index, host in enumerate(hosts):
                 number += 1
                 ticket = self._ticket(demo, number, category, title, description, host)
+                given = feedbacks[index] if index < len(feedbacks) else None
                 if executed:
-                    self._mark_executed(ticket, demo)
-                if index < len(feedbacks):
-                    feedback_submit(
-                        ticket=ticket, user=demo, data=FeedbackInput(**feedbacks[index])
-                    )
+                    worked = given is None or given["feedback_type"] != "negative"
+                    self._mark_executed(ticket, demo, worked=worked)
+                if given is not None:
+                    reviewer = user_model.objects.get(username=DEMO_REVIEWER)
+                    feedback_submit(ticket=ticket, user=reviewer, data=FeedbackInput(**given))
         self._summary(number)
 
     def _ticket(
@@ -140,23 +153,32 @@ class Command(BaseCommand):
         ticket.refresh_from_db()
         return ticket
 
-    def _mark_executed(self, ticket: Ticket, demo: Any) -> None:
-        """The state an approved execution leaves (execution itself is not part of demo
-        data: nothing reaches a system)."""
+    def _mark_executed(self, ticket: Ticket, demo: Any, *, worked: bool) -> None:
+        """The states an approved execution goes through and its measured result
+        (execution itself is not part of demo data: nothing reaches a system)."""
         with transaction.atomic():
-            Ticket.objects.filter(pk=ticket.pk).update(
-                auto_remediation_executed=True,
-                status=TicketStatus.RESOLVED,
-                resolved_at=timezone.now(),
-                status_reason="Demo history: executed after approval.",
-            )
-            audit(
-                AuditAction.STATUS_CHANGED,
-                "Demo history: actions executed after approval by demo",
-                ticket=ticket,
+            locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+            ticket_transition(
+                locked,
+                TicketStatus.REMEDIATING,
+                executed=True,
+                reason="Demo history: executed after approval by demo",
                 acting_user=demo,
-                details={"status": TicketStatus.RESOLVED, "demo": True},
             )
+            if worked:
+                ticket_transition(
+                    locked,
+                    TicketStatus.RESOLVED,
+                    outcome=TicketOutcome.SUCCESS,
+                    reason="Demo history: post-checks passed",
+                )
+            else:
+                ticket_transition(
+                    locked,
+                    TicketStatus.PARTIALLY_REMEDIATED,
+                    outcome=TicketOutcome.FAILURE,
+                    reason="Demo history: a post-check failed; rolled back",
+                )
         ticket.refresh_from_db()
 
     def _summary(self, created: int) -> None:

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patterns', '0001_initial'),
-        ('remediation', '0003_audit_append_only'),
+        ('remediation', '0005_teaching_groups'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

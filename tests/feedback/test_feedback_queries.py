@@ -1,0 +1,60 @@
+"""A feedback POST costs a fixed, small number of queries, with one pattern write."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import analyzed_ticket
+
+URL = "/api/v1/feedback"
+BODY = {
+    "ticket_id": "INC-Q-1",
+    "feedback_type": "positive",
+    "rating": 5,
+    "resolution_accurate": True,
+    "actions_worked": True,
+}
+# Authentication and permission (token, user permissions, group permissions), the locked
+# ticket, the feedback row, audit events, the rollup row, the status transition, the
+# pattern (one locked read, one write), the score's two rollup reads and its write.
+TRUSTED_QUERIES = 23
+UNTRUSTED_QUERIES = 11
+
+
+def _pattern_writes(ctx):
+    return [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith("UPDATE") and '"patterns_pattern"' in q["sql"]
+    ]
+
+
+@pytest.mark.django_db
+def test_a_trusted_feedback_that_resolves_a_ticket_takes_a_fixed_number_of_queries(
+    user, teacher_api, restart_runbook
+):
+    analyzed_ticket(user, "INC-Q-1", title="Service down on prod-web-01", description="Down.")
+    with CaptureQueriesContext(connection) as ctx:
+        response = teacher_api.post(URL, BODY, format="json")
+    assert response.status_code == 201
+    assert response.json()["ticket_outcome"] == "success"
+    assert len(_pattern_writes(ctx)) == 1
+    reads = [q for q in ctx.captured_queries if 'FROM "patterns_pattern"' in q["sql"]]
+    assert len(reads) == 1  # the one locked read
+    assert len(ctx.captured_queries) == TRUSTED_QUERIES, "\n".join(
+        q["sql"][:120] for q in ctx.captured_queries
+    )
+
+
+@pytest.mark.django_db
+def test_an_untrusted_feedback_is_stored_in_a_few_queries(user, api, restart_runbook):
+    analyzed_ticket(user, "INC-Q-1", title="Service down on prod-web-01", description="Down.")
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.post(URL, BODY, format="json")
+    assert response.status_code == 201
+    assert _pattern_writes(ctx) == []
+    assert len(ctx.captured_queries) == UNTRUSTED_QUERIES, "\n".join(
+        q["sql"][:120] for q in ctx.captured_queries
+    )
