@@ -232,7 +232,9 @@ class AlertmanagerWebhookApi(APIView):
                     acting_user=user,  # type: ignore[arg-type]
                 )
             else:
-                result = self._fire(index, alert, key, fingerprint, receiver, rules, user)
+                result = services.alert_redeliver(key) or self._fire(
+                    index, alert, key, fingerprint, receiver, rules, user
+                )
             row: dict[str, Any] = {
                 "index": index,
                 "fingerprint": fingerprint,

@@ -61,6 +61,25 @@ class AlertResult:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _records() -> Any:
+    # Lock the record only, not its ticket: other writers lock tickets in their own order.
+    return AlertRecord.objects.select_related("ticket").select_for_update(of=("self",))
+
+
+def alert_redeliver(key: str) -> AlertResult | None:
+    """Count a delivery of a firing already received; None when it is new to us.
+
+    Most deliveries in a storm are re-deliveries: this answers them without mapping the
+    alert or locking anything but its record."""
+    with transaction.atomic():
+        record = _records().filter(key=key).first()
+        if record is None or record.ticket is None:
+            return None
+        record.deliveries += 1
+        record.save(update_fields=["deliveries", "last_received_at"])
+        return AlertResult(Outcome.DUPLICATE, record.ticket.ticket_id)
+
+
 def alert_fire(alert: FiringAlert, *, receiver: str, acting_user: User) -> AlertResult:
     try:
         with transaction.atomic():
@@ -70,27 +89,32 @@ def alert_fire(alert: FiringAlert, *, receiver: str, acting_user: User) -> Alert
 
 
 def _fire(alert: FiringAlert, *, receiver: str, acting_user: User) -> AlertResult:
-    # INSERT ... ON CONFLICT DO NOTHING, then lock: a concurrent delivery of the same alert
-    # waits here until the first one has committed its ticket, then sees it.
-    AlertRecord.objects.bulk_create(
-        [
-            AlertRecord(
-                key=alert.key,
-                fingerprint=alert.fingerprint,
-                starts_at=alert.starts_at,
-                labels=alert.labels,
-                annotations=alert.annotations,
-                generator_url=alert.generator_url,
-                receiver=receiver[:200],
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    record = AlertRecord.objects.select_for_update().get(key=alert.key)
+    # Most deliveries of a storm are re-deliveries: find and lock the record first, and only
+    # when there is none, INSERT ... ON CONFLICT DO NOTHING and lock. A concurrent delivery of
+    # the same alert waits on the insert until the first has committed its ticket, then
+    # sees it.
+    records = _records()
+    record = records.filter(key=alert.key).first()
+    if record is None:
+        AlertRecord.objects.bulk_create(
+            [
+                AlertRecord(
+                    key=alert.key,
+                    fingerprint=alert.fingerprint,
+                    starts_at=alert.starts_at,
+                    labels=alert.labels,
+                    annotations=alert.annotations,
+                    generator_url=alert.generator_url,
+                    receiver=receiver[:200],
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        record = records.get(key=alert.key)
     record.deliveries += 1
-    if record.ticket_id is not None:
+    if record.ticket is not None:
         record.save(update_fields=["deliveries", "last_received_at"])
-        return AlertResult(Outcome.DUPLICATE, Ticket.objects.get(pk=record.ticket_id).ticket_id)
+        return AlertResult(Outcome.DUPLICATE, record.ticket.ticket_id)
 
     ticket = ticket_create(alert.ticket, acting_user=acting_user)
     record.ticket = ticket
