@@ -15,16 +15,23 @@ Keys Alertmanager may add in later versions are ignored, not refused.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import SafeCharField, StrictIntegerField, error_responses
+from config.api import (
+    SafeCharField,
+    StrictIntegerField,
+    contains_control_characters,
+    error_responses,
+)
 from remediation.alerts import selectors, services
 from remediation.alerts.mapping import (
     LABEL_NAME_REGEX,
@@ -51,8 +58,12 @@ _TEXT = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
 _EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
 
+_LABEL_NAME = re.compile(LABEL_NAME_REGEX)
+
+
 class _StringMapField(serializers.Field):
-    """A JSON object of string values, checked key by key so that errors name the key."""
+    """A JSON object of string values, checked key by key so that errors name the key.
+    Exactly the rules its published schema states (see the decorators below)."""
 
     max_items = MAX_LABELS
     max_value = MAX_LABEL_VALUE
@@ -64,25 +75,19 @@ class _StringMapField(serializers.Field):
         if len(data) > self.max_items:
             raise serializers.ValidationError(f"At most {self.max_items} entries.")
         errors: dict[str, list[str]] = {}
-        name_field = SafeCharField(max_length=128, regex=LABEL_NAME_REGEX)
-        value_field = SafeCharField(
-            max_length=self.max_value, allow_blank=True, multiline=self.multiline
-        )
-        clean: dict[str, str] = {}
         for key, value in data.items():
             label = str(key)[:100]
-            try:
-                name_field.run_validation(key)
-            except serializers.ValidationError:
+            if not _LABEL_NAME.fullmatch(key):
                 errors[label] = ["Not a label name (letters, digits and _, not first a digit)."]
-                continue
-            try:
-                clean[key] = value_field.run_validation(value)
-            except serializers.ValidationError as exc:
-                errors[label] = [str(e) for e in exc.detail]  # type: ignore[union-attr]
+            elif not isinstance(value, str):
+                errors[label] = ["Must be a string."]
+            elif contains_control_characters(value, multiline=self.multiline):
+                errors[label] = ["Must not contain NUL bytes or control characters."]
+            elif len(value) > self.max_value:
+                errors[label] = [f"At most {self.max_value} characters."]
         if errors:
             raise serializers.ValidationError(errors)
-        return clean
+        return dict(data)
 
     def to_representation(self, value: Any) -> Any:
         return value
@@ -118,24 +123,30 @@ class AnnotationsField(_StringMapField):
     multiline = True
 
 
-class SafeDateTimeField(serializers.DateTimeField):
-    """A date-time whose conversion to UTC cannot overflow (year 1 at +14:00 would)."""
-
-    def to_internal_value(self, value: Any) -> datetime:
-        try:
-            parsed = super().to_internal_value(value)
-            parsed.astimezone(UTC)
-        except (OverflowError, ValueError):
-            self.fail("invalid", format="ISO 8601")
-        return parsed
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 time as Alertmanager writes it (nanoseconds included), in UTC; None for
+    anything else, and for times UTC cannot hold (year 1 at +14:00)."""
+    if not value:
+        return None
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 class AlertSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AlertStatus.choices)
     labels = LabelsField()
     annotations = AnnotationsField(required=False, default=dict)
-    startsAt = SafeDateTimeField()
-    endsAt = SafeDateTimeField(required=False, allow_null=True)
+    # Plain strings in the shape check: a time we cannot read rejects that alert alone
+    # (startsAt) or reads as "no end" (endsAt), never the whole batch.
+    startsAt = SafeCharField(max_length=64, help_text="RFC 3339, e.g. 2026-11-27T01:02:03.456Z")
+    endsAt = SafeCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
     generatorURL = SafeCharField(max_length=2000, required=False, allow_blank=True)
     fingerprint = SafeCharField(
         max_length=32,
@@ -155,7 +166,7 @@ class AlertmanagerWebhookSerializer(serializers.Serializer):
     commonLabels = LabelsField(required=False)
     commonAnnotations = AnnotationsField(required=False)
     externalURL = SafeCharField(max_length=2000, required=False, allow_blank=True)
-    alerts = AlertSerializer(many=True, min_length=1, max_length=MAX_ALERTS)
+    alerts = AlertSerializer(many=True, min_length=1, max_length=MAX_ALERTS)  # type: ignore[call-arg]
 
 
 class AlertResultSerializer(serializers.Serializer):
@@ -164,7 +175,8 @@ class AlertResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=AlertStatus.choices)
     outcome = serializers.ChoiceField(choices=services.ALERT_OUTCOMES)
     ticket_id = serializers.CharField(allow_null=True)
-    errors = serializers.DictField(
+    # A declared field, moved out of the class by DRF's metaclass: no clash with .errors.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
 
@@ -223,17 +235,24 @@ class AlertmanagerWebhookApi(APIView):
         for index, alert in enumerate(data["alerts"]):
             labels: dict[str, str] = alert["labels"]
             fingerprint = alert.get("fingerprint") or fallback_fingerprint(labels)
-            key = alert_ticket_id(fingerprint, alert["startsAt"])
-            if alert["status"] == "resolved":
-                ends_at = alert.get("endsAt")
+            starts_at = parse_time(alert["startsAt"])
+            ends_at = parse_time(alert.get("endsAt"))
+            if starts_at is None:
+                result = services.AlertResult(
+                    services.Outcome.REJECTED,
+                    errors={f"alerts[{index}].startsAt": ["Not an RFC 3339 date-time."]},
+                )
+            elif alert["status"] == "resolved":
+                key = alert_ticket_id(fingerprint, starts_at)
                 result = services.alert_resolve(
                     key,
                     ends_at=ends_at if ends_at and ends_at > _EPOCH else None,
                     acting_user=user,  # type: ignore[arg-type]
                 )
             else:
+                key = alert_ticket_id(fingerprint, starts_at)
                 result = services.alert_redeliver(key) or self._fire(
-                    index, alert, key, fingerprint, receiver, rules, user
+                    index, alert, key, starts_at, fingerprint, receiver, rules, user
                 )
             row: dict[str, Any] = {
                 "index": index,
@@ -256,6 +275,7 @@ class AlertmanagerWebhookApi(APIView):
         index: int,
         alert: dict[str, Any],
         key: str,
+        starts_at: datetime,
         fingerprint: str,
         receiver: str,
         rules: list[Any],
@@ -294,7 +314,7 @@ class AlertmanagerWebhookApi(APIView):
             services.FiringAlert(
                 key=key,
                 fingerprint=fingerprint,
-                starts_at=alert["startsAt"],
+                starts_at=starts_at,
                 labels=labels,
                 annotations=annotations,
                 generator_url=alert.get("generatorURL", ""),
@@ -312,3 +332,14 @@ class AlertmanagerWebhookApi(APIView):
             receiver=receiver,
             acting_user=user,
         )
+
+
+def publish_batch_limits(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular hook: the schema states the batch size this endpoint enforces
+    (drf-spectacular does not publish a list serializer's min/max length)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    alerts = schemas.get("AlertmanagerWebhookRequest", {}).get("properties", {}).get("alerts")
+    if alerts is not None:
+        alerts["minItems"] = 1
+        alerts["maxItems"] = MAX_ALERTS
+    return result

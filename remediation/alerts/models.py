@@ -14,10 +14,12 @@ from django.db import models
 
 from remediation.alerts.mapping import LABEL_NAME_REGEX, SEVERITIES, MappingRule
 
+_LABEL_NAME = re.compile(LABEL_NAME_REGEX)
+
 
 def _label_list(value: object) -> None:
     if not isinstance(value, list) or not all(
-        isinstance(v, str) and RegexValidator(LABEL_NAME_REGEX).regex.match(v) for v in value
+        isinstance(v, str) and _LABEL_NAME.match(v) for v in value
     ):
         raise ValidationError('A list of label names, e.g. ["namespace", "pod"].')
 
