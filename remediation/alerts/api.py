@@ -50,6 +50,8 @@ MAX_LABELS = 64
 MAX_LABEL_VALUE = 1024
 MAX_ANNOTATIONS = 32
 MAX_ANNOTATION_VALUE = 8000
+MAX_URL = 16_000
+MAX_GROUP_KEY = 100_000
 SOURCE = "alertmanager"
 
 _LINE = "^[^\\u0000-\\u001f\\u007f]*$"
@@ -147,7 +149,8 @@ class AlertSerializer(serializers.Serializer):
     # (startsAt) or reads as "no end" (endsAt), never the whole batch.
     startsAt = SafeCharField(max_length=64, help_text="RFC 3339, e.g. 2026-11-27T01:02:03.456Z")
     endsAt = SafeCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
-    generatorURL = SafeCharField(max_length=2000, required=False, allow_blank=True)
+    # Prometheus puts the rule's whole PromQL expression in this URL.
+    generatorURL = SafeCharField(max_length=MAX_URL, required=False, allow_blank=True)
     fingerprint = SafeCharField(
         max_length=32,
         required=False,
@@ -158,14 +161,15 @@ class AlertSerializer(serializers.Serializer):
 
 class AlertmanagerWebhookSerializer(serializers.Serializer):
     version = serializers.ChoiceField(choices=["4"], required=False)
-    groupKey = SafeCharField(max_length=4000, required=False, allow_blank=True)
+    # Holds the route and every group_by label value; not stored, only bounded.
+    groupKey = SafeCharField(max_length=MAX_GROUP_KEY, required=False, allow_blank=True)
     truncatedAlerts = StrictIntegerField(min_value=0, required=False)
     status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
     receiver = SafeCharField(max_length=200, required=False, allow_blank=True)
     groupLabels = LabelsField(required=False)
     commonLabels = LabelsField(required=False)
     commonAnnotations = AnnotationsField(required=False)
-    externalURL = SafeCharField(max_length=2000, required=False, allow_blank=True)
+    externalURL = SafeCharField(max_length=MAX_URL, required=False, allow_blank=True)
     alerts = AlertSerializer(many=True, min_length=1, max_length=MAX_ALERTS)  # type: ignore[call-arg]
 
 
@@ -310,7 +314,7 @@ class AlertmanagerWebhookApi(APIView):
             }
             return services.AlertResult(services.Outcome.REJECTED, errors=errors)
         fields = ticket.validated_data
-        return services.alert_fire(
+        result = services.alert_fire(
             services.FiringAlert(
                 key=key,
                 fingerprint=fingerprint,
@@ -332,6 +336,11 @@ class AlertmanagerWebhookApi(APIView):
             receiver=receiver,
             acting_user=user,
         )
+        if result.errors:  # refused by the intake itself (its ticket_id was taken)
+            paths = _field_paths(index, mapped)
+            errors = {paths.get(k, f"alerts[{index}]"): v for k, v in result.errors.items()}
+            result = services.AlertResult(result.outcome, result.ticket_id, errors)
+        return result
 
 
 def publish_batch_limits(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -294,4 +294,4 @@ class TestBadInput:
         r = post(api, batch(alert(), alert(fingerprint="c1", instance="prod-web-09:9100")))
         assert r.status_code == 207
         assert [x["outcome"] for x in r.json()["results"]] == ["rejected", "created"]
-        assert "ticket_id" in r.json()["results"][0]["errors"]
+        assert "alerts[0].fingerprint" in r.json()["results"][0]["errors"]
