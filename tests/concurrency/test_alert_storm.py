@@ -84,3 +84,52 @@ def test_an_alert_storm_makes_one_ticket_and_counts_every_repeat(seeded, is_post
     # One analysis, one decision: whatever it allowed, it can have started at most once.
     assert Ticket.objects.count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.DECISION_MADE).count() <= 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_integrations_resending_one_incident_at_once_make_one_ticket(is_postgres):
+    if not is_postgres:
+        pytest.skip("row locks under real concurrency need PostgreSQL")
+    users = [UserFactory(username=f"integration{i}", is_staff=True) for i in range(6)]
+    keys = [Token.objects.create(user=u).key for u in users]
+    barrier = threading.Barrier(len(keys))
+    answers: list[tuple[int | str, str]] = []
+    lock = threading.Lock()
+
+    def post(n: int, key: str) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        try:
+            barrier.wait(timeout=30)
+            r = client.post(
+                "/api/v1/tickets",
+                {
+                    "ticket_id": f"INC-STORM-{n}",
+                    "title": "Service down",
+                    "description": "Web service not responding on port 8080",
+                    "category": "server",
+                    "affected_system": "prod-web-01",
+                },
+                format="json",
+            )
+            with lock:
+                answers.append((r.status_code, r.json()["ticket_id"]))
+        except Exception as exc:
+            with lock:
+                answers.append((repr(exc)[:500], ""))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(n, k)) for n, k in enumerate(keys)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert sorted(str(code) for code, _ in answers) == ["200"] * 5 + ["201"]
+    ticket = Ticket.objects.get()
+    # Every answer names the one ticket: the 201 created it, the 200s joined it.
+    assert {tid for _, tid in answers} == {ticket.ticket_id}
+    assert ticket.repeat_count == 5
+    assert OrmQ.objects.count() == 1
