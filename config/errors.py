@@ -61,9 +61,14 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            if key == "non_field_errors" and not prefix:
-                name = "non_field_errors"
+            # DRF keys list items' errors by their index: name them alerts[3], not alerts.3.
+            if isinstance(key, int):
+                name = f"{prefix}[{key}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors":
+                # An error about the object itself belongs to its own path.
+                name = prefix or "non_field_errors"
             for k, v in _flatten(value, name).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(detail, list):

@@ -253,6 +253,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.api.forbid_unknown_request_fields",
+        "remediation.alerts.api.publish_batch_limits",
     ],
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -262,6 +263,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "AlertStatusEnum": "remediation.alerts.models.AlertStatus",
+        "AlertOutcomeEnum": "remediation.alerts.services.ALERT_OUTCOMES",
+    },
 }
 
 # --- Background work (django-q2) ---------------------------------------------------------
@@ -314,6 +319,18 @@ PATTERN_MIN_POSITIVE_RATE = _number("PATTERN_MIN_POSITIVE_RATE", 0.85, low=0, hi
 # Not in the seed's list but named in its eligibility rule; same meaning, same defaults.
 PATTERN_MIN_RELIABILITY = _number("PATTERN_MIN_RELIABILITY", 85.0, low=0, high=100, integer=False)
 PATTERN_MIN_SUCCESS_RATE = _number("PATTERN_MIN_SUCCESS_RATE", 0.85, low=0, high=1, integer=False)
+
+# --- Storm control (remediation.alerts) --------------------------------------------------
+
+# A new incident (alert or ticket) with the pattern and target of an open ticket joins it as
+# a repeat instead of starting a second analysis and remediation.
+STORM_CONTROL_ENABLED = _bool("STORM_CONTROL_ENABLED", True)
+# Once a ticket is closed, at most this many tickets per pattern + target start within the
+# window; past that, repeats join the newest ticket (a flapping alert).
+STORM_WINDOW_SECONDS = _number("STORM_WINDOW_SECONDS", 3600, low=1, high=30 * 86400, integer=True)
+STORM_MAX_TICKETS_PER_WINDOW = _number(
+    "STORM_MAX_TICKETS_PER_WINDOW", 3, low=1, high=100_000, integer=True
+)
 
 # --- Analysis ----------------------------------------------------------------------------
 

@@ -142,3 +142,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The alert intake's admin lives with it; importing registers it.
+from remediation.alerts import admin as alerts_admin  # noqa: E402, F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from config.api import (
     paginated,
 )
 from remediation import access, selectors, services
+from remediation.alerts.selectors import alert_note
 from remediation.models import AuditEvent, Severity, Ticket, TicketStatus
 
 TICKET_ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
@@ -49,6 +50,7 @@ class TicketOutputSerializer(serializers.ModelSerializer):
         slug_field="hash", read_only=True, allow_null=True
     )
     submitted_by = serializers.CharField(source="submitted_by.get_username")
+    alert_note = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -78,8 +80,28 @@ class TicketOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "resolved_at",
+            "repeat_count",
+            "last_repeat_at",
+            "alert_resolved_at",
+            "alert_note",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_alert_note(self, ticket: Ticket) -> str | None:
+        return alert_note(ticket)
+
+
+class JoinedTicketOutputSerializer(serializers.Serializer):
+    """The answer when storm control joined a submission to an open ticket."""
+
+    joined = serializers.BooleanField()
+    requested_ticket_id = serializers.CharField()
+    ticket_id = serializers.CharField(help_text="The ticket this submission joined.")
+    repeat_count = serializers.IntegerField()
+    ticket = TicketOutputSerializer(
+        allow_null=True, help_text="That ticket, when you may see it (else null)."
+    )
 
 
 class TicketListCreateApi(APIView):
@@ -122,8 +144,17 @@ class TicketListCreateApi(APIView):
     @extend_schema(
         operation_id="tickets_create",
         request=InputSerializer,
-        responses={201: TicketOutputSerializer, **error_responses(400, 401, 403, 409)},
+        responses={
+            201: TicketOutputSerializer,
+            200: JoinedTicketOutputSerializer,
+            **error_responses(400, 401, 403, 409),
+        },
         summary="Submit a ticket; its analysis runs in the background",
+        description=(
+            "201: a new ticket. 200: storm control joined it to an open ticket with the same "
+            "pattern and affected system (`ticket_id` names that ticket; its repeat_count "
+            "went up); nothing new is analyzed or executed. 409: this ticket_id was used."
+        ),
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -143,6 +174,18 @@ class TicketListCreateApi(APIView):
             acting_user=request.user,  # type: ignore[arg-type]
         )
         ticket = selectors.ticket_get(ticket.pk)
+        if ticket.ticket_id != data["ticket_id"]:
+            visible = access.can_see_all_tickets(request.user) or (
+                ticket.submitted_by_id == request.user.pk
+            )
+            joined = {
+                "joined": True,
+                "requested_ticket_id": data["ticket_id"],
+                "ticket_id": ticket.ticket_id,
+                "repeat_count": ticket.repeat_count,
+                "ticket": ticket if visible else None,
+            }
+            return Response(JoinedTicketOutputSerializer(joined).data, status=status.HTTP_200_OK)
         return Response(TicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

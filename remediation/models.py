@@ -105,6 +105,12 @@ class Ticket(models.Model):
     # The state as last read from or written to the database (see save()).
     _stored_state: lifecycle.State | None = None
 
+    # Storm control and alerts (remediation.alerts): incidents that joined this ticket, and
+    # when every alert behind it resolved by itself (cleared when one fires again).
+    repeat_count = models.PositiveIntegerField(default=0)
+    last_repeat_at = models.DateTimeField(null=True, blank=True)
+    alert_resolved_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -168,6 +174,9 @@ class AuditAction(models.TextChoices):
     RUNBOOK_ACTIVATED = "runbook.activated", "Learned runbook activated"
     FEEDBACK_DISAGREES = "feedback.disagrees", "Feedback disagrees with the outcome"
     CONFIG_CHANGED = "config.changed", "Configuration changed"
+    REPEAT_JOINED = "storm.repeat_joined", "Repeat joined the ticket"
+    ALERT_RESOLVED = "alert.resolved", "Alert resolved"
+    ALERT_FIRING = "alert.firing_again", "Alert firing again"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -317,3 +326,33 @@ class CategoryDailyStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.day}"
+
+
+# Models of the alerts package live in their own module; importing them here registers them
+# with the remediation app.
+from remediation.alerts.models import (  # noqa: E402
+    AlertMapping,
+    AlertRecord,
+    AlertStatus,
+    RepeatReason,
+    StormTrack,
+    TicketRepeat,
+)
+
+__all__ = [
+    "AlertMapping",
+    "AlertRecord",
+    "AlertStatus",
+    "AuditAction",
+    "AuditEvent",
+    "CategoryDailyStats",
+    "RepeatReason",
+    "Runbook",
+    "RunbookSource",
+    "Severity",
+    "StormTrack",
+    "Ticket",
+    "TicketOutcome",
+    "TicketRepeat",
+    "TicketStatus",
+]

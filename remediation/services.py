@@ -17,6 +17,7 @@ from django_q.tasks import async_task
 from config.errors import Conflict
 from patterns import services as pattern_services
 from remediation import decisions, rollups, scoring
+from remediation.alerts import storm
 from remediation.analysis import AnalysisError, AnalysisResult, TicketText, get_analyzer
 from remediation.audit import audit
 from remediation.models import AuditAction, Severity, Ticket, TicketStatus
@@ -46,9 +47,24 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> Ticket:
     ticket is never left without its analysis, and a refused ticket never queues one.
     Raises ``Conflict`` when ``ticket_id`` exists (also when two requests race: the unique
     constraint decides, and the loser's transaction changes nothing).
+
+    Storm control: when an open ticket has the same pattern and target, nothing is created
+    and that ticket is returned, its repeat counted (``ticket.ticket_id`` then differs from
+    ``data.ticket_id``; see ``remediation.alerts.storm``).
     """
     try:
         with transaction.atomic():
+            claim = storm.storm_claim(
+                ticket_id=data.ticket_id,
+                category=data.category,
+                title=data.title,
+                description=data.description,
+                affected_system=data.affected_system,
+                source=data.source,
+                acting_user=acting_user,
+            )
+            if claim.joined is not None:
+                return claim.joined
             ticket = Ticket.objects.create(
                 ticket_id=data.ticket_id,
                 title=data.title,
@@ -73,6 +89,7 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> Ticket:
                 },
             )
             async_task(ANALYZE_TASK, ticket.pk, task_name=f"analyze {ticket.ticket_id}"[:100])
+            storm.storm_register(claim, ticket)
     except IntegrityError:
         if Ticket.objects.filter(ticket_id=data.ticket_id).exists():
             raise Conflict(

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from remediation import api, stats
+from remediation.alerts import api as alerts_api
 
 # A ticket id in a path has the shape ticket_create accepts (api.TICKET_ID_REGEX); anything
 # else (NUL bytes, control characters, 65+ characters) is a JSON 404 before any query.
@@ -13,6 +14,11 @@ urlpatterns = [
         rf"^tickets/{TICKET}/remediation-logs$",
         api.TicketLogsApi.as_view(),
         name="ticket-remediation-logs",
+    ),
+    path(
+        "alerts/alertmanager",
+        alerts_api.AlertmanagerWebhookApi.as_view(),
+        name="alerts-alertmanager",
     ),
     path("stats/reliability", stats.ReliabilityStatsApi.as_view(), name="stats-reliability"),
 ]

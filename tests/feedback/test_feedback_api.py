@@ -204,7 +204,10 @@ def test_it_refuses_bad_input_naming_the_field_and_changes_nothing(api, ticket, 
     response = api.post(URL, body(**fields), format="json")
     assert response.status_code == 400, response.json()
     names = response.json()["error"]["fields"]
-    assert any(name == field or name.startswith(f"{field}.") for name in names), names
+    # List items are named by index, as everywhere: actual_actions_taken[0].
+    assert any(name == field or name.startswith((f"{field}.", f"{field}[")) for name in names), (
+        names
+    )
     assert not Feedback.objects.exists()
     ticket.refresh_from_db()
     assert ticket.outcome == "unknown"

@@ -1,0 +1,111 @@
+"""Storm control through POST /api/v1/tickets: the same incident under a new ticket_id joins
+the open ticket of its pattern and target, and the answer says which."""
+
+from __future__ import annotations
+
+import pytest
+from django_q.models import OrmQ
+
+from remediation.models import AuditAction, AuditEvent, Ticket, TicketRepeat, TicketStatus
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/tickets"
+BODY = {
+    "title": "Service down",
+    "description": "Web service not responding on port 8080",
+    "category": "server",
+    "affected_system": "prod-web-01",
+}
+
+
+def post(api, ticket_id, **changes):
+    return api.post(URL, {**BODY, "ticket_id": ticket_id, **changes}, format="json")
+
+
+def test_the_same_incident_under_a_new_id_joins_the_open_ticket(api):
+    assert post(api, "INC-1").status_code == 201
+    r = post(api, "INC-2", description="Web service not responding on port 8081")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["joined"] is True
+    assert body["requested_ticket_id"] == "INC-2"
+    assert body["ticket_id"] == "INC-1"
+    assert body["repeat_count"] == 1
+    assert body["ticket"]["ticket_id"] == "INC-1"
+    assert not Ticket.objects.filter(ticket_id="INC-2").exists()
+    assert OrmQ.objects.count() == 1  # one analysis, so at most one remediation
+    repeat = TicketRepeat.objects.get()
+    assert (repeat.submitted_ticket_id, repeat.reason, repeat.source) == ("INC-2", "open", "api")
+    event = AuditEvent.objects.get(action=AuditAction.REPEAT_JOINED)
+    assert event.ticket.ticket_id == "INC-1" and "INC-2" in event.message
+
+
+def test_the_same_ticket_id_twice_is_still_a_conflict(api):
+    post(api, "INC-1")
+    assert post(api, "INC-1").status_code == 409
+    assert Ticket.objects.get().repeat_count == 0
+
+
+def test_a_ticket_id_that_joined_cannot_be_sent_again(api):
+    post(api, "INC-1")
+    post(api, "INC-2")
+    r = post(api, "INC-2")
+    assert r.status_code == 409
+    assert "INC-1" in r.json()["error"]["message"]
+    assert Ticket.objects.get().repeat_count == 1
+
+
+def test_another_target_or_another_problem_is_a_new_ticket(api):
+    post(api, "INC-1")
+    assert post(api, "INC-2", affected_system="prod-web-02").status_code == 201
+    assert post(api, "INC-3", title="Disk full", description="Volume full").status_code == 201
+    assert Ticket.objects.count() == 3
+
+
+def test_tickets_without_a_target_are_never_joined(api):
+    assert post(api, "INC-1", affected_system="").status_code == 201
+    assert post(api, "INC-2", affected_system="").status_code == 201
+
+
+def test_a_closed_ticket_does_not_absorb_the_next_incident(api):
+    post(api, "INC-1")
+    Ticket.objects.update(status=TicketStatus.RESOLVED)
+    assert post(api, "INC-2").status_code == 201
+
+
+def test_past_the_window_limit_a_flapping_incident_joins_the_newest_ticket(api, settings):
+    settings.STORM_MAX_TICKETS_PER_WINDOW = 2
+    for n in (1, 2):
+        assert post(api, f"INC-{n}").status_code == 201
+        Ticket.objects.update(status=TicketStatus.RESOLVED)
+    r = post(api, "INC-3")
+    assert r.status_code == 200
+    assert r.json()["ticket_id"] == "INC-2"
+    assert TicketRepeat.objects.get().reason == "limit"
+
+
+def test_storm_control_can_be_switched_off(api, settings):
+    settings.STORM_CONTROL_ENABLED = False
+    post(api, "INC-1")
+    assert post(api, "INC-2").status_code == 201
+
+
+def test_another_users_ticket_is_joined_but_not_shown(api, client_for):
+    post(api, "INC-1")
+    other = client_for(UserFactory(username="integration2"))
+    r = post(other, "INC-2")
+    assert r.status_code == 200
+    assert r.json()["ticket_id"] == "INC-1"
+    assert r.json()["ticket"] is None
+    assert AuditEvent.objects.get(action=AuditAction.REPEAT_JOINED).actor_label == "integration2"
+
+
+def test_a_repeat_is_shown_in_the_ticket_and_its_logs(api):
+    post(api, "INC-1")
+    post(api, "INC-2")
+    shown = api.get(f"{URL}/INC-1").json()
+    assert shown["repeat_count"] == 1
+    logs = api.get(f"{URL}/INC-1/remediation-logs").json()["results"]
+    assert logs[-1]["action"] == AuditAction.REPEAT_JOINED
