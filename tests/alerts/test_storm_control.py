@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django_q.models import OrmQ
 
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketRepeat, TicketStatus
+from remediation.models import AuditAction, AuditEvent, Ticket, TicketOutcome, TicketRepeat, TicketStatus
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_tickets_without_a_target_are_never_joined(api):
 
 def test_a_closed_ticket_does_not_absorb_the_next_incident(api):
     post(api, "INC-1")
-    Ticket.objects.update(status=TicketStatus.RESOLVED)
+    Ticket.objects.update(status=TicketStatus.RESOLVED, outcome=TicketOutcome.SUCCESS)
     assert post(api, "INC-2").status_code == 201
 
 
@@ -79,7 +79,7 @@ def test_past_the_window_limit_a_flapping_incident_joins_the_newest_ticket(api, 
     settings.STORM_MAX_TICKETS_PER_WINDOW = 2
     for n in (1, 2):
         assert post(api, f"INC-{n}").status_code == 201
-        Ticket.objects.update(status=TicketStatus.RESOLVED)
+        Ticket.objects.update(status=TicketStatus.RESOLVED, outcome=TicketOutcome.SUCCESS)
     r = post(api, "INC-3")
     assert r.status_code == 200
     assert r.json()["ticket_id"] == "INC-2"

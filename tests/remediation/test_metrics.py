@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from feedback.services import FeedbackInput, feedback_submit
 from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
-from remediation.outcomes import ticket_set_outcome
-from tests.factories import UserFactory, analyzed_ticket
+from tests.conftest import make_teacher
+from tests.factories import UserFactory, analyzed_ticket, move
 
 SERVICE_DOWN = {"title": "Service down", "description": "Web service not responding"}
 
@@ -40,8 +40,13 @@ def executed(submitter, n: int, outcome: str | None, *, category="server") -> Ti
     ticket = analyzed_ticket(
         submitter, f"INC-EX-{category}-{n}", category=category, executed=True, **SERVICE_DOWN
     )
-    if outcome is not None:
-        ticket_set_outcome(ticket, outcome, acting_user=None, reason="execution result")
+    # As the execution service concludes: post-checks passed, or a step failed and rolled back.
+    if outcome == TicketOutcome.SUCCESS:
+        ticket = move(ticket, TicketStatus.RESOLVED, outcome=outcome, reason="execution result")
+    elif outcome == TicketOutcome.FAILURE:
+        ticket = move(
+            ticket, TicketStatus.PARTIALLY_REMEDIATED, outcome=outcome, reason="execution result"
+        )
     return ticket
 
 
@@ -78,7 +83,7 @@ def test_attempts_successes_and_failures_count_executed_tickets_by_outcome(
     executed(user, 4, None)  # still running, or result unknown: an attempt only
     # Analyzed but never executed: not an attempt, whatever its outcome.
     not_run = analyzed_ticket(user, "INC-NOT-RUN", **SERVICE_DOWN)
-    ticket_set_outcome(not_run, TicketOutcome.SUCCESS, acting_user=user, reason="fixed by hand")
+    move(not_run, TicketStatus.RESOLVED, outcome=TicketOutcome.SUCCESS, reason="fixed by hand")
 
     samples = scrape(client)
     assert value(samples, "datacenter_docs_auto_remediation_attempts_total") == 5
@@ -87,16 +92,18 @@ def test_attempts_successes_and_failures_count_executed_tickets_by_outcome(
 
 
 @pytest.mark.django_db
-def test_feedback_is_counted_by_type(client, user, other_user, restart_runbook):
+def test_feedback_is_counted_by_type(client, user, teacher, other_user, restart_runbook):
+    # Feedback from trusted people, the feedback the system learns from (docs/learning.md).
+    make_teacher(other_user)
     tickets = [analyzed_ticket(user, f"INC-FB-{n}", **SERVICE_DOWN) for n in range(3)]
     feedback_submit(
-        ticket=tickets[0], user=user, data=FeedbackInput(feedback_type="positive", rating=5)
+        ticket=tickets[0], user=teacher, data=FeedbackInput(feedback_type="positive", rating=5)
     )
     feedback_submit(
         ticket=tickets[0], user=other_user, data=FeedbackInput(feedback_type="positive", rating=4)
     )
     feedback_submit(
-        ticket=tickets[1], user=user, data=FeedbackInput(feedback_type="negative", rating=1)
+        ticket=tickets[1], user=teacher, data=FeedbackInput(feedback_type="negative", rating=1)
     )
     samples = scrape(client)
     assert value(samples, "datacenter_docs_feedback_total", type="positive") == 2
