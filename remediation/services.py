@@ -140,6 +140,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
     ticket.suggested_actions = [a.to_dict() for a in result.actions]
     ticket.dropped_actions = list(result.dropped)
     ticket.confidence_score = result.confidence
+    ticket.diagnosis = result.diagnosis_dict
     ticket.analyzed_at = timezone.now()
     ticket.status = TicketStatus.ANALYZED
     pattern = pattern_services.pattern_observe(
@@ -157,6 +158,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
             "suggested_actions",
             "dropped_actions",
             "confidence_score",
+            "diagnosis",
             "analyzed_at",
             "status",
             "pattern",
@@ -174,6 +176,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
             "confidence": result.confidence,
             "actions": ticket.suggested_actions,
             "dropped": ticket.dropped_actions,
+            "diagnosis": ticket.diagnosis,
             "pattern": pattern.hash,
         },
     )

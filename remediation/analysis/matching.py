@@ -75,6 +75,9 @@ class RunbookEntry:
     params: Mapping[str, Any] = field(default_factory=dict)
     learned: bool = False
     id: int | None = None
+    # Cause keys (remediation.analysis.vocabulary): what the action fixes / does not help.
+    fixes: tuple[str, ...] = ()
+    not_for: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
