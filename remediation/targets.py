@@ -38,10 +38,16 @@ K8S_KINDS = frozenset(k for k, p in KIND_PLATFORM.items() if p is Platform.KUBER
 
 # A Deployment's pods are named <deployment>-<pod-template-hash>-<5 random chars>; a
 # StatefulSet's <statefulset>-<ordinal>. The hash alphabet is "bcdfghjklmnpqrstvwxz2456789".
-_DEPLOYMENT_POD = re.compile(r"^(?P<owner>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-[a-z0-9]{6,10}-[a-z0-9]{5}$")
+_DEPLOYMENT_POD = re.compile(
+    r"^(?P<owner>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-[a-z0-9]{6,10}-[a-z0-9]{5}$"
+)
 _STATEFUL_POD = re.compile(r"^(?P<owner>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-(?P<ordinal>[0-9]{1,4})$")
 # A cluster named as the affected system: "k8s-prod-01", "eks-payments", "ocp-lab".
-_CLUSTER_NAME = re.compile(r"(?:^|[-_.])(?:k8s|kube|kubernetes|cluster|eks|gke|aks|ocp|openshift)(?:$|[-_.0-9])")
+_CLUSTER_NAME = re.compile(
+    r"(?:^|[-_.])(?:k8s|kube|kubernetes|cluster|eks|gke|aks|ocp|openshift)(?:$|[-_.0-9])"
+)
+_UNNAMESPACED = frozenset({ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE})
+_UNNAMESPACED = frozenset({ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE})
 _VOLUME_NAME = re.compile(r"^(?:vol|volume|lun|pv|disk)[-_][A-Za-z0-9_.-]+$", re.IGNORECASE)
 
 
@@ -89,10 +95,10 @@ def classify_name(name: str, *, hint: ObjectKind | None = None) -> ObjectRef | N
     name = name.strip()
     if not name or len(name) > 253:
         return None
-    if hint in K8S_KINDS and hint not in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE):
+    namespaced = hint in K8S_KINDS and hint not in _UNNAMESPACED
+    if hint is not None and namespaced and "/" not in name and HOST_NAME.fullmatch(name):
         # "pod api-7d9f..." without a namespace: the kind is known, the namespace is not yet.
-        if "/" not in name and HOST_NAME.fullmatch(name):
-            return ObjectRef(hint, name.lower())
+        return ObjectRef(hint, name.lower())
     if "/" in name and K8S_OBJECT.fullmatch(name):
         if hint in K8S_KINDS and hint not in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER):
             return ObjectRef(hint, name)
@@ -171,11 +177,15 @@ KIND_WORDS: dict[str, ObjectKind] = {
 
 def host_kind(platform: Platform | None) -> ObjectKind | None:
     """What a bare host name is on ``platform``."""
-    return {
-        Platform.VMWARE: ObjectKind.VM,
-        Platform.OPENSTACK: ObjectKind.INSTANCE,
-        Platform.NETWORK: ObjectKind.DEVICE,
-    }.get(platform) if platform is not None else None
+    return (
+        {
+            Platform.VMWARE: ObjectKind.VM,
+            Platform.OPENSTACK: ObjectKind.INSTANCE,
+            Platform.NETWORK: ObjectKind.DEVICE,
+        }.get(platform)
+        if platform is not None
+        else None
+    )
 
 
 def kind_refusal(operation: Operation, ref: ObjectRef, platform: Platform | None) -> str | None:
@@ -278,13 +288,16 @@ _KUBECTL = re.compile(
     re.IGNORECASE,
 )
 _NAMESPACE = re.compile(
-    r"(?:\s-n\s+|--namespace[= ]|\bnamespace[= :]+[\"']?|\bin (?:the )?namespace\s+[\"']?|\bns[=:]\s*)"
+    r"(?:\s-n\s+|--namespace[= ]|\bnamespace[= :]+[\"']?"
+    r"|\bin (?:the )?namespace\s+[\"']?|\bns[=:]\s*)"
     r"([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)",
     re.IGNORECASE,
 )
 # A kind word, then a name: "pod payments/api-...", "volume vol-data-01", "switch core-sw-01".
 _KEYWORD_NAME = re.compile(
-    r"\b(" + "|".join(sorted(KIND_WORDS, key=len, reverse=True)) + r")\s+[\"'`]?("
+    r"\b("
+    + "|".join(sorted(KIND_WORDS, key=len, reverse=True))
+    + r")\s+[\"'`]?("
     + _NAME
     + r"(?:/"
     + _NAME

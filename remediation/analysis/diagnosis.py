@@ -107,7 +107,9 @@ def _hits(text: str, patterns: tuple[re.Pattern[str], ...]) -> list[re.Match[str
     return found
 
 
-def detect_platform(text: str, category: str = "", affected_platform: str | None = None) -> str | None:
+def detect_platform(
+    text: str, category: str = "", affected_platform: str | None = None
+) -> str | None:
     """The platform the ticket is about: the affected object's, else the strongest signal."""
     if affected_platform:
         return affected_platform
@@ -181,27 +183,28 @@ def diagnose(text: str, *, category: str = "", affected_platform: str | None = N
             seen = [other for other in seen if other not in quote] + [quote]
         return tuple(seen[:MAX_EVIDENCE])
 
-    base = {
-        "platform": platform,
-        "symptoms": symptom_labels,
-        "ruled_out": tuple(ruled_out),
-    }
+    base = Diagnosis(
+        cause=UNKNOWN,
+        cause_label="not established",
+        established=False,
+        confidence=0.0,
+        platform=platform,
+        symptoms=symptom_labels,
+        ruled_out=tuple(ruled_out),
+    )
     if not ranked:
-        return Diagnosis(
-            cause=UNKNOWN,
-            cause_label="not established",
-            established=False,
-            confidence=0.0,
+        return replace(
+            base,
             evidence=evidence_for([]),
             needs_human_reason="the ticket does not establish a cause"
             + (f" (symptoms: {', '.join(symptom_labels)})" if symptom_labels else ""),
-            **base,
         )
     top_key, top_score = ranked[0]
     top = CAUSE_BY_KEY[top_key]
     if len(established) > 1:
         labels = [CAUSE_BY_KEY[k].label for k in established]
-        return Diagnosis(
+        return replace(
+            base,
             cause=top_key,
             cause_label=top.label,
             established=False,
@@ -210,10 +213,10 @@ def diagnose(text: str, *, category: str = "", affected_platform: str | None = N
             alternatives=tuple(labels[1:]),
             needs_human_reason="several causes fit the evidence: " + "; ".join(labels),
             advice=top.advice,
-            **base,
         )
     if top_score < ESTABLISHED:
-        return Diagnosis(
+        return replace(
+            base,
             cause=top_key,
             cause_label=top.label,
             established=False,
@@ -222,12 +225,12 @@ def diagnose(text: str, *, category: str = "", affected_platform: str | None = N
             alternatives=tuple(CAUSE_BY_KEY[k].label for k, _ in ranked[1:]),
             needs_human_reason=f"suspected, not established: {top.label}",
             advice=top.advice,
-            **base,
         )
     confidence = CONFIDENCE_MORE if top_score > ESTABLISHED else CONFIDENCE_ONE
     if len(ranked) > 1:
         confidence -= COMPETITOR_PENALTY
-    return Diagnosis(
+    return replace(
+        base,
         cause=top_key,
         cause_label=top.label,
         established=True,
@@ -236,5 +239,4 @@ def diagnose(text: str, *, category: str = "", affected_platform: str | None = N
         alternatives=tuple(CAUSE_BY_KEY[k].label for k, _ in ranked[1:]),
         needs_human=False,
         advice=top.advice,
-        **base,
     )

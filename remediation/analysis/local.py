@@ -167,13 +167,13 @@ class LocalAnalyzer:
         fitting = [
             r
             for r in fixing
-            if (op := get_operation(r.operation)) and _platform_fits(op, diagnosis.platform, platforms)
+            if (op := get_operation(r.operation))
+            and _platform_fits(op, diagnosis.platform, platforms)
         ]
         if fixing and not fitting:
-            ops = sorted({r.operation for r in fixing})
-            for op in ops:
+            for key in sorted({r.operation for r in fixing}):
                 dropped.append(
-                    f"{op} not proposed: the ticket's platform is "
+                    f"{key} not proposed: the ticket's platform is "
                     f"{diagnosis.platform or 'not established'}"
                 )
             return self._abstain(
@@ -184,9 +184,7 @@ class LocalAnalyzer:
             )
         if not fixing:
             return self._abstain(
-                diagnosis.with_human(
-                    f"no catalogue operation fixes {diagnosis.cause_label}"
-                ),
+                diagnosis.with_human(f"no catalogue operation fixes {diagnosis.cause_label}"),
                 dropped,
             )
 

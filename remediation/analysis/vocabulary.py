@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (wording tables: one spelling list per line reads better than wrapped)
 """Wording as data: the terms alerts, logs and people use, the causes they establish, and
 which catalogue operation fixes which cause. Pure, no Django; every table is tested
 (tests/unit/test_vocabulary.py), and wording is added here, not in code.
