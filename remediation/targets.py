@@ -103,7 +103,8 @@ def classify_name(name: str, *, hint: ObjectKind | None = None) -> ObjectRef | N
         if hint in K8S_KINDS and hint not in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER):
             return ObjectRef(hint, name)
         short = name.rsplit("/", 1)[-1]
-        if _DEPLOYMENT_POD.match(short):
+        # <deployment>-<hash>-<suffix> and <statefulset>-<ordinal> are pod names.
+        if _DEPLOYMENT_POD.match(short) or _STATEFUL_POD.match(short):
             return ObjectRef(ObjectKind.POD, name)
         return ObjectRef(ObjectKind.DEPLOYMENT, name)
     if hint is ObjectKind.INTERFACE and INTERFACE_NAME.fullmatch(name):

@@ -144,7 +144,9 @@ def diagnose(text: str, *, category: str = "", affected_platform: str | None = N
     for cause in CAUSES:
         if cause.platforms and platform is not None and platform not in cause.platforms:
             continue
-        excluded = _hits(text, COMPILED.ruled_out_by[cause.key])
+        excluded = [
+            m for m in _hits(text, COMPILED.ruled_out_by[cause.key]) if not _negated(text, m)
+        ]
         score = 0.0
         cited: list[str] = []
         negated: list[str] = []

@@ -22,12 +22,18 @@ from django.db.models import Q
 
 from remediation.analysis.base import AnalysisResult, TicketText
 from remediation.analysis.diagnosis import Diagnosis, diagnose
-from remediation.analysis.matching import RunbookEntry, find_params, match_runbooks
+from remediation.analysis.matching import (
+    RunbookEntry,
+    find_current,
+    find_params,
+    match_runbooks,
+)
 from remediation.analysis.vocabulary import CAUSE_BY_KEY, DOES_NOT_FIX, FIXES
 from remediation.catalogue import (
     Operation,
     Platform,
     SuggestedAction,
+    effective_action_type,
     get_operation,
     validate_suggestions,
 )
@@ -230,6 +236,14 @@ class LocalAnalyzer:
         actions, reasons = validate_suggestions([{"operation": operation.key, "params": params}])
         if not actions:
             dropped.extend(f"{operation.key} not proposed: {r}" for r in reasons)
+            return None
+        _, destructive = effective_action_type(
+            operation, actions[0].params, find_current(ticket.text)
+        )
+        if destructive:
+            # The runbook's fix is the operation as it is meant (more replicas for a load
+            # spike); parameters that turn it destructive are not that fix.
+            dropped.append(f"{operation.key} not proposed: {destructive}")
             return None
         confidence = diagnosis.confidence
         if derived:
