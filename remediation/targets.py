@@ -305,7 +305,7 @@ _KEYWORD_NAME = re.compile(
     + r")?)",
     re.IGNORECASE,
 )
-_K8S_PAIR = re.compile(r"(?<![\w./-])([a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9.-]{0,252})(?![\w/])")
+_K8S_PAIR = re.compile(r"(?<![\w./-])([a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9.-]{0,252})(?![\w/:])")
 _HOSTLIKE = re.compile(r"(?<![\w./:-])([A-Za-z][A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*)(?![\w/:]|\.\w)")
 INTERFACE_IN_TEXT = re.compile(
     r"(?<![\w/])((?:GigabitEthernet|TenGigabitEthernet|FastEthernet|Ethernet|Port-channel"
@@ -369,7 +369,8 @@ def find_objects(text: str) -> list[ObjectRef]:
             continue  # "pod restarted", "the vm is": a word, not a name
         add(classify_name(name, hint=hint))
     for match in _K8S_PAIR.finditer(text):
-        if re.search("[a-z]", match.group(1)):
+        # Both halves name something ("kworker/2", "1/3" are not namespace/name).
+        if all(re.search("[a-z]", half) for half in match.group(1).split("/")):
             add(classify_name(match.group(1)))
     for name in interfaces.values():
         add(ObjectRef(ObjectKind.INTERFACE, name))
@@ -410,7 +411,8 @@ def choose_target(
     for ref in pool:
         reason = target_refusal(operation, ref, platform=platform, affected=affected)
         if reason is None:
-            if ref not in fitting:
+            # The same name found as a host and as a VM is one object.
+            if all(ref.name.casefold() != f.name.casefold() for f in fitting):
                 fitting.append(ref)
         elif ref.kind is (operation.param(operation.target_param) or operation.params[0]).kind:
             refusals.append(reason)

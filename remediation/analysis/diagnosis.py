@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,6 +42,9 @@ COMPETITOR_PENALTY = 0.1
 SUSPECTED_CONFIDENCE = 0.4
 
 UNKNOWN = "unknown"
+# A named object of a platform (a namespace/name, a volume) weighs more than a word.
+OBJECT_WEIGHT = 2.5
+CATEGORY_WEIGHT = 2.0
 
 
 @dataclass(frozen=True)
@@ -108,17 +112,23 @@ def _hits(text: str, patterns: tuple[re.Pattern[str], ...]) -> list[re.Match[str
 
 
 def detect_platform(
-    text: str, category: str = "", affected_platform: str | None = None
+    text: str,
+    category: str = "",
+    affected_platform: str | None = None,
+    object_platforms: Sequence[str] = (),
 ) -> str | None:
-    """The platform the ticket is about: the affected object's, else the strongest signal."""
+    """The platform the ticket is about: the affected object's, else the strongest signal
+    (words, the category, and the platforms of objects the ticket names)."""
     if affected_platform:
         return affected_platform
     scores: dict[str, float] = {}
     for platform, patterns in COMPILED.platforms.items():
         scores[platform] = float(len(_hits(text, patterns)))
+    for platform in set(object_platforms):
+        scores[platform] = scores.get(platform, 0.0) + OBJECT_WEIGHT
     by_category = CATEGORY_PLATFORM.get(category.strip().casefold())
     if by_category:
-        scores[by_category] = scores.get(by_category, 0.0) + 2.0
+        scores[by_category] = scores.get(by_category, 0.0) + CATEGORY_WEIGHT
     best = max(scores.values(), default=0.0)
     if best <= 0:
         return None
@@ -126,10 +136,16 @@ def detect_platform(
     return top[0] if len(top) == 1 else None
 
 
-def diagnose(text: str, *, category: str = "", affected_platform: str | None = None) -> Diagnosis:
+def diagnose(
+    text: str,
+    *,
+    category: str = "",
+    affected_platform: str | None = None,
+    object_platforms: Sequence[str] = (),
+) -> Diagnosis:
     """What the ticket establishes about its cause. Never raises for any text."""
     text = normalise(text)
-    platform = detect_platform(text, category, affected_platform)
+    platform = detect_platform(text, category, affected_platform, object_platforms)
 
     symptoms: dict[str, re.Match[str]] = {}
     for symptom in SYMPTOMS:

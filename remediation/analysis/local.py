@@ -140,8 +140,12 @@ class LocalAnalyzer:
         affected_platform = affected.platform.value if affected and affected.platform else None
         if affected is not None and affected.kind.value == "volume":
             affected_platform = None  # a volume belongs to whatever host the text is about
+        objects = find_objects(ticket.text)
         diagnosis = diagnose(
-            ticket.text, category=ticket.category, affected_platform=affected_platform
+            ticket.text,
+            category=ticket.category,
+            affected_platform=affected_platform,
+            object_platforms=[o.platform.value for o in objects if o.platform is not None],
         )
         wanted = ticket.category.strip().casefold()
         usable = [
@@ -194,7 +198,6 @@ class LocalAnalyzer:
                 dropped,
             )
 
-        objects = find_objects(ticket.text)
         platform = Platform(diagnosis.platform) if diagnosis.platform else None
         for runbook in fitting:
             result = self._propose(ticket, runbook, diagnosis, affected, objects, platform, dropped)

@@ -293,7 +293,7 @@ CAUSES: tuple[Cause, ...] = (
           decisive=("<<deleted_open>>",)),
     Cause("snapshot_growth", "space consumed by old snapshots",
           "Delete old snapshots past retention (a backup must exist).",
-          decisive=("<<snapshots>>",), requires=("disk_full",)),
+          decisive=("<<snapshots>>",)),
     Cause("snapshot_requested", "a snapshot is requested before a change",
           "Take the snapshot before the change.",
           decisive=("<<snapshot_request>>",), platforms=("vmware",)),
