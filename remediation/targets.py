@@ -132,9 +132,9 @@ def parse_affected(affected: str) -> ObjectRef | None:
     if not text:
         return None
     head, sep, rest = text.partition(":") if ":" in text else text.partition("/")
-    if sep == ":" and INTERFACE_NAME.fullmatch(rest) and HOST_NAME.fullmatch(head):
-        return ObjectRef(ObjectKind.DEVICE, head)  # "core-sw-01:Gi0/1"
     hint = KIND_WORDS.get(head.lower()) if sep else None
+    if hint is None and sep == ":" and INTERFACE_NAME.fullmatch(rest) and HOST_NAME.fullmatch(head):
+        return ObjectRef(ObjectKind.DEVICE, head)  # "core-sw-01:Gi0/1"
     if hint is not None and rest:
         return classify_name(rest, hint=hint)
     return classify_name(text)

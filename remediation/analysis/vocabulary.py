@@ -27,7 +27,7 @@ from types import MappingProxyType
 TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "crashloop": (r"crash\s?loop\s?back\s?off", r"crash[- ]?loop(?:ing|s|ed)?", r"back-?off restarting failed container",
                   r"restarting (?:repeatedly|continuously|in a loop)", r"KubePodCrashLooping"),
-    "oomkilled": (r"oom[- _]?kill(?:ed|er)?", r"out of memory: kill(?:ed)? process", r"OutOfMemoryError",
+    "oomkilled": (r"\boom[- _]?kill(?:ed|er)?", r"out of memory: kill(?:ed)? process", r"OutOfMemoryError",
                   r"exceed(?:ed|s|ing)? (?:its |the |their )?(?:container )?memory limit",
                   r"memory cgroup out of memory", r"java heap space"),
     "exit137": (r"exit(?:ed)?(?: with)?(?: code| status)?[ :=]*137\b", r"\bsigkill\b",),
@@ -77,6 +77,7 @@ TERMS: Mapping[str, tuple[str, ...]] = MappingProxyType({
                 r"(?:regression|bug) (?:in|introduced in|from) (?:the )?(?:new |latest )?(?:v\d|version|release|build)",
                 r"(?:rolled|pushed) out (?:v?\d|version|release|a new)", r"(?:deployed|released|shipped) (?:v?\d+\.\d+|version|release|build)",
                 r"(?:started|began) (?:right )?(?:after|when) (?:we )?(?:deployed|released|rolled out|upgraded)",
+                r"after (?:we|they|someone) (?:deployed|released|rolled out|upgraded|shipped)",
                 r"previous (?:version|revision|release) (?:was|worked|is) (?:fine|ok|healthy|stable)"),
     "no_release": (r"no (?:recent )?(?:deploy(?:ment)?s?|releases?|rollouts?|changes?|code changes?)",
                    r"nothing (?:was )?(?:deployed|changed|released)", r"(?:same|unchanged) (?:version|image|build) for"),
