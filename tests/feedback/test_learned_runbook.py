@@ -9,7 +9,10 @@ from tests.factories import analyzed_ticket
 
 URL = "/api/v1/feedback"
 TITLE = "High memory usage on {host}"
-DESCRIPTION = "The application on {host} is swapping and memory usage is critical."
+DESCRIPTION = (
+    "The application on {host} is swapping and memory usage is critical; the workload has grown "
+    "since new tenants were onboarded."
+)
 
 
 def memory_ticket(user, ticket_id, host):
@@ -64,7 +67,7 @@ def test_after_feedback_a_similar_ticket_gets_the_operation_that_actually_worked
     assert top["operation"] == "increase_memory"
     assert top["system"] == "prod-app-07"
     assert top["params"]["memory_gb"] == 16
-    assert "increase memory" in second.resolution.lower()
+    assert "Proposed: Increase the VM's memory on prod-app-07" in second.resolution
 
 
 @pytest.mark.django_db
@@ -73,7 +76,7 @@ def test_without_a_valid_action_it_falls_back_to_the_ticket_suggestion(api, user
         user,
         "INC-RB-1",
         title="Service down on prod-web-01",
-        description="The web service on prod-web-01 is not responding.",
+        description="The web service on prod-web-01 is not responding; the VM is hung.",
     )
     assert ticket.suggested_actions[0]["operation"] == "restart_vm"
     response = api.post(

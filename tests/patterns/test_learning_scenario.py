@@ -47,7 +47,7 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
             user,
             f"LEARN-{n}",
             title=f"Service down on prod-web-{n:02d}",
-            description=f"The web service on prod-web-{n:02d} is not responding.",
+            description=f"The web service on prod-web-{n:02d} is not responding; the VM is hung.",
             executed=True,  # an approved execution ran its actions
         )
         pattern = pattern or ticket.pattern
@@ -75,7 +75,7 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
         user,
         "LEARN-FAIL-1",
         title="Service down on prod-web-42",
-        description="The web service on prod-web-42 is not responding.",
+        description="The web service on prod-web-42 is not responding; the VM is hung.",
         executed=True,
     )
     feedback(api, failing, feedback_type="negative", rating=1, actions_worked=False)
@@ -83,7 +83,7 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
         user,
         "LEARN-FAIL-2",
         title="Service down on prod-web-43",
-        description="The web service on prod-web-43 is not responding.",
+        description="The web service on prod-web-43 is not responding; the VM is hung.",
         executed=True,
     )
     feedback(api, failing2, feedback_type="negative", rating=1, actions_worked=False)

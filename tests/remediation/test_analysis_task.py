@@ -21,7 +21,7 @@ URL = "/api/v1/tickets"
 BODY = {
     "ticket_id": "INC-500",
     "title": "Service down",
-    "description": "Web service not responding on port 8080",
+    "description": "Web service not responding on port 8080; the VM is hung, console frozen.",
     "category": "server",
     "affected_system": "prod-web-01",
 }
