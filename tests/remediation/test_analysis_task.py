@@ -74,6 +74,29 @@ def test_the_queued_analysis_moves_the_ticket_on(seeded, api, drain_queue):
 
 
 @pytest.mark.django_db
+def test_the_diagnosis_is_stored_shown_in_the_api_and_audited(seeded, api, drain_queue):
+    body = {
+        **BODY,
+        "ticket_id": "INC-501",
+        "description": "Reason: OOMKilled, Exit Code: 137. Pod in CrashLoopBackOff.",
+        "category": "kubernetes",
+        "affected_system": "shop/api-7d9f8b6c5-x2k4q",
+    }
+    assert api.post(URL, body, format="json").status_code == 201
+    assert drain_queue() == 1
+    ticket = Ticket.objects.get(ticket_id="INC-501")
+    assert ticket.suggested_actions == []
+    assert ticket.diagnosis["cause"] == "oom_killed"
+    assert ticket.diagnosis["needs_human"] is True
+    assert any("OOMKilled" in q for q in ticket.diagnosis["evidence"])
+    shown = api.get(f"{URL}/INC-501").json()
+    assert shown["diagnosis"] == ticket.diagnosis
+    assert any("restart_pod" in d for d in shown["dropped_actions"])
+    event = AuditEvent.objects.get(ticket=ticket, action=AuditAction.ANALYSIS_COMPLETED)
+    assert event.details["diagnosis"] == ticket.diagnosis
+
+
+@pytest.mark.django_db
 def test_a_second_delivery_of_the_task_changes_nothing(seeded, api, drain_queue):
     api.post(URL, BODY, format="json")
     ticket = Ticket.objects.get(ticket_id="INC-500")
