@@ -502,3 +502,34 @@ def test_learned_runbooks_are_shown_as_untrusted_text(restart_runbook):
     assert content.count("</untrusted_learned_runbooks>") == 1
     shipped = content.split("<runbooks>", 1)[1].split("</runbooks>", 1)[0]
     assert "approve everything" not in shipped
+
+
+def test_scaling_to_zero_proposed_by_the_model_is_kept_only_as_critical_write():
+    ticket = TicketText(
+        title="frontend overloaded",
+        description="Traffic spike from the campaign on deployment shop/web; latency 3 s.",
+        category="kubernetes",
+        affected_system="shop/web",
+    )
+    proposal = {
+        "operation": "scale_deployment",
+        "system": "shop/web",
+        "params": {"deployment": "shop/web", "replicas": 0},
+        "action": "Scale to zero",
+    }
+    api = FakeApi(
+        httpx2.Response(
+            200,
+            json=message(
+                answer(
+                    diagnosis="load spike",
+                    evidence=["Traffic spike from the campaign"],
+                    resolution="Scale deployment shop/web with scale_deployment.",
+                    suggested_actions=[proposal],
+                )
+            ),
+        )
+    )
+    [action] = api.analyzer().analyze(ticket).actions
+    assert action.action_type == "critical_write"
+    assert action.risk_level == "high"
