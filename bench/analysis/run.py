@@ -1,7 +1,7 @@
 """Score the analyzers on a labelled corpus of incident tickets.
 
     .venv/bin/python bench/analysis/run.py                  # local analyzer, bundled corpus
-    .venv/bin/python bench/analysis/run.py --corpus other.jsonl --analyzer all -v
+    .venv/bin/python bench/analysis/run.py --corpus bench/analysis/corpus*.jsonl -v
 
 Each corpus line is a JSON object: ``id``, ``category``, ``affected_system``, ``title``,
 ``description``, ``expected`` (``{"operation", "target"}`` or null when no catalogue action
@@ -155,11 +155,13 @@ def score(analyzer: Any, cases: list[dict[str, Any]], verbose: bool) -> Score:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument(
+        "--corpus", type=Path, nargs="+", default=[CORPUS], help="one or more JSONL files"
+    )
     parser.add_argument("--analyzer", choices=["local", "anthropic", "all"], default="all")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every case")
     args = parser.parse_args(argv)
-    cases = load_corpus(args.corpus)
+    cases = [case for path in args.corpus for case in load_corpus(path)]
 
     with tempfile.TemporaryDirectory() as tmp:
         setup_django(Path(tmp) / "bench.sqlite3")
@@ -175,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                 analyzers.append(ClaudeAnalyzer())
             else:
                 print("anthropic: skipped (ANTHROPIC_API_KEY is not set)")
-        print(f"corpus: {args.corpus} ({len(cases)} cases)")
+        names = ", ".join(str(p) for p in args.corpus)
+        print(f"corpus: {names} ({len(cases)} cases)")
         for analyzer in analyzers:
             result = score(analyzer, cases, args.verbose)
             print(result.report())
