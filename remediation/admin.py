@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from policies.models import AutoRemediationPolicy
 from remediation.admin_audit import AuditedAdminMixin, audit_admin_changes
+from remediation.analysis.vocabulary import CAUSE_BY_KEY
 from remediation.catalogue import CATALOGUE, get_operation
 from remediation.models import AuditEvent, Runbook, RunbookSource, Ticket
 
@@ -28,9 +29,27 @@ class RunbookForm(forms.ModelForm):
             "symptoms",
             "resolution",
             "params",
+            "fixes_causes",
+            "not_for_causes",
             "source",
             "enabled",
         )
+
+    def _clean_causes(self, field: str) -> str:
+        value = self.cleaned_data.get(field) or ""
+        keys = [line.strip() for line in value.splitlines() if line.strip()]
+        unknown = [k for k in keys if k not in CAUSE_BY_KEY]
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown cause(s): {', '.join(unknown[:5])}. Known: {', '.join(CAUSE_BY_KEY)}"
+            )
+        return "\n".join(keys)
+
+    def clean_fixes_causes(self) -> str:
+        return self._clean_causes("fixes_causes")
+
+    def clean_not_for_causes(self) -> str:
+        return self._clean_causes("not_for_causes")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -44,6 +44,11 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     suggested_actions = SuggestedActionSerializer(many=True)
     reliability_breakdown = serializers.DictField(allow_null=True)
     remediation_decision = serializers.DictField(allow_null=True)
+    diagnosis = serializers.DictField(
+        allow_null=True,
+        help_text="cause, cause_label, established, confidence, platform, symptoms, evidence "
+        "(quoted from the ticket), ruled_out, alternatives, needs_human, needs_human_reason",
+    )
     remediation_results = serializers.DictField(allow_null=True)
     dropped_actions = serializers.ListField(child=serializers.CharField())
     pattern: serializers.SlugRelatedField = serializers.SlugRelatedField(
@@ -69,6 +74,7 @@ class TicketOutputSerializer(serializers.ModelSerializer):
             "suggested_actions",
             "dropped_actions",
             "confidence_score",
+            "diagnosis",
             "reliability_score",
             "reliability_breakdown",
             "auto_remediation_enabled",

@@ -45,6 +45,49 @@ class Platform(StrEnum):
     OPENSTACK = "openstack"
 
 
+class ObjectKind(StrEnum):
+    """What a name refers to. Parsed from ``affected_system`` and the ticket's evidence; each
+    target parameter of the catalogue declares the one kind it takes."""
+
+    VM = "vm"
+    POD = "pod"
+    DEPLOYMENT = "deployment"
+    STATEFULSET = "statefulset"
+    PVC = "pvc"
+    VOLUME = "volume"
+    INTERFACE = "interface"
+    INSTANCE = "instance"
+    NAMESPACE = "namespace"
+    DEVICE = "device"
+    CLUSTER = "cluster"
+    NODE = "node"
+    # A bare host name: a VM, an instance or a network device, decided by the platform.
+    HOST = "host"
+
+
+# The platform an object of each kind lives on; None: any platform with a host-like target.
+KIND_PLATFORM: Mapping[ObjectKind, Platform | None] = MappingProxyType(
+    {
+        ObjectKind.VM: Platform.VMWARE,
+        ObjectKind.POD: Platform.KUBERNETES,
+        ObjectKind.DEPLOYMENT: Platform.KUBERNETES,
+        ObjectKind.STATEFULSET: Platform.KUBERNETES,
+        ObjectKind.PVC: Platform.KUBERNETES,
+        ObjectKind.NAMESPACE: Platform.KUBERNETES,
+        ObjectKind.CLUSTER: Platform.KUBERNETES,
+        ObjectKind.NODE: Platform.KUBERNETES,
+        ObjectKind.VOLUME: Platform.STORAGE,
+        ObjectKind.INSTANCE: Platform.OPENSTACK,
+        ObjectKind.DEVICE: Platform.NETWORK,
+        ObjectKind.INTERFACE: Platform.NETWORK,
+        ObjectKind.HOST: None,
+    }
+)
+
+# A host name stands for these kinds once the platform is known.
+HOST_KINDS = frozenset({ObjectKind.VM, ObjectKind.INSTANCE, ObjectKind.DEVICE})
+
+
 class ParamType(StrEnum):
     STRING = "string"
     INTEGER = "integer"
@@ -94,6 +137,8 @@ class ParamSpec:
     minimum: int | None = None
     maximum: int | None = None
     pattern: re.Pattern[str] | None = None
+    # The kind of object a target parameter names (None for plain values).
+    kind: ObjectKind | None = None
 
     def check(self, value: Any) -> str | None:
         """The reason ``value`` is not acceptable for this parameter, or None."""
@@ -181,21 +226,38 @@ class Operation:
         return f"{self.summary} on {target}" + (f" ({extras})" if extras else "")
 
 
-def _string(name: str, description: str, pattern: re.Pattern[str], *, required: bool = True):
-    return ParamSpec(name, ParamType.STRING, description, required=required, pattern=pattern)
+def _string(
+    name: str,
+    description: str,
+    pattern: re.Pattern[str],
+    *,
+    required: bool = True,
+    kind: ObjectKind | None = None,
+):
+    return ParamSpec(
+        name, ParamType.STRING, description, required=required, pattern=pattern, kind=kind
+    )
 
 
 def _integer(name: str, description: str, low: int, high: int, *, required: bool = True):
     return ParamSpec(name, ParamType.INTEGER, description, required, minimum=low, maximum=high)
 
 
-_VM = _string("vm", "VM name, e.g. prod-web-01", HOST_NAME)
-_POD = _string("pod", "namespace/pod, e.g. default/web-7d9f", K8S_OBJECT)
-_DEPLOYMENT = _string("deployment", "namespace/deployment, e.g. default/web", K8S_OBJECT)
-_DEVICE = _string("device", "switch or router name, e.g. core-sw-01", HOST_NAME)
-_INTERFACE = _string("interface", "interface name, e.g. Gi0/1", INTERFACE_NAME)
-_VOLUME = _string("volume", "volume name, e.g. vol-data-01", VOLUME_NAME)
-_INSTANCE = _string("instance", "instance name, e.g. app-instance-03", HOST_NAME)
+_VM = _string("vm", "VM name, e.g. prod-web-01", HOST_NAME, kind=ObjectKind.VM)
+_POD = _string("pod", "namespace/pod, e.g. default/web-7d9f", K8S_OBJECT, kind=ObjectKind.POD)
+_DEPLOYMENT = _string(
+    "deployment", "namespace/deployment, e.g. default/web", K8S_OBJECT, kind=ObjectKind.DEPLOYMENT
+)
+_DEVICE = _string(
+    "device", "switch or router name, e.g. core-sw-01", HOST_NAME, kind=ObjectKind.DEVICE
+)
+_INTERFACE = _string(
+    "interface", "interface name, e.g. Gi0/1", INTERFACE_NAME, kind=ObjectKind.INTERFACE
+)
+_VOLUME = _string("volume", "volume name, e.g. vol-data-01", VOLUME_NAME, kind=ObjectKind.VOLUME)
+_INSTANCE = _string(
+    "instance", "instance name, e.g. app-instance-03", HOST_NAME, kind=ObjectKind.INSTANCE
+)
 
 _OPERATIONS = (
     # --- VMware ----------------------------------------------------------------------
@@ -445,6 +507,44 @@ class SuggestedAction:
         return actions[0]
 
 
+# Parameters that make an operation destructive: (operation, param) -> how to tell from the
+# new value and, when known, the current one. Down-scaling by more than half or to zero takes
+# capacity away from a service that is already in trouble; shrinking memory or vCPUs needs a
+# power cycle. These raise the operation to critical_write (always a person), never lower it.
+SHRINK_FACTOR = 0.5
+
+
+def effective_action_type(
+    operation: Operation, params: Mapping[str, Any], current: Mapping[str, Any] | None = None
+) -> tuple[ActionType, str]:
+    """The risk class of ``operation`` with these ``params`` and the reason it was raised.
+
+    ``current`` holds facts read from the target (``replicas``, ``memory_gb``, ``cpus``) when
+    known; without them only what the parameters alone show is judged (replicas 0).
+    """
+    base = operation.action_type
+    if base is ActionType.CRITICAL_WRITE:
+        return base, ""
+    current = current or {}
+    for name in ("replicas", "memory_gb", "cpus", "size_gb"):
+        new = params.get(name)
+        if isinstance(new, bool) or not isinstance(new, int):
+            continue
+        if name == "replicas" and new == 0:
+            return ActionType.CRITICAL_WRITE, "scaling to zero replicas stops the service"
+        old = current.get(name)
+        if isinstance(old, bool) or not isinstance(old, int) or old <= 0:
+            continue
+        if name == "replicas" and new < old * SHRINK_FACTOR:
+            return (
+                ActionType.CRITICAL_WRITE,
+                f"scaling down by more than half ({old} -> {new} replicas)",
+            )
+        if name != "replicas" and new < old:
+            return ActionType.CRITICAL_WRITE, f"shrinking {name} ({old} -> {new})"
+    return base, ""
+
+
 def _label(raw: Any, index: int) -> str:
     """How to name a suggestion in a reason: its operation (bounded, printable) and index."""
     op = raw.get("operation") if isinstance(raw, Mapping) else None
@@ -484,13 +584,14 @@ def _validate_one(raw: Any) -> SuggestedAction | str:
         return "; ".join(errors)
     text = raw.get("action")
     action = _clean_text(text) if isinstance(text, str) else ""
+    action_type, _ = effective_action_type(operation, params)
     return SuggestedAction(
         action=action or operation.describe(params),
         system=params[operation.target_param],
         operation=operation.key,
         platform=operation.platform.value,
         params=MappingProxyType(params),
-        action_type=operation.action_type.value,
+        action_type=action_type.value,
         rollback=operation.rollback,
     )
 

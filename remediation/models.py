@@ -72,6 +72,12 @@ class Ticket(models.Model):
         default=list, blank=True, help_text="Suggestions refused by the catalogue, with reasons."
     )
     confidence_score = models.FloatField(default=0.0)
+    diagnosis = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The analysis's diagnosis: cause, evidence quoted from the ticket, what was "
+        "ruled out, whether a person is needed and why.",
+    )
     analyzed_at = models.DateTimeField(null=True, blank=True)
 
     # Scoring and learning
@@ -272,6 +278,16 @@ class Runbook(models.Model):
         help_text="Learned runbooks start disabled: an admin enables them after review, "
         "or two distinct trusted people teaching the same fix do.",
     )
+    fixes_causes = models.TextField(
+        blank=True,
+        help_text="Cause keys this runbook's action fixes, one per line (see docs/analysis.md); "
+        "blank: the catalogue's default for the operation. The action is proposed only for these.",
+    )
+    not_for_causes = models.TextField(
+        blank=True,
+        help_text="Cause keys where this action does not help or harms, one per line. Added to "
+        "the catalogue's own list, which always applies.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -295,6 +311,14 @@ class Runbook(models.Model):
     @property
     def symptom_list(self) -> list[str]:
         return [line.strip() for line in self.symptoms.splitlines() if line.strip()]
+
+    @property
+    def fixes_cause_list(self) -> list[str]:
+        return [line.strip() for line in self.fixes_causes.splitlines() if line.strip()]
+
+    @property
+    def not_for_cause_list(self) -> list[str]:
+        return [line.strip() for line in self.not_for_causes.splitlines() if line.strip()]
 
 
 class CategoryDailyStats(models.Model):

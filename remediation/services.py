@@ -161,6 +161,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
     ticket.suggested_actions = [a.to_dict() for a in result.actions]
     ticket.dropped_actions = list(result.dropped)
     ticket.confidence_score = result.confidence
+    ticket.diagnosis = result.diagnosis_dict
     ticket.analyzed_at = timezone.now()
     pattern = pattern_services.pattern_observe(
         category=ticket.category,
@@ -180,6 +181,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
             "suggested_actions",
             "dropped_actions",
             "confidence_score",
+            "diagnosis",
             "analyzed_at",
             "pattern",
         ],
@@ -195,6 +197,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
             "confidence": result.confidence,
             "actions": ticket.suggested_actions,
             "dropped": ticket.dropped_actions,
+            "diagnosis": ticket.diagnosis,
             "pattern": pattern.hash,
         },
     )

@@ -94,6 +94,7 @@ def is_postgres() -> bool:
 # with a flush that empties every table, so tests that need this data after one ask for it.
 SEED_MIGRATIONS = [
     ("remediation.migrations.0002_seed_runbooks", "seed"),
+    ("remediation.migrations.0010_runbook_causes_ticket_diagnosis", "seed_causes"),
     ("policies.migrations.0002_default_policies", "create_defaults"),
     ("remediation.migrations.0008_seed_alert_mappings", "seed"),
 ]

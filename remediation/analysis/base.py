@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from patterns.signature import signature_for
+from remediation.analysis.diagnosis import Diagnosis
 from remediation.catalogue import SuggestedAction
 
 
@@ -51,6 +52,13 @@ class AnalysisResult:
     analyzer: str
     # Names of the runbooks the analysis drew on (shown to people, useful in the audit log).
     runbooks: list[str] = field(default_factory=list)
+    # The cause believed, its evidence, what was ruled out and whether a person is needed.
+    diagnosis: Diagnosis | None = None
+
+    @property
+    def diagnosis_dict(self) -> dict[str, Any] | None:
+        """The JSON stored in ``Ticket.diagnosis``."""
+        return self.diagnosis.to_dict() if self.diagnosis is not None else None
 
     @property
     def suggested_actions(self) -> list[dict[str, Any]]:

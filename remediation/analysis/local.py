@@ -1,23 +1,60 @@
-"""The default analyzer: runbooks (shipped, admin-written and learned from feedback), no network."""
+"""The default analyzer: diagnosis first, then the runbook whose action fixes that cause.
+
+Order of work (docs/analysis.md):
+
+1. ``diagnose`` the ticket: cause, evidence quoted from it, what is ruled out, platform.
+2. Keep the runbooks whose action fixes that cause (``Runbook.fixes_causes``, else the
+   catalogue's default) and whose operation is not contraindicated for it
+   (``vocabulary.DOES_NOT_FIX`` always applies, plus ``Runbook.not_for_causes``).
+3. Pick the target from ``affected_system`` and the ticket's objects, through the catalogue's
+   kind, platform and scope rule (``remediation.targets``).
+4. Write the resolution from the diagnosis and what was actually proposed; everything not
+   proposed is listed as such, never recommended.
+
+No cause established means no action: the analysis abstains and says a person is needed.
+Runbooks whose symptom words match but whose action does not fix the cause are named in
+``dropped`` with the reason, so an approver sees what was considered and why it was refused.
+"""
 
 from __future__ import annotations
 
 from remediation.analysis.base import AnalysisResult, TicketText
+from remediation.analysis.diagnosis import Diagnosis, diagnose
 from remediation.analysis.matching import (
-    Match,
     RunbookEntry,
-    confidence_for,
+    find_current,
     find_params,
-    find_target,
     match_runbooks,
 )
-from remediation.catalogue import SuggestedAction, get_operation, validate_suggestions
+from remediation.analysis.vocabulary import CAUSE_BY_KEY, DOES_NOT_FIX, FIXES
+from remediation.catalogue import (
+    Operation,
+    Platform,
+    SuggestedAction,
+    effective_action_type,
+    get_operation,
+    validate_suggestions,
+)
 from remediation.models import Runbook, RunbookSource
 from remediation.selectors import learned_runbooks_for_pattern, written_runbooks_for_category
+from remediation.targets import (
+    ObjectRef,
+    choose_target,
+    find_objects,
+    parse_affected,
+    target_refusal,
+)
+
+# How much the way the target was found and where the runbook came from weigh on confidence.
+DERIVED_TARGET_FACTOR = 0.97
+TEXT_TARGET_FACTOR = 0.9
+LEARNED_FACTOR = 0.9
+MAX_CONFIDENCE = 0.95
+MAX_DROPPED_SHOWN = 5
 
 NO_MATCH = (
-    "No runbook matched this ticket, so no action is suggested. A person should investigate; "
-    "the feedback on how it was fixed teaches the next similar ticket."
+    "No cause could be established from this ticket, so no action is proposed. A person should "
+    "investigate; the feedback on how it was fixed teaches the next similar ticket."
 )
 
 
@@ -31,79 +68,236 @@ def _entry(row: Runbook) -> RunbookEntry:
         params=row.params if isinstance(row.params, dict) else {},
         learned=row.source == RunbookSource.FEEDBACK,
         id=row.id,
+        fixes=tuple(row.fixes_cause_list),
+        not_for=tuple(row.not_for_cause_list),
     )
 
 
-def load_runbooks(category: str = "", pattern_hash: str = "") -> list[RunbookEntry]:
-    """Enabled written runbooks for ``category`` and the active learned runbooks of the
-    ticket's own pattern (``TicketText.pattern_hash``) only: a learned runbook needs the
-    pattern to match, and the work per ticket does not grow with what was learned."""
-    rows = written_runbooks_for_category(category) + learned_runbooks_for_pattern(pattern_hash)
-    return [_entry(row) for row in rows]
+def load_runbooks(category: str = "") -> list[RunbookEntry]:
+    """Enabled shipped and admin-written runbooks for ``category`` (and for every category)."""
+    return [_entry(row) for row in written_runbooks_for_category(category)]
+
+
+def learned_runbooks(ticket: TicketText) -> list[RunbookEntry]:
+    """Runbooks learned from feedback that may apply to ``ticket``: the one place they come in.
+
+    Only the active learned runbooks of the ticket's own pattern (a learned runbook is a
+    proposal scoped to the pattern that taught it, inactive until an admin or two trusted
+    teachers enable it), so the work per ticket does not grow with what was learned. Their
+    text is untrusted (a user wrote it); they can only ever propose an operation the
+    diagnosed cause calls for, like any runbook.
+    """
+    return [_entry(row) for row in learned_runbooks_for_pattern(ticket.pattern_hash)]
+
+
+def candidate_runbooks(ticket: TicketText) -> list[RunbookEntry]:
+    return load_runbooks(ticket.category) + learned_runbooks(ticket)
+
+
+def fixes(runbook: RunbookEntry, cause: str) -> bool:
+    """Whether ``runbook``'s action fixes ``cause``: named by the runbook (or, blank, the
+    catalogue's default) and not contraindicated by either."""
+    claimed = set(runbook.fixes) or set(FIXES.get(runbook.operation, ()))
+    if runbook.learned:
+        # Feedback cannot widen what an operation is for.
+        claimed &= set(FIXES.get(runbook.operation, ()))
+    refused = set(DOES_NOT_FIX.get(runbook.operation, ())) | set(runbook.not_for)
+    return cause in claimed and cause not in refused
+
+
+def _platform_fits(operation: Operation, platform: str | None, candidates: set[Platform]) -> bool:
+    if platform is None:
+        # Unknown platform: only when every fixing operation is on the same one.
+        return len(candidates) == 1
+    return operation.platform.value == platform or operation.platform is Platform.STORAGE
 
 
 class LocalAnalyzer:
     name = "local"
 
     def __init__(self, runbooks: list[RunbookEntry] | None = None) -> None:
-        # Tests and callers may pass runbooks; otherwise they are read per ticket, so an
-        # edit in the admin or a runbook just learned applies to the very next ticket.
+        # Tests and the benchmark may pass runbooks; otherwise they are read per ticket, so an
+        # edit in the admin applies to the very next ticket.
         self._runbooks = runbooks
 
     def analyze(self, ticket: TicketText) -> AnalysisResult:
-        runbooks = (
-            self._runbooks
-            if self._runbooks is not None
-            else load_runbooks(ticket.category, ticket.pattern_hash)
+        runbooks = self._runbooks if self._runbooks is not None else candidate_runbooks(ticket)
+        affected = parse_affected(ticket.affected_system)
+        affected_platform = affected.platform.value if affected and affected.platform else None
+        if affected is not None and affected.kind.value == "volume":
+            affected_platform = None  # a volume belongs to whatever host the text is about
+        objects = find_objects(ticket.text)
+        diagnosis = diagnose(
+            ticket.text,
+            category=ticket.category,
+            affected_platform=affected_platform,
+            object_platforms=[o.platform.value for o in objects if o.platform is not None],
         )
-        matches = match_runbooks(ticket.text, runbooks, category=ticket.category)
-        if not matches:
-            return AnalysisResult(NO_MATCH, [], [], 0.0, self.name)
+        wanted = ticket.category.strip().casefold()
+        usable = [
+            r for r in runbooks if not r.category.strip() or r.category.strip().casefold() == wanted
+        ]
+        keyword = match_runbooks(ticket.text, usable, category=ticket.category)
         dropped: list[str] = []
-        for match in matches:
-            result = self._from_match(ticket, match, dropped)
+
+        if not diagnosis.established:
+            for match in keyword[:MAX_DROPPED_SHOWN]:
+                dropped.append(
+                    f"{match.runbook.operation} (runbook {match.runbook.name!r}, matched on "
+                    f"symptom words) not proposed: the cause is not established"
+                )
+            return self._abstain(diagnosis, dropped)
+
+        cause = diagnosis.cause
+        for match in keyword:
+            if not fixes(match.runbook, cause) and len(dropped) < MAX_DROPPED_SHOWN:
+                dropped.append(
+                    f"{match.runbook.operation} (runbook {match.runbook.name!r}) not proposed: "
+                    f"it does not fix {diagnosis.cause_label}"
+                )
+        rank = {id(m.runbook): m.rank for m in keyword}
+        fixing = [r for r in usable if fixes(r, cause) and get_operation(r.operation)]
+        # Shipped and admin runbooks first; then the better symptom match.
+        fixing.sort(key=lambda r: (r.learned, -rank.get(id(r), 0.0)))
+        platforms = {op.platform for r in fixing if (op := get_operation(r.operation))}
+        fitting = [
+            r
+            for r in fixing
+            if (op := get_operation(r.operation))
+            and _platform_fits(op, diagnosis.platform, platforms)
+        ]
+        if fixing and not fitting:
+            for key in sorted({r.operation for r in fixing}):
+                dropped.append(
+                    f"{key} not proposed: the ticket's platform is "
+                    f"{diagnosis.platform or 'not established'}"
+                )
+            return self._abstain(
+                diagnosis.with_human(
+                    "the cause is established but no operation for it fits this platform"
+                ),
+                dropped,
+            )
+        if not fixing:
+            return self._abstain(
+                diagnosis.with_human(f"no catalogue operation fixes {diagnosis.cause_label}"),
+                dropped,
+            )
+
+        platform = Platform(diagnosis.platform) if diagnosis.platform else None
+        for runbook in fitting:
+            result = self._propose(ticket, runbook, diagnosis, affected, objects, platform, dropped)
             if result is not None:
                 return result
-        return AnalysisResult(NO_MATCH, [], dropped, 0.0, self.name)
+        return self._abstain(
+            diagnosis.with_human("the action that fixes this cause could not be built safely"),
+            dropped,
+        )
 
-    def _from_match(
-        self, ticket: TicketText, match: Match, dropped: list[str]
+    def _propose(
+        self,
+        ticket: TicketText,
+        runbook: RunbookEntry,
+        diagnosis: Diagnosis,
+        affected: ObjectRef | None,
+        objects: list[ObjectRef],
+        platform: Platform | None,
+        dropped: list[str],
     ) -> AnalysisResult | None:
-        runbook = match.runbook
         operation = get_operation(runbook.operation)
-        if operation is None:
-            # An admin typo must not stop the next runbook from being used.
-            dropped.append(
-                f"runbook {runbook.name!r} names {runbook.operation[:60]!r}, "
-                "which is not a catalogue operation"
-            )
+        assert operation is not None  # filtered by the caller
+        if platform is None:
+            platform = operation.platform  # the only platform with an operation for this cause
+        target, reason, derived = choose_target(
+            operation, affected=affected, objects=objects, platform=platform
+        )
+        if target is None:
+            dropped.append(f"{operation.key} not proposed: {reason}")
+            return None
+        refusal = target_refusal(operation, target, platform=platform, affected=affected)
+        if refusal:
+            dropped.append(f"{operation.key} on {target.name!r} not proposed: {refusal}")
             return None
         known = {p.name for p in operation.params}
         params = {k: v for k, v in runbook.params.items() if k in known}
         params.update(find_params(ticket.text, operation))
-        target = find_target(ticket.text, operation, affected_system=ticket.affected_system)
-        if target is not None:
-            params[operation.target_param] = target
-        matched = ", ".join(f'"{s}"' for s in match.matched[:5])
-        note = f"Matched runbook {runbook.name!r} on {matched}."
-        if operation.target_param not in params:
-            dropped.append(
-                f"{operation.key}: no {operation.target_param} was named in the ticket "
-                "(set affected_system)"
-            )
-            actions: list[SuggestedAction] = []
-        else:
-            actions, reasons = validate_suggestions(
-                [{"operation": operation.key, "params": params}]
-            )
-            dropped.extend(reasons)
-        if actions:
-            note = f"Suggested: {actions[0].action}. {note}"
+        params[operation.target_param] = target.name
+        actions, reasons = validate_suggestions([{"operation": operation.key, "params": params}])
+        if not actions:
+            dropped.extend(f"{operation.key} not proposed: {r}" for r in reasons)
+            return None
+        _, destructive = effective_action_type(
+            operation, actions[0].params, find_current(ticket.text)
+        )
+        if destructive:
+            # The runbook's fix is the operation as it is meant (more replicas for a load
+            # spike); parameters that turn it destructive are not that fix.
+            dropped.append(f"{operation.key} not proposed: {destructive}")
+            return None
+        confidence = diagnosis.confidence
+        if derived:
+            confidence *= DERIVED_TARGET_FACTOR if affected is not None else TEXT_TARGET_FACTOR
+        if runbook.learned:
+            confidence *= LEARNED_FACTOR
+        confidence = round(min(MAX_CONFIDENCE, confidence), 3)
         return AnalysisResult(
-            resolution=f"{runbook.resolution}\n\n{note}",
+            resolution=compose_resolution(diagnosis, actions, dropped, runbook),
             actions=actions,
             dropped=dropped,
-            confidence=confidence_for(match, usable=bool(actions)),
+            confidence=confidence,
             analyzer=self.name,
             runbooks=[runbook.name],
+            diagnosis=diagnosis,
         )
+
+    def _abstain(self, diagnosis: Diagnosis, dropped: list[str]) -> AnalysisResult:
+        return AnalysisResult(
+            resolution=compose_resolution(diagnosis, [], dropped, None),
+            actions=[],
+            dropped=dropped,
+            confidence=0.0,
+            analyzer=self.name,
+            diagnosis=diagnosis,
+        )
+
+
+def compose_resolution(
+    diagnosis: Diagnosis,
+    actions: list[SuggestedAction],
+    dropped: list[str],
+    runbook: RunbookEntry | None,
+) -> str:
+    """The text people read, written from the diagnosis and only what was proposed."""
+    lines: list[str] = []
+    if diagnosis.established:
+        lines.append(f"Diagnosis: {diagnosis.cause_label}.")
+    elif diagnosis.cause != "unknown":
+        lines.append(f"Diagnosis: suspected {diagnosis.cause_label} (not established).")
+    else:
+        lines.append(NO_MATCH)
+    if diagnosis.evidence:
+        lines.append("Evidence: " + "; ".join(f'"{q}"' for q in diagnosis.evidence[:4]) + ".")
+    if diagnosis.ruled_out:
+        lines.append("Ruled out: " + "; ".join(diagnosis.ruled_out[:4]) + ".")
+    if actions:
+        lines.append("Proposed: " + "; ".join(a.action for a in actions) + ".")
+        # A learned runbook's text is untrusted user text: it is not repeated here.
+        if runbook is not None and not runbook.learned:
+            lines.append(runbook.resolution)
+        elif runbook is not None:
+            lines.append(f"(From the learned runbook {runbook.name!r}; its text is not shown.)")
+    else:
+        lines.append(f"No action proposed: {diagnosis.needs_human_reason or 'a person is needed'}.")
+        cause = CAUSE_BY_KEY.get(diagnosis.cause)
+        # Advice only for causes no catalogue operation fixes: otherwise it would recommend
+        # an operation that was just not proposed.
+        if cause is not None and not fixed_by_catalogue(cause.key):
+            prefix = "A person should" if diagnosis.established else "If confirmed, a person should"
+            lines.append(f"{prefix}: {cause.advice}")
+    if dropped:
+        lines.append("Not proposed: " + " | ".join(dropped[:MAX_DROPPED_SHOWN]))
+    return "\n".join(lines)
+
+
+def fixed_by_catalogue(cause: str) -> bool:
+    return any(cause in causes for causes in FIXES.values())

@@ -75,6 +75,9 @@ class RunbookEntry:
     params: Mapping[str, Any] = field(default_factory=dict)
     learned: bool = False
     id: int | None = None
+    # Cause keys (remediation.analysis.vocabulary): what the action fixes / does not help.
+    fixes: tuple[str, ...] = ()
+    not_for: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -310,3 +313,16 @@ def find_params(text: str, operation: Operation) -> dict[str, Any]:
     if "interface" in names:
         found["interface"] = find_interface(text)
     return {k: v for k, v in found.items() if v is not None}
+
+
+def find_current(text: str) -> dict[str, int]:
+    """Current values the ticket states next to a change ("to 1 replica from 10", "from 8 to
+    2 pods"), so the catalogue's destructive-parameter rule can compare old and new."""
+    t = prepare(text)
+    found: dict[str, int] = {}
+    replicas = _number(r"\bto\s+\d+\s*(?:replicas?|pods?)?\s+from\s+(\d+)\b", t) or _number(
+        r"\bfrom\s+(\d+)\s*(?:replicas?|pods?)?\s+to\s+\d+\s*(?:replicas?|pods?)\b", t
+    )
+    if replicas is not None:
+        found["replicas"] = replicas
+    return found

@@ -19,7 +19,7 @@ def test_concurrent_deliveries_store_one_analysis(seeded, api):
         {
             "ticket_id": "INC-TWICE",
             "title": "Service down",
-            "description": "Web service not responding on port 8080",
+            "description": "Web service not responding on port 8080; the VM is hung.",
             "category": "server",
             "affected_system": "prod-web-01",
         },

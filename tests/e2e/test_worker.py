@@ -18,7 +18,7 @@ def test_a_real_qcluster_analyzes_a_posted_ticket(seeded, api, tmp_path):
             {
                 "ticket_id": "INC-E2E-1",
                 "title": "Service down",
-                "description": "Web service not responding on port 8080",
+                "description": "Web service not responding on port 8080; the VM is hung.",
                 "category": "server",
                 "affected_system": "prod-web-01",
             },

@@ -10,7 +10,10 @@ from tests.factories import UserFactory, analyzed_ticket
 
 URL = "/api/v1/feedback"
 TITLE = "High memory usage on {host}"
-DESCRIPTION = "The application on {host} is swapping and memory usage is critical."
+DESCRIPTION = (
+    "The application on {host} is swapping and memory usage is critical; the workload has grown "
+    "since new tenants were onboarded."
+)
 
 
 def memory_ticket(user, ticket_id, host):
@@ -74,7 +77,7 @@ def test_a_trusted_person_proposes_a_runbook_that_counts_once_an_admin_enables_i
     assert top["operation"] == "increase_memory"
     assert top["system"] == "prod-app-08"
     assert top["params"]["memory_gb"] == 16
-    assert "increase memory" in third.resolution.lower()
+    assert "Proposed: Increase the VM's memory on prod-app-08" in third.resolution
 
 
 @pytest.mark.django_db
@@ -127,7 +130,7 @@ def test_without_a_valid_action_it_falls_back_to_the_ticket_suggestion(
         user,
         "INC-RB-1",
         title="Service down on prod-web-01",
-        description="The web service on prod-web-01 is not responding.",
+        description="The web service on prod-web-01 is not responding; the VM is hung.",
     )
     assert ticket.suggested_actions[0]["operation"] == "restart_vm"
     response = teacher_api.post(

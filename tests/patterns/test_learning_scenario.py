@@ -47,7 +47,7 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
             user,
             f"LEARN-{n}",
             title=f"Service down on prod-web-{n:02d}",
-            description=f"The web service on prod-web-{n:02d} is not responding.",
+            description=f"The web service on prod-web-{n:02d} is not responding; the VM is hung.",
             executed=True,  # an approved execution ran its actions
         )
         pattern = pattern or ticket.pattern
@@ -77,7 +77,7 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
         user,
         "LEARN-FAIL-1",
         title="Service down on prod-web-42",
-        description="The web service on prod-web-42 is not responding.",
+        description="The web service on prod-web-42 is not responding; the VM is hung.",
         executed=True,
     )
     move(failing, TicketStatus.PARTIALLY_REMEDIATED, outcome="failure")
@@ -86,7 +86,7 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
         user,
         "LEARN-FAIL-2",
         title="Service down on prod-web-43",
-        description="The web service on prod-web-43 is not responding.",
+        description="The web service on prod-web-43 is not responding; the VM is hung.",
         executed=True,
     )
     move(failing2, TicketStatus.PARTIALLY_REMEDIATED, outcome="failure")

@@ -66,3 +66,23 @@ def test_the_form_refuses_what_the_catalogue_refuses(admin_client, overrides, fi
     errors = response.context["adminform"].form.errors
     assert message in " ".join(errors[field])
     assert not Runbook.objects.filter(name="Restart hung web VMs").exists()
+
+
+def test_an_admin_states_the_causes_a_runbook_fixes_and_where_it_does_not_help(admin_client):
+    response = admin_client.post(
+        "/admin/remediation/runbook/add/",
+        form(fixes_causes=" hung \n\n", not_for_causes="oom_killed\nconfig_error"),
+    )
+    assert response.status_code == 302
+    runbook = Runbook.objects.get(name="Restart hung web VMs")
+    assert runbook.fixes_cause_list == ["hung"]
+    assert runbook.not_for_cause_list == ["oom_killed", "config_error"]
+
+
+@pytest.mark.parametrize("field", ["fixes_causes", "not_for_causes"])
+def test_an_unknown_cause_key_is_refused_and_names_the_known_ones(admin_client, field):
+    response = admin_client.post("/admin/remediation/runbook/add/", form(**{field: "hungg"}))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors[field]
+    assert "Unknown cause(s): hungg" in errors[0] and "oom_killed" in errors[0]
+    assert not Runbook.objects.filter(name="Restart hung web VMs").exists()

@@ -55,7 +55,8 @@ HISTORY: list[tuple[str, str, str, list[str], bool, list[dict[str, Any]]]] = [
     (
         "network",
         "Interface errors on {h}",
-        "CRC errors rising on interface Gi0/1 of {h}.",
+        "CRC errors on interface Gi0/1 of {h} stopped incrementing after the optic was replaced; "
+        "the old counters still trip the alert.",
         [f"core-sw-{n:02d}" for n in range(1, 7)],
         True,
         [POSITIVE, NEGATIVE, POSITIVE, NEUTRAL, NEGATIVE, POSITIVE],
@@ -64,7 +65,7 @@ HISTORY: list[tuple[str, str, str, list[str], bool, list[dict[str, Any]]]] = [
     (
         "storage",
         "Volume full on {h}",
-        "Disk full: disk usage at 99% on volume {h}, low disk space. Expand to 2 TB.",
+        "Disk full: disk usage at 99% on volume {h} from steady data growth. Expand to 2 TB.",
         ["vol-data-01", "vol-data-02"],
         False,
         [POSITIVE, POSITIVE],
