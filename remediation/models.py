@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class TicketStatus(models.TextChoices):
@@ -107,6 +108,20 @@ class AuditAction(models.TextChoices):
     OUTCOME_CHANGED = "ticket.outcome_changed", "Outcome changed"
     PATTERN_ELIGIBILITY_CHANGED = "pattern.eligibility_changed", "Pattern eligibility changed"
     RUNBOOK_LEARNED = "runbook.learned", "Runbook learned from feedback"
+    EXECUTION_REQUESTED = "execution.requested", "Execution requested"
+    EXECUTION_CLAIMED = "execution.claimed", "Execution claimed (intent to act)"
+    EXECUTION_REFUSED = "execution.refused", "Execution refused at claim"
+    STEP_PRECHECKED = "execution.step_prechecked", "Step pre-checked"
+    STEP_EXECUTED = "execution.step_executed", "Step executed"
+    STEP_VERIFIED = "execution.step_verified", "Step post-checked"
+    STEP_FAILED = "execution.step_failed", "Step failed"
+    ROLLBACK_STEP = "execution.rollback_step", "Rollback step"
+    EXECUTION_FINISHED = "execution.finished", "Execution finished"
+    EXECUTION_UNKNOWN = "execution.unknown", "Execution outcome unknown"
+    EXECUTION_RECONCILED = "execution.reconciled", "Execution reconciled by a person"
+    CIRCUIT_OPENED = "circuit.opened", "Circuit breaker opened"
+    CIRCUIT_REARMED = "circuit.rearmed", "Circuit breaker re-armed"
+    ADMINS_NOTIFIED = "admins.notified", "Administrators notified"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -135,7 +150,14 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=64, choices=AuditAction.choices)
     message = models.TextField()
     details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by ``remediation.audit`` before the row is hashed (not auto_now_add, which would
+    # change it after hashing).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The hash chain (see remediation/audit.py): each row's HMAC covers its content and the
+    # previous row's hash in the same stream (the ticket's, the pattern's, or "system").
+    stream = models.CharField(max_length=64, blank=True, db_index=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -223,3 +245,29 @@ class CategoryDailyStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.day}"
+
+
+# Models kept in their own modules (imported here so Django finds them).
+from remediation.connectors.models import PlatformConnector  # noqa: E402
+from remediation.execution.models import (  # noqa: E402
+    CircuitBreaker,
+    Execution,
+    ExecutionStep,
+    RateBudget,
+)
+
+__all__ = [
+    "AuditAction",
+    "AuditEvent",
+    "CategoryDailyStats",
+    "CircuitBreaker",
+    "Execution",
+    "ExecutionStep",
+    "PlatformConnector",
+    "RateBudget",
+    "Runbook",
+    "Severity",
+    "Ticket",
+    "TicketOutcome",
+    "TicketStatus",
+]
