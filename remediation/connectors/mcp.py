@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,8 +60,9 @@ class ServerSpec:
     cwd: str = ""
     url: str = ""
     timeout: float = 10.0
+    # Starting a stdio server (a Python process importing its SDK) takes longer than a call.
+    startup_timeout: float = 20.0
     errlog: str = ""  # file for a stdio server's stderr; empty: inherit ours
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 class McpSession(AbstractContextManager["McpSession"]):
@@ -102,9 +103,8 @@ class McpSession(AbstractContextManager["McpSession"]):
 
     async def _run(self) -> None:
         self._stop = anyio.Event()
-        async with Client(
-            self._server(), read_timeout_seconds=self.spec.timeout, cache=None
-        ) as client:
+        startup = max(self.spec.timeout, self.spec.startup_timeout)
+        async with Client(self._server(), read_timeout_seconds=startup, cache=None) as client:
             self._client = client
             self._ready.set()
             await self._stop.wait()
@@ -113,7 +113,8 @@ class McpSession(AbstractContextManager["McpSession"]):
         self._portal_cm = start_blocking_portal(backend="asyncio")
         self._portal = self._portal_cm.__enter__()
         self._serve = self._portal.start_task_soon(self._run)
-        deadline = time.monotonic() + self.spec.timeout + GUARD_SECONDS
+        wait = max(self.spec.timeout, self.spec.startup_timeout)
+        deadline = time.monotonic() + wait + GUARD_SECONDS
         # Wait for the handshake, or for the serving task to fail (bad command, refused).
         while time.monotonic() < deadline:
             if self._ready.wait(0.05):
@@ -128,7 +129,7 @@ class McpSession(AbstractContextManager["McpSession"]):
             raise ConnectorError(
                 f"{self.spec.label}: could not start the MCP session ({_why(exc)})"
             )
-        raise ConnectorTimeout(f"{self.spec.label}: no MCP handshake within {self.spec.timeout:g}s")
+        raise ConnectorTimeout(f"{self.spec.label}: no MCP handshake within {wait:g}s")
 
     def _shutdown(self) -> None:
         portal = self._portal

@@ -24,6 +24,18 @@ from remediation.connectors.mcp import (
 from remediation.connectors.models import ConnectorTransport, PlatformConnector
 
 
+# Sessions open in this thread, by server: connectors of several platforms pointing at the
+# same server (the lab serves all five) share one session, so one process per execution.
+_open = threading.local()
+
+
+def _open_sessions() -> dict[ServerSpec, McpSession]:
+    sessions = getattr(_open, "sessions", None)
+    if sessions is None:
+        sessions = _open.sessions = {}
+    return sessions
+
+
 def server_spec(row: PlatformConnector) -> ServerSpec:
     env = {str(k): str(v) for k, v in (row.env or {}).items()}
     if row.simulated:
@@ -38,6 +50,7 @@ def server_spec(row: PlatformConnector) -> ServerSpec:
         cwd=str(settings.BASE_DIR),
         url=row.url,
         timeout=float(row.timeout_seconds),
+        startup_timeout=float(settings.MCP_STARTUP_SECONDS),
         errlog=str(settings.MCP_STDERR_LOG) if row.transport == ConnectorTransport.STDIO else "",
     )
 
@@ -52,7 +65,6 @@ class McpConnector:
         self.timeout = float(row.timeout_seconds)
         self._tools = {role: row.tool_for(role) for role in row.tool_map or {}}
         self.spec = server_spec(row)
-        self._local = threading.local()
 
     def tool(self, role: str) -> str:
         return self._tools.get(role, role)
@@ -60,16 +72,17 @@ class McpConnector:
     @contextmanager
     def session(self) -> Iterator[McpSession]:
         """Hold one MCP session for the block; calls inside reuse it (same thread)."""
-        current = getattr(self._local, "session", None)
+        sessions = _open_sessions()
+        current = sessions.get(self.spec)
         if current is not None:
             yield current
             return
         with McpSession(self.spec) as opened:
-            self._local.session = opened
+            sessions[self.spec] = opened
             try:
                 yield opened
             finally:
-                self._local.session = None
+                sessions.pop(self.spec, None)
 
     def _call(self, role: str, arguments: dict[str, Any]) -> Any:
         with self.session() as s:
