@@ -87,15 +87,21 @@ def _policy_refusal(
     return None
 
 
-def _used(since: datetime, policy_name: str | None) -> int:
+def _used(since: datetime, policy_name: str | None, exclude_pk: int | None) -> int:
     executions = Execution.objects.filter(state__in=_COUNTED, claimed_at__gte=since)
+    if exclude_pk is not None:
+        executions = executions.exclude(pk=exclude_pk)
     if policy_name is not None:
         executions = executions.filter(policy_name=policy_name)
     return int(executions.aggregate(n=Sum("action_count"))["n"] or 0)
 
 
 def reserve_budget(
-    *, new_actions: int, policy: AutoRemediationPolicy | None, now: datetime
+    *,
+    new_actions: int,
+    policy: AutoRemediationPolicy | None,
+    now: datetime,
+    exclude_pk: int | None = None,
 ) -> str | None:
     """Lock the limits' rows, count what the last hour used, and refuse past a limit.
 
@@ -113,7 +119,7 @@ def reserve_budget(
     list(RateBudget.objects.select_for_update().filter(scope__in=scopes).order_by("scope"))
     since = now - RATE_WINDOW
     for _scope, policy_name, limit in limits:
-        used = _used(since, policy_name)
+        used = _used(since, policy_name, exclude_pk)
         if used + new_actions > limit:
             label = "the global limit" if policy_name is None else f"policy {policy_name}'s limit"
             return (
@@ -198,7 +204,10 @@ def recheck(
     tripped = _breaker(ticket, execution, policy, actions, now)
     if tripped is not None:
         return [], tripped
-    over = reserve_budget(new_actions=len(actions), policy=policy, now=now)
+    # The claim already marked this execution running: it is the one being reserved.
+    over = reserve_budget(
+        new_actions=len(actions), policy=policy, now=now, exclude_pk=execution.pk
+    )
     if over:
         return [], Refusal(over)
     return actions, None
