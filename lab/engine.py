@@ -553,10 +553,12 @@ def run_check(
         return obj["phase"] == "Running" and cond is None, f"phase {obj['phase']}"
     if check == "deployment_ready":
         dep = obj if obj["kind"] == "deployment" else world["objects"][obj["deployment"]]
-        ok = dep["ready_replicas"] == dep["replicas"] and dep["condition"] is None
+        # Saturation leaves replicas ready (just too few): only a bad release makes them unready.
+        ok = dep["ready_replicas"] == dep["replicas"] and dep["condition"] != "bad_release"
         return ok, f"{dep['ready_replicas']}/{dep['replicas']} ready, condition {dep['condition']}"
     if check == "replicas_match":
-        return obj["replicas"] == p.get("replicas"), f"replicas {obj['replicas']}"
+        ok = obj["replicas"] == p.get("replicas") and cond != "saturated"
+        return ok, f"replicas {obj['replicas']}, condition {cond}"
     if check == "rollout_complete":
         wanted = p.get("revision")
         ok = cond != "bad_release" and (wanted is None or obj["revision"] == wanted)

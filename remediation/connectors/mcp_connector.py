@@ -23,7 +23,6 @@ from remediation.connectors.mcp import (
 )
 from remediation.connectors.models import ConnectorTransport, PlatformConnector
 
-
 # Sessions open in this thread, by server: connectors of several platforms pointing at the
 # same server (the lab serves all five) share one session, so one process per execution.
 _open = threading.local()

@@ -205,9 +205,7 @@ def recheck(
     if tripped is not None:
         return [], tripped
     # The claim already marked this execution running: it is the one being reserved.
-    over = reserve_budget(
-        new_actions=len(actions), policy=policy, now=now, exclude_pk=execution.pk
-    )
+    over = reserve_budget(new_actions=len(actions), policy=policy, now=now, exclude_pk=execution.pk)
     if over:
         return [], Refusal(over)
     return actions, None

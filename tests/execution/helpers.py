@@ -96,7 +96,10 @@ def stage(path, *, fault: dict[str, Any] | None = None, condition: tuple | None 
     with state.tx() as tx:
         if fault is not None:
             tx.add_fault(
-                fault["kind"], fault["target"], fault.get("operation"), fault.get("count", 1),
+                fault["kind"],
+                fault["target"],
+                fault.get("operation"),
+                fault.get("count", 1),
                 fault.get("seconds"),
             )
             if fault["kind"] == "maintenance":

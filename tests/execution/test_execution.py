@@ -52,7 +52,10 @@ def test_a_second_delivery_runs_nothing(lab_path, policy):
 
 
 def test_a_failure_at_step_two_stops_and_rolls_back_step_one(lab_path, policy):
-    stage(lab_path, fault={"kind": "fail", "target": "app-instance-02", "operation": "resize_instance"})
+    stage(
+        lab_path,
+        fault={"kind": "fail", "target": "app-instance-02", "operation": "resize_instance"},
+    )
     ticket = approved_ticket(
         [
             action("scale_deployment", deployment="default/web", replicas=6),
