@@ -71,7 +71,9 @@ def auto_remediation_stats(*, days: int, now: datetime | None = None) -> dict[st
             enabled=Count("id", filter=enabled),
             executed=Count("id", filter=enabled & Q(auto_remediation_executed=True)),
             allowed=Count("id", filter=allowed),
-            needs_approval=Count("id", filter=allowed & Q(remediation_decision__requires_approval=True)),
+            needs_approval=Count(
+                "id", filter=allowed & Q(remediation_decision__requires_approval=True)
+            ),
         )
         .order_by("category")
     )
@@ -93,8 +95,14 @@ def auto_remediation_stats(*, days: int, now: datetime | None = None) -> dict[st
         )
         .order_by("category")
     )
-    per_t: dict[str, dict[str, int]] = {r.pop("category"): r for r in tickets}
-    per_e: dict[str, dict[str, int]] = {r.pop("category"): r for r in executions}
+    per_t: dict[str, dict[str, int]] = {
+        str(r["category"]): {k: int(r[k]) for k in _ZERO_T}
+        for r in tickets  # type: ignore[literal-required]
+    }
+    per_e: dict[str, dict[str, int]] = {
+        str(r["category"]): {k: int(r[k]) for k in _ZERO_E}
+        for r in executions  # type: ignore[literal-required]
+    }
     total_t = {k: sum(r[k] for r in per_t.values()) for k in _ZERO_T}
     total_e = {k: sum(r[k] for r in per_e.values()) for k in _ZERO_E}
 
@@ -143,10 +151,16 @@ class _Metrics(serializers.Serializer):
 
 
 class _Category(_Metrics):
+    class Meta:
+        ref_name = "AutoRemediationCategoryStats"
+
     category = serializers.CharField()
 
 
 class _OperationCount(serializers.Serializer):
+    class Meta:
+        ref_name = "ExecutedActionCount"
+
     operation = serializers.CharField()
     state = serializers.CharField()
     n = serializers.IntegerField()
@@ -159,6 +173,9 @@ class AutoRemediationStatsApi(APIView):
         )
 
     class OutputSerializer(_Metrics):
+        class Meta:
+            ref_name = "AutoRemediationStats"
+
         days = serializers.IntegerField()
         since = serializers.DateField()
         eligible_patterns = serializers.IntegerField()

@@ -31,8 +31,13 @@ def ticket(category, *, enabled=True, executed=False, allowed=True, approval=Fal
 
 def execution(t, state, run=1):
     return Execution.objects.create(
-        ticket=t, run=run, key=f"{t.ticket_id}:{run}", via="auto", state=state,
-        category=t.category, action_count=1,
+        ticket=t,
+        run=run,
+        key=f"{t.ticket_id}:{run}",
+        via="auto",
+        state=state,
+        category=t.category,
+        action_count=1,
     )
 
 
@@ -49,12 +54,20 @@ def history(db):
     execution(c, ExecutionState.REFUSED)
     old = ticket("cache", executed=True)
     old_exec = execution(old, ExecutionState.FAILED)
-    Execution.objects.filter(pk=old_exec.pk).update(requested_at=timezone.now() - timedelta(days=90))
+    Execution.objects.filter(pk=old_exec.pk).update(
+        requested_at=timezone.now() - timedelta(days=90)
+    )
     type(old).objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=90))
-    PatternFactory(eligible_for_auto_remediation=True, auto_remediation_attempts=4,
-                   auto_remediation_successes=3)
-    PatternFactory(eligible_for_auto_remediation=False, auto_remediation_attempts=1,
-                   auto_remediation_successes=0)
+    PatternFactory(
+        eligible_for_auto_remediation=True,
+        auto_remediation_attempts=4,
+        auto_remediation_successes=3,
+    )
+    PatternFactory(
+        eligible_for_auto_remediation=False,
+        auto_remediation_attempts=1,
+        auto_remediation_successes=0,
+    )
 
 
 @pytest.mark.django_db
@@ -67,7 +80,11 @@ class TestStats:
         assert body["execution_rate"] == 0.75
         assert body["approval_rate"] == 0.5
         assert (body["succeeded"], body["rolled_back"], body["unknown"], body["refused"]) == (
-            1, 1, 1, 1)
+            1,
+            1,
+            1,
+            1,
+        )
         assert body["success_rate"] == 0.5  # unknown is neither success nor failure
         assert body["eligible_patterns"] == 1
         assert body["pattern_success_rate"] == 0.6
