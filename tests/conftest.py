@@ -82,6 +82,13 @@ def seeded(db) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _own_lab_state(settings, tmp_path) -> None:
+    # Every test gets its own lab state file: no test touches var/ or sees another's lab.
+    settings.LAB_STATE_PATH = tmp_path / "lab-state.sqlite3"
+    settings.MCP_STDERR_LOG = tmp_path / "mcp-servers.log"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's deliberate slowness costs ~0.3 s per user created; tests only need hashing to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
