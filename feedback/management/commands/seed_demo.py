@@ -12,6 +12,7 @@ Lives in the feedback app because it submits feedback, which ``remediation`` may
 from __future__ import annotations
 
 from collections import Counter
+from io import StringIO
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -145,9 +146,10 @@ class Command(BaseCommand):
             },
         )
         category, title, description, _, _, _ = HISTORY[0]
-        call_command("lab", "condition", "prod-web-01", "vm_hung", stdout=self.stdout)
-        call_command("lab", "condition", "prod-web-02", "vm_hung", stdout=self.stdout)
-        call_command("lab", "fault", "postcheck_fail", "prod-web-02", stdout=self.stdout)
+        quiet = StringIO()
+        call_command("lab", "condition", "prod-web-01", "vm_hung", stdout=quiet)
+        call_command("lab", "condition", "prod-web-02", "vm_hung", stdout=quiet)
+        call_command("lab", "fault", "postcheck_fail", "prod-web-02", stdout=quiet)
         tickets = []
         for offset, host in enumerate(("prod-web-01", "prod-web-02"), start=1):
             ticket = ticket_create(
