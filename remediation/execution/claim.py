@@ -18,7 +18,7 @@ from policies.models import AutoRemediationPolicy, PolicyMode
 from policies.selectors import global_settings, policy_for_category
 from policies.timewindow import describe, is_open
 from remediation.approvals.selectors import approval_check
-from remediation.catalogue import SuggestedAction
+from remediation.catalogue import CATALOGUE, SuggestedAction
 from remediation.connectors import ActionConnector, get_connector
 from remediation.execution.models import (
     CircuitBreaker,
@@ -30,6 +30,8 @@ from remediation.execution.models import (
     StepKind,
 )
 from remediation.models import Ticket
+
+__all__ = ["CATALOGUE", "Refusal", "actions_of", "get_connector", "recheck", "reserve_budget"]
 
 RATE_WINDOW = timedelta(hours=1)
 GLOBAL_SCOPE = "global"

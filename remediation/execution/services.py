@@ -27,6 +27,7 @@ from django_q.tasks import async_task
 
 from config.errors import Conflict
 from remediation.audit import audit
+from remediation.catalogue import SuggestedAction
 from remediation.execution import claim
 from remediation.execution.models import (
     CircuitBreaker,
@@ -377,3 +378,66 @@ def breaker_rearm(breaker: CircuitBreaker, *, acting_user: User) -> bool:
             details={"target": locked.target, "breaker": locked.pk},
         )
     return True
+
+
+# --- Reconciling an unknown outcome ------------------------------------------------------
+
+
+def execution_observe(execution: Execution) -> list[dict[str, Any]]:
+    """The read-only check a person starts from: each unknown step's target as its
+    connector sees it now (no write tool is called). Outside any transaction."""
+    observed = []
+    for step in execution.steps.filter(state=StepState.UNKNOWN).order_by("index"):
+        action = SuggestedAction.from_dict(
+            {"operation": step.operation, "params": step.params, "system": step.target}
+        )
+        connector = claim.get_connector(step.platform)
+        try:
+            with connector.session():  # type: ignore[attr-defined]
+                state = connector.target_state(action)  # type: ignore[attr-defined]
+                passed, checks = connector.post_check(  # type: ignore[attr-defined]
+                    action, claim.CATALOGUE[step.operation].checks
+                )
+        except Exception as exc:  # a person reads this; any failure is shown, not raised
+            observed.append({"step": step.index, "error": str(exc)[:500]})
+            continue
+        observed.append(
+            {
+                "step": step.index,
+                "target": step.target,
+                "post_checks_pass": passed,
+                "checks": checks,
+                "state": state,
+            }
+        )
+    return observed
+
+
+def execution_reconcile(
+    execution: Execution, *, worked: bool, acting_user: User, note: str
+) -> None:
+    """A person settles an unknown outcome after looking at the target: the ticket ends
+    ``resolved`` (success) or ``failed`` (failure). Nothing is re-run."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=execution.ticket_id)
+        locked = Execution.objects.select_for_update().get(pk=execution.pk)
+        if locked.state != ExecutionState.UNKNOWN:
+            raise Conflict(f"Execution {locked.key} is {locked.state}, not unknown")
+        if ticket.status != TicketStatus.MANUAL_REVIEW:
+            raise Conflict(f"Ticket {ticket.ticket_id} is {ticket.status}, not manual_review")
+        verdict = "worked" if worked else "did not work"
+        audit(
+            AuditAction.EXECUTION_RECONCILED,
+            f"{acting_user.get_username()} reconciled {locked.key}: it {verdict} ({note})",
+            ticket=ticket,
+            acting_user=acting_user,
+            details={"execution": locked.key, "worked": worked, "note": note},
+        )
+        _move_ticket(
+            ticket,
+            TicketStatus.RESOLVED if worked else TicketStatus.FAILED,
+            reason=f"Unknown outcome reconciled by {acting_user.get_username()}: {note}",
+            acting_user=acting_user,
+            executed=True,
+            outcome=TicketOutcome.SUCCESS if worked else TicketOutcome.FAILURE,
+        )

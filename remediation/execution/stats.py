@@ -57,6 +57,14 @@ _ZERO_T = {"enabled": 0, "executed": 0, "allowed": 0, "needs_approval": 0}
 _ZERO_E = dict.fromkeys(("total", "succeeded", "rolled_back", "failed", "unknown", "refused"), 0)
 
 
+def _by_category(rows: Any, keys: dict[str, int]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        values: dict[str, Any] = dict(row)
+        out[str(values["category"])] = {k: int(values[k]) for k in keys}
+    return out
+
+
 def auto_remediation_stats(*, days: int, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     since = timezone.localdate(now) - timedelta(days=days - 1)
@@ -95,14 +103,8 @@ def auto_remediation_stats(*, days: int, now: datetime | None = None) -> dict[st
         )
         .order_by("category")
     )
-    per_t: dict[str, dict[str, int]] = {
-        str(r["category"]): {k: int(r[k]) for k in _ZERO_T}
-        for r in tickets  # type: ignore[literal-required]
-    }
-    per_e: dict[str, dict[str, int]] = {
-        str(r["category"]): {k: int(r[k]) for k in _ZERO_E}
-        for r in executions  # type: ignore[literal-required]
-    }
+    per_t = _by_category(tickets, _ZERO_T)
+    per_e = _by_category(executions, _ZERO_E)
     total_t = {k: sum(r[k] for r in per_t.values()) for k in _ZERO_T}
     total_e = {k: sum(r[k] for r in per_e.values()) for k in _ZERO_E}
 

@@ -28,7 +28,11 @@ def test_a_server_that_never_answers_the_handshake_times_out():
 
 def test_a_server_that_exits_at_once_is_a_connector_error():
     spec = ServerSpec(
-        label="exits", transport="stdio", command=sys.executable, args=("-c", "pass"), timeout=2,
+        label="exits",
+        transport="stdio",
+        command=sys.executable,
+        args=("-c", "pass"),
+        timeout=2,
         startup_timeout=5,
     )
     with pytest.raises(ConnectorError):
@@ -36,7 +40,8 @@ def test_a_server_that_exits_at_once_is_a_connector_error():
 
 
 def test_an_http_server_that_is_not_there_fails_within_the_timeout():
-    spec = ServerSpec(label="nohttp", transport="http", url="http://127.0.0.1:9/mcp", timeout=2,
-                      startup_timeout=2)
+    spec = ServerSpec(
+        label="nohttp", transport="http", url="http://127.0.0.1:9/mcp", timeout=2, startup_timeout=2
+    )
     with pytest.raises(ConnectorError):
         McpSession(spec).open()

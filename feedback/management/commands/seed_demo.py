@@ -122,9 +122,9 @@ class Command(BaseCommand):
                     feedback_submit(
                         ticket=ticket, user=demo, data=FeedbackInput(**feedbacks[index])
                     )
-        executed = self._lab_executions(demo, number)
-        self._summary(number + len(executed))
-        for ticket in executed:
+        lab_tickets = self._lab_executions(demo, number)
+        self._summary(number + len(lab_tickets))
+        for ticket in lab_tickets:
             self.stdout.write(f"  {ticket.ticket_id} on the simulated lab: {ticket.status}")
 
     def _lab_executions(self, demo: Any, number: int) -> list[Ticket]:
