@@ -6,9 +6,14 @@ import pytest
 from django.core import mail
 
 from remediation.execution.models import Execution, ExecutionState, ExecutionStep, StepKind
-from remediation.execution.services import execution_run
+from remediation.execution.services import (
+    execution_observe,
+    execution_reconcile,
+    execution_run,
+)
 from remediation.models import AuditAction, AuditEvent, PlatformConnector, TicketStatus
 from tests.execution.helpers import action, approved_ticket, lab_world, lab_writes, stage
+from tests.factories import UserFactory
 from tests.queue import drain
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +121,16 @@ def test_a_hung_call_ends_unknown_within_the_timeout_and_is_not_retried(lab_path
     assert "unknown" in ticket.status_reason.lower()
     assert execution_run(ticket.pk).startswith("skipped")
     # The lab did make the change: exactly the case a person must reconcile.
+    assert len(lab_writes(lab_path)) == 1
+
+    # A person looks (read-only tools only) and settles it.
+    execution = Execution.objects.get(ticket=ticket)
+    observed = execution_observe(execution)
+    assert observed[0]["post_checks_pass"] is True
+    assert observed[0]["state"]["state"]["restarts"] == 1
+    execution_reconcile(execution, worked=True, acting_user=UserFactory(), note="VM is back")
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.outcome) == (TicketStatus.RESOLVED, "success")
     assert len(lab_writes(lab_path)) == 1
 
 
