@@ -347,3 +347,21 @@ if AUTO_REMEDIATION_ANALYZER == "anthropic" and not ANTHROPIC_API_KEY:
     raise ImproperlyConfigured(
         "ANTHROPIC_API_KEY must be set when AUTO_REMEDIATION_ANALYZER=anthropic"
     )
+
+# --- Execution (MCP connectors and the bundled lab) -----------------------------------------
+
+# The lab's state file (SQLite). Handed to the lab's stdio process explicitly: a stdio MCP
+# server inherits no environment from the application.
+LAB_STATE_PATH = Path(env.str("LAB_STATE_PATH", default=str(VAR_DIR / "lab-state.sqlite3")))
+# Where stdio MCP servers' stderr goes (their logs and tracebacks).
+MCP_STDERR_LOG = Path(env.str("MCP_STDERR_LOG", default=str(VAR_DIR / "mcp-servers.log")))
+# How long a stdio MCP server may take to start and answer the handshake (each call then
+# has its connector's own timeout).
+MCP_STARTUP_SECONDS = _number("MCP_STARTUP_SECONDS", 20.0, low=1, high=300, integer=False)
+# An execution still running after this long was left by a worker that stopped: the sweep
+# marks it unknown (a person reconciles; nothing re-runs a write by itself). Longer than the
+# worker's task timeout.
+EXECUTION_STALE_SECONDS = _number("EXECUTION_STALE_SECONDS", 600, low=60, high=86_400, integer=True)
+# Key of the audit trail's hash chain; empty: derived from SECRET_KEY. Changing it makes
+# verify_audit report every older row.
+AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")

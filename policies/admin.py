@@ -76,6 +76,8 @@ class AutoRemediationPolicyForm(forms.ModelForm):
             "max_actions_per_hour",
             "requires_rollback_plan",
             "requires_backup",
+            "circuit_breaker_threshold",
+            "circuit_breaker_window_minutes",
             "enabled",
             "mode",
             "rollout_percentage",
@@ -139,7 +141,15 @@ class AutoRemediationPolicyAdmin(admin.ModelAdmin):
         ),
         (
             "Safety",
-            {"fields": ("max_actions_per_hour", "requires_rollback_plan", "requires_backup")},
+            {
+                "fields": (
+                    "max_actions_per_hour",
+                    "requires_rollback_plan",
+                    "requires_backup",
+                    "circuit_breaker_threshold",
+                    "circuit_breaker_window_minutes",
+                )
+            },
         ),
         ("Status", {"fields": ("enabled", "mode", "rollout_percentage")}),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),

@@ -127,6 +127,15 @@ class AutoRemediationPolicy(models.Model):
     max_actions_per_hour = models.PositiveIntegerField(default=10)
     requires_rollback_plan = models.BooleanField(default=True)
     requires_backup = models.BooleanField(default=False)
+    circuit_breaker_threshold = models.PositiveIntegerField(
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text="Executions of one pattern on one target within the window before automatic "
+        "execution stops for that pair (a person re-arms it).",
+    )
+    circuit_breaker_window_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)]
+    )
 
     # Status
     enabled = models.BooleanField(default=True)

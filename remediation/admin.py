@@ -10,7 +10,17 @@ from policies.models import AutoRemediationPolicy
 from remediation.admin_audit import AuditedAdminMixin, audit_admin_changes
 from remediation.analysis.vocabulary import CAUSE_BY_KEY
 from remediation.catalogue import CATALOGUE, get_operation
-from remediation.models import AuditEvent, Runbook, RunbookSource, Ticket
+from remediation.execution.services import breaker_rearm
+from remediation.models import (
+    AuditEvent,
+    CircuitBreaker,
+    Execution,
+    ExecutionStep,
+    PlatformConnector,
+    Runbook,
+    RunbookSource,
+    Ticket,
+)
 
 
 class RunbookForm(forms.ModelForm):
@@ -165,3 +175,66 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 # The alert intake's admin lives with it; importing registers it.
 from remediation.alerts import admin as alerts_admin  # noqa: E402, F401
+# --- Connectors, executions, circuit breakers ----------------------------------------------
+
+
+@admin.register(PlatformConnector)
+class PlatformConnectorAdmin(admin.ModelAdmin):
+    """Which MCP server acts for each platform. The model's clean() validates the tool map,
+    arguments and environment."""
+
+    list_display = ("platform", "name", "transport", "simulated", "enabled", "timeout_seconds")
+    list_filter = ("transport", "simulated", "enabled")
+    readonly_fields = ("updated_at",)
+
+
+class ExecutionStepInline(admin.TabularInline):
+    model = ExecutionStep
+    fields = ("index", "kind", "operation", "target", "state", "error", "started_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("index",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Execution)
+class ExecutionAdmin(admin.ModelAdmin):
+    """Executions are read here: they change only through the execution service."""
+
+    list_display = ("key", "state", "via", "simulated", "action_count", "claimed_at", "finished_at")
+    list_filter = ("state", "via", "simulated", "category")
+    search_fields = ("key", "ticket__ticket_id")
+    inlines = [ExecutionStepInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in Execution._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CircuitBreaker)
+class CircuitBreakerAdmin(admin.ModelAdmin):
+    list_display = ("target", "pattern", "is_open", "opened_at", "rearmed_at", "rearmed_by")
+    list_filter = ("is_open",)
+    actions = ["rearm"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in CircuitBreaker._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Re-arm: allow automatic execution again")
+    def rearm(self, request: HttpRequest, queryset: Any) -> None:
+        count = 0
+        for breaker in queryset.filter(is_open=True):
+            breaker_rearm(breaker, acting_user=request.user)  # type: ignore[arg-type]
+            count += 1
+        self.message_user(request, f"Re-armed {count} circuit breaker(s).")

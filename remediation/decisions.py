@@ -10,7 +10,16 @@ from policies.selectors import global_settings, policy_for_category
 from remediation import safety
 from remediation.audit import audit
 from remediation.catalogue import validate_suggestions
-from remediation.decision import Decision, DecisionInput, Outcome, PatternFacts, decide
+from remediation.decision import (
+    Decision,
+    DecisionInput,
+    Outcome,
+    PatternFacts,
+    SafetyFacts,
+    decide,
+)
+from remediation.execution.models import ExecutionVia
+from remediation.execution.services import execution_request
 from remediation.models import AuditAction, Ticket, TicketStatus
 from remediation.transitions import ticket_transition
 
@@ -28,16 +37,39 @@ NEXT_STATUS: dict[Outcome, TicketStatus] = {
 DECIDABLE = (TicketStatus.PROCESSING, TicketStatus.ANALYZED)
 
 
-def ticket_decide(ticket: Ticket) -> Decision:
+def decision_facts(ticket: Ticket, suggested_actions: list | None = None) -> SafetyFacts | None:
+    """Gather the safety facts for deciding on ``ticket``: call OUTSIDE any transaction.
+
+    Connectors may be remote MCP servers (each question bounded by its timeout); asking them
+    while the analysis transaction holds the ticket's row lock would hold that lock for
+    seconds. None when the answers cannot matter (switched off, not opted in, no action).
+    The execution service re-checks everything when it claims the execution.
+    """
+    settings = global_settings()
+    raw = ticket.suggested_actions if suggested_actions is None else suggested_actions
+    actions, _ = validate_suggestions(raw or [])
+    if not (settings.enabled and ticket.auto_remediation_enabled and actions):
+        return None
+    return safety.gather(
+        actions=actions,
+        policy=policy_for_category(ticket.category),
+        settings=settings,
+        now=timezone.now(),
+        exclude_pk=ticket.pk,
+    )
+
+
+def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
     """Decide on ``ticket``, store the decision, move the ticket on, and audit both.
 
     Preconditions: called inside the analysis transaction with the ticket row locked
     (``select_for_update``), after the resolution, suggested actions, confidence, pattern
     and reliability score are stored; ticket status ``processing`` or ``analyzed``.
-    Connectors are asked about health and backups here, inside that transaction.
+    ``facts`` come from ``decision_facts``, gathered before that transaction: no connector
+    is asked anything here. Missing facts fail the safety step closed.
 
-    Returns the Decision; ``decision.outcome`` is AUTO_APPROVED when the caller should
-    start execution (status ``remediating``, ``remediation_started_at`` set).
+    When the decision auto-approves, the execution is requested here (status
+    ``remediating``, the execution task queued in this transaction).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ticket_decide must run inside the transaction that locked the ticket")
@@ -49,13 +81,6 @@ def ticket_decide(ticket: Ticket) -> Decision:
     policy = policy_for_category(ticket.category)
     actions, dropped = validate_suggestions(ticket.suggested_actions or [])
     earlier_dropped = [str(d) for d in (ticket.dropped_actions or [])]
-
-    facts = None
-    # Health and backup questions go out only when the answer can matter.
-    if settings.enabled and ticket.auto_remediation_enabled and actions:
-        facts = safety.gather(
-            actions=actions, policy=policy, settings=settings, now=now, exclude_pk=ticket.pk
-        )
 
     pattern = ticket.pattern
     decision = decide(
@@ -93,13 +118,13 @@ def _status_reason(decision: Decision) -> str:
 
 
 def _store(ticket: Ticket, decision: Decision) -> None:
-    new_status = NEXT_STATUS[decision.outcome]
+    auto = decision.outcome is Outcome.AUTO_APPROVED
     ticket.remediation_decision = decision.to_dict()
     ticket.decision_mode = decision.mode
     ticket.decision_policy = decision.policy or ""
     fields = ["remediation_decision", "decision_mode", "decision_policy"]
-    if decision.outcome is Outcome.AUTO_APPROVED:
-        # Counted by the rate limits from now on.
+    if auto:
+        # Counted by the decision-time rate limits from now on.
         ticket.remediation_started_at = decision.decided_at
         fields.append("remediation_started_at")
     reason = _status_reason(decision)
@@ -114,4 +139,12 @@ def _store(ticket: Ticket, decision: Decision) -> None:
             "outcome": decision.outcome.value,
         },
     )
-    ticket_transition(ticket, new_status, reason=reason, extra_fields=fields)
+    if auto:
+        # The decision is stored first; execution_request then moves the ticket to
+        # remediating (through the state machine) and queues the one choke point.
+        ticket.save(update_fields=[*fields, "updated_at"])
+        execution_request(ticket, acting_user=None, via=ExecutionVia.AUTO)
+    else:
+        ticket_transition(
+            ticket, NEXT_STATUS[decision.outcome], reason=reason, extra_fields=fields
+        )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from remediation import lifecycle
 
@@ -183,6 +184,20 @@ class AuditAction(models.TextChoices):
     REPEAT_JOINED = "storm.repeat_joined", "Repeat joined the ticket"
     ALERT_RESOLVED = "alert.resolved", "Alert resolved"
     ALERT_FIRING = "alert.firing_again", "Alert firing again"
+    EXECUTION_REQUESTED = "execution.requested", "Execution requested"
+    EXECUTION_CLAIMED = "execution.claimed", "Execution claimed (intent to act)"
+    EXECUTION_REFUSED = "execution.refused", "Execution refused at claim"
+    STEP_PRECHECKED = "execution.step_prechecked", "Step pre-checked"
+    STEP_EXECUTED = "execution.step_executed", "Step executed"
+    STEP_VERIFIED = "execution.step_verified", "Step post-checked"
+    STEP_FAILED = "execution.step_failed", "Step failed"
+    ROLLBACK_STEP = "execution.rollback_step", "Rollback step"
+    EXECUTION_FINISHED = "execution.finished", "Execution finished"
+    EXECUTION_UNKNOWN = "execution.unknown", "Execution outcome unknown"
+    EXECUTION_RECONCILED = "execution.reconciled", "Execution reconciled by a person"
+    CIRCUIT_OPENED = "circuit.opened", "Circuit breaker opened"
+    CIRCUIT_REARMED = "circuit.rearmed", "Circuit breaker re-armed"
+    ADMINS_NOTIFIED = "admins.notified", "Administrators notified"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -211,7 +226,14 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=64, choices=AuditAction.choices)
     message = models.TextField()
     details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by ``remediation.audit`` before the row is hashed (not auto_now_add, which would
+    # change it after hashing).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The hash chain (see remediation/audit.py): each row's HMAC covers its content and the
+    # previous row's hash in the same stream (the ticket's, the pattern's, or "system").
+    stream = models.CharField(max_length=64, blank=True, db_index=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -352,8 +374,8 @@ class CategoryDailyStats(models.Model):
         return f"{self.category} {self.day}"
 
 
-# Models of the alerts package live in their own module; importing them here registers them
-# with the remediation app.
+# Models kept in their own modules (alerts, connectors, execution); importing them here
+# registers them with the remediation app.
 from remediation.alerts.models import (  # noqa: E402
     AlertMapping,
     AlertRecord,
@@ -361,6 +383,13 @@ from remediation.alerts.models import (  # noqa: E402
     RepeatReason,
     StormTrack,
     TicketRepeat,
+)
+from remediation.connectors.models import PlatformConnector  # noqa: E402
+from remediation.execution.models import (  # noqa: E402
+    CircuitBreaker,
+    Execution,
+    ExecutionStep,
+    RateBudget,
 )
 
 __all__ = [
@@ -370,6 +399,11 @@ __all__ = [
     "AuditAction",
     "AuditEvent",
     "CategoryDailyStats",
+    "CircuitBreaker",
+    "Execution",
+    "ExecutionStep",
+    "PlatformConnector",
+    "RateBudget",
     "RepeatReason",
     "Runbook",
     "RunbookSource",

@@ -126,6 +126,13 @@ def ticket_analyze(ticket_pk: int) -> str:
         logger.exception("analyzer crashed on ticket %s", ticket.ticket_id)
         error = f"analyzer error ({exc.__class__.__name__})"
 
+    # The connectors' answers (health, backups) are gathered before the transaction: they
+    # may come from a remote MCP server, and the row lock must not wait on the network.
+    facts = (
+        decisions.decision_facts(ticket, [a.to_dict() for a in result.actions])
+        if result is not None
+        else None
+    )
     with transaction.atomic():
         # Re-read under a lock: the race is two deliveries of this task finishing together.
         ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
@@ -135,7 +142,7 @@ def ticket_analyze(ticket_pk: int) -> str:
             _fail_analysis(ticket, error)
             return "manual_review"
         _store_analysis(ticket, result)
-        decisions.ticket_decide(ticket)
+        decisions.ticket_decide(ticket, facts=facts)
         return str(ticket.status)
 
 

@@ -6,6 +6,7 @@ from remediation.alerts import api as alerts_api
 # A ticket id in a path has the shape ticket_create accepts (api.TICKET_ID_REGEX); anything
 # else (NUL bytes, control characters, 65+ characters) is a JSON 404 before any query.
 TICKET = r"(?P<ticket_id>[A-Za-z0-9][A-Za-z0-9._:\-]{0,63})"
+from remediation.execution import stats as execution_stats
 
 urlpatterns = [
     path("tickets", api.TicketListCreateApi.as_view(), name="ticket-list"),
@@ -21,4 +22,9 @@ urlpatterns = [
         name="alerts-alertmanager",
     ),
     path("stats/reliability", stats.ReliabilityStatsApi.as_view(), name="stats-reliability"),
+    path(
+        "stats/auto-remediation",
+        execution_stats.AutoRemediationStatsApi.as_view(),
+        name="stats-auto-remediation",
+    ),
 ]

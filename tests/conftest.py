@@ -97,6 +97,7 @@ SEED_MIGRATIONS = [
     ("remediation.migrations.0010_runbook_causes_ticket_diagnosis", "seed_causes"),
     ("policies.migrations.0002_default_policies", "create_defaults"),
     ("remediation.migrations.0008_seed_alert_mappings", "seed"),
+    ("remediation.migrations.0012_lab_connectors_and_sweep", "create"),
 ]
 
 
@@ -105,6 +106,13 @@ def seeded(db) -> None:
     """Re-apply the (idempotent) seeding functions of the data migrations."""
     for module, function in SEED_MIGRATIONS:
         getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _own_lab_state(settings, tmp_path) -> None:
+    # Every test gets its own lab state file: no test touches var/ or sees another's lab.
+    settings.LAB_STATE_PATH = tmp_path / "lab-state.sqlite3"
+    settings.MCP_STDERR_LOG = tmp_path / "mcp-servers.log"
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ installs one for a block (tests) and ``registry.register`` for good (app start-u
 """
 
 from remediation.connectors import registry
-from remediation.connectors.base import Connector, UnconfiguredConnector
+from remediation.connectors.base import ActionConnector, Connector, UnconfiguredConnector
 from remediation.connectors.registry import get_connector
 
-__all__ = ["Connector", "UnconfiguredConnector", "get_connector", "registry"]
+__all__ = ["ActionConnector", "Connector", "UnconfiguredConnector", "get_connector", "registry"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, runtime_checkable
 
 from remediation.catalogue import SuggestedAction
 
@@ -20,6 +21,31 @@ class Connector(Protocol):
     def backup_available(self, action: SuggestedAction) -> bool | None: ...
 
     def system_healthy(self, action: SuggestedAction) -> bool | None: ...
+
+
+@runtime_checkable
+class ActionConnector(Connector, Protocol):
+    """A connector that can also carry actions out (the execution service needs this).
+
+    ``execute`` raises ``ToolRefused`` (the server said no: nothing ran),
+    ``ConnectorTimeout`` (no answer in time: the outcome is unknown) or ``ConnectorError``.
+    """
+
+    simulated: bool
+
+    def session(self) -> AbstractContextManager[Any]: ...
+
+    def precheck(self, action: SuggestedAction) -> tuple[bool, list[str]]: ...
+
+    def before_facts(self, action: SuggestedAction) -> dict[str, Any]: ...
+
+    def execute(self, action: SuggestedAction, idempotency_key: str) -> dict[str, Any]: ...
+
+    def post_check(
+        self, action: SuggestedAction, checks: tuple[str, ...]
+    ) -> tuple[bool, list[Any]]: ...
+
+    def target_state(self, action: SuggestedAction) -> dict[str, Any]: ...
 
 
 class UnconfiguredConnector:

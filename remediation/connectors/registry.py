@@ -1,10 +1,9 @@
 """Which connector answers for which platform.
 
-This is the seam that the MCP lab connector ([4/6]) plugs into: it calls
-``register(connector)`` (for every platform, or ``register(connector, "vmware", ...)``)
-when the app starts; tests install a double for the length of a ``with use(double):`` block.
-A platform with nothing registered gets ``UnconfiguredConnector``, whose "don't know"
-answers make every safety check fail closed.
+In order: a connector installed in code (``register``, or ``with use(double):`` in tests),
+then the enabled ``PlatformConnector`` row an admin configured (an MCP server; the data
+migration points every platform at the bundled lab), else ``UnconfiguredConnector``, whose
+"don't know" answers make every safety check fail closed and which cannot execute.
 """
 
 from __future__ import annotations
@@ -15,6 +14,8 @@ from contextlib import contextmanager
 
 from remediation.catalogue import Platform
 from remediation.connectors.base import Connector, UnconfiguredConnector
+from remediation.connectors.mcp_connector import McpConnector
+from remediation.connectors.models import PlatformConnector
 
 _lock = threading.Lock()
 _connectors: dict[str, Connector] = {}
@@ -31,9 +32,15 @@ def _platforms(platforms: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def get_connector(platform: str) -> Connector:
-    """The connector for ``platform``; the unconfigured one when none is registered."""
+    """The connector for ``platform``; the unconfigured one when none is configured."""
     with _lock:
-        return _connectors.get(str(platform), _UNCONFIGURED)
+        installed = _connectors.get(str(platform))
+    if installed is not None:
+        return installed
+    row = PlatformConnector.objects.filter(platform=str(platform), enabled=True).first()
+    if row is None:
+        return _UNCONFIGURED
+    return McpConnector(row)
 
 
 def register(connector: Connector, *platforms: str) -> None:

@@ -30,6 +30,12 @@ def test_it_builds_a_labelled_history_and_a_second_run_does_nothing():
     levels = {t.reliability_breakdown["confidence_level"] for t in tickets}
     assert levels == {"very_high", "high", "medium", "low"}, levels
     assert "Created" in first
+    # Two executions really ran on the simulated lab: one resolved, one rolled back.
+    executed = Ticket.objects.filter(executions__isnull=False).order_by("ticket_id")
+    assert [t.status for t in executed] == ["resolved", "partially_remediated"], [
+        t.status_reason for t in executed
+    ]
+    assert all(t.remediation_results["simulated"] for t in executed)
 
     count = tickets.count()
     second = run("--force")

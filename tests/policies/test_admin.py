@@ -35,6 +35,8 @@ VALID = {
     "enabled": "on",
     "mode": "enforce",
     "rollout_percentage": "25",
+    "circuit_breaker_threshold": "3",
+    "circuit_breaker_window_minutes": "60",
 }
 
 

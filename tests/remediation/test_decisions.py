@@ -11,9 +11,10 @@ from django.utils import timezone
 from config.errors import Conflict
 from policies.models import AutoRemediationPolicy, PolicyMode
 from remediation.connectors import Connector, UnconfiguredConnector, get_connector, registry
+from remediation.connectors.mcp_connector import McpConnector
 from remediation.decision import Outcome
-from remediation.decisions import ticket_decide
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from remediation.decisions import decision_facts, ticket_decide
+from remediation.models import AuditAction, AuditEvent, PlatformConnector, Ticket, TicketStatus
 from tests.factories import PatternFactory, TicketFactory
 from tests.remediation.doubles import BrokenConnector, LabDouble
 
@@ -97,10 +98,12 @@ def analyzed_ticket(**fields) -> Ticket:
 
 
 def decide(ticket: Ticket):
-    # As the analysis task does: inside one transaction, with the row locked.
+    # As the analysis task does: the connectors are asked first, outside any transaction;
+    # then the decision is stored inside one transaction, with the row locked.
+    facts = decision_facts(ticket)
     with transaction.atomic():
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        decision = ticket_decide(locked)
+        decision = ticket_decide(locked, facts=facts)
     ticket.refresh_from_db()
     return decision
 
@@ -182,6 +185,7 @@ def test_the_kill_switch_leaves_every_ticket_with_a_person(lab, settings):
 
 
 def test_without_a_configured_connector_the_checks_fail_closed():
+    PlatformConnector.objects.filter(platform="vmware").update(enabled=False)
     assert isinstance(get_connector("vmware"), UnconfiguredConnector)
     ticket = analyzed_ticket()
 
@@ -435,7 +439,8 @@ def test_the_registry_puts_back_what_answered_before():
             assert get_connector("vmware") is inner
             assert get_connector("network") is outer
         assert get_connector("vmware") is outer
-    assert isinstance(get_connector("vmware"), UnconfiguredConnector)
+    # Then the configured connector (the lab, from the data migration) answers again.
+    assert isinstance(get_connector("vmware"), McpConnector)
     assert isinstance(outer, Connector)
 
 

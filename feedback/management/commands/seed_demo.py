@@ -12,16 +12,21 @@ Lives in the feedback app because it submits feedback, which ``remediation`` may
 from __future__ import annotations
 
 from collections import Counter
+from io import StringIO
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from feedback.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
-from remediation.models import Ticket, TicketOutcome, TicketStatus
+from policies.models import AutoRemediationPolicy
+from remediation.audit import audit
+from remediation.execution.tasks import run_execution
+from remediation.models import AuditAction, Ticket, TicketOutcome, TicketStatus
 from remediation.services import TicketInput, ticket_analyze, ticket_create
 from remediation.transitions import ticket_transition
 
@@ -132,7 +137,55 @@ class Command(BaseCommand):
                 if given is not None:
                     reviewer = user_model.objects.get(username=DEMO_REVIEWER)
                     feedback_submit(ticket=ticket, user=reviewer, data=FeedbackInput(**given))
-        self._summary(number)
+        lab_tickets = self._lab_executions(demo, number)
+        self._summary(number + len(lab_tickets))
+        for ticket in lab_tickets:
+            self.stdout.write(f"  {ticket.ticket_id} on the simulated lab: {ticket.status}")
+
+    def _lab_executions(self, demo: Any, number: int) -> list[Ticket]:
+        """Two tickets of the now-eligible server pattern, executed for real on the simulated
+        lab through the execution service: one resolved, one whose post-check fails (staged
+        with `manage.py lab`) and is rolled back."""
+        AutoRemediationPolicy.objects.get_or_create(
+            category="server",
+            defaults={
+                "name": "server-demo-auto-remediation",
+                "min_confidence_score": 0.7,
+                "min_reliability_score": 75.0,
+                "min_similar_tickets": 3,
+                "allowed_action_types": ["safe_write"],
+                # A graceful VM restart is a VMware Tools *shutdown*: not forbidden here.
+                "forbidden_commands": ["format", "wipe", "destroy", "delete"],
+                "auto_approve_threshold": 85.0,
+                "requires_approval": True,
+            },
+        )
+        category, title, description, _, _, _ = HISTORY[0]
+        quiet = StringIO()
+        call_command("lab", "condition", "prod-web-01", "vm_hung", stdout=quiet)
+        call_command("lab", "condition", "prod-web-02", "vm_hung", stdout=quiet)
+        call_command("lab", "fault", "postcheck_fail", "prod-web-02", stdout=quiet)
+        tickets = []
+        for offset, host in enumerate(("prod-web-01", "prod-web-02"), start=1):
+            ticket = ticket_create(
+                TicketInput(
+                    ticket_id=f"{DEMO_PREFIX}{number + offset:04d}",
+                    title=title.format(h=host),
+                    description=description.format(h=host),
+                    category=category,
+                    affected_system=host,
+                    source=DEMO_SOURCE,
+                    enable_auto_remediation=True,
+                ),
+                acting_user=demo,
+            )
+            ticket_analyze(ticket.pk)
+            # The queued execution task, run here so the history is complete on return (the
+            # worker's copy finds it claimed and skips it).
+            run_execution(ticket.pk)
+            ticket.refresh_from_db()
+            tickets.append(ticket)
+        return tickets
 
     def _ticket(
         self, demo: Any, number: int, category: str, title: str, description: str, host: str

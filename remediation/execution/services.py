@@ -1,0 +1,434 @@
+"""The execution service: the one choke point through which actions reach infrastructure.
+
+Every path that can execute (auto-approval in ``ticket_decide``, a person's approval, a
+re-delivered task, an admin action, a command) queues through ``execution_request`` and runs
+through ``execution_run``. Nothing else calls a connector's ``execute``
+(``tests/remediation/test_choke_point.py`` enumerates the callers).
+
+``execution_run`` in one short transaction: locks the ticket, claims the execution with a
+conditional update (PENDING -> RUNNING; a second delivery finds it claimed and leaves),
+re-checks the kill switch, the policy, the time window, the approval, the circuit breaker,
+reserves the rate-limit budget under a row lock, and writes the audit record of intent. If
+any of that (the audit write included) fails, the transaction rolls back and nothing runs.
+Only after commit are connectors asked anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from config.errors import Conflict
+from remediation.audit import audit
+from remediation.catalogue import SuggestedAction
+from remediation.execution import claim
+from remediation.execution.models import (
+    CircuitBreaker,
+    Execution,
+    ExecutionState,
+    ExecutionStep,
+    ExecutionVia,
+    StepState,
+)
+from remediation.execution.runner import RunResult, run_actions
+from remediation.models import AuditAction, Ticket, TicketOutcome, TicketStatus
+from remediation.transitions import ticket_transition
+
+logger = logging.getLogger(__name__)
+
+RUN_TASK = "remediation.execution.tasks.run_execution"
+NOTIFY_TASK = "remediation.execution.tasks.notify_admins"
+# Where an execution may be requested from: the last approval, or the decision itself.
+REQUESTABLE = (TicketStatus.AWAITING_APPROVAL, TicketStatus.ANALYZED, TicketStatus.PROCESSING)
+
+
+# --- The one place this service changes a ticket's status ---------------------------------
+
+
+def _move_ticket(
+    ticket: Ticket,
+    status: TicketStatus,
+    *,
+    reason: str,
+    acting_user: User | None = None,
+    executed: bool | None = None,
+    results: dict[str, Any] | None = None,
+    outcome: TicketOutcome | None = None,
+) -> None:
+    """Move the ticket through the state machine (``ticket_transition``), with what moves
+    with it: the execution's results and when remediation started.
+
+    Precondition: inside the caller's transaction, ticket row locked. The only status write
+    of the execution service.
+    """
+    extra: list[str] = []
+    if results is not None:
+        ticket.remediation_results = results
+        extra.append("remediation_results")
+    if status == TicketStatus.REMEDIATING and ticket.remediation_started_at is None:
+        ticket.remediation_started_at = timezone.now()
+        extra.append("remediation_started_at")
+    ticket_transition(
+        ticket,
+        status,
+        outcome=outcome,
+        executed=executed,
+        reason=reason[:2000],
+        acting_user=acting_user,
+        extra_fields=extra,
+    )
+
+
+# --- Requesting ----------------------------------------------------------------------------
+
+
+def execution_request(ticket: Ticket, *, acting_user: User | None, via: str) -> None:
+    """Queue the execution of ``ticket``'s actions and move it to ``remediating``.
+
+    Preconditions: inside ``transaction.atomic()`` with the ticket row locked
+    (``select_for_update``); the ticket is ``awaiting_approval`` (the last approval was just
+    given) or being decided (auto-approved). The task is enqueued on the ORM broker in the
+    same transaction, so it exists exactly when the request committed.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "execution_request must run inside the transaction that locked the ticket"
+        )
+    if ticket.status not in REQUESTABLE:
+        raise Conflict(f"Ticket {ticket.ticket_id} is {ticket.status}; it cannot start executing")
+    run = Execution.objects.filter(ticket=ticket).count() + 1
+    execution = Execution.objects.create(
+        ticket=ticket,
+        run=run,
+        key=f"{ticket.ticket_id}:{run}",
+        via=ExecutionVia(via),
+        requested_by=acting_user,
+        policy_name=ticket.decision_policy,
+        pattern=ticket.pattern,
+        category=ticket.category,
+        action_count=len(ticket.suggested_actions or []),
+    )
+    _move_ticket(
+        ticket,
+        TicketStatus.REMEDIATING,
+        reason=f"Execution {execution.key} queued ({execution.get_via_display()})",
+        acting_user=acting_user,
+    )
+    audit(
+        AuditAction.EXECUTION_REQUESTED,
+        f"Execution {execution.key} requested ({via})",
+        ticket=ticket,
+        acting_user=acting_user,
+        details={"execution": execution.key, "via": via},
+    )
+    async_task(RUN_TASK, ticket.pk, task_name=f"execute {execution.key}"[:100], ack_failure=True)
+
+
+# --- Running (the choke point) -----------------------------------------------------------
+
+
+def execution_run(ticket_pk: int) -> str:
+    """Claim and run the ticket's pending execution; returns what happened (task log).
+
+    Safe to call any number of times, concurrently: only the caller whose conditional
+    update claims the execution runs it; the others return ``skipped``.
+    """
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().filter(pk=ticket_pk).first()
+        if ticket is None:
+            return "skipped: ticket does not exist"
+        execution = (
+            Execution.objects.filter(ticket=ticket, state=ExecutionState.PENDING)
+            .order_by("run")
+            .first()
+        )
+        if execution is None:
+            return "skipped: nothing pending (already claimed or finished)"
+        now = timezone.now()
+        claimed = Execution.objects.filter(pk=execution.pk, state=ExecutionState.PENDING).update(
+            state=ExecutionState.RUNNING, claimed_at=now
+        )
+        if claimed != 1:
+            return "skipped: already claimed"
+        execution.state = ExecutionState.RUNNING
+        execution.claimed_at = now
+        if ticket.status != TicketStatus.REMEDIATING:
+            return _refuse(ticket, execution, f"the ticket is {ticket.status}, not remediating")
+        actions, refusal = claim.recheck(ticket, execution, now)
+        if refusal is not None:
+            return _refuse(ticket, execution, refusal.reason, breaker=refusal.breaker)
+        simulated = any(
+            getattr(claim.get_connector(a.platform), "simulated", False) for a in actions
+        )
+        Execution.objects.filter(pk=execution.pk).update(simulated=simulated)
+        execution.simulated = simulated
+        audit(
+            AuditAction.EXECUTION_CLAIMED,
+            f"Executing {execution.key}: {len(actions)} action(s) "
+            + ", ".join(f"{a.operation} on {a.system}" for a in actions)
+            + (" on the simulated lab" if simulated else ""),
+            ticket=ticket,
+            details={
+                "execution": execution.key,
+                "actions": [a.to_dict() for a in actions],
+                "simulated": simulated,
+                "via": execution.via,
+            },
+        )
+    # Committed: the claim and the intent are durable before anything leaves the process.
+    result = run_actions(execution, actions)
+    return _finish(ticket_pk, execution, actions, result)
+
+
+def _refuse(ticket: Ticket, execution: Execution, reason: str, *, breaker: Any = None) -> str:
+    Execution.objects.filter(pk=execution.pk).update(
+        state=ExecutionState.REFUSED, finished_at=timezone.now(), reason=reason[:2000]
+    )
+    audit(
+        AuditAction.EXECUTION_REFUSED,
+        f"Execution {execution.key} refused: {reason}; nothing ran",
+        ticket=ticket,
+        details={"execution": execution.key, "reason": reason},
+    )
+    if breaker is not None:
+        audit(
+            AuditAction.CIRCUIT_OPENED,
+            f"Circuit breaker opened for {breaker.target}: {breaker.reason}; a person re-arms it",
+            ticket=ticket,
+            pattern=breaker.pattern,
+            details={"target": breaker.target, "breaker": breaker.pk},
+        )
+        _notify(f"Circuit breaker opened for {breaker.target}", breaker.reason, ticket)
+    if ticket.status == TicketStatus.REMEDIATING:
+        _move_ticket(
+            ticket,
+            TicketStatus.MANUAL_REVIEW,
+            reason=f"Execution refused: {reason}; nothing ran, a person decides",
+        )
+    return f"refused: {reason}"
+
+
+def _notify(subject: str, body: str, ticket: Ticket | None) -> None:
+    """Queue the administrators' mail (sent by a task, after this transaction commits)."""
+    async_task(
+        NOTIFY_TASK,
+        subject[:150],
+        body[:5000],
+        ticket.pk if ticket is not None else None,
+        task_name="notify admins",
+        ack_failure=True,
+    )
+
+
+def _results(execution: Execution, result: RunResult, success: bool) -> dict[str, Any]:
+    steps = ExecutionStep.objects.filter(execution=execution).order_by("index")
+    return {
+        "success": success,
+        "execution": execution.key,
+        "simulated": execution.simulated,
+        "executed_actions": [
+            {
+                "operation": s.operation,
+                "system": s.target,
+                "params": s.params,
+                "kind": s.kind,
+                "state": s.state,
+                "detail": (s.result or {}).get("detail", "") if isinstance(s.result, dict) else "",
+                "error": s.error,
+            }
+            for s in steps
+        ],
+        "rolled_back": result.rolled_back,
+        "error": result.unknown or result.failure or None,
+    }
+
+
+def _finish(ticket_pk: int, execution: Execution, actions: list[Any], result: RunResult) -> str:
+    ran = bool(result.ran)
+    if result.unknown:
+        state, status, outcome = ExecutionState.UNKNOWN, TicketStatus.MANUAL_REVIEW, None
+        reason = f"Outcome unknown: {result.unknown}. Nothing is retried; a person reconciles."
+    elif result.succeeded:
+        state, status, outcome = (
+            ExecutionState.SUCCEEDED,
+            TicketStatus.RESOLVED,
+            TicketOutcome.SUCCESS,
+        )
+        reason = f"Executed {len(actions)} action(s); every post-check passed"
+    elif result.rollback_failed:
+        state, status, outcome = ExecutionState.FAILED, TicketStatus.FAILED, TicketOutcome.FAILURE
+        reason = f"{result.failure}; rollback failed: {result.rollback_failed}"
+    elif not ran:
+        state, status, outcome = ExecutionState.FAILED, TicketStatus.FAILED, TicketOutcome.FAILURE
+        reason = f"{result.failure}; nothing ran"
+    else:
+        state, status = ExecutionState.ROLLED_BACK, TicketStatus.PARTIALLY_REMEDIATED
+        outcome = TicketOutcome.FAILURE
+        reason = f"{result.failure}; rolled back what ran ({result.rolled_back} step(s) undone)"
+    # An unknown write may have run: count it as executed until a person says otherwise.
+    executed = ran or bool(result.unknown)
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
+        Execution.objects.filter(pk=execution.pk, state=ExecutionState.RUNNING).update(
+            state=state, finished_at=timezone.now(), reason=reason[:2000]
+        )
+        audit(
+            AuditAction.EXECUTION_UNKNOWN if result.unknown else AuditAction.EXECUTION_FINISHED,
+            f"Execution {execution.key} {state}: {reason}",
+            ticket=ticket,
+            details={"execution": execution.key, "state": state, "rolled_back": result.rolled_back},
+        )
+        if ticket.status == TicketStatus.REMEDIATING:
+            _move_ticket(
+                ticket,
+                status,
+                reason=reason,
+                executed=executed,
+                results=_results(execution, result, state == ExecutionState.SUCCEEDED),
+                outcome=outcome,
+            )
+        if state != ExecutionState.SUCCEEDED:
+            _notify(f"Remediation of {ticket.ticket_id} {state}", reason, ticket)
+    return str(state)
+
+
+# --- Sweeping what a dead worker left ------------------------------------------------------
+
+
+def execution_sweep(*, now: Any = None) -> dict[str, int]:
+    """Mark executions left RUNNING past ``EXECUTION_STALE_SECONDS`` as unknown (nothing
+    re-runs a write by itself), and re-queue PENDING ones whose task was lost."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=float(settings.EXECUTION_STALE_SECONDS))
+    marked = 0
+    for execution in Execution.objects.filter(state=ExecutionState.RUNNING, claimed_at__lt=stale):
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=execution.ticket_id)
+            if not Execution.objects.filter(pk=execution.pk, state=ExecutionState.RUNNING).update(
+                state=ExecutionState.UNKNOWN,
+                finished_at=now,
+                reason="Left running by a worker that stopped; the outcome is unknown",
+            ):
+                continue
+            ExecutionStep.objects.filter(execution=execution, state=StepState.RUNNING).update(
+                state=StepState.UNKNOWN, finished_at=now
+            )
+            reason = (
+                f"Execution {execution.key} was left running by a worker that stopped; "
+                "the outcome is unknown. Nothing is retried; a person reconciles."
+            )
+            audit(
+                AuditAction.EXECUTION_UNKNOWN,
+                reason,
+                ticket=ticket,
+                details={"execution": execution.key},
+            )
+            if ticket.status == TicketStatus.REMEDIATING:
+                started = ExecutionStep.objects.filter(execution=execution).exists()
+                _move_ticket(ticket, TicketStatus.MANUAL_REVIEW, reason=reason, executed=started)
+            _notify(f"Remediation of {ticket.ticket_id} has an unknown outcome", reason, ticket)
+            marked += 1
+    requeued = 0
+    for execution in Execution.objects.filter(state=ExecutionState.PENDING, requested_at__lt=stale):
+        async_task(
+            RUN_TASK,
+            execution.ticket_id,
+            task_name=f"execute {execution.key}"[:100],
+            ack_failure=True,
+        )
+        requeued += 1
+    return {"unknown": marked, "requeued": requeued}
+
+
+# --- Circuit breakers ----------------------------------------------------------------------
+
+
+def breaker_rearm(breaker: CircuitBreaker, *, acting_user: User) -> bool:
+    """A person re-arms an open circuit breaker: automatic execution of that pattern on that
+    target may run again, counting from now. Returns False when it was not open."""
+    with transaction.atomic():
+        locked = CircuitBreaker.objects.select_for_update().get(pk=breaker.pk)
+        if not locked.is_open:
+            return False
+        locked.is_open = False
+        locked.rearmed_at = timezone.now()
+        locked.rearmed_by = acting_user
+        locked.save(update_fields=["is_open", "rearmed_at", "rearmed_by"])
+        audit(
+            AuditAction.CIRCUIT_REARMED,
+            f"Circuit breaker for {locked.target} re-armed by {acting_user.get_username()}",
+            pattern=locked.pattern,
+            acting_user=acting_user,
+            details={"target": locked.target, "breaker": locked.pk},
+        )
+    return True
+
+
+# --- Reconciling an unknown outcome ------------------------------------------------------
+
+
+def execution_observe(execution: Execution) -> list[dict[str, Any]]:
+    """The read-only check a person starts from: each unknown step's target as its
+    connector sees it now (no write tool is called). Outside any transaction."""
+    observed = []
+    for step in execution.steps.filter(state=StepState.UNKNOWN).order_by("index"):
+        action = SuggestedAction.from_dict(
+            {"operation": step.operation, "params": step.params, "system": step.target}
+        )
+        connector = claim.get_connector(step.platform)
+        try:
+            with connector.session():  # type: ignore[attr-defined]
+                state = connector.target_state(action)  # type: ignore[attr-defined]
+                passed, checks = connector.post_check(  # type: ignore[attr-defined]
+                    action, claim.CATALOGUE[step.operation].checks
+                )
+        except Exception as exc:  # a person reads this; any failure is shown, not raised
+            observed.append({"step": step.index, "error": str(exc)[:500]})
+            continue
+        observed.append(
+            {
+                "step": step.index,
+                "target": step.target,
+                "post_checks_pass": passed,
+                "checks": checks,
+                "state": state,
+            }
+        )
+    return observed
+
+
+def execution_reconcile(
+    execution: Execution, *, worked: bool, acting_user: User, note: str
+) -> None:
+    """A person settles an unknown outcome after looking at the target: the ticket ends
+    ``resolved`` (success) or ``failed`` (failure). Nothing is re-run."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=execution.ticket_id)
+        locked = Execution.objects.select_for_update().get(pk=execution.pk)
+        if locked.state != ExecutionState.UNKNOWN:
+            raise Conflict(f"Execution {locked.key} is {locked.state}, not unknown")
+        if ticket.status != TicketStatus.MANUAL_REVIEW:
+            raise Conflict(f"Ticket {ticket.ticket_id} is {ticket.status}, not manual_review")
+        verdict = "worked" if worked else "did not work"
+        audit(
+            AuditAction.EXECUTION_RECONCILED,
+            f"{acting_user.get_username()} reconciled {locked.key}: it {verdict} ({note})",
+            ticket=ticket,
+            acting_user=acting_user,
+            details={"execution": locked.key, "worked": worked, "note": note},
+        )
+        _move_ticket(
+            ticket,
+            TicketStatus.RESOLVED if worked else TicketStatus.FAILED,
+            reason=f"Unknown outcome reconciled by {acting_user.get_username()}: {note}",
+            acting_user=acting_user,
+            executed=True,
+            outcome=TicketOutcome.SUCCESS if worked else TicketOutcome.FAILURE,
+        )
