@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from remediation.execution.models import Execution, ExecutionState
+from remediation.models import TicketStatus
 from tests.factories import PatternFactory, TicketFactory
 
 URL = "/api/v1/stats/auto-remediation"
@@ -43,16 +44,16 @@ def execution(t, state, run=1):
 
 @pytest.fixture
 def history(db):
-    a = ticket("cache", executed=True)
-    b = ticket("cache", executed=True, approval=True)
-    c = ticket("network", approval=True)
+    a = ticket("cache", executed=True, status=TicketStatus.RESOLVED)
+    b = ticket("cache", executed=True, approval=True, status=TicketStatus.PARTIALLY_REMEDIATED)
+    c = ticket("network", approval=True, status=TicketStatus.MANUAL_REVIEW)
     ticket("network", enabled=False)
-    d = ticket("network", executed=True)
+    d = ticket("network", executed=True, status=TicketStatus.MANUAL_REVIEW)
     execution(a, ExecutionState.SUCCEEDED)
     execution(b, ExecutionState.ROLLED_BACK)
     execution(d, ExecutionState.UNKNOWN)
     execution(c, ExecutionState.REFUSED)
-    old = ticket("cache", executed=True)
+    old = ticket("cache", executed=True, status=TicketStatus.FAILED)
     old_exec = execution(old, ExecutionState.FAILED)
     Execution.objects.filter(pk=old_exec.pk).update(
         requested_at=timezone.now() - timedelta(days=90)
@@ -124,7 +125,7 @@ class TestRefusals:
         assert r.status_code in (401, 403)
         assert "execution_rate" not in r.json()
 
-    def test_it_is_in_the_openapi_document(self, anon, db):
-        schema = anon.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    def test_it_is_in_the_openapi_document(self, api):
+        schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
         operation = schema["paths"]["/api/v1/stats/auto-remediation"]["get"]
         assert [p["name"] for p in operation["parameters"]] == ["days"]

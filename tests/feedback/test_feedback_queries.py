@@ -17,10 +17,17 @@ BODY = {
     "actions_worked": True,
 }
 # Authentication and permission (token, user permissions, group permissions), the locked
-# ticket, the feedback row, audit events, the rollup row, the status transition, the
-# pattern (one locked read, one write), the score's two rollup reads and its write.
-TRUSTED_QUERIES = 23
-UNTRUSTED_QUERIES = 11
+# ticket, the feedback row, audit events (each reads the hash of the previous row of its
+# chain, then inserts), the rollup row, the status transition, the pattern (one locked
+# read, one write), the score's two rollup reads and its write. On PostgreSQL each audit
+# event also takes a transaction-scoped advisory lock on its chain: not counted here, so
+# the numbers hold on both databases.
+TRUSTED_QUERIES = 27
+UNTRUSTED_QUERIES = 12
+
+
+def _counted(ctx):
+    return [q for q in ctx.captured_queries if "pg_advisory_xact_lock" not in q["sql"]]
 
 
 def _pattern_writes(ctx):
@@ -43,7 +50,7 @@ def test_a_trusted_feedback_that_resolves_a_ticket_takes_a_fixed_number_of_queri
     assert len(_pattern_writes(ctx)) == 1
     reads = [q for q in ctx.captured_queries if 'FROM "patterns_pattern"' in q["sql"]]
     assert len(reads) == 1  # the one locked read
-    assert len(ctx.captured_queries) == TRUSTED_QUERIES, "\n".join(
+    assert len(_counted(ctx)) == TRUSTED_QUERIES, "\n".join(
         q["sql"][:120] for q in ctx.captured_queries
     )
 
@@ -55,6 +62,6 @@ def test_an_untrusted_feedback_is_stored_in_a_few_queries(user, api, restart_run
         response = api.post(URL, BODY, format="json")
     assert response.status_code == 201
     assert _pattern_writes(ctx) == []
-    assert len(ctx.captured_queries) == UNTRUSTED_QUERIES, "\n".join(
+    assert len(_counted(ctx)) == UNTRUSTED_QUERIES, "\n".join(
         q["sql"][:120] for q in ctx.captured_queries
     )
