@@ -8,6 +8,7 @@ from django.utils import timezone
 from config.errors import Conflict
 from policies.selectors import global_settings, policy_for_category
 from remediation import safety
+from remediation.approvals.services import approval_request_open
 from remediation.audit import audit
 from remediation.catalogue import validate_suggestions
 from remediation.decision import Decision, DecisionInput, Outcome, PatternFacts, decide
@@ -130,3 +131,5 @@ def _store(ticket: Ticket, decision: Decision) -> None:
             ticket=ticket,
             details={"from": old_status, "to": new_status, "reason": ticket.status_reason},
         )
+    if new_status == TicketStatus.AWAITING_APPROVAL:
+        approval_request_open(ticket)

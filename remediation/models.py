@@ -107,6 +107,11 @@ class AuditAction(models.TextChoices):
     OUTCOME_CHANGED = "ticket.outcome_changed", "Outcome changed"
     PATTERN_ELIGIBILITY_CHANGED = "pattern.eligibility_changed", "Pattern eligibility changed"
     RUNBOOK_LEARNED = "runbook.learned", "Runbook learned from feedback"
+    APPROVAL_REQUESTED = "approval.requested", "Approval requested"
+    APPROVAL_GRANTED = "approval.granted", "Approval given"
+    APPROVAL_REJECTED = "approval.rejected", "Approval refused"
+    APPROVAL_EXPIRED = "approval.expired", "Approval request expired"
+    EXECUTION_REQUESTED = "execution.requested", "Execution requested"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -223,3 +228,24 @@ class CategoryDailyStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.day}"
+
+
+# Models that live in their own modules, registered with this app by being imported here.
+from remediation.approvals.models import (  # noqa: E402
+    ApprovalDecision,
+    ApprovalRequest,
+    RejectedOperation,
+)
+
+__all__ = [
+    "ApprovalDecision",
+    "ApprovalRequest",
+    "AuditAction",
+    "AuditEvent",
+    "CategoryDailyStats",
+    "RejectedOperation",
+    "Runbook",
+    "Ticket",
+    "TicketOutcome",
+    "TicketStatus",
+]

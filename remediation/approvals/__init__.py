@@ -1,0 +1,1 @@
+"""Human approval of remediation: requests, decisions, the check execution re-runs, pages."""
