@@ -116,3 +116,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# The approval flow's admin lives beside its models; importing it registers it.
+from remediation.approvals import admin as approvals_admin  # noqa: E402, F401

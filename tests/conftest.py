@@ -70,6 +70,7 @@ def is_postgres() -> bool:
 SEED_MIGRATIONS = [
     ("remediation.migrations.0002_seed_runbooks", "seed"),
     ("policies.migrations.0002_default_policies", "create_defaults"),
+    ("remediation.migrations.0005_approvers_group_and_expiry_schedule", "seed"),
 ]
 
 
