@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
 
 # C0 control characters other than tab, newline and carriage return, plus DEL. NUL is among
 # them: PostgreSQL cannot store it in text and logs/terminals misrender the rest.
@@ -26,6 +27,24 @@ MAX_PAGE = 1_000_000
 # Ticket categories (server, network, cache, storage, ...): stored in lowercase.
 CATEGORY_REGEX = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,49}$"
 MAX_PAGE_SIZE = 200
+
+
+# Who may read what draws on every user's tickets (patterns, statistics): SPEC §3. Named
+# by string so that every app can use it without importing remediation.
+SEE_ALL_TICKETS_PERMISSIONS = ("remediation.view_ticket", "remediation.approve_remediation")
+
+
+class CanReadStatistics(BasePermission):
+    """Staff, approvers (the Approvers group holds both permissions) and integrations
+    granted ``remediation.view_ticket``."""
+
+    message = "Reading patterns and statistics needs the remediation.view_ticket permission."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return bool(user.is_staff) or any(user.has_perm(p) for p in SEE_ALL_TICKETS_PERMISSIONS)
 
 
 class Pagination(PageNumberPagination):

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import (
+    CanReadStatistics,
     CATEGORY_REGEX,
     PageQuerySerializer,
     Pagination,
@@ -24,6 +25,8 @@ MAX_MIN_OCCURRENCES = 1_000_000
 
 
 class PatternListApi(APIView):
+    permission_classes = [CanReadStatistics]
+
     class FilterSerializer(StrictInputMixin, PageQuerySerializer):
         # A slug, as ticket categories are (server, network, cache, ...).
         category = SafeCharField(

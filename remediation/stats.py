@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import StrictInputMixin, error_responses
+from config.api import CanReadStatistics, StrictInputMixin, error_responses
 from remediation.models import CategoryDailyStats, Ticket, TicketStatus
 from remediation.reliability import (
     HIGH_MIN_SCORE,
@@ -216,6 +216,8 @@ class _CategoryMetricsSerializer(_MetricsSerializer):
 
 
 class ReliabilityStatsApi(APIView):
+    permission_classes = [CanReadStatistics]
+
     class FilterSerializer(StrictInputMixin, serializers.Serializer):
         days = DaysField(
             min_value=MIN_DAYS, max_value=MAX_DAYS, required=False, default=DEFAULT_DAYS

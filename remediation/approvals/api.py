@@ -6,6 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,12 +15,27 @@ from config.api import SafeCharField, StrictBooleanField, StrictInputMixin, erro
 from config.errors import ApplicationError, Forbidden
 from remediation.api import TICKET_ID_REGEX
 from remediation.approvals import services
+from remediation.approvals.access import may_approve_anything
 from remediation.approvals.digest import DIGEST_REGEX
 from remediation.approvals.models import ApprovalChannel
 from remediation.approvals.services import MAX_COMMENT
 
 
+class MayApprove(BasePermission):
+    """Approvers only, checked before the body is read: others learn nothing (403)."""
+
+    message = (
+        "You may not approve remediation: you hold no approval permission and no policy "
+        "lists you as an approver."
+    )
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return may_approve_anything(request.user)
+
+
 class ApproveRemediationApi(APIView):
+    permission_classes = [MayApprove]
+
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         ticket_id = SafeCharField(
             max_length=64,

@@ -3,6 +3,8 @@ through the same services as the API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -29,9 +31,17 @@ PAGE_SIZE = 50
 LAB_LABEL = "simulated lab"
 
 
-def _allowed(request: HttpRequest) -> None:
-    if not access.may_use_approval_pages(request.user):
-        raise PermissionDenied("You are not an approver.")
+def approvers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log in first, then be an approver (or see every ticket); checked before anything
+    else about the request, the HTTP method included."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not access.may_use_approval_pages(request.user):
+            raise PermissionDenied("You are not an approver.")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
 
 
 def _row(req: ApprovalRequest, now: Any) -> dict[str, Any]:
@@ -50,10 +60,9 @@ def _row(req: ApprovalRequest, now: Any) -> dict[str, Any]:
     }
 
 
-@login_required
+@approvers_only
 @require_http_methods(["GET", "HEAD"])
 def queue(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
     filters = QueueFilterForm(request.GET or None)
     category = risk = None
     if filters.is_bound and filters.is_valid():
@@ -84,10 +93,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@approvers_only
 @require_http_methods(["GET", "HEAD"])
 def history(request: HttpRequest) -> HttpResponse:
-    _allowed(request)
     decided = selectors.request_list(
         access.visible_requests(request.user), statuses=DECIDED
     ).order_by("-decided_at", "-id")
@@ -125,10 +133,9 @@ def _bars(ticket: Any) -> list[dict[str, Any]]:
     return bars
 
 
-@login_required
+@approvers_only
 @require_http_methods(["GET", "HEAD", "POST"])
 def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
-    _allowed(request)
     req = (
         access.visible_requests(request.user)
         .select_related("ticket", "ticket__pattern", "ticket__submitted_by")
