@@ -80,6 +80,25 @@ HISTORY: list[tuple[str, str, str, list[str], bool, list[dict[str, Any]]]] = [
 ]
 
 
+# Waiting at the end of the history, for a first look at the approval queue (/approvals/):
+# tickets that opted in to auto-remediation in a category with no policy, so a person must
+# approve them. (category, title, description, host)
+WAITING: list[tuple[str, str, str, str]] = [
+    (
+        "server",
+        "Web service not responding on {h}",
+        "VM {h} hung: web service not responding, server not responding, vm unresponsive.",
+        "prod-web-09",
+    ),
+    (
+        "server",
+        "Web service not responding on {h}",
+        "VM {h} hung after the nightly deploy: web service not responding.",
+        "prod-web-10",
+    ),
+]
+
+
 class Command(BaseCommand):
     help = "Load a clearly labelled demo history (DEMO- tickets by user 'demo'). Idempotent."
 
@@ -118,10 +137,21 @@ class Command(BaseCommand):
                     feedback_submit(
                         ticket=ticket, user=demo, data=FeedbackInput(**feedbacks[index])
                     )
+        for category, title, description, host in WAITING:
+            number += 1
+            self._ticket(demo, number, category, title, description, host, auto=True)
         self._summary(number)
 
     def _ticket(
-        self, demo: Any, number: int, category: str, title: str, description: str, host: str
+        self,
+        demo: Any,
+        number: int,
+        category: str,
+        title: str,
+        description: str,
+        host: str,
+        *,
+        auto: bool = False,
     ) -> Ticket:
         ticket = ticket_create(
             TicketInput(
@@ -131,6 +161,7 @@ class Command(BaseCommand):
                 category=category,
                 affected_system=host,
                 source=DEMO_SOURCE,
+                enable_auto_remediation=auto,
             ),
             acting_user=demo,
         )
@@ -166,11 +197,15 @@ class Command(BaseCommand):
         )
         patterns = Pattern.objects.filter(tickets__ticket_id__startswith=DEMO_PREFIX).distinct()
         eligible = sum(p.eligible_for_auto_remediation for p in patterns)
+        waiting = Ticket.objects.filter(
+            ticket_id__startswith=DEMO_PREFIX, status=TicketStatus.AWAITING_APPROVAL
+        ).count()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created {created} demo tickets (DEMO-*, source 'demo', user 'demo'): "
                 f"{patterns.count()} patterns, {eligible} eligible for auto-remediation; "
                 "reliability levels: "
                 + ", ".join(f"{level} {count}" for level, count in sorted(levels.items()))
+                + f"; {waiting} waiting for approval at /approvals/"
             )
         )
