@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import (
-    CanReadStatistics,
     CATEGORY_REGEX,
+    CanReadStatistics,
     PageQuerySerializer,
     Pagination,
     SafeCharField,

@@ -93,11 +93,12 @@ def approvers_notify(request_pk: int) -> str:
     ticket = request.ticket
     decision = ticket.remediation_decision or {}
     link = absolute(reverse("approvals:detail", args=[ticket.ticket_id]))
+    score = ticket.reliability_score
     body = (
         f"Ticket {ticket.ticket_id} waits for your approval.\n\n"
         f"Title: {ticket.title}\nCategory: {ticket.category}\n"
         f"Risk: {decision.get('risk_level') or 'unknown'}\n"
-        f"Reliability: {ticket.reliability_score if ticket.reliability_score is not None else 'n/a'}\n"
+        f"Reliability: {'n/a' if score is None else f'{score:.1f}'}\n"
         f"Approvals needed: {request.required_approvals}\n"
         f"Expires: {request.expires_at:%Y-%m-%d %H:%M} UTC\n\n"
         f"Review and decide: {link}\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -36,6 +36,7 @@ class MayApprove(BasePermission):
 class ApproveRemediationApi(APIView):
     permission_classes = [MayApprove]
 
+    @extend_schema_serializer(component_name="ApproveRemediation")
     class InputSerializer(StrictInputMixin, serializers.Serializer):
         ticket_id = SafeCharField(
             max_length=64,
@@ -67,6 +68,7 @@ class ApproveRemediationApi(APIView):
             "changed since, the approval is refused (409).",
         )
 
+    @extend_schema_serializer(component_name="ApprovalAnswer")
     class OutputSerializer(serializers.Serializer):
         ticket_id = serializers.CharField()
         approved = serializers.BooleanField(help_text="This answer: approval or rejection.")
@@ -102,7 +104,7 @@ class ApproveRemediationApi(APIView):
         named = data.get("approver")
         if named is not None and named.strip().lower() not in {
             user.get_username().lower(),
-            (user.email or "").strip().lower() or user.get_username().lower(),
+            (getattr(user, "email", "") or "").strip().lower() or user.get_username().lower(),
         }:
             raise Forbidden(
                 "approver: you may only approve as yourself; the approver is the "

@@ -90,8 +90,10 @@ def approval_request_open(ticket: Ticket) -> ApprovalRequest:
         opened_at=now,
         expires_at=now + timedelta(minutes=minutes),
     )
-    who = "the approvers of policy " + policy.name if policy and policy.approvers else (
-        "holders of the approve_remediation permission"
+    who = (
+        "the approvers of policy " + policy.name
+        if policy and policy.approvers
+        else ("holders of the approve_remediation permission")
     )
     audit(
         AuditAction.APPROVAL_REQUESTED,
@@ -124,8 +126,10 @@ def _load(ticket_id: str, user: User | AnonymousUser) -> tuple[Ticket, ApprovalR
     if ticket is None:
         raise NotFound(f"No ticket {ticket_id!r}.", fields={"ticket_id": ["Not found."]})
     request = ApprovalRequest.objects.select_for_update().filter(ticket=ticket).first()
-    if ticket.status != TicketStatus.AWAITING_APPROVAL or request is None or (
-        request.status != ApprovalStatus.PENDING
+    if (
+        ticket.status != TicketStatus.AWAITING_APPROVAL
+        or request is None
+        or (request.status != ApprovalStatus.PENDING)
     ):
         state = request.get_status_display().lower() if request is not None else ticket.status
         raise Conflict(
@@ -252,9 +256,7 @@ def _grant(
     elif counted:
         message = f"Approval recorded: {given} of {required}; waiting for more approvers."
     else:
-        message = (
-            f"You had already approved these actions; it counts once ({given} of {required})."
-        )
+        message = f"You had already approved these actions; it counts once ({given} of {required})."
     return ApprovalResult(ticket, request, True, counted, given, required, executed, message)
 
 
@@ -303,7 +305,12 @@ def _reject(
     now: datetime,
 ) -> ApprovalResult:
     ApprovalDecision.objects.create(
-        request=request, approver=user, approve=False, comment=comment, actions_digest=digest, via=via
+        request=request,
+        approver=user,
+        approve=False,
+        comment=comment,
+        actions_digest=digest,
+        via=via,
     )
     reason = f"Rejected by {user.get_username()}: {comment}"
     request.status = ApprovalStatus.REJECTED
@@ -323,7 +330,9 @@ def _reject(
     if ticket.pattern is not None:
         _remember_refusals(ticket, operations, now=now)
     _set_status(ticket, TicketStatus.MANUAL_REVIEW, reason, acting_user=user)
-    return ApprovalResult(ticket, request, False, True, 0, request.required_approvals, False, reason)
+    return ApprovalResult(
+        ticket, request, False, True, 0, request.required_approvals, False, reason
+    )
 
 
 def _remember_refusals(ticket: Ticket, operations: list[str], *, now: datetime) -> None:

@@ -21,7 +21,9 @@ PLACEHOLDER = True
 
 def execution_request(ticket: Ticket, *, acting_user: User | None, via: str) -> None:
     if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("execution_request must run inside the transaction that locked the ticket")
+        raise RuntimeError(
+            "execution_request must run inside the transaction that locked the ticket"
+        )
     old = ticket.status
     ticket.status = TicketStatus.REMEDIATING
     ticket.status_reason = f"Approved ({via}); execution requested"

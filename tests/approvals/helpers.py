@@ -21,8 +21,12 @@ RESTART_VM = {
     "action_type": "safe_write",
     "rollback": "irreversible",
 }
-RESTART_WEB_02 = {**RESTART_VM, "action": "Restart prod-web-02", "system": "prod-web-02",
-                  "params": {"vm": "prod-web-02"}}
+RESTART_WEB_02 = {
+    **RESTART_VM,
+    "action": "Restart prod-web-02",
+    "system": "prod-web-02",
+    "params": {"vm": "prod-web-02"},
+}
 
 BREAKDOWN = {
     "overall_score": 72.5,
@@ -54,9 +58,7 @@ def policy(category: str = "server", **fields: Any) -> AutoRemediationPolicy:
         "auto_approve_threshold": None,
     }
     defaults.update(fields)
-    return AutoRemediationPolicy.objects.update_or_create(
-        category=category, defaults=defaults
-    )[0]
+    return AutoRemediationPolicy.objects.update_or_create(category=category, defaults=defaults)[0]
 
 
 def awaiting_ticket(submitter, *, category: str = "server", **fields: Any) -> Ticket:

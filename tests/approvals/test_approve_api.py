@@ -57,7 +57,13 @@ def dave(db):
 
 
 def test_the_last_needed_approval_hands_the_ticket_to_execution(ticket, carol, client_for):
-    r = approve(client_for(carol), ticket, approver="carol", comment="Looks right", ticket_id=ticket.ticket_id)
+    r = approve(
+        client_for(carol),
+        ticket,
+        approver="carol",
+        comment="Looks right",
+        ticket_id=ticket.ticket_id,
+    )
 
     assert r.status_code == 200, r.json()
     body = r.json()
@@ -270,7 +276,9 @@ def test_actions_changed_after_approval_no_longer_count(lab, user, carol, dave, 
     assert not check.ok and "actions changed" in check.reason
 
 
-def test_an_approval_of_actions_that_changed_since_fails_the_execution_check(ticket, carol, client_for):
+def test_an_approval_of_actions_that_changed_since_fails_the_execution_check(
+    ticket, carol, client_for
+):
     approve(client_for(carol), ticket)
     ticket.refresh_from_db()
     assert approval_check(ticket).ok
@@ -334,7 +342,9 @@ def test_a_decision_that_did_not_require_approval_passes_the_check(user):
         ({"approve": True, "submitted_by": "x"}, "submitted_by"),
     ],
 )
-def test_bad_input_is_400_naming_the_field_and_changes_nothing(ticket, carol, client_for, body, field):
+def test_bad_input_is_400_naming_the_field_and_changes_nothing(
+    ticket, carol, client_for, body, field
+):
     r = client_for(carol).post(url(ticket.ticket_id), body, format="json")
     assert r.status_code == 400, r.json()
     assert field in r.json()["error"]["fields"]
@@ -362,7 +372,9 @@ def test_anonymous_callers_are_401(ticket, anon):
 # --- notifications ---------------------------------------------------------------------
 
 
-def test_approvers_are_mailed_once_after_commit_with_a_link(lab, user, carol, dave, drain_queue, settings):
+def test_approvers_are_mailed_once_after_commit_with_a_link(
+    lab, user, carol, dave, drain_queue, settings
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     approver("submitter-approver", email=user.email)  # holds the permission
     ticket = awaiting_ticket(user)

@@ -87,7 +87,9 @@ def test_the_queue_lists_waiting_requests_oldest_first_with_what_matters(client,
     assert older and newer
 
 
-def test_the_request_page_shows_actions_breakdown_reasoning_pattern_and_audit(client, ticket, carol):
+def test_the_request_page_shows_actions_breakdown_reasoning_pattern_and_audit(
+    client, ticket, carol
+):
     client.force_login(carol)
     html = client.get(detail(ticket)).content.decode()
     for expected in (
@@ -142,7 +144,9 @@ def test_every_refusal_has_a_clear_message(client, lab, user, carol):
     changed = awaiting_ticket(user, ticket_id="INC-CHANGED")
     stale = actions_digest([RESTART_VM])
     Ticket.objects.filter(pk=changed.pk).update(suggested_actions=[RESTART_WEB_02])
-    assert "The actions changed" in decide(client, changed, "approve", digest=stale).content.decode()
+    assert (
+        "The actions changed" in decide(client, changed, "approve", digest=stale).content.decode()
+    )
 
     # expired
     late = awaiting_ticket(user, ticket_id="INC-LATE")
@@ -163,7 +167,9 @@ def test_a_request_of_an_unknown_ticket_is_404(client, carol):
 
 def test_a_garbled_form_is_refused_without_a_change(client, ticket, carol):
     client.force_login(carol)
-    r = client.post(detail(ticket), {"decision": "maybe", "comment": "a\x00b", "actions_digest": "x"})
+    r = client.post(
+        detail(ticket), {"decision": "maybe", "comment": "a\x00b", "actions_digest": "x"}
+    )
     assert r.status_code == 200
     assert "not recorded" in r.content.decode()
     assert not ApprovalDecision.objects.exists()

@@ -70,7 +70,9 @@ def test_a_rejected_operation_is_not_proposed_again_until_successes_outweigh_it(
     second = submit(user, 2)
     assert second.pattern_id == pattern.pk
     assert second.suggested_actions == []
-    assert any("approvers rejected it for this pattern 1 time(s)" in d for d in second.dropped_actions)
+    assert any(
+        "approvers rejected it for this pattern 1 time(s)" in d for d in second.dropped_actions
+    )
     assert second.status != TicketStatus.AWAITING_APPROVAL
 
     # One later success does not outweigh one rejection; two do.

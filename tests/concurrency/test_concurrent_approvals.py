@@ -77,7 +77,9 @@ def test_twenty_concurrent_approvals_request_exactly_one_execution(seeded):
     assert ApprovalRequest.objects.get(ticket=ticket).status == ApprovalStatus.APPROVED
     requested = AuditEvent.objects.filter(ticket=ticket, action=AuditAction.EXECUTION_REQUESTED)
     assert requested.count() == 1
-    assert AuditEvent.objects.filter(ticket=ticket, action=AuditAction.APPROVAL_GRANTED).count() == 1
+    assert (
+        AuditEvent.objects.filter(ticket=ticket, action=AuditAction.APPROVAL_GRANTED).count() == 1
+    )
     assert Ticket.objects.get(pk=ticket.pk).status != TicketStatus.AWAITING_APPROVAL
 
 
