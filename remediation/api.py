@@ -21,6 +21,7 @@ from config.api import (
     paginated,
 )
 from remediation import access, selectors, services
+from remediation.approvals.digest import actions_digest
 from remediation.models import AuditEvent, Severity, Ticket, TicketStatus
 
 TICKET_ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
@@ -49,6 +50,10 @@ class TicketOutputSerializer(serializers.ModelSerializer):
         slug_field="hash", read_only=True, allow_null=True
     )
     submitted_by = serializers.CharField(source="submitted_by.get_username")
+    actions_digest = serializers.SerializerMethodField(
+        help_text="Digest of suggested_actions; send it when approving to bind the approval "
+        "to exactly these actions."
+    )
 
     class Meta:
         model = Ticket
@@ -78,8 +83,12 @@ class TicketOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "resolved_at",
+            "actions_digest",
         ]
         read_only_fields = fields
+
+    def get_actions_digest(self, ticket: Ticket) -> str:
+        return actions_digest(ticket.suggested_actions or [])
 
 
 class TicketListCreateApi(APIView):

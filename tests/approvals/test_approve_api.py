@@ -287,6 +287,13 @@ def test_an_approval_of_actions_that_changed_since_fails_the_execution_check(
     assert not approval_check(ticket).ok
 
 
+def test_the_ticket_shows_the_digest_an_approval_binds_to(ticket, carol, client_for):
+    client = client_for(carol)
+    shown = client.get(f"/api/v1/tickets/{ticket.ticket_id}").json()["actions_digest"]
+    assert shown == actions_digest([RESTART_VM])
+    assert approve(client, ticket, actions_digest=shown).status_code == 200
+
+
 def test_approving_with_a_stale_digest_is_refused(ticket, carol, client_for):
     stale = actions_digest([RESTART_WEB_02])
     r = approve(client_for(carol), ticket, actions_digest=stale)
