@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Page, expect, sync_playwright
 
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
@@ -58,6 +59,10 @@ def browser_page(monkeypatch):
         finally:
             context.close()
             browser.close()
+            # Playwright's sync API runs the test in a greenlet with its own context, where
+            # Django opens a connection of its own: close it, or it outlives the test
+            # database.
+            connections.close_all()
 
 
 @pytest.fixture
