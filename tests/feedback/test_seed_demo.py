@@ -55,9 +55,9 @@ def test_the_demo_leaves_requests_waiting_in_the_approval_queue():
     from tests.remediation.doubles import LabDouble
 
     # Health and backups answered as the lab does (the lab connector answers in `make run`).
-    with registry.use(LabDouble(systems={"prod-web-09", "prod-web-10"})):
+    with registry.use(LabDouble()):
         out = run("--force")
     waiting = Ticket.objects.filter(status=TicketStatus.AWAITING_APPROVAL)
-    assert sorted(t.affected_system for t in waiting) == ["prod-web-09", "prod-web-10"]
+    assert sorted(t.affected_system for t in waiting) == ["prod-web-01", "prod-web-02"]
     assert ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING).count() == 2
     assert "2 waiting for approval at /approvals/" in out

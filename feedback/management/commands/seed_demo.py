@@ -88,13 +88,13 @@ WAITING: list[tuple[str, str, str, str]] = [
         "server",
         "Web service not responding on {h}",
         "VM {h} hung: web service not responding, server not responding, vm unresponsive.",
-        "prod-web-09",
+        "prod-web-01",
     ),
     (
         "server",
         "Web service not responding on {h}",
         "VM {h} hung after the nightly deploy: web service not responding.",
-        "prod-web-10",
+        "prod-web-02",
     ),
 ]
 
