@@ -424,3 +424,17 @@ def test_administrators_are_mailed_about_a_failure(ticket, drain_queue, settings
     drain_queue()
     assert mail.outbox[0].to == ["ops@example.com"]
     assert "rolled back" in mail.outbox[0].subject
+
+
+def test_the_expiry_sweep_is_scheduled_every_minute_and_runs_as_a_task(ticket):
+    from django_q.models import Schedule
+
+    from remediation.approvals.tasks import expire_approval_requests
+
+    schedule = Schedule.objects.get(name="expire approval requests")
+    assert schedule.func == "remediation.approvals.tasks.expire_approval_requests"
+    assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 1)
+    with time_machine.travel(timezone.now() + timedelta(minutes=241)):
+        assert expire_approval_requests() == "expired 1"
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.MANUAL_REVIEW
