@@ -208,6 +208,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="auto-remediation@localhost")
 ADMINS = [("Administrators", a) for a in env.list("ADMIN_EMAILS", default=[])]
+# The address people reach the site at, for links in e-mails (approval requests).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # One line per event on stderr. LOG_FORMAT=json writes each line as a JSON object (with
 # ticket_id and user where the event has them), for a log pipeline to follow a ticket.

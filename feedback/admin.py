@@ -50,6 +50,7 @@ class PatternAdmin(admin.ModelAdmin):
         "positive_feedback_rate",
         "avg_reliability_score",
         "auto_remediation_success_rate",
+        "rejection_count",
         "eligible_for_auto_remediation",
         "enabled",
         "needs_review",

@@ -61,6 +61,7 @@ class PatternListApi(APIView):
                 "avg_reliability_score",
                 "auto_remediation_attempts",
                 "auto_remediation_success_rate",
+                "rejection_count",
                 "eligible_for_auto_remediation",
                 "enabled",
                 "first_seen_at",

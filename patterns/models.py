@@ -36,6 +36,9 @@ class Pattern(models.Model):
     auto_remediation_successes = models.PositiveIntegerField(default=0)
     auto_remediation_success_rate = models.FloatField(default=0.0)
 
+    # Approvers who refused this pattern's proposed actions (counted by the approval flow).
+    rejection_count = models.PositiveIntegerField(default=0)
+
     eligible_for_auto_remediation = models.BooleanField(default=False)
     eligibility_changed_at = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(

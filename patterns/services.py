@@ -23,6 +23,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from patterns.eligibility import PatternStats, Thresholds, is_eligible
@@ -349,6 +350,13 @@ def pattern_clear_review(pattern: Pattern) -> EligibilityChange | None:
         p.needs_review = False
 
     return _update(pattern, change, ["needs_review"])
+def pattern_record_rejection(pattern: Pattern) -> None:
+    """An approver refused the actions proposed for a ticket of this pattern.
+
+    Counted with an atomic increment: concurrent rejections never lose one. Eligibility does
+    not read it (what people refuse is kept from being proposed instead)."""
+    Pattern.objects.filter(pk=pattern.pk).update(rejection_count=F("rejection_count") + 1)
+    pattern.refresh_from_db(fields=["rejection_count"])
 
 
 @dataclass(frozen=True)

@@ -238,3 +238,5 @@ class CircuitBreakerAdmin(admin.ModelAdmin):
             breaker_rearm(breaker, acting_user=request.user)  # type: ignore[arg-type]
             count += 1
         self.message_user(request, f"Re-armed {count} circuit breaker(s).")
+# The approval flow's admin lives beside its models; importing it registers it.
+from remediation.approvals import admin as approvals_admin  # noqa: E402, F401

@@ -22,6 +22,7 @@ from config.api import (
 )
 from remediation import access, selectors, services
 from remediation.alerts.selectors import alert_note
+from remediation.approvals.digest import actions_digest
 from remediation.models import AuditEvent, Severity, Ticket, TicketStatus
 
 TICKET_ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
@@ -56,6 +57,10 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     )
     submitted_by = serializers.CharField(source="submitted_by.get_username")
     alert_note = serializers.SerializerMethodField()
+    actions_digest = serializers.SerializerMethodField(
+        help_text="Digest of suggested_actions; send it when approving to bind the approval "
+        "to exactly these actions."
+    )
 
     class Meta:
         model = Ticket
@@ -90,12 +95,16 @@ class TicketOutputSerializer(serializers.ModelSerializer):
             "last_repeat_at",
             "alert_resolved_at",
             "alert_note",
+            "actions_digest",
         ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_alert_note(self, ticket: Ticket) -> str | None:
         return alert_note(ticket)
+
+    def get_actions_digest(self, ticket: Ticket) -> str:
+        return actions_digest(ticket.suggested_actions or [])
 
 
 class JoinedTicketOutputSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from django.utils import timezone
 from config.errors import Conflict
 from policies.selectors import global_settings, policy_for_category
 from remediation import safety
+from remediation.approvals.services import approval_request_open
 from remediation.audit import audit
 from remediation.catalogue import validate_suggestions
 from remediation.decision import (
@@ -148,3 +149,5 @@ def _store(ticket: Ticket, decision: Decision) -> None:
         ticket_transition(
             ticket, NEXT_STATUS[decision.outcome], reason=reason, extra_fields=fields
         )
+    if new_status == TicketStatus.AWAITING_APPROVAL:
+        approval_request_open(ticket)

@@ -198,6 +198,10 @@ class AuditAction(models.TextChoices):
     CIRCUIT_OPENED = "circuit.opened", "Circuit breaker opened"
     CIRCUIT_REARMED = "circuit.rearmed", "Circuit breaker re-armed"
     ADMINS_NOTIFIED = "admins.notified", "Administrators notified"
+    APPROVAL_REQUESTED = "approval.requested", "Approval requested"
+    APPROVAL_GRANTED = "approval.granted", "Approval given"
+    APPROVAL_REJECTED = "approval.rejected", "Approval refused"
+    APPROVAL_EXPIRED = "approval.expired", "Approval request expired"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -374,7 +378,7 @@ class CategoryDailyStats(models.Model):
         return f"{self.category} {self.day}"
 
 
-# Models kept in their own modules (alerts, connectors, execution); importing them here
+# Models kept in their own modules (alerts, approvals, connectors, execution); importing them here
 # registers them with the remediation app.
 from remediation.alerts.models import (  # noqa: E402
     AlertMapping,
@@ -383,6 +387,11 @@ from remediation.alerts.models import (  # noqa: E402
     RepeatReason,
     StormTrack,
     TicketRepeat,
+)
+from remediation.approvals.models import (  # noqa: E402
+    ApprovalDecision,
+    ApprovalRequest,
+    RejectedOperation,
 )
 from remediation.connectors.models import PlatformConnector  # noqa: E402
 from remediation.execution.models import (  # noqa: E402
@@ -396,6 +405,8 @@ __all__ = [
     "AlertMapping",
     "AlertRecord",
     "AlertStatus",
+    "ApprovalDecision",
+    "ApprovalRequest",
     "AuditAction",
     "AuditEvent",
     "CategoryDailyStats",
@@ -404,6 +415,7 @@ __all__ = [
     "ExecutionStep",
     "PlatformConnector",
     "RateBudget",
+    "RejectedOperation",
     "RepeatReason",
     "Runbook",
     "RunbookSource",

@@ -19,6 +19,7 @@ from patterns import services as pattern_services
 from remediation import decisions, rollups, scoring
 from remediation.alerts import storm
 from remediation.analysis import AnalysisError, AnalysisResult, TicketText, get_analyzer
+from remediation.approvals.selectors import rejected_operations_for_pattern
 from remediation.audit import audit
 from remediation.models import AuditAction, Severity, Ticket, TicketStatus
 from remediation.transitions import ticket_transition
@@ -162,6 +163,23 @@ def _fail_analysis(ticket: Ticket, reason: str) -> None:
     )
 
 
+def _drop_rejected(ticket: Ticket) -> None:
+    """Rejections teach: an operation approvers refused for this pattern is not proposed
+    again until later successes outweigh the refusals (``rejected_operations_for_pattern``).
+    It moves to ``dropped_actions`` with the reason, where the decision names it."""
+    blocked = rejected_operations_for_pattern(ticket.pattern)
+    if not blocked:
+        return
+    kept = []
+    for action in ticket.suggested_actions:
+        reason = blocked.get(str(action.get("operation")))
+        if reason is None:
+            kept.append(action)
+        else:
+            ticket.dropped_actions.append(reason)
+    ticket.suggested_actions = kept
+
+
 def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
     ticket.analyzer = result.analyzer
     ticket.resolution = result.resolution
@@ -178,6 +196,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
         at=ticket.analyzed_at,
     )
     ticket.pattern = pattern
+    _drop_rejected(ticket)
     ticket_transition(
         ticket,
         TicketStatus.ANALYZED,
@@ -195,9 +214,13 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
     )
     audit(
         AuditAction.ANALYSIS_COMPLETED,
-        f"Analyzed by {result.analyzer}: {len(result.actions)} action(s), "
+        f"Analyzed by {result.analyzer}: {len(ticket.suggested_actions)} action(s), "
         f"confidence {result.confidence:.2f}"
-        + (f"; {len(result.dropped)} suggestion(s) dropped" if result.dropped else ""),
+        + (
+            f"; {len(ticket.dropped_actions)} suggestion(s) dropped"
+            if ticket.dropped_actions
+            else ""
+        ),
         ticket=ticket,
         details={
             "analyzer": result.analyzer,

@@ -2,11 +2,12 @@ from django.urls import path, re_path
 
 from remediation import api, stats
 from remediation.alerts import api as alerts_api
+from remediation.approvals.api import ApproveRemediationApi
+from remediation.execution import stats as execution_stats
 
 # A ticket id in a path has the shape ticket_create accepts (api.TICKET_ID_REGEX); anything
 # else (NUL bytes, control characters, 65+ characters) is a JSON 404 before any query.
 TICKET = r"(?P<ticket_id>[A-Za-z0-9][A-Za-z0-9._:\-]{0,63})"
-from remediation.execution import stats as execution_stats
 
 urlpatterns = [
     path("tickets", api.TicketListCreateApi.as_view(), name="ticket-list"),
@@ -15,6 +16,11 @@ urlpatterns = [
         rf"^tickets/{TICKET}/remediation-logs$",
         api.TicketLogsApi.as_view(),
         name="ticket-remediation-logs",
+    ),
+    re_path(
+        rf"^tickets/{TICKET}/approve-remediation$",
+        ApproveRemediationApi.as_view(),
+        name="ticket-approve-remediation",
     ),
     path(
         "alerts/alertmanager",

@@ -98,6 +98,7 @@ SEED_MIGRATIONS = [
     ("policies.migrations.0002_default_policies", "create_defaults"),
     ("remediation.migrations.0008_seed_alert_mappings", "seed"),
     ("remediation.migrations.0012_lab_connectors_and_sweep", "create"),
+    ("remediation.migrations.0015_approvers_group_and_expiry_schedule", "seed"),
 ]
 
 

@@ -1,1 +1,1 @@
-"""Approvals. Placeholder until the approval workflow ([6/10]) lands: it fails closed."""
+"""Human approval of remediation: requests, decisions, the check execution re-runs, pages."""

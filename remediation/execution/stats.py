@@ -25,7 +25,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import StrictInputMixin, error_responses
+from config.api import (
+    PATTERN_STATS_PERMISSION,
+    StrictInputMixin,
+    error_responses,
+    require_permission,
+)
 from patterns.models import Pattern
 from remediation.execution.models import CircuitBreaker, Execution, ExecutionState, ExecutionStep
 from remediation.models import Ticket
@@ -169,6 +174,10 @@ class _OperationCount(serializers.Serializer):
 
 
 class AutoRemediationStatsApi(APIView):
+    # Draws on every user's tickets: approvers and admins by default, an integration only
+    # when granted the permission (as stats/reliability).
+    permission_classes = [require_permission(PATTERN_STATS_PERMISSION)]
+
     class FilterSerializer(StrictInputMixin, serializers.Serializer):
         days = DaysField(
             min_value=MIN_DAYS, max_value=MAX_DAYS, required=False, default=DEFAULT_DAYS

@@ -91,3 +91,19 @@ def test_it_refuses_bad_filters_naming_the_field(api, query, field):
 @pytest.mark.django_db
 def test_it_needs_authentication(anon):
     assert anon.get("/api/v1/patterns").status_code in (401, 403)
+
+
+@pytest.fixture(autouse=True)
+def _user_may_read_statistics(db, user):
+    # SPEC §3: patterns and stats draw on every user's tickets, so they need a permission.
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_ticket", content_type__app_label="remediation")
+    )
+
+
+def test_a_user_without_the_permission_is_refused(client_for, other_user):
+    url = "/api/v1/patterns" if "patterns" in __name__ else "/api/v1/stats/reliability"
+    r = client_for(other_user).get(url)
+    assert r.status_code == 403

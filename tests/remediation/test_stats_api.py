@@ -182,3 +182,19 @@ class TestRefusals:
         assert [p["name"] for p in operation["parameters"]] == ["days"]
         assert "200" in operation["responses"]
         assert "400" in operation["responses"]
+
+
+@pytest.fixture(autouse=True)
+def _user_may_read_statistics(db, user):
+    # SPEC §3: patterns and stats draw on every user's tickets, so they need a permission.
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_ticket", content_type__app_label="remediation")
+    )
+
+
+def test_a_user_without_the_permission_is_refused(client_for, other_user):
+    url = "/api/v1/patterns" if "patterns" in __name__ else "/api/v1/stats/reliability"
+    r = client_for(other_user).get(url)
+    assert r.status_code == 403

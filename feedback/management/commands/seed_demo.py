@@ -87,6 +87,25 @@ HISTORY: list[tuple[str, str, str, list[str], bool, list[dict[str, Any]]]] = [
 ]
 
 
+# Waiting at the end of the history, for a first look at the approval queue (/approvals/):
+# tickets that opted in to auto-remediation in a category with no policy, so a person must
+# approve them. (category, title, description, host)
+WAITING: list[tuple[str, str, str, str]] = [
+    (
+        "server",
+        "Web service not responding on {h}",
+        "VM {h} hung: web service not responding, server not responding, vm unresponsive.",
+        "prod-web-01",
+    ),
+    (
+        "server",
+        "Web service not responding on {h}",
+        "VM {h} hung after the nightly deploy: web service not responding.",
+        "prod-web-02",
+    ),
+]
+
+
 class Command(BaseCommand):
     help = "Load a clearly labelled demo history (DEMO- tickets by user 'demo'). Idempotent."
 
@@ -137,6 +156,9 @@ class Command(BaseCommand):
                 if given is not None:
                     reviewer = user_model.objects.get(username=DEMO_REVIEWER)
                     feedback_submit(ticket=ticket, user=reviewer, data=FeedbackInput(**given))
+        for category, title, description, host in WAITING:
+            number += 1
+            self._ticket(demo, number, category, title, description, host, auto=True)
         lab_tickets = self._lab_executions(demo, number)
         self._summary(number + len(lab_tickets))
         for ticket in lab_tickets:
@@ -188,7 +210,15 @@ class Command(BaseCommand):
         return tickets
 
     def _ticket(
-        self, demo: Any, number: int, category: str, title: str, description: str, host: str
+        self,
+        demo: Any,
+        number: int,
+        category: str,
+        title: str,
+        description: str,
+        host: str,
+        *,
+        auto: bool = False,
     ) -> Ticket:
         ticket = ticket_create(
             TicketInput(
@@ -198,6 +228,7 @@ class Command(BaseCommand):
                 category=category,
                 affected_system=host,
                 source=DEMO_SOURCE,
+                enable_auto_remediation=auto,
             ),
             acting_user=demo,
         )
@@ -242,11 +273,15 @@ class Command(BaseCommand):
         )
         patterns = Pattern.objects.filter(tickets__ticket_id__startswith=DEMO_PREFIX).distinct()
         eligible = sum(p.eligible_for_auto_remediation for p in patterns)
+        waiting = Ticket.objects.filter(
+            ticket_id__startswith=DEMO_PREFIX, status=TicketStatus.AWAITING_APPROVAL
+        ).count()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created {created} demo tickets (DEMO-*, source 'demo', user 'demo'): "
                 f"{patterns.count()} patterns, {eligible} eligible for auto-remediation; "
                 "reliability levels: "
                 + ", ".join(f"{level} {count}" for level, count in sorted(levels.items()))
+                + f"; {waiting} waiting for approval at /approvals/"
             )
         )

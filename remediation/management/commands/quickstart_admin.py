@@ -43,6 +43,7 @@ class Command(BaseCommand):
         base = f"http://{options['host']}:{options['port']}"
         self.stdout.write(
             self.style.SUCCESS("\nAuto-Remediation System is starting.\n")
+            + f"  Approval queue (demo requests wait): {base}/approvals/\n"
             + f"  Admin (policies, runbooks, patterns): {base}/admin/\n"
             + f"  API docs (Swagger UI):                {base}/api/docs/\n"
             + f"  Log in as: {USERNAME} / {password}   (kept in {credentials_file})\n"

@@ -1,0 +1,134 @@
+"""Approval requests in the admin: read-only evidence, plus approve/reject actions that
+call the same services as the API and the pages (never a second path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from config.api import contains_control_characters
+from config.errors import ApplicationError
+from remediation.approvals import services
+from remediation.approvals.models import (
+    ApprovalChannel,
+    ApprovalDecision,
+    ApprovalRequest,
+    RejectedOperation,
+)
+
+
+class DecisionInline(admin.TabularInline):
+    model = ApprovalDecision
+    fields = ("created_at", "approver", "approve", "via", "comment", "actions_digest")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        max_length=services.MAX_COMMENT, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def clean_comment(self) -> str:
+        value: str = self.cleaned_data.get("comment", "")
+        if contains_control_characters(value):
+            raise forms.ValidationError("Must not contain control characters.")
+        return value
+
+
+def _decide(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet, approve: bool
+) -> HttpResponse | None:
+    form = CommentForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        call = services.approval_grant if approve else services.approval_reject
+        for req in queryset.select_related("ticket"):
+            try:
+                result = call(
+                    req.ticket.ticket_id,
+                    acting_user=request.user,  # type: ignore[arg-type]
+                    comment=form.cleaned_data["comment"],
+                    via=ApprovalChannel.ADMIN,
+                )
+            except ApplicationError as exc:
+                modeladmin.message_user(
+                    request, f"{req.ticket.ticket_id}: {exc.message}", messages.ERROR
+                )
+            else:
+                modeladmin.message_user(
+                    request, f"{req.ticket.ticket_id}: {result.message}", messages.SUCCESS
+                )
+        return None
+    return TemplateResponse(
+        request,
+        "admin/approvals/decide.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Approve the selected requests" if approve else "Reject the selected requests",
+            "approve": approve,
+            "queryset": queryset,
+            "form": form,
+            "action": "approve_selected" if approve else "reject_selected",
+            "opts": modeladmin.model._meta,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(admin.ModelAdmin):
+    list_display = (
+        "ticket",
+        "status",
+        "required_approvals",
+        "policy_name",
+        "opened_at",
+        "expires_at",
+        "decided_at",
+    )
+    list_filter = ("status", "policy_name", "ticket__category")
+    search_fields = ("ticket__ticket_id", "ticket__title", "decided_reason")
+    list_select_related = ("ticket",)
+    date_hierarchy = "opened_at"
+    inlines = [DecisionInline]
+    actions = ["approve_selected", "reject_selected"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in ApprovalRequest._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Approve the selected requests (as you)")
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return _decide(self, request, queryset, approve=True)
+
+    @admin.action(description="Reject the selected requests (as you, with a comment)")
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return _decide(self, request, queryset, approve=False)
+
+
+@admin.register(RejectedOperation)
+class RejectedOperationAdmin(admin.ModelAdmin):
+    list_display = ("pattern", "operation", "rejection_count", "last_rejected_at")
+    list_filter = ("operation",)
+    search_fields = ("operation", "pattern__hash")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in RejectedOperation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,113 @@
+"""Approval requests, each approver's decision, and the actions people refused per pattern.
+
+Imported by ``remediation.models`` so that Django registers them in the ``remediation`` app.
+Foreign keys are named by string: this module must not import ``remediation.models``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+
+
+class ApprovalChannel(models.TextChoices):
+    API = "api", "API"
+    WEB = "web", "Approval page"
+    ADMIN = "admin", "Admin"
+
+
+class ApprovalRequest(models.Model):
+    """One per ticket that waits for people. Its numbers are fixed when it opens (from the
+    policy then in force), so that editing a policy does not silently change what an
+    earlier approval meant; who may approve is checked against the policy at each step."""
+
+    ticket = models.OneToOneField(
+        "remediation.Ticket", on_delete=models.PROTECT, related_name="approval_request"
+    )
+    status = models.CharField(
+        max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    policy_name = models.CharField(max_length=100, blank=True)
+    approvers = models.JSONField(
+        default=list, blank=True, help_text="The policy's approver e-mails when it opened."
+    )
+    required_approvals = models.PositiveSmallIntegerField(default=1)
+    actions_digest = models.CharField(max_length=64, help_text="Of the actions when it opened.")
+    opened_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_reason = models.TextField(blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["opened_at", "id"]
+        indexes = [models.Index(fields=["status", "opened_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(required_approvals__gte=1), name="approval_required_gte_1"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"approval of ticket {self.ticket_id} ({self.status})"
+
+
+class ApprovalDecision(models.Model):
+    """One person's answer. Append-only evidence: who, yes or no, why, and on which actions."""
+
+    request = models.ForeignKey(ApprovalRequest, on_delete=models.PROTECT, related_name="decisions")
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_decisions"
+    )
+    approve = models.BooleanField()
+    comment = models.TextField(blank=True)
+    actions_digest = models.CharField(max_length=64)
+    via = models.CharField(max_length=8, choices=ApprovalChannel.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # The same person approving the same actions twice counts once (also when the
+            # two requests race: the database refuses the second row).
+            models.UniqueConstraint(
+                fields=["request", "approver", "actions_digest"],
+                condition=models.Q(approve=True),
+                name="one_approval_per_person_per_digest",
+            )
+        ]
+
+    def __str__(self) -> str:
+        verdict = "approved" if self.approve else "rejected"
+        return f"{self.approver_id} {verdict} request {self.request_id}"
+
+
+class RejectedOperation(models.Model):
+    """How often people refused a catalogue operation for tickets of a pattern. The
+    analysis stops proposing it for that pattern until later successes outweigh it."""
+
+    pattern = models.ForeignKey(
+        "patterns.Pattern", on_delete=models.CASCADE, related_name="rejected_operations"
+    )
+    operation = models.CharField(max_length=64)
+    rejection_count = models.PositiveIntegerField(default=0)
+    first_rejected_at = models.DateTimeField()
+    last_rejected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pattern", "operation"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pattern", "operation"], name="one_rejection_row_per_pattern_operation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} rejected {self.rejection_count}x"

@@ -1,0 +1,373 @@
+"""Writes of the approval flow: open a request, approve, reject, expire.
+
+The API, the pages and the admin call ``approval_grant`` / ``approval_reject``; nothing else
+decides a request. Each runs in one transaction that locks the ticket row first (then the
+request row), so concurrent approvals of one ticket serialize: exactly one of them sees the
+last needed approval and hands the ticket to execution; the others find it decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from config.errors import ApplicationError, Conflict, Forbidden, NotFound
+from patterns import services as pattern_services
+from policies.selectors import policy_by_name
+from remediation.approvals.access import approval_refusal, may_approve_anything
+from remediation.approvals.digest import actions_digest
+from remediation.approvals.models import (
+    ApprovalChannel,
+    ApprovalDecision,
+    ApprovalRequest,
+    ApprovalStatus,
+    RejectedOperation,
+)
+from remediation.approvals.selectors import counting_approvers, current_digest
+from remediation.audit import audit
+from remediation.execution.services import execution_request
+from remediation.models import AuditAction, Ticket, TicketStatus
+
+NOTIFY_TASK = "remediation.approvals.tasks.notify_approvers"
+DEFAULT_REQUIRED_APPROVALS = 1
+DEFAULT_TIMEOUT_MINUTES = 240
+MAX_COMMENT = 2000
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    ticket: Ticket
+    request: ApprovalRequest
+    approve: bool
+    counted: bool  # False when this person had already approved these actions
+    approvals_given: int
+    approvals_required: int
+    execution_requested: bool
+    message: str
+
+
+def _set_status(ticket: Ticket, status: str, reason: str, *, acting_user: User | None) -> None:
+    """Every ticket status write of this package goes through here (one place to route
+    through the state machine)."""
+    old = ticket.status
+    ticket.status = status
+    ticket.status_reason = reason
+    ticket.save(update_fields=["status", "status_reason", "updated_at"])
+    audit(
+        AuditAction.STATUS_CHANGED,
+        f"Status {old} -> {status}: {reason}",
+        ticket=ticket,
+        acting_user=acting_user,
+        details={"from": old, "to": status, "reason": reason},
+    )
+
+
+def approval_request_open(ticket: Ticket) -> ApprovalRequest:
+    """Open the approval request of a ticket the decision just sent to ``awaiting_approval``.
+
+    Preconditions: inside the decision's transaction, ticket row locked. The policy named by
+    the decision fixes how many approvals are needed and when the request expires. The
+    notification task is enqueued on the ORM broker in this transaction, so it is sent only
+    once the request is committed (and never if it rolls back).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("approval_request_open must run inside the decision's transaction")
+    policy = policy_by_name(ticket.decision_policy) if ticket.decision_policy else None
+    required = policy.required_approvals if policy is not None else DEFAULT_REQUIRED_APPROVALS
+    minutes = policy.approval_timeout_minutes if policy is not None else DEFAULT_TIMEOUT_MINUTES
+    now = timezone.now()
+    request = ApprovalRequest.objects.create(
+        ticket=ticket,
+        policy_name=policy.name if policy is not None else "",
+        approvers=list(policy.approvers) if policy is not None else [],
+        required_approvals=max(1, required),
+        actions_digest=actions_digest(ticket.suggested_actions or []),
+        opened_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    who = (
+        "the approvers of policy " + policy.name
+        if policy and policy.approvers
+        else ("holders of the approve_remediation permission")
+    )
+    audit(
+        AuditAction.APPROVAL_REQUESTED,
+        f"Waiting for {request.required_approvals} approval(s) from {who} "
+        f"until {request.expires_at:%Y-%m-%d %H:%M} UTC",
+        ticket=ticket,
+        details={
+            "required_approvals": request.required_approvals,
+            "expires_at": request.expires_at.isoformat(),
+            "actions_digest": request.actions_digest,
+            "policy": request.policy_name or None,
+        },
+    )
+    async_task(NOTIFY_TASK, request.pk, task_name=f"notify approvers {ticket.ticket_id}"[:100])
+    return request
+
+
+def _load(ticket_id: str, user: User | AnonymousUser) -> tuple[Ticket, ApprovalRequest]:
+    """Lock the ticket, then its request, and refuse what is not waiting or not this
+    user's to decide. Order of refusals: not an approver at all (403, before anything about
+    the ticket is revealed), unknown ticket (404), not waiting (409), not this ticket's
+    approver or own ticket (403)."""
+    if not may_approve_anything(user):
+        raise Forbidden(
+            "You may not approve remediation: you hold no approval permission and no policy "
+            "lists you as an approver.",
+            code="not_allowed",
+        )
+    ticket = Ticket.objects.select_for_update().filter(ticket_id=ticket_id).first()
+    if ticket is None:
+        raise NotFound(f"No ticket {ticket_id!r}.", fields={"ticket_id": ["Not found."]})
+    request = ApprovalRequest.objects.select_for_update().filter(ticket=ticket).first()
+    if (
+        ticket.status != TicketStatus.AWAITING_APPROVAL
+        or request is None
+        or (request.status != ApprovalStatus.PENDING)
+    ):
+        state = request.get_status_display().lower() if request is not None else ticket.status
+        raise Conflict(
+            f"Ticket {ticket.ticket_id} is not awaiting approval (it is {ticket.status}"
+            + (f"; its approval request is {state}" if request is not None else "")
+            + "): it was already decided.",
+            code="not_awaiting_approval",
+        )
+    refusal = approval_refusal(user, ticket, request)
+    if refusal is not None:
+        raise Forbidden(refusal.message, code=refusal.code)
+    return ticket, request
+
+
+def _expire(ticket: Ticket, request: ApprovalRequest, *, now: datetime) -> None:
+    request.status = ApprovalStatus.EXPIRED
+    request.decided_at = now
+    request.decided_reason = f"Nobody approved before {request.expires_at:%Y-%m-%d %H:%M} UTC."
+    request.save(update_fields=["status", "decided_at", "decided_reason"])
+    audit(
+        AuditAction.APPROVAL_EXPIRED,
+        f"Approval request expired: {request.decided_reason}",
+        ticket=ticket,
+        details={"expires_at": request.expires_at.isoformat()},
+    )
+    _set_status(
+        ticket,
+        TicketStatus.MANUAL_REVIEW,
+        f"Approval expired: {request.decided_reason}",
+        acting_user=None,
+    )
+
+
+def _check_fresh(ticket: Ticket, request: ApprovalRequest, shown_digest: str | None) -> str:
+    """The current digest; refuses when the caller was shown other actions."""
+    digest = current_digest(ticket)
+    if shown_digest is not None and shown_digest != digest:
+        raise Conflict(
+            "The actions changed since you looked at them; reload the request and review "
+            "the current actions before deciding.",
+            code="actions_changed",
+            fields={"actions_digest": ["Does not match the current actions."]},
+        )
+    return digest
+
+
+def approval_grant(
+    ticket_id: str,
+    *,
+    acting_user: User,
+    comment: str = "",
+    shown_digest: str | None = None,
+    via: str = ApprovalChannel.API,
+) -> ApprovalResult:
+    """Record ``acting_user``'s approval of the ticket's current actions.
+
+    The approval counts once per person per digest. When it completes the needed count, the
+    request is approved and the ticket handed to execution's choke point in the same
+    transaction. An expired request is expired here (committed) and then refused.
+    """
+    with transaction.atomic():
+        ticket, request = _load(ticket_id, acting_user)
+        now = timezone.now()
+        if request.expires_at <= now:
+            _expire(ticket, request, now=now)
+            expired = True
+        else:
+            expired = False
+            result = _grant(ticket, request, acting_user, comment, shown_digest, via, now)
+    if expired:
+        raise Conflict(
+            f"The approval request of ticket {ticket_id} expired; the ticket went to manual "
+            "review.",
+            code="approval_expired",
+        )
+    return result
+
+
+def _grant(
+    ticket: Ticket,
+    request: ApprovalRequest,
+    user: User,
+    comment: str,
+    shown_digest: str | None,
+    via: str,
+    now: datetime,
+) -> ApprovalResult:
+    digest = _check_fresh(ticket, request, shown_digest)
+    counted = False
+    if not request.decisions.filter(approver=user, approve=True, actions_digest=digest).exists():
+        try:
+            with transaction.atomic():
+                ApprovalDecision.objects.create(
+                    request=request,
+                    approver=user,
+                    approve=True,
+                    comment=comment,
+                    actions_digest=digest,
+                    via=via,
+                )
+            counted = True
+        except IntegrityError:  # the same person, twice at once: the first one counts
+            counted = False
+    given = len(counting_approvers(request, ticket, digest))
+    required = request.required_approvals
+    if counted:
+        audit(
+            AuditAction.APPROVAL_GRANTED,
+            f"Approved by {user.get_username()} via {via} ({given} of {required})"
+            + (f": {comment}" if comment else ""),
+            ticket=ticket,
+            acting_user=user,
+            details={"via": via, "comment": comment, "actions_digest": digest, "given": given},
+        )
+    executed = False
+    if given >= required:
+        request.status = ApprovalStatus.APPROVED
+        request.decided_at = now
+        request.decided_reason = f"Approved by {given} of {required} approver(s)."
+        request.save(update_fields=["status", "decided_at", "decided_reason"])
+        execution_request(ticket, acting_user=user, via=via)
+        executed = True
+        message = f"Approved by {given} of {required}: the actions were handed to execution."
+    elif counted:
+        message = f"Approval recorded: {given} of {required}; waiting for more approvers."
+    else:
+        message = f"You had already approved these actions; it counts once ({given} of {required})."
+    return ApprovalResult(ticket, request, True, counted, given, required, executed, message)
+
+
+def approval_reject(
+    ticket_id: str,
+    *,
+    acting_user: User,
+    comment: str,
+    shown_digest: str | None = None,
+    via: str = ApprovalChannel.API,
+) -> ApprovalResult:
+    """Any rejection ends the request: the ticket goes to ``manual_review`` with who and
+    why, and the refused operations are remembered for the ticket's pattern."""
+    if not comment.strip():
+        raise ApplicationError(
+            "comment: say why you reject; a comment is required.",
+            code="validation_error",
+            fields={"comment": ["Required when rejecting."]},
+        )
+    with transaction.atomic():
+        ticket, request = _load(ticket_id, acting_user)
+        now = timezone.now()
+        if request.expires_at <= now:
+            _expire(ticket, request, now=now)
+            expired = True
+        else:
+            expired = False
+            digest = _check_fresh(ticket, request, shown_digest)
+            result = _reject(ticket, request, acting_user, comment, digest, via, now)
+    if expired:
+        raise Conflict(
+            f"The approval request of ticket {ticket_id} expired; the ticket went to manual "
+            "review.",
+            code="approval_expired",
+        )
+    return result
+
+
+def _reject(
+    ticket: Ticket,
+    request: ApprovalRequest,
+    user: User,
+    comment: str,
+    digest: str,
+    via: str,
+    now: datetime,
+) -> ApprovalResult:
+    ApprovalDecision.objects.create(
+        request=request,
+        approver=user,
+        approve=False,
+        comment=comment,
+        actions_digest=digest,
+        via=via,
+    )
+    reason = f"Rejected by {user.get_username()}: {comment}"
+    request.status = ApprovalStatus.REJECTED
+    request.decided_at = now
+    request.decided_reason = reason
+    request.save(update_fields=["status", "decided_at", "decided_reason"])
+    operations = sorted(
+        {str(a.get("operation")) for a in ticket.suggested_actions or [] if a.get("operation")}
+    )
+    audit(
+        AuditAction.APPROVAL_REJECTED,
+        f"{reason} (via {via})",
+        ticket=ticket,
+        acting_user=user,
+        details={"via": via, "comment": comment, "actions_digest": digest, "refused": operations},
+    )
+    if ticket.pattern is not None:
+        _remember_refusals(ticket, operations, now=now)
+    _set_status(ticket, TicketStatus.MANUAL_REVIEW, reason, acting_user=user)
+    return ApprovalResult(
+        ticket, request, False, True, 0, request.required_approvals, False, reason
+    )
+
+
+def _remember_refusals(ticket: Ticket, operations: list[str], *, now: datetime) -> None:
+    pattern = ticket.pattern
+    assert pattern is not None
+    for operation in operations:
+        row, _ = RejectedOperation.objects.select_for_update().get_or_create(
+            pattern=pattern,
+            operation=operation,
+            defaults={"first_rejected_at": now, "last_rejected_at": now},
+        )
+        row.rejection_count += 1
+        row.last_rejected_at = now
+        row.save(update_fields=["rejection_count", "last_rejected_at"])
+    pattern_services.pattern_record_rejection(pattern)
+
+
+def approval_expire_due(*, now: datetime | None = None) -> int:
+    """Expire every pending request past its deadline; returns how many. Safe to run twice
+    and beside approvals: each request is re-read under the ticket's lock."""
+    now = now or timezone.now()
+    due = list(
+        ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING, expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("ticket_id", flat=True)[:500]
+    )
+    expired = 0
+    for ticket_pk in due:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
+            request = ApprovalRequest.objects.select_for_update().get(ticket=ticket)
+            if request.status != ApprovalStatus.PENDING or request.expires_at > now:
+                continue
+            if ticket.status != TicketStatus.AWAITING_APPROVAL:
+                continue
+            _expire(ticket, request, now=now)
+            expired += 1
+    return expired

@@ -1,0 +1,19 @@
+"""django-q2 entry points of the approval flow: thin, take ids, safe to run twice."""
+
+from __future__ import annotations
+
+from remediation import notifications
+from remediation.approvals import services
+
+
+def expire_approval_requests() -> str:
+    """Run by a django-q2 schedule (created by a data migration) every minute."""
+    return f"expired {services.approval_expire_due()}"
+
+
+def notify_approvers(request_pk: int) -> str:
+    return notifications.approvers_notify(request_pk)
+
+
+def notify_admins(ticket_pk: int, event: str) -> str:
+    return notifications.admins_notify(ticket_pk, event)

@@ -1,0 +1,199 @@
+"""The approval pages: queue, request, history. Thin: reads through selectors, decisions
+through the same services as the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from config.errors import ApplicationError
+from remediation.approvals import access, selectors, services
+from remediation.approvals.forms import DecisionForm, QueueFilterForm
+from remediation.approvals.models import ApprovalChannel, ApprovalRequest, ApprovalStatus
+from remediation.catalogue import get_operation
+from remediation.selectors import ticket_audit_trail
+
+DECIDED = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
+PAGE_SIZE = 50
+# Targets the bundled simulated lab answers for (SPEC §6: the UI says so plainly). Until
+# connectors are configured per system, every target is the lab.
+LAB_LABEL = "simulated lab"
+
+
+def approvers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log in first, then be an approver (or see every ticket); checked before anything
+    else about the request, the HTTP method included."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not access.may_use_approval_pages(request.user):
+            raise PermissionDenied("You are not an approver.")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+def _row(req: ApprovalRequest, now: Any) -> dict[str, Any]:
+    ticket = req.ticket
+    decision = ticket.remediation_decision or {}
+    left = (req.expires_at - now).total_seconds()
+    return {
+        "request": req,
+        "ticket": ticket,
+        "risk": decision.get("risk_level") or "unknown",
+        "given": len(selectors.counting_approvers(req, ticket, selectors.current_digest(ticket)))
+        if req.status == ApprovalStatus.PENDING
+        else None,
+        "minutes_left": max(0, int(left // 60)),
+        "expired": left <= 0,
+    }
+
+
+@approvers_only
+@require_http_methods(["GET", "HEAD"])
+def queue(request: HttpRequest) -> HttpResponse:
+    filters = QueueFilterForm(request.GET or None)
+    category = risk = None
+    if filters.is_bound and filters.is_valid():
+        category = filters.cleaned_data["category"] or None
+        risk = filters.cleaned_data["risk"] or None
+    visible = access.visible_requests(request.user)
+    waiting = selectors.request_list(
+        visible, statuses=[ApprovalStatus.PENDING], category=category, risk=risk
+    ).order_by("opened_at", "id")
+    page = Paginator(waiting, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    counts = dict(
+        visible.filter(status=ApprovalStatus.PENDING)
+        .values_list("ticket__category")
+        .annotate(n=Count("id"))
+        .values_list("ticket__category", "n")
+    )
+    return render(
+        request,
+        "approvals/queue.html",
+        {
+            "rows": [_row(r, now) for r in page],
+            "page": page,
+            "filters": filters,
+            "counts": sorted(counts.items()),
+            "total": sum(counts.values()),
+        },
+    )
+
+
+@approvers_only
+@require_http_methods(["GET", "HEAD"])
+def history(request: HttpRequest) -> HttpResponse:
+    decided = selectors.request_list(
+        access.visible_requests(request.user), statuses=DECIDED
+    ).order_by("-decided_at", "-id")
+    page = Paginator(decided, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "approvals/history.html", {"page": page})
+
+
+def _actions(ticket: Any) -> list[dict[str, Any]]:
+    out = []
+    for action in ticket.suggested_actions or []:
+        operation = get_operation(str(action.get("operation")))
+        out.append(
+            {
+                **action,
+                "risk": operation.risk_level if operation else "unknown",
+                "rollback_note": (operation.rollback_note if operation else "")
+                or action.get("rollback"),
+                "target_label": LAB_LABEL,
+            }
+        )
+    return out
+
+
+def _bars(ticket: Any) -> list[dict[str, Any]]:
+    breakdown = (ticket.reliability_breakdown or {}).get("breakdown") or {}
+    bars = []
+    for name, value in breakdown.items():
+        try:
+            number = float(str(value).rstrip("%"))
+        except ValueError:
+            number = 0.0
+        bars.append(
+            {"name": name.replace("_", " "), "value": value, "width": max(0.0, min(100.0, number))}
+        )
+    return bars
+
+
+@approvers_only
+@require_http_methods(["GET", "HEAD", "POST"])
+def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    req = (
+        access.visible_requests(request.user)
+        .select_related("ticket", "ticket__pattern", "ticket__submitted_by")
+        .filter(ticket__ticket_id=ticket_id[:64])
+        .first()
+    )
+    if req is None:
+        raise Http404("No approval request for this ticket.")
+    ticket = req.ticket
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            call = (
+                services.approval_grant
+                if form.cleaned_data["decision"] == "approve"
+                else services.approval_reject
+            )
+            try:
+                result = call(
+                    ticket.ticket_id,
+                    acting_user=request.user,  # type: ignore[arg-type]
+                    comment=form.cleaned_data["comment"],
+                    shown_digest=form.cleaned_data["actions_digest"],
+                    via=ApprovalChannel.WEB,
+                )
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+                return redirect("approvals:detail", ticket_id=ticket.ticket_id)
+            messages.success(request, result.message)
+            return redirect("approvals:detail", ticket_id=ticket.ticket_id)
+        messages.error(request, "Your decision was not recorded: see the form below.")
+    digest = selectors.current_digest(ticket)
+    now = timezone.now()
+    refusal = access.approval_refusal(request.user, ticket, req)
+    decision = ticket.remediation_decision or {}
+    pattern = ticket.pattern
+    if not form.is_bound:
+        form = DecisionForm(initial={"actions_digest": digest})
+    return render(
+        request,
+        "approvals/detail.html",
+        {
+            "req": req,
+            "row": _row(req, now),
+            "ticket": ticket,
+            "decision": decision,
+            "safety": decision.get("safety_checks") or {},
+            "actions": _actions(ticket),
+            "bars": _bars(ticket),
+            "confidence_level": (ticket.reliability_breakdown or {}).get("confidence_level"),
+            "pattern": pattern,
+            "similar": selectors.similar_tickets(ticket),
+            "decisions": selectors.decisions_of(req),
+            "digest": digest,
+            "check": selectors.approval_check(ticket, now=now),
+            "audit": ticket_audit_trail(ticket),
+            "refusal": refusal,
+            "can_decide": refusal is None and req.status == ApprovalStatus.PENDING,
+            "form": form,
+        },
+    )

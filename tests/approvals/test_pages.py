@@ -1,0 +1,175 @@
+"""The approval pages through Django's test client: queue, request, history, decisions and
+every refusal message. (tests/web/ drives the same pages in Chromium.)"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from remediation.approvals.digest import actions_digest
+from remediation.approvals.models import ApprovalDecision, ApprovalStatus
+from remediation.models import Ticket, TicketStatus
+from tests.approvals.helpers import RESTART_VM, RESTART_WEB_02, approver, awaiting_ticket, policy
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def carol(db):
+    return approver("carol", email="carol@example.com")
+
+
+@pytest.fixture
+def ticket(lab, user):
+    return awaiting_ticket(user, title="Web service down on prod-web-01")
+
+
+def detail(ticket):
+    return f"/approvals/requests/{ticket.ticket_id}/"
+
+
+def decide(client, ticket, decision, comment="", digest=None):
+    return client.post(
+        detail(ticket),
+        {
+            "decision": decision,
+            "comment": comment,
+            "actions_digest": digest or actions_digest(ticket.suggested_actions),
+        },
+        follow=True,
+    )
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client, ticket):
+    for path in ("/approvals/", "/approvals/history/", detail(ticket)):
+        r = client.get(path)
+        assert r.status_code == 302 and r["Location"].startswith("/accounts/login/?next=")
+
+
+def test_logged_in_users_without_rights_are_refused(client, ticket):
+    client.force_login(UserFactory(username="mallory"))
+    for path in ("/approvals/", "/approvals/history/", detail(ticket)):
+        assert client.get(path).status_code == 403
+
+
+def test_the_login_page_logs_an_approver_in_and_lands_on_the_queue(client, ticket, carol):
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200 and b'name="password"' in page.content
+    r = client.post(
+        "/accounts/login/",
+        {"username": "carol", "password": "correct horse battery staple"},
+        follow=True,
+    )
+    assert r.redirect_chain[-1][0] == "/approvals/"
+    assert ticket.ticket_id.encode() in r.content
+    out = client.post("/accounts/logout/", follow=True)
+    assert out.redirect_chain[-1][0] == "/accounts/login/"
+
+
+def test_the_queue_lists_waiting_requests_oldest_first_with_what_matters(client, lab, user, carol):
+    older = awaiting_ticket(user, ticket_id="INC-OLD")
+    newer = awaiting_ticket(user, ticket_id="INC-NEW", category="batch")
+    client.force_login(carol)
+    html = client.get("/approvals/").content.decode()
+    assert html.index("INC-OLD") < html.index("INC-NEW")
+    assert "0 of 1" in html
+    assert "72.5" in html  # reliability
+    assert "medium" in html  # risk
+    assert re.search(r"2[34]\d min", html)  # time left before expiry
+    assert "server: 1" in html and "batch: 1" in html
+    filtered = client.get("/approvals/?category=batch").content.decode()
+    assert "INC-NEW" in filtered and "INC-OLD" not in filtered
+    assert older and newer
+
+
+def test_the_request_page_shows_actions_breakdown_reasoning_pattern_and_audit(
+    client, ticket, carol
+):
+    client.force_login(carol)
+    html = client.get(detail(ticket)).content.decode()
+    for expected in (
+        "Restart prod-web-01",  # the action
+        "simulated lab",  # what the target is
+        "vm=prod-web-01",  # parameters
+        "ai confidence",  # breakdown bars
+        'style="width: 90.0%"',
+        "Safety checks",
+        "No active policy for category",  # the decision's reasoning
+        "approval.requested",  # the audit trail
+        "Rejections",  # pattern statistics
+    ):
+        assert expected in html, expected
+
+
+def test_approving_on_the_page_hands_the_ticket_to_execution(client, ticket, carol):
+    client.force_login(carol)
+    r = decide(client, ticket, "approve", "ok")
+    assert "handed to execution" in r.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.REMEDIATING
+    assert ApprovalDecision.objects.get().via == "web"
+
+
+def test_rejecting_needs_a_comment_and_then_ends_the_request(client, ticket, carol):
+    client.force_login(carol)
+    missing = decide(client, ticket, "reject", "")
+    assert "a comment is required" in missing.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.AWAITING_APPROVAL
+
+    r = decide(client, ticket, "reject", "Wrong host")
+    assert "Rejected by carol: Wrong host" in r.content.decode()
+    assert Ticket.objects.get(pk=ticket.pk).status == TicketStatus.MANUAL_REVIEW
+    history = client.get("/approvals/history/").content.decode()
+    assert ticket.ticket_id in history and "Wrong host" in history
+
+
+def test_every_refusal_has_a_clear_message(client, lab, user, carol):
+    # own ticket
+    own = awaiting_ticket(carol, ticket_id="INC-OWN")
+    client.force_login(carol)
+    assert "You submitted this ticket" in client.get(detail(own)).content.decode()
+    assert "You submitted this ticket" in decide(client, own, "approve").content.decode()
+
+    # not allowed (a policy lists other people)
+    policy("batch", approvers=["erin@example.com"])
+    listed = awaiting_ticket(user, ticket_id="INC-LISTED", category="batch")
+    assert "Only the approvers listed" in decide(client, listed, "approve").content.decode()
+
+    # actions changed since the page was shown
+    changed = awaiting_ticket(user, ticket_id="INC-CHANGED")
+    stale = actions_digest([RESTART_VM])
+    Ticket.objects.filter(pk=changed.pk).update(suggested_actions=[RESTART_WEB_02])
+    assert (
+        "The actions changed" in decide(client, changed, "approve", digest=stale).content.decode()
+    )
+
+    # expired
+    late = awaiting_ticket(user, ticket_id="INC-LATE")
+    with time_machine.travel(timezone.now() + timedelta(hours=5)):
+        assert "expired" in decide(client, late, "approve").content.decode()
+    assert late.approval_request.__class__.objects.get(ticket=late).status == ApprovalStatus.EXPIRED
+
+    # already decided
+    done = awaiting_ticket(user, ticket_id="INC-DONE")
+    decide(client, done, "approve")
+    assert "already decided" in decide(client, done, "approve").content.decode()
+
+
+def test_a_request_of_an_unknown_ticket_is_404(client, carol):
+    client.force_login(carol)
+    assert client.get("/approvals/requests/INC-NOPE/").status_code == 404
+
+
+def test_a_garbled_form_is_refused_without_a_change(client, ticket, carol):
+    client.force_login(carol)
+    r = client.post(
+        detail(ticket), {"decision": "maybe", "comment": "a\x00b", "actions_digest": "x"}
+    )
+    assert r.status_code == 200
+    assert "not recorded" in r.content.decode()
+    assert not ApprovalDecision.objects.exists()

@@ -1,0 +1,98 @@
+"""20 approvers press Approve on a 1-approval request at the same instant: exactly one
+approval counts, exactly one execution is requested, and the other 19 are told the ticket
+was already decided.
+
+Part of it needs the real execution of issue [5/10] (branch issue8): where the placeholder
+``remediation.execution.services`` is installed, the assertions on what ran in the lab are
+skipped, and say so.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django_q.models import Success
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
+from remediation.connectors import registry
+from remediation.execution import services as execution_services
+from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from tests.approvals.helpers import approver, awaiting_ticket
+from tests.factories import UserFactory
+from tests.queue import drain
+from tests.remediation.doubles import LabDouble
+
+APPROVERS = 20
+REAL_EXECUTION = not getattr(execution_services, "PLACEHOLDER", False)
+
+
+def race():
+    submitter = UserFactory(username="submitter")
+    with registry.use(LabDouble()):
+        ticket = awaiting_ticket(submitter, ticket_id="INC-RUSH", affected_system="prod-web-01")
+    tokens = [Token.objects.create(user=approver(f"approver{i}")).key for i in range(APPROVERS)]
+    barrier = threading.Barrier(APPROVERS)
+    answers: list[tuple[int, dict]] = []
+    lock = threading.Lock()
+
+    def press(key: str) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        try:
+            barrier.wait(timeout=30)
+            r = client.post(
+                f"/api/v1/tickets/{ticket.ticket_id}/approve-remediation",
+                {"approve": True, "comment": "go"},
+                format="json",
+            )
+            with lock:
+                answers.append((r.status_code, r.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press, args=(k,)) for k in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    return ticket, answers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_approvals_request_exactly_one_execution(seeded):
+    ticket, answers = race()
+    statuses = sorted(code for code, _ in answers)
+    assert statuses == [200] + [409] * (APPROVERS - 1), answers
+    winner = next(body for code, body in answers if code == 200)
+    assert winner["execution_requested"] is True
+    assert all(
+        body["error"]["code"] == "not_awaiting_approval" for code, body in answers if code == 409
+    )
+    assert ApprovalDecision.objects.count() == 1
+    assert ApprovalRequest.objects.get(ticket=ticket).status == ApprovalStatus.APPROVED
+    requested = AuditEvent.objects.filter(ticket=ticket, action=AuditAction.EXECUTION_REQUESTED)
+    assert requested.count() == 1
+    assert (
+        AuditEvent.objects.filter(ticket=ticket, action=AuditAction.APPROVAL_GRANTED).count() == 1
+    )
+    assert Ticket.objects.get(pk=ticket.pk).status != TicketStatus.AWAITING_APPROVAL
+
+
+@pytest.mark.skipif(
+    not REAL_EXECUTION, reason="needs the real execution of issue [5/10] (placeholder here)"
+)
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_approvals_run_the_actions_in_the_lab_exactly_once(seeded):
+    ticket, answers = race()
+    assert sorted(code for code, _ in answers) == [200] + [409] * (APPROVERS - 1)
+    drain()  # the worker runs what the choke point enqueued (and any duplicate delivery)
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert ticket.status == TicketStatus.RESOLVED, ticket.status_reason
+    assert ticket.auto_remediation_executed is True
+    executions = Success.objects.filter(func__startswith="remediation.execution")
+    assert executions.count() == 1
