@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from patterns.eligibility import PatternStats, Thresholds, is_eligible
@@ -339,10 +339,51 @@ def pattern_rebuild(
         fields = _TOTAL_FIELDS + _DERIVED_FIELDS
         for start in range(0, len(patterns), REBUILD_BATCH_SIZE):
             batch = patterns[start : start + REBUILD_BATCH_SIZE]
-            Pattern.objects.bulk_update(batch, fields)
+            _update_from_values(batch, fields)
             if progress is not None:
                 progress(start + len(batch), len(patterns))
     return changes
+
+
+def _update_from_values(patterns: list[Pattern], fields: list[str]) -> None:
+    """Write ``fields`` of every pattern in one ``UPDATE … FROM (VALUES …)`` statement.
+
+    ``bulk_update`` writes one ``CASE WHEN id = … THEN …`` per field with a branch per row,
+    which the database evaluates row by row: at 1,000 patterns that took 7 of the 10
+    seconds of a recompute. Joining a VALUES list by id is a hash join. The values are the
+    ones computed in Python above, so the numbers stay exactly those of the incremental
+    updates. SQLite (3.33+) and PostgreSQL both accept ``WITH v(…) AS (VALUES …) UPDATE …
+    FROM v``; PostgreSQL needs each value typed.
+    """
+    if not patterns:
+        return
+    meta = Pattern._meta
+    columns = [meta.pk.column] + [meta.get_field(f).column for f in fields]
+    typed = connection.vendor == "postgresql"
+    casts = [
+        f"%s::{meta.get_field(name).db_type(connection)}" if typed else "%s"
+        for name in [meta.pk.name, *fields]
+    ]
+    row = "(" + ", ".join(casts) + ")"
+    params: list[object] = []
+    for p in patterns:
+        params.append(p.pk)
+        for name in fields:
+            field = meta.get_field(name)
+            params.append(field.get_db_prep_save(getattr(p, name), connection))
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    names = ", ".join(qn(c) for c in columns)
+    values = ", ".join([row] * len(patterns))
+    assignments = ", ".join(f"{qn(c)} = v.{qn(c)}" for c in columns[1:])
+    key = qn(columns[0])
+    # Only names from the model's own metadata go into the text; every value is a parameter.
+    sql = (
+        f"WITH v ({names}) AS (VALUES {values}) "  # noqa: S608
+        f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.{key}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def lock_all_patterns() -> int:

@@ -89,6 +89,10 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["category", "created_at"]),
             models.Index(fields=["status", "created_at"]),
+            # The ticket list filtered by both, newest first, read by keyset.
+            models.Index(
+                fields=["category", "status", "created_at"], name="ticket_cat_status_created"
+            ),
         ]
         permissions = [("approve_remediation", "Can approve remediation")]
 
