@@ -20,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from patterns.eligibility import PatternStats, Thresholds, is_eligible
@@ -358,19 +360,14 @@ def _update_from_values(patterns: list[Pattern], fields: list[str]) -> None:
     if not patterns:
         return
     meta = Pattern._meta
-    columns = [meta.pk.column] + [meta.get_field(f).column for f in fields]
+    model_fields: list[Field[Any, Any]] = [meta.pk, *(_concrete(name) for name in fields)]  # type: ignore[list-item]
+    columns = [str(f.column) for f in model_fields]
     typed = connection.vendor == "postgresql"
-    casts = [
-        f"%s::{meta.get_field(name).db_type(connection)}" if typed else "%s"
-        for name in [meta.pk.name, *fields]
-    ]
+    casts = [f"%s::{f.db_type(connection)}" if typed else "%s" for f in model_fields]
     row = "(" + ", ".join(casts) + ")"
-    params: list[object] = []
+    params: list[Any] = []
     for p in patterns:
-        params.append(p.pk)
-        for name in fields:
-            field = meta.get_field(name)
-            params.append(field.get_db_prep_save(getattr(p, name), connection))
+        params.extend(f.get_db_prep_save(getattr(p, f.attname), connection) for f in model_fields)
     qn = connection.ops.quote_name
     table = qn(meta.db_table)
     names = ", ".join(qn(c) for c in columns)
@@ -384,6 +381,12 @@ def _update_from_values(patterns: list[Pattern], fields: list[str]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _concrete(name: str) -> Field[Any, Any]:
+    field = Pattern._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
 
 
 def lock_all_patterns() -> int:

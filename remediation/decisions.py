@@ -12,6 +12,7 @@ from remediation.audit import audit
 from remediation.catalogue import validate_suggestions
 from remediation.decision import Decision, DecisionInput, Outcome, PatternFacts, decide
 from remediation.models import AuditAction, Ticket, TicketStatus
+from remediation.whatif_engine import record_facts
 
 # Where each outcome sends the ticket.
 NEXT_STATUS: dict[Outcome, TicketStatus] = {
@@ -57,30 +58,32 @@ def ticket_decide(ticket: Ticket) -> Decision:
         )
 
     pattern = ticket.pattern
-    decision = decide(
-        DecisionInput(
-            ticket_id=ticket.ticket_id,
-            category=ticket.category,
-            auto_remediation_enabled=ticket.auto_remediation_enabled,
-            actions=tuple(actions),
-            now=now,
-            settings=settings,
-            policy=policy.rules() if policy is not None else None,
-            dropped=(*earlier_dropped, *dropped),
-            resolution=ticket.resolution,
-            confidence=ticket.confidence_score,
-            reliability=ticket.reliability_score,
-            pattern=PatternFacts(
-                hash=pattern.hash,
-                eligible=pattern.eligible_for_auto_remediation and pattern.enabled,
-                similar_resolved=pattern.success_count,
-                positive_feedback_rate=pattern.positive_feedback_rate,
-            )
-            if pattern is not None
-            else None,
-            safety=facts,
+    inp = DecisionInput(
+        ticket_id=ticket.ticket_id,
+        category=ticket.category,
+        auto_remediation_enabled=ticket.auto_remediation_enabled,
+        actions=tuple(actions),
+        now=now,
+        settings=settings,
+        policy=policy.rules() if policy is not None else None,
+        dropped=(*earlier_dropped, *dropped),
+        resolution=ticket.resolution,
+        confidence=ticket.confidence_score,
+        reliability=ticket.reliability_score,
+        pattern=PatternFacts(
+            hash=pattern.hash,
+            eligible=pattern.eligible_for_auto_remediation and pattern.enabled,
+            similar_resolved=pattern.success_count,
+            positive_feedback_rate=pattern.positive_feedback_rate,
         )
+        if pattern is not None
+        else None,
+        safety=facts,
     )
+    decision = decide(inp)
+    # The inputs as they stood, so a policy what-if can replay this decision later.
+    backup_asked = facts is not None and any(safety.backup_needed(a, policy) for a in actions)
+    ticket.decision_facts = record_facts(inp, decision.outcome, backup_asked=backup_asked)
     _store(ticket, decision)
     return decision
 
@@ -101,6 +104,7 @@ def _store(ticket: Ticket, decision: Decision) -> None:
     ticket.status_reason = _status_reason(decision)
     fields = [
         "remediation_decision",
+        "decision_facts",
         "decision_mode",
         "decision_policy",
         "status",
