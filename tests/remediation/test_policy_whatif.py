@@ -32,7 +32,7 @@ from remediation.connectors import registry
 from remediation.decisions import ticket_decide
 from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
 from remediation.whatif import policy_whatif
-from tests.factories import PatternFactory, TicketFactory
+from tests.factories import PatternFactory, TicketFactory, UserFactory
 from tests.remediation.doubles import LabDouble
 
 pytestmark = pytest.mark.django_db
@@ -244,3 +244,71 @@ def test_a_category_without_a_policy_starts_from_the_defaults(history):
     assert "no policy yet" in out
     assert "Decisions replayed: 0" in out
     assert not AutoRemediationPolicy.objects.filter(category="server").exists()
+
+
+class TestAdminPage:
+    def url(self, category="cache"):
+        from django.urls import reverse
+
+        policy = AutoRemediationPolicy.objects.get(category=category)
+        return reverse("admin:remediation_policy_whatif", args=[policy.pk])
+
+    def form(self, **changes):
+        from policies.whatif import form_data
+
+        data = form_data(AutoRemediationPolicy.objects.get(category="cache"))
+        # HTML checkboxes: present means on, absent means off.
+        data = {k: v for k, v in data.items() if v != "false"}
+        data = {k: ("on" if v == "true" else v) for k, v in data.items()}
+        return {**data, "days": "30", **changes}
+
+    def test_the_change_page_links_to_it(self, admin_client, history):
+        from django.urls import reverse
+
+        policy = AutoRemediationPolicy.objects.get(category="cache")
+        page = admin_client.get(
+            reverse("admin:policies_autoremediationpolicy_change", args=[policy.pk])
+        )
+        assert self.url() in page.content.decode()
+
+    def test_it_shows_the_hand_counted_numbers_and_saves_nothing(self, admin_client, history):
+        before = list(Ticket.objects.order_by("pk").values())
+        policies = list(AutoRemediationPolicy.objects.order_by("pk").values())
+
+        page = admin_client.get(self.url(), self.form(auto_approve_threshold="87"))
+
+        assert page.status_code == 200
+        report = page.context["report"]
+        assert (report.decisions, report.changed, report.newly_run_alone) == (8, 2, 2)
+        assert (report.newly_run_alone_failed, report.approvals_saved) == (1, 2)
+        assert 'id="approvals-saved">2<' in page.content.decode()
+        assert list(Ticket.objects.order_by("pk").values()) == before
+        assert list(AutoRemediationPolicy.objects.order_by("pk").values()) == policies
+
+    def test_the_name_and_category_cannot_be_changed_here(self, admin_client, history):
+        page = admin_client.get(self.url(), self.form(category="network", name="x"))
+        assert page.context["report"].decisions == 8  # still the cache history
+
+    def test_a_bad_value_is_shown_on_its_field_and_nothing_is_replayed(self, admin_client, history):
+        page = admin_client.get(self.url(), self.form(min_confidence_score="7", days="0"))
+        assert page.status_code == 200
+        assert page.context["report"] is None
+        assert "min_confidence_score" in page.context["form"].errors
+        assert "days" in page.context["days_form"].errors
+
+    def test_without_a_query_it_shows_the_form_only(self, admin_client, history):
+        page = admin_client.get(self.url())
+        assert page.status_code == 200 and page.context["report"] is None
+
+    def test_an_unknown_policy_is_404(self, admin_client):
+        from django.urls import reverse
+
+        assert (
+            admin_client.get(reverse("admin:remediation_policy_whatif", args=[99999])).status_code
+            == 404
+        )
+
+    def test_staff_without_the_view_permissions_are_refused(self, client, history):
+        staff = UserFactory(username="plainstaff", is_staff=True)
+        client.force_login(staff)
+        assert client.get(self.url()).status_code == 403
