@@ -119,9 +119,10 @@ def generate(db: str, tickets: int, patterns: int) -> None:
             start = time.perf_counter()
             cursor.execute(sql, params)
             print(f"  {label}: {cursor.rowcount} rows in {time.perf_counter() - start:.1f}s")
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence('patterns_pattern', 'id'), %s)", [patterns]
-        )
+        if patterns:
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('patterns_pattern', 'id'), %s)", [patterns]
+            )
         cursor.execute("ANALYZE")
     start = time.perf_counter()
     patterns_recompute()

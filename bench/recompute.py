@@ -50,21 +50,34 @@ def recompute() -> None:
     patterns_recompute()
 
 
+def spoil() -> None:
+    """Make every pattern's numbers wrong, so the next recompute rewrites every row."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE patterns_pattern SET occurrence_count = 0, avg_confidence_score = 0")
+
+
 def main() -> int:
     _common.setup_django(DB)
     import time
 
-    times: dict[str, list[float]] = {"group_by": [], "recompute": []}
+    times: dict[str, list[float]] = {"group_by": [], "cold": [], "settled": []}
     group_by()
     recompute()
     for _ in range(ROUNDS):
-        for name, fn in (("group_by", group_by), ("recompute", recompute)):
+        spoil()  # not timed
+        for name, fn in (("group_by", group_by), ("cold", recompute), ("settled", recompute)):
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    gb, rc = _common.median(times["group_by"]), _common.median(times["recompute"])
-    print(f"{DB}: SQL GROUP BY {gb:.2f} s, recompute_patterns {rc:.2f} s")
-    return _common.verdict("recompute/GROUP BY", rc / gb, "<= 2", rc / gb <= 2)
+    gb = _common.median(times["group_by"])
+    cold, settled = _common.median(times["cold"]), _common.median(times["settled"])
+    print(
+        f"{DB}: SQL GROUP BY {gb:.2f} s; recompute_patterns {cold:.2f} s rewriting every "
+        f"pattern, {settled:.2f} s when the numbers were already right ({settled / gb:.2f}x)"
+    )
+    return _common.verdict("recompute (every row rewritten)/GROUP BY", cold / gb, "<= 2", cold / gb <= 2)
 
 
 if __name__ == "__main__":
