@@ -39,9 +39,22 @@ def start_server(settings: str) -> tuple[subprocess.Popen[bytes], int]:
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-not-secret-" + "x" * 40),
     }
     proc = subprocess.Popen(
-        [GUNICORN, "--workers", "2", "--bind", "127.0.0.1:0", "--log-level", "info",
-         "--timeout", "120", "config.wsgi"],
-        cwd=_common.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            GUNICORN,
+            "--workers",
+            "2",
+            "--bind",
+            "127.0.0.1:0",
+            "--log-level",
+            "info",
+            "--timeout",
+            "120",
+            "config.wsgi",
+        ],
+        cwd=_common.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     assert proc.stderr is not None
     deadline = time.time() + 60
@@ -68,17 +81,23 @@ def load(port: int, token: str, seconds: float, prefix: str) -> float:
         i = 0
         while time.perf_counter() < stop:
             i += 1
-            body = json.dumps({
-                "ticket_id": f"{prefix}-{n}-{i}-{time.time_ns()}",
-                "title": "Service down on host-1",
-                "description": "The web service on host-1 is not responding on port 8080.",
-                "category": "server",
-                "enable_auto_remediation": True,
-            })
+            body = json.dumps(
+                {
+                    "ticket_id": f"{prefix}-{n}-{i}-{time.time_ns()}",
+                    "title": "Service down on host-1",
+                    "description": "The web service on host-1 is not responding on port 8080.",
+                    "category": "server",
+                    "enable_auto_remediation": True,
+                }
+            )
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
             try:
-                conn.request("POST", "/api/v1/tickets", body, {
-                    "Content-Type": "application/json", "Authorization": f"Token {token}"})
+                conn.request(
+                    "POST",
+                    "/api/v1/tickets",
+                    body,
+                    {"Content-Type": "application/json", "Authorization": f"Token {token}"},
+                )
                 response = conn.getresponse()
                 response.read()
             except OSError as exc:
@@ -104,14 +123,27 @@ def load(port: int, token: str, seconds: float, prefix: str) -> float:
 
 def main() -> int:
     if not _common.database_exists(DB):
-        subprocess.run([sys.executable, str(Path(__file__).with_name("generate.py")), "--db", DB,
-                        "--tickets", "0", "--patterns", "0"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("generate.py")),
+                "--db",
+                DB,
+                "--tickets",
+                "0",
+                "--patterns",
+                "0",
+            ],
+            check=True,
+        )
     _common.setup_django(DB)
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.get(user__username="bench").key
-    servers = {name: start_server(settings) for name, settings in
-               (("bare", "bench.bare_settings"), ("project", "config.settings"))}
+    servers = {
+        name: start_server(settings)
+        for name, settings in (("bare", "bench.bare_settings"), ("project", "config.settings"))
+    }
     try:
         rates: dict[str, list[float]] = {"bare": [], "project": []}
         for name, (_, port) in servers.items():  # warm-up: imports, connections
@@ -125,8 +157,10 @@ def main() -> int:
         for proc, _ in servers.values():
             proc.wait(timeout=30)
     bare, project = sum(rates["bare"]) / 2, sum(rates["project"]) / 2
-    print(f"POST /api/v1/tickets: bare DRF {bare:.0f} req/s, project {project:.0f} req/s "
-          f"({CLIENTS} clients, 2 gunicorn workers each)")
+    print(
+        f"POST /api/v1/tickets: bare DRF {bare:.0f} req/s, project {project:.0f} req/s "
+        f"({CLIENTS} clients, 2 gunicorn workers each)"
+    )
     return _common.verdict("POST project/bare", project / bare, ">= 0.5", project / bare >= 0.5)
 
 

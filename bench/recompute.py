@@ -77,7 +77,9 @@ def main() -> int:
         f"{DB}: SQL GROUP BY {gb:.2f} s; recompute_patterns {cold:.2f} s rewriting every "
         f"pattern, {settled:.2f} s when the numbers were already right ({settled / gb:.2f}x)"
     )
-    return _common.verdict("recompute (every row rewritten)/GROUP BY", cold / gb, "<= 2", cold / gb <= 2)
+    return _common.verdict(
+        "recompute (every row rewritten)/GROUP BY", cold / gb, "<= 2", cold / gb <= 2
+    )
 
 
 if __name__ == "__main__":
