@@ -219,6 +219,8 @@ class WhatIfReport:
             f"({self.from_fallbacks} older ones from fallbacks, see docs)",
             f"With the policy unchanged, the replay reproduces {self.reproduced} of "
             f"{self.decisions}",
+            f"Not opted in or switched off (no policy change can move them): "
+            f"{self.before.get(Outcome.NOT_ENABLED.value, 0)}",
             f"Decisions that would change: {self.changed}",
             f"Would have run without a person: {self.run_alone} "
             f"({self.newly_run_alone} that did not before)",

@@ -312,3 +312,12 @@ class TestAdminPage:
         staff = UserFactory(username="plainstaff", is_staff=True)
         client.force_login(staff)
         assert client.get(self.url()).status_code == 403
+
+
+def test_on_the_demo_history_it_says_why_nothing_would_change():
+    call_command("seed_demo", "--force", stdout=StringIO())
+    out = run("--category", "server", "--set", "requires_approval=false", "--days", "30")
+    # The 8 demo server tickets were submitted without opting in to auto-remediation.
+    assert "Decisions replayed: 8" in out
+    assert "Not opted in or switched off (no policy change can move them): 8" in out
+    assert "Decisions that would change: 0" in out
