@@ -28,6 +28,8 @@ DB = "bench_post"
 PHASE = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+# Extra gunicorn options for both servers, e.g. "--worker-class gthread --threads 4".
+EXTRA = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
 
 
 def start_server(settings: str) -> tuple[subprocess.Popen[bytes], int]:
