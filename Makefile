@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint check-deploy clean
+.PHONY: setup run test lint check-deploy clean bench
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,15 @@ check-deploy:
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool check config deploy/prometheus/prometheus.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
+# Benchmarks on the local PostgreSQL (databases bench_*, re-created): each prints a ratio
+# and PASS/FAIL against its target; see bench/README.md. BENCH_LARGE=100000 for a quick run.
+BENCH_SMALL ?= 1000
+BENCH_LARGE ?= 1000000
+BENCHMARKS := decision.py ticket_list.py recompute.py recompute_memory.py post.py enqueue_latency.py
+bench: setup
+	$(PY) bench/generate.py --db bench_small --tickets $(BENCH_SMALL)
+	$(PY) bench/generate.py --db bench_large --tickets $(BENCH_LARGE)
+	@fail=0; for b in $(BENCHMARKS); do echo "== bench/$$b"; $(PY) bench/$$b || fail=1; done; exit $$fail
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

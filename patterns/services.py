@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Field
 from django.utils import timezone
 
 from patterns.eligibility import PatternStats, Thresholds, is_eligible
@@ -38,7 +39,7 @@ CONCLUDED_OUTCOMES = (OUTCOME_SUCCESS, OUTCOME_FAILURE)
 FEEDBACK_TYPES = ("positive", "negative", "neutral")
 
 SUM_DECIMALS = 6
-REBUILD_BATCH_SIZE = 500
+REBUILD_BATCH_SIZE = 1000  # rows per UPDATE: 19 values each, under SQLite's 32,766
 
 
 @dataclass(frozen=True)
@@ -390,13 +391,17 @@ def pattern_rebuild(
     rebuild; the caller must read ``totals`` *after* calling this inside the same
     transaction, or accept that an update committed in between is overwritten (the
     ``feedback.services.patterns_recompute`` service takes the locks first, then counts).
-    Returns the eligibility changes; ``progress(done, total)`` is called per batch.
+    Returns the eligibility changes; ``progress(rewritten, total)`` is called once, with
+    the number of rows whose numbers were wrong and were rewritten.
     """
     changes: list[EligibilityChange] = []
     now = timezone.now()
+    fields = _TOTAL_FIELDS + _DERIVED_FIELDS
     with transaction.atomic():
         patterns = list(Pattern.objects.select_for_update().order_by("id"))
+        stale: list[Pattern] = []
         for p in patterns:
+            before = [getattr(p, name) for name in fields]
             t = totals.get(p.pk, PatternTotals())
             for name in _TOTAL_FIELDS:
                 value = getattr(t, name)
@@ -405,13 +410,72 @@ def pattern_rebuild(
             change = _settle_eligibility(p, at=now)
             if change is not None:
                 changes.append(change)
-        fields = _TOTAL_FIELDS + _DERIVED_FIELDS
-        for start in range(0, len(patterns), REBUILD_BATCH_SIZE):
-            batch = patterns[start : start + REBUILD_BATCH_SIZE]
-            Pattern.objects.bulk_update(batch, fields)
-            if progress is not None:
-                progress(start + len(batch), len(patterns))
+            # Rows that already hold the right numbers are not rewritten (no dead tuples,
+            # no index churn): a recompute of a consistent table writes nothing.
+            if [getattr(p, name) for name in fields] != before:
+                stale.append(p)
+        for start in range(0, len(stale), REBUILD_BATCH_SIZE):
+            _update_from_values(stale[start : start + REBUILD_BATCH_SIZE], fields)
+        if progress is not None:
+            progress(len(stale), len(patterns))
     return changes
+
+
+def _update_from_values(patterns: list[Pattern], fields: list[str]) -> None:
+    """Write ``fields`` of every pattern in one ``UPDATE … FROM`` a list of rows.
+
+    ``bulk_update`` writes one ``CASE WHEN id = … THEN …`` per field with a branch per row,
+    which the database evaluates row by row: at 1,000 patterns that took 7 of the 10
+    seconds of a recompute. Joining the new rows by id is a hash join. The values are the
+    ones computed in Python above, so the numbers stay exactly those of the incremental
+    updates. On PostgreSQL the rows go as one array per column (``unnest``): a handful of
+    parameters instead of one per value. SQLite (3.33+) takes ``WITH v(…) AS (VALUES …)
+    UPDATE … FROM v``.
+    """
+    if not patterns:
+        return
+    meta = Pattern._meta
+    model_fields: list[Field[Any, Any]] = [meta.pk, *(_concrete(name) for name in fields)]  # type: ignore[list-item]
+    columns = [str(f.column) for f in model_fields]
+    # int, float, bool and aware datetime values go to psycopg as they are; SQLite needs
+    # its own adaptation (datetimes as text).
+    prepare = connection.vendor != "postgresql"
+    rows = [
+        [
+            f.get_db_prep_save(getattr(p, f.attname), connection)
+            if prepare
+            else getattr(p, f.attname)
+            for f in model_fields
+        ]
+        for p in patterns
+    ]
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    names = ", ".join(qn(c) for c in columns)
+    assignments = ", ".join(f"{qn(c)} = v.{qn(c)}" for c in columns[1:])
+    key = qn(columns[0])
+    params: list[Any]
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in model_fields)
+        source = f"SELECT * FROM unnest({arrays}) AS v ({names})"  # noqa: S608
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        row = "(" + ", ".join(["%s"] * len(model_fields)) + ")"
+        source = f"VALUES {', '.join([row] * len(rows))}"
+        params = [value for r in rows for value in r]
+    # Only names from the model's own metadata go into the text; every value is a parameter.
+    sql = (
+        f"WITH v ({names}) AS ({source}) "  # noqa: S608
+        f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{key} = v.{key}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _concrete(name: str) -> Field[Any, Any]:
+    field = Pattern._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field
 
 
 def lock_all_patterns() -> int:

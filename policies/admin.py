@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from policies.models import AutoRemediationPolicy
 from policies.rules import ACTION_TYPES, DAY_NAMES, PLATFORMS
@@ -100,7 +102,7 @@ class AutoRemediationPolicyAdmin(admin.ModelAdmin):
     )
     list_filter = ("enabled", "mode", "requires_approval", "requires_backup")
     search_fields = ("name", "category")
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at", "what_if")
     fieldsets = (
         (None, {"fields": ("name", "category")}),
         (
@@ -153,4 +155,17 @@ class AutoRemediationPolicyAdmin(admin.ModelAdmin):
         ),
         ("Status", {"fields": ("enabled", "mode", "rollout_percentage")}),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+        ("What if", {"fields": ("what_if",)}),
     )
+
+    @admin.display(description="Policy what-if")
+    def what_if(self, obj: AutoRemediationPolicy | None) -> str:
+        if obj is None or obj.pk is None:
+            return "Save the policy first; then replay its recent decisions with changes."
+        # By URL name: the page lives with the tickets it reads (remediation's admin).
+        url = reverse("admin:remediation_policy_whatif", args=[obj.pk])
+        return format_html(
+            '<a href="{}">Replay the recent decisions with changed settings</a> '
+            "(read-only; nothing is saved or executed)",
+            url,
+        )

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
+from policies.admin import AutoRemediationPolicyForm
 from policies.models import AutoRemediationPolicy
+from policies.whatif import FIXED_FIELDS
 from remediation.admin_audit import AuditedAdminMixin, audit_admin_changes
 from remediation.analysis.vocabulary import CAUSE_BY_KEY
 from remediation.catalogue import CATALOGUE, get_operation
@@ -21,6 +28,13 @@ from remediation.models import (
     RunbookSource,
     Ticket,
 )
+from remediation.whatif import MAX_DAYS, policy_whatif
+
+WHATIF_PERMISSIONS = ("policies.view_autoremediationpolicy", "remediation.view_ticket")
+
+
+class WhatIfDaysForm(forms.Form):
+    days = forms.IntegerField(min_value=1, max_value=MAX_DAYS, initial=30)
 
 
 class RunbookForm(forms.ModelForm):
@@ -150,6 +164,45 @@ class TicketAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_urls(self) -> list[URLPattern]:
+        # The policy what-if reads tickets, which the policies app may not import, so its
+        # page lives here; the policy's change page links to it by name.
+        whatif = path(
+            "policy-whatif/<int:policy_id>/",
+            self.admin_site.admin_view(self.policy_whatif_view),
+            name="remediation_policy_whatif",
+        )
+        return [whatif, *super().get_urls()]
+
+    def policy_whatif_view(self, request: HttpRequest, policy_id: int) -> HttpResponse:
+        """Read-only: a GET form of the policy's fields; the changed copy is never saved."""
+        if not all(request.user.has_perm(p) for p in WHATIF_PERMISSIONS):
+            raise PermissionDenied
+        policy = get_object_or_404(AutoRemediationPolicy, pk=policy_id)
+        report = None
+        if "days" in request.GET:
+            form = AutoRemediationPolicyForm(request.GET, instance=copy.copy(policy))
+            days_form = WhatIfDaysForm(request.GET)
+        else:
+            form = AutoRemediationPolicyForm(instance=copy.copy(policy))
+            days_form = WhatIfDaysForm()
+        for name in FIXED_FIELDS:
+            form.fields[name].disabled = True
+        if form.is_bound and form.is_valid() and days_form.is_valid():
+            report = policy_whatif(
+                policy.category, form.instance, days=days_form.cleaned_data["days"]
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"What if: policy {policy.name}",
+            "policy": policy,
+            "form": form,
+            "days_form": days_form,
+            "report": report,
+            "opts": AutoRemediationPolicy._meta,
+        }
+        return TemplateResponse(request, "admin/remediation/policy_whatif.html", context)
 
 
 @admin.register(AuditEvent)

@@ -23,6 +23,7 @@ from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
 from remediation.models import AuditAction, Ticket, TicketStatus
 from remediation.transitions import ticket_transition
+from remediation.whatif_engine import record_facts
 
 # Where each outcome sends the ticket.
 NEXT_STATUS: dict[Outcome, TicketStatus] = {
@@ -38,7 +39,7 @@ NEXT_STATUS: dict[Outcome, TicketStatus] = {
 DECIDABLE = (TicketStatus.PROCESSING, TicketStatus.ANALYZED)
 
 
-def decision_facts(ticket: Ticket, suggested_actions: list | None = None) -> SafetyFacts | None:
+def safety_facts_gather(ticket: Ticket, suggested_actions: list | None = None) -> SafetyFacts | None:
     """Gather the safety facts for deciding on ``ticket``: call OUTSIDE any transaction.
 
     Connectors may be remote MCP servers (each question bounded by its timeout); asking them
@@ -66,7 +67,7 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
     Preconditions: called inside the analysis transaction with the ticket row locked
     (``select_for_update``), after the resolution, suggested actions, confidence, pattern
     and reliability score are stored; ticket status ``processing`` or ``analyzed``.
-    ``facts`` come from ``decision_facts``, gathered before that transaction: no connector
+    ``facts`` come from ``safety_facts_gather``, gathered before that transaction: no connector
     is asked anything here. Missing facts fail the safety step closed.
 
     When the decision auto-approves, the execution is requested here (status
@@ -84,30 +85,32 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
     earlier_dropped = [str(d) for d in (ticket.dropped_actions or [])]
 
     pattern = ticket.pattern
-    decision = decide(
-        DecisionInput(
-            ticket_id=ticket.ticket_id,
-            category=ticket.category,
-            auto_remediation_enabled=ticket.auto_remediation_enabled,
-            actions=tuple(actions),
-            now=now,
-            settings=settings,
-            policy=policy.rules() if policy is not None else None,
-            dropped=(*earlier_dropped, *dropped),
-            resolution=ticket.resolution,
-            confidence=ticket.confidence_score,
-            reliability=ticket.reliability_score,
-            pattern=PatternFacts(
-                hash=pattern.hash,
-                eligible=pattern.eligible_for_auto_remediation and pattern.enabled,
-                similar_resolved=pattern.success_count,
-                positive_feedback_rate=pattern.positive_feedback_rate,
-            )
-            if pattern is not None
-            else None,
-            safety=facts,
+    inp = DecisionInput(
+        ticket_id=ticket.ticket_id,
+        category=ticket.category,
+        auto_remediation_enabled=ticket.auto_remediation_enabled,
+        actions=tuple(actions),
+        now=now,
+        settings=settings,
+        policy=policy.rules() if policy is not None else None,
+        dropped=(*earlier_dropped, *dropped),
+        resolution=ticket.resolution,
+        confidence=ticket.confidence_score,
+        reliability=ticket.reliability_score,
+        pattern=PatternFacts(
+            hash=pattern.hash,
+            eligible=pattern.eligible_for_auto_remediation and pattern.enabled,
+            similar_resolved=pattern.success_count,
+            positive_feedback_rate=pattern.positive_feedback_rate,
         )
+        if pattern is not None
+        else None,
+        safety=facts,
     )
+    decision = decide(inp)
+    # The inputs as they stood, so a policy what-if can replay this decision later.
+    backup_asked = facts is not None and any(safety.backup_needed(a, policy) for a in actions)
+    ticket.decision_facts = record_facts(inp, decision.outcome, backup_asked=backup_asked)
     _store(ticket, decision)
     return decision
 
@@ -123,7 +126,7 @@ def _store(ticket: Ticket, decision: Decision) -> None:
     ticket.remediation_decision = decision.to_dict()
     ticket.decision_mode = decision.mode
     ticket.decision_policy = decision.policy or ""
-    fields = ["remediation_decision", "decision_mode", "decision_policy"]
+    fields = ["remediation_decision", "decision_facts", "decision_mode", "decision_policy"]
     if auto:
         # Counted by the decision-time rate limits from now on.
         ticket.remediation_started_at = decision.decided_at

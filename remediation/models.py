@@ -96,6 +96,12 @@ class Ticket(models.Model):
         max_length=16, blank=True, help_text="enforce, or shadow: decided but never executed"
     )
     decision_policy = models.CharField(max_length=100, blank=True, db_index=True)
+    decision_facts = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The decision's inputs as they stood (settings, pattern, safety checks), "
+        "so a policy what-if can replay it; empty on tickets decided before it was stored.",
+    )
     remediation_started_at = models.DateTimeField(null=True, blank=True, db_index=True)
     remediation_results = models.JSONField(null=True, blank=True)
 
@@ -129,6 +135,10 @@ class Ticket(models.Model):
                 fields=["outcome"],
                 condition=models.Q(auto_remediation_executed=True),
                 name="ticket_executed_outcome_idx",
+            ),
+            # The ticket list filtered by both, newest first, read by keyset.
+            models.Index(
+                fields=["category", "status", "created_at"], name="ticket_cat_status_created"
             ),
         ]
         permissions = [("approve_remediation", "Can approve remediation")]

@@ -130,7 +130,7 @@ def ticket_analyze(ticket_pk: int) -> str:
     # The connectors' answers (health, backups) are gathered before the transaction: they
     # may come from a remote MCP server, and the row lock must not wait on the network.
     facts = (
-        decisions.decision_facts(ticket, [a.to_dict() for a in result.actions])
+        decisions.safety_facts_gather(ticket, [a.to_dict() for a in result.actions])
         if result is not None
         else None
     )

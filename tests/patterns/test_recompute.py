@@ -129,6 +129,18 @@ def test_recompute_gives_exactly_the_numbers_of_the_incremental_updates(restart_
     call_command("recompute_patterns", stdout=out)
     assert snapshot() == incremental
     assert f"Recomputed {len(incremental)} pattern(s)" in out.getvalue()
+    assert f"{len(incremental)}/{len(incremental)} patterns had stale numbers" in out.getvalue()
+
+    # Only the rows whose numbers are wrong are rewritten; a consistent table is left alone.
+    spoiled = Pattern.objects.order_by("id").first()
+    Pattern.objects.filter(pk=spoiled.pk).update(avg_confidence_score=0.123)
+    again = StringIO()
+    call_command("recompute_patterns", stdout=again)
+    assert f"1/{len(incremental)} patterns had stale numbers" in again.getvalue()
+    assert snapshot() == incremental
+    third = StringIO()
+    call_command("recompute_patterns", stdout=third)
+    assert f"0/{len(incremental)} patterns had stale numbers" in third.getvalue()
 
 
 @pytest.mark.django_db

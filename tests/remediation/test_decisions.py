@@ -13,7 +13,7 @@ from policies.models import AutoRemediationPolicy, PolicyMode
 from remediation.connectors import Connector, UnconfiguredConnector, get_connector, registry
 from remediation.connectors.mcp_connector import McpConnector
 from remediation.decision import Outcome
-from remediation.decisions import decision_facts, ticket_decide
+from remediation.decisions import safety_facts_gather, ticket_decide
 from remediation.models import AuditAction, AuditEvent, PlatformConnector, Ticket, TicketStatus
 from tests.factories import PatternFactory, TicketFactory
 from tests.remediation.doubles import BrokenConnector, LabDouble
@@ -100,7 +100,7 @@ def analyzed_ticket(**fields) -> Ticket:
 def decide(ticket: Ticket):
     # As the analysis task does: the connectors are asked first, outside any transaction;
     # then the decision is stored inside one transaction, with the row locked.
-    facts = decision_facts(ticket)
+    facts = safety_facts_gather(ticket)
     with transaction.atomic():
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
         decision = ticket_decide(locked, facts=facts)

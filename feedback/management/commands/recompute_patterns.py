@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         def progress(done: int, total: int) -> None:
-            self.stdout.write(f"  {done}/{total} patterns updated")
+            self.stdout.write(f"  {done}/{total} patterns had stale numbers and were rewritten")
 
         self.stdout.write("Counting tickets and feedback per pattern...")
         summary = patterns_recompute(progress=progress)

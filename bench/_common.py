@@ -1,0 +1,83 @@
+"""What every benchmark shares: its own PostgreSQL database, Django set up against it, and
+timing helpers. Benchmarks import this before anything from the project."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The server that holds the bench_* databases; each benchmark uses its own database.
+PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+SMALL = int(os.environ.get("BENCH_SMALL", "1000"))
+LARGE = int(os.environ.get("BENCH_LARGE", "1000000"))
+PATTERNS = int(os.environ.get("BENCH_PATTERNS", "1000"))
+
+
+def db_url(name: str) -> str:
+    if not name.startswith("bench_"):
+        raise SystemExit(f"refusing database {name!r}: benchmark databases are named bench_*")
+    return f"{PG_SERVER}/{name}"
+
+
+def admin_connect():  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True)
+
+
+def database_exists(name: str) -> bool:
+    with admin_connect() as conn:
+        return (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            is not None
+        )
+
+
+def recreate_database(name: str) -> None:
+    db_url(name)
+    with admin_connect() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(name: str) -> None:
+    """Point Django at ``bench_<name>`` (DEBUG off, persistent connections as deployed)."""
+    os.environ["DATABASE_URL"] = db_url(name)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret-" + "x" * 40)
+    os.chdir(ROOT)
+    import django
+
+    django.setup()
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    """Wall-clock seconds of ``repeat`` calls of ``fn`` (after one warm-up call)."""
+    fn()
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def verdict(name: str, ratio: float, target: str, ok: bool) -> int:
+    print(f"{name}: {ratio:.2f} (target {target}) {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1

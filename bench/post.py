@@ -1,0 +1,170 @@
+"""Ticket POST throughput against a bare DRF endpoint on the same stack, side by side.
+
+    python bench/post.py [seconds-per-phase]
+
+Starts two gunicorn servers (2 sync workers each, DEBUG off, PostgreSQL database
+bench_post, persistent connections as configured): the project, and the same settings
+with one bare endpoint (token auth + the same body validation, no writes). Client threads
+POST valid tickets to each in turn (bare, project, bare, project), and the ratio of
+requests per second project/bare is printed. Target: >= 0.5.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import _common
+
+DB = "bench_post"
+PHASE = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+# Extra gunicorn options for both servers, e.g. "--worker-class gthread --threads 4".
+EXTRA = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
+
+
+def start_server(settings: str) -> tuple[subprocess.Popen[bytes], int]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _common.db_url(DB),
+        "DJANGO_SETTINGS_MODULE": settings,
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-not-secret-" + "x" * 40),
+    }
+    proc = subprocess.Popen(
+        [
+            GUNICORN,
+            "--workers",
+            "2",
+            "--bind",
+            "127.0.0.1:0",
+            "--log-level",
+            "info",
+            "--timeout",
+            "120",
+            "config.wsgi",
+        ],
+        cwd=_common.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    deadline = time.time() + 60
+    port = 0
+    while time.time() < deadline and not port:
+        line = proc.stderr.readline().decode()
+        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
+        if found:
+            port = int(found.group(1))
+    if not port:
+        proc.kill()
+        raise SystemExit(f"gunicorn ({settings}) did not start")
+    threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+    return proc, port
+
+
+def load(port: int, token: str, seconds: float, prefix: str) -> float:
+    """Requests per second answered 201 by ``CLIENTS`` threads in ``seconds``."""
+    done = [0] * CLIENTS
+    errors: list[str] = []
+    stop = time.perf_counter() + seconds
+
+    def client(n: int) -> None:
+        i = 0
+        while time.perf_counter() < stop:
+            i += 1
+            body = json.dumps(
+                {
+                    "ticket_id": f"{prefix}-{n}-{i}-{time.time_ns()}",
+                    "title": "Service down on host-1",
+                    "description": "The web service on host-1 is not responding on port 8080.",
+                    "category": "server",
+                    "enable_auto_remediation": True,
+                }
+            )
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            try:
+                conn.request(
+                    "POST",
+                    "/api/v1/tickets",
+                    body,
+                    {"Content-Type": "application/json", "Authorization": f"Token {token}"},
+                )
+                response = conn.getresponse()
+                response.read()
+            except OSError as exc:
+                errors.append(type(exc).__name__)
+                continue
+            finally:
+                conn.close()
+            if response.status == 201:
+                done[n] += 1
+            else:
+                errors.append(str(response.status))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        print(f"  {prefix}: {len(errors)} failed requests, e.g. {errors[:5]}")
+    return sum(done) / (time.perf_counter() - start)
+
+
+def main() -> int:
+    if not _common.database_exists(DB):
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("generate.py")),
+                "--db",
+                DB,
+                "--tickets",
+                "0",
+                "--patterns",
+                "0",
+            ],
+            check=True,
+        )
+    _common.setup_django(DB)
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.get(user__username="bench").key
+    servers = {
+        name: start_server(settings)
+        for name, settings in (("bare", "bench.bare_settings"), ("project", "config.settings"))
+    }
+    try:
+        rates: dict[str, list[float]] = {"bare": [], "project": []}
+        for name, (_, port) in servers.items():  # warm-up: imports, connections
+            load(port, token, 1.0, f"warm-{name}")
+        for round_ in range(2):
+            for name, (_, port) in servers.items():
+                rates[name].append(load(port, token, PHASE, f"{name}{round_}"))
+    finally:
+        for proc, _ in servers.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc, _ in servers.values():
+            proc.wait(timeout=30)
+    bare, project = sum(rates["bare"]) / 2, sum(rates["project"]) / 2
+    print(
+        f"POST /api/v1/tickets: bare DRF {bare:.0f} req/s, project {project:.0f} req/s "
+        f"({CLIENTS} clients, 2 gunicorn workers each)"
+    )
+    return _common.verdict("POST project/bare", project / bare, ">= 0.5", project / bare >= 0.5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
