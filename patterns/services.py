@@ -351,6 +351,8 @@ def pattern_clear_review(pattern: Pattern) -> EligibilityChange | None:
         p.needs_review = False
 
     return _update(pattern, change, ["needs_review"])
+
+
 def pattern_record_rejection(pattern: Pattern) -> None:
     """An approver refused the actions proposed for a ticket of this pattern.
 

@@ -228,6 +228,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 # The alert intake's admin lives with it; importing registers it.
 from remediation.alerts import admin as alerts_admin  # noqa: E402, F401
+
 # --- Connectors, executions, circuit breakers ----------------------------------------------
 
 
@@ -291,5 +292,7 @@ class CircuitBreakerAdmin(admin.ModelAdmin):
             breaker_rearm(breaker, acting_user=request.user)  # type: ignore[arg-type]
             count += 1
         self.message_user(request, f"Re-armed {count} circuit breaker(s).")
+
+
 # The approval flow's admin lives beside its models; importing it registers it.
 from remediation.approvals import admin as approvals_admin  # noqa: E402, F401

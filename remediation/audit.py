@@ -13,10 +13,10 @@ forged so that the chain still verifies.
 
 from __future__ import annotations
 
-import logging
 import hashlib
 import hmac
 import json
+import logging
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -78,6 +78,7 @@ def _lock_stream(stream: str) -> None:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s, %s)", [7231, zlib.crc32(stream.encode()) - 2**31]
             )
+
 
 # One log line per audited event, for log pipelines; the audit table stays the record.
 events_logger = logging.getLogger("remediation.events")

@@ -39,7 +39,9 @@ NEXT_STATUS: dict[Outcome, TicketStatus] = {
 DECIDABLE = (TicketStatus.PROCESSING, TicketStatus.ANALYZED)
 
 
-def safety_facts_gather(ticket: Ticket, suggested_actions: list | None = None) -> SafetyFacts | None:
+def safety_facts_gather(
+    ticket: Ticket, suggested_actions: list | None = None
+) -> SafetyFacts | None:
     """Gather the safety facts for deciding on ``ticket``: call OUTSIDE any transaction.
 
     Connectors may be remote MCP servers (each question bounded by its timeout); asking them
@@ -148,9 +150,8 @@ def _store(ticket: Ticket, decision: Decision) -> None:
         # remediating (through the state machine) and queues the one choke point.
         ticket.save(update_fields=[*fields, "updated_at"])
         execution_request(ticket, acting_user=None, via=ExecutionVia.AUTO)
-    else:
-        ticket_transition(
-            ticket, NEXT_STATUS[decision.outcome], reason=reason, extra_fields=fields
-        )
+        return
+    new_status = NEXT_STATUS[decision.outcome]
+    ticket_transition(ticket, new_status, reason=reason, extra_fields=fields)
     if new_status == TicketStatus.AWAITING_APPROVAL:
         approval_request_open(ticket)

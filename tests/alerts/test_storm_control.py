@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from django_q.models import OrmQ
 
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketOutcome, TicketRepeat, TicketStatus
+from remediation.models import (
+    AuditAction,
+    AuditEvent,
+    Ticket,
+    TicketOutcome,
+    TicketRepeat,
+    TicketStatus,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -24,9 +24,8 @@ from django.db import connection, transaction
 from feedback.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
-from remediation.audit import audit
 from remediation.execution.tasks import run_execution
-from remediation.models import AuditAction, Ticket, TicketOutcome, TicketStatus
+from remediation.models import Ticket, TicketOutcome, TicketStatus
 from remediation.services import TicketInput, ticket_analyze, ticket_create
 from remediation.transitions import ticket_transition
 
