@@ -30,7 +30,7 @@ def one(user_model) -> tuple[float, int]:  # type: ignore[no-untyped-def]
 
     from patterns.models import Pattern
     from remediation import scoring
-    from remediation.decisions import ticket_decide
+    from remediation.decision_service import ticket_decide
     from remediation.models import Ticket, TicketStatus
 
     user = user_model.objects.get(username="bench")

@@ -24,7 +24,7 @@ from policies.rules import GlobalSettings
 from policies.timewindow import describe, is_open
 from remediation.catalogue import CATALOGUE, SuggestedAction
 from remediation.connectors import Connector, get_connector
-from remediation.decision import SafetyFacts
+from remediation.decision_engine import SafetyFacts
 from remediation.models import Ticket
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from remediation import rollups
 from remediation.audit import audit
 from remediation.models import AuditAction, CategoryDailyStats, Ticket
 from remediation.outcomes import audit_eligibility_change
-from remediation.reliability import (
+from remediation.reliability_engine import (
     FEEDBACK_HORIZON_DAYS,
     SUCCESS_HISTORY_WINDOW_DAYS,
     FeedbackDay,

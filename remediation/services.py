@@ -16,7 +16,7 @@ from django_q.tasks import async_task
 
 from config.errors import Conflict
 from patterns import services as pattern_services
-from remediation import decisions, rollups, scoring
+from remediation import decision_service, rollups, scoring
 from remediation.alerts import storm
 from remediation.analysis import AnalysisError, AnalysisResult, TicketText, get_analyzer
 from remediation.approvals.selectors import rejected_operations_for_pattern
@@ -130,7 +130,7 @@ def ticket_analyze(ticket_pk: int) -> str:
     # The connectors' answers (health, backups) are gathered before the transaction: they
     # may come from a remote MCP server, and the row lock must not wait on the network.
     facts = (
-        decisions.safety_facts_gather(ticket, [a.to_dict() for a in result.actions])
+        decision_service.safety_facts_gather(ticket, [a.to_dict() for a in result.actions])
         if result is not None
         else None
     )
@@ -143,7 +143,7 @@ def ticket_analyze(ticket_pk: int) -> str:
             _fail_analysis(ticket, error)
             return "manual_review"
         _store_analysis(ticket, result)
-        decisions.ticket_decide(ticket, facts=facts)
+        decision_service.ticket_decide(ticket, facts=facts)
         return str(ticket.status)
 
 

@@ -30,7 +30,7 @@ from config.api import (
     require_permission,
 )
 from remediation.models import CategoryDailyStats, Ticket, TicketStatus
-from remediation.reliability import (
+from remediation.reliability_engine import (
     HIGH_MIN_SCORE,
     MEDIUM_MIN_SCORE,
     SCORE_DECIMALS,

@@ -15,7 +15,7 @@ from policies.models import AutoRemediationPolicy
 from policies.rules import GlobalSettings
 from policies.selectors import global_settings, policy_for_category
 from remediation.catalogue import validate_suggestions
-from remediation.decision import DecisionInput, Outcome, PatternFacts
+from remediation.decision_engine import DecisionInput, Outcome, PatternFacts
 from remediation.models import Ticket
 from remediation.whatif_engine import (
     StoredDecision,

@@ -27,7 +27,7 @@ from typing import Any
 from policies.rules import GlobalSettings, PolicyRules
 from policies.timewindow import TimeWindow, is_open
 from remediation.catalogue import CATALOGUE, SuggestedAction
-from remediation.decision import DecisionInput, Outcome, PatternFacts, SafetyFacts, decide
+from remediation.decision_engine import DecisionInput, Outcome, PatternFacts, SafetyFacts, decide
 
 FACTS_VERSION = 1
 

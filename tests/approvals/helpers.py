@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from policies.models import AutoRemediationPolicy
-from remediation.decisions import ticket_decide
+from remediation.decision_service import ticket_decide
 from remediation.models import Ticket, TicketStatus
 from tests.factories import PatternFactory, TicketFactory, UserFactory
 

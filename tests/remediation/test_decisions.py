@@ -12,8 +12,8 @@ from config.errors import Conflict
 from policies.models import AutoRemediationPolicy, PolicyMode
 from remediation.connectors import Connector, UnconfiguredConnector, get_connector, registry
 from remediation.connectors.mcp_connector import McpConnector
-from remediation.decision import Outcome
-from remediation.decisions import safety_facts_gather, ticket_decide
+from remediation.decision_engine import Outcome
+from remediation.decision_service import safety_facts_gather, ticket_decide
 from remediation.models import AuditAction, AuditEvent, PlatformConnector, Ticket, TicketStatus
 from tests.factories import PatternFactory, TicketFactory
 from tests.remediation.doubles import BrokenConnector, LabDouble

@@ -29,7 +29,7 @@ from django_q.models import OrmQ
 from policies.models import AutoRemediationPolicy
 from policies.whatif import base_policy, policy_with_changes
 from remediation.connectors import registry
-from remediation.decisions import ticket_decide
+from remediation.decision_service import ticket_decide
 from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
 from remediation.whatif import policy_whatif
 from tests.factories import PatternFactory, TicketFactory, UserFactory

@@ -14,7 +14,7 @@ from patterns.models import Pattern
 from patterns.services import pattern_observe
 from remediation import rollups
 from remediation.models import AuditAction, AuditEvent, CategoryDailyStats, Ticket
-from remediation.reliability import FEEDBACK_HORIZON_DAYS, SUCCESS_HISTORY_WINDOW_DAYS
+from remediation.reliability_engine import FEEDBACK_HORIZON_DAYS, SUCCESS_HISTORY_WINDOW_DAYS
 from remediation.scoring import score_ticket
 from tests.factories import TicketFactory
 

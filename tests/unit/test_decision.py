@@ -20,7 +20,7 @@ from policies.rules import (
     PolicyRules,
 )
 from remediation.catalogue import ActionType, Platform, SuggestedAction, validate_suggestions
-from remediation.decision import (
+from remediation.decision_engine import (
     NOT_CHECKED,
     Decision,
     DecisionInput,

@@ -11,7 +11,7 @@ from remediation import safety
 from remediation.approvals.services import approval_request_open
 from remediation.audit import audit
 from remediation.catalogue import validate_suggestions
-from remediation.decision import (
+from remediation.decision_engine import (
     Decision,
     DecisionInput,
     Outcome,
