@@ -56,14 +56,11 @@ def test_it_refuses_a_database_other_than_sqlite_without_force():
 @pytest.mark.django_db
 def test_the_demo_leaves_requests_waiting_in_the_approval_queue():
     from remediation.approvals.models import ApprovalRequest, ApprovalStatus
-    from remediation.connectors import registry
     from remediation.models import TicketStatus
-    from tests.remediation.doubles import LabDouble
 
-    # Health and backups answered as the lab does (the lab connector answers in `make run`).
-    with registry.use(LabDouble()):
-        out = run("--force")
+    # Health and backups answered by the real lab over MCP, as in `make run`.
+    out = run("--force")
     waiting = Ticket.objects.filter(status=TicketStatus.AWAITING_APPROVAL)
-    assert sorted(t.affected_system for t in waiting) == ["prod-web-01", "prod-web-02"]
+    assert sorted(t.affected_system for t in waiting) == ["prod-web-05", "prod-web-06"]
     assert ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING).count() == 2
     assert "2 waiting for approval at /approvals/" in out

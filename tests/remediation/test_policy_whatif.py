@@ -29,7 +29,7 @@ from django_q.models import OrmQ
 from policies.models import AutoRemediationPolicy
 from policies.whatif import base_policy, policy_with_changes
 from remediation.connectors import registry
-from remediation.decision_service import ticket_decide
+from remediation.decision_service import safety_facts_gather, ticket_decide
 from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
 from remediation.whatif import policy_whatif
 from tests.factories import PatternFactory, TicketFactory, UserFactory
@@ -83,8 +83,10 @@ def _decided(user, ticket_id, reliability, *, status=None, outcome=None, **field
     if "pattern" not in values:
         values["pattern"] = _pattern(values["category"])
     ticket = TicketFactory(**values)
+    # As the analysis task does: connectors are asked outside the transaction.
+    facts = safety_facts_gather(ticket)
     with transaction.atomic():
-        ticket_decide(Ticket.objects.select_for_update().get(pk=ticket.pk))
+        ticket_decide(Ticket.objects.select_for_update().get(pk=ticket.pk), facts=facts)
     later = {}
     if status is not None:
         later["status"] = status
@@ -314,10 +316,18 @@ class TestAdminPage:
         assert client.get(self.url()).status_code == 403
 
 
-def test_on_the_demo_history_it_says_why_nothing_would_change():
+def test_on_the_demo_history_the_numbers_are_the_hand_counted_ones():
     call_command("seed_demo", "--force", stdout=StringIO())
     out = run("--category", "server", "--set", "requires_approval=false", "--days", "30")
-    # The 8 demo server tickets were submitted without opting in to auto-remediation.
-    assert "Decisions replayed: 8" in out
+    # 12 demo server tickets: 8 of history that never opted in; DEMO-0018/0019 opted in and
+    # wait for approval (decided before the demo's server policy existed); DEMO-0020/0021
+    # auto-approved and ran on the lab (one resolved, one rolled back).
+    assert "Decisions replayed: 12" in out
     assert "Not opted in or switched off (no policy change can move them): 8" in out
-    assert "Decisions that would change: 0" in out
+    # DEMO-0018's pattern is eligible: without required approval it would have run alone.
+    # DEMO-0019 ("after the nightly deploy") is another, not yet eligible pattern: it waits.
+    assert "Decisions that would change: 1" in out
+    assert "DEMO-0018: awaiting_approval -> auto_approved" in out
+    assert "Would have run without a person: 3 (1 that did not before)" in out
+    assert "Approvals saved: 1" in out
+    assert "Newly blocked: 0" in out

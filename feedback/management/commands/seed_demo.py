@@ -94,13 +94,13 @@ WAITING: list[tuple[str, str, str, str]] = [
         "server",
         "Web service not responding on {h}",
         "VM {h} hung: web service not responding, server not responding, vm unresponsive.",
-        "prod-web-01",
+        "prod-web-05",
     ),
     (
         "server",
         "Web service not responding on {h}",
         "VM {h} hung after the nightly deploy: web service not responding.",
-        "prod-web-02",
+        "prod-web-06",
     ),
 ]
 
@@ -157,6 +157,8 @@ class Command(BaseCommand):
                     feedback_submit(ticket=ticket, user=reviewer, data=FeedbackInput(**given))
         for category, title, description, host in WAITING:
             number += 1
+            # The lab shows the VM hung, so approving the request fixes something real.
+            call_command("lab", "condition", host, "vm_hung", stdout=StringIO())
             self._ticket(demo, number, category, title, description, host, auto=True)
         lab_tickets = self._lab_executions(demo, number)
         self._summary(number + len(lab_tickets))
