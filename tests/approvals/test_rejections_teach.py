@@ -20,7 +20,7 @@ def submit(user, n: int) -> Ticket:
         TicketInput(
             ticket_id=f"TEACH-{n}",
             title=f"Service down on prod-web-{n:02d}",
-            description=f"The web service on prod-web-{n:02d} is not responding.",
+            description=f"The web service on prod-web-{n:02d} is not responding; the VM is hung.",
             category="server",
             affected_system=f"prod-web-{n:02d}",
             enable_auto_remediation=True,

@@ -60,10 +60,17 @@ def test_only_the_connector_turns_an_operation_into_a_write_tool_call():
 
 def test_only_the_runner_asks_a_connector_to_execute():
     def connector_execute(node: ast.Call) -> bool:
-        # cursor.execute(sql) and schema_editor.execute(sql) take SQL; a connector's
-        # execute takes (action, idempotency_key).
-        sql = node.args and isinstance(node.args[0], ast.Constant | ast.JoinedStr)
-        return _attr_call("execute")(node) and len(node.args) == 2 and not sql
+        # cursor.execute(sql, params) and schema_editor.execute(sql) take SQL; a connector's
+        # execute takes (action, idempotency_key). A database cursor is recognised by its
+        # name or by SQL text as the first argument; anything else with two arguments counts.
+        if not (_attr_call("execute")(node) and len(node.args) == 2):
+            return False
+        receiver = node.func.value  # type: ignore[attr-defined]
+        if isinstance(receiver, ast.Name) and (
+            receiver.id.endswith("cursor") or receiver.id == "schema_editor"
+        ):
+            return False
+        return not isinstance(node.args[0], ast.Constant | ast.JoinedStr)
 
     assert _functions_calling(connector_execute) == {
         "remediation.execution.runner:_run_one",

@@ -43,6 +43,12 @@ def execution(t, state, run=1):
 
 
 @pytest.fixture
+def api(teacher_api):
+    """A caller holding patterns.view_pattern_stats (operators and approvers do)."""
+    return teacher_api
+
+
+@pytest.fixture
 def history(db):
     a = ticket("cache", executed=True, status=TicketStatus.RESOLVED)
     b = ticket("cache", executed=True, approval=True, status=TicketStatus.PARTIALLY_REMEDIATED)
@@ -119,6 +125,11 @@ class TestRefusals:
         r = api.get(URL, {"dayz": 7})
         assert r.status_code == 400
         assert "dayz" in _fields(r)
+
+    def test_it_refuses_a_user_without_the_permission(self, client_for, other_user):
+        r = client_for(other_user).get(URL)
+        assert r.status_code == 403
+        assert "view_pattern_stats" in r.json()["error"]["message"]
 
     def test_it_refuses_anonymous_callers(self, anon):
         r = anon.get(URL)
