@@ -174,7 +174,7 @@ def test_the_seeds_promql_gives_the_right_numbers_from_a_real_scrape(seeded, tmp
 
         # Activity on both web processes: tickets (analyzed by the worker), then feedback.
         ticket_on = {"INC-P-1": a, "INC-P-2": a, "INC-P-3": b, "INC-P-4": b}
-        for ticket_id, web in ticket_on.items():
+        for n, (ticket_id, web) in enumerate(ticket_on.items(), start=1):
             status, body = http_json(
                 f"http://{web}/api/v1/tickets",
                 data={
@@ -182,7 +182,8 @@ def test_the_seeds_promql_gives_the_right_numbers_from_a_real_scrape(seeded, tmp
                     "title": "Service down",
                     "description": "Web service not responding on port 8080",
                     "category": "server",
-                    "affected_system": "prod-web-01",
+                    # Four incidents, not repeats of one (storm control would join those).
+                    "affected_system": f"prod-web-{n:02d}",
                 },
                 token=token,
             )
