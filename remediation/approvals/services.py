@@ -30,6 +30,7 @@ from remediation.approvals.models import (
 )
 from remediation.approvals.selectors import counting_approvers, current_digest
 from remediation.audit import audit
+from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
 from remediation.models import AuditAction, Ticket, TicketStatus
 
@@ -250,7 +251,9 @@ def _grant(
         request.decided_at = now
         request.decided_reason = f"Approved by {given} of {required} approver(s)."
         request.save(update_fields=["status", "decided_at", "decided_reason"])
-        execution_request(ticket, acting_user=user, via=via)
+        # `via` is the approval's channel (api, web, admin); the execution was approved by a
+        # person, whichever page or endpoint they used.
+        execution_request(ticket, acting_user=user, via=ExecutionVia.APPROVAL)
         executed = True
         message = f"Approved by {given} of {required}: the actions were handed to execution."
     elif counted:
