@@ -9,6 +9,16 @@ from typing import Any
 REPEAT_FROM = 10  # "by their 10th occurrence"
 
 
+def critical_fix(kind: str) -> bool:
+    """The kind's right fix is critical_write: a person approves it every time, by design."""
+    from bench.replay.kinds import KINDS
+    from remediation.catalogue import get_operation
+
+    fix = KINDS[kind].fix
+    op = get_operation(fix) if fix else None
+    return op is not None and str(op.action_type) == "critical_write"
+
+
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
     rows = result["rows"]
     by_pattern: dict[Any, list[dict]] = defaultdict(list)
@@ -30,6 +40,8 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     repeat = [r for r in fixable if r["occurrence"] >= REPEAT_FROM]
     repeat_unattended = [r for r in repeat if r["unattended"] and r["fixed_by_system"]]
     kinds_fixable = sorted({r["kind"] for r in fixable})
+    repeat_safe = [r for r in repeat if not critical_fix(r["kind"])]
+    repeat_safe_unattended = [r for r in repeat_safe if r["unattended"] and r["fixed_by_system"]]
     unattended = [r for r in rows if r["unattended"]]
     # Demotion: for each kind whose fix stopped working, how many drifted incidents ran
     # unattended (and so failed) before one was no longer run without a person.
@@ -70,6 +82,10 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "repeat_fixable": len(repeat),
         "repeat_fixable_unattended": len(repeat_unattended),
         "repeat_share_pct": pct(len(repeat_unattended), len(repeat)),
+        "critical_fix_kinds": [k for k in kinds_fixable if critical_fix(k)],
+        "repeat_noncritical": len(repeat_safe),
+        "repeat_noncritical_unattended": len(repeat_safe_unattended),
+        "repeat_noncritical_share_pct": pct(len(repeat_safe_unattended), len(repeat_safe)),
         "unattended": len(unattended),
         "wrong_unattended": sum(r["wrong_unattended"] for r in rows),
         "wrong_unattended_pct": pct(sum(r["wrong_unattended"] for r in rows), len(unattended)),
@@ -104,7 +120,7 @@ def text(s: dict[str, Any]) -> str:
         f"Replay {s['scenario']!r} with {mode}: {s['incidents']} incidents in {s['seconds']} s",
     ]
     for n in s["override_notes"]:
-        lines.append(f"  override: {n}")
+        lines.append(f"  {n}")
     lines.append("  per pattern (kind, pattern id): occurrences, first unattended at occurrence")
     for p in s["patterns"]:
         first = p["first_unattended_at"] or "never"
@@ -116,6 +132,9 @@ def text(s: dict[str, Any]) -> str:
         f"  repeat incidents of fixable kinds (occurrence >= {REPEAT_FROM}) remediated without a "
         f"person: {s['repeat_fixable_unattended']}/{s['repeat_fixable']} = "
         f"{s['repeat_share_pct']}%",
+        f"    of kinds whose fix is not critical_write (not {', '.join(s['critical_fix_kinds'])}):"
+        f" {s['repeat_noncritical_unattended']}/{s['repeat_noncritical']} = "
+        f"{s['repeat_noncritical_share_pct']}%",
         f"  unattended executions: {s['unattended']}; wrong: {s['wrong_unattended']} "
         f"({s['wrong_unattended_pct']}%); critical without a person: {s['critical_unattended']}",
         f"  approvals asked: {s['approvals_asked']} (approved {s['approved']}, rejected "

@@ -144,12 +144,25 @@ class Replay:
     def run(self) -> dict[str, Any]:
         if Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
             raise RuntimeError("this database holds tickets that are not the replay's")
-        settings_over: dict[str, Any] = {}
+        # Time compression, in both runs: the replay plays days of incidents in minutes, so
+        # limits counted per hour (actions, storm control) would see one burst.
+        compress = self.scenario.get("time_compression", {})
+        settings_over: dict[str, Any] = dict(compress.get("settings", {}))
+        self.notes += [f"time compression (both runs): {k}={v}" for k, v in settings_over.items()]
+        hourly = compress.get("policy_max_actions_per_hour")
+        if hourly is not None:
+            AutoRemediationPolicy.objects.update(max_actions_per_hour=hourly)
+            self.notes.append(
+                f"time compression (both runs): every policy max_actions_per_hour={hourly}"
+            )
         if self.use_overrides:
             over = self.scenario.get("overrides", {})
-            self.notes += apply_policy_overrides(over.get("policies", {}))
-            settings_over = dict(over.get("settings", {}))
-            self.notes += [f"setting {k}={v}" for k, v in settings_over.items()]
+            self.notes += [
+                f"override: {n}" for n in apply_policy_overrides(over.get("policies", {}))
+            ]
+            extra = dict(over.get("settings", {}))
+            settings_over.update(extra)
+            self.notes += [f"override: setting {k}={v}" for k, v in extra.items()]
         self.clients = _users()
         started = time.monotonic()
         with override_settings(**settings_over), McpSession(lab_spec()) as lab:
@@ -206,6 +219,18 @@ class Replay:
             },
             content_type="application/json",
         )
+        if answer.status_code == 200 and answer.json().get("joined"):
+            # Storm control joined it to an open ticket of the same pattern and target (one
+            # a person still holds): the incident is that ticket's; a person clears it.
+            row.status = "joined"
+            row.reason = f"joined {answer.json().get('ticket_id')}"
+            self._lab(
+                "set_condition",
+                target=incident.target,
+                condition=None,
+                interface=incident.interface,
+            )
+            return row
         if answer.status_code != 201:
             raise RuntimeError(f"POST {ticket_id}: {answer.status_code} {answer.content[:300]!r}")
         drain()

@@ -36,6 +36,9 @@ class Command(BaseCommand):
         parser.add_argument("--here", action="store_true", help="run on the configured database")
         parser.add_argument("--force", action="store_true")
         parser.add_argument("--quiet", action="store_true")
+        parser.add_argument(
+            "--report-only", action="store_true", help="rewrite the report from --out's runs"
+        )
 
     def handle(self, *args: Any, **o: Any) -> None:
         from bench.replay import report
@@ -48,7 +51,12 @@ class Command(BaseCommand):
         out = Path(o["out"])
         out.mkdir(parents=True, exist_ok=True)
         modes = MODES if o["mode"] == "both" else (o["mode"],)
-        if o["here"]:
+        if o["report_only"]:
+            results = [
+                json.loads((out / f"{m}-child" / f"{scenario['name']}-{m}.json").read_text())
+                for m in modes
+            ]
+        elif o["here"]:
             if len(modes) != 1:
                 raise CommandError("--here runs one --mode")
             result = self._here(scenario, modes[0], o)
@@ -56,7 +64,9 @@ class Command(BaseCommand):
         else:
             if o["database_url"] and len(modes) != 1:
                 raise CommandError("--database-url runs one --mode (each needs an empty database)")
-            results = [self._child(scenario, mode, out, o) for mode in modes]
+            # The runs have their own databases and lab files: run them side by side.
+            started = [self._start_child(scenario, mode, out, o) for mode in modes]
+            results = [self._finish_child(scenario, *child, out) for child in started]
         name = scenario["name"]
         texts = []
         for result in results:
@@ -87,9 +97,9 @@ class Command(BaseCommand):
         )
         return replay.run()
 
-    def _child(
+    def _start_child(
         self, scenario: dict[str, Any], mode: str, out: Path, o: dict[str, Any]
-    ) -> dict[str, Any]:
+    ) -> tuple[str, subprocess.Popen]:
         name = scenario["name"]
         env = dict(os.environ)
         if o["database_url"]:
@@ -106,15 +116,22 @@ class Command(BaseCommand):
         self.stdout.write(f"-- {name}, {mode}: migrating a fresh database")
         # This Python and manage.py, arguments as a list (no shell): nothing to inject into.
         subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)  # noqa: S603
-        raw = out / f"{name}-{mode}.raw.json"
         cmd = [*manage, "replay_incidents", o["scenario"], "--here", "--mode", mode]
         cmd += ["--out", str(out / f"{mode}-child")]
         if o["quiet"]:
             cmd.append("--quiet")
-        done = subprocess.run(cmd, env=env)  # noqa: S603
-        if done.returncode != 0:
-            raise CommandError(f"the {mode} run failed")
+        log = (out / f"{name}-{mode}.log").open("wb")
+        self.stdout.write(f"-- {name}, {mode}: running (log: {log.name})")
+        return mode, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+
+    def _finish_child(
+        self, scenario: dict[str, Any], mode: str, proc: subprocess.Popen, out: Path
+    ) -> dict[str, Any]:
+        if proc.wait() != 0:
+            raise CommandError(
+                f"the {mode} run failed; see {out / (scenario['name'] + '-' + mode + '.log')}"
+            )
+        name = scenario["name"]
         child = json.loads((out / f"{mode}-child" / f"{name}-{mode}.json").read_text())
         child.pop("summary", None)
-        raw.write_text(json.dumps(child))
         return child
