@@ -89,6 +89,10 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "unattended": len(unattended),
         "wrong_unattended": sum(r["wrong_unattended"] for r in rows),
         "wrong_unattended_pct": pct(sum(r["wrong_unattended"] for r in rows), len(unattended)),
+        "wrong_unattended_outside_drift": sum(
+            r["wrong_unattended"] for r in rows if not r["drifted"]
+        ),
+        "unattended_outside_drift": sum(r["unattended"] for r in rows if not r["drifted"]),
         "critical_unattended": sum(r["critical_unattended"] for r in rows),
         "approvals_asked": sum(r["asked"] for r in rows),
         "approved": sum(bool(r["approved"]) for r in rows if r["asked"]),
@@ -136,7 +140,9 @@ def text(s: dict[str, Any]) -> str:
         f" {s['repeat_noncritical_unattended']}/{s['repeat_noncritical']} = "
         f"{s['repeat_noncritical_share_pct']}%",
         f"  unattended executions: {s['unattended']}; wrong: {s['wrong_unattended']} "
-        f"({s['wrong_unattended_pct']}%); critical without a person: {s['critical_unattended']}",
+        f"({s['wrong_unattended_pct']}%; outside the phase where a fix stopped working: "
+        f"{s['wrong_unattended_outside_drift']}/{s['unattended_outside_drift']}); "
+        f"critical without a person: {s['critical_unattended']}",
         f"  approvals asked: {s['approvals_asked']} (approved {s['approved']}, rejected "
         f"{s['rejected']}); executed {s['executed']}, fixed by the system {s['fixed_by_system']}",
         f"  operator feedback: {s['feedback_given']} given, {s['feedback_wrong']} wrong on purpose",

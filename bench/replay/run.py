@@ -120,7 +120,9 @@ def apply_policy_overrides(policies: dict[str, dict[str, Any]]) -> list[str]:
 
 def _right(incident: Incident, actions: list[dict[str, Any]]) -> bool:
     """Exactly the kind's fix, on the staged target (and interface)."""
-    if incident.kind.fix is None or not actions:
+    if incident.kind.fix is None or incident.drifted or not actions:
+        # A drifted incident reads like its kind but the lab's fault is another one: the
+        # kind's fix is not the right fix any more (the approver knows what the lab holds).
         return False
     for a in actions:
         values = {str(v) for v in (a.get("params") or {}).values()}
