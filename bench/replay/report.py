@@ -1,0 +1,187 @@
+"""Figures from a replay's rows (pure: no Django), the text report and the PNG chart."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from typing import Any
+
+REPEAT_FROM = 10  # "by their 10th occurrence"
+
+
+def critical_fix(kind: str) -> bool:
+    """The kind's right fix is critical_write: a person approves it every time, by design."""
+    from bench.replay.kinds import KINDS
+    from remediation.catalogue import get_operation
+
+    fix = KINDS[kind].fix
+    op = get_operation(fix) if fix else None
+    return op is not None and str(op.action_type) == "critical_write"
+
+
+def summarize(result: dict[str, Any]) -> dict[str, Any]:
+    rows = result["rows"]
+    by_pattern: dict[Any, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_pattern[(r["kind"], r["pattern_id"])].append(r)
+    patterns = []
+    for (kind, pid), rs in sorted(by_pattern.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        first = next((i for i, r in enumerate(rs, 1) if r["unattended"]), None)
+        patterns.append(
+            {
+                "kind": kind,
+                "pattern_id": pid,
+                "occurrences": len(rs),
+                "first_unattended_at": first,
+                "unattended": sum(r["unattended"] for r in rs),
+            }
+        )
+    fixable = [r for r in rows if r["fixable"]]
+    repeat = [r for r in fixable if r["occurrence"] >= REPEAT_FROM]
+    repeat_unattended = [r for r in repeat if r["unattended"] and r["fixed_by_system"]]
+    kinds_fixable = sorted({r["kind"] for r in fixable})
+    repeat_safe = [r for r in repeat if not critical_fix(r["kind"])]
+    repeat_safe_unattended = [r for r in repeat_safe if r["unattended"] and r["fixed_by_system"]]
+    unattended = [r for r in rows if r["unattended"]]
+    # Demotion: for each kind whose fix stopped working, how many drifted incidents ran
+    # unattended (and so failed) before one was no longer run without a person.
+    demotion = {}
+    for kind in sorted({r["kind"] for r in rows if r["drifted"]}):
+        drifted = [r for r in rows if r["kind"] == kind and r["drifted"]]
+        failures = 0
+        demoted_at = None
+        for i, r in enumerate(drifted, 1):
+            if r["unattended"]:
+                failures += 1
+            else:
+                demoted_at = i
+                break
+        was_autonomous = any(
+            r["unattended"] for r in rows if r["kind"] == kind and not r["drifted"]
+        )
+        demotion[kind] = {
+            "was_autonomous_before": was_autonomous,
+            "drifted_incidents": len(drifted),
+            "unattended_failures_before_demotion": failures,
+            "demoted": demoted_at is not None,
+        }
+    fix_times = [r["seconds_to_fix"] for r in rows if r["seconds_to_fix"] is not None]
+    unattended_times = [r["seconds_to_fix"] for r in unattended if r["seconds_to_fix"] is not None]
+
+    def pct(a: int, b: int) -> float | None:
+        return round(100.0 * a / b, 1) if b else None
+
+    return {
+        "scenario": result["scenario"],
+        "overrides": result["overrides"],
+        "override_notes": result["override_notes"],
+        "seconds": result["seconds"],
+        "incidents": len(rows),
+        "fixable_kinds": kinds_fixable,
+        "patterns": patterns,
+        "repeat_fixable": len(repeat),
+        "repeat_fixable_unattended": len(repeat_unattended),
+        "repeat_share_pct": pct(len(repeat_unattended), len(repeat)),
+        "critical_fix_kinds": [k for k in kinds_fixable if critical_fix(k)],
+        "repeat_noncritical": len(repeat_safe),
+        "repeat_noncritical_unattended": len(repeat_safe_unattended),
+        "repeat_noncritical_share_pct": pct(len(repeat_safe_unattended), len(repeat_safe)),
+        "unattended": len(unattended),
+        "wrong_unattended": sum(r["wrong_unattended"] for r in rows),
+        "wrong_unattended_pct": pct(sum(r["wrong_unattended"] for r in rows), len(unattended)),
+        "wrong_unattended_outside_drift": sum(
+            r["wrong_unattended"] for r in rows if not r["drifted"]
+        ),
+        "unattended_outside_drift": sum(r["unattended"] for r in rows if not r["drifted"]),
+        "critical_unattended": sum(r["critical_unattended"] for r in rows),
+        "approvals_asked": sum(r["asked"] for r in rows),
+        "approved": sum(bool(r["approved"]) for r in rows if r["asked"]),
+        "rejected": sum(r["approved"] is False for r in rows if r["asked"]),
+        "executed": sum(r["executed"] for r in rows),
+        "fixed_by_system": sum(r["fixed_by_system"] for r in rows),
+        "feedback_given": sum(r["feedback"] is not None for r in rows),
+        "feedback_wrong": sum(r["feedback_wrong"] for r in rows),
+        "fix_seconds_median": round(statistics.median(fix_times), 2) if fix_times else None,
+        "fix_seconds_unattended_median": (
+            round(statistics.median(unattended_times), 2) if unattended_times else None
+        ),
+        "fix_seconds_max": max(fix_times) if fix_times else None,
+        "demotion": demotion,
+        "statuses": dict(sorted(_count(r["status"] for r in rows).items())),
+    }
+
+
+def _count(items) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for i in items:
+        out[i] += 1
+    return dict(out)
+
+
+def text(s: dict[str, Any]) -> str:
+    mode = "scenario overrides" if s["overrides"] else "shipped defaults"
+    lines = [
+        f"Replay {s['scenario']!r} with {mode}: {s['incidents']} incidents in {s['seconds']} s",
+    ]
+    for n in s["override_notes"]:
+        lines.append(f"  {n}")
+    lines.append("  per pattern (kind, pattern id): occurrences, first unattended at occurrence")
+    for p in s["patterns"]:
+        first = p["first_unattended_at"] or "never"
+        lines.append(
+            f"    {p['kind']:<15} #{p['pattern_id']!s:<4} {p['occurrences']:>3} occ, "
+            f"first unattended: {first}, unattended {p['unattended']}"
+        )
+    lines += [
+        f"  repeat incidents of fixable kinds (occurrence >= {REPEAT_FROM}) remediated without a "
+        f"person: {s['repeat_fixable_unattended']}/{s['repeat_fixable']} = "
+        f"{s['repeat_share_pct']}%",
+        f"    of kinds whose fix is not critical_write (not {', '.join(s['critical_fix_kinds'])}):"
+        f" {s['repeat_noncritical_unattended']}/{s['repeat_noncritical']} = "
+        f"{s['repeat_noncritical_share_pct']}%",
+        f"  unattended executions: {s['unattended']}; wrong: {s['wrong_unattended']} "
+        f"({s['wrong_unattended_pct']}%; outside the phase where a fix stopped working: "
+        f"{s['wrong_unattended_outside_drift']}/{s['unattended_outside_drift']}); "
+        f"critical without a person: {s['critical_unattended']}",
+        f"  approvals asked: {s['approvals_asked']} (approved {s['approved']}, rejected "
+        f"{s['rejected']}); executed {s['executed']}, fixed by the system {s['fixed_by_system']}",
+        f"  operator feedback: {s['feedback_given']} given, {s['feedback_wrong']} wrong on purpose",
+        f"  ticket -> lab-confirmed fix (processing, approval wait not simulated): median "
+        f"{s['fix_seconds_median']} s, unattended median {s['fix_seconds_unattended_median']} s, "
+        f"max {s['fix_seconds_max']} s",
+    ]
+    for kind, d in s["demotion"].items():
+        lines.append(
+            f"  fix stops working ({kind}): autonomous before: {d['was_autonomous_before']}; "
+            f"unattended failures before demotion: {d['unattended_failures_before_demotion']} "
+            f"of {d['drifted_incidents']} drifted incidents; demoted: {d['demoted']}"
+        )
+    lines.append(f"  final statuses: {s['statuses']}")
+    return "\n".join(lines)
+
+
+def chart(results: list[dict[str, Any]], path: str) -> None:
+    """Per kind, unattended (1) or not (0) by occurrence, one panel per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for ax, result in zip(axes[0], results, strict=True):
+        kinds = sorted({r["kind"] for r in result["rows"]})
+        for offset, kind in enumerate(kinds):
+            rs = [r for r in result["rows"] if r["kind"] == kind]
+            xs = [r["occurrence"] for r in rs]
+            ys = [offset + (0.8 if r["unattended"] else 0.0) for r in rs]
+            ax.step(xs, ys, where="mid", label=kind)
+            drift = [r["occurrence"] for r in rs if r["drifted"]]
+            if drift:
+                ax.axvspan(min(drift) - 0.5, max(drift) + 0.5, color="red", alpha=0.1)
+        ax.set_yticks([i + 0.4 for i in range(len(kinds))], kinds)
+        ax.set_xlabel("occurrence of the kind (red: its fix stopped working)")
+        mode = "scenario overrides" if result["overrides"] else "shipped defaults"
+        ax.set_title(f"{result['scenario']}: {mode} (step up = ran unattended)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

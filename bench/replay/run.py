@@ -1,0 +1,314 @@
+"""The incident replay: stage each incident in the lab, let the system handle it, score it.
+
+Every ticket goes through the real API (Django's test client with a token, so the real
+URL, authentication, serializer and service code), is analysed and decided by the real
+task code (drained from the ORM queue with django-q2's worker code, ``worker.drain``), and
+executed over MCP against the lab. People are simulated only where the system asks for
+them: an approver (approvals API) who approves exactly the right fix and rejects anything
+else, and an operator (feedback API) who reports what the lab shows, wrong at a set rate.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import Client, override_settings
+
+from bench.replay.kinds import Incident, incident_stream
+from bench.replay.worker import drain
+from patterns.models import Pattern
+from policies.models import AutoRemediationPolicy
+from remediation.connectors.mcp import McpSession
+from remediation.management.commands.lab import lab_spec
+from remediation.models import Ticket, TicketStatus
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+TICKET_PREFIX = "RPL-"
+FEEDBACK_STATES = {
+    TicketStatus.ANALYZED,
+    TicketStatus.MANUAL_REVIEW,
+    TicketStatus.RESOLVED,
+    TicketStatus.PARTIALLY_REMEDIATED,
+    TicketStatus.FAILED,
+}
+
+
+def load_scenario(name: str) -> dict[str, Any]:
+    path = Path(name)
+    if not path.suffix:
+        path = SCENARIOS / f"{name}.json"
+    return json.loads(path.read_text())
+
+
+@dataclass
+class Row:
+    seq: int
+    kind: str
+    occurrence: int
+    drifted: bool
+    fixable: bool
+    target: str
+    pattern_id: int | None = None
+    status: str = ""
+    proposed: list[str] = field(default_factory=list)
+    right_action: bool = False
+    action_type: str | None = None
+    asked: bool = False  # an approval was asked of a person
+    approved: bool | None = None
+    executed: bool = False
+    unattended: bool = False  # executed with no person deciding
+    fixed_by_system: bool = False
+    wrong_unattended: bool = False
+    critical_unattended: bool = False
+    feedback: str | None = None
+    feedback_wrong: bool = False
+    pattern_eligible_after: bool = False
+    seconds_to_fix: float | None = None
+    reason: str = ""
+
+
+def _users() -> dict[str, Client]:
+    """An integration that files tickets, an approver and an operator, each with a token."""
+    from rest_framework.authtoken.models import Token
+
+    user_model = get_user_model()
+    clients = {}
+    for name, group in (
+        ("replay-intake", None),
+        ("replay-approver", "Approvers"),
+        ("replay-operator", "Operators"),
+    ):
+        user, _ = user_model.objects.get_or_create(
+            username=name, defaults={"email": f"{name}@replay.invalid"}
+        )
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+        token, _ = Token.objects.get_or_create(user=user)
+        clients[name] = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return clients
+
+
+def apply_policy_overrides(policies: dict[str, dict[str, Any]]) -> list[str]:
+    """Scenario overrides of policies, as an admin would make them; returns what changed."""
+    notes = []
+    for category, changes in policies.items():
+        changes = dict(changes)
+        source = changes.pop("copy_of", None)
+        policy = AutoRemediationPolicy.objects.filter(category=category).first()
+        if policy is None:
+            if source is None:
+                raise ValueError(f"no policy for {category!r} and no copy_of given")
+            policy = AutoRemediationPolicy.objects.get(category=source)
+            policy.pk = None
+            policy.category = category
+            policy.name = f"{category}-replay-override"
+            notes.append(f"policy {policy.name}: new, a copy of {source}'s")
+        for key, value in changes.items():
+            setattr(policy, key, value)
+        policy.full_clean()
+        policy.save()
+        notes.append(f"policy {policy.name}: " + ", ".join(f"{k}={v}" for k, v in changes.items()))
+    return notes
+
+
+def _right(incident: Incident, actions: list[dict[str, Any]]) -> bool:
+    """Exactly the kind's fix, on the staged target (and interface)."""
+    if incident.kind.fix is None or incident.drifted or not actions:
+        # A drifted incident reads like its kind but the lab's fault is another one: the
+        # kind's fix is not the right fix any more (the approver knows what the lab holds).
+        return False
+    for a in actions:
+        values = {str(v) for v in (a.get("params") or {}).values()}
+        if a.get("operation") != incident.kind.fix or incident.target not in values:
+            return False
+        if incident.interface and incident.interface not in values:
+            return False
+    return True
+
+
+class Replay:
+    def __init__(self, scenario: dict[str, Any], *, use_overrides: bool, out=None) -> None:
+        self.scenario = scenario
+        self.use_overrides = use_overrides
+        self.rng = random.Random(scenario.get("seed", 0) + 1)
+        self.error_rate = float(scenario.get("operator_error_rate", 0.05))
+        self.out = out
+        self.rows: list[Row] = []
+        self.notes: list[str] = []
+
+    def run(self) -> dict[str, Any]:
+        if Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
+            raise RuntimeError("this database holds tickets that are not the replay's")
+        # Time compression, in both runs: the replay plays days of incidents in minutes, so
+        # limits counted per hour (actions, storm control) would see one burst.
+        compress = self.scenario.get("time_compression", {})
+        settings_over: dict[str, Any] = dict(compress.get("settings", {}))
+        self.notes += [f"time compression (both runs): {k}={v}" for k, v in settings_over.items()]
+        hourly = compress.get("policy_max_actions_per_hour")
+        if hourly is not None:
+            AutoRemediationPolicy.objects.update(max_actions_per_hour=hourly)
+            self.notes.append(
+                f"time compression (both runs): every policy max_actions_per_hour={hourly}"
+            )
+        if self.use_overrides:
+            over = self.scenario.get("overrides", {})
+            self.notes += [
+                f"override: {n}" for n in apply_policy_overrides(over.get("policies", {}))
+            ]
+            extra = dict(over.get("settings", {}))
+            settings_over.update(extra)
+            self.notes += [f"override: setting {k}={v}" for k, v in extra.items()]
+        self.clients = _users()
+        started = time.monotonic()
+        with override_settings(**settings_over), McpSession(lab_spec()) as lab:
+            self.lab = lab
+            for incident in incident_stream(self.scenario):
+                self.rows.append(self.one(incident))
+                if self.out is not None:
+                    r = self.rows[-1]
+                    self.out.write(
+                        f"#{r.seq:>3} {r.kind:<15} occ {r.occurrence:>2} {r.status:<20} "
+                        f"{'UNATTENDED' if r.unattended else ('asked' if r.asked else '')} "
+                        f"{'fixed' if r.fixed_by_system else ''}"
+                    )
+        return {
+            "scenario": self.scenario["name"],
+            "overrides": self.use_overrides,
+            "override_notes": self.notes,
+            "operator_error_rate": self.error_rate,
+            "seconds": round(time.monotonic() - started, 1),
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+    def _lab(self, tool: str, **args: Any) -> Any:
+        return self.lab.call(tool, args)
+
+    def one(self, incident: Incident) -> Row:
+        kind = incident.kind
+        row = Row(
+            seq=incident.seq,
+            kind=kind.key,
+            occurrence=incident.occurrence,
+            drifted=incident.drifted,
+            fixable=kind.fix is not None and not incident.drifted,
+            target=incident.target,
+        )
+        self._lab("reset_lab")
+        self._lab(
+            "set_condition",
+            target=incident.target,
+            condition=incident.condition,
+            interface=incident.interface,
+        )
+        ticket_id = f"{TICKET_PREFIX}{incident.seq:05d}"
+        t0 = time.monotonic()
+        answer = self.clients["replay-intake"].post(
+            "/api/v1/tickets",
+            {
+                "ticket_id": ticket_id,
+                "title": incident.title,
+                "description": incident.description,
+                "category": kind.category,
+                "affected_system": incident.target,
+                "enable_auto_remediation": True,
+            },
+            content_type="application/json",
+        )
+        if answer.status_code == 200 and answer.json().get("joined"):
+            # Storm control joined it to an open ticket of the same pattern and target (one
+            # a person still holds): the incident is that ticket's; a person clears it.
+            row.status = "joined"
+            row.reason = f"joined {answer.json().get('ticket_id')}"
+            self._lab(
+                "set_condition",
+                target=incident.target,
+                condition=None,
+                interface=incident.interface,
+            )
+            return row
+        if answer.status_code != 201:
+            raise RuntimeError(f"POST {ticket_id}: {answer.status_code} {answer.content[:300]!r}")
+        drain()
+        ticket = Ticket.objects.get(ticket_id=ticket_id)
+        row.proposed = [a.get("operation", "?") for a in ticket.suggested_actions or []]
+        row.right_action = _right(incident, ticket.suggested_actions or [])
+        decision = ticket.remediation_decision or {}
+        row.action_type = decision.get("action_type")
+        if ticket.status == TicketStatus.AWAITING_APPROVAL:
+            row.asked = True
+            row.approved = row.right_action
+            body: dict[str, Any] = {"approve": row.right_action}
+            if not row.right_action:
+                body["comment"] = "Not the fix for this incident."
+            answer = self.clients["replay-approver"].post(
+                f"/api/v1/tickets/{ticket_id}/approve-remediation",
+                body,
+                content_type="application/json",
+            )
+            if answer.status_code != 200:
+                raise RuntimeError(f"approve {ticket_id}: {answer.status_code} {answer.content!r}")
+            drain()
+            ticket.refresh_from_db()
+        row.executed = ticket.auto_remediation_executed
+        row.unattended = row.executed and not row.asked
+        state = self._lab("condition_status", target=incident.target, interface=incident.interface)
+        gone = state.get("condition") is None
+        row.fixed_by_system = row.executed and gone
+        if row.fixed_by_system:
+            row.seconds_to_fix = round(time.monotonic() - t0, 2)
+        row.wrong_unattended = row.unattended and not (gone and row.right_action)
+        row.critical_unattended = row.unattended and row.action_type == "critical_write"
+        row.status = ticket.status
+        row.reason = (ticket.status_reason or "")[:200]
+        row.pattern_id = ticket.pattern_id
+        if not gone:  # a person fixes it by hand
+            self._lab(
+                "set_condition",
+                target=incident.target,
+                condition=None,
+                interface=incident.interface,
+            )
+        self._feedback(ticket, row, incident)
+        if ticket.pattern_id:
+            p = Pattern.objects.get(pk=ticket.pattern_id)
+            row.pattern_eligible_after = bool(
+                p.eligible_for_auto_remediation and p.enabled and not p.needs_review
+            )
+        return row
+
+    def _feedback(self, ticket: Ticket, row: Row, incident: Incident) -> None:
+        ticket.refresh_from_db()
+        if ticket.status not in FEEDBACK_STATES:
+            return
+        if row.executed:
+            good = row.fixed_by_system
+        else:
+            # Nothing ran: the analysis was right if it proposed nothing for a kind no
+            # action fixes, or proposed the right fix that a check then stopped.
+            good = (incident.kind.fix is None and not row.proposed) or row.right_action
+        row.feedback_wrong = self.rng.random() < self.error_rate
+        if row.feedback_wrong:
+            good = not good
+        body: dict[str, Any] = {
+            "ticket_id": ticket.ticket_id,
+            "feedback_type": "positive" if good else "negative",
+            "rating": 5 if good else 1,
+            "resolution_accurate": good,
+        }
+        if row.executed:
+            body["actions_worked"] = good
+        answer = self.clients["replay-operator"].post(
+            "/api/v1/feedback", body, content_type="application/json"
+        )
+        if answer.status_code != 201:
+            raise RuntimeError(
+                f"feedback {ticket.ticket_id}: {answer.status_code} {answer.content!r}"
+            )
+        row.feedback = body["feedback_type"]

@@ -1,0 +1,39 @@
+"""Run queued django-q2 tasks in this process through django-q2's own worker code.
+
+The same code path a qcluster worker takes for each task (``django_q.worker.worker``, then
+``save_task`` and the broker's acknowledgement), one task at a time, so the replay is
+deterministic and needs no second process. Tasks enqueued by a task run in the same call.
+"""
+
+from __future__ import annotations
+
+from multiprocessing import Queue, Value
+
+from django_q.brokers import get_broker
+from django_q.monitor import save_task
+from django_q.signing import SignedPackage
+from django_q.worker import worker
+
+
+def drain(max_tasks: int = 1000) -> int:
+    broker = get_broker()
+    ran = 0
+    while ran < max_tasks:
+        batch = broker.dequeue()
+        if not batch:
+            return ran
+        for ack_id, payload in batch:
+            task = SignedPackage.loads(payload)
+            task["ack_id"] = ack_id
+            # "sync": the worker keeps this process's database connection open.
+            task["sync"] = True
+            task_queue: Queue = Queue()
+            result_queue: Queue = Queue()
+            task_queue.put(task)
+            task_queue.put("STOP")
+            worker(task_queue, result_queue, Value("f", -1))
+            done = result_queue.get(timeout=60)
+            save_task(done, broker)
+            broker.acknowledge(ack_id)
+            ran += 1
+    return ran

@@ -1,0 +1,137 @@
+"""manage.py replay_incidents SCENARIO: recurring incidents against the lab, measured.
+
+By default each run gets a fresh SQLite database and lab state under ``var/replay/`` (run
+in a child process, so the configured database is never touched), once with the shipped
+defaults and once with the scenario's overrides, and writes a text report, a JSON file and
+a PNG chart there. ``--database-url`` runs one mode against another (for example an empty
+PostgreSQL) database; ``--here`` runs on the configured database, which must hold no
+tickets but the replay's (``--force`` skips that check). See docs/replay.md.
+
+Lives in the feedback app because it gives feedback, the top layer of the project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+MODES = ("defaults", "overrides")
+
+
+class Command(BaseCommand):
+    help = "Replay recurring incidents against the lab and report how autonomy is earned."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("scenario", help="a name under bench/scenarios/ or a JSON path")
+        parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
+        parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "var" / "replay"))
+        parser.add_argument("--database-url", help="run on this (empty) database instead")
+        parser.add_argument("--here", action="store_true", help="run on the configured database")
+        parser.add_argument("--force", action="store_true")
+        parser.add_argument("--quiet", action="store_true")
+        parser.add_argument(
+            "--report-only", action="store_true", help="rewrite the report from --out's runs"
+        )
+
+    def handle(self, *args: Any, **o: Any) -> None:
+        from bench.replay import report
+        from bench.replay.run import load_scenario
+
+        try:
+            scenario = load_scenario(o["scenario"])
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"scenario {o['scenario']!r}: {exc}") from None
+        out = Path(o["out"])
+        out.mkdir(parents=True, exist_ok=True)
+        modes = MODES if o["mode"] == "both" else (o["mode"],)
+        if o["report_only"]:
+            results = [
+                json.loads((out / f"{m}-child" / f"{scenario['name']}-{m}.json").read_text())
+                for m in modes
+            ]
+        elif o["here"]:
+            if len(modes) != 1:
+                raise CommandError("--here runs one --mode")
+            result = self._here(scenario, modes[0], o)
+            results = [result]
+        else:
+            if o["database_url"] and len(modes) != 1:
+                raise CommandError("--database-url runs one --mode (each needs an empty database)")
+            # The runs have their own databases and lab files: run them side by side.
+            started = [self._start_child(scenario, mode, out, o) for mode in modes]
+            results = [self._finish_child(scenario, *child, out) for child in started]
+        name = scenario["name"]
+        texts = []
+        for result in results:
+            summary = report.summarize(result)
+            mode = "overrides" if result["overrides"] else "defaults"
+            (out / f"{name}-{mode}.json").write_text(
+                json.dumps({"summary": summary, **result}, indent=1)
+            )
+            texts.append(report.text(summary))
+        (out / f"{name}-report.txt").write_text("\n\n".join(texts) + "\n")
+        report.chart(results, str(out / f"{name}.png"))
+        self.stdout.write("\n\n".join(texts))
+        self.stdout.write(f"\nreport: {out / f'{name}-report.txt'}; chart: {out / f'{name}.png'}")
+
+    def _here(self, scenario: dict[str, Any], mode: str, o: dict[str, Any]) -> dict[str, Any]:
+        from bench.replay.run import TICKET_PREFIX, Replay
+        from remediation.models import Ticket
+
+        if not o["force"] and Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
+            raise CommandError(
+                "this database holds tickets that are not the replay's; use a fresh one "
+                "(the default) or --force"
+            )
+        if Ticket.objects.filter(ticket_id__startswith=TICKET_PREFIX).exists():
+            raise CommandError("this database already holds a replay; use a fresh one")
+        replay = Replay(
+            scenario, use_overrides=mode == "overrides", out=None if o["quiet"] else self.stdout
+        )
+        return replay.run()
+
+    def _start_child(
+        self, scenario: dict[str, Any], mode: str, out: Path, o: dict[str, Any]
+    ) -> tuple[str, subprocess.Popen]:
+        name = scenario["name"]
+        env = dict(os.environ)
+        if o["database_url"]:
+            env["DATABASE_URL"] = o["database_url"]
+        else:
+            db = out / f"{name}-{mode}.sqlite3"
+            db.unlink(missing_ok=True)
+            env["DATABASE_URL"] = f"sqlite:///{db.resolve()}"
+        lab = out / f"{name}-{mode}-lab.sqlite3"
+        lab.unlink(missing_ok=True)
+        env["LAB_STATE_PATH"] = str(lab.resolve())
+        env["MCP_STDERR_LOG"] = str((out / "mcp-servers.log").resolve())
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        self.stdout.write(f"-- {name}, {mode}: migrating a fresh database")
+        # This Python and manage.py, arguments as a list (no shell): nothing to inject into.
+        subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)  # noqa: S603
+        cmd = [*manage, "replay_incidents", o["scenario"], "--here", "--mode", mode]
+        cmd += ["--out", str(out / f"{mode}-child")]
+        if o["quiet"]:
+            cmd.append("--quiet")
+        log = (out / f"{name}-{mode}.log").open("wb")
+        self.stdout.write(f"-- {name}, {mode}: running (log: {log.name})")
+        return mode, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+
+    def _finish_child(
+        self, scenario: dict[str, Any], mode: str, proc: subprocess.Popen, out: Path
+    ) -> dict[str, Any]:
+        if proc.wait() != 0:
+            raise CommandError(
+                f"the {mode} run failed; see {out / (scenario['name'] + '-' + mode + '.log')}"
+            )
+        name = scenario["name"]
+        child = json.loads((out / f"{mode}-child" / f"{name}-{mode}.json").read_text())
+        child.pop("summary", None)
+        return child

@@ -1,0 +1,69 @@
+"""The incident replay end to end on a tiny scenario: real API, worker code, lab over MCP.
+
+Checks the report's invariants, not wall-clock times.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from bench.replay.run import load_scenario
+from remediation.models import Ticket
+from tests.factories import TicketFactory
+
+
+@pytest.mark.django_db
+def test_tiny_replay_report_invariants(tmp_path):
+    call_command(
+        "replay_incidents",
+        "tiny",
+        "--here",
+        "--mode",
+        "overrides",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    )
+    data = json.loads((tmp_path / "tiny-overrides.json").read_text())
+    s, rows = data["summary"], data["rows"]
+    scenario = load_scenario("tiny")
+
+    assert s["incidents"] == len(rows) == sum(k["count"] for k in scenario["kinds"])
+    assert Ticket.objects.filter(ticket_id__startswith="RPL-").count() == len(rows)
+    # Never a critical action without a person: expand_volume is critical_write.
+    assert s["critical_unattended"] == 0
+    assert not any(r["unattended"] for r in rows if r["kind"] == "volume_full")
+    # A kind no catalogue action fixes is never executed.
+    assert not any(r["executed"] for r in rows if r["kind"] == "err_disabled")
+    # Counts add up.
+    assert s["approvals_asked"] == s["approved"] + s["rejected"]
+    assert s["executed"] == s["unattended"] + sum(1 for r in rows if r["asked"] and r["executed"])
+    assert s["fixed_by_system"] <= s["executed"]
+    assert s["wrong_unattended"] <= s["unattended"]
+    assert s["feedback_given"] == len(rows)  # every ticket ended where feedback is taken
+    assert sum(s["statuses"].values()) == len(rows)
+    assert sum(p["occurrences"] for p in s["patterns"]) == len(rows)
+    # Every approval granted was of the right fix, and it fixed the lab.
+    for r in rows:
+        if r["approved"]:
+            assert r["right_action"] and r["executed"]
+    # The hang is one pattern: wording varies, the signature does not.
+    assert len({r["pattern_id"] for r in rows if r["kind"] == "vm_hung"}) == 1
+    # A person was asked once reliability allowed it, and the approved restart fixed the VM.
+    assert any(r["asked"] and r["fixed_by_system"] for r in rows if r["kind"] == "vm_hung")
+    assert (tmp_path / "tiny.png").stat().st_size > 0
+    assert "critical without a person: 0" in (tmp_path / "tiny-report.txt").read_text()
+
+
+@pytest.mark.django_db
+def test_replay_refuses_a_database_with_other_tickets(tmp_path):
+    TicketFactory(ticket_id="INC-1")
+    with pytest.raises(CommandError, match="not the replay's"):
+        call_command(
+            "replay_incidents", "tiny", "--here", "--mode", "defaults", "--out", str(tmp_path)
+        )
+    assert not Ticket.objects.filter(ticket_id__startswith="RPL-").exists()
