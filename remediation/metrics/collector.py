@@ -21,7 +21,12 @@ from datetime import datetime
 from functools import cached_property
 
 from django.utils import timezone
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from remediation.metrics import selectors
@@ -45,6 +50,10 @@ class Scrape:
         return selectors.approvals_waiting()
 
     @cached_property
+    def steps(self) -> selectors.StepCounts:
+        return selectors.execution_steps()
+
+    @cached_property
     def queue(self) -> selectors.QueueState:
         return selectors.task_queue(now=self.now)
 
@@ -57,18 +66,34 @@ class Family:
     """What Prometheus is told about a family (``describe``) and how to read its samples."""
 
     name: str
-    kind: type[GaugeMetricFamily] | type[CounterMetricFamily]
+    kind: type[GaugeMetricFamily] | type[CounterMetricFamily] | type[HistogramMetricFamily]
     documentation: str
     labels: tuple[str, ...]
     samples: Callable[[Scrape], Samples]
 
-    def empty(self) -> GaugeMetricFamily | CounterMetricFamily:
+    def empty(self) -> GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily:
         return self.kind(PREFIX + self.name, self.documentation, labels=list(self.labels))
 
     def collect(self, scrape: Scrape) -> Metric:
         metric = self.empty()
         for label_values, value in self.samples(scrape):
             metric.add_metric(list(label_values), value)
+        return metric
+
+
+@dataclass(frozen=True)
+class HistogramFamily(Family):
+    """A histogram without labels: ``samples`` is unused, ``histogram`` gives its numbers."""
+
+    histogram: Callable[[Scrape], selectors.ApprovalLatency] = lambda s: (
+        selectors.approval_latency()
+    )
+
+    def collect(self, scrape: Scrape) -> Metric:
+        metric = HistogramMetricFamily(PREFIX + self.name, self.documentation, labels=[])
+        h = self.histogram(scrape)
+        buckets = [(repr(le), count) for le, count in h.buckets] + [("+Inf", h.count)]
+        metric.add_metric([], buckets, h.sum_seconds)
         return metric
 
 
@@ -108,6 +133,25 @@ def tickets_in_progress(s: Scrape) -> Samples:
 
 def approvals_waiting(s: Scrape) -> Samples:
     yield (), s.approvals.count
+
+
+def executions(s: Scrape) -> Samples:
+    for (operation, outcome), count in sorted(s.steps.actions.items()):
+        yield (operation, outcome), count
+
+
+def rollbacks(s: Scrape) -> Samples:
+    for (operation, outcome), count in sorted(s.steps.rollbacks.items()):
+        yield (operation, outcome), count
+
+
+def executions_unknown(s: Scrape) -> Samples:
+    yield (), selectors.executions_unknown_outcome()
+
+
+def circuit_breakers_open(s: Scrape) -> Samples:
+    for pattern, target in selectors.open_circuit_breakers():
+        yield (pattern, target), 1
 
 
 def approval_oldest_waiting(s: Scrape) -> Samples:
@@ -173,7 +217,7 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "approvals_waiting",
         G,
-        "Tickets waiting for a human approval",
+        "Approval requests waiting for people",
         (),
         approvals_waiting,
     ),
@@ -183,6 +227,41 @@ FAMILIES: tuple[Family, ...] = (
         "How long the longest-waiting approval request has waited (0 when none waits)",
         (),
         approval_oldest_waiting,
+    ),
+    HistogramFamily(
+        "approval_latency_seconds",
+        HistogramMetricFamily,
+        "Time from an approval request opening to a person's decision (approved or rejected)",
+        (),
+        lambda s: (),
+    ),
+    Family(
+        "executions",
+        C,
+        "Remediation actions executed through MCP, by catalogue operation and outcome",
+        ("operation", "outcome"),
+        executions,
+    ),
+    Family(
+        "rollbacks",
+        C,
+        "Rollback steps run after a failed action, by operation and outcome",
+        ("operation", "outcome"),
+        rollbacks,
+    ),
+    Family(
+        "executions_unknown_outcome",
+        G,
+        "Executions whose outcome is unknown and not yet reconciled by a person",
+        (),
+        executions_unknown,
+    ),
+    Family(
+        "circuit_breaker_open",
+        G,
+        "1 for each open circuit breaker (pattern id, target); closed ones are absent",
+        ("pattern", "target"),
+        circuit_breakers_open,
     ),
     Family(
         "eligible_patterns",
