@@ -66,33 +66,36 @@ class Family:
     """What Prometheus is told about a family (``describe``) and how to read its samples."""
 
     name: str
-    kind: type[GaugeMetricFamily] | type[CounterMetricFamily] | type[HistogramMetricFamily]
+    kind: type[GaugeMetricFamily] | type[CounterMetricFamily]
     documentation: str
     labels: tuple[str, ...]
     samples: Callable[[Scrape], Samples]
 
-    def empty(self) -> GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily:
+    def empty(self) -> Metric:
         return self.kind(PREFIX + self.name, self.documentation, labels=list(self.labels))
 
     def collect(self, scrape: Scrape) -> Metric:
-        metric = self.empty()
+        metric = self.kind(PREFIX + self.name, self.documentation, labels=list(self.labels))
         for label_values, value in self.samples(scrape):
             metric.add_metric(list(label_values), value)
         return metric
 
 
 @dataclass(frozen=True)
-class HistogramFamily(Family):
-    """A histogram without labels: ``samples`` is unused, ``histogram`` gives its numbers."""
+class HistogramFamily:
+    """A histogram without labels, read in one go by ``histogram``."""
 
-    histogram: Callable[[Scrape], selectors.ApprovalLatency] = lambda s: (
-        selectors.approval_latency()
-    )
+    name: str
+    documentation: str
+    histogram: Callable[[Scrape], selectors.Histogram]
+
+    def empty(self) -> Metric:
+        return HistogramMetricFamily(PREFIX + self.name, self.documentation, labels=[])
 
     def collect(self, scrape: Scrape) -> Metric:
         metric = HistogramMetricFamily(PREFIX + self.name, self.documentation, labels=[])
         h = self.histogram(scrape)
-        buckets = [(repr(le), count) for le, count in h.buckets] + [("+Inf", h.count)]
+        buckets = [(repr(le), float(n)) for le, n in h.buckets] + [("+Inf", float(h.count))]
         metric.add_metric([], buckets, h.sum_seconds)
         return metric
 
@@ -136,13 +139,11 @@ def approvals_waiting(s: Scrape) -> Samples:
 
 
 def executions(s: Scrape) -> Samples:
-    for (operation, outcome), count in sorted(s.steps.actions.items()):
-        yield (operation, outcome), count
+    yield from sorted(s.steps.actions.items())
 
 
 def rollbacks(s: Scrape) -> Samples:
-    for (operation, outcome), count in sorted(s.steps.rollbacks.items()):
-        yield (operation, outcome), count
+    yield from sorted(s.steps.rollbacks.items())
 
 
 def executions_unknown(s: Scrape) -> Samples:
@@ -176,7 +177,7 @@ def queue_oldest_waiting(s: Scrape) -> Samples:
 
 G, C = GaugeMetricFamily, CounterMetricFamily
 
-FAMILIES: tuple[Family, ...] = (
+FAMILIES: tuple[Family | HistogramFamily, ...] = (
     Family(
         "reliability_score",
         G,
@@ -230,10 +231,8 @@ FAMILIES: tuple[Family, ...] = (
     ),
     HistogramFamily(
         "approval_latency_seconds",
-        HistogramMetricFamily,
         "Time from an approval request opening to a person's decision (approved or rejected)",
-        (),
-        lambda s: (),
+        lambda s: selectors.approval_latency(),
     ),
     Family(
         "executions",
@@ -297,7 +296,7 @@ FAMILIES: tuple[Family, ...] = (
 class DatabaseCollector(Collector):
     """Reads ``FAMILIES`` from the database on every scrape."""
 
-    def __init__(self, families: tuple[Family, ...] = FAMILIES) -> None:
+    def __init__(self, families: tuple[Family | HistogramFamily, ...] = FAMILIES) -> None:
         self.families = families
 
     def describe(self) -> Iterable[Metric]:

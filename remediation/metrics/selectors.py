@@ -128,14 +128,14 @@ APPROVAL_LATENCY_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400)
 
 
 @dataclass(frozen=True)
-class ApprovalLatency:
+class Histogram:
     # (upper bound, cumulative count) for each bucket, then +Inf's count.
     buckets: tuple[tuple[float, int], ...]
     count: int
     sum_seconds: float
 
 
-def approval_latency() -> ApprovalLatency:
+def approval_latency() -> Histogram:
     """Time from opening to a person's decision, for every approved or rejected request
     (expired ones were not decided by a person). One aggregate: a filtered count per bucket."""
     waited = ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())
@@ -148,7 +148,7 @@ def approval_latency() -> ApprovalLatency:
     }
     row = decided.aggregate(count=Count("id"), total=Sum(waited), **aggregates)
     total = row["total"]
-    return ApprovalLatency(
+    return Histogram(
         buckets=tuple((float(b), row[f"le_{b}"]) for b in APPROVAL_LATENCY_BUCKETS),
         count=row["count"],
         sum_seconds=total.total_seconds() if total is not None else 0.0,
@@ -156,7 +156,7 @@ def approval_latency() -> ApprovalLatency:
 
 
 # A step's state as an outcome label; steps still running have no outcome yet.
-STEP_OUTCOMES = {
+STEP_OUTCOMES: dict[str, str] = {
     StepState.SUCCEEDED: "success",
     StepState.FAILED: "failure",
     StepState.UNKNOWN: "unknown",

@@ -4,6 +4,7 @@ of index-backed queries."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from django.db import connection
@@ -13,6 +14,7 @@ from django_q.tasks import async_task
 from prometheus_client.parser import text_string_to_metric_families
 
 from feedback.services import FeedbackInput, feedback_submit
+from patterns.models import Pattern
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
 from remediation.execution.models import (
     CircuitBreaker,
@@ -144,7 +146,7 @@ def approval(user, n: int, status: str, *, opened_ago: timedelta, decided_after=
     """An approval request as the approval service leaves it (rows only: the numbers
     /metrics reads are the request's status and times)."""
     now = timezone.now()
-    ticket = TicketFactory(submitted_by=user, ticket_id=f"INC-APR-{n}")
+    ticket = cast(Ticket, TicketFactory(submitted_by=user, ticket_id=f"INC-APR-{n}"))
     opened = now - opened_ago
     return ApprovalRequest.objects.create(
         ticket=ticket,
@@ -194,7 +196,7 @@ def test_approval_latency_is_a_histogram_of_decided_requests(client, user):
 
 def execution(user, n: int, state: str, steps: list[tuple[str, str, str]]) -> Execution:
     """An execution with its steps (kind, operation, state), as the runner records them."""
-    ticket = TicketFactory(submitted_by=user, ticket_id=f"INC-EXE-{n}")
+    ticket = cast(Ticket, TicketFactory(submitted_by=user, ticket_id=f"INC-EXE-{n}"))
     ex = Execution.objects.create(
         ticket=ticket, run=1, key=f"{ticket.pk}:1", state=state, via=ExecutionVia.AUTO
     )
@@ -230,7 +232,7 @@ def test_executions_rollbacks_unknown_outcomes_and_open_breakers(client, user):
     )
     execution(user, 3, ExecutionState.UNKNOWN, [(A, "restart_vm", StepState.UNKNOWN)])
     execution(user, 4, ExecutionState.RUNNING, [(A, "restart_vm", StepState.RUNNING)])
-    pattern = PatternFactory(category="server")
+    pattern = cast(Pattern, PatternFactory(category="server"))
     now = timezone.now()
     CircuitBreaker.objects.create(pattern=pattern, target="prod-web-01", reason="x", opened_at=now)
     CircuitBreaker.objects.create(
@@ -313,7 +315,7 @@ def test_a_scrape_costs_the_same_few_queries_whatever_the_history(
             decided_after=timedelta(minutes=n),
         )
     CircuitBreaker.objects.create(
-        pattern=PatternFactory(), target="t", reason="x", opened_at=timezone.now()
+        pattern=cast(Pattern, PatternFactory()), target="t", reason="x", opened_at=timezone.now()
     )
     large = _scrape_queries(client)
     assert len(large) == len(small)
