@@ -30,6 +30,7 @@ from remediation.approvals.models import (
 )
 from remediation.approvals.selectors import counting_approvers, current_digest
 from remediation.audit import audit
+from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
 from remediation.models import AuditAction, Ticket, TicketStatus
 
@@ -250,7 +251,9 @@ def _grant(
         request.decided_at = now
         request.decided_reason = f"Approved by {given} of {required} approver(s)."
         request.save(update_fields=["status", "decided_at", "decided_reason"])
-        execution_request(ticket, acting_user=user, via=via)
+        # Whatever the channel (API, page, admin), a person's approval started it; the
+        # channel is in the approval's own audit row.
+        execution_request(ticket, acting_user=user, via=ExecutionVia.APPROVAL)
         executed = True
         message = f"Approved by {given} of {required}: the actions were handed to execution."
     elif counted:

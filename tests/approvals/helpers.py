@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from policies.models import AutoRemediationPolicy
-from remediation.decision_service import ticket_decide
+from remediation.decision_service import safety_facts_gather, ticket_decide
 from remediation.models import Ticket, TicketStatus
 from tests.factories import PatternFactory, TicketFactory, UserFactory
 
@@ -81,9 +81,11 @@ def awaiting_ticket(submitter, *, category: str = "server", **fields: Any) -> Ti
     }
     defaults.update(fields)
     ticket = TicketFactory(**defaults)
+    # As the analysis task does: the connectors are asked first, outside any transaction.
+    facts = safety_facts_gather(ticket)
     with transaction.atomic():
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        ticket_decide(locked)
+        ticket_decide(locked, facts=facts)
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.AWAITING_APPROVAL, ticket.status_reason
     return ticket

@@ -20,7 +20,7 @@ def submit(user, n: int) -> Ticket:
         TicketInput(
             ticket_id=f"TEACH-{n}",
             title=f"Service down on prod-web-{n:02d}",
-            description=f"The web service on prod-web-{n:02d} is not responding.",
+            description=f"The web service on prod-web-{n:02d} is not responding; the VM is hung.",
             category="server",
             affected_system=f"prod-web-{n:02d}",
             enable_auto_remediation=True,
@@ -53,7 +53,7 @@ def test_a_rejected_operation_is_not_proposed_again_until_successes_outweigh_it(
 ):
     carol = approver("carol")
     first = submit(user, 1)
-    assert first.status == TicketStatus.AWAITING_APPROVAL
+    assert first.status == TicketStatus.AWAITING_APPROVAL, first.status_reason
     assert [a["operation"] for a in first.suggested_actions] == ["restart_vm"]
 
     r = client_for(carol).post(
