@@ -410,8 +410,10 @@ from remediation.execution.models import (  # noqa: E402
     ExecutionStep,
     RateBudget,
 )
+from remediation.notifications.models import AdminNotice  # noqa: E402
 
 __all__ = [
+    "AdminNotice",
     "AlertMapping",
     "AlertRecord",
     "AlertStatus",

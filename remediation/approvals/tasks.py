@@ -13,7 +13,3 @@ def expire_approval_requests() -> str:
 
 def notify_approvers(request_pk: int) -> str:
     return notifications.approvers_notify(request_pk)
-
-
-def notify_admins(ticket_pk: int, event: str) -> str:
-    return notifications.admins_notify(ticket_pk, event)

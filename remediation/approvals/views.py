@@ -18,16 +18,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from config.errors import ApplicationError
+from remediation.alerts.selectors import alert_note
 from remediation.approvals import access, selectors, services
 from remediation.approvals.forms import DecisionForm, QueueFilterForm
 from remediation.approvals.models import ApprovalChannel, ApprovalRequest, ApprovalStatus
 from remediation.catalogue import get_operation
+from remediation.connectors.models import PlatformConnector
 from remediation.selectors import ticket_audit_trail
 
 DECIDED = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
 PAGE_SIZE = 50
-# Targets the bundled simulated lab answers for (SPEC §6: the UI says so plainly). Until
-# connectors are configured per system, every target is the lab.
+# Whether a target is the bundled simulated lab or a real system: the platform's connector
+# knows (SPEC §6: the UI says so plainly).
 LAB_LABEL = "simulated lab"
 
 
@@ -103,17 +105,30 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(request, "approvals/history.html", {"page": page})
 
 
+def _target_label(connector: PlatformConnector | None) -> str:
+    if connector is None or not connector.enabled:
+        return "no connector configured: it cannot run"
+    if connector.simulated:
+        return LAB_LABEL
+    return f"REAL system, through {connector.name}"
+
+
 def _actions(ticket: Any) -> list[dict[str, Any]]:
+    actions = [a for a in ticket.suggested_actions or [] if isinstance(a, dict)]
+    platforms = {str(a.get("platform")) for a in actions}
+    connectors = {c.platform: c for c in PlatformConnector.objects.filter(platform__in=platforms)}
     out = []
-    for action in ticket.suggested_actions or []:
+    for action in actions:
         operation = get_operation(str(action.get("operation")))
+        connector = connectors.get(str(action.get("platform")))
         out.append(
             {
                 **action,
                 "risk": operation.risk_level if operation else "unknown",
                 "rollback_note": (operation.rollback_note if operation else "")
                 or action.get("rollback"),
-                "target_label": LAB_LABEL,
+                "target_label": _target_label(connector),
+                "simulated": bool(connector and connector.enabled and connector.simulated),
             }
         )
     return out
@@ -187,6 +202,8 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             "bars": _bars(ticket),
             "confidence_level": (ticket.reliability_breakdown or {}).get("confidence_level"),
             "pattern": pattern,
+            "diagnosis": ticket.diagnosis if isinstance(ticket.diagnosis, dict) else None,
+            "alert_note": alert_note(ticket),
             "similar": selectors.similar_tickets(ticket),
             "decisions": selectors.decisions_of(req),
             "digest": digest,

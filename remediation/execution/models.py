@@ -95,7 +95,11 @@ class ExecutionStep(models.Model):
 
     class Meta:
         ordering = ["execution_id", "index"]
-        indexes = [models.Index(fields=["operation", "state"])]
+        indexes = [
+            models.Index(fields=["operation", "state"]),
+            # /metrics counts steps by kind, operation and outcome from this index alone.
+            models.Index(fields=["kind", "operation", "state"], name="step_kind_op_state"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.idempotency_key} {self.operation} {self.state}"

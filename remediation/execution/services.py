@@ -39,12 +39,12 @@ from remediation.execution.models import (
 )
 from remediation.execution.runner import RunResult, run_actions
 from remediation.models import AuditAction, Ticket, TicketOutcome, TicketStatus
+from remediation.notifications import AdminEvent, admins_notify_later
 from remediation.transitions import ticket_transition
 
 logger = logging.getLogger(__name__)
 
 RUN_TASK = "remediation.execution.tasks.run_execution"
-NOTIFY_TASK = "remediation.execution.tasks.notify_admins"
 # Where an execution may be requested from: the last approval, or the decision itself.
 REQUESTABLE = (TicketStatus.AWAITING_APPROVAL, TicketStatus.ANALYZED, TicketStatus.PROCESSING)
 
@@ -205,7 +205,14 @@ def _refuse(ticket: Ticket, execution: Execution, reason: str, *, breaker: Any =
             pattern=breaker.pattern,
             details={"target": breaker.target, "breaker": breaker.pk},
         )
-        _notify(f"Circuit breaker opened for {breaker.target}", breaker.reason, ticket)
+        admins_notify_later(
+            ticket,
+            AdminEvent.CIRCUIT_OPEN,
+            key=f"breaker:{breaker.pk}:{breaker.opened_at.isoformat()}",
+            subject=f"Circuit breaker opened for pattern {breaker.pattern_id} on {breaker.target}",
+            detail=f"{breaker.reason}. Automatic execution of this pattern on {breaker.target} "
+            "stops until a person re-arms the breaker.",
+        )
     if ticket.status == TicketStatus.REMEDIATING:
         _move_ticket(
             ticket,
@@ -215,15 +222,23 @@ def _refuse(ticket: Ticket, execution: Execution, reason: str, *, breaker: Any =
     return f"refused: {reason}"
 
 
-def _notify(subject: str, body: str, ticket: Ticket | None) -> None:
-    """Queue the administrators' mail (sent by a task, after this transaction commits)."""
-    async_task(
-        NOTIFY_TASK,
-        subject[:150],
-        body[:5000],
-        ticket.pk if ticket is not None else None,
-        task_name="notify admins",
-        ack_failure=True,
+# An execution's end state as the administrators' event (success tells nobody).
+ADMIN_EVENTS = {
+    ExecutionState.FAILED: AdminEvent.FAILED,
+    ExecutionState.ROLLED_BACK: AdminEvent.ROLLED_BACK,
+    ExecutionState.UNKNOWN: AdminEvent.UNKNOWN,
+}
+
+
+def _notify_admins(ticket: Ticket, execution: Execution, state: str, reason: str) -> None:
+    """Owe the administrators one mail for this execution's end (sent after commit)."""
+    event = ADMIN_EVENTS[ExecutionState(state)]
+    admins_notify_later(
+        ticket,
+        event,
+        key=f"execution:{execution.key}:{state}",
+        subject=f"{ticket.ticket_id}: {event.label}",
+        detail=reason,
     )
 
 
@@ -295,7 +310,7 @@ def _finish(ticket_pk: int, execution: Execution, actions: list[Any], result: Ru
                 outcome=outcome,
             )
         if state != ExecutionState.SUCCEEDED:
-            _notify(f"Remediation of {ticket.ticket_id} {state}", reason, ticket)
+            _notify_admins(ticket, execution, state, reason)
     return str(state)
 
 
@@ -333,7 +348,7 @@ def execution_sweep(*, now: Any = None) -> dict[str, int]:
             if ticket.status == TicketStatus.REMEDIATING:
                 started = ExecutionStep.objects.filter(execution=execution).exists()
                 _move_ticket(ticket, TicketStatus.MANUAL_REVIEW, reason=reason, executed=started)
-            _notify(f"Remediation of {ticket.ticket_id} has an unknown outcome", reason, ticket)
+            _notify_admins(ticket, execution, ExecutionState.UNKNOWN, reason)
             marked += 1
     requeued = 0
     for execution in Execution.objects.filter(state=ExecutionState.PENDING, requested_at__lt=stale):

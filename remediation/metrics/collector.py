@@ -21,7 +21,12 @@ from datetime import datetime
 from functools import cached_property
 
 from django.utils import timezone
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from remediation.metrics import selectors
@@ -45,6 +50,10 @@ class Scrape:
         return selectors.approvals_waiting()
 
     @cached_property
+    def steps(self) -> selectors.StepCounts:
+        return selectors.execution_steps()
+
+    @cached_property
     def queue(self) -> selectors.QueueState:
         return selectors.task_queue(now=self.now)
 
@@ -62,13 +71,32 @@ class Family:
     labels: tuple[str, ...]
     samples: Callable[[Scrape], Samples]
 
-    def empty(self) -> GaugeMetricFamily | CounterMetricFamily:
+    def empty(self) -> Metric:
         return self.kind(PREFIX + self.name, self.documentation, labels=list(self.labels))
 
     def collect(self, scrape: Scrape) -> Metric:
-        metric = self.empty()
+        metric = self.kind(PREFIX + self.name, self.documentation, labels=list(self.labels))
         for label_values, value in self.samples(scrape):
             metric.add_metric(list(label_values), value)
+        return metric
+
+
+@dataclass(frozen=True)
+class HistogramFamily:
+    """A histogram without labels, read in one go by ``histogram``."""
+
+    name: str
+    documentation: str
+    histogram: Callable[[Scrape], selectors.Histogram]
+
+    def empty(self) -> Metric:
+        return HistogramMetricFamily(PREFIX + self.name, self.documentation, labels=[])
+
+    def collect(self, scrape: Scrape) -> Metric:
+        metric = HistogramMetricFamily(PREFIX + self.name, self.documentation, labels=[])
+        h = self.histogram(scrape)
+        buckets = [(repr(le), float(n)) for le, n in h.buckets] + [("+Inf", float(h.count))]
+        metric.add_metric([], buckets, h.sum_seconds)
         return metric
 
 
@@ -110,6 +138,23 @@ def approvals_waiting(s: Scrape) -> Samples:
     yield (), s.approvals.count
 
 
+def executions(s: Scrape) -> Samples:
+    yield from sorted(s.steps.actions.items())
+
+
+def rollbacks(s: Scrape) -> Samples:
+    yield from sorted(s.steps.rollbacks.items())
+
+
+def executions_unknown(s: Scrape) -> Samples:
+    yield (), selectors.executions_unknown_outcome()
+
+
+def circuit_breakers_open(s: Scrape) -> Samples:
+    for pattern, target in selectors.open_circuit_breakers():
+        yield (pattern, target), 1
+
+
 def approval_oldest_waiting(s: Scrape) -> Samples:
     yield (), _age_seconds(s.approvals.oldest_since, s.now)
 
@@ -132,7 +177,7 @@ def queue_oldest_waiting(s: Scrape) -> Samples:
 
 G, C = GaugeMetricFamily, CounterMetricFamily
 
-FAMILIES: tuple[Family, ...] = (
+FAMILIES: tuple[Family | HistogramFamily, ...] = (
     Family(
         "reliability_score",
         G,
@@ -173,7 +218,7 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "approvals_waiting",
         G,
-        "Tickets waiting for a human approval",
+        "Approval requests waiting for people",
         (),
         approvals_waiting,
     ),
@@ -183,6 +228,39 @@ FAMILIES: tuple[Family, ...] = (
         "How long the longest-waiting approval request has waited (0 when none waits)",
         (),
         approval_oldest_waiting,
+    ),
+    HistogramFamily(
+        "approval_latency_seconds",
+        "Time from an approval request opening to a person's decision (approved or rejected)",
+        lambda s: selectors.approval_latency(),
+    ),
+    Family(
+        "executions",
+        C,
+        "Remediation actions executed through MCP, by catalogue operation and outcome",
+        ("operation", "outcome"),
+        executions,
+    ),
+    Family(
+        "rollbacks",
+        C,
+        "Rollback steps run after a failed action, by operation and outcome",
+        ("operation", "outcome"),
+        rollbacks,
+    ),
+    Family(
+        "executions_unknown_outcome",
+        G,
+        "Executions whose outcome is unknown and not yet reconciled by a person",
+        (),
+        executions_unknown,
+    ),
+    Family(
+        "circuit_breaker_open",
+        G,
+        "1 for each open circuit breaker (pattern id, target); closed ones are absent",
+        ("pattern", "target"),
+        circuit_breakers_open,
     ),
     Family(
         "eligible_patterns",
@@ -218,7 +296,7 @@ FAMILIES: tuple[Family, ...] = (
 class DatabaseCollector(Collector):
     """Reads ``FAMILIES`` from the database on every scrape."""
 
-    def __init__(self, families: tuple[Family, ...] = FAMILIES) -> None:
+    def __init__(self, families: tuple[Family | HistogramFamily, ...] = FAMILIES) -> None:
         self.families = families
 
     def describe(self) -> Iterable[Metric]:

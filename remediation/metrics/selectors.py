@@ -7,7 +7,10 @@ Each function reads only what an index or a small summary table gives cheaply:
 - tickets through an index that holds only the rows asked about (executed tickets, tickets
   in a given status);
 - the audit trail through its (action, created_at) index;
-- django-q2's queue table, which holds only tasks not yet acknowledged.
+- django-q2's queue table, which holds only tasks not yet acknowledged;
+- execution steps through their (kind, operation, state) index, executions through their
+  (state, claimed_at) index, open circuit breakers through ``is_open``, approval requests
+  through their (status, opened_at) index.
 """
 
 from __future__ import annotations
@@ -15,10 +18,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
 from django_q.models import OrmQ
 
 from patterns.selectors import pattern_count_eligible
+from remediation.approvals.models import ApprovalRequest, ApprovalStatus
+from remediation.execution.models import (
+    CircuitBreaker,
+    Execution,
+    ExecutionState,
+    ExecutionStep,
+    StepKind,
+    StepState,
+)
 from remediation.models import (
     AuditAction,
     AuditEvent,
@@ -103,15 +115,94 @@ class WaitingApprovals:
 
 
 def approvals_waiting() -> WaitingApprovals:
-    """Tickets waiting for a human approver, and since when the longest has waited.
-
-    A ticket enters ``awaiting_approval`` when it is decided, and nothing else writes it
-    while it waits, so its ``updated_at`` is the moment it started waiting.
-    """
-    row = Ticket.objects.filter(status=TicketStatus.AWAITING_APPROVAL).aggregate(
-        count=Count("id"), oldest=Min("updated_at")
+    """Approval requests still waiting for people, and since when the oldest has waited
+    (its ``opened_at``; read through the (status, opened_at) index)."""
+    row = ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING).aggregate(
+        count=Count("id"), oldest=Min("opened_at")
     )
     return WaitingApprovals(count=row["count"], oldest_since=row["oldest"])
+
+
+# Upper bounds (seconds) of the approval latency histogram: a minute to a day.
+APPROVAL_LATENCY_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400)
+
+
+@dataclass(frozen=True)
+class Histogram:
+    # (upper bound, cumulative count) for each bucket, then +Inf's count.
+    buckets: tuple[tuple[float, int], ...]
+    count: int
+    sum_seconds: float
+
+
+def approval_latency() -> Histogram:
+    """Time from opening to a person's decision, for every approved or rejected request
+    (expired ones were not decided by a person). One aggregate: a filtered count per bucket."""
+    waited = ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())
+    decided = ApprovalRequest.objects.filter(
+        status__in=(ApprovalStatus.APPROVED, ApprovalStatus.REJECTED), decided_at__isnull=False
+    ).alias(waited=waited)
+    aggregates = {
+        f"le_{b}": Count("id", filter=Q(waited__lte=timedelta(seconds=b)))
+        for b in APPROVAL_LATENCY_BUCKETS
+    }
+    row = decided.aggregate(count=Count("id"), total=Sum(waited), **aggregates)
+    total = row["total"]
+    return Histogram(
+        buckets=tuple((float(b), row[f"le_{b}"]) for b in APPROVAL_LATENCY_BUCKETS),
+        count=row["count"],
+        sum_seconds=total.total_seconds() if total is not None else 0.0,
+    )
+
+
+# A step's state as an outcome label; steps still running have no outcome yet.
+STEP_OUTCOMES: dict[str, str] = {
+    StepState.SUCCEEDED: "success",
+    StepState.FAILED: "failure",
+    StepState.UNKNOWN: "unknown",
+    StepState.REFUSED: "refused",
+    StepState.NOTHING_TO_UNDO: "nothing_to_undo",
+}
+
+
+@dataclass(frozen=True)
+class StepCounts:
+    # {(operation, outcome): count}
+    actions: dict[tuple[str, str], int]
+    rollbacks: dict[tuple[str, str], int]
+
+
+def execution_steps() -> StepCounts:
+    """Concluded action and rollback steps, by operation and outcome: one grouped read of
+    the (kind, operation, state) index. Steps are never deleted, so these only grow."""
+    rows = (
+        ExecutionStep.objects.exclude(state=StepState.RUNNING)
+        .values("kind", "operation", "state")
+        .annotate(n=Count("id"))
+        .order_by("kind", "operation", "state")
+    )
+    actions: dict[tuple[str, str], int] = {}
+    rollbacks: dict[tuple[str, str], int] = {}
+    for r in rows:
+        into = rollbacks if r["kind"] == StepKind.ROLLBACK else actions
+        key = (r["operation"], STEP_OUTCOMES.get(r["state"], r["state"]))
+        into[key] = into.get(key, 0) + r["n"]
+    return StepCounts(actions=actions, rollbacks=rollbacks)
+
+
+def executions_unknown_outcome() -> int:
+    """Executions whose result is unknown and not yet reconciled by a person."""
+    return Execution.objects.filter(state=ExecutionState.UNKNOWN).count()
+
+
+def open_circuit_breakers() -> list[tuple[str, str]]:
+    """(pattern id, target) of every open breaker: few rows, through the ``is_open`` index."""
+    rows = (
+        CircuitBreaker.objects.filter(is_open=True)
+        .order_by("pattern_id", "target")
+        .values_list("pattern_id", "target")
+    )
+    return [(str(p), t) for p, t in rows]
 
 
 def eligible_patterns() -> int:

@@ -409,7 +409,7 @@ def test_a_policys_approvers_are_the_ones_mailed(lab, user, drain_queue, setting
     assert sorted(mail.outbox[0].to) == ["erin@example.com", "frank@example.com"]
 
 
-def test_administrators_are_mailed_about_a_failure(ticket, drain_queue, settings):
+def test_administrators_are_mailed_once_about_an_event_after_commit(ticket, drain_queue, settings):
     from django.db import transaction
 
     from remediation.notifications import AdminEvent, admins_notify_later
@@ -418,12 +418,16 @@ def test_administrators_are_mailed_about_a_failure(ticket, drain_queue, settings
     settings.ADMINS = [("Ops", "ops@example.com")]
     drain_queue()
     mail.outbox.clear()
+    owed = {"key": f"test:{ticket.pk}", "subject": "rolled back", "detail": "step 2 failed"}
     with transaction.atomic():
-        admins_notify_later(ticket, AdminEvent.ROLLED_BACK)
+        assert admins_notify_later(ticket, AdminEvent.ROLLED_BACK, **owed)
+        # The same event recorded again owes no second mail.
+        assert not admins_notify_later(ticket, AdminEvent.ROLLED_BACK, **owed)
         assert mail.outbox == []
     drain_queue()
+    assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ops@example.com"]
-    assert "rolled back" in mail.outbox[0].subject
+    assert "rolled back" in mail.outbox[0].subject and "step 2 failed" in mail.outbox[0].body
 
 
 def test_the_expiry_sweep_is_scheduled_every_minute_and_runs_as_a_task(ticket):

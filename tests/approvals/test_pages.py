@@ -106,6 +106,58 @@ def test_the_request_page_shows_actions_breakdown_reasoning_pattern_and_audit(
         assert expected in html, expected
 
 
+def test_the_request_page_says_lab_or_real_shows_the_diagnosis_the_alert_and_review_flags(
+    client, ticket, carol
+):
+
+    from patterns.models import Pattern
+    from remediation.models import PlatformConnector
+
+    client.force_login(carol)
+    html = client.get(detail(ticket)).content.decode()
+    assert "(simulated lab)" in html
+    assert "REAL system" not in html
+    assert 'id="alert-note"' not in html and "needs-review" not in html
+
+    # The analysis's diagnosis, the alert gone by itself, and both review flags.
+    Ticket.objects.filter(pk=ticket.pk).update(
+        diagnosis={
+            "cause": "vm_hung",
+            "cause_label": "VM hung",
+            "established": True,
+            "evidence": ["the VM is hung"],
+            "ruled_out": ["disk full"],
+            "needs_human": True,
+            "needs_human_reason": "a production web VM is named",
+        },
+        alert_resolved_at=timezone.now(),
+        needs_review=True,
+    )
+    Pattern.objects.filter(pk=ticket.pattern_id).update(needs_review=True)
+    # The vmware connector now points at a real vCenter: the page says so plainly.
+    PlatformConnector.objects.update_or_create(
+        platform="vmware", defaults={"name": "vCenter prod", "simulated": False, "enabled": True}
+    )
+    html = client.get(detail(ticket)).content.decode()
+    for expected in (
+        "(REAL system, through vCenter prod)",
+        "VM hung (established)",
+        "<q>the VM is hung</q>",
+        "disk full",
+        "yes: a production web VM is named",
+        "resolved by itself",
+        "before anyone approved",
+        'id="ticket-needs-review"',
+        'id="pattern-needs-review"',
+    ):
+        assert expected in html, expected
+    assert "(simulated lab)" not in html
+
+    PlatformConnector.objects.filter(platform="vmware").delete()
+    html = client.get(detail(ticket)).content.decode()
+    assert "no connector configured: it cannot run" in html
+
+
 def test_approving_on_the_page_hands_the_ticket_to_execution(client, ticket, carol):
     client.force_login(carol)
     r = decide(client, ticket, "approve", "ok")

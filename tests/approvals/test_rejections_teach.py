@@ -53,7 +53,7 @@ def test_a_rejected_operation_is_not_proposed_again_until_successes_outweigh_it(
 ):
     carol = approver("carol")
     first = submit(user, 1)
-    assert first.status == TicketStatus.AWAITING_APPROVAL
+    assert first.status == TicketStatus.AWAITING_APPROVAL, first.status_reason
     assert [a["operation"] for a in first.suggested_actions] == ["restart_vm"]
 
     r = client_for(carol).post(

@@ -19,7 +19,6 @@ from rest_framework.test import APIClient
 
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from remediation.connectors import registry
-from remediation.execution import services as execution_services
 from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
 from tests.approvals.helpers import approver, awaiting_ticket
 from tests.factories import UserFactory
@@ -27,7 +26,6 @@ from tests.queue import drain
 from tests.remediation.doubles import LabDouble
 
 APPROVERS = 20
-REAL_EXECUTION = not getattr(execution_services, "PLACEHOLDER", False)
 
 
 def race():
@@ -83,9 +81,6 @@ def test_twenty_concurrent_approvals_request_exactly_one_execution(seeded):
     assert Ticket.objects.get(pk=ticket.pk).status != TicketStatus.AWAITING_APPROVAL
 
 
-@pytest.mark.skipif(
-    not REAL_EXECUTION, reason="needs the real execution of issue [5/10] (placeholder here)"
-)
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_approvals_run_the_actions_in_the_lab_exactly_once(seeded):
     ticket, answers = race()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core import mail
 
 from remediation.execution.models import Execution, ExecutionState, ExecutionStep, StepKind
 from remediation.execution.services import (
@@ -86,8 +85,7 @@ def test_a_failure_at_step_two_stops_and_rolls_back_step_one(lab_path, policy):
         (StepKind.ROLLBACK, "scale_deployment", "succeeded"),
     ]
     assert steps[2].params == {"deployment": "default/web", "replicas": 3}
-    drain()  # the administrators' notification
-    assert len(mail.outbox) == 1 or not mail.outbox  # ADMINS may be empty in tests
+    drain()  # the administrators' notification (its mail: test_admin_notifications.py)
     assert AuditEvent.objects.filter(ticket=ticket, action=AuditAction.ADMINS_NOTIFIED).exists()
 
 

@@ -4,6 +4,7 @@ of index-backed queries."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from django.db import connection
@@ -13,9 +14,20 @@ from django_q.tasks import async_task
 from prometheus_client.parser import text_string_to_metric_families
 
 from feedback.services import FeedbackInput, feedback_submit
+from patterns.models import Pattern
+from remediation.approvals.models import ApprovalRequest, ApprovalStatus
+from remediation.execution.models import (
+    CircuitBreaker,
+    Execution,
+    ExecutionState,
+    ExecutionStep,
+    ExecutionVia,
+    StepKind,
+    StepState,
+)
 from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
 from tests.conftest import make_teacher
-from tests.factories import UserFactory, analyzed_ticket, move
+from tests.factories import PatternFactory, TicketFactory, UserFactory, analyzed_ticket, move
 
 SERVICE_DOWN = {"title": "Service down", "description": "Web service not responding"}
 
@@ -59,6 +71,8 @@ def test_the_endpoint_is_open_and_starts_at_zero(client):
         "datacenter_docs_auto_remediation_failures_total",
         "datacenter_docs_approvals_waiting",
         "datacenter_docs_approval_oldest_waiting_seconds",
+        "datacenter_docs_approval_latency_seconds_count",
+        "datacenter_docs_executions_unknown_outcome",
         "datacenter_docs_eligible_patterns",
         "datacenter_docs_analysis_failures_total",
         "datacenter_docs_queue_depth",
@@ -128,20 +142,122 @@ def test_reliability_is_the_average_of_each_categorys_recent_scores(client, user
         )
 
 
+def approval(user, n: int, status: str, *, opened_ago: timedelta, decided_after=None):
+    """An approval request as the approval service leaves it (rows only: the numbers
+    /metrics reads are the request's status and times)."""
+    now = timezone.now()
+    ticket = cast(Ticket, TicketFactory(submitted_by=user, ticket_id=f"INC-APR-{n}"))
+    opened = now - opened_ago
+    return ApprovalRequest.objects.create(
+        ticket=ticket,
+        status=status,
+        actions_digest="d" * 64,
+        opened_at=opened,
+        expires_at=opened + timedelta(days=1),
+        decided_at=opened + decided_after if decided_after is not None else None,
+    )
+
+
 @pytest.mark.django_db
 def test_approvals_waiting_and_the_age_of_the_oldest(client, user):
-    now = timezone.now()
-    for n, minutes in enumerate([90, 10]):
-        t = analyzed_ticket(user, f"INC-AP-{n}", **SERVICE_DOWN)
-        Ticket.objects.filter(pk=t.pk).update(
-            status=TicketStatus.AWAITING_APPROVAL, updated_at=now - timedelta(minutes=minutes)
-        )
+    approval(user, 0, ApprovalStatus.PENDING, opened_ago=timedelta(minutes=90))
+    approval(user, 1, ApprovalStatus.PENDING, opened_ago=timedelta(minutes=10))
+    # Decided or expired requests no longer wait, however old.
+    approval(
+        user, 2, ApprovalStatus.APPROVED, opened_ago=timedelta(days=3), decided_after=timedelta(1)
+    )
+    approval(user, 3, ApprovalStatus.EXPIRED, opened_ago=timedelta(days=5))
     samples = scrape(client)
     assert value(samples, "datacenter_docs_approvals_waiting") == 2
     oldest = value(samples, "datacenter_docs_approval_oldest_waiting_seconds")
     # At least the 90 minutes set above (the scrape ran a little later), and not the 10.
     assert 90 * 60 <= oldest < 100 * 60
-    assert value(samples, "datacenter_docs_tickets_in_progress", status="awaiting_approval") == 2
+
+
+@pytest.mark.django_db
+def test_approval_latency_is_a_histogram_of_decided_requests(client, user):
+    day = timedelta(days=2)
+    approval(user, 0, ApprovalStatus.APPROVED, opened_ago=day, decided_after=timedelta(seconds=30))
+    approval(user, 1, ApprovalStatus.REJECTED, opened_ago=day, decided_after=timedelta(minutes=20))
+    approval(user, 2, ApprovalStatus.APPROVED, opened_ago=day, decided_after=timedelta(hours=30))
+    # Expired (no person decided) and pending requests are not latencies.
+    approval(user, 3, ApprovalStatus.EXPIRED, opened_ago=day, decided_after=timedelta(hours=24))
+    approval(user, 4, ApprovalStatus.PENDING, opened_ago=timedelta(minutes=1))
+    samples = scrape(client)
+    name = "datacenter_docs_approval_latency_seconds"
+    assert value(samples, f"{name}_count") == 3
+    assert value(samples, f"{name}_sum") == pytest.approx(30 + 20 * 60 + 30 * 3600)
+    assert value(samples, f"{name}_bucket", le="60.0") == 1
+    assert value(samples, f"{name}_bucket", le="900.0") == 1
+    assert value(samples, f"{name}_bucket", le="1800.0") == 2
+    assert value(samples, f"{name}_bucket", le="86400.0") == 2
+    assert value(samples, f"{name}_bucket", le="+Inf") == 3
+
+
+def execution(user, n: int, state: str, steps: list[tuple[str, str, str]]) -> Execution:
+    """An execution with its steps (kind, operation, state), as the runner records them."""
+    ticket = cast(Ticket, TicketFactory(submitted_by=user, ticket_id=f"INC-EXE-{n}"))
+    ex = Execution.objects.create(
+        ticket=ticket, run=1, key=f"{ticket.pk}:1", state=state, via=ExecutionVia.AUTO
+    )
+    for i, (kind, operation, step_state) in enumerate(steps):
+        ExecutionStep.objects.create(
+            execution=ex,
+            index=i,
+            kind=kind,
+            operation=operation,
+            platform="vmware",
+            target="prod-web-01",
+            idempotency_key=f"{ex.key}:{i}:{kind}",
+            state=step_state,
+            started_at=timezone.now(),
+        )
+    return ex
+
+
+@pytest.mark.django_db
+def test_executions_rollbacks_unknown_outcomes_and_open_breakers(client, user):
+    A, R = StepKind.ACTION, StepKind.ROLLBACK
+    execution(user, 0, ExecutionState.SUCCEEDED, [(A, "restart_vm", StepState.SUCCEEDED)])
+    execution(user, 1, ExecutionState.SUCCEEDED, [(A, "restart_vm", StepState.SUCCEEDED)])
+    execution(
+        user,
+        2,
+        ExecutionState.ROLLED_BACK,
+        [
+            (A, "scale_deployment", StepState.SUCCEEDED),
+            (A, "restart_vm", StepState.FAILED),
+            (R, "scale_deployment", StepState.SUCCEEDED),
+        ],
+    )
+    execution(user, 3, ExecutionState.UNKNOWN, [(A, "restart_vm", StepState.UNKNOWN)])
+    execution(user, 4, ExecutionState.RUNNING, [(A, "restart_vm", StepState.RUNNING)])
+    pattern = cast(Pattern, PatternFactory(category="server"))
+    now = timezone.now()
+    CircuitBreaker.objects.create(pattern=pattern, target="prod-web-01", reason="x", opened_at=now)
+    CircuitBreaker.objects.create(
+        pattern=pattern, target="prod-web-02", reason="x", opened_at=now, is_open=False
+    )
+
+    samples = scrape(client)
+    ex = "datacenter_docs_executions_total"
+    assert value(samples, ex, operation="restart_vm", outcome="success") == 2
+    assert value(samples, ex, operation="restart_vm", outcome="failure") == 1
+    assert value(samples, ex, operation="restart_vm", outcome="unknown") == 1
+    assert value(samples, ex, operation="scale_deployment", outcome="success") == 1
+    # A step still running has no outcome yet; rollbacks are not counted as executions.
+    assert sum(v for k, v in samples.items() if k[0] == ex) == 5
+    rb = "datacenter_docs_rollbacks_total"
+    assert value(samples, rb, operation="scale_deployment", outcome="success") == 1
+    assert sum(v for k, v in samples.items() if k[0] == rb) == 1
+    assert value(samples, "datacenter_docs_executions_unknown_outcome") == 1
+    breakers = {k: v for k, v in samples.items() if k[0] == "datacenter_docs_circuit_breaker_open"}
+    assert breakers == {
+        (
+            "datacenter_docs_circuit_breaker_open",
+            (("pattern", str(pattern.pk)), ("target", "prod-web-01")),
+        ): 1
+    }
 
 
 @pytest.mark.django_db
@@ -187,11 +303,26 @@ def test_a_scrape_costs_the_same_few_queries_whatever_the_history(
         t = executed(user, n, TicketOutcome.FAILURE if n % 3 else TicketOutcome.SUCCESS)
         feedback_submit(ticket=t, user=other_user, data=FeedbackInput("neutral", rating=3))
     UserFactory.create_batch(3)
+    for n in range(3):
+        execution(
+            other_user, n, ExecutionState.UNKNOWN, [(StepKind.ACTION, "restart_vm", "failed")]
+        )
+        approval(
+            other_user,
+            n,
+            ApprovalStatus.APPROVED,
+            opened_ago=timedelta(hours=n + 1),
+            decided_after=timedelta(minutes=n),
+        )
+    CircuitBreaker.objects.create(
+        pattern=cast(Pattern, PatternFactory()), target="t", reason="x", opened_at=timezone.now()
+    )
     large = _scrape_queries(client)
     assert len(large) == len(small)
-    # One query per selector: rollups (2), executed tickets, in-progress tickets, approvals,
+    # One query per selector: rollups (2), executed tickets, in-progress tickets, approvals
+    # waiting, approval latency, execution steps, unknown executions, open breakers,
     # eligible patterns, audit, queue.
-    assert len(large) <= 8
+    assert len(large) <= 12
 
 
 @pytest.mark.postgres
@@ -202,8 +333,16 @@ def test_no_scrape_query_reads_a_whole_history_table(client, user, is_postgres, 
     if not is_postgres:
         pytest.skip("PostgreSQL plans")
     executed(user, 0, TicketOutcome.SUCCESS)
+    execution(user, 0, ExecutionState.UNKNOWN, [(StepKind.ACTION, "restart_vm", "failed")])
     queries = _scrape_queries(client)
-    big_tables = ("remediation_ticket", "remediation_auditevent", "feedback_feedback")
+    big_tables = (
+        "remediation_ticket",
+        "remediation_auditevent",
+        "feedback_feedback",
+        "remediation_execution",
+        "remediation_executionstep",
+        "remediation_approvalrequest",
+    )
     with connection.cursor() as cursor:
         cursor.execute("SET enable_seqscan = off")
         try:

@@ -18,7 +18,6 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
 from remediation.connectors import registry
-from remediation.execution import services as execution_services
 from remediation.models import Ticket, TicketStatus
 from tests.approvals.helpers import approver, awaiting_ticket
 from tests.dbutil import ROOT, start_manage, stop
@@ -40,7 +39,6 @@ CHROMIUM_FLAGS = [
 ]
 PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 ARTIFACTS = ROOT / "var" / "artifacts" / "approvals"
-REAL_EXECUTION = not getattr(execution_services, "PLACEHOLDER", False)
 
 
 @pytest.fixture
@@ -130,9 +128,6 @@ def test_an_approver_logs_in_reviews_and_approves(seeded, live_server, browser_p
     assert ApprovalRequest.objects.get(ticket=ticket).status == ApprovalStatus.APPROVED
 
 
-@pytest.mark.skipif(
-    not REAL_EXECUTION, reason="needs the real execution of issue [5/10] (placeholder here)"
-)
 @pytest.mark.django_db(transaction=True)
 def test_an_approved_ticket_is_resolved_on_the_lab(seeded, live_server, browser_page, worker):
     submitter = UserFactory(username="submitter")

@@ -1,6 +1,7 @@
 """E-mail to people: approvers when a request starts waiting, administrators when things go
-wrong. Sent only from tasks, that is after the change committed, never inside a
-transaction. Django's mail backends: console by default, SMTP from ``EMAIL_URL``.
+wrong (failure, rollback, unknown outcome, an opened circuit breaker: ``admins_notify_later``,
+the one path every part uses). Sent only from tasks, that is after the change committed,
+never inside a transaction. Django's mail backends: console by default, SMTP from ``EMAIL_URL``.
 """
 
 from __future__ import annotations
@@ -11,32 +12,20 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission, User
 from django.core.mail import mail_admins, send_mail
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
-from remediation.models import Ticket
+from remediation.audit import audit
+from remediation.models import AuditAction, Ticket
+from remediation.notifications.models import AdminEvent, AdminNotice
 
 logger = logging.getLogger(__name__)
 
-ADMIN_TASK = "remediation.approvals.tasks.notify_admins"
-
-
-class AdminEvent:
-    """What administrators are told about (execution reports these)."""
-
-    FAILED = "failed"
-    ROLLED_BACK = "rolled_back"
-    CIRCUIT_OPEN = "circuit_open"
-
-    ALL = (FAILED, ROLLED_BACK, CIRCUIT_OPEN)
-    TEXT = {
-        FAILED: "remediation failed",
-        ROLLED_BACK: "remediation failed and was rolled back",
-        CIRCUIT_OPEN: "a connector's circuit breaker opened",
-    }
+ADMIN_TASK = "remediation.tasks.notify_admins"
 
 
 def absolute(path: str) -> str:
@@ -116,22 +105,58 @@ def approvers_notify(request_pk: int) -> str:
     return f"notified {len(recipients)}"
 
 
-def admins_notify_later(ticket: Ticket, event: str) -> None:
-    """Queue the administrators' e-mail about ``event`` on ``ticket``. Call it inside the
-    transaction that records the event: the ORM broker delivers it after commit."""
-    if event not in AdminEvent.ALL:
-        raise ValueError(f"unknown admin event {event!r}")
-    async_task(ADMIN_TASK, ticket.pk, event, task_name=f"notify admins {event}"[:100])
-
-
-def admins_notify(ticket_pk: int, event: str) -> str:
-    ticket = Ticket.objects.filter(pk=ticket_pk).first()
-    if ticket is None or event not in AdminEvent.ALL:
-        return "skipped"
-    link = absolute(reverse("admin:remediation_ticket_change", args=[ticket.pk]))
-    mail_admins(
-        f"{ticket.ticket_id}: {AdminEvent.TEXT[event]}"[:150],
-        f"Ticket {ticket.ticket_id} ({ticket.title}): {AdminEvent.TEXT[event]}.\n"
-        f"Status: {ticket.status}. {ticket.status_reason}\n\nDetails: {link}\n",
+def admins_notify_later(
+    ticket: Ticket | None, event: AdminEvent, *, key: str, subject: str, detail: str
+) -> bool:
+    """Owe the administrators one e-mail about ``event``, identified by ``key`` (the event
+    itself: the execution and its end state, the breaker and when it opened). Call it
+    inside the transaction that records the event: the row and the task commit with it, and
+    the ORM broker delivers the task only after commit. The same key twice owes one mail.
+    Returns False when that mail was already owed."""
+    notice, created = AdminNotice.objects.get_or_create(
+        key=key[:200],
+        defaults={
+            "event": event,
+            "ticket": ticket,
+            "subject": subject[:200],
+            "body": detail[:5000],
+        },
     )
-    return f"notified admins: {event}"
+    if created:
+        async_task(ADMIN_TASK, notice.pk, task_name=f"notify admins {event}"[:100])
+    return created
+
+
+def admins_notify(notice_pk: int) -> str:
+    """Send one owed mail to ``ADMINS``, once: claimed by a conditional update so that a
+    second delivery of the task sends nothing; released if sending fails, so the task's
+    retry sends it. The audit row records who was told."""
+    claimed = AdminNotice.objects.filter(pk=notice_pk, sent_at=None).update(sent_at=timezone.now())
+    if claimed != 1:
+        return "skipped: already sent"
+    notice = AdminNotice.objects.select_related("ticket").get(pk=notice_pk)
+    ticket = notice.ticket
+    lines = [notice.body]
+    if ticket is not None:
+        link = absolute(reverse("admin:remediation_ticket_change", args=[ticket.pk]))
+        lines = [
+            f"Ticket {ticket.ticket_id} ({ticket.title}): {AdminEvent(notice.event).label}.",
+            notice.body,
+            f"Status: {ticket.status}. {ticket.status_reason}",
+            f"Details: {link}",
+        ]
+    try:
+        mail_admins(f"[Auto-remediation] {notice.subject}"[:150], "\n\n".join(lines) + "\n")
+    except Exception:
+        AdminNotice.objects.filter(pk=notice_pk).update(sent_at=None)
+        raise
+    recipients = [email for _, email in settings.ADMINS]
+    with transaction.atomic():
+        audit(
+            AuditAction.ADMINS_NOTIFIED,
+            f"Administrators notified: {notice.subject}"
+            + ("" if recipients else " (no ADMIN_EMAILS configured)"),
+            ticket=ticket,
+            details={"event": notice.event, "key": notice.key, "recipients": recipients},
+        )
+    return f"notified admins: {notice.event}"
