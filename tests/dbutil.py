@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,10 @@ def test_database_url() -> str:
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["DATABASE_URL"] = test_database_url()
+    # The test's own lab state (tests/conftest.py gives each test one): a child process must
+    # never act on var/lab-state.sqlite3, which other runs and the demo stage faults in.
+    env["LAB_STATE_PATH"] = str(settings.LAB_STATE_PATH)
+    env["MCP_STDERR_LOG"] = str(settings.MCP_STDERR_LOG)
     env.update(extra)
     return env
 
