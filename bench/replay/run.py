@@ -17,16 +17,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 
 from bench.replay.kinds import Incident, incident_stream
+from bench.replay.labserver import lab_over_http
 from bench.replay.worker import drain
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
 from remediation.connectors.mcp import McpSession
-from remediation.management.commands.lab import lab_spec
+from remediation.connectors.models import ConnectorTransport, PlatformConnector
 from remediation.models import Ticket, TicketStatus
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -134,7 +136,14 @@ def _right(incident: Incident, actions: list[dict[str, Any]]) -> bool:
 
 
 class Replay:
-    def __init__(self, scenario: dict[str, Any], *, use_overrides: bool, out=None) -> None:
+    def __init__(
+        self,
+        scenario: dict[str, Any],
+        *,
+        use_overrides: bool,
+        out=None,
+        lab_log: str | None = None,
+    ) -> None:
         self.scenario = scenario
         self.use_overrides = use_overrides
         self.rng = random.Random(scenario.get("seed", 0) + 1)
@@ -142,6 +151,7 @@ class Replay:
         self.out = out
         self.rows: list[Row] = []
         self.notes: list[str] = []
+        self.lab_log = lab_log
 
     def run(self) -> dict[str, Any]:
         if Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
@@ -167,17 +177,20 @@ class Replay:
             self.notes += [f"override: setting {k}={v}" for k, v in extra.items()]
         self.clients = _users()
         started = time.monotonic()
-        with override_settings(**settings_over), McpSession(lab_spec()) as lab:
-            self.lab = lab
-            for incident in incident_stream(self.scenario):
-                self.rows.append(self.one(incident))
-                if self.out is not None:
-                    r = self.rows[-1]
-                    self.out.write(
-                        f"#{r.seq:>3} {r.kind:<15} occ {r.occurrence:>2} {r.status:<20} "
-                        f"{'UNATTENDED' if r.unattended else ('asked' if r.asked else '')} "
-                        f"{'fixed' if r.fixed_by_system else ''}"
-                    )
+        with (
+            override_settings(**settings_over),
+            lab_over_http(str(settings.LAB_STATE_PATH), log_path=self.lab_log) as spec,
+        ):
+            # Every connector of the run reaches the one lab server over HTTP (see labserver).
+            PlatformConnector.objects.update(
+                transport=ConnectorTransport.HTTP, url=spec.url, command="", args=[]
+            )
+            self.notes.append(
+                "connectors: the lab over streamable HTTP, one server process for the run"
+            )
+            with McpSession(spec) as lab:
+                self.lab = lab
+                self._incidents()
         return {
             "scenario": self.scenario["name"],
             "overrides": self.use_overrides,
@@ -186,6 +199,17 @@ class Replay:
             "seconds": round(time.monotonic() - started, 1),
             "rows": [asdict(r) for r in self.rows],
         }
+
+    def _incidents(self) -> None:
+        for incident in incident_stream(self.scenario):
+            self.rows.append(self.one(incident))
+            if self.out is not None:
+                r = self.rows[-1]
+                self.out.write(
+                    f"#{r.seq:>3} {r.kind:<15} occ {r.occurrence:>2} {r.status:<20} "
+                    f"{'UNATTENDED' if r.unattended else ('asked' if r.asked else '')} "
+                    f"{'fixed' if r.fixed_by_system else ''}"
+                )
 
     def _lab(self, tool: str, **args: Any) -> Any:
         return self.lab.call(tool, args)

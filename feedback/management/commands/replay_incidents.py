@@ -92,8 +92,13 @@ class Command(BaseCommand):
             )
         if Ticket.objects.filter(ticket_id__startswith=TICKET_PREFIX).exists():
             raise CommandError("this database already holds a replay; use a fresh one")
+        out = Path(o["out"])
+        out.mkdir(parents=True, exist_ok=True)
         replay = Replay(
-            scenario, use_overrides=mode == "overrides", out=None if o["quiet"] else self.stdout
+            scenario,
+            use_overrides=mode == "overrides",
+            out=None if o["quiet"] else self.stdout,
+            lab_log=str(out / "lab-http.log"),
         )
         return replay.run()
 
