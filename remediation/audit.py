@@ -92,8 +92,15 @@ def audit(
     pattern: Pattern | None = None,
     acting_user: User | None = None,
     details: dict[str, Any] | None = None,
+    new_stream: bool = False,
 ) -> AuditEvent:
-    """Append one audit event. Must run inside the transaction of the change it records."""
+    """Append one audit event. Must run inside the transaction of the change it records.
+
+    ``new_stream``: the caller inserted ``ticket`` in this same transaction, so its stream
+    is empty and no other transaction can see the ticket to write to it before this one
+    commits: the event starts the chain with no lock and no read (two round trips saved
+    on every ticket intake).
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit() must run inside the transaction of the change it records")
     event = AuditEvent(
@@ -108,13 +115,18 @@ def audit(
         created_at=timezone.now(),
     )
     event.stream = stream_of(event.ticket_id, event.pattern_id)
-    _lock_stream(event.stream)
-    last = (
-        AuditEvent.objects.filter(stream=event.stream)
-        .order_by("-id")
-        .values_list("hash", flat=True)
-        .first()
-    )
+    if new_stream:
+        if ticket is None or pattern is not None:
+            raise ValueError("new_stream is for the first event of a ticket just inserted")
+        last = None
+    else:
+        _lock_stream(event.stream)
+        last = (
+            AuditEvent.objects.filter(stream=event.stream)
+            .order_by("-id")
+            .values_list("hash", flat=True)
+            .first()
+        )
     event.prev_hash = last or GENESIS
     event.hash = row_hash(event, event.prev_hash)
     event.save()

@@ -88,6 +88,7 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> Ticket:
                     "source": ticket.source,
                     "auto_remediation_enabled": ticket.auto_remediation_enabled,
                 },
+                new_stream=True,
             )
             async_task(ANALYZE_TASK, ticket.pk, task_name=f"analyze {ticket.ticket_id}"[:100])
             storm.storm_register(claim, ticket)

@@ -91,11 +91,12 @@ def storm_claim(
     )
     track = StormTrack.objects.select_for_update().get(key=key)
     # One read for both: is ticket_id already taken (the caller's duplicate: 409 from the
-    # insert, never a repeat of itself), and the key's newest ticket.
-    query = Q(ticket_id=ticket_id)
+    # insert, never a repeat of itself), and the key's newest ticket. A key with no ticket
+    # (a new one) can only say "create": a duplicate ticket_id then fails the insert (409)
+    # as it would anyway, so intake skips the read.
+    found: list[Ticket] = []
     if track.ticket_id is not None:
-        query |= Q(pk=track.ticket_id)
-    found = list(Ticket.objects.filter(query))
+        found = list(Ticket.objects.filter(Q(ticket_id=ticket_id) | Q(pk=track.ticket_id)))
     if any(t.ticket_id == ticket_id for t in found):
         return StormClaim(track=None, joined=None)
     head = next((t for t in found if t.pk == track.ticket_id), None)
