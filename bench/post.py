@@ -51,6 +51,7 @@ def start_server(settings: str) -> tuple[subprocess.Popen[bytes], int]:
             "info",
             "--timeout",
             "120",
+            *EXTRA,
             "config.wsgi",
         ],
         cwd=_common.ROOT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -185,6 +186,32 @@ class ErrorSerializer(serializers.Serializer):
 def error_responses(*codes: int) -> dict[int, Any]:
     """drf-spectacular ``responses`` entries for the error codes an endpoint can answer."""
     return dict.fromkeys(codes, ErrorSerializer)
+
+
+class CachedFieldsMixin:
+    """Build an output serializer's fields once per class, not once per instance.
+
+    DRF rebuilds a ModelSerializer's fields for every instance (model introspection and a
+    deep copy of each declared field): for the 30-field ticket that is about 1.5 ms of every
+    answer. Here the first instance builds them; later instances bind shallow copies (nested
+    serializers are deep-copied, as DRF does). Only for serializers whose fields do not depend
+    on the request: the output serializers.
+    """
+
+    _fields_template: dict[str, Any] | None = None
+
+    def get_fields(self) -> dict[str, Any]:
+        cls = type(self)
+        template = cls.__dict__.get("_fields_template")
+        if template is None:
+            template = super().get_fields()  # type: ignore[misc]
+            cls._fields_template = template
+        return {
+            name: copy.deepcopy(field)
+            if isinstance(field, serializers.BaseSerializer)
+            else copy.copy(field)
+            for name, field in template.items()
+        }
 
 
 class StrictInputMixin:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from config.api import (
     CATEGORY_REGEX,
+    CachedFieldsMixin,
     CursorQuerySerializer,
     KeysetPagination,
     PageQuerySerializer,
@@ -44,7 +45,7 @@ class SuggestedActionSerializer(serializers.Serializer):
     rollback = serializers.CharField()
 
 
-class TicketOutputSerializer(serializers.ModelSerializer):
+class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     suggested_actions = SuggestedActionSerializer(many=True)
     reliability_breakdown = serializers.DictField(allow_null=True)
     remediation_decision = serializers.DictField(allow_null=True)
