@@ -1,40 +1,10 @@
-"""Run queued django-q2 tasks in-process through django-q2's own worker code."""
+"""Run queued django-q2 tasks in-process through django-q2's own worker code.
+
+One implementation for the tests and the incident replay: ``bench/replay/worker.py``.
+"""
 
 from __future__ import annotations
 
-from multiprocessing import Queue, Value
+from bench.replay.worker import drain
 
-from django_q.brokers import get_broker
-from django_q.monitor import save_task
-from django_q.signing import SignedPackage
-from django_q.worker import worker
-
-
-def drain(max_tasks: int = 1000) -> int:
-    """Dequeue each waiting task, execute it as a worker does, save its result, acknowledge.
-
-    Returns the number of tasks run. Tasks enqueued by a task run in the same call.
-    """
-    broker = get_broker()
-    ran = 0
-    while ran < max_tasks:
-        batch = broker.dequeue()
-        if not batch:
-            return ran
-        for ack_id, payload in batch:
-            task = SignedPackage.loads(payload)
-            task["ack_id"] = ack_id
-            # "sync" keeps the worker from closing the test's database connection; it also
-            # makes an exception in the task propagate, so a crashing task fails the test.
-            task["sync"] = True
-            task_queue: Queue = Queue()
-            result_queue: Queue = Queue()
-            task_queue.put(task)
-            task_queue.put("STOP")
-            # The shared timer a worker reports its progress in, as the cluster gives it.
-            worker(task_queue, result_queue, Value("f", -1))
-            done = result_queue.get(timeout=30)
-            save_task(done, broker)
-            broker.acknowledge(ack_id)
-            ran += 1
-    return ran
+__all__ = ["drain"]

@@ -107,6 +107,8 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         ),
         "fix_seconds_max": max(fix_times) if fix_times else None,
         "demotion": demotion,
+        "reviews": len(result.get("reviews", [])),
+        "reviews_cleared": sum(bool(v["cleared"]) for v in result.get("reviews", [])),
         "statuses": dict(sorted(_count(r["status"] for r in rows).items())),
     }
 
@@ -155,6 +157,12 @@ def text(s: dict[str, Any]) -> str:
             f"  fix stops working ({kind}): autonomous before: {d['was_autonomous_before']}; "
             f"unattended failures before demotion: {d['unattended_failures_before_demotion']} "
             f"of {d['drifted_incidents']} drifted incidents; demoted: {d['demoted']}"
+        )
+    if s.get("reviews"):
+        lines.append(
+            f"  admin reviews of flagged patterns: {s['reviews']}; cleared (the operator's "
+            f"verdict was the mistake): {s['reviews_cleared']}; kept (the fix really failed): "
+            f"{s['reviews'] - s['reviews_cleared']}"
         )
     lines.append(f"  final statuses: {s['statuses']}")
     return "\n".join(lines)

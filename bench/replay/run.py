@@ -94,6 +94,13 @@ def _users() -> dict[str, Client]:
             user.groups.add(Group.objects.get(name=group))
         token, _ = Token.objects.get_or_create(user=user)
         clients[name] = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    # The admin who reviews flagged patterns, in the Django admin (a session login).
+    admin, _ = user_model.objects.get_or_create(
+        username="replay-admin",
+        defaults={"email": "replay-admin@replay.invalid", "is_staff": True, "is_superuser": True},
+    )
+    clients["replay-admin"] = Client()
+    clients["replay-admin"].force_login(admin)
     return clients
 
 
@@ -151,6 +158,10 @@ class Replay:
         self.out = out
         self.rows: list[Row] = []
         self.notes: list[str] = []
+        self.reviews: list[dict[str, Any]] = []
+        self._reviewed: set[str] = set()
+        # A simulated admin works the review queue every this many incidents (0: never).
+        self.review_every = int(scenario.get("review_every", 0))
         self.lab_log = lab_log
 
     def run(self) -> dict[str, Any]:
@@ -198,11 +209,14 @@ class Replay:
             "operator_error_rate": self.error_rate,
             "seconds": round(time.monotonic() - started, 1),
             "rows": [asdict(r) for r in self.rows],
+            "reviews": self.reviews,
         }
 
     def _incidents(self) -> None:
         for incident in incident_stream(self.scenario):
             self.rows.append(self.one(incident))
+            if self.review_every and incident.seq % self.review_every == 0:
+                self._admin_review(incident.seq)
             if self.out is not None:
                 r = self.rows[-1]
                 self.out.write(
@@ -210,6 +224,47 @@ class Replay:
                     f"{'UNATTENDED' if r.unattended else ('asked' if r.asked else '')} "
                     f"{'fixed' if r.fixed_by_system else ''}"
                 )
+
+    def _admin_review(self, seq: int) -> None:
+        """A simulated admin works the patterns flagged for review, in the Django admin.
+
+        Trusted feedback that disagrees with a measured result flags the pattern, which
+        then never runs alone until an admin clears the flag. The admin reads the flagged
+        tickets against what happened (the replay knows the lab's truth): when every new
+        flag came from an operator's mistaken verdict, the flag is cleared with the admin's
+        "Reviewed" action; when any came from a fix that really failed, it is kept.
+        """
+        by_ticket = {f"{TICKET_PREFIX}{r.seq:05d}": r for r in self.rows}
+        for pattern in Pattern.objects.filter(needs_review=True).order_by("id"):
+            flagged = [
+                t
+                for t in Ticket.objects.filter(pattern=pattern, needs_review=True)
+                .order_by("id")
+                .values_list("ticket_id", flat=True)
+                if t not in self._reviewed
+            ]
+            if not flagged:
+                continue
+            mistakes = [t for t in flagged if by_ticket[t].feedback_wrong]
+            clear = len(mistakes) == len(flagged)
+            if clear:
+                answer = self.clients["replay-admin"].post(
+                    "/admin/patterns/pattern/",
+                    {"action": "clear_review", "_selected_action": [pattern.pk]},
+                )
+                if answer.status_code != 302:
+                    raise RuntimeError(f"admin review: {answer.status_code}")
+            self._reviewed.update(flagged)
+            kinds = sorted({by_ticket[t].kind for t in flagged})
+            self.reviews.append(
+                {
+                    "after_incident": seq,
+                    "pattern_id": pattern.pk,
+                    "kinds": kinds,
+                    "tickets": flagged,
+                    "cleared": clear,
+                }
+            )
 
     def _lab(self, tool: str, **args: Any) -> Any:
         return self.lab.call(tool, args)

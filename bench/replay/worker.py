@@ -3,6 +3,7 @@
 The same code path a qcluster worker takes for each task (``django_q.worker.worker``, then
 ``save_task`` and the broker's acknowledgement), one task at a time, so the replay is
 deterministic and needs no second process. Tasks enqueued by a task run in the same call.
+The tests drain the queue with it too (``tests/queue.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from django_q.worker import worker
 
 
 def drain(max_tasks: int = 1000) -> int:
+    """Dequeue each waiting task, execute it as a worker does, save its result, acknowledge.
+
+    Returns the number of tasks run.
+    """
     broker = get_broker()
     ran = 0
     while ran < max_tasks:
@@ -25,12 +30,14 @@ def drain(max_tasks: int = 1000) -> int:
         for ack_id, payload in batch:
             task = SignedPackage.loads(payload)
             task["ack_id"] = ack_id
-            # "sync": the worker keeps this process's database connection open.
+            # "sync" keeps the worker from closing this process's database connection; it
+            # also makes an exception in the task propagate (a crashing task fails a test).
             task["sync"] = True
             task_queue: Queue = Queue()
             result_queue: Queue = Queue()
             task_queue.put(task)
             task_queue.put("STOP")
+            # The shared timer a worker reports its progress in, as the cluster gives it.
             worker(task_queue, result_queue, Value("f", -1))
             done = result_queue.get(timeout=60)
             save_task(done, broker)

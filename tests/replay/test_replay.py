@@ -67,3 +67,39 @@ def test_replay_refuses_a_database_with_other_tickets(tmp_path):
             "replay_incidents", "tiny", "--here", "--mode", "defaults", "--out", str(tmp_path)
         )
     assert not Ticket.objects.filter(ticket_id__startswith="RPL-").exists()
+
+
+@pytest.mark.django_db
+def test_the_simulated_admin_clears_only_flags_an_operator_mistake_raised():
+    """A flag from a wrong verdict is cleared in the admin; one from a real failure stays."""
+    from bench.replay.run import Replay, Row, _users
+    from tests.factories import PatternFactory
+
+    mistaken, real = PatternFactory(needs_review=True), PatternFactory(needs_review=True)
+    replay = Replay(load_scenario("tiny"), use_overrides=True)
+    replay.clients = _users()
+    for seq, pattern, wrong in ((1, mistaken, True), (2, real, False)):
+        TicketFactory(ticket_id=f"RPL-{seq:05d}", pattern=pattern, needs_review=True)
+        replay.rows.append(
+            Row(
+                seq=seq,
+                kind="vm_hung",
+                occurrence=seq,
+                drifted=not wrong,
+                fixable=wrong,
+                target="prod-web-01",
+                feedback_wrong=wrong,
+            )
+        )
+    replay._admin_review(2)
+    mistaken.refresh_from_db()
+    real.refresh_from_db()
+    assert mistaken.needs_review is False  # cleared through the admin action
+    assert real.needs_review is True
+    assert [(r["pattern_id"], r["cleared"]) for r in replay.reviews] == [
+        (mistaken.pk, True),
+        (real.pk, False),
+    ]
+    # Reviewed once: the next round does not review the same tickets again.
+    replay._admin_review(3)
+    assert len(replay.reviews) == 2
