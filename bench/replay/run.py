@@ -14,9 +14,11 @@ import json
 import random
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -74,6 +76,7 @@ class Row:
     pattern_eligible_after: bool = False
     seconds_to_fix: float | None = None
     reason: str = ""
+    at: str = ""  # the simulated time of the incident
 
 
 def _users() -> dict[str, Client]:
@@ -167,17 +170,13 @@ class Replay:
     def run(self) -> dict[str, Any]:
         if Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
             raise RuntimeError("this database holds tickets that are not the replay's")
-        # Time compression, in both runs: the replay plays days of incidents in minutes, so
-        # limits counted per hour (actions, storm control) would see one burst.
-        compress = self.scenario.get("time_compression", {})
-        settings_over: dict[str, Any] = dict(compress.get("settings", {}))
-        self.notes += [f"time compression (both runs): {k}={v}" for k, v in settings_over.items()]
-        hourly = compress.get("policy_max_actions_per_hour")
-        if hourly is not None:
-            AutoRemediationPolicy.objects.update(max_actions_per_hour=hourly)
-            self.notes.append(
-                f"time compression (both runs): every policy max_actions_per_hour={hourly}"
-            )
+        settings_over: dict[str, Any] = {}
+        start, gap = self._clock()
+        self.notes.append(
+            f"simulated clock: incidents from {start:%Y-%m-%d %H:%M} UTC, on average every "
+            f"{gap:g} h (random gaps); hourly limits, time windows, storm control and circuit "
+            "breakers see that clock"
+        )
         if self.use_overrides:
             over = self.scenario.get("overrides", {})
             self.notes += [
@@ -212,11 +211,33 @@ class Replay:
             "reviews": self.reviews,
         }
 
+    def _clock(self) -> tuple[datetime, float]:
+        clock = self.scenario.get("clock", {})
+        start = datetime.fromisoformat(clock.get("start", "2026-01-05T00:00:00+00:00"))
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        return start, float(clock.get("mean_gap_hours", 4))
+
     def _incidents(self) -> None:
+        """Each incident at its own moment of a simulated clock (``time_machine``).
+
+        Weeks of incidents are replayed in a minute: every rule that counts time (hourly
+        action limits, policy time windows, storm control, circuit breakers, approval
+        expiry) sees the incidents as far apart as the scenario says, not as one burst.
+        The whole system under test runs in this process (the worker code too), so one
+        clock holds for all of it; the lab, a separate process, keeps no time-based rules.
+        """
+        start, gap = self._clock()
+        gaps = random.Random(self.scenario.get("seed", 0) + 2)
+        moment = start
         for incident in incident_stream(self.scenario):
-            self.rows.append(self.one(incident))
-            if self.review_every and incident.seq % self.review_every == 0:
-                self._admin_review(incident.seq)
+            moment += timedelta(hours=gaps.expovariate(1.0 / gap))
+            with time_machine.travel(moment, tick=True):
+                row = self.one(incident)
+                row.at = moment.isoformat(timespec="minutes")
+                self.rows.append(row)
+                if self.review_every and incident.seq % self.review_every == 0:
+                    self._admin_review(incident.seq)
             if self.out is not None:
                 r = self.rows[-1]
                 self.out.write(
@@ -248,6 +269,10 @@ class Replay:
             mistakes = [t for t in flagged if by_ticket[t].feedback_wrong]
             clear = len(mistakes) == len(flagged)
             if clear:
+                # A fresh login: the simulated weeks outlast a session.
+                self.clients["replay-admin"].force_login(
+                    get_user_model().objects.get(username="replay-admin")
+                )
                 answer = self.clients["replay-admin"].post(
                     "/admin/patterns/pattern/",
                     {"action": "clear_review", "_selected_action": [pattern.pk]},
