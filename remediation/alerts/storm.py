@@ -33,10 +33,27 @@ from remediation.alerts.storm_rules import (
     storm_verdict,
 )
 from remediation.audit import audit
-from remediation.models import AuditAction, Ticket, TicketStatus
+from remediation import lifecycle
+from remediation.models import AuditAction, Ticket, TicketOutcome, TicketStatus
 
 # Statuses after which a ticket no longer absorbs repeats: the incident is over.
 CLOSED_STATUSES = frozenset({TicketStatus.RESOLVED, TicketStatus.FAILED})
+
+
+def ticket_is_open(ticket: Ticket) -> bool:
+    """Does ``ticket`` still collect repeats of its incident?
+
+    Not once it ended (resolved, failed), nor once a person concluded it: a ticket waiting
+    on a person (manual review, analyzed) whose outcome a trusted verdict decided (say
+    "the suggestion was wrong", after fixing it by hand) stays in that status, but a new
+    occurrence days later is a new incident, not a repeat to hide in it.
+    """
+    if ticket.status in CLOSED_STATUSES:
+        return False
+    concluded = ticket.status in lifecycle.PERSON_DECIDES and (
+        ticket.outcome != TicketOutcome.UNKNOWN
+    )
+    return not concluded
 
 
 @dataclass
@@ -104,7 +121,7 @@ def storm_claim(
     outcome = storm_verdict(
         StormState(
             has_ticket=head is not None,
-            ticket_open=head is not None and head.status not in CLOSED_STATUSES,
+            ticket_open=head is not None and ticket_is_open(head),
             window_started_at=track.window_started_at,
             window_tickets=track.window_tickets,
         ),

@@ -116,3 +116,27 @@ def test_a_repeat_is_shown_in_the_ticket_and_its_logs(api):
     assert shown["repeat_count"] == 1
     logs = api.get(f"{URL}/INC-1/remediation-logs").json()["results"]
     assert logs[-1]["action"] == AuditAction.REPEAT_JOINED
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "joins"),
+    [
+        (TicketStatus.MANUAL_REVIEW, TicketOutcome.UNKNOWN, True),  # a person still holds it
+        (TicketStatus.MANUAL_REVIEW, TicketOutcome.FAILURE, False),  # a person concluded it
+        (TicketStatus.ANALYZED, TicketOutcome.UNKNOWN, True),
+        (TicketStatus.PARTIALLY_REMEDIATED, TicketOutcome.FAILURE, True),  # still a person's
+        (TicketStatus.RESOLVED, TicketOutcome.SUCCESS, False),
+    ],
+)
+def test_a_ticket_a_person_concluded_collects_no_repeats(api, status, outcome, joins):
+    assert post(api, "INC-1").status_code == 201
+    Ticket.objects.filter(ticket_id="INC-1").update(
+        status=status,
+        outcome=outcome,
+        auto_remediation_executed=status == TicketStatus.PARTIALLY_REMEDIATED,
+    )
+    r = post(api, "INC-2")
+    assert (r.status_code, r.json().get("joined", False)) == (
+        (200, True) if joins else (201, False)
+    )
+    assert Ticket.objects.filter(ticket_id="INC-2").exists() is not joins

@@ -6,6 +6,7 @@ Checks the report's invariants, not wall-clock times.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -55,6 +56,13 @@ def test_tiny_replay_report_invariants(tmp_path):
     assert len({r["pattern_id"] for r in rows if r["kind"] == "vm_hung"}) == 1
     # A person was asked once reliability allowed it, and the approved restart fixed the VM.
     assert any(r["asked"] and r["fixed_by_system"] for r in rows if r["kind"] == "vm_hung")
+    # The simulated clock: each ticket was created at its incident's moment, hours apart.
+    created = dict(Ticket.objects.values_list("ticket_id", "created_at"))
+    moments = [datetime.fromisoformat(r["at"]) for r in rows]
+    assert moments == sorted(moments) and moments[-1] - moments[0] > timedelta(hours=4)
+    for r, moment in zip(rows, moments, strict=True):
+        if r["status"] != "joined":
+            assert abs(created[f"RPL-{r['seq']:05d}"] - moment) < timedelta(minutes=1)
     assert (tmp_path / "tiny.png").stat().st_size > 0
     assert "critical without a person: 0" in (tmp_path / "tiny-report.txt").read_text()
 
