@@ -18,6 +18,9 @@ PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 SMALL = int(os.environ.get("BENCH_SMALL", "1000"))
 LARGE = int(os.environ.get("BENCH_LARGE", "1000000"))
 PATTERNS = int(os.environ.get("BENCH_PATTERNS", "1000"))
+# The two histories the 1k-vs-1M benchmarks compare (another pair for the smoke test).
+SMALL_DB = os.environ.get("BENCH_SMALL_DB", "bench_small")
+LARGE_DB = os.environ.get("BENCH_LARGE_DB", "bench_large")
 
 
 def db_url(name: str) -> str:

@@ -17,11 +17,25 @@ import _common
 from _dbswitch import use_db
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 40
-SMALL_DB, LARGE_DB = "bench_small", "bench_large"
+SMALL_DB, LARGE_DB = _common.SMALL_DB, _common.LARGE_DB
 
 
 class Rollback(Exception):
     pass
+
+
+class HealthyTarget:
+    """The remote systems' answers (backup there, system healthy), in process: the benchmark
+    measures what grows with history (scoring, the rate-limit count, the decision), not a
+    connector's network round trip."""
+
+    name = "bench"
+
+    def backup_available(self, action: object) -> bool:
+        return True
+
+    def system_healthy(self, action: object) -> bool:
+        return True
 
 
 def one(user_model) -> tuple[float, int]:  # type: ignore[no-untyped-def]
@@ -30,7 +44,8 @@ def one(user_model) -> tuple[float, int]:  # type: ignore[no-untyped-def]
 
     from patterns.models import Pattern
     from remediation import scoring
-    from remediation.decision_service import ticket_decide
+    from remediation.connectors.registry import use
+    from remediation.decision_service import safety_facts_gather, ticket_decide
     from remediation.models import Ticket, TicketStatus
 
     user = user_model.objects.get(username="bench")
@@ -61,15 +76,19 @@ def one(user_model) -> tuple[float, int]:  # type: ignore[no-untyped-def]
                 pattern=pattern,
                 submitted_by=user,
             )
-            with CaptureQueriesContext(connection) as ctx:
+            with CaptureQueriesContext(connection) as ctx, use(HealthyTarget()):
                 start = time.perf_counter()
+                # As the analysis task does: the safety facts (time window, hourly limits
+                # counted over the history, the targets' answers), then under the row lock
+                # the score and the decision.
+                facts = safety_facts_gather(ticket)
                 ticket = (
                     Ticket.objects.select_for_update(of=("self",))
                     .select_related("pattern")
                     .get(pk=ticket.pk)
                 )
                 scoring.score_ticket(ticket)
-                ticket_decide(ticket)
+                ticket_decide(ticket, facts=facts)
                 elapsed = time.perf_counter() - start
             queries = len(ctx.captured_queries)
             raise Rollback

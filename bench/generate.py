@@ -24,11 +24,12 @@ INSERT INTO patterns_pattern (
     positive_feedback_rate, confidence_sum, avg_confidence_score, reliability_sum,
     reliability_count, avg_reliability_score, auto_remediation_attempts,
     auto_remediation_successes, auto_remediation_success_rate,
-    eligible_for_auto_remediation, enabled, first_seen_at, last_seen_at)
+    eligible_for_auto_remediation, enabled, needs_review, rejection_count, first_seen_at,
+    last_seen_at)
 SELECT i, md5(i::text) || md5((i + 1)::text), (%(cats)s::text[])[1 + i %% 5],
        jsonb_build_array('term' || i, 'down'),
        (%(cats)s::text[])[1 + i %% 5] || '|down,term' || i,
-       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, true, now(), now()
+       0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, true, false, 0, now(), now()
 FROM generate_series(1, %(patterns)s) AS i
 """
 
@@ -41,7 +42,7 @@ INSERT INTO remediation_ticket (
     confidence_score, analyzed_at, reliability_score, reliability_breakdown, pattern_id,
     auto_remediation_enabled, auto_remediation_executed, remediation_decision, decision_mode,
     decision_policy, remediation_started_at, remediation_results, submitted_by_id,
-    created_at, updated_at, resolved_at, decision_facts)
+    created_at, updated_at, resolved_at, decision_facts, needs_review, repeat_count)
 SELECT 'BENCH-' || i, 'Service down on host-' || (i %% 997),
        'The web service on host-' || (i %% 997) || ' is not responding.',
        (%(cats)s::text[])[1 + (1 + i %% %(patterns)s) %% 5], 'host-' || (i %% 997), 'medium',
@@ -51,8 +52,11 @@ SELECT 'BENCH-' || i, 'Service down on host-' || (i %% 997),
           "rollback": "none needed"}]'::jsonb,
        '[]'::jsonb, ((i::bigint * 7919) %% 1000) / 1000.0, t.at,
        50 + ((i::bigint * 104729) %% 5000) / 100.0, NULL, 1 + i %% %(patterns)s,
-       i %% 2 = 0, s.outcome <> 'unknown' AND i %% 3 = 0, NULL, 'enforce', '', NULL, NULL,
-       %(user)s, t.at, t.at, CASE WHEN s.outcome = 'success' THEN t.at END, NULL
+       i %% 2 = 0,
+       -- executed: as the lifecycle's check constraint allows for each status
+       s.status = 'partially_remediated' OR (s.status IN ('resolved', 'failed') AND i %% 3 = 0),
+       NULL, 'enforce', '', NULL, NULL,
+       %(user)s, t.at, t.at, CASE WHEN s.outcome = 'success' THEN t.at END, NULL, false, 0
 FROM generate_series(1, %(tickets)s) AS i,
      LATERAL (SELECT now() - (%(tickets)s - i) * interval '30 seconds' AS at) AS t,
      LATERAL (SELECT (ARRAY['resolved', 'analyzed', 'awaiting_approval', 'resolved',
@@ -69,10 +73,11 @@ FEEDBACK_SQL = """
 INSERT INTO feedback_feedback (
     ticket_id, user_id, feedback_type, rating, was_helpful, resolution_accurate,
     actions_worked, comment, what_worked, what_didnt_work, suggestions, actual_resolution,
-    actual_actions_taken, time_to_resolve, created_at)
+    actual_actions_taken, time_to_resolve, created_at, trusted, disagrees)
 SELECT t.id, %(user)s,
        (ARRAY['positive', 'positive', 'positive', 'negative', 'neutral'])[1 + t.id %% 5],
-       1 + t.id %% 5, NULL, NULL, NULL, '', '', '', '', '', '[]'::jsonb, NULL, t.created_at
+       1 + t.id %% 5, NULL, NULL, NULL, '', '', '', '', '', '[]'::jsonb, NULL, t.created_at,
+       true, false
 FROM remediation_ticket AS t WHERE t.id %% 3 = 0
 """
 

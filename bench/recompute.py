@@ -16,7 +16,7 @@ import sys
 import _common
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-DB = sys.argv[2] if len(sys.argv) > 2 else "bench_large"
+DB = sys.argv[2] if len(sys.argv) > 2 else _common.LARGE_DB
 
 GROUP_BY_TICKETS = """
 SELECT pattern_id, count(*), sum(round(confidence_score::numeric, 6)),

@@ -16,7 +16,7 @@ import sys
 
 import _common
 
-DB = sys.argv[1] if len(sys.argv) > 1 else "bench_large"
+DB = sys.argv[1] if len(sys.argv) > 1 else _common.LARGE_DB
 LIMIT_MB = 500
 
 

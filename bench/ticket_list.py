@@ -17,7 +17,7 @@ import _common
 from _dbswitch import use_db
 
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-SMALL_DB, LARGE_DB = "bench_small", "bench_large"
+SMALL_DB, LARGE_DB = _common.SMALL_DB, _common.LARGE_DB
 QUERIES = {
     "unfiltered": {},
     "category+status": {"category": "cache", "status": "resolved"},
