@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from patterns.signature import signature_for
+from remediation import lifecycle
 from remediation.alerts.models import RepeatReason, StormTrack, TicketRepeat
 from remediation.alerts.storm_rules import (
     StormState,
@@ -33,7 +34,6 @@ from remediation.alerts.storm_rules import (
     storm_verdict,
 )
 from remediation.audit import audit
-from remediation import lifecycle
 from remediation.models import AuditAction, Ticket, TicketOutcome, TicketStatus
 
 # Statuses after which a ticket no longer absorbs repeats: the incident is over.

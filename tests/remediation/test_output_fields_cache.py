@@ -10,7 +10,6 @@ from rest_framework import serializers
 from remediation.api import TicketOutputSerializer
 from tests.factories import TicketFactory
 
-
 # The same declarations on a plain ModelSerializer, which DRF builds for every instance.
 Uncached = type(
     "Uncached",
