@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from remediation.connectors.mcp import ConnectorError, McpSession, ServerSpec
 
@@ -35,14 +36,14 @@ def lab_over_http(state_path: str, *, log_path: str | None = None) -> Iterator[S
     """Start ``python -m lab http`` on a free loopback port; yield how to reach it."""
     port = _free_port()
     env = {**os.environ, "LAB_STATE_PATH": str(state_path)}
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    log: IO[bytes] | None = open(log_path, "ab") if log_path else None  # noqa: SIM115
     # This Python, arguments as a list (no shell).
     proc = subprocess.Popen(
         [sys.executable, "-m", "lab", "http", "--port", str(port)],
         cwd=str(BASE_DIR),
         env=env,
-        stdout=log,
-        stderr=log,
+        stdout=log if log is not None else subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL,
     )
     spec = ServerSpec(label="lab", transport="http", url=f"http://127.0.0.1:{port}/mcp", timeout=30)
     try:
@@ -68,5 +69,5 @@ def lab_over_http(state_path: str, *, log_path: str | None = None) -> Iterator[S
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if log is not subprocess.DEVNULL:
+        if log is not None:
             log.close()
