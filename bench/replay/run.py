@@ -191,16 +191,24 @@ class Replay:
             override_settings(**settings_over),
             lab_over_http(str(settings.LAB_STATE_PATH), log_path=self.lab_log) as spec,
         ):
-            # Every connector of the run reaches the one lab server over HTTP (see labserver).
+            # Every connector of the run reaches the one lab server over HTTP (see labserver);
+            # put back afterwards (``--here`` may run on a database someone goes on using).
+            saved = list(
+                PlatformConnector.objects.values("pk", "transport", "url", "command", "args")
+            )
             PlatformConnector.objects.update(
                 transport=ConnectorTransport.HTTP, url=spec.url, command="", args=[]
             )
             self.notes.append(
                 "connectors: the lab over streamable HTTP, one server process for the run"
             )
-            with McpSession(spec) as lab:
-                self.lab = lab
-                self._incidents()
+            try:
+                with McpSession(spec) as lab:
+                    self.lab = lab
+                    self._incidents()
+            finally:
+                for row in saved:
+                    PlatformConnector.objects.filter(pk=row.pop("pk")).update(**row)
         return {
             "scenario": self.scenario["name"],
             "overrides": self.use_overrides,

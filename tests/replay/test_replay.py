@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from bench.replay.run import load_scenario
+from remediation.connectors.models import PlatformConnector
 from remediation.models import Ticket
 from tests.factories import TicketFactory
 
@@ -63,6 +64,8 @@ def test_tiny_replay_report_invariants(tmp_path):
     for r, moment in zip(rows, moments, strict=True):
         if r["status"] != "joined":
             assert abs(created[f"RPL-{r['seq']:05d}"] - moment) < timedelta(minutes=1)
+    # The connectors the run pointed at its lab server are put back as they were.
+    assert set(PlatformConnector.objects.values_list("transport", flat=True)) == {"stdio"}
     assert (tmp_path / "tiny.png").stat().st_size > 0
     assert "critical without a person: 0" in (tmp_path / "tiny-report.txt").read_text()
 
