@@ -208,7 +208,8 @@ class Replay:
                     self._incidents()
             finally:
                 for row in saved:
-                    PlatformConnector.objects.filter(pk=row.pop("pk")).update(**row)
+                    fields = {k: v for k, v in row.items() if k != "pk"}
+                    PlatformConnector.objects.filter(pk=row["pk"]).update(**fields)
         return {
             "scenario": self.scenario["name"],
             "overrides": self.use_overrides,
