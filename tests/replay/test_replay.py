@@ -114,3 +114,37 @@ def test_the_simulated_admin_clears_only_flags_an_operator_mistake_raised():
     # Reviewed once: the next round does not review the same tickets again.
     replay._admin_review(3)
     assert len(replay.reviews) == 2
+
+
+@pytest.mark.django_db
+def test_the_operator_error_rate_is_set_from_the_command_line(tmp_path):
+    call_command(
+        "replay_incidents",
+        "tiny",
+        "--here",
+        "--mode",
+        "overrides",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--operator-error-rate",
+        "1",
+    )
+    s = json.loads((tmp_path / "tiny-overrides.json").read_text())["summary"]
+    assert s["feedback_given"] > 0 and s["feedback_wrong"] == s["feedback_given"]
+
+
+@pytest.mark.parametrize("rate", ["-0.1", "1.5", "nan"])
+def test_an_error_rate_outside_0_to_1_is_refused(tmp_path, rate):
+    with pytest.raises(CommandError, match="operator-error-rate"):
+        call_command(
+            "replay_incidents",
+            "tiny",
+            "--here",
+            "--out",
+            str(tmp_path),
+            "--mode",
+            "overrides",
+            "--operator-error-rate",
+            rate,
+        )

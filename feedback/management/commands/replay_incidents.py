@@ -39,6 +39,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--report-only", action="store_true", help="rewrite the report from --out's runs"
         )
+        parser.add_argument(
+            "--operator-error-rate",
+            type=float,
+            help="share of operator verdicts flipped on purpose, 0-1 (default: the scenario's)",
+        )
+        parser.add_argument(
+            "--seed", type=int, help="another random stream (default: the scenario's)"
+        )
 
     def handle(self, *args: Any, **o: Any) -> None:
         from bench.replay import report
@@ -48,6 +56,13 @@ class Command(BaseCommand):
             scenario = load_scenario(o["scenario"])
         except (OSError, ValueError) as exc:
             raise CommandError(f"scenario {o['scenario']!r}: {exc}") from None
+        rate = o["operator_error_rate"]
+        if rate is not None:
+            if not 0.0 <= rate <= 1.0:
+                raise CommandError(f"--operator-error-rate must be within 0-1, not {rate}")
+            scenario["operator_error_rate"] = rate
+        if o["seed"] is not None:
+            scenario["seed"] = o["seed"]
         out = Path(o["out"])
         out.mkdir(parents=True, exist_ok=True)
         modes = MODES if o["mode"] == "both" else (o["mode"],)
@@ -125,6 +140,9 @@ class Command(BaseCommand):
         cmd += ["--out", str(out / f"{mode}-child")]
         if o["quiet"]:
             cmd.append("--quiet")
+        for flag in ("operator_error_rate", "seed"):
+            if o[flag] is not None:
+                cmd += [f"--{flag.replace('_', '-')}", str(o[flag])]
         log = (out / f"{name}-{mode}.log").open("wb")
         self.stdout.write(f"-- {name}, {mode}: running (log: {log.name})")
         return mode, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
