@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db import transaction
 
 from policies.models import AutoRemediationPolicy
-from remediation.decision_service import safety_facts_gather, ticket_decide
 from remediation.models import Ticket, TicketStatus
+from tests.deciding import decide
 from tests.factories import PatternFactory, TicketFactory, UserFactory
 
 RESTART_VM = {
@@ -81,11 +80,6 @@ def awaiting_ticket(submitter, *, category: str = "server", **fields: Any) -> Ti
     }
     defaults.update(fields)
     ticket = TicketFactory(**defaults)
-    # As the analysis task does: connectors are asked outside the transaction.
-    facts = safety_facts_gather(ticket)
-    with transaction.atomic():
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        ticket_decide(locked, facts=facts)
-    ticket.refresh_from_db()
+    decide(ticket)
     assert ticket.status == TicketStatus.AWAITING_APPROVAL, ticket.status_reason
     return ticket

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Conflict
@@ -13,8 +12,8 @@ from policies.models import AutoRemediationPolicy, PolicyMode
 from remediation.connectors import Connector, UnconfiguredConnector, get_connector, registry
 from remediation.connectors.mcp_connector import McpConnector
 from remediation.decision_engine import Outcome
-from remediation.decision_service import safety_facts_gather, ticket_decide
 from remediation.models import AuditAction, AuditEvent, PlatformConnector, Ticket, TicketStatus
+from tests.deciding import decide
 from tests.factories import PatternFactory, TicketFactory
 from tests.remediation.doubles import BrokenConnector, LabDouble
 
@@ -95,17 +94,6 @@ def analyzed_ticket(**fields) -> Ticket:
     if "pattern" not in defaults:
         defaults["pattern"] = good_pattern(category=defaults["category"])
     return TicketFactory(**defaults)
-
-
-def decide(ticket: Ticket):
-    # As the analysis task does: the connectors are asked first, outside any transaction;
-    # then the decision is stored inside one transaction, with the row locked.
-    facts = safety_facts_gather(ticket)
-    with transaction.atomic():
-        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        decision = ticket_decide(locked, facts=facts)
-    ticket.refresh_from_db()
-    return decision
 
 
 def events(ticket: Ticket, action: AuditAction) -> list[AuditEvent]:

@@ -22,16 +22,15 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
 from django.utils import timezone
 from django_q.models import OrmQ
 
 from policies.models import AutoRemediationPolicy
 from policies.whatif import base_policy, policy_with_changes
 from remediation.connectors import registry
-from remediation.decision_service import safety_facts_gather, ticket_decide
 from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
 from remediation.whatif import policy_whatif
+from tests.deciding import decide
 from tests.factories import PatternFactory, TicketFactory, UserFactory
 from tests.remediation.doubles import LabDouble
 
@@ -83,10 +82,7 @@ def _decided(user, ticket_id, reliability, *, status=None, outcome=None, **field
     if "pattern" not in values:
         values["pattern"] = _pattern(values["category"])
     ticket = TicketFactory(**values)
-    # As the analysis task does: connectors are asked outside the transaction.
-    facts = safety_facts_gather(ticket)
-    with transaction.atomic():
-        ticket_decide(Ticket.objects.select_for_update().get(pk=ticket.pk), facts=facts)
+    decide(ticket)
     later = {}
     if status is not None:
         later["status"] = status
