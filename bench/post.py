@@ -14,10 +14,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -32,7 +33,15 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 EXTRA = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
 
 
-def start_server(settings: str) -> tuple[subprocess.Popen[bytes], int]:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(settings: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """gunicorn on a free port; its output goes to ``log``, not through this process (the
+    clients' process must not spend its time reading one side's log lines)."""
     env = {
         **os.environ,
         "DATABASE_URL": _common.db_url(DB),
@@ -40,13 +49,14 @@ def start_server(settings: str) -> tuple[subprocess.Popen[bytes], int]:
         "DEBUG": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-not-secret-" + "x" * 40),
     }
+    port = _free_port()
     proc = subprocess.Popen(
         [
             GUNICORN,
             "--workers",
             "2",
             "--bind",
-            "127.0.0.1:0",
+            f"127.0.0.1:{port}",
             "--log-level",
             "info",
             "--timeout",
@@ -56,22 +66,20 @@ def start_server(settings: str) -> tuple[subprocess.Popen[bytes], int]:
         ],
         cwd=_common.ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
-    assert proc.stderr is not None
     deadline = time.time() + 60
-    port = 0
-    while time.time() < deadline and not port:
-        line = proc.stderr.readline().decode()
-        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
-        if found:
-            port = int(found.group(1))
-    if not port:
-        proc.kill()
-        raise SystemExit(f"gunicorn ({settings}) did not start")
-    threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
-    return proc, port
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn ({settings}) exited; see {log}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"gunicorn ({settings}) did not start; see {log}")
 
 
 def load(port: int, token: str, seconds: float, prefix: str) -> float:
@@ -143,8 +151,9 @@ def main() -> int:
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.get(user__username="bench").key
+    logs = Path(tempfile.mkdtemp(prefix="bench-post-"))
     servers = {
-        name: start_server(settings)
+        name: start_server(settings, logs / f"{name}.log")
         for name, settings in (("bare", "bench.bare_settings"), ("project", "config.settings"))
     }
     try:
