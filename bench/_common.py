@@ -4,7 +4,9 @@ timing helpers. Benchmarks import this before anything from the project."""
 from __future__ import annotations
 
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -41,6 +43,30 @@ def database_exists(name: str) -> bool:
             conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             is not None
         )
+
+
+def ensure_empty_database(name: str) -> None:
+    """Create ``name`` (migrated, with the bench user, no history) unless it exists."""
+    if not database_exists(name):
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("generate.py")),
+                "--db",
+                name,
+                "--tickets",
+                "0",
+                "--patterns",
+                "0",
+            ],
+            check=True,
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def recreate_database(name: str) -> None:

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import _common
 
@@ -30,20 +29,7 @@ TARGET = 0.4
 
 
 def main() -> int:
-    if not _common.database_exists(DB):
-        subprocess.run(
-            [
-                sys.executable,
-                str(Path(__file__).with_name("generate.py")),
-                "--db",
-                DB,
-                "--tickets",
-                "0",
-                "--patterns",
-                "0",
-            ],
-            check=True,
-        )
+    _common.ensure_empty_database(DB)
     _common.setup_django(DB)
     from django.contrib.auth import get_user_model
     from django.utils import timezone

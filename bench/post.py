@@ -33,12 +33,6 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 EXTRA = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(settings: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     """gunicorn on a free port; its output goes to ``log``, not through this process (the
     clients' process must not spend its time reading one side's log lines)."""
@@ -49,7 +43,7 @@ def start_server(settings: str, log: Path) -> tuple[subprocess.Popen[bytes], int
         "DEBUG": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-not-secret-" + "x" * 40),
     }
-    port = _free_port()
+    port = _common.free_port()
     proc = subprocess.Popen(
         [
             GUNICORN,
@@ -133,20 +127,7 @@ def load(port: int, token: str, seconds: float, prefix: str) -> float:
 
 
 def main() -> int:
-    if not _common.database_exists(DB):
-        subprocess.run(
-            [
-                sys.executable,
-                str(Path(__file__).with_name("generate.py")),
-                "--db",
-                DB,
-                "--tickets",
-                "0",
-                "--patterns",
-                "0",
-            ],
-            check=True,
-        )
+    _common.ensure_empty_database(DB)
     _common.setup_django(DB)
     from rest_framework.authtoken.models import Token
 

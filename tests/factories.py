@@ -11,6 +11,26 @@ from remediation.models import Ticket, TicketOutcome, TicketStatus
 from remediation.services import TicketInput, ticket_analyze, ticket_create
 from remediation.transitions import ticket_transition
 
+# Suggested actions as the analysis stores them: a safe one and a critical one.
+RESTART_VM = {
+    "action": "Restart prod-web-01",
+    "system": "prod-web-01",
+    "operation": "restart_vm",
+    "platform": "vmware",
+    "params": {"vm": "prod-web-01"},
+    "action_type": "safe_write",
+    "rollback": "irreversible",
+}
+EXPAND_VOLUME = {
+    "action": "Grow vol-data-01 to 200 GB",
+    "system": "vol-data-01",
+    "operation": "expand_volume",
+    "platform": "storage",
+    "params": {"volume": "vol-data-01", "size_gb": 200},
+    "action_type": "critical_write",
+    "rollback": "irreversible",
+}
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -9,17 +9,8 @@ from django.contrib.auth.models import Group
 from policies.models import AutoRemediationPolicy
 from remediation.models import Ticket, TicketStatus
 from tests.deciding import decide
-from tests.factories import PatternFactory, TicketFactory, UserFactory
+from tests.factories import RESTART_VM, PatternFactory, TicketFactory, UserFactory
 
-RESTART_VM = {
-    "action": "Restart prod-web-01",
-    "system": "prod-web-01",
-    "operation": "restart_vm",
-    "platform": "vmware",
-    "params": {"vm": "prod-web-01"},
-    "action_type": "safe_write",
-    "rollback": "irreversible",
-}
 RESTART_WEB_02 = {
     **RESTART_VM,
     "action": "Restart prod-web-02",

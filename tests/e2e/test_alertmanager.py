@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from remediation.models import AlertRecord, AuditAction, AuditEvent, Ticket
 from tests.dbutil import start_manage, stop, wait_for
+from tests.e2e.servers import free_port
 from tests.factories import UserFactory
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
@@ -52,12 +52,6 @@ receivers:
             type: Token
             credentials: "{token}"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(url: str, body: object | None = None) -> tuple[int, bytes]:

@@ -14,29 +14,11 @@ from remediation.connectors.mcp_connector import McpConnector
 from remediation.decision_engine import Outcome
 from remediation.models import AuditAction, AuditEvent, PlatformConnector, Ticket, TicketStatus
 from tests.deciding import decide
-from tests.factories import PatternFactory, TicketFactory
+from tests.factories import EXPAND_VOLUME, RESTART_VM, PatternFactory, TicketFactory
 from tests.remediation.doubles import BrokenConnector, LabDouble
 
 pytestmark = pytest.mark.django_db
 
-RESTART_VM = {
-    "action": "Restart prod-web-01",
-    "system": "prod-web-01",
-    "operation": "restart_vm",
-    "platform": "vmware",
-    "params": {"vm": "prod-web-01"},
-    "action_type": "safe_write",
-    "rollback": "irreversible",
-}
-EXPAND_VOLUME = {
-    "action": "Grow vol-data-01 to 200 GB",
-    "system": "vol-data-01",
-    "operation": "expand_volume",
-    "platform": "storage",
-    "params": {"volume": "vol-data-01", "size_gb": 200},
-    "action_type": "critical_write",
-    "rollback": "irreversible",
-}
 DECISION_KEYS = {
     "allowed",
     "action_type",

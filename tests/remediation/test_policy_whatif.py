@@ -31,29 +31,10 @@ from remediation.connectors import registry
 from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
 from remediation.whatif import policy_whatif
 from tests.deciding import decide
-from tests.factories import PatternFactory, TicketFactory, UserFactory
+from tests.factories import EXPAND_VOLUME, RESTART_VM, PatternFactory, TicketFactory, UserFactory
 from tests.remediation.doubles import LabDouble
 
 pytestmark = pytest.mark.django_db
-
-RESTART_VM = {
-    "action": "Restart prod-web-01",
-    "system": "prod-web-01",
-    "operation": "restart_vm",
-    "platform": "vmware",
-    "params": {"vm": "prod-web-01"},
-    "action_type": "safe_write",
-    "rollback": "irreversible",
-}
-EXPAND_VOLUME = {
-    "action": "Grow vol-data-01 to 200 GB",
-    "system": "vol-data-01",
-    "operation": "expand_volume",
-    "platform": "storage",
-    "params": {"volume": "vol-data-01", "size_gb": 200},
-    "action_type": "critical_write",
-    "rollback": "irreversible",
-}
 
 
 def _pattern(category="cache", eligible=True):
