@@ -140,3 +140,19 @@ def test_a_ticket_a_person_concluded_collects_no_repeats(api, status, outcome, j
         (200, True) if joins else (201, False)
     )
     assert Ticket.objects.filter(ticket_id="INC-2").exists() is not joins
+
+
+def test_the_submitter_cannot_conclude_its_own_ticket_to_escape_storm_control(api):
+    """Only a trusted reviewer's verdict concludes a ticket: an integration's own negative
+    feedback on its ticket leaves it open, so its repeats are still joined."""
+    assert post(api, "INC-1").status_code == 201
+    Ticket.objects.filter(ticket_id="INC-1").update(status=TicketStatus.MANUAL_REVIEW)
+    r = api.post(
+        "/api/v1/feedback",
+        {"ticket_id": "INC-1", "feedback_type": "negative", "rating": 1},
+        format="json",
+    )
+    assert r.status_code == 201
+    assert Ticket.objects.get(ticket_id="INC-1").outcome == TicketOutcome.UNKNOWN
+    r = post(api, "INC-2")
+    assert r.status_code == 200 and r.json()["joined"] is True
