@@ -7,14 +7,27 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Every install takes its versions from this file, so a fresh clone gets what CI tested.
+# `make lock` re-resolves it on purpose (after a change to pyproject.toml); `make lock-upgrade`
+# moves every pin to the newest release the ranges in pyproject.toml allow.
+CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: setup run test lint check-deploy clean bench
+.PHONY: setup run test lint check-deploy clean bench lock lock-upgrade
 
-$(BIN)/activate: pyproject.toml
+$(BIN)/activate: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
 	touch $(BIN)/activate
+
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	--quiet -o $(CONSTRAINTS)
+lock: $(BIN)/activate
+	$(BIN)/pip install --quiet "uv>=0.13,<0.14"
+	$(UV_COMPILE)
+lock-upgrade: $(BIN)/activate
+	$(BIN)/pip install --quiet "uv>=0.13,<0.14"
+	$(UV_COMPILE) --upgrade
 
 .env:
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > .env

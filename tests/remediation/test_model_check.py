@@ -1,56 +1,75 @@
-"""Start-up warns when ANTHROPIC_MODEL is on the SDK's deprecated list."""
+"""Start-up warns when ANTHROPIC_MODEL is on the SDK's deprecated list.
+
+The SDK's table changes from release to release (a model leaves it once it is retired), so
+these tests build the entries they need in it instead of relying on what a given release
+happens to list.
+"""
 
 from __future__ import annotations
 
 import logging
 
+import pytest
 from anthropic._data.deprecated_models import DEPRECATED_MODELS
 from django.apps import apps
 from django.core.checks import Warning as CheckWarning
 from django.core.checks import run_checks
+
+OLD_SONNET = "claude-sonnet-3-9-test"
+OLD_OPUS = "claude-opus-3-9-test"
+
+
+@pytest.fixture
+def deprecated(monkeypatch):
+    monkeypatch.setitem(DEPRECATED_MODELS, OLD_SONNET, "November 30th, 2026")
+    monkeypatch.setitem(DEPRECATED_MODELS, OLD_OPUS, "January 22nd, 2027")
+    return DEPRECATED_MODELS
 
 
 def w001(messages):
     return [m for m in messages if m.id == "remediation.W001"]
 
 
-def test_a_deprecated_model_gets_a_warning_naming_it_its_end_of_life_and_a_replacement(settings):
-    settings.ANTHROPIC_MODEL = "claude-sonnet-4-5"
+def test_a_deprecated_model_gets_a_warning_naming_it_its_end_of_life_and_a_replacement(
+    settings, deprecated
+):
+    settings.ANTHROPIC_MODEL = OLD_SONNET
     [warning] = w001(run_checks())
     assert isinstance(warning, CheckWarning)
-    assert "'claude-sonnet-4-5'" in warning.msg
-    assert DEPRECATED_MODELS["claude-sonnet-4-5"] in warning.msg
+    assert f"'{OLD_SONNET}'" in warning.msg
     assert "November 30th, 2026" in warning.msg
     assert warning.hint is not None
     replacement = warning.hint.split("'")[1]
     assert replacement.startswith("claude-sonnet-")
-    assert replacement not in DEPRECATED_MODELS
+    assert replacement not in deprecated
 
 
-def test_every_deprecated_model_is_caught(settings):
-    for model in DEPRECATED_MODELS:
+def test_every_deprecated_model_the_installed_sdk_lists_is_caught(settings, deprecated):
+    for model, end_of_life in deprecated.items():
         settings.ANTHROPIC_MODEL = model
         [warning] = w001(run_checks())
         assert model in warning.msg
+        assert end_of_life in warning.msg
 
 
-def test_a_current_model_passes_quietly(settings):
-    settings.ANTHROPIC_MODEL = "claude-sonnet-4-6"
+def test_a_model_the_sdk_does_not_deprecate_passes_quietly(settings, deprecated):
+    settings.ANTHROPIC_MODEL = "claude-sonnet-99-test"
     assert w001(run_checks()) == []
 
 
-def test_start_up_logs_the_warning_too(settings, caplog):
-    settings.ANTHROPIC_MODEL = "claude-opus-4-5"
+def test_start_up_logs_the_warning_too(settings, caplog, deprecated):
+    settings.ANTHROPIC_MODEL = OLD_OPUS
     with caplog.at_level(logging.WARNING, logger="remediation"):
         apps.get_app_config("remediation").ready()
     [record] = [r for r in caplog.records if r.name == "remediation"]
     assert record.levelno == logging.WARNING
-    assert "'claude-opus-4-5'" in record.getMessage()
+    assert f"'{OLD_OPUS}'" in record.getMessage()
     assert "January 22nd, 2027" in record.getMessage()
+    assert "claude-opus-" in record.getMessage().split("e.g.")[1]
 
 
-def test_start_up_logs_nothing_for_a_current_model(settings, caplog):
-    settings.ANTHROPIC_MODEL = "claude-sonnet-4-6"
+def test_start_up_logs_nothing_for_a_current_model(settings, caplog, deprecated):
+    settings.ANTHROPIC_MODEL = "claude-sonnet-99-test"
     with caplog.at_level(logging.WARNING, logger="remediation"):
         apps.get_app_config("remediation").ready()
     assert [r for r in caplog.records if r.name == "remediation"] == []
