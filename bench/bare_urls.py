@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from remediation.api import TicketListCreateApi
+from remediation.tickets.api import TicketListCreateApi
 
 
 class BareTicketApi(APIView):

@@ -43,10 +43,10 @@ def one(user_model) -> tuple[float, int]:  # type: ignore[no-untyped-def]
     from django.test.utils import CaptureQueriesContext
 
     from patterns.models import Pattern
-    from remediation import scoring
     from remediation.connectors.registry import use
-    from remediation.decision_service import safety_facts_gather, ticket_decide
-    from remediation.models import Ticket, TicketStatus
+    from remediation.decisions.services import safety_facts_gather, ticket_decide
+    from remediation.scoring import services as scoring
+    from remediation.tickets.models import Ticket, TicketStatus
 
     user = user_model.objects.get(username="bench")
     pattern = Pattern.objects.filter(category="cache").order_by("id").first()

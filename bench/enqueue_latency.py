@@ -34,8 +34,8 @@ def main() -> int:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from remediation.models import Ticket
-    from remediation.services import TicketInput, ticket_create
+    from remediation.tickets.models import Ticket
+    from remediation.tickets.services import TicketInput, ticket_create
 
     env = {**os.environ, "DATABASE_URL": _common.db_url(DB), "DEBUG": "false"}
     env.setdefault("SECRET_KEY", "bench-only-not-secret-" + "x" * 40)

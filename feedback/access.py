@@ -1,6 +1,6 @@
 """Load the ticket a person gives feedback on, and check they may see it.
 
-Who may see a ticket is decided once, in ``remediation.access`` (its submitter; staff;
+Who may see a ticket is decided once, in ``remediation.tickets.access`` (its submitter; staff;
 holders of ``remediation.approve_remediation`` or ``remediation.view_ticket``). A ticket
 the caller may not see answers 404 exactly like a missing one, so ids cannot be probed.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 
 from config.errors import NotFound
-from remediation.access import visible_tickets
-from remediation.models import Ticket
+from remediation.tickets.access import visible_tickets
+from remediation.tickets.models import Ticket
 
 
 def ticket_for_feedback(user: User | AnonymousUser, ticket_id: str) -> Ticket:

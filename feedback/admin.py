@@ -19,9 +19,9 @@ from django.http import HttpRequest
 from feedback.models import Feedback
 from patterns import services as pattern_services
 from patterns.models import Pattern
-from remediation.audit import audit
-from remediation.models import AuditAction
-from remediation.outcomes import audit_eligibility_change
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
+from remediation.tickets.transitions import audit_eligibility_change
 
 
 @admin.register(Feedback)

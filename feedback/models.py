@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from remediation.models import Ticket
+from remediation.tickets.models import Ticket
 
 MAX_TIME_TO_RESOLVE_MINUTES = 525_600  # one year
 

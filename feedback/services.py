@@ -41,19 +41,15 @@ from feedback.models import Feedback, FeedbackType
 from patterns import services as pattern_services
 from patterns.models import Pattern
 from patterns.services import SUM_DECIMALS, EligibilityChange, PatternTotals
-from remediation import lifecycle, rollups
-from remediation.audit import audit
-from remediation.catalogue import get_operation, validate_suggestions
-from remediation.models import (
-    AuditAction,
-    Runbook,
-    RunbookSource,
-    Ticket,
-    TicketOutcome,
-    TicketStatus,
-)
-from remediation.scoring import score_ticket
-from remediation.transitions import audit_eligibility_change, ticket_transition
+from remediation.analysis.models import Runbook, RunbookSource
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
+from remediation.catalogue.rules.operations import get_operation, validate_suggestions
+from remediation.scoring.services import score_ticket
+from remediation.tickets import rollups
+from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
+from remediation.tickets.rules import lifecycle
+from remediation.tickets.transitions import audit_eligibility_change, ticket_transition
 
 
 @dataclass(frozen=True)

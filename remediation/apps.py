@@ -5,7 +5,7 @@ from django.conf import settings
 
 # Importing registers the system checks (remediation.W001). checks.py touches no models, so
 # it is safe to import while the app registry is still loading.
-from remediation import checks
+from remediation.analysis import checks
 
 logger = logging.getLogger("remediation")
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from remediation import notifications, services
+from remediation.analysis import services as analysis_services
+from remediation.notifications import services as notification_services
 
 
 def analyze_ticket(ticket_pk: int) -> str:
-    return services.ticket_analyze(ticket_pk)
+    return analysis_services.ticket_analyze(ticket_pk)
 
 
 def notify_admins(notice_pk: int) -> str:
-    return notifications.admins_notify(notice_pk)
+    return notification_services.admins_notify(notice_pk)

@@ -1,9 +1,10 @@
 from django.urls import path, re_path
 
-from remediation import api, stats
 from remediation.alerts import api as alerts_api
 from remediation.approvals.api import ApproveRemediationApi
-from remediation.execution import stats as execution_stats
+from remediation.execution import api as execution_stats
+from remediation.scoring import api as stats
+from remediation.tickets import api
 
 # A ticket id in a path has the shape ticket_create accepts (api.TICKET_ID_REGEX); anything
 # else (NUL bytes, control characters, 65+ characters) is a JSON 404 before any query.

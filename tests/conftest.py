@@ -17,7 +17,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from remediation.models import Runbook, RunbookSource
+from remediation.analysis.models import Runbook, RunbookSource
 from tests.factories import UserFactory
 from tests.queue import drain
 

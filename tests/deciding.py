@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from remediation.decision_engine import Decision
-from remediation.decision_service import safety_facts_gather, ticket_decide
-from remediation.models import Ticket
+from remediation.decisions.rules.decision import Decision
+from remediation.decisions.services import safety_facts_gather, ticket_decide
+from remediation.tickets.models import Ticket
 
 
 def decide(ticket: Ticket) -> Decision:

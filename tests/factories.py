@@ -7,9 +7,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from patterns.models import Pattern
-from remediation.models import Ticket, TicketOutcome, TicketStatus
-from remediation.services import TicketInput, ticket_analyze, ticket_create
-from remediation.transitions import ticket_transition
+from remediation.analysis.services import ticket_analyze
+from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
+from remediation.tickets.services import TicketInput, ticket_create
+from remediation.tickets.transitions import ticket_transition
 
 # Suggested actions as the analysis stores them: a safe one and a critical one.
 RESTART_VM = {

@@ -10,8 +10,8 @@ import pytest
 from django.db import transaction
 
 from config.logs import JsonFormatter, TextFormatter
-from remediation.audit import audit
-from remediation.models import AuditAction
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
 
 
 def _record(message: str, **extra) -> logging.LogRecord:

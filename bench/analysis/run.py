@@ -94,7 +94,7 @@ def setup_django(database: Path) -> None:
 
 
 def score(analyzer: Any, cases: list[dict[str, Any]], verbose: bool) -> Score:
-    from remediation.analysis import AnalysisError, TicketText
+    from remediation.analysis.base import AnalysisError, TicketText
 
     result = Score(analyzer.name)
     for case in cases:
@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         setup_django(Path(tmp) / "bench.sqlite3")
         from django.conf import settings
 
-        from remediation.analysis import ClaudeAnalyzer, LocalAnalyzer
+        from remediation.analysis.claude import ClaudeAnalyzer
+        from remediation.analysis.local import LocalAnalyzer
 
         analyzers: list[Any] = []
         if args.analyzer in ("local", "all"):

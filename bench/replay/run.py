@@ -31,7 +31,7 @@ from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
 from remediation.connectors.mcp import McpSession
 from remediation.connectors.models import ConnectorTransport, PlatformConnector
-from remediation.models import Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 TICKET_PREFIX = "RPL-"

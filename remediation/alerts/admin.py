@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from remediation.alerts.models import AlertMapping, AlertRecord, TicketRepeat
+from remediation.alerts.models import AlertMapping, AlertRecord
+from remediation.tickets.models import TicketRepeat
 
 
 @admin.register(AlertMapping)

@@ -33,7 +33,8 @@ from config.api import (
     error_responses,
 )
 from remediation.alerts import selectors, services
-from remediation.alerts.mapping import (
+from remediation.alerts.models import AlertStatus
+from remediation.alerts.rules import (
     LABEL_NAME_REGEX,
     MappedAlert,
     alert_ticket_id,
@@ -41,9 +42,8 @@ from remediation.alerts.mapping import (
     map_alert,
     ticket_text,
 )
-from remediation.alerts.models import AlertStatus
-from remediation.api import TicketListCreateApi
-from remediation.services import TicketInput
+from remediation.tickets.api import TicketListCreateApi
+from remediation.tickets.services import TicketInput
 
 MAX_ALERTS = 500
 MAX_LABELS = 64

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-from remediation.alerts.mapping import LABEL_NAME_REGEX, SEVERITIES, MappingRule
+from remediation.alerts.rules import LABEL_NAME_REGEX, SEVERITIES, MappingRule
 
 _LABEL_NAME = re.compile(LABEL_NAME_REGEX)
 
@@ -144,47 +143,3 @@ class AlertRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.labels.get('alertname', '?')} {self.key}"
-
-
-class StormTrack(models.Model):
-    """One row per pattern + target: the lock every intake of that incident takes, the
-    newest ticket for it, and the current window's ticket count."""
-
-    key = models.CharField(max_length=64, unique=True)
-    pattern_hash = models.CharField(max_length=64)
-    target = models.CharField(max_length=200, blank=True)
-    ticket = models.ForeignKey(
-        "remediation.Ticket", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    window_started_at = models.DateTimeField(null=True, blank=True)
-    window_tickets = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"{self.target or '(no target)'} {self.pattern_hash[:12]}"
-
-
-class RepeatReason(models.TextChoices):
-    OPEN = "open", "The ticket was still open"
-    LIMIT = "limit", "Ticket limit for the window reached"
-
-
-class TicketRepeat(models.Model):
-    """A submission (alert or ticket) that joined an existing ticket instead of opening one."""
-
-    ticket = models.ForeignKey(
-        "remediation.Ticket", on_delete=models.PROTECT, related_name="repeats"
-    )
-    submitted_ticket_id = models.CharField(max_length=64, unique=True)
-    source = models.CharField(max_length=64)
-    reason = models.CharField(max_length=16, choices=RepeatReason.choices)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["received_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.submitted_ticket_id} -> {self.ticket_id}"

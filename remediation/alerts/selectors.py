@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from remediation.alerts.mapping import MappingRule
 from remediation.alerts.models import AlertMapping
-from remediation.models import Ticket, TicketStatus
+from remediation.alerts.rules import MappingRule
+from remediation.tickets.models import Ticket, TicketStatus
 
 
 def alert_mapping_rules() -> list[MappingRule]:

@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from config.errors import ApplicationError
 from remediation.alerts.models import AlertRecord, AlertStatus
-from remediation.audit import audit
-from remediation.models import AuditAction, Ticket, TicketStatus
-from remediation.services import TicketInput, ticket_create
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
+from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.services import TicketInput, ticket_create
 
 
 class Outcome:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from patterns.signature import signature_for
-from remediation.analysis.diagnosis import Diagnosis
-from remediation.catalogue import SuggestedAction
+from remediation.analysis.rules.diagnosis import Diagnosis
+from remediation.catalogue.rules.operations import SuggestedAction
 
 
 @dataclass(frozen=True)

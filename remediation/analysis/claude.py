@@ -23,9 +23,7 @@ from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from remediation.analysis.base import AnalysisError, AnalysisResult, TicketText
-from remediation.analysis.diagnosis import UNKNOWN, Diagnosis, detect_platform, normalise
 from remediation.analysis.local import compose_resolution
-from remediation.analysis.matching import MAX_TEXT_CHARS
 from remediation.analysis.prompt import (
     MAX_CAUSE,
     MAX_EVIDENCE,
@@ -37,14 +35,16 @@ from remediation.analysis.prompt import (
     build_prompt,
     tool_definition,
 )
-from remediation.catalogue import (
+from remediation.analysis.rules.diagnosis import UNKNOWN, Diagnosis, detect_platform, normalise
+from remediation.analysis.rules.matching import MAX_TEXT_CHARS
+from remediation.catalogue.rules.operations import (
     CATALOGUE,
     MAX_SUGGESTIONS,
     Platform,
     SuggestedAction,
     validate_suggestions,
 )
-from remediation.targets import (
+from remediation.catalogue.rules.targets import (
     ObjectRef,
     classify_name,
     find_objects,

@@ -7,7 +7,7 @@ Order of work (docs/analysis.md):
    catalogue's default) and whose operation is not contraindicated for it
    (``vocabulary.DOES_NOT_FIX`` always applies, plus ``Runbook.not_for_causes``).
 3. Pick the target from ``affected_system`` and the ticket's objects, through the catalogue's
-   kind, platform and scope rule (``remediation.targets``).
+   kind, platform and scope rule (``remediation.catalogue.rules.targets``).
 4. Write the resolution from the diagnosis and what was actually proposed; everything not
    proposed is listed as such, never recommended.
 
@@ -19,15 +19,20 @@ Runbooks whose symptom words match but whose action does not fix the cause are n
 from __future__ import annotations
 
 from remediation.analysis.base import AnalysisResult, TicketText
-from remediation.analysis.diagnosis import Diagnosis, diagnose
-from remediation.analysis.matching import (
+from remediation.analysis.models import Runbook, RunbookSource
+from remediation.analysis.rules.diagnosis import Diagnosis, diagnose
+from remediation.analysis.rules.matching import (
     RunbookEntry,
     find_current,
     find_params,
     match_runbooks,
 )
-from remediation.analysis.vocabulary import CAUSE_BY_KEY, DOES_NOT_FIX, FIXES
-from remediation.catalogue import (
+from remediation.analysis.rules.vocabulary import CAUSE_BY_KEY, DOES_NOT_FIX, FIXES
+from remediation.analysis.selectors import (
+    learned_runbooks_for_pattern,
+    written_runbooks_for_category,
+)
+from remediation.catalogue.rules.operations import (
     Operation,
     Platform,
     SuggestedAction,
@@ -35,9 +40,7 @@ from remediation.catalogue import (
     get_operation,
     validate_suggestions,
 )
-from remediation.models import Runbook, RunbookSource
-from remediation.selectors import learned_runbooks_for_pattern, written_runbooks_for_category
-from remediation.targets import (
+from remediation.catalogue.rules.targets import (
     ObjectRef,
     choose_target,
     find_objects,

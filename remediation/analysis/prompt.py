@@ -15,10 +15,10 @@ from anthropic.types import ToolParam
 
 from remediation.analysis.base import TicketText
 from remediation.analysis.local import candidate_runbooks
-from remediation.analysis.matching import MAX_TEXT_CHARS, Match, match_runbooks, similarity
-from remediation.analysis.vocabulary import DOES_NOT_FIX, FIXES
-from remediation.catalogue import CATALOGUE, MAX_SUGGESTIONS
-from remediation.models import Ticket, TicketOutcome
+from remediation.analysis.rules.matching import MAX_TEXT_CHARS, Match, match_runbooks, similarity
+from remediation.analysis.rules.vocabulary import DOES_NOT_FIX, FIXES
+from remediation.catalogue.rules.operations import CATALOGUE, MAX_SUGGESTIONS
+from remediation.tickets.models import Ticket, TicketOutcome
 
 TOOL_NAME = "submit_resolution"
 MAX_TOKENS = 2048

@@ -15,9 +15,9 @@ from django.db.models import QuerySet
 
 from policies.models import AutoRemediationPolicy
 from policies.selectors import policy_by_name
-from remediation.access import can_see_all_tickets
 from remediation.approvals.models import ApprovalRequest
-from remediation.models import Ticket
+from remediation.tickets.access import can_see_all_tickets
+from remediation.tickets.models import Ticket
 
 APPROVE_PERMISSION = "remediation.approve_remediation"
 

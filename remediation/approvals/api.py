@@ -13,12 +13,12 @@ from rest_framework.views import APIView
 
 from config.api import SafeCharField, StrictBooleanField, StrictInputMixin, error_responses
 from config.errors import ApplicationError, Forbidden
-from remediation.api import TICKET_ID_REGEX
 from remediation.approvals import services
 from remediation.approvals.access import may_approve_anything
-from remediation.approvals.digest import DIGEST_REGEX
 from remediation.approvals.models import ApprovalChannel
+from remediation.approvals.rules import DIGEST_REGEX
 from remediation.approvals.services import MAX_COMMENT
+from remediation.tickets.api import TICKET_ID_REGEX
 
 
 class MayApprove(BasePermission):

@@ -8,7 +8,7 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from config.api import contains_control_characters
-from remediation.approvals.digest import DIGEST_REGEX
+from remediation.approvals.rules import DIGEST_REGEX
 from remediation.approvals.services import MAX_COMMENT
 
 

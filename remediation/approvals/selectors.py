@@ -13,14 +13,14 @@ from django.utils import timezone
 
 from patterns.models import Pattern
 from remediation.approvals.access import approval_refusal
-from remediation.approvals.digest import actions_digest
 from remediation.approvals.models import (
     ApprovalDecision,
     ApprovalRequest,
     ApprovalStatus,
     RejectedOperation,
 )
-from remediation.models import Ticket, TicketOutcome
+from remediation.approvals.rules import actions_digest
+from remediation.tickets.models import Ticket, TicketOutcome
 
 # How many concluded tickets of a pattern are read to weigh rejections against successes.
 MAX_SUCCESSES_READ = 1000

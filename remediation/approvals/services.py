@@ -20,7 +20,6 @@ from config.errors import ApplicationError, Conflict, Forbidden, NotFound
 from patterns import services as pattern_services
 from policies.selectors import policy_by_name
 from remediation.approvals.access import approval_refusal, may_approve_anything
-from remediation.approvals.digest import actions_digest
 from remediation.approvals.models import (
     ApprovalChannel,
     ApprovalDecision,
@@ -28,11 +27,13 @@ from remediation.approvals.models import (
     ApprovalStatus,
     RejectedOperation,
 )
+from remediation.approvals.rules import actions_digest
 from remediation.approvals.selectors import counting_approvers, current_digest
-from remediation.audit import audit
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
 from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
-from remediation.models import AuditAction, Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 
 NOTIFY_TASK = "remediation.approvals.tasks.notify_approvers"
 DEFAULT_REQUIRED_APPROVALS = 1

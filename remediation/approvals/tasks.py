@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from remediation import notifications
 from remediation.approvals import services
+from remediation.notifications import services as notifications
 
 
 def expire_approval_requests() -> str:

@@ -22,9 +22,9 @@ from remediation.alerts.selectors import alert_note
 from remediation.approvals import access, selectors, services
 from remediation.approvals.forms import DecisionForm, QueueFilterForm
 from remediation.approvals.models import ApprovalChannel, ApprovalRequest, ApprovalStatus
-from remediation.catalogue import get_operation
+from remediation.catalogue.rules.operations import get_operation
 from remediation.connectors.models import PlatformConnector
-from remediation.selectors import ticket_audit_trail
+from remediation.tickets.selectors import ticket_audit_trail
 
 DECIDED = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
 PAGE_SIZE = 50

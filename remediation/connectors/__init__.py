@@ -3,9 +3,3 @@
 ``Connector`` is the interface, ``get_connector(platform)`` the lookup; ``registry.use``
 installs one for a block (tests) and ``registry.register`` for good (app start-up).
 """
-
-from remediation.connectors import registry
-from remediation.connectors.base import ActionConnector, Connector, UnconfiguredConnector
-from remediation.connectors.registry import get_connector
-
-__all__ = ["ActionConnector", "Connector", "UnconfiguredConnector", "get_connector", "registry"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
-from remediation.catalogue import SuggestedAction
+from remediation.catalogue.rules.operations import SuggestedAction
 
 
 @runtime_checkable

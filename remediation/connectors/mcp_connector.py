@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
-from remediation.catalogue import SuggestedAction
+from remediation.catalogue.rules.operations import SuggestedAction
 from remediation.connectors.mcp import (
     ConnectorError,
     McpSession,

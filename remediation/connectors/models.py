@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from remediation.catalogue import CATALOGUE, Platform
+from remediation.catalogue.rules.operations import CATALOGUE, Platform
 
 # The read tools a connector needs besides the 14 write tools; a real server may name them
 # differently, which is what ``tool_map`` is for.

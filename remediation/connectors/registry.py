@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from remediation.catalogue import Platform
+from remediation.catalogue.rules.operations import Platform
 from remediation.connectors.base import Connector, UnconfiguredConnector
 from remediation.connectors.mcp_connector import McpConnector
 from remediation.connectors.models import PlatformConnector

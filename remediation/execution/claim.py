@@ -18,8 +18,9 @@ from policies.models import AutoRemediationPolicy, PolicyMode
 from policies.selectors import global_settings, policy_for_category
 from policies.timewindow import describe, is_open
 from remediation.approvals.selectors import approval_check
-from remediation.catalogue import CATALOGUE, SuggestedAction
-from remediation.connectors import ActionConnector, get_connector
+from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
+from remediation.connectors.base import ActionConnector
+from remediation.connectors.registry import get_connector
 from remediation.execution.models import (
     CircuitBreaker,
     Execution,
@@ -29,7 +30,7 @@ from remediation.execution.models import (
     RateBudget,
     StepKind,
 )
-from remediation.models import Ticket
+from remediation.tickets.models import Ticket
 
 __all__ = ["CATALOGUE", "Refusal", "actions_of", "get_connector", "recheck", "reserve_budget"]
 

@@ -14,12 +14,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from remediation.audit import audit
-from remediation.catalogue import CATALOGUE, SuggestedAction, plan_rollback
-from remediation.connectors import ActionConnector, get_connector
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
+from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction, plan_rollback
+from remediation.connectors.base import ActionConnector
 from remediation.connectors.mcp import ConnectorError, ConnectorTimeout, ToolRefused
+from remediation.connectors.registry import get_connector
 from remediation.execution.models import Execution, ExecutionStep, StepKind, StepState
-from remediation.models import AuditAction, Ticket
+from remediation.tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 

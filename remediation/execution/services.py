@@ -26,8 +26,9 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from config.errors import Conflict
-from remediation.audit import audit
-from remediation.catalogue import SuggestedAction
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
+from remediation.catalogue.rules.operations import SuggestedAction
 from remediation.execution import claim
 from remediation.execution.models import (
     CircuitBreaker,
@@ -38,9 +39,10 @@ from remediation.execution.models import (
     StepState,
 )
 from remediation.execution.runner import RunResult, run_actions
-from remediation.models import AuditAction, Ticket, TicketOutcome, TicketStatus
-from remediation.notifications import AdminEvent, admins_notify_later
-from remediation.transitions import ticket_transition
+from remediation.notifications.models import AdminEvent
+from remediation.notifications.services import admins_notify_later
+from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
+from remediation.tickets.transitions import ticket_transition
 
 logger = logging.getLogger(__name__)
 

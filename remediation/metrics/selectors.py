@@ -23,6 +23,7 @@ from django_q.models import OrmQ
 
 from patterns.selectors import pattern_count_eligible
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
+from remediation.audit.models import AuditAction, AuditEvent
 from remediation.execution.models import (
     CircuitBreaker,
     Execution,
@@ -31,14 +32,7 @@ from remediation.execution.models import (
     StepKind,
     StepState,
 )
-from remediation.models import (
-    AuditAction,
-    AuditEvent,
-    CategoryDailyStats,
-    Ticket,
-    TicketOutcome,
-    TicketStatus,
-)
+from remediation.tickets.models import CategoryDailyStats, Ticket, TicketOutcome, TicketStatus
 
 # The reliability gauge averages the scores of tickets created in this many recent days, so
 # it follows the trend instead of being pinned by years of history.

@@ -7,15 +7,9 @@ from datetime import timedelta
 import pytest
 from django_q.models import OrmQ
 
-from remediation.models import (
-    AlertMapping,
-    AlertRecord,
-    AuditAction,
-    AuditEvent,
-    Ticket,
-    TicketRepeat,
-    TicketStatus,
-)
+from remediation.alerts.models import AlertMapping, AlertRecord
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketRepeat, TicketStatus
 from tests.alerts.payloads import START, URL, alert, batch, copies
 
 pytestmark = pytest.mark.django_db

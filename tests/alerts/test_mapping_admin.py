@@ -7,7 +7,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from remediation.models import AlertMapping, AlertRecord, TicketRepeat
+from remediation.alerts.models import AlertMapping, AlertRecord
+from remediation.tickets.models import TicketRepeat
 from tests.factories import UserFactory
 
 ADD_URL = reverse("admin:remediation_alertmapping_add")

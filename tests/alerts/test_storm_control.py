@@ -6,14 +6,8 @@ from __future__ import annotations
 import pytest
 from django_q.models import OrmQ
 
-from remediation.models import (
-    AuditAction,
-    AuditEvent,
-    Ticket,
-    TicketOutcome,
-    TicketRepeat,
-    TicketStatus,
-)
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketOutcome, TicketRepeat, TicketStatus
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.models import Group
 
 from policies.models import AutoRemediationPolicy
-from remediation.models import Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.deciding import decide
 from tests.factories import RESTART_VM, PatternFactory, TicketFactory, UserFactory
 

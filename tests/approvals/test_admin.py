@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
-from remediation.models import Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import awaiting_ticket
 from tests.factories import UserFactory
 

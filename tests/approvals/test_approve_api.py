@@ -9,11 +9,12 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from remediation.approvals.digest import actions_digest
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
+from remediation.approvals.rules import actions_digest
 from remediation.approvals.selectors import approval_check
 from remediation.approvals.services import approval_expire_due
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import RESTART_VM, RESTART_WEB_02, approver, awaiting_ticket, policy
 from tests.factories import UserFactory
 
@@ -412,7 +413,8 @@ def test_a_policys_approvers_are_the_ones_mailed(lab, user, drain_queue, setting
 def test_administrators_are_mailed_once_about_an_event_after_commit(ticket, drain_queue, settings):
     from django.db import transaction
 
-    from remediation.notifications import AdminEvent, admins_notify_later
+    from remediation.notifications.models import AdminEvent
+    from remediation.notifications.services import admins_notify_later
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.ADMINS = [("Ops", "ops@example.com")]

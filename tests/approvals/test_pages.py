@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from remediation.approvals.digest import actions_digest
 from remediation.approvals.models import ApprovalDecision, ApprovalStatus
-from remediation.models import Ticket, TicketStatus
+from remediation.approvals.rules import actions_digest
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import RESTART_VM, RESTART_WEB_02, approver, awaiting_ticket, policy
 from tests.factories import UserFactory
 
@@ -111,7 +111,7 @@ def test_the_request_page_says_lab_or_real_shows_the_diagnosis_the_alert_and_rev
 ):
 
     from patterns.models import Pattern
-    from remediation.models import PlatformConnector
+    from remediation.connectors.models import PlatformConnector
 
     client.force_login(carol)
     html = client.get(detail(ticket)).content.decode()

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from patterns.models import Pattern
+from remediation.analysis.services import ticket_analyze
 from remediation.approvals.models import RejectedOperation
 from remediation.approvals.selectors import rejected_operations_for_pattern
-from remediation.models import Ticket, TicketStatus
-from remediation.services import TicketInput, ticket_analyze, ticket_create
+from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.services import TicketInput, ticket_create
 from tests.approvals.helpers import approver
 
 pytestmark = pytest.mark.django_db

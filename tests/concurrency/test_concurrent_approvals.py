@@ -18,8 +18,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
+from remediation.audit.models import AuditAction, AuditEvent
 from remediation.connectors import registry
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import approver, awaiting_ticket
 from tests.factories import UserFactory
 from tests.queue import drain

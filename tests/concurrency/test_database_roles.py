@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from remediation.audit import audit
-from remediation.models import AuditAction, AuditEvent
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.audit.services import audit
 
 SQL = Path(__file__).resolve().parents[2] / "docs" / "sql" / "app_role.sql"
 

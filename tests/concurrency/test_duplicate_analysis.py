@@ -8,8 +8,9 @@ import threading
 import pytest
 from django.db import connection
 
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
-from remediation.services import ticket_analyze
+from remediation.analysis.services import ticket_analyze
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketStatus
 
 
 @pytest.mark.django_db(transaction=True)

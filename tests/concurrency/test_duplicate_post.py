@@ -10,7 +10,8 @@ from django_q.models import OrmQ
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from remediation.models import AuditEvent, Ticket
+from remediation.audit.models import AuditEvent
+from remediation.tickets.models import Ticket
 from tests.factories import UserFactory
 
 BODY = {

@@ -13,7 +13,7 @@ from lab.state import LabState
 from remediation.execution import tasks
 from remediation.execution.models import Execution, ExecutionState
 from remediation.execution.services import execution_run
-from remediation.models import Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.execution.helpers import action, approved_ticket, lab_policy, lab_writes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

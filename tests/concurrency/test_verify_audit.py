@@ -7,8 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from remediation.audit import audit
-from remediation.models import AuditAction, AuditEvent
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.audit.services import audit
 from tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

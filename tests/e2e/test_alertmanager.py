@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from rest_framework.authtoken.models import Token
 
-from remediation.models import AlertRecord, AuditAction, AuditEvent, Ticket
+from remediation.alerts.models import AlertRecord
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket
 from tests.dbutil import start_manage, stop, wait_for
 from tests.e2e.servers import free_port
 from tests.factories import UserFactory

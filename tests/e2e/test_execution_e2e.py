@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from lab.state import LabState
-from remediation.models import Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.dbutil import start_manage, stop, wait_for
 from tests.execution.helpers import action, approved_ticket, lab_policy, lab_world, lab_writes
 

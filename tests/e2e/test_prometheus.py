@@ -23,7 +23,7 @@ from rest_framework.authtoken.models import Token
 from feedback.management.commands.seed_demo import NEGATIVE, NEUTRAL
 from feedback.models import Feedback
 from patterns.models import Pattern
-from remediation.models import Ticket, TicketOutcome, TicketStatus
+from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from tests.conftest import make_teacher
 from tests.dbutil import ROOT, start_manage, stop, wait_for
 from tests.e2e.servers import (

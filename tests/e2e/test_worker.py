@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.dbutil import start_manage, stop, wait_for
 
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from lab.state import LabState
 from policies.models import AutoRemediationPolicy
-from remediation.catalogue import validate_suggestions
+from remediation.catalogue.rules.operations import validate_suggestions
 from remediation.execution.services import execution_request
-from remediation.models import Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.factories import PatternFactory, TicketFactory
 
 ALL_PLATFORMS = ["vmware", "kubernetes", "network", "storage", "openstack"]

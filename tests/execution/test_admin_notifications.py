@@ -9,10 +9,11 @@ import pytest
 from django.core import mail
 
 from patterns.models import Pattern
+from remediation.audit.models import AuditAction, AuditEvent
 from remediation.execution.models import ExecutionState
 from remediation.execution.services import execution_run
-from remediation.models import AdminNotice, AuditAction, AuditEvent
-from remediation.notifications import admins_notify
+from remediation.notifications.models import AdminNotice
+from remediation.notifications.services import admins_notify
 from tests.execution.helpers import action, approved_ticket, lab_policy, stage
 from tests.factories import PatternFactory
 from tests.queue import drain

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.connectors.models import PlatformConnector
 from remediation.execution.models import Execution, ExecutionState, ExecutionStep, StepKind
 from remediation.execution.services import (
     execution_observe,
     execution_reconcile,
     execution_run,
 )
-from remediation.models import AuditAction, AuditEvent, PlatformConnector, TicketStatus
+from remediation.tickets.models import TicketStatus
 from tests.execution.helpers import action, approved_ticket, lab_world, lab_writes, stage
 from tests.factories import UserFactory
 from tests.queue import drain
@@ -162,8 +164,8 @@ def test_the_kill_switch_stops_queued_work(lab_path, policy, settings):
 
 def test_the_circuit_breaker_opens_after_the_threshold_and_needs_a_person(lab_path, db, seeded):
     from patterns.models import Pattern
+    from remediation.execution.models import CircuitBreaker
     from remediation.execution.services import breaker_rearm
-    from remediation.models import CircuitBreaker
     from tests.execution.helpers import lab_policy
     from tests.factories import PatternFactory, UserFactory
 

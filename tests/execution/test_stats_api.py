@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from remediation.execution.models import Execution, ExecutionState
-from remediation.models import TicketStatus
+from remediation.tickets.models import TicketStatus
 from tests.factories import PatternFactory, TicketFactory
 
 URL = "/api/v1/stats/auto-remediation"

@@ -9,7 +9,8 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 
 from feedback.models import Feedback
-from remediation.models import AuditAction, AuditEvent, CategoryDailyStats, Ticket
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import CategoryDailyStats, Ticket
 from tests.factories import analyzed_ticket
 
 URL = "/api/v1/feedback"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from remediation.models import AuditAction, AuditEvent, Runbook, RunbookSource
+from remediation.analysis.models import Runbook, RunbookSource
+from remediation.audit.models import AuditAction, AuditEvent
 from tests.conftest import make_teacher
 from tests.factories import UserFactory, analyzed_ticket
 

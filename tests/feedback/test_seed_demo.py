@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from patterns.models import Pattern
-from remediation.models import Ticket
+from remediation.tickets.models import Ticket
 
 
 def run(*args):
@@ -56,7 +56,7 @@ def test_it_refuses_a_database_other_than_sqlite_without_force():
 @pytest.mark.django_db
 def test_the_demo_leaves_requests_waiting_in_the_approval_queue():
     from remediation.approvals.models import ApprovalRequest, ApprovalStatus
-    from remediation.models import TicketStatus
+    from remediation.tickets.models import TicketStatus
 
     # Health and backups answered by the real lab over MCP, as in `make run`.
     out = run("--force")

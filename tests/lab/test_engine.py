@@ -7,7 +7,7 @@ import pytest
 
 from lab import engine
 from lab.inventory import default_hosts, default_inventory
-from remediation.catalogue import CATALOGUE
+from remediation.catalogue.rules.operations import CATALOGUE
 
 # One representative action per catalogue operation, with the condition it remedies.
 ACTIONS = {

@@ -7,7 +7,8 @@ import pytest
 from django.conf import settings
 
 from patterns.models import Pattern
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.factories import analyzed_ticket, move
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from patterns.models import Pattern
-from remediation.models import AuditAction, AuditEvent
+from remediation.audit.models import AuditAction, AuditEvent
 from tests.factories import PatternFactory, UserFactory
 
 

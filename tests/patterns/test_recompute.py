@@ -13,7 +13,8 @@ from config.errors import Conflict
 from feedback.models import Feedback
 from feedback.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.conftest import make_teacher
 from tests.factories import UserFactory, analyzed_ticket, move
 

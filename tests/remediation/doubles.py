@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from remediation.catalogue import SuggestedAction
+from remediation.catalogue.rules.operations import SuggestedAction
 
 LAB_SYSTEMS = frozenset(
     {

@@ -14,8 +14,9 @@ import pytest
 from django_q.models import OrmQ
 from django_q.tasks import async_task
 
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
-from remediation.services import ANALYZE_TASK
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.services import ANALYZE_TASK
 
 URL = "/api/v1/tickets"
 BODY = {

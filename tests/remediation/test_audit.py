@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from remediation.audit import audit
-from remediation.models import AuditAction, AuditEvent, Ticket
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.audit.services import audit
+from remediation.tickets.models import Ticket
 from tests.factories import UserFactory
 
 URL = "/api/v1/tickets"

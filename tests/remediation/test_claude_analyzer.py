@@ -9,10 +9,10 @@ from typing import Any
 import httpx2
 import pytest
 
-from remediation.analysis import AnalysisError, ClaudeAnalyzer, TicketText
-from remediation.analysis.claude import SYSTEM_PROMPT, TOOL_NAME, build_client
-from remediation.catalogue import CATALOGUE
-from remediation.models import Ticket, TicketOutcome
+from remediation.analysis.base import AnalysisError, TicketText
+from remediation.analysis.claude import SYSTEM_PROMPT, TOOL_NAME, ClaudeAnalyzer, build_client
+from remediation.catalogue.rules.operations import CATALOGUE
+from remediation.tickets.models import Ticket, TicketOutcome
 from tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
@@ -485,7 +485,7 @@ def test_a_target_outside_the_affected_system_is_refused_even_when_the_ticket_na
 def test_learned_runbooks_are_shown_as_untrusted_text(restart_runbook):
     from patterns.models import Pattern
     from patterns.signature import signature_for
-    from remediation.models import Runbook, RunbookSource
+    from remediation.analysis.models import Runbook, RunbookSource
 
     # An enabled learned runbook of this ticket's own pattern: the only kind ever shown.
     sig = signature_for(TICKET.category, TICKET.title, TICKET.description)

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from policies.models import AutoRemediationPolicy
-from remediation.models import AuditAction, AuditEvent, Runbook, RunbookSource
+from remediation.analysis.models import Runbook, RunbookSource
+from remediation.audit.models import AuditAction, AuditEvent
 from tests.factories import PatternFactory, UserFactory
 from tests.policies.test_admin import ADD_URL, VALID
 

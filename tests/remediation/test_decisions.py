@@ -9,10 +9,14 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from policies.models import AutoRemediationPolicy, PolicyMode
-from remediation.connectors import Connector, UnconfiguredConnector, get_connector, registry
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.connectors import registry
+from remediation.connectors.base import Connector, UnconfiguredConnector
 from remediation.connectors.mcp_connector import McpConnector
-from remediation.decision_engine import Outcome
-from remediation.models import AuditAction, AuditEvent, PlatformConnector, Ticket, TicketStatus
+from remediation.connectors.models import PlatformConnector
+from remediation.connectors.registry import get_connector
+from remediation.decisions.rules.decision import Outcome
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.deciding import decide
 from tests.factories import EXPAND_VOLUME, RESTART_VM, PatternFactory, TicketFactory
 from tests.remediation.doubles import BrokenConnector, LabDouble

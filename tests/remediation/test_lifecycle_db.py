@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import IntegrityError, transaction
 
-from remediation.lifecycle import IllegalTransition, allowed_combinations
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
-from remediation.transitions import ticket_transition
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.rules.lifecycle import IllegalTransition, allowed_combinations
+from remediation.tickets.transitions import ticket_transition
 from tests.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db

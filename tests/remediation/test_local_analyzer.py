@@ -10,17 +10,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 from patterns.models import Pattern
 from patterns.signature import signature_for
-from remediation.analysis import (
-    AnalysisResult,
-    ClaudeAnalyzer,
-    LocalAnalyzer,
-    TicketText,
-    get_analyzer,
-)
-from remediation.analysis.local import NO_MATCH
-from remediation.analysis.vocabulary import CAUSE_BY_KEY
-from remediation.catalogue import CATALOGUE
-from remediation.models import Runbook, RunbookSource
+from remediation.analysis.analyzers import get_analyzer
+from remediation.analysis.base import AnalysisResult, TicketText
+from remediation.analysis.claude import ClaudeAnalyzer
+from remediation.analysis.local import NO_MATCH, LocalAnalyzer
+from remediation.analysis.models import Runbook, RunbookSource
+from remediation.analysis.rules.vocabulary import CAUSE_BY_KEY
+from remediation.catalogue.rules.operations import CATALOGUE
 
 pytestmark = pytest.mark.django_db
 

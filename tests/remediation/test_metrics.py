@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from feedback.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
+from remediation.audit.models import AuditEvent
 from remediation.execution.models import (
     CircuitBreaker,
     Execution,
@@ -25,7 +26,7 @@ from remediation.execution.models import (
     StepKind,
     StepState,
 )
-from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
+from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from tests.conftest import make_teacher
 from tests.factories import PatternFactory, TicketFactory, UserFactory, analyzed_ticket, move
 

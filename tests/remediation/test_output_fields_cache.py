@@ -7,7 +7,7 @@ import copy
 import pytest
 from rest_framework import serializers
 
-from remediation.api import TicketOutputSerializer
+from remediation.tickets.api import TicketOutputSerializer
 from tests.factories import TicketFactory
 
 # The same declarations on a plain ModelSerializer, which DRF builds for every instance.

@@ -27,9 +27,10 @@ from django_q.models import OrmQ
 
 from policies.models import AutoRemediationPolicy
 from policies.whatif import base_policy, policy_with_changes
+from remediation.audit.models import AuditEvent
 from remediation.connectors import registry
-from remediation.models import AuditEvent, Ticket, TicketOutcome, TicketStatus
-from remediation.whatif import policy_whatif
+from remediation.decisions.whatif import policy_whatif
+from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from tests.deciding import decide
 from tests.factories import EXPAND_VOLUME, RESTART_VM, PatternFactory, TicketFactory, UserFactory
 from tests.remediation.doubles import LabDouble

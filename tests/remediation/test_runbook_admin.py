@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from remediation.models import Runbook, RunbookSource
+from remediation.analysis.models import Runbook, RunbookSource
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from patterns.models import Pattern
 from patterns.services import pattern_observe
-from remediation import rollups
-from remediation.models import AuditAction, AuditEvent, CategoryDailyStats, Ticket
-from remediation.reliability_engine import FEEDBACK_HORIZON_DAYS, SUCCESS_HISTORY_WINDOW_DAYS
-from remediation.scoring import score_ticket
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.scoring.rules import FEEDBACK_HORIZON_DAYS, SUCCESS_HISTORY_WINDOW_DAYS
+from remediation.scoring.services import score_ticket
+from remediation.tickets import rollups
+from remediation.tickets.models import CategoryDailyStats, Ticket
 from tests.factories import TicketFactory
 
 TITLE = "Nginx upstream timeout"

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from remediation import rollups
-from remediation.models import CategoryDailyStats, Ticket, TicketStatus
+from remediation.tickets import rollups
+from remediation.tickets.models import CategoryDailyStats, Ticket, TicketStatus
 from tests.factories import TicketFactory
 
 

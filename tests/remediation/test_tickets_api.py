@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django_q.models import OrmQ
 
-from remediation.models import AuditAction, AuditEvent, Ticket, TicketStatus
+from remediation.audit.models import AuditAction, AuditEvent
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.factories import TicketFactory
 
 URL = "/api/v1/tickets"

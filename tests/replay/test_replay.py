@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from bench.replay.run import load_scenario
 from remediation.connectors.models import PlatformConnector
-from remediation.models import Ticket
+from remediation.tickets.models import Ticket
 from tests.factories import TicketFactory
 
 

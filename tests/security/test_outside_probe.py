@@ -14,7 +14,8 @@ from django.contrib.auth.models import Permission
 
 from feedback.models import Feedback
 from patterns.models import Pattern
-from remediation.models import Runbook, RunbookSource, Ticket, TicketStatus
+from remediation.analysis.models import Runbook, RunbookSource
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.conftest import make_teacher
 from tests.factories import UserFactory, analyzed_ticket, move
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from remediation.alerts.mapping import (
+from remediation.alerts.rules import (
     CATCH_ALL,
     MappingRule,
     alert_ticket_id,
@@ -17,7 +17,7 @@ from remediation.alerts.mapping import (
     render_system,
     ticket_text,
 )
-from remediation.alerts.storm_rules import StormState, Verdict, storm_key, storm_verdict
+from remediation.tickets.rules.storm import StormState, Verdict, storm_key, storm_verdict
 
 SEVERITIES = {"critical": "critical", "warning": "medium", "info": "low", "page": "high"}
 POD = MappingRule(

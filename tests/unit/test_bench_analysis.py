@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from remediation.analysis.base import AnalysisResult
-from remediation.catalogue import validate_suggestions
+from remediation.catalogue.rules.operations import validate_suggestions
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench/analysis/run.py")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediation.catalogue import (
+from remediation.catalogue.rules.operations import (
     CATALOGUE,
     IRREVERSIBLE,
     MAX_SUGGESTIONS,

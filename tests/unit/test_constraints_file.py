@@ -30,4 +30,3 @@ def test_every_direct_dependency_is_pinned_inside_its_range():
         assert requirement.specifier.contains(locked[name], prereleases=True), (
             f"{name}=={locked[name]} is outside {requirement.specifier}; run `make lock`"
         )
-

@@ -19,8 +19,13 @@ from policies.rules import (
     GlobalSettings,
     PolicyRules,
 )
-from remediation.catalogue import ActionType, Platform, SuggestedAction, validate_suggestions
-from remediation.decision_engine import (
+from remediation.catalogue.rules.operations import (
+    ActionType,
+    Platform,
+    SuggestedAction,
+    validate_suggestions,
+)
+from remediation.decisions.rules.decision import (
     NOT_CHECKED,
     Decision,
     DecisionInput,

@@ -11,10 +11,10 @@ import importlib
 import pytest
 
 from remediation.analysis.base import TicketText
-from remediation.analysis.diagnosis import diagnose
 from remediation.analysis.local import LocalAnalyzer, fixes
-from remediation.analysis.matching import RunbookEntry
-from remediation.analysis.vocabulary import DOES_NOT_FIX, FIXES
+from remediation.analysis.rules.diagnosis import diagnose
+from remediation.analysis.rules.matching import RunbookEntry
+from remediation.analysis.rules.vocabulary import DOES_NOT_FIX, FIXES
 
 _seed = importlib.import_module("remediation.migrations.0002_seed_runbooks")
 _causes = importlib.import_module("remediation.migrations.0010_runbook_causes_ticket_diagnosis")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediation import lifecycle as lc
+from remediation.tickets.rules import lifecycle as lc
 
 states = st.builds(
     lc.State,

@@ -7,7 +7,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediation.analysis.matching import (
+from remediation.analysis.rules.matching import (
     LEARNED_PREFERENCE,
     MAX_CONFIDENCE,
     MAX_TEXT_CHARS,
@@ -19,7 +19,7 @@ from remediation.analysis.matching import (
     match_runbooks,
     similarity,
 )
-from remediation.catalogue import CATALOGUE
+from remediation.catalogue.rules.operations import CATALOGUE
 
 MEMORY = RunbookEntry(
     name="memory",

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediation.reliability_engine import (
+from remediation.scoring.rules import (
     FEEDBACK_HALF_LIFE_DAYS,
     PATTERN_MIN_CONCLUDED_TICKETS,
     PATTERN_POSITIVE_FEEDBACK_BOOST,

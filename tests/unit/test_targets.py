@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from remediation.catalogue import (
+from remediation.catalogue.rules.operations import (
     CATALOGUE,
     ActionType,
     ObjectKind,
@@ -13,7 +13,7 @@ from remediation.catalogue import (
     effective_action_type,
     validate_suggestions,
 )
-from remediation.targets import (
+from remediation.catalogue.rules.targets import (
     ObjectRef,
     belongs_to,
     choose_target,

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from remediation.analysis.diagnosis import detect_platform, diagnose
-from remediation.analysis.vocabulary import (
+from remediation.analysis.rules.diagnosis import detect_platform, diagnose
+from remediation.analysis.rules.vocabulary import (
     CAUSE_BY_KEY,
     CAUSES,
     DOES_NOT_FIX,
@@ -17,7 +17,7 @@ from remediation.analysis.vocabulary import (
     compile_pattern,
     expand,
 )
-from remediation.catalogue import CATALOGUE
+from remediation.catalogue.rules.operations import CATALOGUE
 
 
 def test_every_term_and_pattern_compiles_and_refers_only_to_known_terms():

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
 from remediation.connectors import registry
-from remediation.models import Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import approver, awaiting_ticket
 from tests.dbutil import ROOT, start_manage, stop
 from tests.factories import UserFactory

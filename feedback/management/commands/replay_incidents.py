@@ -98,7 +98,7 @@ class Command(BaseCommand):
 
     def _here(self, scenario: dict[str, Any], mode: str, o: dict[str, Any]) -> dict[str, Any]:
         from bench.replay.run import TICKET_PREFIX, Replay
-        from remediation.models import Ticket
+        from remediation.tickets.models import Ticket
 
         if not o["force"] and Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
             raise CommandError(

@@ -24,10 +24,11 @@ from django.db import connection, transaction
 from feedback.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
+from remediation.analysis.services import ticket_analyze
 from remediation.execution.tasks import run_execution
-from remediation.models import Ticket, TicketOutcome, TicketStatus
-from remediation.services import TicketInput, ticket_analyze, ticket_create
-from remediation.transitions import ticket_transition
+from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
+from remediation.tickets.services import TicketInput, ticket_create
+from remediation.tickets.transitions import ticket_transition
 
 DEMO_USER = "demo"
 DEMO_REVIEWER = "demo-reviewer"

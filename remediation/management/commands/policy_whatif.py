@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from policies.whatif import base_policy, policy_with_changes
-from remediation.whatif import MAX_DAYS, policy_whatif
+from remediation.decisions.whatif import MAX_DAYS, policy_whatif
 
 CATEGORY_MAX = 50
 

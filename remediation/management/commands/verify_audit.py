@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from remediation.audit import verify_chain
-from remediation.models import AuditEvent
+from remediation.audit.models import AuditEvent
+from remediation.audit.services import verify_chain
 
 
 class Command(BaseCommand):

@@ -1,0 +1,328 @@
+"""Pure text matching: runbooks against a ticket, and targets/parameters out of its text.
+
+No Django: plain dataclasses in, plain results out, so every edge case is tested fast.
+Ticket text is untrusted: it is cut to ``MAX_TEXT_CHARS`` before anything looks at it, every
+regex here is linear (no nested quantifiers), and nothing in it can name an operation that a
+runbook did not already choose. Targets and parameters found in it still have to pass the
+catalogue's schema afterwards.
+
+Scoring (documented because the confidence shown to approvers comes from it)
+----------------------------------------------------------------------------
+For each symptom line of a runbook (NFKC-normalised, case-folded, split into words):
+
+* ``1.0`` when the whole phrase occurs in the ticket as consecutive words;
+* otherwise ``PARTIAL_WEIGHT * f`` where ``f`` is the share of the phrase's non-stopwords
+  found anywhere in the ticket, when the phrase has at least two of them and ``f ≥ 0.5``;
+* otherwise ``0``.
+
+``best`` is the highest symptom score and ``coverage`` the mean over the runbook's symptoms.
+``score = best * (BEST_WEIGHT + COVERAGE_WEIGHT * coverage)``: one exact symptom among many
+alternatives scores about 0.75; a learned runbook whose key terms mostly all appear scores
+more. A runbook matches when ``score ≥ MIN_SCORE``.
+
+Ranking adds ``LEARNED_PREFERENCE`` to runbooks learned from feedback whose coverage is at
+least ``LEARNED_MIN_COVERAGE`` (the ticket really is similar to the one that taught it), and
+``CATEGORY_PREFERENCE`` to runbooks written for the ticket's category, so that what actually
+worked last time wins over a shipped runbook on a comparable match.
+
+``confidence = min(MAX_CONFIDENCE, score)``, halved when no usable action could be built
+(no target in the ticket, or a parameter missing), and ``0`` when nothing matched.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from remediation.catalogue.rules.operations import K8S_OBJECT, Operation
+
+MAX_TEXT_CHARS = 20_000
+MAX_SYMPTOMS = 50
+MAX_SYMPTOM_CHARS = 200
+MAX_CANDIDATES = 200
+
+PARTIAL_WEIGHT = 0.5
+BEST_WEIGHT = 0.7
+COVERAGE_WEIGHT = 0.3
+MIN_SCORE = 0.35
+LEARNED_PREFERENCE = 0.1
+LEARNED_MIN_COVERAGE = 0.5
+CATEGORY_PREFERENCE = 0.02
+MAX_CONFIDENCE = 0.95
+UNUSABLE_FACTOR = 0.5
+
+# fmt: off
+STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is",
+    "it", "its", "of", "on", "or", "the", "to", "was", "were", "with", "this", "that", "than",
+    "then", "there", "into", "after", "before", "since",
+})
+# fmt: on
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class RunbookEntry:
+    name: str
+    operation: str
+    symptoms: tuple[str, ...]
+    resolution: str
+    category: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    learned: bool = False
+    id: int | None = None
+    # Cause keys (remediation.analysis.rules.vocabulary): what the action fixes / does not help.
+    fixes: tuple[str, ...] = ()
+    not_for: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Match:
+    runbook: RunbookEntry
+    score: float
+    rank: float
+    best: float
+    coverage: float
+    matched: tuple[str, ...]
+
+
+def prepare(text: str) -> str:
+    """Bounded, normalised, case-folded text: the only form the matcher reads."""
+    return unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS]).casefold()
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(prepare(text))
+
+
+def _symptom_score(phrase: list[str], joined: str, vocabulary: set[str]) -> float:
+    if not phrase:
+        return 0.0
+    if f" {' '.join(phrase)} " in joined:
+        return 1.0
+    content = [w for w in phrase if w not in STOPWORDS]
+    if len(content) < 2:
+        return 0.0
+    found = sum(1 for w in content if w in vocabulary) / len(content)
+    return PARTIAL_WEIGHT * found if found >= 0.5 else 0.0
+
+
+def score_runbook(
+    runbook: RunbookEntry, text_words: list[str]
+) -> tuple[float, float, float, list[str]]:
+    """(score, best, coverage, matched symptoms) of one runbook against the ticket's words."""
+    joined = f" {' '.join(text_words)} "
+    vocabulary = set(text_words)
+    scores: list[float] = []
+    exact: list[str] = []
+    partial: list[str] = []
+    for symptom in runbook.symptoms[:MAX_SYMPTOMS]:
+        phrase = words(symptom[:MAX_SYMPTOM_CHARS])
+        if not phrase:
+            continue
+        s = _symptom_score(phrase, joined, vocabulary)
+        scores.append(s)
+        if s == 1.0:
+            exact.append(symptom.strip())
+        elif s > 0:
+            partial.append(symptom.strip())
+    if not scores:
+        return 0.0, 0.0, 0.0, []
+    best = max(scores)
+    coverage = sum(scores) / len(scores)
+    # People are shown the exact matches; partial ones only when there is nothing better.
+    return best * (BEST_WEIGHT + COVERAGE_WEIGHT * coverage), best, coverage, exact or partial
+
+
+def match_runbooks(
+    text: str, runbooks: Iterable[RunbookEntry], *, category: str = "", limit: int = 5
+) -> list[Match]:
+    """Runbooks that match ``text``, best first. Runbooks of another category never apply;
+    those with a blank category apply to every ticket."""
+    text_words = words(text)
+    wanted = category.strip().casefold()
+    found: list[Match] = []
+    for runbook in runbooks:
+        own = runbook.category.strip().casefold()
+        if own and own != wanted:
+            continue
+        score, best, coverage, matched = score_runbook(runbook, text_words)
+        if score < MIN_SCORE:
+            continue
+        rank = score
+        if runbook.learned and coverage >= LEARNED_MIN_COVERAGE:
+            rank += LEARNED_PREFERENCE
+        if own:
+            rank += CATEGORY_PREFERENCE
+        found.append(Match(runbook, score, rank, best, coverage, tuple(matched)))
+    # Ties: learned first, then the newer runbook (higher id) — later knowledge wins.
+    found.sort(key=lambda m: (m.rank, m.runbook.learned, m.runbook.id or 0), reverse=True)
+    return found[: max(limit, 0)]
+
+
+def confidence_for(match: Match | None, *, usable: bool) -> float:
+    if match is None:
+        return 0.0
+    value = min(MAX_CONFIDENCE, match.score)
+    return round(value if usable else value * UNUSABLE_FACTOR, 3)
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of the content words of two texts (0..1)."""
+    sa = {w for w in words(a) if w not in STOPWORDS and len(w) > 1}
+    sb = {w for w in words(b) if w not in STOPWORDS and len(w) > 1}
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / len(sa | sb)
+
+
+# --- Targets and parameters -------------------------------------------------------------
+
+# Words that, just before a name, say what the name is.
+_KEYWORDS: Mapping[str, frozenset[str]] = {
+    "vm": frozenset({"vm", "vms", "host", "server", "machine", "guest", "on"}),
+    "instance": frozenset({"instance", "server", "vm", "node", "on"}),
+    "device": frozenset({"switch", "router", "device", "firewall", "on"}),
+    "volume": frozenset({"volume", "datastore", "lun", "disk", "filesystem", "on"}),
+    "pod": frozenset({"pod", "pods"}),
+    "deployment": frozenset({"deployment", "deploy", "rollout", "app", "service"}),
+}
+
+_HOSTLIKE = re.compile(r"(?<![\w./:-])([A-Za-z][A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*)(?![\w/:]|\.\w)")
+_K8S = re.compile(r"(?<![\w./-])([a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9.-]{0,252})(?![\w/])")
+_VOLUME = re.compile(r"(?<![\w./-])(vol[-_][A-Za-z0-9_-]+)(?![\w/])", re.IGNORECASE)
+_INTERFACE = re.compile(
+    r"(?<![\w/])((?:GigabitEthernet|TenGigabitEthernet|FastEthernet|Ethernet|Port-channel"
+    r"|Gi|Te|Fa|Eth|Et|xe-|ge-|et-|eth|ens|eno|bond)[0-9]+(?:[/:.][0-9]+){0,4})(?![\w/])",
+    re.IGNORECASE,
+)
+# Names that look like hosts but are ticket ids, standards or encodings.
+_NOT_A_HOST = re.compile(
+    r"^(?:inc|chg|req|prb|ritm|task|cve|rfc|http|https|utf|sha|ipv|tls|ssl|jira|md|x|h)[-_]?\d",
+    re.IGNORECASE,
+)
+_NOT_K8S = frozenset({"and/or", "tcp/ip", "read/write", "on/off", "yes/no", "input/output"})
+_NETWORK_DEVICE_HINT = re.compile(r"sw|switch|rtr|router|fw|core|edge|leaf|spine|access")
+
+
+def _keyword_before(text: str, start: int, keywords: frozenset[str]) -> bool:
+    before = _WORD.findall(text[max(0, start - 40) : start].casefold())
+    return any(w in keywords for w in before[-3:])
+
+
+def _candidates(text: str, target_param: str, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
+    if pattern is K8S_OBJECT:
+        found = [(m.start(1), m.group(1)) for m in _K8S.finditer(text)]
+        found = [(p, c) for p, c in found if c not in _NOT_K8S and re.search("[a-z]", c)]
+    elif target_param == "volume":
+        found = [(m.start(1), m.group(1)) for m in _VOLUME.finditer(text)]
+        found += [(m.start(1), m.group(1)) for m in _HOSTLIKE.finditer(text)]
+    else:
+        found = [(m.start(1), m.group(1)) for m in _HOSTLIKE.finditer(text)]
+        found = [(p, c) for p, c in found if not c.lower().startswith("vol-")]
+    interfaces = {m.group(1).lower() for m in _INTERFACE.finditer(text)}
+    kept = [
+        (p, c)
+        for p, c in found
+        if not _NOT_A_HOST.match(c) and c.lower() not in interfaces and pattern.fullmatch(c)
+    ]
+    return kept[:MAX_CANDIDATES]
+
+
+def find_target(text: str, operation: Operation, *, affected_system: str = "") -> str | None:
+    """The name the action should act on, or None.
+
+    Order: a name right after a word saying what it is ("pod default/web-7d9f", "volume
+    vol-data-01"); then ``affected_system`` when it fits the target's shape; then the first
+    name of the right shape anywhere in the text. For network devices, names that look like
+    switches or routers come before other host names.
+    """
+    text = text[:MAX_TEXT_CHARS]
+    spec = operation.param(operation.target_param)
+    pattern = spec.pattern if spec and spec.pattern else None
+    if pattern is None:
+        return None
+    keywords = _KEYWORDS.get(operation.target_param, frozenset())
+    candidates = _candidates(text, operation.target_param, pattern)
+    if operation.target_param == "device":
+        candidates.sort(key=lambda pc: 0 if _NETWORK_DEVICE_HINT.search(pc[1].lower()) else 1)
+    for position, candidate in candidates:
+        if _keyword_before(text, position, keywords):
+            return candidate
+    affected = affected_system.strip()
+    if affected and pattern.fullmatch(affected):
+        return affected
+    return candidates[0][1] if candidates else None
+
+
+def find_interface(text: str) -> str | None:
+    match = _INTERFACE.search(text[:MAX_TEXT_CHARS])
+    return match.group(1) if match else None
+
+
+def _number(pattern: str, text: str) -> int | None:
+    match = re.search(pattern, text)
+    if not match:
+        return None
+    digits = match.group(1)
+    return int(digits) if len(digits) <= 7 else None
+
+
+def _size_gb(pattern: str, text: str) -> int | None:
+    match = re.search(pattern, text)
+    if not match or len(match.group(1)) > 7:
+        return None
+    value = int(match.group(1))
+    return value * 1024 if match.group(2).startswith("t") else value
+
+
+def find_params(text: str, operation: Operation) -> dict[str, Any]:
+    """Parameters the ticket states explicitly ("scale to 5 replicas", "to 32 GB").
+
+    Only parameters of ``operation`` are looked for; the catalogue checks their ranges.
+    """
+    t = prepare(text)
+    found: dict[str, Any] = {}
+    names = {p.name for p in operation.params}
+    if "memory_gb" in names:
+        found["memory_gb"] = _size_gb(r"\bto\s+(\d+)\s*(gb|gib|g|tb|tib)\b", t)
+    if "cpus" in names:
+        found["cpus"] = _number(r"\bto\s+(\d+)\s*(?:v?cpus?|vcores?|cores?)\b", t)
+    if "replicas" in names:
+        found["replicas"] = _number(r"\bto\s+(\d+)\s*(?:replicas?|pods?|instances?)\b", t)
+        if found["replicas"] is None:
+            found["replicas"] = _number(r"\breplicas?\s*(?:to|=|:)\s*(\d+)\b", t)
+    if "revision" in names:
+        found["revision"] = _number(r"\brevision\s*(?:#|no\.?|number)?\s*(\d+)\b", t)
+    if "size_gb" in names:
+        found["size_gb"] = _size_gb(r"\bto\s+(\d+)\s*(gb|gib|g|tb|tib)\b", t)
+    if "older_than_days" in names:
+        found["older_than_days"] = _number(r"\bolder\s+than\s+(\d+)\s*days?\b", t)
+    if "keep_last" in names:
+        found["keep_last"] = _number(
+            r"\bkeep(?:ing)?\s+(?:the\s+)?(?:last\s+|newest\s+)?(\d+)\b", t
+        )
+    if "flavor" in names:
+        match = re.search(r"\bflavou?r\s+(?:to\s+)?([a-z][a-z0-9_-]*\.[a-z0-9_.-]*[a-z0-9])", t)
+        match = match or re.search(r"\bto\s+([a-z][a-z0-9]{0,3}\.[a-z0-9]+)\b", t)
+        found["flavor"] = match.group(1) if match else None
+    if "interface" in names:
+        found["interface"] = find_interface(text)
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def find_current(text: str) -> dict[str, int]:
+    """Current values the ticket states next to a change ("to 1 replica from 10", "from 8 to
+    2 pods"), so the catalogue's destructive-parameter rule can compare old and new."""
+    t = prepare(text)
+    found: dict[str, int] = {}
+    replicas = _number(r"\bto\s+\d+\s*(?:replicas?|pods?)?\s+from\s+(\d+)\b", t) or _number(
+        r"\bfrom\s+(\d+)\s*(?:replicas?|pods?)?\s+to\s+\d+\s*(?:replicas?|pods?)\b", t
+    )
+    if replicas is not None:
+        found["replicas"] = replicas
+    return found

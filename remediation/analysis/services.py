@@ -1,0 +1,157 @@
+"""The analysis step: a ticket still ``processing`` is analyzed, its result stored, scored and
+decided, in a django-q2 worker; safe to run twice (the ORM broker delivers at least once).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from patterns import services as pattern_services
+from remediation.analysis.analyzers import get_analyzer
+from remediation.analysis.base import AnalysisError, AnalysisResult, TicketText
+from remediation.approvals.selectors import rejected_operations_for_pattern
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
+from remediation.decisions import services as decision_service
+from remediation.scoring import services as scoring
+from remediation.tickets import rollups
+from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.transitions import ticket_transition
+
+logger = logging.getLogger(__name__)
+
+
+def ticket_analyze(ticket_pk: int) -> str:
+    """Analyze a ticket that is still ``processing``; returns what happened, for the task log.
+
+    The analyzer runs outside any transaction (it may call the Anthropic API for a minute).
+    Its result is stored only if the ticket, re-read under a row lock, is still
+    ``processing``: a second delivery of the task, or a copy running concurrently, finds it
+    moved on and changes nothing. Any analyzer error sends the ticket to ``manual_review``
+    with the reason; it is never left in ``processing``.
+    """
+    ticket = Ticket.objects.filter(pk=ticket_pk).first()
+    if ticket is None:
+        return "skipped: ticket does not exist"
+    if ticket.status != TicketStatus.PROCESSING:
+        return f"skipped: ticket is {ticket.status}"
+
+    result: AnalysisResult | None = None
+    error = ""
+    try:
+        result = get_analyzer().analyze(TicketText.from_ticket(ticket))
+    except AnalysisError as exc:
+        error = str(exc)
+    except Exception as exc:  # an analyzer bug must not strand the ticket in processing
+        logger.exception("analyzer crashed on ticket %s", ticket.ticket_id)
+        error = f"analyzer error ({exc.__class__.__name__})"
+
+    # The connectors' answers (health, backups) are gathered before the transaction: they
+    # may come from a remote MCP server, and the row lock must not wait on the network.
+    facts = (
+        decision_service.safety_facts_gather(ticket, [a.to_dict() for a in result.actions])
+        if result is not None
+        else None
+    )
+    with transaction.atomic():
+        # Re-read under a lock: the race is two deliveries of this task finishing together.
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
+        if ticket.status != TicketStatus.PROCESSING:
+            return f"skipped: ticket is {ticket.status}"
+        if result is None:
+            _fail_analysis(ticket, error)
+            return "manual_review"
+        _store_analysis(ticket, result)
+        decision_service.ticket_decide(ticket, facts=facts)
+        return str(ticket.status)
+
+
+def _fail_analysis(ticket: Ticket, reason: str) -> None:
+    ticket.analyzed_at = timezone.now()
+    ticket_transition(
+        ticket,
+        TicketStatus.MANUAL_REVIEW,
+        reason=f"Analysis failed: {reason}",
+        extra_fields=["analyzed_at"],
+    )
+    audit(
+        AuditAction.ANALYSIS_FAILED,
+        ticket.status_reason,
+        ticket=ticket,
+        details={"reason": reason, "status": ticket.status},
+    )
+
+
+def _drop_rejected(ticket: Ticket) -> None:
+    """Rejections teach: an operation approvers refused for this pattern is not proposed
+    again until later successes outweigh the refusals (``rejected_operations_for_pattern``).
+    It moves to ``dropped_actions`` with the reason, where the decision names it."""
+    blocked = rejected_operations_for_pattern(ticket.pattern)
+    if not blocked:
+        return
+    kept = []
+    for action in ticket.suggested_actions:
+        reason = blocked.get(str(action.get("operation")))
+        if reason is None:
+            kept.append(action)
+        else:
+            ticket.dropped_actions.append(reason)
+    ticket.suggested_actions = kept
+
+
+def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
+    ticket.analyzer = result.analyzer
+    ticket.resolution = result.resolution
+    ticket.suggested_actions = [a.to_dict() for a in result.actions]
+    ticket.dropped_actions = list(result.dropped)
+    ticket.confidence_score = result.confidence
+    ticket.diagnosis = result.diagnosis_dict
+    ticket.analyzed_at = timezone.now()
+    pattern = pattern_services.pattern_observe(
+        category=ticket.category,
+        title=ticket.title,
+        description=ticket.description,
+        confidence=ticket.confidence_score,
+        at=ticket.analyzed_at,
+    )
+    ticket.pattern = pattern
+    _drop_rejected(ticket)
+    ticket_transition(
+        ticket,
+        TicketStatus.ANALYZED,
+        reason=f"Analyzed by {result.analyzer}",
+        extra_fields=[
+            "analyzer",
+            "resolution",
+            "suggested_actions",
+            "dropped_actions",
+            "confidence_score",
+            "diagnosis",
+            "analyzed_at",
+            "pattern",
+        ],
+    )
+    audit(
+        AuditAction.ANALYSIS_COMPLETED,
+        f"Analyzed by {result.analyzer}: {len(ticket.suggested_actions)} action(s), "
+        f"confidence {result.confidence:.2f}"
+        + (
+            f"; {len(ticket.dropped_actions)} suggestion(s) dropped"
+            if ticket.dropped_actions
+            else ""
+        ),
+        ticket=ticket,
+        details={
+            "analyzer": result.analyzer,
+            "confidence": result.confidence,
+            "actions": ticket.suggested_actions,
+            "dropped": ticket.dropped_actions,
+            "diagnosis": ticket.diagnosis,
+            "pattern": pattern.hash,
+        },
+    )
+    rollups.record_ticket_analyzed(ticket)
+    scoring.score_ticket(ticket)

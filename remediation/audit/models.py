@@ -1,0 +1,105 @@
+"""The audit trail: one append-only, hash-chained row per change (see ``services``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AuditAction(models.TextChoices):
+    TICKET_CREATED = "ticket.created", "Ticket created"
+    ANALYSIS_COMPLETED = "analysis.completed", "Analysis completed"
+    ANALYSIS_FAILED = "analysis.failed", "Analysis failed"
+    SCORED = "ticket.scored", "Reliability scored"
+    DECISION_MADE = "decision.made", "Decision made"
+    STATUS_CHANGED = "ticket.status_changed", "Status changed"
+    FEEDBACK_SUBMITTED = "feedback.submitted", "Feedback submitted"
+    OUTCOME_CHANGED = "ticket.outcome_changed", "Outcome changed"
+    PATTERN_ELIGIBILITY_CHANGED = "pattern.eligibility_changed", "Pattern eligibility changed"
+    RUNBOOK_LEARNED = "runbook.learned", "Runbook learned from feedback"
+    RUNBOOK_ACTIVATED = "runbook.activated", "Learned runbook activated"
+    FEEDBACK_DISAGREES = "feedback.disagrees", "Feedback disagrees with the outcome"
+    CONFIG_CHANGED = "config.changed", "Configuration changed"
+    REPEAT_JOINED = "storm.repeat_joined", "Repeat joined the ticket"
+    ALERT_RESOLVED = "alert.resolved", "Alert resolved"
+    ALERT_FIRING = "alert.firing_again", "Alert firing again"
+    EXECUTION_REQUESTED = "execution.requested", "Execution requested"
+    EXECUTION_CLAIMED = "execution.claimed", "Execution claimed (intent to act)"
+    EXECUTION_REFUSED = "execution.refused", "Execution refused at claim"
+    STEP_PRECHECKED = "execution.step_prechecked", "Step pre-checked"
+    STEP_EXECUTED = "execution.step_executed", "Step executed"
+    STEP_VERIFIED = "execution.step_verified", "Step post-checked"
+    STEP_FAILED = "execution.step_failed", "Step failed"
+    ROLLBACK_STEP = "execution.rollback_step", "Rollback step"
+    EXECUTION_FINISHED = "execution.finished", "Execution finished"
+    EXECUTION_UNKNOWN = "execution.unknown", "Execution outcome unknown"
+    EXECUTION_RECONCILED = "execution.reconciled", "Execution reconciled by a person"
+    CIRCUIT_OPENED = "circuit.opened", "Circuit breaker opened"
+    CIRCUIT_REARMED = "circuit.rearmed", "Circuit breaker re-armed"
+    ADMINS_NOTIFIED = "admins.notified", "Administrators notified"
+    APPROVAL_REQUESTED = "approval.requested", "Approval requested"
+    APPROVAL_GRANTED = "approval.granted", "Approval given"
+    APPROVAL_REJECTED = "approval.rejected", "Approval refused"
+    APPROVAL_EXPIRED = "approval.expired", "Approval request expired"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("Audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("Audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """One line of the audit trail. Append-only: written in the same transaction as the
+    change it records, never updated or deleted (the model refuses, and on PostgreSQL a
+    trigger does too)."""
+
+    ticket = models.ForeignKey(
+        "remediation.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+    )
+    pattern = models.ForeignKey(
+        "patterns.Pattern", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text="username, or 'system'")
+    action = models.CharField(max_length=64, choices=AuditAction.choices)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    # Set by ``remediation.audit`` before the row is hashed (not auto_now_add, which would
+    # change it after hashing).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The hash chain (see remediation/audit.py): each row's HMAC covers its content and the
+    # previous row's hash in the same stream (the ticket's, the pattern's, or "system").
+    stream = models.CharField(max_length=64, blank=True, db_index=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        # /metrics counts events of one kind (e.g. analysis failures) without reading the
+        # whole trail.
+        indexes = [models.Index(fields=["action", "created_at"], name="audit_action_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.message}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("Audit events are append-only")

@@ -1,0 +1,430 @@
+"""Which object an action may act on: kinds, platforms and scope. Pure, no Django.
+
+Two rules every analyzer's proposal passes (``target_refusal``):
+
+* **Kind and platform.** Each catalogue target parameter declares the kind of object it
+  takes (``ParamSpec.kind``). A pod is not a deployment, a Kubernetes object is not a VMware
+  VM. A bare host name (``ObjectKind.HOST``) is a VM, an instance or a network device only
+  once the ticket's platform says which.
+* **Scope.** The target is the ticket's ``affected_system`` itself, or an object that belongs
+  to it: a pod of that deployment or StatefulSet (by the controller's naming), the workload
+  that owns that pod, an object in that namespace or cluster, a volume or interface of that
+  host or device. Anything else the text happens to mention is out of scope: a ticket about
+  prod-web-01 that mentions prod-db-01 never acts on prod-db-01.
+
+Which object is meant is parsed from names and the words around them (``parse_affected``);
+the connectors' inventory would be the authority, and until there is one every ownership
+claimed here is checked from naming only, which is why scope widens only along the relations
+listed above.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from remediation.catalogue.rules.operations import (
+    HOST_KINDS,
+    HOST_NAME,
+    INTERFACE_NAME,
+    K8S_OBJECT,
+    KIND_PLATFORM,
+    ObjectKind,
+    Operation,
+    Platform,
+)
+
+K8S_KINDS = frozenset(k for k, p in KIND_PLATFORM.items() if p is Platform.KUBERNETES)
+
+# A Deployment's pods are named <deployment>-<pod-template-hash>-<5 random chars>; a
+# StatefulSet's <statefulset>-<ordinal>. The hash alphabet is "bcdfghjklmnpqrstvwxz2456789".
+_DEPLOYMENT_POD = re.compile(
+    r"^(?P<owner>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-[a-z0-9]{6,10}-[a-z0-9]{5}$"
+)
+_STATEFUL_POD = re.compile(r"^(?P<owner>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-(?P<ordinal>[0-9]{1,4})$")
+# A cluster named as the affected system: "k8s-prod-01", "eks-payments", "ocp-lab".
+_CLUSTER_NAME = re.compile(
+    r"(?:^|[-_.])(?:k8s|kube|kubernetes|cluster|eks|gke|aks|ocp|openshift)(?:$|[-_.0-9])"
+)
+_UNNAMESPACED = frozenset({ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE})
+_UNNAMESPACED = frozenset({ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE})
+_VOLUME_NAME = re.compile(r"^(?:vol|volume|lun|pv|disk)[-_][A-Za-z0-9_.-]+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """A named object. Kubernetes names are ``namespace/name`` (``name`` alone for a
+    namespace, cluster or node)."""
+
+    kind: ObjectKind
+    name: str
+
+    @property
+    def platform(self) -> Platform | None:
+        return KIND_PLATFORM[self.kind]
+
+    @property
+    def namespace(self) -> str:
+        if self.kind in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE):
+            return self.name if self.kind is ObjectKind.NAMESPACE else ""
+        return self.name.split("/", 1)[0] if "/" in self.name else ""
+
+    @property
+    def short_name(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "name": self.name}
+
+
+def pod_owner(pod: ObjectRef) -> ObjectRef | None:
+    """The workload a pod belongs to, from the controllers' naming, or None."""
+    if pod.kind is not ObjectKind.POD or not pod.namespace:
+        return None
+    match = _DEPLOYMENT_POD.match(pod.short_name)
+    if match:
+        return ObjectRef(ObjectKind.DEPLOYMENT, f"{pod.namespace}/{match['owner']}")
+    match = _STATEFUL_POD.match(pod.short_name)
+    if match:
+        return ObjectRef(ObjectKind.STATEFULSET, f"{pod.namespace}/{match['owner']}")
+    return None
+
+
+def classify_name(name: str, *, hint: ObjectKind | None = None) -> ObjectRef | None:
+    """An ObjectRef for a bare name, using ``hint`` (a word the ticket put before it)."""
+    name = name.strip()
+    if not name or len(name) > 253:
+        return None
+    namespaced = hint in K8S_KINDS and hint not in _UNNAMESPACED
+    if hint is not None and namespaced and "/" not in name and HOST_NAME.fullmatch(name):
+        # "pod api-7d9f..." without a namespace: the kind is known, the namespace is not yet.
+        return ObjectRef(hint, name.lower())
+    if "/" in name and K8S_OBJECT.fullmatch(name):
+        if hint in K8S_KINDS and hint not in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER):
+            return ObjectRef(hint, name)
+        short = name.rsplit("/", 1)[-1]
+        # <deployment>-<hash>-<suffix> and <statefulset>-<ordinal> are pod names.
+        if _DEPLOYMENT_POD.match(short) or _STATEFUL_POD.match(short):
+            return ObjectRef(ObjectKind.POD, name)
+        return ObjectRef(ObjectKind.DEPLOYMENT, name)
+    if hint is ObjectKind.INTERFACE and INTERFACE_NAME.fullmatch(name):
+        return ObjectRef(ObjectKind.INTERFACE, name)
+    if not HOST_NAME.fullmatch(name):
+        return None
+    if hint in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE):
+        return ObjectRef(hint, name.lower())
+    if hint is ObjectKind.VOLUME or (hint is None and _VOLUME_NAME.match(name)):
+        return ObjectRef(ObjectKind.VOLUME, name)
+    if hint in HOST_KINDS:
+        return ObjectRef(hint, name)
+    if hint is None and _CLUSTER_NAME.search(name.lower()):
+        return ObjectRef(ObjectKind.CLUSTER, name.lower())
+    return ObjectRef(ObjectKind.HOST, name)
+
+
+def parse_affected(affected: str) -> ObjectRef | None:
+    """``affected_system`` as an object: ``kind/name``, ``namespace/name`` or a host name.
+
+    ``deployment/shop/web``, ``pod/payments/api-7d9f8b6c5-x2k4q`` and ``vm:prod-web-01``
+    name the kind explicitly; otherwise it is read from the name's shape.
+    """
+    text = affected.strip()
+    if not text:
+        return None
+    head, sep, rest = text.partition(":") if ":" in text else text.partition("/")
+    hint = KIND_WORDS.get(head.lower()) if sep else None
+    if hint is None and sep == ":" and INTERFACE_NAME.fullmatch(rest) and HOST_NAME.fullmatch(head):
+        return ObjectRef(ObjectKind.DEVICE, head)  # "core-sw-01:Gi0/1"
+    if hint is not None and rest:
+        return classify_name(rest, hint=hint)
+    return classify_name(text)
+
+
+# Words that say what the next name is ("pod", "deploy", "sts", "switch", "lun"...). Data, so
+# that wording can be added without code; tested in tests/unit/test_targets.py.
+KIND_WORDS: dict[str, ObjectKind] = {
+    "pod": ObjectKind.POD,
+    "pods": ObjectKind.POD,
+    "po": ObjectKind.POD,
+    "deployment": ObjectKind.DEPLOYMENT,
+    "deployments": ObjectKind.DEPLOYMENT,
+    "deploy": ObjectKind.DEPLOYMENT,
+    "statefulset": ObjectKind.STATEFULSET,
+    "sts": ObjectKind.STATEFULSET,
+    "pvc": ObjectKind.PVC,
+    "persistentvolumeclaim": ObjectKind.PVC,
+    "namespace": ObjectKind.NAMESPACE,
+    "ns": ObjectKind.NAMESPACE,
+    "cluster": ObjectKind.CLUSTER,
+    "node": ObjectKind.NODE,
+    "vm": ObjectKind.VM,
+    "guest": ObjectKind.VM,
+    "instance": ObjectKind.INSTANCE,
+    "server": ObjectKind.HOST,
+    "host": ObjectKind.HOST,
+    "volume": ObjectKind.VOLUME,
+    "vol": ObjectKind.VOLUME,
+    "lun": ObjectKind.VOLUME,
+    "datastore": ObjectKind.VOLUME,
+    "switch": ObjectKind.DEVICE,
+    "router": ObjectKind.DEVICE,
+    "firewall": ObjectKind.DEVICE,
+    "device": ObjectKind.DEVICE,
+    "interface": ObjectKind.INTERFACE,
+    "port": ObjectKind.INTERFACE,
+    "iface": ObjectKind.INTERFACE,
+}
+
+
+def host_kind(platform: Platform | None) -> ObjectKind | None:
+    """What a bare host name is on ``platform``."""
+    return (
+        {
+            Platform.VMWARE: ObjectKind.VM,
+            Platform.OPENSTACK: ObjectKind.INSTANCE,
+            Platform.NETWORK: ObjectKind.DEVICE,
+        }.get(platform)
+        if platform is not None
+        else None
+    )
+
+
+def kind_refusal(operation: Operation, ref: ObjectRef, platform: Platform | None) -> str | None:
+    """Why ``operation`` may not act on ``ref`` on a ticket about ``platform``, or None."""
+    spec = operation.param(operation.target_param)
+    wanted = spec.kind if spec is not None else None
+    if wanted is None:
+        return f"{operation.key} declares no target kind"
+    # A volume is storage whatever it is attached to: "the data volume of that VM".
+    attached = operation.platform is Platform.STORAGE and ref.kind is ObjectKind.VOLUME
+    if platform is not None and platform is not operation.platform and not attached:
+        return (
+            f"{operation.key} is a {operation.platform.value} operation; "
+            f"this ticket is about {platform.value}"
+        )
+    if ref.platform is not None and ref.platform is not operation.platform:
+        return (
+            f"{ref.name!r} is a {ref.kind.value} ({ref.platform.value}); {operation.key} acts "
+            f"on a {wanted.value} ({operation.platform.value})"
+        )
+    if ref.kind is ObjectKind.HOST:
+        if wanted in HOST_KINDS and platform is operation.platform:
+            return None
+        if wanted in HOST_KINDS:
+            return f"{ref.name!r} could be any host; the ticket does not say it is a {wanted.value}"
+    if ref.kind is not wanted and ref.kind is not ObjectKind.HOST:
+        return f"{ref.name!r} is a {ref.kind.value}; {operation.key} takes a {wanted.value}"
+    if ref.kind is ObjectKind.HOST:
+        return f"{ref.name!r} is a host name; {operation.key} takes a {wanted.value}"
+    return None
+
+
+def belongs_to(ref: ObjectRef, affected: ObjectRef) -> bool:
+    """Whether ``ref`` is ``affected`` or an object the catalogue's relations put inside it."""
+    if ref.name.casefold() == affected.name.casefold():
+        return True
+    if ref.kind is ObjectKind.POD:
+        owner = pod_owner(ref)
+        if owner is not None and owner.name == affected.name:
+            return affected.kind in (ObjectKind.DEPLOYMENT, ObjectKind.STATEFULSET, ObjectKind.HOST)
+    if affected.kind is ObjectKind.POD and ref.kind in (
+        ObjectKind.DEPLOYMENT,
+        ObjectKind.STATEFULSET,
+    ):
+        owner = pod_owner(affected)
+        return owner is not None and owner == ref
+    if ref.platform is Platform.KUBERNETES:
+        if affected.kind is ObjectKind.CLUSTER:
+            return True
+        if affected.kind is ObjectKind.NAMESPACE:
+            return ref.namespace == affected.name
+    if ref.kind is ObjectKind.VOLUME:
+        # The volume of that VM / instance / storage host, as the ticket names it.
+        return affected.kind in (ObjectKind.HOST, ObjectKind.VM, ObjectKind.INSTANCE)
+    return False
+
+
+def scope_refusal(ref: ObjectRef, affected: ObjectRef | None) -> str | None:
+    """Why ``ref`` is outside the ticket's affected system, or None when it is inside.
+
+    With no affected system there is nothing to compare with; callers then accept only an
+    object the ticket names unambiguously (one of its kind).
+    """
+    if affected is None or belongs_to(ref, affected):
+        return None
+    return (
+        f"{ref.name!r} is not the affected system {affected.name!r} "
+        "nor an object that belongs to it"
+    )
+
+
+def target_refusal(
+    operation: Operation,
+    ref: ObjectRef,
+    *,
+    platform: Platform | None,
+    affected: ObjectRef | None,
+) -> str | None:
+    """The catalogue's target rule: kind and platform first, then scope."""
+    return kind_refusal(operation, ref, platform) or scope_refusal(ref, affected)
+
+
+# --- Objects named in a ticket's text ------------------------------------------------------
+
+MAX_TEXT_CHARS = 20_000
+MAX_OBJECTS = 100
+
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?"
+# Prometheus / Alertmanager labels: pod="api-7d9f8b6c5-x2k4q", namespace="payments".
+_LABEL = re.compile(
+    r"\b(pod|deployment|statefulset|namespace|persistentvolumeclaim|instance|node|volume|"
+    r"device|interface|vm|host|server|switch)\s*[=:]\s*[\"']?(" + _NAME + r"(?:/" + _NAME + r")?)",
+    re.IGNORECASE,
+)
+# kubectl style: pod/api-7d9f8b6c5-x2k4q, deploy/web, sts/db.
+_KUBECTL = re.compile(
+    r"(?<![\w/])(pods?|po|deployments?|deploy|statefulsets?|sts|pvc|persistentvolumeclaim)/("
+    + _NAME
+    + r")(?![\w/])",
+    re.IGNORECASE,
+)
+_NAMESPACE = re.compile(
+    r"(?:\s-n\s+|--namespace[= ]|\bnamespace[= :]+[\"']?"
+    r"|\bin (?:the )?namespace\s+[\"']?|\bns[=:]\s*)"
+    r"([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)",
+    re.IGNORECASE,
+)
+# A kind word, then a name: "pod payments/api-...", "volume vol-data-01", "switch core-sw-01".
+_KEYWORD_NAME = re.compile(
+    r"\b("
+    + "|".join(sorted(KIND_WORDS, key=len, reverse=True))
+    + r")\s+[\"'`]?("
+    + _NAME
+    + r"(?:/"
+    + _NAME
+    + r")?)",
+    re.IGNORECASE,
+)
+_K8S_PAIR = re.compile(r"(?<![\w./-])([a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9.-]{0,252})(?![\w/:])")
+_HOSTLIKE = re.compile(r"(?<![\w./:-])([A-Za-z][A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*)(?![\w/:]|\.\w)")
+INTERFACE_IN_TEXT = re.compile(
+    r"(?<![\w/])((?:GigabitEthernet|TenGigabitEthernet|FastEthernet|Ethernet|Port-channel"
+    r"|Gi|Te|Fa|Eth|Et|xe-|ge-|et-|eth|ens|eno|bond)[0-9]+(?:[/:.][0-9]+){0,4})(?![\w/])",
+    re.IGNORECASE,
+)
+# Names that look like hosts but are ticket ids, standards, units or encodings.
+_NOT_A_NAME = re.compile(
+    r"^(?:inc|chg|req|prb|ritm|task|cve|rfc|http|https|utf|sha|ipv|tls|ssl|jira|md|x|h|v|sev|p"
+    r"|m1|t2|t3|m5|c5|r5|exit|code|rev|revision|k8s|node_exporter)[-_.]?\d",
+    re.IGNORECASE,
+)
+_NOT_K8S = frozenset({"and/or", "tcp/ip", "read/write", "on/off", "yes/no", "input/output", "i/o"})
+
+
+def _namespace(text: str) -> str:
+    found = {m.group(1).lower() for m in _NAMESPACE.finditer(text)}
+    return found.pop() if len(found) == 1 else ""
+
+
+def _with_namespace(ref: ObjectRef | None, namespace: str) -> ObjectRef | None:
+    if ref is None or ref.platform is not Platform.KUBERNETES or "/" in ref.name:
+        return ref
+    if ref.kind in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE):
+        return ref
+    if namespace and K8S_OBJECT.fullmatch(f"{namespace}/{ref.name}"):
+        return ObjectRef(ref.kind, f"{namespace}/{ref.name}")
+    return ref
+
+
+def find_objects(text: str) -> list[ObjectRef]:
+    """Objects the text names, most explicit first (labels, kubectl, kind words, shapes)."""
+    text = text[:MAX_TEXT_CHARS]
+    namespace = _namespace(text)
+    interfaces = {m.group(1).lower(): m.group(1) for m in INTERFACE_IN_TEXT.finditer(text)}
+    found: list[ObjectRef] = []
+
+    def add(ref: ObjectRef | None) -> None:
+        ref = _with_namespace(ref, namespace)
+        if ref is None or _NOT_A_NAME.match(ref.short_name) or ref in found:
+            return
+        if ref.name.lower() in _NOT_K8S:
+            return
+        found.append(ref)
+
+    for match in _LABEL.finditer(text):
+        word = match.group(1).lower()
+        hint = ObjectKind.PVC if word == "persistentvolumeclaim" else KIND_WORDS.get(word)
+        if word == "instance" and ":" in text[match.end(2) : match.end(2) + 1]:
+            continue  # instance="10.0.0.5:9100" is a scrape target, not an OpenStack instance
+        add(classify_name(match.group(2), hint=hint))
+    for match in _KUBECTL.finditer(text):
+        word = match.group(1).lower().rstrip("s") if match.group(1).lower() != "sts" else "sts"
+        add(classify_name(match.group(2), hint=KIND_WORDS.get(word, KIND_WORDS.get(word + "s"))))
+    for match in _KEYWORD_NAME.finditer(text):
+        hint = KIND_WORDS[match.group(1).lower()]
+        name = match.group(2).rstrip(".")
+        if hint is ObjectKind.INTERFACE and name.lower() not in interfaces:
+            continue
+        if hint is not ObjectKind.INTERFACE and not re.search(r"[0-9/_-]", name):
+            continue  # "pod restarted", "the vm is": a word, not a name
+        add(classify_name(name, hint=hint))
+    for match in _K8S_PAIR.finditer(text):
+        # Both halves name something ("kworker/2", "1/3" are not namespace/name).
+        if all(re.search("[a-z]", half) for half in match.group(1).split("/")):
+            add(classify_name(match.group(1)))
+    for name in interfaces.values():
+        add(ObjectRef(ObjectKind.INTERFACE, name))
+    for match in _HOSTLIKE.finditer(text):
+        name = match.group(1)
+        if name.lower() in interfaces:
+            continue
+        add(classify_name(name))
+        if len(found) >= MAX_OBJECTS:
+            break
+    return found[:MAX_OBJECTS]
+
+
+def choose_target(
+    operation: Operation,
+    *,
+    affected: ObjectRef | None,
+    objects: list[ObjectRef],
+    platform: Platform | None,
+) -> tuple[ObjectRef | None, str, bool]:
+    """The object ``operation`` should act on: (ref, reason when None, derived).
+
+    The affected system itself when it is of the right kind; otherwise the one object of the
+    right kind that belongs to it (a pod of that deployment, the deployment owning that pod,
+    a volume of that host); with no affected system, the one object of that kind the ticket
+    names. Several candidates are ambiguous: none is chosen.
+    """
+    if affected is not None and kind_refusal(operation, affected, platform) is None:
+        return affected, "", False
+    pool = list(objects)
+    if affected is not None and affected.kind is ObjectKind.POD:
+        owner = pod_owner(affected)
+        if owner is not None:
+            pool.append(owner)
+    pool += [o for o in (pod_owner(p) for p in objects if p.kind is ObjectKind.POD) if o]
+    fitting: list[ObjectRef] = []
+    refusals: list[str] = []
+    for ref in pool:
+        reason = target_refusal(operation, ref, platform=platform, affected=affected)
+        if reason is None:
+            # The same name found as a host and as a VM is one object.
+            if all(ref.name.casefold() != f.name.casefold() for f in fitting):
+                fitting.append(ref)
+        elif ref.kind is (operation.param(operation.target_param) or operation.params[0]).kind:
+            refusals.append(reason)
+    spec = operation.param(operation.target_param)
+    wanted = spec.kind.value if spec is not None and spec.kind is not None else "target"
+    if len(fitting) == 1:
+        return fitting[0], "", True
+    if len(fitting) > 1:
+        names = ", ".join(repr(r.name) for r in fitting[:4])
+        return None, f"several {wanted}s could be meant ({names})", False
+    if affected is not None:
+        detail = kind_refusal(operation, affected, platform)
+        why = refusals[0] if refusals else detail
+        return None, f"no {wanted} within the affected system {affected.name!r} ({why})", False
+    return None, f"no {wanted} was named in the ticket (set affected_system)", False

@@ -1,0 +1,17 @@
+"""Connectors in the admin: which MCP server acts for each platform."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from remediation.connectors.models import PlatformConnector
+
+
+@admin.register(PlatformConnector)
+class PlatformConnectorAdmin(admin.ModelAdmin):
+    """Which MCP server acts for each platform. The model's clean() validates the tool map,
+    arguments and environment."""
+
+    list_display = ("platform", "name", "transport", "simulated", "enabled", "timeout_seconds")
+    list_filter = ("transport", "simulated", "enabled")
+    readonly_fields = ("updated_at",)

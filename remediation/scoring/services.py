@@ -1,0 +1,145 @@
+"""Scoring a ticket: gather the facts, call the pure score, store it, keep the sums in step.
+
+The facts come from the category's daily rollups and the ticket's pattern, never from the
+ticket history itself, so scoring costs the same number of queries with ten past tickets as
+with a million.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from patterns import services as pattern_services
+from patterns.models import Pattern
+from patterns.signature import signature_for, similarity
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
+from remediation.scoring.rules import (
+    FEEDBACK_HORIZON_DAYS,
+    SUCCESS_HISTORY_WINDOW_DAYS,
+    FeedbackDay,
+    PatternFacts,
+    ReliabilityInputs,
+    ReliabilityResult,
+    SuccessFacts,
+    breakdown_dict,
+    compute_reliability,
+    weigh_feedback,
+)
+from remediation.tickets import rollups
+from remediation.tickets.models import CategoryDailyStats, Ticket
+from remediation.tickets.transitions import audit_eligibility_change
+
+
+def _success_facts(category: str, since: date) -> SuccessFacts:
+    totals = CategoryDailyStats.objects.filter(category=category, day__gte=since).aggregate(
+        success=Sum("success_count"), failure=Sum("failure_count")
+    )
+    return SuccessFacts(success=totals["success"] or 0, failure=totals["failure"] or 0)
+
+
+def _pattern_facts(ticket: Ticket, pattern: Pattern | None) -> PatternFacts | None:
+    if pattern is None:
+        return None
+    terms = signature_for(ticket.category, ticket.title, ticket.description).key_terms
+    return PatternFacts(
+        similarity=similarity(terms, pattern.key_terms),
+        success_count=pattern.success_count,
+        failure_count=pattern.failure_count,
+        positive_feedback_count=pattern.positive_feedback_count,
+        negative_feedback_count=pattern.negative_feedback_count,
+        neutral_feedback_count=pattern.neutral_feedback_count,
+    )
+
+
+# The pattern fields the score reads.
+_PATTERN_FACTS = [
+    "key_terms",
+    "success_count",
+    "failure_count",
+    "positive_feedback_count",
+    "negative_feedback_count",
+    "neutral_feedback_count",
+]
+
+
+def _current_pattern(ticket: Ticket) -> Pattern | None:
+    """The ticket's pattern with fresh statistics, in one query either way.
+
+    A cached instance is refreshed in place rather than replaced: the caller (the analysis
+    flow) keeps using ``ticket.pattern`` after scoring, and ``pattern_reliability_changed``
+    writes the new averages and eligibility back into the instance it is given.
+    """
+    if ticket.pattern_id is None:
+        return None
+    if Ticket.pattern.is_cached(ticket):  # type: ignore[attr-defined]
+        pattern = ticket.pattern
+        assert pattern is not None
+        pattern.refresh_from_db(fields=_PATTERN_FACTS)
+        return pattern
+    return ticket.pattern
+
+
+def reliability_inputs(ticket: Ticket, pattern: Pattern | None) -> ReliabilityInputs:
+    """The facts the score of ``ticket`` depends on, as of now. Two queries."""
+    today = timezone.localdate()
+    success = _success_facts(
+        ticket.category, today - timedelta(days=SUCCESS_HISTORY_WINDOW_DAYS - 1)
+    )
+    feedback_days = [
+        FeedbackDay(day=day, count=count, positive=positive, rating_sum=rating_sum)
+        for day, count, positive, rating_sum in CategoryDailyStats.objects.filter(
+            category=ticket.category,
+            day__gte=today - timedelta(days=FEEDBACK_HORIZON_DAYS),
+            feedback_count__gt=0,
+        ).values_list("day", "feedback_count", "positive_count", "rating_sum")
+    ]
+    return ReliabilityInputs(
+        ai_confidence=ticket.confidence_score,
+        feedback=weigh_feedback(feedback_days, today=today),
+        success=success,
+        pattern=_pattern_facts(ticket, pattern),
+    )
+
+
+def score_ticket(ticket: Ticket, *, locked_pattern: Pattern | None = None) -> ReliabilityResult:
+    """Score ``ticket`` again from the current facts and store the result.
+
+    Preconditions: runs inside the caller's transaction, with the ticket row locked
+    (``select_for_update``) so that two scorings of one ticket cannot both replace the same
+    old score in the sums. Stores ``reliability_score`` and ``reliability_breakdown``, moves
+    the ticket's score in its category-day sums and its pattern's sums, and writes a SCORED
+    audit event (plus a pattern eligibility event when the new score changes that).
+    A fixed number of queries, whatever the history.
+
+    ``locked_pattern``: the ticket's pattern, locked and already changed in memory by the
+    caller (``patterns.services.pattern_lock``/``apply_*``). It is scored as it is, and
+    the caller applies the score change to it (``apply_reliability``) and saves it once,
+    so one event costs one pattern write.
+    """
+    pattern = locked_pattern if locked_pattern is not None else _current_pattern(ticket)
+    result = compute_reliability(reliability_inputs(ticket, pattern))
+    old = ticket.reliability_score
+    new = result.overall_score
+    breakdown = breakdown_dict(result)
+
+    ticket.reliability_score = new
+    ticket.reliability_breakdown = breakdown
+    ticket.save(update_fields=["reliability_score", "reliability_breakdown", "updated_at"])
+    rollups.record_reliability_change(ticket, old, new)
+
+    audit(
+        AuditAction.SCORED,
+        f"Reliability {new:.1f} ({result.confidence_level})"
+        + (f", was {old:.1f}" if old is not None else ""),
+        ticket=ticket,
+        details={"previous_score": old, **breakdown},
+    )
+    if pattern is not None and locked_pattern is None:
+        change = pattern_services.pattern_reliability_changed(pattern, old=old, new=new)
+        if change is not None:
+            audit_eligibility_change(change, ticket=ticket)
+    return result

@@ -1,0 +1,99 @@
+"""Keeping ``CategoryDailyStats`` in step with the events that change it.
+
+Each function adds deltas to one (category, day) row with a conditional ``UPDATE ... SET
+x = x + delta``, so concurrent workers never lose each other's increments (a read-modify-
+write would). The row is created on first use with ``INSERT ... ON CONFLICT DO NOTHING``
+(``bulk_create(ignore_conflicts=True)``), which cannot fail when another worker creates the
+same row at the same moment, unlike ``get_or_create``/``update_or_create``, which race and
+raise ``IntegrityError``.
+
+Callers run these inside the transaction of the change they record, so a rolled-back
+change never leaves its increment behind.
+
+Buckets: ticket counts, outcomes and reliability go to the day the ticket was created (in
+``settings.TIME_ZONE``), so a ticket's numbers stay on one row whenever they change;
+feedback goes to the day the caller names (the day the feedback was given), which is what
+recency weighting measures.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import F
+from django.utils import timezone
+
+from remediation.tickets.models import CategoryDailyStats, Ticket, TicketOutcome
+
+FEEDBACK_COUNTERS = {
+    "positive": "positive_count",
+    "negative": "negative_count",
+    "neutral": "neutral_count",
+}
+OUTCOME_COUNTERS = {
+    TicketOutcome.SUCCESS: "success_count",
+    TicketOutcome.FAILURE: "failure_count",
+}
+
+
+def ticket_day(ticket: Ticket) -> date:
+    """The rollup day of a ticket: its creation day in the configured time zone."""
+    return timezone.localdate(ticket.created_at)
+
+
+def _add(category: str, day: date, deltas: dict[str, int | float]) -> None:
+    deltas = {field: delta for field, delta in deltas.items() if delta}
+    if not deltas:
+        return
+    rows = CategoryDailyStats.objects.filter(category=category, day=day)
+    changes = {field: F(field) + delta for field, delta in deltas.items()}
+    # Most events land on an existing row: try the update first, create only when needed.
+    if rows.update(**changes):
+        return
+    CategoryDailyStats.objects.bulk_create(
+        [CategoryDailyStats(category=category, day=day)], ignore_conflicts=True
+    )
+    rows.update(**changes)
+
+
+def record_ticket_analyzed(ticket: Ticket) -> None:
+    """Count an analyzed ticket and its confidence. Call once per ticket, when its analysis
+    is stored (a re-run of the analysis task must not call it again)."""
+    _add(
+        ticket.category,
+        ticket_day(ticket),
+        {"tickets": 1, "confidence_sum": float(ticket.confidence_score)},
+    )
+
+
+def record_outcome_change(ticket: Ticket, old: str, new: str) -> None:
+    """Move the ticket between the success and failure counts of its day (``unknown``
+    counts in neither)."""
+    if old == new:
+        return
+    deltas: dict[str, int | float] = {}
+    if old in OUTCOME_COUNTERS:
+        deltas[OUTCOME_COUNTERS[TicketOutcome(old)]] = -1
+    if new in OUTCOME_COUNTERS:
+        deltas[OUTCOME_COUNTERS[TicketOutcome(new)]] = 1
+    _add(ticket.category, ticket_day(ticket), deltas)
+
+
+def record_feedback(*, category: str, day: date, feedback_type: str, rating: int) -> None:
+    """Count one feedback of ``feedback_type`` (positive/negative/neutral) rated 1-5."""
+    counter = FEEDBACK_COUNTERS.get(str(feedback_type))
+    if counter is None:
+        raise ValueError(f"Unknown feedback type {feedback_type!r}")
+    _add(category, day, {"feedback_count": 1, counter: 1, "rating_sum": int(rating)})
+
+
+def record_reliability_change(ticket: Ticket, old: float | None, new: float | None) -> None:
+    """Replace the ticket's reliability score in its day's sum (``None``: not scored)."""
+    if old == new:
+        return
+    deltas: dict[str, int | float] = {"reliability_sum": (new or 0.0) - (old or 0.0)}
+    if old is None:
+        deltas["reliability_count"] = 1
+    elif new is None:
+        deltas["reliability_count"] = -1
+    _add(ticket.category, ticket_day(ticket), deltas)

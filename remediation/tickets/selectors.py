@@ -1,0 +1,26 @@
+"""Reads of tickets and their audit trail."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from remediation.audit.models import AuditEvent
+from remediation.tickets.models import Ticket
+
+
+def ticket_get(pk: int) -> Ticket:
+    return Ticket.objects.select_related("submitted_by", "pattern").get(pk=pk)
+
+
+def ticket_list(
+    tickets: QuerySet[Ticket], *, status: str | None = None, category: str | None = None
+) -> QuerySet[Ticket]:
+    if status:
+        tickets = tickets.filter(status=status)
+    if category:
+        tickets = tickets.filter(category=category.lower())
+    return tickets.select_related("submitted_by", "pattern").order_by("-created_at", "-id")
+
+
+def ticket_audit_trail(ticket: Ticket) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(ticket=ticket).order_by("created_at", "id")
