@@ -16,8 +16,8 @@ from config.errors import ApplicationError, Forbidden
 from remediation.approvals import services
 from remediation.approvals.access import may_approve_anything
 from remediation.approvals.models import ApprovalChannel
-from remediation.approvals.rules import DIGEST_REGEX
 from remediation.approvals.services import MAX_COMMENT
+from remediation.catalogue.rules.digest import DIGEST_REGEX
 from remediation.tickets.api import TICKET_ID_REGEX
 
 

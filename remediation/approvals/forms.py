@@ -8,8 +8,8 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from config.api import contains_control_characters
-from remediation.approvals.rules import DIGEST_REGEX
 from remediation.approvals.services import MAX_COMMENT
+from remediation.catalogue.rules.digest import DIGEST_REGEX
 
 
 class DecisionForm(forms.Form):

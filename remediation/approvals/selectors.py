@@ -19,7 +19,7 @@ from remediation.approvals.models import (
     ApprovalStatus,
     RejectedOperation,
 )
-from remediation.approvals.rules import actions_digest
+from remediation.catalogue.rules.digest import actions_digest
 from remediation.tickets.models import Ticket, TicketOutcome
 
 # How many concluded tickets of a pattern are read to weigh rejections against successes.

@@ -27,10 +27,10 @@ from remediation.approvals.models import (
     ApprovalStatus,
     RejectedOperation,
 )
-from remediation.approvals.rules import actions_digest
 from remediation.approvals.selectors import counting_approvers, current_digest
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
+from remediation.catalogue.rules.digest import actions_digest
 from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
 from remediation.tickets.models import Ticket, TicketStatus

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from remediation.approvals import services
-from remediation.notifications import services as notifications
+from remediation.approvals import notifications, services
 
 
 def expire_approval_requests() -> str:

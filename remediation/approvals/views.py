@@ -18,13 +18,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from config.errors import ApplicationError
-from remediation.alerts.selectors import alert_note
 from remediation.approvals import access, selectors, services
 from remediation.approvals.forms import DecisionForm, QueueFilterForm
 from remediation.approvals.models import ApprovalChannel, ApprovalRequest, ApprovalStatus
 from remediation.catalogue.rules.operations import get_operation
 from remediation.connectors.models import PlatformConnector
-from remediation.tickets.selectors import ticket_audit_trail
+from remediation.tickets.selectors import alert_note, ticket_audit_trail
 
 DECIDED = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
 PAGE_SIZE = 50

@@ -20,16 +20,18 @@ import logging
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from patterns.models import Pattern
 from remediation.audit.models import AuditAction, AuditEvent
-from remediation.tickets.models import Ticket
+
+if TYPE_CHECKING:  # for annotations only: the audit trail is the bottom layer
+    from patterns.models import Pattern
+    from remediation.tickets.models import Ticket
 
 SYSTEM = "system"
 GENESIS = "0" * 64

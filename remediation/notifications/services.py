@@ -1,7 +1,8 @@
-"""E-mail to people: approvers when a request starts waiting, administrators when things go
+"""E-mail to administrators when things go
 wrong (failure, rollback, unknown outcome, an opened circuit breaker: ``admins_notify_later``,
 the one path every part uses). Sent only from tasks, that is after the change committed,
 never inside a transaction. Django's mail backends: console by default, SMTP from ``EMAIL_URL``.
+Approvers' mail lives with the approval flow (``remediation.approvals.notifications``).
 """
 
 from __future__ import annotations
@@ -9,16 +10,12 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission, User
-from django.core.mail import mail_admins, send_mail
+from django.core.mail import mail_admins
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from remediation.approvals.models import ApprovalRequest, ApprovalStatus
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.notifications.models import AdminEvent, AdminNotice
@@ -31,79 +28,6 @@ ADMIN_TASK = "remediation.tasks.notify_admins"
 
 def absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
-
-
-def permission_holders() -> QuerySet[User]:
-    """Active users holding approve_remediation directly, through a group, or as superuser."""
-    perm = Permission.objects.filter(
-        codename="approve_remediation", content_type__app_label="remediation"
-    ).first()
-    users = get_user_model().objects.filter(is_active=True)
-    condition = Q(is_superuser=True)
-    if perm is not None:
-        condition |= Q(user_permissions=perm) | Q(groups__permissions=perm)
-    return users.filter(condition).distinct()
-
-
-def approver_recipients(request: ApprovalRequest) -> list[str]:
-    """The policy's approvers, else the permission holders; never the submitter."""
-    ticket = request.ticket
-    submitter = (ticket.submitted_by.email or "").strip().lower()
-    if request.approvers:
-        emails = [str(e).strip() for e in request.approvers]
-    else:
-        emails = [
-            u.email.strip()
-            for u in permission_holders().exclude(pk=ticket.submitted_by_id)
-            if u.email and u.email.strip()
-        ]
-    return sorted({e for e in emails if e and e.lower() != submitter})
-
-
-def approvers_notify(request_pk: int) -> str:
-    """Mail the request's approvers once. Claimed with a conditional update so a second
-    delivery of the task sends nothing; released again if sending fails, so the task's
-    retry sends it."""
-    request = (
-        ApprovalRequest.objects.select_related("ticket", "ticket__submitted_by")
-        .filter(pk=request_pk)
-        .first()
-    )
-    if request is None or request.status != ApprovalStatus.PENDING:
-        return "skipped: no pending request"
-    claimed = ApprovalRequest.objects.filter(pk=request_pk, notified_at=None).update(
-        notified_at=timezone.now()
-    )
-    if claimed != 1:
-        return "skipped: already notified"
-    recipients = approver_recipients(request)
-    if not recipients:
-        logger.warning("approval request %s has nobody to notify", request_pk)
-        return "nobody to notify"
-    ticket = request.ticket
-    decision = ticket.remediation_decision or {}
-    link = absolute(reverse("approvals:detail", args=[ticket.ticket_id]))
-    score = ticket.reliability_score
-    body = (
-        f"Ticket {ticket.ticket_id} waits for your approval.\n\n"
-        f"Title: {ticket.title}\nCategory: {ticket.category}\n"
-        f"Risk: {decision.get('risk_level') or 'unknown'}\n"
-        f"Reliability: {'n/a' if score is None else f'{score:.1f}'}\n"
-        f"Approvals needed: {request.required_approvals}\n"
-        f"Expires: {request.expires_at:%Y-%m-%d %H:%M} UTC\n\n"
-        f"Review and decide: {link}\n"
-    )
-    try:
-        send_mail(
-            f"[Auto-remediation] Approval needed: {ticket.ticket_id} {ticket.title}"[:200],
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            recipients,
-        )
-    except Exception:
-        ApprovalRequest.objects.filter(pk=request_pk).update(notified_at=None)
-        raise
-    return f"notified {len(recipients)}"
 
 
 def admins_notify_later(

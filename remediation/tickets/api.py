@@ -24,11 +24,11 @@ from config.api import (
     error_responses,
     paginated,
 )
-from remediation.alerts.selectors import alert_note
-from remediation.approvals.rules import actions_digest
 from remediation.audit.models import AuditEvent
+from remediation.catalogue.rules.digest import actions_digest
 from remediation.tickets import access, selectors, services
 from remediation.tickets.models import Severity, Ticket, TicketStatus
+from remediation.tickets.selectors import alert_note
 
 TICKET_ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
 SYSTEM_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:/@\-]{0,199}$"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from remediation.audit.models import AuditEvent
-from remediation.tickets.models import Ticket
+from remediation.tickets.models import Ticket, TicketStatus
 
 
 def ticket_get(pk: int) -> Ticket:
@@ -24,3 +24,16 @@ def ticket_list(
 
 def ticket_audit_trail(ticket: Ticket) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(ticket=ticket).order_by("created_at", "id")
+
+
+def alert_note(ticket: Ticket) -> str | None:
+    """The sentence a ticket's page shows when its alert went away by itself."""
+    if ticket.alert_resolved_at is None:
+        return None
+    at = f"{ticket.alert_resolved_at:%Y-%m-%d %H:%M:%S %Z}"
+    if ticket.status == TicketStatus.AWAITING_APPROVAL:
+        return (
+            f"The alert behind this ticket resolved by itself at {at}, before anyone approved: "
+            "check whether the remediation is still needed."
+        )
+    return f"The alert behind this ticket resolved by itself at {at}."

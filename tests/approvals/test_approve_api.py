@@ -10,10 +10,10 @@ from django.core import mail
 from django.utils import timezone
 
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
-from remediation.approvals.rules import actions_digest
 from remediation.approvals.selectors import approval_check
 from remediation.approvals.services import approval_expire_due
 from remediation.audit.models import AuditAction, AuditEvent
+from remediation.catalogue.rules.digest import actions_digest
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import RESTART_VM, RESTART_WEB_02, approver, awaiting_ticket, policy
 from tests.factories import UserFactory

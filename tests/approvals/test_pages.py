@@ -11,7 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from remediation.approvals.models import ApprovalDecision, ApprovalStatus
-from remediation.approvals.rules import actions_digest
+from remediation.catalogue.rules.digest import actions_digest
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import RESTART_VM, RESTART_WEB_02, approver, awaiting_ticket, policy
 from tests.factories import UserFactory
