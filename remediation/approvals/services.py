@@ -8,6 +8,7 @@ last needed approval and hands the ticket to execution; the others find it decid
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ from remediation.catalogue.rules.digest import actions_digest
 from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
 from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.transitions import ticket_transition
 
 NOTIFY_TASK = "remediation.approvals.tasks.notify_approvers"
 DEFAULT_REQUIRED_APPROVALS = 1
@@ -51,22 +53,6 @@ class ApprovalResult:
     approvals_required: int
     execution_requested: bool
     message: str
-
-
-def _set_status(ticket: Ticket, status: str, reason: str, *, acting_user: User | None) -> None:
-    """Every ticket status write of this package goes through here (one place to route
-    through the state machine)."""
-    old = ticket.status
-    ticket.status = status
-    ticket.status_reason = reason
-    ticket.save(update_fields=["status", "status_reason", "updated_at"])
-    audit(
-        AuditAction.STATUS_CHANGED,
-        f"Status {old} -> {status}: {reason}",
-        ticket=ticket,
-        acting_user=acting_user,
-        details={"from": old, "to": status, "reason": reason},
-    )
 
 
 def approval_request_open(ticket: Ticket) -> ApprovalRequest:
@@ -157,11 +143,27 @@ def _expire(ticket: Ticket, request: ApprovalRequest, *, now: datetime) -> None:
         ticket=ticket,
         details={"expires_at": request.expires_at.isoformat()},
     )
-    _set_status(
-        ticket,
-        TicketStatus.MANUAL_REVIEW,
-        f"Approval expired: {request.decided_reason}",
-        acting_user=None,
+    ticket_transition(
+        ticket, TicketStatus.MANUAL_REVIEW, reason=f"Approval expired: {request.decided_reason}"
+    )
+
+
+def _unless_expired(
+    ticket_id: str,
+    user: User,
+    decide: Callable[[Ticket, ApprovalRequest, datetime], ApprovalResult],
+) -> ApprovalResult:
+    """Run ``decide`` on the locked ticket and request, in one transaction; but a request
+    past its deadline is expired instead (committed) and the caller refused."""
+    with transaction.atomic():
+        ticket, request = _load(ticket_id, user)
+        now = timezone.now()
+        if request.expires_at > now:
+            return decide(ticket, request, now)
+        _expire(ticket, request, now=now)
+    raise Conflict(
+        f"The approval request of ticket {ticket_id} expired; the ticket went to manual review.",
+        code="approval_expired",
     )
 
 
@@ -192,22 +194,13 @@ def approval_grant(
     request is approved and the ticket handed to execution's choke point in the same
     transaction. An expired request is expired here (committed) and then refused.
     """
-    with transaction.atomic():
-        ticket, request = _load(ticket_id, acting_user)
-        now = timezone.now()
-        if request.expires_at <= now:
-            _expire(ticket, request, now=now)
-            expired = True
-        else:
-            expired = False
-            result = _grant(ticket, request, acting_user, comment, shown_digest, via, now)
-    if expired:
-        raise Conflict(
-            f"The approval request of ticket {ticket_id} expired; the ticket went to manual "
-            "review.",
-            code="approval_expired",
-        )
-    return result
+    return _unless_expired(
+        ticket_id,
+        acting_user,
+        lambda ticket, request, now: _grant(
+            ticket, request, acting_user, comment, shown_digest, via, now
+        ),
+    )
 
 
 def _grant(
@@ -279,23 +272,13 @@ def approval_reject(
             code="validation_error",
             fields={"comment": ["Required when rejecting."]},
         )
-    with transaction.atomic():
-        ticket, request = _load(ticket_id, acting_user)
-        now = timezone.now()
-        if request.expires_at <= now:
-            _expire(ticket, request, now=now)
-            expired = True
-        else:
-            expired = False
-            digest = _check_fresh(ticket, request, shown_digest)
-            result = _reject(ticket, request, acting_user, comment, digest, via, now)
-    if expired:
-        raise Conflict(
-            f"The approval request of ticket {ticket_id} expired; the ticket went to manual "
-            "review.",
-            code="approval_expired",
-        )
-    return result
+    return _unless_expired(
+        ticket_id,
+        acting_user,
+        lambda ticket, request, now: _reject(
+            ticket, request, acting_user, comment, shown_digest, via, now
+        ),
+    )
 
 
 def _reject(
@@ -303,10 +286,11 @@ def _reject(
     request: ApprovalRequest,
     user: User,
     comment: str,
-    digest: str,
+    shown_digest: str | None,
     via: str,
     now: datetime,
 ) -> ApprovalResult:
+    digest = _check_fresh(ticket, request, shown_digest)
     ApprovalDecision.objects.create(
         request=request,
         approver=user,
@@ -332,7 +316,7 @@ def _reject(
     )
     if ticket.pattern is not None:
         _remember_refusals(ticket, operations, now=now)
-    _set_status(ticket, TicketStatus.MANUAL_REVIEW, reason, acting_user=user)
+    ticket_transition(ticket, TicketStatus.MANUAL_REVIEW, reason=reason, acting_user=user)
     return ApprovalResult(
         ticket, request, False, True, 0, request.required_approvals, False, reason
     )

@@ -3,79 +3,28 @@
 Fails closed: a connector that answers None ("cannot tell") or raises counts as a failed
 check, and the reason says which connector and which system.
 
-Rate limits count *actions* started in the last rolling hour: tickets whose
-``remediation_started_at`` is within the hour, each weighing the number of its suggested
-actions (read from the stored JSON list; no extra column needed). At most ``limit + 1``
-rows are read, because every started ticket holds at least one action, so that many rows
-already prove the limit is reached. The global count covers every category
-(AUTO_REMEDIATION_MAX_ACTIONS_PER_HOUR); the policy count only tickets decided under that
-policy (``decision_policy``). These are the decision-time checks; the execution service
-re-checks them under its own lock, which is what makes them hold under concurrent workers.
+Rate limits are the execution budget's own count (``remediation.execution.budget``), asked
+here without a lock; the claim asks the same count again under its lock, which is what
+makes the limits hold under concurrent workers.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from policies.models import AutoRemediationPolicy
 from policies.rules import GlobalSettings
 from policies.timewindow import describe, is_open
-from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
+from remediation.catalogue.rules.operations import SuggestedAction
+from remediation.catalogue.rules.policy import backup_needed
 from remediation.connectors.base import Connector
 from remediation.connectors.registry import get_connector
 from remediation.decisions.rules.decision import SafetyFacts
-from remediation.tickets.models import Ticket
+from remediation.execution.budget import budget_failures
 
 logger = logging.getLogger(__name__)
-
-RATE_WINDOW = timedelta(hours=1)
-
-
-def actions_started_since(
-    since: datetime, *, limit: int, policy_name: str | None = None, exclude_pk: int | None = None
-) -> int:
-    """Actions of tickets whose remediation started at or after ``since``.
-
-    Exact up to ``limit``; any answer above ``limit`` only means "over the limit".
-    """
-    tickets = Ticket.objects.filter(remediation_started_at__gte=since)
-    if policy_name is not None:
-        tickets = tickets.filter(decision_policy=policy_name)
-    if exclude_pk is not None:
-        tickets = tickets.exclude(pk=exclude_pk)
-    rows = tickets.order_by().values_list("suggested_actions", flat=True)[: limit + 1]
-    return sum(max(1, len(a)) if isinstance(a, list) else 1 for a in rows)
-
-
-def rate_limit_failures(
-    *,
-    new_actions: int,
-    policy: AutoRemediationPolicy | None,
-    settings: GlobalSettings,
-    now: datetime,
-    exclude_pk: int | None = None,
-) -> list[str]:
-    """Why running ``new_actions`` more now would break a limit (empty when it would not)."""
-    since = now - RATE_WINDOW
-    failures = []
-    limits: list[tuple[str, int, str | None]] = [
-        ("the global limit", settings.max_actions_per_hour, None)
-    ]
-    if policy is not None:
-        limits.append((f"policy {policy.name}'s limit", policy.max_actions_per_hour, policy.name))
-    for label, limit, policy_name in limits:
-        used = actions_started_since(
-            since, limit=limit, policy_name=policy_name, exclude_pk=exclude_pk
-        )
-        if used + new_actions > limit:
-            shown = f"{used}" if used <= limit else f"more than {limit}"
-            failures.append(
-                f"{shown} actions started in the last hour plus {new_actions} would exceed "
-                f"{label} of {limit} per hour"
-            )
-    return failures
 
 
 def _ask(
@@ -99,22 +48,12 @@ def _ask(
     return False, None
 
 
-def backup_needed(action: SuggestedAction, policy: AutoRemediationPolicy | None) -> bool:
-    """A backup is needed where the policy asks for one, and always before an operation the
-    catalogue marks as destroying state a person could not recreate (SPEC §6)."""
-    operation = CATALOGUE.get(action.operation)
-    return bool(policy is not None and policy.requires_backup) or bool(
-        operation is not None and operation.needs_backup
-    )
-
-
 def gather(
     *,
     actions: Sequence[SuggestedAction],
     policy: AutoRemediationPolicy | None,
     settings: GlobalSettings,
     now: datetime,
-    exclude_pk: int | None = None,
 ) -> SafetyFacts:
     """Run every check and say why each failure failed."""
     failures: list[str] = []
@@ -126,14 +65,15 @@ def gather(
         if not time_window_ok:
             failures.append(f"outside the allowed time window ({describe(window)})")
 
-    rate_failures = rate_limit_failures(
-        new_actions=len(actions), policy=policy, settings=settings, now=now, exclude_pk=exclude_pk
+    rate_failures = budget_failures(
+        new_actions=len(actions), policy=policy, settings=settings, now=now
     )
     failures.extend(rate_failures)
 
     backup_ok = True
+    rules = policy.rules() if policy is not None else None
     for action in actions:
-        if not backup_needed(action, policy):
+        if not backup_needed(action, rules):
             continue
         connector = get_connector(action.platform)
         ok, reason = _ask(connector, connector.backup_available, action)

@@ -11,6 +11,7 @@ from remediation.approvals.services import approval_request_open
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.catalogue.rules.operations import validate_suggestions
+from remediation.catalogue.rules.policy import backup_needed
 from remediation.decisions import safety
 from remediation.decisions.rules.decision import (
     Decision,
@@ -60,7 +61,6 @@ def safety_facts_gather(
         policy=policy_for_category(ticket.category),
         settings=settings,
         now=timezone.now(),
-        exclude_pk=ticket.pk,
     )
 
 
@@ -112,7 +112,8 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
     )
     decision = decide(inp)
     # The inputs as they stood, so a policy what-if can replay this decision later.
-    backup_asked = facts is not None and any(safety.backup_needed(a, policy) for a in actions)
+    rules = policy.rules() if policy is not None else None
+    backup_asked = facts is not None and any(backup_needed(a, rules) for a in actions)
     ticket.decision_facts = record_facts(inp, decision.outcome, backup_asked=backup_asked)
     _store(ticket, decision)
     return decision
@@ -130,10 +131,6 @@ def _store(ticket: Ticket, decision: Decision) -> None:
     ticket.decision_mode = decision.mode
     ticket.decision_policy = decision.policy or ""
     fields = ["remediation_decision", "decision_facts", "decision_mode", "decision_policy"]
-    if auto:
-        # Counted by the decision-time rate limits from now on.
-        ticket.remediation_started_at = decision.decided_at
-        fields.append("remediation_started_at")
     reason = _status_reason(decision)
     # The decision is audited first, then the status change it causes.
     audit(

@@ -11,39 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Sum
-
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy, PolicyMode
 from policies.selectors import global_settings, policy_for_category
 from policies.timewindow import describe, is_open
 from remediation.approvals.selectors import approval_check
-from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
+from remediation.catalogue.rules.operations import SuggestedAction
+from remediation.catalogue.rules.policy import policy_refusals
 from remediation.connectors.base import ActionConnector
 from remediation.connectors.registry import get_connector
+from remediation.execution.budget import reserve_budget
 from remediation.execution.models import (
     CircuitBreaker,
     Execution,
-    ExecutionState,
     ExecutionStep,
     ExecutionVia,
-    RateBudget,
     StepKind,
 )
 from remediation.tickets.models import Ticket
-
-__all__ = ["CATALOGUE", "Refusal", "actions_of", "get_connector", "recheck", "reserve_budget"]
-
-RATE_WINDOW = timedelta(hours=1)
-GLOBAL_SCOPE = "global"
-# Executions that used (or are using) their budget: everything claimed except refusals.
-_COUNTED = (
-    ExecutionState.RUNNING,
-    ExecutionState.SUCCEEDED,
-    ExecutionState.ROLLED_BACK,
-    ExecutionState.FAILED,
-    ExecutionState.UNKNOWN,
-)
 
 
 @dataclass(frozen=True)
@@ -73,62 +58,20 @@ def _policy_refusal(
     actions: list[SuggestedAction],
     now: datetime,
 ) -> str | None:
+    """The decision's policy rule again, as the policy stands now: it may have changed
+    since the decision (or the approval)."""
     if execution.via == ExecutionVia.AUTO and policy is None:
         return f"no active policy for category {ticket.category!r} any more"
     if policy is None:
         return None
     if policy.mode == PolicyMode.SHADOW:
         return f"policy {policy.name} is in shadow mode"
-    for action in actions:
-        if action.action_type not in policy.allowed_action_types:
-            return f"policy {policy.name} no longer allows {action.action_type}"
-        if action.platform not in policy.allowed_systems:
-            return f"policy {policy.name} no longer allows {action.platform}"
+    refusals = policy_refusals(policy.rules(), actions, ticket.resolution)
+    if refusals:
+        return f"the policy no longer allows this: {'; '.join(refusals)}"
     window = policy.time_window()
     if not is_open(window, now):
         return f"outside the allowed time window ({describe(window)})"
-    return None
-
-
-def _used(since: datetime, policy_name: str | None, exclude_pk: int | None) -> int:
-    executions = Execution.objects.filter(state__in=_COUNTED, claimed_at__gte=since)
-    if exclude_pk is not None:
-        executions = executions.exclude(pk=exclude_pk)
-    if policy_name is not None:
-        executions = executions.filter(policy_name=policy_name)
-    return int(executions.aggregate(n=Sum("action_count"))["n"] or 0)
-
-
-def reserve_budget(
-    *,
-    new_actions: int,
-    policy: AutoRemediationPolicy | None,
-    now: datetime,
-    exclude_pk: int | None = None,
-) -> str | None:
-    """Lock the limits' rows, count what the last hour used, and refuse past a limit.
-
-    The caller's transaction then marks its execution claimed (counted from then on) before
-    it commits and releases the rows: check and reservation are one atomic step.
-    """
-    limits: list[tuple[str, str | None, int]] = [
-        (GLOBAL_SCOPE, None, global_settings().max_actions_per_hour)
-    ]
-    if policy is not None:
-        limits.append((f"policy:{policy.name}", policy.name, policy.max_actions_per_hour))
-    scopes = sorted(scope for scope, _, _ in limits)
-    RateBudget.objects.bulk_create([RateBudget(scope=s) for s in scopes], ignore_conflicts=True)
-    # Locked in a fixed order, so two claims never wait on each other crosswise.
-    list(RateBudget.objects.select_for_update().filter(scope__in=scopes).order_by("scope"))
-    since = now - RATE_WINDOW
-    for _scope, policy_name, limit in limits:
-        used = _used(since, policy_name, exclude_pk)
-        if used + new_actions > limit:
-            label = "the global limit" if policy_name is None else f"policy {policy_name}'s limit"
-            return (
-                f"{used} actions started in the last hour plus {new_actions} would exceed "
-                f"{label} of {limit} per hour"
-            )
     return None
 
 
@@ -189,7 +132,8 @@ def recheck(
     ticket: Ticket, execution: Execution, now: datetime
 ) -> tuple[list[SuggestedAction], Refusal | None]:
     """Every re-check of the claim, in order; the first that fails refuses."""
-    if not global_settings().enabled:
+    settings = global_settings()
+    if not settings.enabled:
         return [], Refusal("auto-remediation is switched off (AUTO_REMEDIATION_ENABLED=false)")
     actions, problem = actions_of(ticket)
     if problem:
@@ -208,7 +152,13 @@ def recheck(
     if tripped is not None:
         return [], tripped
     # The claim already marked this execution running: it is the one being reserved.
-    over = reserve_budget(new_actions=len(actions), policy=policy, now=now, exclude_pk=execution.pk)
+    over = reserve_budget(
+        new_actions=len(actions),
+        policy=policy,
+        settings=settings,
+        now=now,
+        exclude_pk=execution.pk,
+    )
     if over:
         return [], Refusal(over)
     return actions, None

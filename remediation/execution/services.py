@@ -3,7 +3,7 @@
 Every path that can execute (auto-approval in ``ticket_decide``, a person's approval, a
 re-delivered task, an admin action, a command) queues through ``execution_request`` and runs
 through ``execution_run``. Nothing else calls a connector's ``execute``
-(``tests/remediation/test_choke_point.py`` enumerates the callers).
+(``tests/execution/test_choke_point.py`` enumerates the callers).
 
 ``execution_run`` in one short transaction: locks the ticket, claims the execution with a
 conditional update (PENDING -> RUNNING; a second delivery finds it claimed and leaves),
@@ -28,7 +28,8 @@ from django_q.tasks import async_task
 from config.errors import Conflict
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
-from remediation.catalogue.rules.operations import SuggestedAction
+from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
+from remediation.connectors.registry import get_connector
 from remediation.execution import claim
 from remediation.execution.models import (
     CircuitBreaker,
@@ -166,9 +167,7 @@ def execution_run(ticket_pk: int) -> str:
         actions, refusal = claim.recheck(ticket, execution, now)
         if refusal is not None:
             return _refuse(ticket, execution, refusal.reason, breaker=refusal.breaker)
-        simulated = any(
-            getattr(claim.get_connector(a.platform), "simulated", False) for a in actions
-        )
+        simulated = any(getattr(get_connector(a.platform), "simulated", False) for a in actions)
         Execution.objects.filter(pk=execution.pk).update(simulated=simulated)
         execution.simulated = simulated
         audit(
@@ -399,12 +398,12 @@ def execution_observe(execution: Execution) -> list[dict[str, Any]]:
         action = SuggestedAction.from_dict(
             {"operation": step.operation, "params": step.params, "system": step.target}
         )
-        connector = claim.get_connector(step.platform)
+        connector = get_connector(step.platform)
         try:
             with connector.session():  # type: ignore[attr-defined]
                 state = connector.target_state(action)  # type: ignore[attr-defined]
                 passed, checks = connector.post_check(  # type: ignore[attr-defined]
-                    action, claim.CATALOGUE[step.operation].checks
+                    action, CATALOGUE[step.operation].checks
                 )
         except Exception as exc:  # a person reads this; any failure is shown, not raised
             observed.append({"step": step.index, "error": str(exc)[:500]})

@@ -152,6 +152,44 @@ def test_a_target_outside_the_lab_never_executes(lab_path, policy):
     assert lab_writes(lab_path) == []
 
 
+def test_a_word_the_policy_forbade_after_the_decision_refuses_the_claim(lab_path, policy):
+    """The claim asks the decision's own policy rule again, forbidden words included."""
+    ticket = approved_ticket([action("restart_vm", vm="prod-web-04")])
+    policy.forbidden_commands = ["restart"]
+    policy.save()
+
+    outcome = execution_run(ticket.pk)
+
+    assert outcome.startswith("refused: the policy no longer allows this")
+    assert "restart_vm on prod-web-04 mentions forbidden restart" in outcome
+    assert lab_writes(lab_path) == []
+
+
+def test_an_action_type_the_policy_dropped_after_the_decision_refuses_the_claim(lab_path, policy):
+    ticket = approved_ticket([action("restart_vm", vm="prod-web-04")])
+    policy.allowed_action_types = ["read_only"]
+    policy.save()
+
+    outcome = execution_run(ticket.pk)
+
+    assert "is safe_write, which policy lab-policy does not allow" in outcome
+    assert lab_writes(lab_path) == []
+
+
+def test_queued_and_refused_executions_use_no_budget(lab_path, policy, settings):
+    """The budget counts claimed executions only: the others waiting in the queue leave the
+    hour's whole budget to the first one claimed, and a refusal uses none of it."""
+    settings.AUTO_REMEDIATION_MAX_ACTIONS_PER_HOUR = 1
+    waiting = [approved_ticket([action("restart_vm", vm="prod-web-06")]) for _ in range(3)]
+
+    assert execution_run(waiting[0].pk) == ExecutionState.SUCCEEDED
+    second = execution_run(waiting[1].pk)
+
+    assert second.startswith("refused: 1 actions started in the last hour plus 1")
+    assert execution_run(waiting[2].pk).startswith("refused: 1 actions started")
+    assert len(lab_writes(lab_path)) == 1
+
+
 def test_the_kill_switch_stops_queued_work(lab_path, policy, settings):
     ticket = approved_ticket([action("restart_vm", vm="prod-web-05")])
     settings.AUTO_REMEDIATION_ENABLED = False

@@ -16,6 +16,7 @@ from remediation.connectors.mcp_connector import McpConnector
 from remediation.connectors.models import PlatformConnector
 from remediation.connectors.registry import get_connector
 from remediation.decisions.rules.decision import Outcome
+from remediation.execution.models import Execution, ExecutionState, ExecutionVia
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.deciding import decide
 from tests.factories import EXPAND_VOLUME, RESTART_VM, PatternFactory, TicketFactory
@@ -245,12 +246,22 @@ def test_a_closed_time_window_sends_the_ticket_to_manual_review(lab):
 
 
 def started(minutes_ago: int, *, actions: int = 1, policy: str = "cache-auto-remediation"):
-    return TicketFactory(
+    """An execution the choke point claimed ``minutes_ago``: what the hourly budget counts."""
+    ticket = TicketFactory(
         submitted_by=_submitter["user"],
         status=TicketStatus.REMEDIATING,
         decision_policy=policy,
         suggested_actions=[RESTART_VM] * actions,
-        remediation_started_at=timezone.now() - timedelta(minutes=minutes_ago),
+    )
+    return Execution.objects.create(
+        ticket=ticket,
+        run=1,
+        key=f"{ticket.ticket_id}:1",
+        via=ExecutionVia.AUTO,
+        state=ExecutionState.SUCCEEDED,
+        policy_name=policy,
+        action_count=actions,
+        claimed_at=timezone.now() - timedelta(minutes=minutes_ago),
     )
 
 
@@ -287,7 +298,8 @@ def test_the_policy_cap_counts_only_that_policys_actions(lab):
     decide(ticket)
     assert ticket.status == TicketStatus.REMEDIATING
 
-    started(5, actions=1)
+    # The first ticket's run is queued, not claimed: it uses no budget until it starts.
+    started(5, actions=2)
     second = analyzed_ticket()
     decide(second)
     assert second.status == TicketStatus.MANUAL_REVIEW

@@ -25,6 +25,7 @@ from remediation.catalogue.rules.operations import (
     SuggestedAction,
     validate_suggestions,
 )
+from remediation.catalogue.rules.policy import forbidden_hits
 from remediation.decisions.rules.decision import (
     NOT_CHECKED,
     Decision,
@@ -33,7 +34,6 @@ from remediation.decisions.rules.decision import (
     PatternFacts,
     SafetyFacts,
     decide,
-    forbidden_hits,
     in_rollout,
     rollout_bucket,
 )

@@ -17,20 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from policies.rules import MODE_ENFORCE, MODE_SHADOW, GlobalSettings, PolicyRules
-from remediation.catalogue.rules.operations import (
-    CATALOGUE,
-    RISK_LEVEL,
-    ActionType,
-    SuggestedAction,
-)
+from remediation.catalogue.rules.operations import RISK_LEVEL, ActionType, SuggestedAction
+from remediation.catalogue.rules.policy import policy_refusals
 
 # Lowest to highest risk; the ticket's action type is the highest among its actions.
 RISK_ORDER: tuple[str, ...] = (
@@ -150,46 +145,6 @@ def rollout_bucket(ticket_id: str) -> int:
     return int(hashlib.sha256(ticket_id.encode()).hexdigest(), 16) % ROLLOUT_BUCKETS
 
 
-def forbidden_hits(words: Iterable[str], texts: Iterable[str]) -> list[str]:
-    """The forbidden words found in any text, case-insensitively, as whole words.
-
-    Letters and digits form words; ``_`` and ``-`` separate them, so "shutdown" is found in
-    "shutdown_vm" and "vm-shutdown" but "format" is not found in "information".
-    """
-    texts = list(texts)
-    hits = []
-    for word in words:
-        word = word.strip()
-        if not word:
-            continue
-        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", re.IGNORECASE)
-        if any(pattern.search(t) for t in texts):
-            hits.append(word)
-    return hits
-
-
-def _strings(value: Any) -> list[str]:
-    """Every string inside a parameter value (keys and values, nested)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Mapping):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list | tuple | set | frozenset):
-        return [s for v in value for s in _strings(v)]
-    if value is None:
-        return []
-    return [str(value)]
-
-
-def _action_texts(action: SuggestedAction) -> list[str]:
-    """What a forbidden word is looked for in: the operation's name and what it does (the
-    catalogue's summary, so "delete" also forbids restart_pod, which deletes the pod), the
-    analyzer's text for it, and every parameter."""
-    operation = CATALOGUE.get(action.operation)
-    summary = [operation.summary] if operation is not None else []
-    return [action.operation, *summary, action.action, *_strings(action.params)]
-
-
 def _num(value: float) -> str:
     """92.0 -> "92", 87.456 -> "87.46": how numbers read in the reasoning."""
     return f"{value:.2f}".rstrip("0").rstrip(".")
@@ -197,10 +152,6 @@ def _num(value: float) -> str:
 
 def _pct(rate: float) -> str:
     return f"{_num(rate * 100)}%"
-
-
-def _label(action: SuggestedAction) -> str:
-    return f"{action.operation} on {action.system}"
 
 
 @dataclass
@@ -290,7 +241,7 @@ def decide(inp: DecisionInput) -> Decision:
     dropped = f"; dropped by the catalogue: {'; '.join(inp.dropped)}" if inp.dropped else ""
     if not inp.actions:
         return run.reject(f"Rejected: no catalogue action to run{dropped}")
-    refusals = _policy_refusals(inp)
+    refusals = policy_refusals(policy, inp.actions, inp.resolution) if policy is not None else []
     if refusals:
         return run.reject(f"Rejected: {'; '.join(refusals)}{dropped}")
     action_type = highest_action_type(inp.actions)
@@ -350,33 +301,6 @@ def decide(inp: DecisionInput) -> Decision:
     if run.mode == MODE_ENFORCE:
         run.say(_awaiting_sentence(policy))
     return run.finish(Outcome.AWAITING_APPROVAL, allowed=True, requires_approval=True)
-
-
-def _policy_refusals(inp: DecisionInput) -> list[str]:
-    policy = inp.policy
-    refusals: list[str] = []
-    for action in inp.actions:
-        if policy is not None and action.action_type not in policy.allowed_action_types:
-            refusals.append(
-                f"{_label(action)} is {action.action_type}, which policy {policy.name} "
-                "does not allow"
-            )
-        if policy is not None and action.platform not in policy.allowed_systems:
-            refusals.append(
-                f"{_label(action)} runs on {action.platform}, which policy {policy.name} "
-                "does not allow"
-            )
-        if policy is not None and policy.requires_rollback_plan and not action.rollback:
-            refusals.append(f"{_label(action)} has no rollback plan, which the policy requires")
-        if policy is not None:
-            hits = forbidden_hits(policy.forbidden_commands, _action_texts(action))
-            if hits:
-                refusals.append(f"{_label(action)} mentions forbidden {', '.join(hits)}")
-    if policy is not None:
-        hits = forbidden_hits(policy.forbidden_commands, [inp.resolution])
-        if hits:
-            refusals.append(f"the resolution mentions forbidden {', '.join(hits)}")
-    return refusals
 
 
 def _pattern_sentence(run: _Run) -> str:
@@ -465,7 +389,6 @@ __all__ = [
     "PatternFacts",
     "SafetyFacts",
     "decide",
-    "forbidden_hits",
     "highest_action_type",
     "in_rollout",
     "rollout_bucket",

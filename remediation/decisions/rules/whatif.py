@@ -26,7 +26,8 @@ from typing import Any
 
 from policies.rules import GlobalSettings, PolicyRules
 from policies.timewindow import TimeWindow, is_open
-from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
+from remediation.catalogue.rules.operations import SuggestedAction
+from remediation.catalogue.rules.policy import backup_needed
 from remediation.decisions.rules.decision import (
     DecisionInput,
     Outcome,
@@ -146,11 +147,6 @@ def actions_from(data: Iterable[Mapping[str, Any]]) -> tuple[SuggestedAction, ..
     return tuple(SuggestedAction.from_dict(a) for a in data)
 
 
-def _backup_needed(actions: Iterable[SuggestedAction], policy: PolicyRules | None) -> bool:
-    needs = [CATALOGUE[a.operation].needs_backup for a in actions if a.operation in CATALOGUE]
-    return bool(policy is not None and policy.requires_backup) or any(needs)
-
-
 def _safety_under(stored: StoredDecision, policy: PolicyRules | None) -> SafetyFacts | None:
     """The stored safety checks, re-derived where ``policy`` changes them."""
     safety = stored.inp.safety
@@ -165,7 +161,7 @@ def _safety_under(stored: StoredDecision, policy: PolicyRules | None) -> SafetyF
             timezone=policy.timezone,
         )
         window_ok = is_open(window, stored.inp.now)
-    if not _backup_needed(stored.inp.actions, policy):
+    if not any(backup_needed(a, policy) for a in stored.inp.actions):
         backup_ok = True
     elif stored.backup_asked:
         backup_ok = safety.backup_available
