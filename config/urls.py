@@ -6,8 +6,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
 from config.metrics import metrics
+from remediation.decisions.admin import policy_whatif_view
 
 urlpatterns = [
+    # The policy what-if page reads tickets, so it lives with the decisions, not the
+    # policies app; it is served under the admin with the admin's login.
+    path(
+        "admin/policies/autoremediationpolicy/<int:policy_id>/whatif/",
+        admin.site.admin_view(policy_whatif_view),
+        name="policy_whatif",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,27 +1,13 @@
-"""Admin for feedback (read-only: it is evidence) and for learned patterns.
-
-Patterns are registered here rather than in ``patterns/admin.py`` because switching one
-on or off is audited in ``remediation``'s audit trail, which the patterns app may not
-import. Every statistic is read-only: the numbers come from events, and
-``manage.py recompute_patterns`` rebuilds them; the one thing an admin decides is whether
-a pattern may ever count as eligible (``enabled``).
-"""
+"""Admin for feedback: read-only, because it is evidence."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.db import transaction
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
 
 from feedback.models import Feedback
-from patterns import services as pattern_services
-from patterns.models import Pattern
-from remediation.audit.models import AuditAction
-from remediation.audit.services import audit
-from remediation.tickets.transitions import audit_eligibility_change
 
 
 @admin.register(Feedback)
@@ -39,87 +25,3 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(Pattern)
-class PatternAdmin(admin.ModelAdmin):
-    list_display = [
-        "signature",
-        "category",
-        "occurrence_count",
-        "positive_feedback_rate",
-        "avg_reliability_score",
-        "auto_remediation_success_rate",
-        "rejection_count",
-        "eligible_for_auto_remediation",
-        "enabled",
-        "needs_review",
-        "last_seen_at",
-    ]
-    list_filter = ["category", "eligible_for_auto_remediation", "enabled", "needs_review"]
-    search_fields = ["signature", "hash"]
-    actions = ["disable_patterns", "enable_patterns", "clear_review"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [f.name for f in Pattern._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Tickets and audit events point at patterns; the history stays whole.
-        return False
-
-    def _set_enabled(
-        self, request: HttpRequest, queryset: QuerySet[Pattern], enabled: bool
-    ) -> None:
-        changed = 0
-        verb = "enabled" if enabled else "disabled"
-        for pattern in queryset.order_by("id"):
-            if pattern.enabled == enabled:
-                continue
-            with transaction.atomic():
-                change = pattern_services.pattern_set_enabled(pattern, enabled=enabled)
-                audit(
-                    AuditAction.PATTERN_ELIGIBILITY_CHANGED,
-                    f"Pattern {pattern.signature} {verb} by {request.user.get_username()}",
-                    pattern=pattern,
-                    acting_user=request.user,  # type: ignore[arg-type]
-                    details={"pattern": pattern.hash, "enabled": enabled},
-                )
-                audit_eligibility_change(change, acting_user=request.user)  # type: ignore[arg-type]
-                self.log_change(request, pattern, f"{verb.capitalize()} pattern")
-            changed += 1
-        self.message_user(request, f"{changed} pattern(s) {verb}.", messages.SUCCESS)
-
-    @admin.action(
-        description="Disable: never eligible for auto-remediation", permissions=["change"]
-    )
-    def disable_patterns(self, request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
-        self._set_enabled(request, queryset, False)
-
-    @admin.action(
-        description="Enable: eligible again when its statistics qualify", permissions=["change"]
-    )
-    def enable_patterns(self, request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
-        self._set_enabled(request, queryset, True)
-
-    @admin.action(
-        description="Reviewed: clear the disagreement flag (eligible again if it qualifies)",
-        permissions=["change"],
-    )
-    def clear_review(self, request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
-        cleared = 0
-        for pattern in queryset.filter(needs_review=True).order_by("id"):
-            with transaction.atomic():
-                change = pattern_services.pattern_clear_review(pattern)
-                audit(
-                    AuditAction.PATTERN_ELIGIBILITY_CHANGED,
-                    f"Pattern {pattern.signature} reviewed by {request.user.get_username()}",
-                    pattern=pattern,
-                    acting_user=request.user,  # type: ignore[arg-type]
-                    details={"pattern": pattern.hash, "needs_review": False},
-                )
-                audit_eligibility_change(change, acting_user=request.user)  # type: ignore[arg-type]
-            cleared += 1
-        self.message_user(request, f"{cleared} pattern(s) marked reviewed.", messages.SUCCESS)

@@ -40,16 +40,25 @@ from config.errors import Conflict
 from feedback.models import Feedback, FeedbackType
 from patterns import services as pattern_services
 from patterns.models import Pattern
-from patterns.services import SUM_DECIMALS, EligibilityChange, PatternTotals
+from patterns.services import (
+    SUM_DECIMALS,
+    EligibilityChange,
+    PatternChange,
+    PatternTotals,
+    feedback_added,
+    pattern_update,
+    review_flagged,
+)
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.catalogue.rules.operations import get_operation, validate_suggestions
-from remediation.scoring.services import score_ticket
+from remediation.scoring.services import rescored, score_ticket
 from remediation.tickets import rollups
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.rules import lifecycle
-from remediation.tickets.transitions import audit_eligibility_change, ticket_transition
+from remediation.tickets.selectors import pattern_ref
+from remediation.tickets.transitions import ticket_transition
 
 
 @dataclass(frozen=True)
@@ -186,33 +195,15 @@ def _apply_trusted(
     outcome: TicketOutcome | None,
     disagrees: bool,
 ) -> None:
-    """Rollups, outcome, review flag, score and the one pattern write of a trusted feedback."""
+    """Rollups, the pattern's feedback statistics, outcome, review flag and score of a
+    trusted feedback."""
     rollups.record_feedback(
         category=ticket.category,
         day=timezone.localdate(feedback.created_at),
         feedback_type=feedback.feedback_type,
         rating=feedback.rating,
     )
-    old_outcome = str(ticket.outcome)
     reason = f"{feedback.feedback_type} feedback by {user.get_username()}"
-    if outcome == TicketOutcome.SUCCESS:
-        ticket_transition(
-            ticket,
-            TicketStatus.RESOLVED,
-            outcome=outcome,
-            reason=f"Fix confirmed by {reason}",
-            acting_user=user,
-            update_pattern=False,
-        )
-    elif outcome == TicketOutcome.FAILURE:
-        ticket_transition(
-            ticket,
-            ticket.status,
-            outcome=outcome,
-            reason=f"Suggestion refuted by {reason}",
-            acting_user=user,
-            update_pattern=False,
-        )
     if disagrees:
         ticket.needs_review = True
         ticket.save(update_fields=["needs_review", "updated_at"])
@@ -226,31 +217,36 @@ def _apply_trusted(
             acting_user=user,
             details={"feedback_id": feedback.pk, "outcome": str(ticket.outcome)},
         )
-
-    pattern = None
-    fields: list[str] = []
-    if ticket.pattern_id is not None:
-        pattern = pattern_services.pattern_lock(ticket.pattern_id)
-        ticket.pattern = pattern
-        fields += pattern_services.apply_feedback(pattern, feedback.feedback_type)
-        if str(ticket.outcome) != old_outcome:
-            fields += pattern_services.apply_outcome(
-                pattern,
-                old=old_outcome,
-                new=str(ticket.outcome),
-                remediated=ticket.auto_remediation_executed,
-            )
-        if disagrees:
-            fields += pattern_services.flag_for_review(pattern)
-    old_score = ticket.reliability_score
-    # After the rollups and the outcome moved: the new score includes this feedback.
-    score_ticket(ticket, locked_pattern=pattern)
-    if pattern is not None:
-        fields += pattern_services.apply_reliability(
-            pattern, old=old_score, new=ticket.reliability_score
+    # The pattern's changes, in one write: the outcome (when it moves), this feedback, the
+    # review flag, and the re-score, which reads the pattern as the others left it.
+    changes: list[PatternChange] = [feedback_added(feedback.feedback_type)]
+    if disagrees:
+        changes.append(review_flagged)
+    changes.append(rescored(ticket))
+    if ticket.pattern_id is None:
+        changes = []
+    if outcome == TicketOutcome.SUCCESS:
+        ticket_transition(
+            ticket,
+            TicketStatus.RESOLVED,
+            outcome=outcome,
+            reason=f"Fix confirmed by {reason}",
+            acting_user=user,
+            pattern_changes=changes,
         )
-        change = pattern_services.pattern_save_locked(pattern, fields)
-        audit_eligibility_change(change, ticket=ticket, acting_user=user)
+    elif outcome == TicketOutcome.FAILURE:
+        ticket_transition(
+            ticket,
+            ticket.status,
+            outcome=outcome,
+            reason=f"Suggestion refuted by {reason}",
+            acting_user=user,
+            pattern_changes=changes,
+        )
+    elif changes:
+        pattern_update(pattern_ref(ticket), *changes, ticket=ticket, acting_user=user)
+    if ticket.pattern_id is None:
+        score_ticket(ticket)
 
 
 def _learned_operation(
@@ -462,7 +458,7 @@ def patterns_recompute(*, progress: Callable[[int, int], None] | None = None) ->
         pattern_services.lock_all_patterns()
         changes = pattern_services.pattern_rebuild(pattern_totals(), progress=progress)
         for change in changes:
-            audit_eligibility_change(change)
+            pattern_services.audit_eligibility_change(change)
         eligible = Pattern.objects.filter(eligible_for_auto_remediation=True).count()
         total = Pattern.objects.count()
     return RecomputeSummary(patterns=total, eligible=eligible, changes=changes)

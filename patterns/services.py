@@ -4,11 +4,10 @@ Every function here must run inside the caller's transaction (they open a savepo
 and locks the pattern row with ``select_for_update`` before reading it, so concurrent
 workers updating the same pattern serialize instead of losing an increment.
 
-Each statistic change re-evaluates eligibility (``patterns.eligibility``) and returns an
-``EligibilityChange`` when the verdict flipped, else ``None``. This app may not import the
-audit trail (it lives in ``remediation``), so the caller writes the
-``AuditEvent(action=PATTERN_ELIGIBILITY_CHANGED)``; ``remediation.outcomes.
-audit_eligibility_change`` does exactly that.
+Every statistic changes through ``pattern_update``, which re-evaluates eligibility
+(``patterns.eligibility``), writes an ``AuditEvent(action=PATTERN_ELIGIBILITY_CHANGED)``
+when the verdict flipped and returns that ``EligibilityChange`` (else ``None``). The audit
+trail is the one part of ``remediation`` this app uses.
 
 Sums are kept of values rounded to ``SUM_DECIMALS`` and re-rounded after each addition, so
 that an incremental sum and the set-based one of ``recompute_patterns`` give the very same
@@ -20,16 +19,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field
+from django.db.models import Field
 from django.utils import timezone
 
 from patterns.eligibility import PatternStats, Thresholds, is_eligible
 from patterns.models import Pattern
 from patterns.signature import signature_for
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
+
+if TYPE_CHECKING:  # for annotations only: patterns sit below tickets
+    from remediation.tickets.models import Ticket
 
 # The values of remediation.models.TicketOutcome and feedback.models.FeedbackType; this app
 # may not import those apps, so the strings are named here once.
@@ -116,84 +121,142 @@ _DERIVED_FIELDS = [
 ]
 
 
-def _update(
-    pattern: Pattern, change: Callable[[Pattern], None], fields: list[str]
-) -> EligibilityChange | None:
-    """Lock the row, apply ``change`` to it, refresh rates and eligibility, save.
+# --- The one way a pattern's statistics change -------------------------------------------
+#
+# A change is a function that edits a pattern in memory and returns the fields it changed.
+# ``pattern_update`` locks the row, applies every change given, refreshes the rates,
+# settles eligibility, saves once and audits an eligibility flip. The change builders below
+# are the only statistics there are.
 
-    The caller's instance gets the new values too, so ``ticket.pattern`` stays current.
+PatternChange = Callable[[Pattern], list[str]]
+
+
+def pattern_update(
+    pattern: Pattern | int,
+    *changes: PatternChange,
+    ticket: Ticket | None = None,
+    acting_user: User | None = None,
+) -> EligibilityChange | None:
+    """Lock the pattern's row, apply ``changes``, refresh rates and eligibility, save once.
+
+    Runs inside the caller's transaction (a savepoint otherwise). Given an instance, the
+    caller's instance gets the new values too, so ``ticket.pattern`` stays current; given an
+    id, only the locked read is made. An eligibility flip is written to the audit trail
+    here (with ``ticket`` and ``acting_user`` as its context) and returned; no changes at
+    all just settles eligibility against today's thresholds.
     """
-    with transaction.atomic():
-        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
-        change(locked)
+    pk = pattern if isinstance(pattern, int) else pattern.pk
+    # No savepoint of its own: a failure here fails the caller's whole event.
+    with transaction.atomic(savepoint=False):
+        locked = Pattern.objects.select_for_update().get(pk=pk)
+        fields = [name for change in changes for name in change(locked)]
         _refresh_derived(locked)
         result = _settle_eligibility(locked, at=timezone.now())
-        update_fields = fields + _DERIVED_FIELDS
-        locked.save(update_fields=update_fields)
-    for name in update_fields:
-        setattr(pattern, name, getattr(locked, name))
+        locked.save(update_fields=sorted(set(fields) | set(_DERIVED_FIELDS)))
+        audit_eligibility_change(result, ticket=ticket, acting_user=acting_user)
+    if isinstance(pattern, Pattern):
+        for field in Pattern._meta.concrete_fields:
+            setattr(pattern, field.attname, getattr(locked, field.attname))
     return result
 
 
-def pattern_lock(pattern_id: int) -> Pattern:
-    """The pattern row, locked for the rest of the caller's transaction.
+def occurrence_added(confidence: float, at: datetime) -> PatternChange:
+    """One more analyzed ticket with this ``confidence``, seen ``at``."""
 
-    For callers that change several statistics in one event (a feedback) and save them
-    with ``pattern_save_locked`` in one write, instead of one lock-read-write per change.
-    """
-    return Pattern.objects.select_for_update().get(pk=pattern_id)
+    def change(p: Pattern) -> list[str]:
+        p.occurrence_count += 1
+        p.confidence_sum = quantize(p.confidence_sum + quantize(confidence))
+        if p.first_seen_at is None or at < p.first_seen_at:
+            p.first_seen_at = at
+        if p.last_seen_at is None or at > p.last_seen_at:
+            p.last_seen_at = at
+        return ["occurrence_count", "confidence_sum", "first_seen_at", "last_seen_at"]
+
+    return change
 
 
-def apply_feedback(p: Pattern, feedback_type: str) -> list[str]:
-    """In memory: one more feedback of ``feedback_type``; returns the changed fields."""
+def feedback_added(feedback_type: str) -> PatternChange:
+    """One more trusted feedback of ``feedback_type`` (positive, negative or neutral)."""
     if feedback_type not in FEEDBACK_TYPES:
         raise ValueError(f"Unknown feedback type {feedback_type!r}")
     field = f"{feedback_type}_feedback_count"
-    setattr(p, field, getattr(p, field) + 1)
-    return [field]
+
+    def change(p: Pattern) -> list[str]:
+        setattr(p, field, getattr(p, field) + 1)
+        return [field]
+
+    return change
 
 
-def apply_outcome(p: Pattern, *, old: str, new: str, remediated: bool) -> list[str]:
-    """In memory: a ticket of ``p`` changed outcome (see ``pattern_record_outcome``)."""
-    p.success_count += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
-    p.failure_count += (new == OUTCOME_FAILURE) - (old == OUTCOME_FAILURE)
-    if remediated:
-        p.auto_remediation_attempts += (new in CONCLUDED_OUTCOMES) - (old in CONCLUDED_OUTCOMES)
-        p.auto_remediation_successes += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
-    return [
-        "success_count",
-        "failure_count",
-        "auto_remediation_attempts",
-        "auto_remediation_successes",
-    ]
+def outcome_moved(*, old: str, new: str, remediated: bool) -> PatternChange:
+    """A ticket of the pattern changed outcome from ``old`` to ``new``.
+
+    ``remediated``: the ticket's actions were executed (``auto_remediation_executed``),
+    automatically or after a person approved them. Its concluded outcome is then also a
+    remediation attempt, successful or not: this is how executions count toward the
+    pattern's remediation success rate, and what ``recompute_patterns`` counts.
+    """
+
+    def change(p: Pattern) -> list[str]:
+        p.success_count += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
+        p.failure_count += (new == OUTCOME_FAILURE) - (old == OUTCOME_FAILURE)
+        if remediated:
+            p.auto_remediation_attempts += (new in CONCLUDED_OUTCOMES) - (old in CONCLUDED_OUTCOMES)
+            p.auto_remediation_successes += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
+        return [
+            "success_count",
+            "failure_count",
+            "auto_remediation_attempts",
+            "auto_remediation_successes",
+        ]
+
+    return change
 
 
-def apply_reliability(p: Pattern, *, old: float | None, new: float | None) -> list[str]:
-    """In memory: a ticket of ``p`` was (re)scored from ``old`` to ``new``."""
-    if old is not None:
-        p.reliability_sum = quantize(p.reliability_sum - quantize(old))
-        p.reliability_count -= 1
-    if new is not None:
-        p.reliability_sum = quantize(p.reliability_sum + quantize(new))
-        p.reliability_count += 1
-    if p.reliability_count == 0:
-        p.reliability_sum = 0.0
-    return ["reliability_sum", "reliability_count"]
+def reliability_moved(*, old: float | None, new: float | None) -> PatternChange:
+    """A ticket of the pattern was (re)scored from ``old`` to ``new`` (None: unscored)."""
+
+    def change(p: Pattern) -> list[str]:
+        if old is not None:
+            p.reliability_sum = quantize(p.reliability_sum - quantize(old))
+            p.reliability_count -= 1
+        if new is not None:
+            p.reliability_sum = quantize(p.reliability_sum + quantize(new))
+            p.reliability_count += 1
+        if p.reliability_count == 0:
+            p.reliability_sum = 0.0
+        return ["reliability_sum", "reliability_count"]
+
+    return change
 
 
-def flag_for_review(p: Pattern) -> list[str]:
-    """In memory: trusted feedback disagreed with a measured outcome of one of its tickets."""
+def review_flagged(p: Pattern) -> list[str]:
+    """Trusted feedback disagreed with a measured outcome of one of its tickets."""
     p.needs_review = True
     return ["needs_review"]
 
 
-def pattern_save_locked(p: Pattern, fields: list[str]) -> EligibilityChange | None:
-    """Refresh rates and eligibility of a pattern locked by ``pattern_lock`` and changed
-    by the ``apply_*`` functions, and write it once."""
-    _refresh_derived(p)
-    result = _settle_eligibility(p, at=timezone.now())
-    p.save(update_fields=sorted(set(fields) | set(_DERIVED_FIELDS)))
-    return result
+def review_cleared(p: Pattern) -> list[str]:
+    """An admin reviewed the disagreement that flagged it; it may be eligible again."""
+    p.needs_review = False
+    return ["needs_review"]
+
+
+def enabled_set(enabled: bool) -> PatternChange:
+    """Switch the pattern on or off; a disabled pattern is never eligible."""
+
+    def change(p: Pattern) -> list[str]:
+        p.enabled = enabled
+        return ["enabled"]
+
+    return change
+
+
+def rejection_counted(p: Pattern) -> list[str]:
+    """An approver refused the actions proposed for a ticket of the pattern. Eligibility
+    does not read it (what people refuse is kept from being proposed instead)."""
+    p.rejection_count += 1
+    return ["rejection_count"]
 
 
 def _get_or_create_by_signature(category: str, title: str, description: str) -> Pattern:
@@ -222,144 +285,45 @@ def pattern_observe(
     description: str,
     confidence: float,
     at: datetime | None = None,
+    ticket: Ticket | None = None,
 ) -> Pattern:
-    """Record one analyzed ticket on the pattern its text belongs to (created if new).
-
-    Adds one occurrence and the ticket's confidence, moves first/last seen. Eligibility is
-    not settled here: an extra occurrence can only ever make a pattern eligible, and the
-    analysis transaction settles it in its next step (``score_ticket`` calls
-    ``pattern_reliability_changed``), which returns the change for the audit trail. Callers
-    outside that flow call ``pattern_reevaluate`` after this.
-    """
-    when = at or timezone.now()
+    """Record one analyzed ticket on the pattern its text belongs to (created if new):
+    one more occurrence and its confidence; first/last seen move."""
     pattern = _get_or_create_by_signature(category, title, description)
-
-    def change(p: Pattern) -> None:
-        p.occurrence_count += 1
-        p.confidence_sum = quantize(p.confidence_sum + quantize(confidence))
-        if p.first_seen_at is None or when < p.first_seen_at:
-            p.first_seen_at = when
-        if p.last_seen_at is None or when > p.last_seen_at:
-            p.last_seen_at = when
-
-    with transaction.atomic():
-        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
-        change(locked)
-        _refresh_derived(locked)
-        locked.save(
-            update_fields=[
-                "occurrence_count",
-                "confidence_sum",
-                "first_seen_at",
-                "last_seen_at",
-                "positive_feedback_rate",
-                "avg_confidence_score",
-                "avg_reliability_score",
-                "auto_remediation_success_rate",
-            ]
-        )
-    return locked
+    pattern_update(pattern, occurrence_added(confidence, at or timezone.now()), ticket=ticket)
+    return pattern
 
 
-def pattern_reevaluate(pattern: Pattern) -> EligibilityChange | None:
-    """Settle eligibility against the current thresholds without changing a statistic."""
-    return _update(pattern, lambda p: None, [])
-
-
-def pattern_reliability_changed(
-    pattern: Pattern, *, old: float | None, new: float | None
-) -> EligibilityChange | None:
-    """A ticket of this pattern was (re)scored from ``old`` to ``new`` (None: unscored).
-
-    Always settles eligibility, even when the score did not move, because the analysis
-    flow relies on this call to settle the verdict after ``pattern_observe``.
-    """
-
-    def change(p: Pattern) -> None:
-        apply_reliability(p, old=old, new=new)
-
-    return _update(pattern, change, ["reliability_sum", "reliability_count"])
-
-
-def pattern_record_outcome(
-    pattern: Pattern, *, old: str, new: str, remediated: bool = False
-) -> EligibilityChange | None:
-    """A ticket of this pattern changed outcome from ``old`` to ``new``.
-
-    ``remediated``: the ticket's actions were executed (``auto_remediation_executed``),
-    automatically or after a person approved them. Its concluded outcome is then also a
-    remediation attempt, successful or not: this is how executions count toward the
-    pattern's remediation success rate, and what ``recompute_patterns`` counts.
-    """
-
-    def change(p: Pattern) -> None:
-        apply_outcome(p, old=old, new=new, remediated=remediated)
-
-    return _update(
-        pattern,
-        change,
-        [
-            "success_count",
-            "failure_count",
-            "auto_remediation_attempts",
-            "auto_remediation_successes",
-        ],
+def audit_eligibility_change(
+    change: EligibilityChange | None,
+    *,
+    ticket: Ticket | None = None,
+    acting_user: User | None = None,
+) -> None:
+    """Write the audit event of a pattern eligibility flip (``None`` writes nothing).
+    Must run inside the transaction that changed the pattern."""
+    if change is None:
+        return
+    pattern = change.pattern
+    verdict = "eligible" if change.eligible else "no longer eligible"
+    audit(
+        AuditAction.PATTERN_ELIGIBILITY_CHANGED,
+        f"Pattern {pattern.signature} is {verdict} for auto-remediation: "
+        + " ".join(change.reasons),
+        ticket=ticket,
+        pattern=pattern,
+        acting_user=acting_user,
+        details={
+            "pattern": pattern.hash,
+            "eligible": change.eligible,
+            "reasons": change.reasons,
+            "occurrence_count": pattern.occurrence_count,
+            "positive_feedback_rate": pattern.positive_feedback_rate,
+            "avg_reliability_score": pattern.avg_reliability_score,
+            "auto_remediation_attempts": pattern.auto_remediation_attempts,
+            "auto_remediation_success_rate": pattern.auto_remediation_success_rate,
+        },
     )
-
-
-def pattern_record_feedback(pattern: Pattern, *, feedback_type: str) -> EligibilityChange | None:
-    """One more feedback of ``feedback_type`` (positive, negative or neutral)."""
-    if feedback_type not in FEEDBACK_TYPES:
-        raise ValueError(f"Unknown feedback type {feedback_type!r}")
-    field = f"{feedback_type}_feedback_count"
-
-    def change(p: Pattern) -> None:
-        apply_feedback(p, feedback_type)
-
-    return _update(pattern, change, [field])
-
-
-def pattern_record_execution(pattern: Pattern, *, succeeded: bool) -> EligibilityChange | None:
-    """One remediation attempt concluded, counted directly.
-
-    For an execution whose result is *not* also recorded as the ticket's outcome through
-    ``pattern_record_outcome(..., remediated=True)``: use one or the other per ticket, never
-    both, or the attempt is counted twice. ``recompute_patterns`` rebuilds attempts from
-    remediated tickets' outcomes, so executions recorded as outcomes survive a rebuild.
-    """
-
-    def change(p: Pattern) -> None:
-        p.auto_remediation_attempts += 1
-        p.auto_remediation_successes += int(succeeded)
-
-    return _update(pattern, change, ["auto_remediation_attempts", "auto_remediation_successes"])
-
-
-def pattern_set_enabled(pattern: Pattern, *, enabled: bool) -> EligibilityChange | None:
-    """Switch a pattern on or off; a disabled pattern is never eligible."""
-
-    def change(p: Pattern) -> None:
-        p.enabled = enabled
-
-    return _update(pattern, change, ["enabled"])
-
-
-def pattern_clear_review(pattern: Pattern) -> EligibilityChange | None:
-    """An admin reviewed the disagreement that flagged this pattern; it may be eligible again."""
-
-    def change(p: Pattern) -> None:
-        p.needs_review = False
-
-    return _update(pattern, change, ["needs_review"])
-
-
-def pattern_record_rejection(pattern: Pattern) -> None:
-    """An approver refused the actions proposed for a ticket of this pattern.
-
-    Counted with an atomic increment: concurrent rejections never lose one. Eligibility does
-    not read it (what people refuse is kept from being proposed instead)."""
-    Pattern.objects.filter(pk=pattern.pk).update(rejection_count=F("rejection_count") + 1)
-    pattern.refresh_from_db(fields=["rejection_count"])
 
 
 @dataclass(frozen=True)

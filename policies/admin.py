@@ -1,4 +1,5 @@
-"""Editing policies in the admin: JSON lists become checkboxes and comma-separated fields."""
+"""Editing policies in the admin: JSON lists become checkboxes and comma-separated fields;
+every change is audited."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils.html import format_html
 
 from policies.models import AutoRemediationPolicy
 from policies.rules import ACTION_TYPES, DAY_NAMES, PLATFORMS
+from remediation.audit.admin import AuditedAdminMixin
 
 
 class CommaSeparatedListField(forms.CharField):
@@ -87,7 +89,9 @@ class AutoRemediationPolicyForm(forms.ModelForm):
 
 
 @admin.register(AutoRemediationPolicy)
-class AutoRemediationPolicyAdmin(admin.ModelAdmin):
+class AutoRemediationPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Every add, change and delete is written to the audit trail with each changed field."""
+
     form = AutoRemediationPolicyForm
     list_display = (
         "name",
@@ -162,8 +166,8 @@ class AutoRemediationPolicyAdmin(admin.ModelAdmin):
     def what_if(self, obj: AutoRemediationPolicy | None) -> str:
         if obj is None or obj.pk is None:
             return "Save the policy first; then replay its recent decisions with changes."
-        # By URL name: the page lives with the tickets it reads (remediation's admin).
-        url = reverse("admin:remediation_policy_whatif", args=[obj.pk])
+        # By URL name: the page lives with the decisions it replays (it reads tickets).
+        url = reverse("policy_whatif", args=[obj.pk])
         return format_html(
             '<a href="{}">Replay the recent decisions with changed settings</a> '
             "(read-only; nothing is saved or executed)",

@@ -116,6 +116,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
         description=ticket.description,
         confidence=ticket.confidence_score,
         at=ticket.analyzed_at,
+        ticket=ticket,
     )
     ticket.pattern = pattern
     _drop_rejected(ticket)

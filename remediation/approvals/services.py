@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from config.errors import ApplicationError, Conflict, Forbidden, NotFound
-from patterns import services as pattern_services
+from patterns.services import pattern_update, rejection_counted
 from policies.selectors import policy_by_name
 from remediation.approvals.access import approval_refusal, may_approve_anything
 from remediation.approvals.models import (
@@ -334,7 +334,7 @@ def _remember_refusals(ticket: Ticket, operations: list[str], *, now: datetime) 
         row.rejection_count += 1
         row.last_rejected_at = now
         row.save(update_fields=["rejection_count", "last_rejected_at"])
-    pattern_services.pattern_record_rejection(pattern)
+    pattern_update(pattern, rejection_counted, ticket=ticket)
 
 
 def approval_expire_due(*, now: datetime | None = None) -> int:

@@ -1,12 +1,8 @@
 """Configuration changes made in the admin are audited: who changed what, from what to what.
 
-Apply to any ModelAdmin in one line, either by inheriting::
+Apply to any ModelAdmin by inheriting (the policies' admin does, too)::
 
     class ConnectorAdmin(AuditedAdminMixin, admin.ModelAdmin): ...
-
-or, for an admin registered by an app that may not import ``remediation`` (policies)::
-
-    audit_admin_changes(AutoRemediationPolicy)
 
 Each add, change (the form or the changelist's inline editing) and delete writes one
 ``AuditEvent(action=CONFIG_CHANGED)`` whose details name the model, the object and every
@@ -99,15 +95,6 @@ class AuditedAdminMixin:
             for obj in queryset:
                 audit_config_change(request, obj, verb="deleted", changes=_diff(snapshot(obj), {}))
             super().delete_queryset(request, queryset)  # type: ignore[misc]
-
-
-def audit_admin_changes(model: type[models.Model], site: admin.AdminSite = admin.site) -> None:
-    """Replace the ModelAdmin registered for ``model`` with an audited subclass of it."""
-    current = type(site._registry[model])
-    if issubclass(current, AuditedAdminMixin):
-        return
-    site.unregister(model)
-    site.register(model, type(f"Audited{current.__name__}", (AuditedAdminMixin, current), {}))
 
 
 @admin.register(AuditEvent)

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from django.db.models import Sum
 from django.utils import timezone
 
-from patterns import services as pattern_services
 from patterns.models import Pattern
+from patterns.services import PatternChange, pattern_update, reliability_moved
 from patterns.signature import signature_for, similarity
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
@@ -31,7 +31,7 @@ from remediation.scoring.rules import (
 )
 from remediation.tickets import rollups
 from remediation.tickets.models import CategoryDailyStats, Ticket
-from remediation.tickets.transitions import audit_eligibility_change
+from remediation.tickets.selectors import pattern_ref
 
 
 def _success_facts(category: str, since: date) -> SuccessFacts:
@@ -53,34 +53,6 @@ def _pattern_facts(ticket: Ticket, pattern: Pattern | None) -> PatternFacts | No
         negative_feedback_count=pattern.negative_feedback_count,
         neutral_feedback_count=pattern.neutral_feedback_count,
     )
-
-
-# The pattern fields the score reads.
-_PATTERN_FACTS = [
-    "key_terms",
-    "success_count",
-    "failure_count",
-    "positive_feedback_count",
-    "negative_feedback_count",
-    "neutral_feedback_count",
-]
-
-
-def _current_pattern(ticket: Ticket) -> Pattern | None:
-    """The ticket's pattern with fresh statistics, in one query either way.
-
-    A cached instance is refreshed in place rather than replaced: the caller (the analysis
-    flow) keeps using ``ticket.pattern`` after scoring, and ``pattern_reliability_changed``
-    writes the new averages and eligibility back into the instance it is given.
-    """
-    if ticket.pattern_id is None:
-        return None
-    if Ticket.pattern.is_cached(ticket):  # type: ignore[attr-defined]
-        pattern = ticket.pattern
-        assert pattern is not None
-        pattern.refresh_from_db(fields=_PATTERN_FACTS)
-        return pattern
-    return ticket.pattern
 
 
 def reliability_inputs(ticket: Ticket, pattern: Pattern | None) -> ReliabilityInputs:
@@ -105,7 +77,7 @@ def reliability_inputs(ticket: Ticket, pattern: Pattern | None) -> ReliabilityIn
     )
 
 
-def score_ticket(ticket: Ticket, *, locked_pattern: Pattern | None = None) -> ReliabilityResult:
+def score_ticket(ticket: Ticket) -> ReliabilityResult:
     """Score ``ticket`` again from the current facts and store the result.
 
     Preconditions: runs inside the caller's transaction, with the ticket row locked
@@ -114,13 +86,32 @@ def score_ticket(ticket: Ticket, *, locked_pattern: Pattern | None = None) -> Re
     the ticket's score in its category-day sums and its pattern's sums, and writes a SCORED
     audit event (plus a pattern eligibility event when the new score changes that).
     A fixed number of queries, whatever the history.
-
-    ``locked_pattern``: the ticket's pattern, locked and already changed in memory by the
-    caller (``patterns.services.pattern_lock``/``apply_*``). It is scored as it is, and
-    the caller applies the score change to it (``apply_reliability``) and saves it once,
-    so one event costs one pattern write.
     """
-    pattern = locked_pattern if locked_pattern is not None else _current_pattern(ticket)
+    if ticket.pattern_id is None:
+        return _score(ticket, None)[0]
+    results: list[ReliabilityResult] = []
+    pattern_update(pattern_ref(ticket), rescored(ticket, results), ticket=ticket)
+    return results[0]
+
+
+def rescored(ticket: Ticket, results: list[ReliabilityResult] | None = None) -> PatternChange:
+    """Scoring as a change of the ticket's pattern: the score is computed from the locked
+    pattern row as the changes before it in the same ``pattern_update`` left it, and moves
+    the pattern's reliability sums in that same write. ``results`` receives the result."""
+
+    def change(pattern: Pattern) -> list[str]:
+        result, old, new = _score(ticket, pattern)
+        if results is not None:
+            results.append(result)
+        return reliability_moved(old=old, new=new)(pattern)
+
+    return change
+
+
+def _score(
+    ticket: Ticket, pattern: Pattern | None
+) -> tuple[ReliabilityResult, float | None, float]:
+    """Compute and store the ticket's score, move its category-day sums, audit it."""
     result = compute_reliability(reliability_inputs(ticket, pattern))
     old = ticket.reliability_score
     new = result.overall_score
@@ -138,8 +129,4 @@ def score_ticket(ticket: Ticket, *, locked_pattern: Pattern | None = None) -> Re
         ticket=ticket,
         details={"previous_score": old, **breakdown},
     )
-    if pattern is not None and locked_pattern is None:
-        change = pattern_services.pattern_reliability_changed(pattern, old=old, new=new)
-        if change is not None:
-            audit_eligibility_change(change, ticket=ticket)
-    return result
+    return result, old, new

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from patterns.models import Pattern
 from remediation.audit.models import AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
 
@@ -37,3 +38,14 @@ def alert_note(ticket: Ticket) -> str | None:
             "check whether the remediation is still needed."
         )
     return f"The alert behind this ticket resolved by itself at {at}."
+
+
+def pattern_ref(ticket: Ticket) -> Pattern | int:
+    """What to hand ``patterns.services.pattern_update`` for the ticket's pattern: the
+    instance the ticket already holds (kept current by the update), else only its id, so
+    the update's locked read is the one read of the row."""
+    if Ticket.pattern.is_cached(ticket):  # type: ignore[attr-defined]
+        assert ticket.pattern is not None
+        return ticket.pattern
+    assert ticket.pattern_id is not None
+    return ticket.pattern_id

@@ -22,13 +22,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from patterns import services as pattern_services
-from patterns.services import EligibilityChange
+from patterns.services import EligibilityChange, PatternChange, outcome_moved, pattern_update
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.tickets import rollups
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.rules import lifecycle
+from remediation.tickets.selectors import pattern_ref
 
 IllegalTransition = lifecycle.IllegalTransition
 
@@ -42,7 +42,7 @@ def ticket_transition(
     reason: str,
     acting_user: User | None = None,
     extra_fields: Sequence[str] = (),
-    update_pattern: bool = True,
+    pattern_changes: Sequence[PatternChange] = (),
 ) -> EligibilityChange | None:
     """Move ``ticket`` to ``to_status`` (and ``outcome``/``executed`` when given).
 
@@ -52,9 +52,9 @@ def ticket_transition(
     the step. ``extra_fields`` are other fields the caller set on ``ticket`` to be saved
     in the same write (e.g. ``status_reason`` is always saved, ``remediation_results``).
 
-    ``update_pattern=False`` leaves the pattern's success/failure counts to the caller,
-    which then applies them in its own single pattern update (the feedback service does);
-    the returned eligibility change is then None. Otherwise returns the pattern's
+    When the outcome changes, the ticket's pattern counts it; ``pattern_changes`` are
+    further changes of that pattern (a feedback's, its re-scoring) applied after it in
+    the same ``pattern_update``, so one event is one pattern write. Returns the pattern's
     eligibility change (already audited), if any.
     """
     if not transaction.get_connection().in_atomic_block:
@@ -66,7 +66,7 @@ def ticket_transition(
         executed=old.executed if executed is None else bool(executed),
     )
     lifecycle.check_transition(old, new)
-    if new == old and not extra_fields:
+    if new == old and not extra_fields and not pattern_changes:
         return None
 
     ticket.status = TicketStatus(new.status)
@@ -88,7 +88,7 @@ def ticket_transition(
             acting_user=acting_user,
             details={"from": old.status, "to": new.status, "reason": reason},
         )
-    change = None
+    changes = list(pattern_changes)
     if new.outcome != old.outcome:
         audit(
             AuditAction.OUTCOME_CHANGED,
@@ -98,47 +98,12 @@ def ticket_transition(
             details={"old": old.outcome, "new": new.outcome, "reason": reason},
         )
         rollups.record_outcome_change(ticket, old.outcome, new.outcome)
-        if update_pattern and ticket.pattern_id is not None:
-            change = pattern_services.pattern_record_outcome(
-                ticket.pattern,  # type: ignore[arg-type]
-                old=old.outcome,
-                new=new.outcome,
-                remediated=new.executed,
-            )
-            audit_eligibility_change(change, ticket=ticket, acting_user=acting_user)
-    return change
-
-
-def audit_eligibility_change(
-    change: EligibilityChange | None,
-    *,
-    ticket: Ticket | None = None,
-    acting_user: User | None = None,
-) -> None:
-    """Write the audit event of a pattern eligibility flip returned by ``patterns.services``.
-
-    Must run inside the transaction that changed the pattern. ``None`` writes nothing, so
-    callers pass whatever the pattern service returned.
-    """
-    if change is None:
-        return
-    pattern = change.pattern
-    verdict = "eligible" if change.eligible else "no longer eligible"
-    audit(
-        AuditAction.PATTERN_ELIGIBILITY_CHANGED,
-        f"Pattern {pattern.signature} is {verdict} for auto-remediation: "
-        + " ".join(change.reasons),
+        changes.insert(0, outcome_moved(old=old.outcome, new=new.outcome, remediated=new.executed))
+    if not changes or ticket.pattern_id is None:
+        return None
+    return pattern_update(
+        pattern_ref(ticket),
+        *changes,
         ticket=ticket,
-        pattern=pattern,
         acting_user=acting_user,
-        details={
-            "pattern": pattern.hash,
-            "eligible": change.eligible,
-            "reasons": change.reasons,
-            "occurrence_count": pattern.occurrence_count,
-            "positive_feedback_rate": pattern.positive_feedback_rate,
-            "avg_reliability_score": pattern.avg_reliability_score,
-            "auto_remediation_attempts": pattern.auto_remediation_attempts,
-            "auto_remediation_success_rate": pattern.auto_remediation_success_rate,
-        },
     )

@@ -1,4 +1,4 @@
-"""Pattern statistics kept by the services, and eligibility settled on every change."""
+"""Pattern statistics kept by ``pattern_update``, and eligibility settled on every change."""
 
 from __future__ import annotations
 
@@ -7,6 +7,17 @@ from django.db import transaction
 
 from patterns import services
 from patterns.models import Pattern
+from patterns.services import (
+    enabled_set,
+    feedback_added,
+    outcome_moved,
+    pattern_update,
+    reliability_moved,
+)
+from remediation.audit.models import AuditAction, AuditEvent
+
+SUCCEEDED = outcome_moved(old="unknown", new="success", remediated=True)
+FAILED = outcome_moved(old="unknown", new="failure", remediated=True)
 
 
 def observe(title="Service down on prod-web-01", confidence=0.9, category="server"):
@@ -23,15 +34,14 @@ def make_eligible(settings):
     for _ in range(4):
         observe()
     with transaction.atomic():
-        for _ in range(17):
-            services.pattern_record_feedback(pattern, feedback_type="positive")
-        for _ in range(3):
-            services.pattern_record_feedback(pattern, feedback_type="negative")
-        for _ in range(17):
-            services.pattern_record_execution(pattern, succeeded=True)
-        for _ in range(3):
-            services.pattern_record_execution(pattern, succeeded=False)
-        change = services.pattern_reliability_changed(pattern, old=None, new=85.0)
+        pattern_update(
+            pattern,
+            *[feedback_added("positive")] * 17,
+            *[feedback_added("negative")] * 3,
+            *[SUCCEEDED] * 17,
+            *[FAILED] * 3,
+        )
+        change = pattern_update(pattern, reliability_moved(old=None, new=85.0))
     return pattern, change
 
 
@@ -51,12 +61,11 @@ def test_observing_two_hosts_with_the_same_problem_counts_one_pattern_twice():
 def test_rates_and_averages_follow_the_counts():
     pattern = observe()
     with transaction.atomic():
-        services.pattern_record_feedback(pattern, feedback_type="positive")
-        services.pattern_record_feedback(pattern, feedback_type="neutral")
-        services.pattern_record_outcome(pattern, old="unknown", new="success", remediated=True)
-        services.pattern_record_outcome(pattern, old="unknown", new="failure", remediated=False)
-        services.pattern_reliability_changed(pattern, old=None, new=80.0)
-        services.pattern_reliability_changed(pattern, old=80.0, new=90.0)
+        pattern_update(pattern, feedback_added("positive"), feedback_added("neutral"))
+        pattern_update(pattern, SUCCEEDED)
+        pattern_update(pattern, outcome_moved(old="unknown", new="failure", remediated=False))
+        pattern_update(pattern, reliability_moved(old=None, new=80.0))
+        pattern_update(pattern, reliability_moved(old=80.0, new=90.0))
     pattern.refresh_from_db()
     assert pattern.positive_feedback_count == 1
     assert pattern.neutral_feedback_count == 1
@@ -73,8 +82,8 @@ def test_rates_and_averages_follow_the_counts():
 def test_an_outcome_that_changes_back_moves_the_counts_back():
     pattern = observe()
     with transaction.atomic():
-        services.pattern_record_outcome(pattern, old="unknown", new="success", remediated=True)
-        services.pattern_record_outcome(pattern, old="success", new="failure", remediated=True)
+        pattern_update(pattern, SUCCEEDED)
+        pattern_update(pattern, outcome_moved(old="success", new="failure", remediated=True))
     pattern.refresh_from_db()
     assert (pattern.success_count, pattern.failure_count) == (0, 1)
     assert pattern.auto_remediation_attempts == 1
@@ -88,13 +97,15 @@ def test_a_pattern_at_every_threshold_becomes_eligible_and_says_why(settings):
     pattern.refresh_from_db()
     assert pattern.eligible_for_auto_remediation
     assert pattern.eligibility_changed_at is not None
+    flip = AuditEvent.objects.get(action=AuditAction.PATTERN_ELIGIBILITY_CHANGED)
+    assert flip.pattern_id == pattern.pk and flip.details["eligible"] is True
 
 
 @pytest.mark.django_db
 def test_a_failed_execution_takes_eligibility_away_by_itself(settings):
     pattern, _ = make_eligible(settings)
     with transaction.atomic():
-        change = services.pattern_record_execution(pattern, succeeded=False)
+        change = pattern_update(pattern, FAILED)
     assert change is not None and not change.eligible
     assert any("Remediation success rate" in r for r in change.reasons)
     pattern.refresh_from_db()
@@ -105,17 +116,17 @@ def test_a_failed_execution_takes_eligibility_away_by_itself(settings):
 def test_a_change_that_keeps_the_verdict_returns_nothing(settings):
     pattern, _ = make_eligible(settings)
     with transaction.atomic():
-        assert services.pattern_record_execution(pattern, succeeded=True) is None
+        assert pattern_update(pattern, SUCCEEDED) is None
 
 
 @pytest.mark.django_db
 def test_a_disabled_pattern_is_never_eligible(settings):
     pattern, _ = make_eligible(settings)
     with transaction.atomic():
-        change = services.pattern_set_enabled(pattern, enabled=False)
+        change = pattern_update(pattern, enabled_set(False))
     assert change is not None and not change.eligible
     with transaction.atomic():
-        change = services.pattern_set_enabled(pattern, enabled=True)
+        change = pattern_update(pattern, enabled_set(True))
     assert change is not None and change.eligible
 
 
@@ -123,4 +134,4 @@ def test_a_disabled_pattern_is_never_eligible(settings):
 def test_it_refuses_an_unknown_feedback_type():
     pattern = observe()
     with pytest.raises(ValueError, match="Unknown feedback type"):
-        services.pattern_record_feedback(pattern, feedback_type="ecstatic")
+        pattern_update(pattern, feedback_added("ecstatic"))

@@ -23,8 +23,8 @@ OTHER_MODELS = {
     ("remediation.approvals.services:_reject", "request"),
     ("remediation.alerts.services:alert_resolve", "record"),  # AlertRecord
     # Counters updated by name (setattr with a variable field, update(**deltas)):
-    ("patterns.services:_update", "pattern"),  # Pattern statistics
-    ("patterns.services:apply_feedback", "p"),
+    ("patterns.services:pattern_update", "pattern"),  # Pattern: the locked row's values
+    ("patterns.services:change", "p"),  # Pattern: one more feedback of a type
     ("patterns.services:pattern_rebuild", "p"),
     ("remediation.tickets.rollups:_add", "rows"),  # CategoryDailyStats counters
     ("lab.engine:before_facts", "facts"),  # a dict of a lab object's facts
