@@ -1,5 +1,5 @@
 """The stack's ceiling for a ticket POST: the same middleware, token authentication and
-request body validation (the endpoint's own InputSerializer), then an answer, no writes."""
+request body validation (the endpoint's own TicketInputSerializer), then an answer, no writes."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from remediation.tickets.api import TicketListCreateApi
+from remediation.tickets.api import TicketInputSerializer
 
 
 class BareTicketApi(APIView):
     def post(self, request: Request) -> Response:
-        serializer = TicketListCreateApi.InputSerializer(data=request.data)
+        serializer = TicketInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return Response(serializer.validated_data, status=status.HTTP_201_CREATED)
 

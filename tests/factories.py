@@ -94,7 +94,7 @@ def analyzed_ticket(submitter, ticket_id, *, title, description, category="serve
     ticket = ticket_create(
         TicketInput(ticket_id=ticket_id, title=title, description=description, category=category),
         acting_user=submitter,
-    )
+    ).ticket
     ticket_analyze(ticket.pk)
     if executed:
         move(ticket, TicketStatus.REMEDIATING, executed=True, reason="approved, executing")

@@ -42,7 +42,7 @@ from remediation.alerts.rules import (
     map_alert,
     ticket_text,
 )
-from remediation.tickets.api import TicketListCreateApi
+from remediation.tickets.api import TicketInputSerializer
 from remediation.tickets.services import TicketInput
 
 MAX_ALERTS = 500
@@ -294,7 +294,7 @@ class AlertmanagerWebhookApi(APIView):
             )
         mapped = map_alert(labels, rules)
         title, description = ticket_text(labels, annotations, notes=mapped.notes)
-        ticket = TicketListCreateApi.InputSerializer(
+        ticket = TicketInputSerializer(
             data={
                 "ticket_id": key,
                 "title": title,

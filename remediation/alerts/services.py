@@ -117,10 +117,11 @@ def _fire(alert: FiringAlert, *, receiver: str, acting_user: User) -> AlertResul
         record.save(update_fields=["deliveries", "last_received_at"])
         return AlertResult(Outcome.DUPLICATE, record.ticket.ticket_id)
 
-    ticket = ticket_create(alert.ticket, acting_user=acting_user)
+    intake = ticket_create(alert.ticket, acting_user=acting_user)
+    ticket = intake.ticket
     record.ticket = ticket
     record.save(update_fields=["ticket", "deliveries", "last_received_at"])
-    if ticket.ticket_id == alert.key:
+    if not intake.joined:
         return AlertResult(Outcome.CREATED, ticket.ticket_id)
     if ticket.alert_resolved_at is not None:
         # Its alerts had all resolved; this one fires again, so the note no longer holds.

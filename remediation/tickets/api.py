@@ -124,46 +124,50 @@ class JoinedTicketOutputSerializer(serializers.Serializer):
     )
 
 
+class TicketInputSerializer(StrictInputMixin, serializers.Serializer):
+    """A ticket as submitted: by an integration through the API, or built from an alert
+    by the Alertmanager intake (which validates it the same way)."""
+
+    ticket_id = SafeCharField(
+        max_length=64,
+        regex=TICKET_ID_REGEX,
+        regex_message="Use 1-64 letters, digits, '.', '_', ':' or '-'.",
+        help_text="Your ticket system's id; unique. Letters, digits, . _ : -",
+    )
+    title = SafeCharField(max_length=MAX_TITLE)
+    description = SafeCharField(max_length=MAX_DESCRIPTION, multiline=True)
+    category = SafeCharField(
+        max_length=50,
+        regex=CATEGORY_REGEX,
+        regex_message="Use 1-50 letters, digits, '_' or '-'.",
+        help_text="e.g. server, network, cache, storage (stored in lowercase)",
+    )
+    enable_auto_remediation = StrictBooleanField(
+        default=False, help_text="Opt-in per ticket; off by default."
+    )
+    affected_system = SafeCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        regex=SYSTEM_REGEX,
+        regex_message="Not a system name (letters, digits, . _ : / @ -).",
+    )
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MEDIUM)
+    # A declared field, moved out of the class by DRF's metaclass: no clash with Field.source.
+    source = SafeCharField(max_length=64, required=False, allow_blank=True)  # type: ignore[assignment]
+
+    def validate_category(self, value: str) -> str:
+        return value.lower()
+
+
 class TicketListCreateApi(APIView):
-    class InputSerializer(StrictInputMixin, serializers.Serializer):
-        ticket_id = SafeCharField(
-            max_length=64,
-            regex=TICKET_ID_REGEX,
-            regex_message="Use 1-64 letters, digits, '.', '_', ':' or '-'.",
-            help_text="Your ticket system's id; unique. Letters, digits, . _ : -",
-        )
-        title = SafeCharField(max_length=MAX_TITLE)
-        description = SafeCharField(max_length=MAX_DESCRIPTION, multiline=True)
-        category = SafeCharField(
-            max_length=50,
-            regex=CATEGORY_REGEX,
-            regex_message="Use 1-50 letters, digits, '_' or '-'.",
-            help_text="e.g. server, network, cache, storage (stored in lowercase)",
-        )
-        enable_auto_remediation = StrictBooleanField(
-            default=False, help_text="Opt-in per ticket; off by default."
-        )
-        affected_system = SafeCharField(
-            max_length=200,
-            required=False,
-            allow_blank=True,
-            regex=SYSTEM_REGEX,
-            regex_message="Not a system name (letters, digits, . _ : / @ -).",
-        )
-        severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MEDIUM)
-        # A declared field, moved out of the class by DRF's metaclass: no clash with Field.source.
-        source = SafeCharField(max_length=64, required=False, allow_blank=True)  # type: ignore[assignment]
-
-        def validate_category(self, value: str) -> str:
-            return value.lower()
-
     class FilterSerializer(StrictInputMixin, CursorQuerySerializer):
         status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
         category = SafeCharField(max_length=50, required=False, regex=CATEGORY_REGEX)
 
     @extend_schema(
         operation_id="tickets_create",
-        request=InputSerializer,
+        request=TicketInputSerializer,
         responses={
             201: TicketOutputSerializer,
             200: JoinedTicketOutputSerializer,
@@ -177,10 +181,10 @@ class TicketListCreateApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = TicketInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
-        ticket = services.ticket_create(
+        intake = services.ticket_create(
             services.TicketInput(
                 ticket_id=data["ticket_id"],
                 title=data["title"],
@@ -193,9 +197,9 @@ class TicketListCreateApi(APIView):
             ),
             acting_user=request.user,  # type: ignore[arg-type]
         )
-        if ticket.ticket_id != data["ticket_id"]:
+        if intake.joined:
             # Storm control joined it to an open ticket: that one, as stored now.
-            ticket = selectors.ticket_get(ticket.pk)
+            ticket = selectors.ticket_get(intake.ticket.pk)
             visible = access.can_see_all_tickets(request.user) or (
                 ticket.submitted_by_id == request.user.pk
             )
@@ -209,7 +213,7 @@ class TicketListCreateApi(APIView):
             return Response(JoinedTicketOutputSerializer(joined).data, status=status.HTTP_200_OK)
         # The instance holds what was stored (its submitter is the caller, no pattern yet):
         # no need to read it back.
-        return Response(TicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED)
+        return Response(TicketOutputSerializer(intake.ticket).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="tickets_list",

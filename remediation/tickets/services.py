@@ -33,7 +33,15 @@ class TicketInput:
     source: str = "api"
 
 
-def ticket_create(data: TicketInput, *, acting_user: User) -> Ticket:
+@dataclass(frozen=True)
+class TicketIntake:
+    """What a submission became: a new ticket, or (storm control) an open one it joined."""
+
+    ticket: Ticket
+    joined: bool
+
+
+def ticket_create(data: TicketInput, *, acting_user: User) -> TicketIntake:
     """Insert a ticket, its audit event and its analysis task in one transaction.
 
     The task goes through the ORM broker, so it commits or rolls back with the ticket: a
@@ -41,9 +49,9 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> Ticket:
     Raises ``Conflict`` when ``ticket_id`` exists (also when two requests race: the unique
     constraint decides, and the loser's transaction changes nothing).
 
-    Storm control: when an open ticket has the same pattern and target, nothing is created
-    and that ticket is returned, its repeat counted (``ticket.ticket_id`` then differs from
-    ``data.ticket_id``; see ``remediation.tickets.storm``).
+    Storm control: when an open ticket has the same pattern and target, nothing is created;
+    that ticket is returned with ``joined=True``, its repeat counted (see
+    ``remediation.tickets.storm``).
     """
     try:
         with transaction.atomic():
@@ -57,7 +65,7 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> Ticket:
                 acting_user=acting_user,
             )
             if claim.joined is not None:
-                return claim.joined
+                return TicketIntake(claim.joined, joined=True)
             ticket = Ticket.objects.create(
                 ticket_id=data.ticket_id,
                 title=data.title,
@@ -92,4 +100,4 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> Ticket:
                 fields={"ticket_id": ["A ticket with this ticket_id already exists."]},
             ) from None
         raise
-    return ticket
+    return TicketIntake(ticket, joined=False)

@@ -27,7 +27,7 @@ def submit(user, n: int) -> Ticket:
             enable_auto_remediation=True,
         ),
         acting_user=user,
-    )
+    ).ticket
     ticket_analyze(ticket.pk)
     return Ticket.objects.select_related("pattern").get(pk=ticket.pk)
 

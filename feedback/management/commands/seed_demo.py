@@ -202,7 +202,7 @@ class Command(BaseCommand):
                     enable_auto_remediation=True,
                 ),
                 acting_user=demo,
-            )
+            ).ticket
             ticket_analyze(ticket.pk)
             # The queued execution task, run here so the history is complete on return (the
             # worker's copy finds it claimed and skips it).
@@ -233,7 +233,7 @@ class Command(BaseCommand):
                 enable_auto_remediation=auto,
             ),
             acting_user=demo,
-        )
+        ).ticket
         # Analyzed here rather than by the queue, so the history is complete when this
         # returns; the queued copy of the task finds the ticket analyzed and skips it.
         ticket_analyze(ticket.pk)
