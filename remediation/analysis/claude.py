@@ -52,8 +52,6 @@ from remediation.catalogue.rules.targets import (
     target_refusal,
 )
 
-__all__ = ["SYSTEM_PROMPT", "TOOL_NAME", "ClaudeAnalyzer", "build_client", "build_prompt"]
-
 # When every action Claude proposed was refused, its confidence was about something we
 # will not do: halve it (the same factor the local analyzer uses for an unusable match).
 ALL_DROPPED_FACTOR = 0.5

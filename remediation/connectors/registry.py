@@ -51,14 +51,6 @@ def register(connector: Connector, *platforms: str) -> None:
             _connectors[name] = connector
 
 
-def unregister(*platforms: str) -> None:
-    """Forget the connectors of ``platforms`` (all when none are named)."""
-    names = _platforms(platforms)
-    with _lock:
-        for name in names:
-            _connectors.pop(name, None)
-
-
 @contextmanager
 def use(connector: Connector, *platforms: str) -> Iterator[Connector]:
     """Install ``connector`` for the block, then put back whatever answered before."""

@@ -10,7 +10,8 @@ import httpx2
 import pytest
 
 from remediation.analysis.base import AnalysisError, TicketText
-from remediation.analysis.claude import SYSTEM_PROMPT, TOOL_NAME, ClaudeAnalyzer, build_client
+from remediation.analysis.claude import ClaudeAnalyzer, build_client
+from remediation.analysis.prompt import SYSTEM_PROMPT, TOOL_NAME
 from remediation.catalogue.rules.operations import CATALOGUE
 from remediation.tickets.models import Ticket, TicketOutcome
 from tests.factories import TicketFactory

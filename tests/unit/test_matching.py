@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remediation.analysis.rules.matching import (
     LEARNED_PREFERENCE,
-    MAX_CONFIDENCE,
     MAX_TEXT_CHARS,
     RunbookEntry,
-    confidence_for,
     find_interface,
     find_params,
-    find_target,
     match_runbooks,
     similarity,
 )
@@ -62,15 +57,8 @@ def test_partial_phrases_score_less_than_exact_ones():
     assert match.score < 0.5
 
 
-def test_nothing_matching_gives_no_match_and_zero_confidence():
+def test_nothing_matching_gives_no_match():
     assert match_runbooks("the printer is out of toner", [RESTART]) == []
-    assert confidence_for(None, usable=True) == 0.0
-
-
-def test_confidence_is_capped_and_halved_when_no_action_could_be_built():
-    [match] = match_runbooks("out of memory, oom, memory pressure", [MEMORY])
-    assert confidence_for(match, usable=True) == MAX_CONFIDENCE
-    assert confidence_for(match, usable=False) == round(MAX_CONFIDENCE / 2, 3)
 
 
 def test_runbooks_of_another_category_never_apply_and_blank_ones_always_do():
@@ -112,14 +100,10 @@ def test_a_learned_runbook_that_only_shares_a_word_gets_no_preference():
     assert matches[0].runbook.name == "seed"
 
 
-def test_huge_text_is_bounded_and_fast():
-    text = ("lorem ipsum " * 200_000) + " out of memory"
-    started = time.monotonic()
+def test_huge_text_is_read_only_up_to_the_bound():
+    text = ("lorem ipsum " * 200_000) + " out of memory 64 GB"
     assert match_runbooks(text, [MEMORY] * 50) == []  # the symptom sits past the bound
-    target = find_target(text, CATALOGUE["restart_vm"])
-    params = find_params(text, CATALOGUE["increase_memory"])
-    assert time.monotonic() - started < 5
-    assert target is None and params == {}
+    assert find_params(text, CATALOGUE["increase_memory"]) == {}
     assert len(text) > MAX_TEXT_CHARS
 
 
@@ -127,52 +111,9 @@ def test_huge_text_is_bounded_and_fast():
 @given(st.text(max_size=2000), st.text(max_size=100))
 def test_any_text_never_raises(text, affected):
     for op in CATALOGUE.values():
-        target = find_target(text, op, affected_system=affected)
-        if target is not None:
-            assert op.param(op.target_param).check(target) is None
         find_params(text, op)
     match_runbooks(text, [MEMORY, RESTART], category=affected)
     similarity(text, affected)
-
-
-def test_it_finds_targets_of_each_shape():
-    assert find_target("VM prod-web-01 hung (INC-12345)", CATALOGUE["restart_vm"]) == "prod-web-01"
-    assert (
-        find_target("pod payments/api-7d9f in and/or", CATALOGUE["restart_pod"])
-        == "payments/api-7d9f"
-    )
-    assert (
-        find_target("volume vol-data-01 at 95% on fileserver-01", CATALOGUE["expand_volume"])
-        == "vol-data-01"
-    )
-    assert (
-        find_target("Gi0/1 errors on core-sw-01 via app-02", CATALOGUE["clear_interface_errors"])
-        == "core-sw-01"
-    )
-    assert (
-        find_target("instance app-instance-03 hung", CATALOGUE["reboot_instance"])
-        == "app-instance-03"
-    )
-
-
-def test_a_name_after_its_keyword_beats_affected_system_which_beats_other_names():
-    op = CATALOGUE["expand_volume"]
-    assert find_target("volume vol-9 full", op, affected_system="fileserver-01") == "vol-9"
-    assert find_target("disk full", op, affected_system="fileserver-01") == "fileserver-01"
-    assert (
-        find_target("web-02 disk full", CATALOGUE["restart_vm"], affected_system="web-01")
-        == "web-01"
-    )
-    assert find_target("web-02 disk full", CATALOGUE["restart_vm"]) == "web-02"
-
-
-def test_kubernetes_targets_need_a_namespace():
-    op = CATALOGUE["restart_pod"]
-    assert find_target("pod web-7d9f crashing", op, affected_system="k8s-prod-01") is None
-
-
-def test_ticket_ids_and_standards_are_not_hosts():
-    assert find_target("INC-12345 CVE-2024-1234 utf-8 sha-256", CATALOGUE["restart_vm"]) is None
 
 
 def test_it_reads_parameters_a_ticket_states():

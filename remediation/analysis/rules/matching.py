@@ -1,10 +1,10 @@
-"""Pure text matching: runbooks against a ticket, and targets/parameters out of its text.
+"""Pure text matching: runbooks against a ticket, and parameters out of its text.
 
 No Django: plain dataclasses in, plain results out, so every edge case is tested fast.
 Ticket text is untrusted: it is cut to ``MAX_TEXT_CHARS`` before anything looks at it, every
 regex here is linear (no nested quantifiers), and nothing in it can name an operation that a
-runbook did not already choose. Targets and parameters found in it still have to pass the
-catalogue's schema afterwards.
+runbook did not already choose. Parameters found in it still have to pass the catalogue's
+schema afterwards (targets are found by ``remediation.catalogue.rules.targets``).
 
 Scoring (documented because the confidence shown to approvers comes from it)
 ----------------------------------------------------------------------------
@@ -24,9 +24,6 @@ Ranking adds ``LEARNED_PREFERENCE`` to runbooks learned from feedback whose cove
 least ``LEARNED_MIN_COVERAGE`` (the ticket really is similar to the one that taught it), and
 ``CATEGORY_PREFERENCE`` to runbooks written for the ticket's category, so that what actually
 worked last time wins over a shipped runbook on a comparable match.
-
-``confidence = min(MAX_CONFIDENCE, score)``, halved when no usable action could be built
-(no target in the ticket, or a parameter missing), and ``0`` when nothing matched.
 """
 
 from __future__ import annotations
@@ -37,12 +34,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from remediation.catalogue.rules.operations import K8S_OBJECT, Operation
+from remediation.catalogue.rules.operations import Operation
 
 MAX_TEXT_CHARS = 20_000
 MAX_SYMPTOMS = 50
 MAX_SYMPTOM_CHARS = 200
-MAX_CANDIDATES = 200
 
 PARTIAL_WEIGHT = 0.5
 BEST_WEIGHT = 0.7
@@ -51,8 +47,6 @@ MIN_SCORE = 0.35
 LEARNED_PREFERENCE = 0.1
 LEARNED_MIN_COVERAGE = 0.5
 CATEGORY_PREFERENCE = 0.02
-MAX_CONFIDENCE = 0.95
-UNUSABLE_FACTOR = 0.5
 
 # fmt: off
 STOPWORDS = frozenset({
@@ -164,13 +158,6 @@ def match_runbooks(
     return found[: max(limit, 0)]
 
 
-def confidence_for(match: Match | None, *, usable: bool) -> float:
-    if match is None:
-        return 0.0
-    value = min(MAX_CONFIDENCE, match.score)
-    return round(value if usable else value * UNUSABLE_FACTOR, 3)
-
-
 def similarity(a: str, b: str) -> float:
     """Jaccard similarity of the content words of two texts (0..1)."""
     sa = {w for w in words(a) if w not in STOPWORDS and len(w) > 1}
@@ -180,83 +167,13 @@ def similarity(a: str, b: str) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
-# --- Targets and parameters -------------------------------------------------------------
+# --- Parameters ----------------------------------------------------------------------------
 
-# Words that, just before a name, say what the name is.
-_KEYWORDS: Mapping[str, frozenset[str]] = {
-    "vm": frozenset({"vm", "vms", "host", "server", "machine", "guest", "on"}),
-    "instance": frozenset({"instance", "server", "vm", "node", "on"}),
-    "device": frozenset({"switch", "router", "device", "firewall", "on"}),
-    "volume": frozenset({"volume", "datastore", "lun", "disk", "filesystem", "on"}),
-    "pod": frozenset({"pod", "pods"}),
-    "deployment": frozenset({"deployment", "deploy", "rollout", "app", "service"}),
-}
-
-_HOSTLIKE = re.compile(r"(?<![\w./:-])([A-Za-z][A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*)(?![\w/:]|\.\w)")
-_K8S = re.compile(r"(?<![\w./-])([a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9.-]{0,252})(?![\w/])")
-_VOLUME = re.compile(r"(?<![\w./-])(vol[-_][A-Za-z0-9_-]+)(?![\w/])", re.IGNORECASE)
 _INTERFACE = re.compile(
     r"(?<![\w/])((?:GigabitEthernet|TenGigabitEthernet|FastEthernet|Ethernet|Port-channel"
     r"|Gi|Te|Fa|Eth|Et|xe-|ge-|et-|eth|ens|eno|bond)[0-9]+(?:[/:.][0-9]+){0,4})(?![\w/])",
     re.IGNORECASE,
 )
-# Names that look like hosts but are ticket ids, standards or encodings.
-_NOT_A_HOST = re.compile(
-    r"^(?:inc|chg|req|prb|ritm|task|cve|rfc|http|https|utf|sha|ipv|tls|ssl|jira|md|x|h)[-_]?\d",
-    re.IGNORECASE,
-)
-_NOT_K8S = frozenset({"and/or", "tcp/ip", "read/write", "on/off", "yes/no", "input/output"})
-_NETWORK_DEVICE_HINT = re.compile(r"sw|switch|rtr|router|fw|core|edge|leaf|spine|access")
-
-
-def _keyword_before(text: str, start: int, keywords: frozenset[str]) -> bool:
-    before = _WORD.findall(text[max(0, start - 40) : start].casefold())
-    return any(w in keywords for w in before[-3:])
-
-
-def _candidates(text: str, target_param: str, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
-    if pattern is K8S_OBJECT:
-        found = [(m.start(1), m.group(1)) for m in _K8S.finditer(text)]
-        found = [(p, c) for p, c in found if c not in _NOT_K8S and re.search("[a-z]", c)]
-    elif target_param == "volume":
-        found = [(m.start(1), m.group(1)) for m in _VOLUME.finditer(text)]
-        found += [(m.start(1), m.group(1)) for m in _HOSTLIKE.finditer(text)]
-    else:
-        found = [(m.start(1), m.group(1)) for m in _HOSTLIKE.finditer(text)]
-        found = [(p, c) for p, c in found if not c.lower().startswith("vol-")]
-    interfaces = {m.group(1).lower() for m in _INTERFACE.finditer(text)}
-    kept = [
-        (p, c)
-        for p, c in found
-        if not _NOT_A_HOST.match(c) and c.lower() not in interfaces and pattern.fullmatch(c)
-    ]
-    return kept[:MAX_CANDIDATES]
-
-
-def find_target(text: str, operation: Operation, *, affected_system: str = "") -> str | None:
-    """The name the action should act on, or None.
-
-    Order: a name right after a word saying what it is ("pod default/web-7d9f", "volume
-    vol-data-01"); then ``affected_system`` when it fits the target's shape; then the first
-    name of the right shape anywhere in the text. For network devices, names that look like
-    switches or routers come before other host names.
-    """
-    text = text[:MAX_TEXT_CHARS]
-    spec = operation.param(operation.target_param)
-    pattern = spec.pattern if spec and spec.pattern else None
-    if pattern is None:
-        return None
-    keywords = _KEYWORDS.get(operation.target_param, frozenset())
-    candidates = _candidates(text, operation.target_param, pattern)
-    if operation.target_param == "device":
-        candidates.sort(key=lambda pc: 0 if _NETWORK_DEVICE_HINT.search(pc[1].lower()) else 1)
-    for position, candidate in candidates:
-        if _keyword_before(text, position, keywords):
-            return candidate
-    affected = affected_system.strip()
-    if affected and pattern.fullmatch(affected):
-        return affected
-    return candidates[0][1] if candidates else None
 
 
 def find_interface(text: str) -> str | None:

@@ -176,19 +176,6 @@ KIND_WORDS: dict[str, ObjectKind] = {
 }
 
 
-def host_kind(platform: Platform | None) -> ObjectKind | None:
-    """What a bare host name is on ``platform``."""
-    return (
-        {
-            Platform.VMWARE: ObjectKind.VM,
-            Platform.OPENSTACK: ObjectKind.INSTANCE,
-            Platform.NETWORK: ObjectKind.DEVICE,
-        }.get(platform)
-        if platform is not None
-        else None
-    )
-
-
 def kind_refusal(operation: Operation, ref: ObjectRef, platform: Platform | None) -> str | None:
     """Why ``operation`` may not act on ``ref`` on a ticket about ``platform``, or None."""
     spec = operation.param(operation.target_param)
