@@ -1,4 +1,4 @@
-"""GET /metrics: the seed's metrics (read from the database) and this process' own metrics.
+"""GET /metrics: the design's metrics (read from the database) and this process' own metrics.
 
 Two parts in one answer:
 - ``datacenter_docs_*``: read from the database by ``remediation.metrics``, the same
@@ -33,8 +33,8 @@ def _process_registry() -> prometheus_client.CollectorRegistry:
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Open like /healthz (SPEC: only /healthz, /metrics and the login page are): it names
-    no ticket, user or host, only counts and averages."""
+    """Open like /healthz (only /healthz, /metrics and the login page are; see
+    docs/security.md): it names no ticket, user or host, only counts and averages."""
     body = prometheus_client.generate_latest(database_registry) + prometheus_client.generate_latest(
         _process_registry()
     )

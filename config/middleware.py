@@ -1,4 +1,4 @@
-"""Every answer under /api/ is JSON, errors included (SPEC §3).
+"""Every answer under /api/ is JSON, errors included.
 
 DRF views already answer errors in the ``config.errors`` shape. What reaches a client
 without passing through a DRF view is turned into the same shape here: an unknown /api/

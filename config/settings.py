@@ -302,7 +302,7 @@ Q_CLUSTER = {
     "poll": 0.2,
 }
 
-# --- The seed's variables ----------------------------------------------------------------
+# --- The design's variables --------------------------------------------------------------
 
 # The emergency stop: false means nothing executes, approved and queued work included.
 AUTO_REMEDIATION_ENABLED = _bool("AUTO_REMEDIATION_ENABLED", True)
@@ -318,7 +318,7 @@ AUTO_REMEDIATION_MIN_RELIABILITY = _number(
 )
 PATTERN_MIN_OCCURRENCES = _number("PATTERN_MIN_OCCURRENCES", 5, low=1, high=1_000_000, integer=True)
 PATTERN_MIN_POSITIVE_RATE = _number("PATTERN_MIN_POSITIVE_RATE", 0.85, low=0, high=1, integer=False)
-# Not in the seed's list but named in its eligibility rule; same meaning, same defaults.
+# Not in the design's list but named in its eligibility rule; same meaning, same defaults.
 PATTERN_MIN_RELIABILITY = _number("PATTERN_MIN_RELIABILITY", 85.0, low=0, high=100, integer=False)
 PATTERN_MIN_SUCCESS_RATE = _number("PATTERN_MIN_SUCCESS_RATE", 0.85, low=0, high=1, integer=False)
 
@@ -338,7 +338,7 @@ STORM_MAX_TICKETS_PER_WINDOW = _number(
 
 AUTO_REMEDIATION_ANALYZER = _choice("AUTO_REMEDIATION_ANALYZER", "local", ("local", "anthropic"))
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
-# The seed names Sonnet 4.5, which the SDK retires on 2026-11-30; default to a current one.
+# The design names Sonnet 4.5, which the SDK retires on 2026-11-30; default to a current one.
 ANTHROPIC_MODEL = env.str("ANTHROPIC_MODEL", default="claude-sonnet-5-5")
 ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="")
 ANTHROPIC_TIMEOUT_SECONDS = _number(

@@ -1,4 +1,4 @@
-"""What the lab holds after a reset: the seed's names (prod-web-01 and friends).
+"""What the lab holds after a reset: the design's names (prod-web-01 and friends).
 
 Each object is a plain dict keyed by its *target name*, the string the catalogue's target
 parameter carries: a VM name, ``namespace/pod``, ``namespace/deployment``, a device name,

@@ -1,6 +1,6 @@
-"""When a pattern is trusted enough for auto-remediation (seed: Pattern Eligibility).
+"""When a pattern is trusted enough for auto-remediation (design: Pattern Eligibility).
 
-Pure: no Django. A pattern is eligible when it is enabled and every one of the seed's four
+Pure: no Django. A pattern is eligible when it is enabled and every one of the design's four
 thresholds holds:
 
 - occurrence_count >= min_occurrences (PATTERN_MIN_OCCURRENCES, 5)

@@ -27,7 +27,7 @@ MODE_SHADOW = "shadow"
 
 @dataclass(frozen=True)
 class GlobalSettings:
-    """The SPEC §5 switches that sit above every policy."""
+    """The global switches that sit above every policy (README: Configuration)."""
 
     enabled: bool = True  # AUTO_REMEDIATION_ENABLED: the kill switch
     min_reliability: float = 85.0  # AUTO_REMEDIATION_MIN_RELIABILITY: floor for running unattended

@@ -19,7 +19,7 @@ def policy_by_name(name: str) -> AutoRemediationPolicy | None:
 
 
 def global_settings() -> GlobalSettings:
-    """SPEC §5: the kill switch, the reliability floor, the approval rule and the global cap.
+    """The global settings: kill switch, reliability floor, approval rule and global cap.
 
     Read on every call (not cached at import) so that tests' ``settings`` overrides and a
     reloaded configuration take effect at once.

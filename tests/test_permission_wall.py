@@ -19,7 +19,7 @@ from tests.remediation.doubles import LabDouble
 
 pytestmark = pytest.mark.django_db
 
-# Open to everyone, on purpose (SPEC §3: only /healthz, /metrics and the login page).
+# Open to everyone, on purpose (only /healthz, /metrics and the login page).
 OPEN = {
     "healthz": "load balancers probe it",
     "metrics": "Prometheus scrapes it",
@@ -35,8 +35,8 @@ ANY_USER = {
     "api/v1/tickets/<str:ticket_id>/remediation-logs": "their own tickets (others 404)",
     "api/v1/feedback": "feedback on their own tickets (others 404)",
     "api/v1/alerts/alertmanager": "alerts become tickets of the caller, as POST tickets",
-    "api/schema/": "the API's documentation: any logged-in user (SPEC §3)",
-    "api/docs/": "the API's documentation: any logged-in user (SPEC §3)",
+    "api/schema/": "the API's documentation: any logged-in user",
+    "api/docs/": "the API's documentation: any logged-in user",
 }
 LOGIN_PAGES = ("/accounts/login/", "/admin/login/")
 

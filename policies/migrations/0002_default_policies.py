@@ -1,4 +1,4 @@
-"""The seed's Category-Specific Policies as editable defaults.
+"""The design's Category-Specific Policies as editable defaults.
 
 | category | min reliability | auto-approve | why                        |
 | cache    | 75              | 85           | low risk, frequent         |
@@ -17,7 +17,7 @@ ALL_PLATFORMS = ["vmware", "kubernetes", "network", "storage", "openstack"]
 # Forbidden words are matched against each operation's name and catalogue summary too, so
 # they forbid whole operations: "delete" forbids restart_pod ("Delete the pod so its
 # controller recreates it") and "shutdown" forbids restart_interface ("shutdown / no
-# shutdown"). The seed's example list suits security; the others keep their everyday
+# shutdown"). The design's example list suits security; the others keep their everyday
 # operations and forbid what would wipe or reload a system.
 SEED_FORBIDDEN = ["delete", "format", "shutdown"]
 
@@ -47,7 +47,7 @@ DEFAULTS = [
         "min_positive_feedback_rate": 0.8,
         "allowed_action_types": ["safe_write"],
         "allowed_systems": ["network"],
-        "allowed_hours_start": 22,  # the seed's example: nights, working days
+        "allowed_hours_start": 22,  # the design's example: nights, working days
         "allowed_hours_end": 6,
         "allowed_days": WEEKDAYS,
         "forbidden_commands": ["delete", "format", "erase", "reload"],

@@ -1,4 +1,4 @@
-"""Who may approve, in one place (SPEC §3).
+"""Who may approve, in one place (docs/approvals.md).
 
 A user whose e-mail is in the governing policy's ``approvers``; where the category has no
 policy or its policy lists none, a user holding ``remediation.approve_remediation``. An

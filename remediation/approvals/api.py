@@ -1,4 +1,5 @@
-"""POST /api/v1/tickets/{ticket_id}/approve-remediation (SPEC §3). Thin over the services."""
+"""POST /api/v1/tickets/{ticket_id}/approve-remediation (docs/approvals.md): thin over the
+services."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from remediation.tickets.selectors import alert_note, ticket_audit_trail
 DECIDED = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
 PAGE_SIZE = 50
 # Whether a target is the bundled simulated lab or a real system: the platform's connector
-# knows (SPEC §6: the UI says so plainly).
+# knows (the page says so plainly: docs/approvals.md).
 LAB_LABEL = "simulated lab"
 
 

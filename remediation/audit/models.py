@@ -79,7 +79,7 @@ class AuditEvent(models.Model):
     # Set by ``remediation.audit`` before the row is hashed (not auto_now_add, which would
     # change it after hashing).
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    # The hash chain (see remediation/audit.py): each row's HMAC covers its content and the
+    # The hash chain (see remediation/audit/services.py): each row's HMAC covers its content and the
     # previous row's hash in the same stream (the ticket's, the pattern's, or "system").
     stream = models.CharField(max_length=64, blank=True, db_index=True)
     prev_hash = models.CharField(max_length=64, blank=True)

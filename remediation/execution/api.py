@@ -1,4 +1,4 @@
-"""GET /api/v1/stats/auto-remediation: the seed's auto-remediation and pattern metrics.
+"""GET /api/v1/stats/auto-remediation: the design's auto-remediation and pattern metrics.
 
 * execution_rate: of the tickets that opted in (``enable_auto_remediation``), the share
   whose actions were executed.

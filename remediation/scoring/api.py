@@ -1,4 +1,4 @@
-"""GET /api/v1/stats/reliability: the seed's reliability and feedback metrics over a window.
+"""GET /api/v1/stats/reliability: the design's reliability and feedback metrics over a window.
 
 Read from the daily rollups (one grouped query) plus one grouped aggregate over the tickets
 of the window, so the cost does not depend on how many tickets or feedbacks there are.

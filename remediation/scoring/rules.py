@@ -1,4 +1,4 @@
-"""The reliability score: four components, weighted, 0-100 (seed: Reliability Scoring System).
+"""The reliability score: four components, weighted, 0-100 (design: Reliability Scoring System).
 
 Pure: no Django, plain dataclasses in and out. ``remediation.scoring`` gathers the facts from
 the database, calls ``compute_reliability`` and stores what it returns.
@@ -7,7 +7,7 @@ the database, calls ``compute_reliability`` and stores what it returns.
 
 Each component is 0-100. A component without data scores 0 and says so (``has_data`` is
 false and ``note`` gives the reason): with little history the score is low on purpose
-(seed: Troubleshooting, "Insufficient historical data").
+(design: Troubleshooting, "Insufficient historical data").
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-# --- Weights (seed: Multi-Factor Calculation) --------------------------------------------
+# --- Weights (design: Multi-Factor Calculation) --------------------------------------------
 WEIGHT_AI_CONFIDENCE = 0.25
 WEIGHT_HUMAN_FEEDBACK = 0.30
 WEIGHT_SUCCESS_HISTORY = 0.25
@@ -37,11 +37,11 @@ FEEDBACK_HALF_LIFE_DAYS = 30.0
 # would change no score but would make the read grow with history.
 FEEDBACK_HORIZON_DAYS = 365
 
-# --- Success history (SPEC §2: the category's tickets of the last 180 days) --------------
+# --- Success history (the category's tickets of the last 180 days) --------------
 SUCCESS_HISTORY_WINDOW_DAYS = 180
 
 # --- Pattern match ------------------------------------------------------------------------
-# The seed: "Requires >= 3 similar tickets for pattern"; similar *concluded* tickets, since
+# The design: "Requires >= 3 similar tickets for pattern"; similar *concluded* tickets, since
 # a ticket with an unknown outcome says nothing about whether the fix works.
 PATTERN_MIN_CONCLUDED_TICKETS = 3
 # "Boosts score if pattern has positive feedback": the pattern's feedback is positive when
@@ -49,7 +49,7 @@ PATTERN_MIN_CONCLUDED_TICKETS = 3
 PATTERN_POSITIVE_FEEDBACK_MIN_RATE = 0.5
 PATTERN_POSITIVE_FEEDBACK_BOOST = 1.10
 
-# --- Confidence levels (seed table; SPEC §3) ----------------------------------------------
+# --- Confidence levels (docs/reliability.md) ----------------------------------------------
 VERY_HIGH_MIN_SCORE = 90.0
 HIGH_MIN_SCORE = 75.0
 MEDIUM_MIN_SCORE = 60.0
@@ -63,7 +63,7 @@ class ConfidenceLevel(StrEnum):
 
 
 class Component(StrEnum):
-    """The four components, named as in the breakdown (SPEC §3)."""
+    """The four components, named as in the breakdown (docs/reliability.md)."""
 
     AI_CONFIDENCE = "ai_confidence"
     HUMAN_VALIDATION = "human_validation"
@@ -211,7 +211,7 @@ def ai_component(confidence: float | None) -> ComponentScore:
 
 
 def feedback_component(facts: FeedbackFacts) -> ComponentScore:
-    """The seed's ``(positive_feedback_rate*100 + average_rating/5*100) / 2``, both terms
+    """The design's ``(positive_feedback_rate*100 + average_rating/5*100) / 2``, both terms
     recency-weighted."""
     weight = WEIGHTS[Component.HUMAN_VALIDATION]
     if facts.weighted_count <= 0:
@@ -303,8 +303,8 @@ def _percent(score: float) -> str:
 
 
 def breakdown_dict(result: ReliabilityResult) -> dict[str, object]:
-    """SPEC §3's ``reliability_breakdown``, plus ``notes``: why each component without data
-    scored 0 (empty when every component had data)."""
+    """The API's ``reliability_breakdown`` (docs/reliability.md), plus ``notes``: why each
+    component without data scored 0 (empty when every component had data)."""
     return {
         "overall_score": result.overall_score,
         "confidence_level": str(result.confidence_level),

@@ -1,4 +1,4 @@
-"""POST /api/v1/tickets/{ticket_id}/approve-remediation: every rule of SPEC §3."""
+"""POST /api/v1/tickets/{ticket_id}/approve-remediation: every rule of docs/approvals.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A real Prometheus scrapes a running server and answers the seed's PromQL with the right
+"""A real Prometheus scrapes a running server and answers the design's PromQL with the right
 numbers, after activity spread over two web processes and two other processes (the
 qcluster worker and a management command).
 
@@ -230,11 +230,11 @@ def test_the_seeds_promql_gives_the_right_numbers_from_a_real_scrape(seeded, tmp
 
         assert wait_for(scraped_final, timeout=60)
 
-        # The seed's success rate: successes per attempt over the last hour.
+        # The design's success rate: successes per attempt over the last hour.
         assert prom.value(SUCCESS_RATE) == pytest.approx(successes / attempts, rel=1e-9)
         assert prom.value("datacenter_docs_auto_remediation_failures_total") == failures
-        # The seed's feedback sentiment: every feedback once, though two processes answer
-        # /metrics (the shipped scrape config reads the seed's metrics from one address).
+        # The design's feedback sentiment: every feedback once, though two processes answer
+        # /metrics (the shipped scrape config reads the design's metrics from one address).
         sentiment = {
             r["metric"]["type"]: float(r["value"][1]) for r in prom.query(FEEDBACK_SENTIMENT)
         }
@@ -271,7 +271,7 @@ def test_the_seeds_promql_gives_the_right_numbers_from_a_real_scrape(seeded, tmp
                 prom.query(target["expr"])
         assert (
             prom.value("avg(datacenter_docs_reliability_score)") is not None
-        )  # the seed's alert expression has data
+        )  # the design's alert expression has data
 
         # JSON logs: a ticket followed from intake (web) through analysis (worker).
         web_events = events(logs["web_a"]) + events(logs["web_b"])

@@ -95,7 +95,7 @@ def test_it_needs_authentication(anon):
 
 @pytest.fixture(autouse=True)
 def _user_may_read_statistics(db, user):
-    # SPEC §3: patterns and stats draw on every user's tickets, so they need a permission.
+    # Patterns and stats draw on every user's tickets, so they need a permission.
     from django.contrib.auth.models import Permission
 
     user.user_permissions.add(

@@ -1,4 +1,4 @@
-"""/metrics: the seed's metrics, read from the database at scrape time, in a bounded number
+"""/metrics: the design's metrics, read from the database at scrape time, in a bounded number
 of index-backed queries."""
 
 from __future__ import annotations

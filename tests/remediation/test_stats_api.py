@@ -1,4 +1,4 @@
-"""GET /api/v1/stats/reliability: the seed's reliability and feedback metrics."""
+"""GET /api/v1/stats/reliability: the design's reliability and feedback metrics."""
 
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ class TestRefusals:
 
 @pytest.fixture(autouse=True)
 def _user_may_read_statistics(db, user):
-    # SPEC §3: patterns and stats draw on every user's tickets, so they need a permission.
+    # Patterns and stats draw on every user's tickets, so they need a permission.
     from django.contrib.auth.models import Permission
 
     user.user_permissions.add(

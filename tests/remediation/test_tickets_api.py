@@ -1,4 +1,4 @@
-"""POST/GET /api/v1/tickets: the seed's examples, validation, identity, duplicates."""
+"""POST/GET /api/v1/tickets: the design's examples, validation, identity, duplicates."""
 
 from __future__ import annotations
 

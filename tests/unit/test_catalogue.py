@@ -71,7 +71,7 @@ def one(raw: dict) -> tuple[list[SuggestedAction], list[str]]:
 
 def test_it_holds_exactly_the_seeds_operations():
     assert set(CATALOGUE) == set(VALID)
-    # The seed's "Supported Operations" lists 14 (4 VMware, 3 Kubernetes, 3 network,
+    # The design's "Supported Operations" lists 14 (4 VMware, 3 Kubernetes, 3 network,
     # 2 storage, 2 OpenStack), though the brief calls them "15".
     assert len(CATALOGUE) == 14
 

@@ -62,7 +62,7 @@ GOOD_PATTERN = PatternFacts(
 SETTINGS = GlobalSettings(
     enabled=True, min_reliability=85.0, require_approval=True, max_actions_per_hour=10
 )
-# The seed's configuration example.
+# The design's configuration example.
 POLICY = PolicyRules(
     name="network-auto-remediation",
     category="network",
@@ -108,7 +108,7 @@ def policy(**changes: object) -> PolicyRules:
     return replace(POLICY, **changes)  # type: ignore[arg-type]
 
 
-# --- the seed's Decision Example -------------------------------------------------------
+# --- the design's Decision Example -------------------------------------------------------
 
 
 def test_the_seeds_decision_example_comes_out_as_the_seed_shows():

@@ -35,7 +35,7 @@ counts = st.integers(min_value=0, max_value=10_000)
 
 
 def test_the_seeds_example_scores_87_4_by_the_formula():
-    # 0.25*92 + 0.30*85 + 0.25*90 + 0.20*82 = 87.4 (the seed prints 87.5; the formula wins).
+    # 0.25*92 + 0.30*85 + 0.25*90 + 0.20*82 = 87.4 (the design prints 87.5; the formula wins).
     assert combine(92, 85, 90, 82) == 87.4
 
 

@@ -7,7 +7,7 @@ those is never trusted: ticket text is untrusted and must not widen what may run
 
 Vocabulary
 ----------
-* ``action_type`` follows the seed: ``safe_write`` is non-destructive (restart, clear
+* ``action_type`` follows the design: ``safe_write`` is non-destructive (restart, clear
   counters, snapshot, scale); ``critical_write`` may destroy or durably modify something
   (resources changed, data deleted, a version replaced) and always needs human approval.
 * ``rollback`` is either the key of the inverse catalogue operation, with
@@ -484,7 +484,7 @@ class SuggestedAction:
         return RISK_LEVEL[ActionType(self.action_type)]
 
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC §3 item shape stored in ``Ticket.suggested_actions``."""
+        """The item shape (docs/analysis.md) stored in ``Ticket.suggested_actions``."""
         return {
             "action": self.action,
             "system": self.system,
@@ -573,7 +573,7 @@ def _validate_one(raw: Any) -> SuggestedAction | str:
     system = raw.get("system")
     if system is not None and not isinstance(system, str):
         return "system must be a string"
-    # The target may come as `system` (the seed's name for it) or as the target param;
+    # The target may come as `system` (the design's name for it) or as the target param;
     # when both are given they must agree, or we would show one and run the other.
     if system and operation.target_param not in params:
         params[operation.target_param] = system

@@ -1,4 +1,4 @@
-"""The seed's eight-step decision, pure: facts in, a Decision out (no Django, no I/O).
+"""The design's eight-step decision, pure: facts in, a Decision out (no Django, no I/O).
 
 1. auto-remediation enabled (kill switch, then the ticket's opt-in)?
 2. the category's policy (none: a person must approve)
@@ -118,7 +118,7 @@ class Decision:
     rejection: str | None = None  # the refusing sentence, for status_reason
 
     def to_dict(self) -> dict[str, Any]:
-        """SPEC §3: exactly the seed's keys plus policy and decided_at."""
+        """The API shape: exactly the design's keys plus policy and decided_at."""
         return {
             "allowed": self.allowed,
             "action_type": self.action_type,

@@ -1,4 +1,4 @@
-"""The ticket state machine (SPEC §2), as pure rules: no Django.
+"""The ticket state machine (docs/lifecycle.md), as pure rules: no Django.
 
 One place says which (status, outcome, auto_remediation_executed) combinations may exist
 and which status may follow which. ``remediation.tickets.transitions.ticket_transition`` applies
@@ -79,7 +79,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     FAILED: frozenset(),
 }
 
-# Where the system is done with a ticket: feedback is accepted (SPEC §3, §8).
+# Where the system is done with a ticket: feedback is accepted (docs/learning.md).
 FEEDBACK_OPEN = frozenset({ANALYZED, MANUAL_REVIEW, RESOLVED, PARTIALLY_REMEDIATED, FAILED})
 # Where a person's (trusted) verdict decides the outcome: nothing measured it.
 PERSON_DECIDES = frozenset({ANALYZED, MANUAL_REVIEW})
@@ -94,7 +94,7 @@ class State:
 
 
 class IllegalTransition(ValueError):
-    """The requested state, or the step to it, is not allowed by SPEC §2."""
+    """The requested state, or the step to it, is not allowed (docs/lifecycle.md)."""
 
 
 def is_allowed(state: State) -> bool:
