@@ -174,27 +174,9 @@ def _apply_symptom(
     elif kind == "pod":
         obj["phase"] = "CrashLoopBackOff" if condition == "crash_looping" else "Running"
     elif kind == "deployment":
-        if condition == "bad_release":
-            obj["ready_replicas"] = 0
-        elif old == "bad_release" or condition is None:
-            obj["ready_replicas"] = obj["replicas"]
-        for pod in world["objects"].values():
-            if pod["kind"] == "pod" and world["objects"].get(pod["deployment"]) is obj:
-                if condition == "bad_release":
-                    pod["phase"] = "CrashLoopBackOff"
-                    pod["condition"] = "crash_looping"
-                elif old == "bad_release":
-                    pod["phase"] = "Running"
-                    pod["condition"] = None
+        _deployment_symptom(world, obj, old, condition)
     elif kind == "interface":
-        if condition == "interface_errors":
-            holder["errors"] = max(holder["errors"], 1500)
-        elif condition == "err_disabled":
-            holder["oper"] = "err-disabled"
-        elif condition == "flapping":
-            holder["oper"] = "flapping"
-        elif condition is None:
-            holder["oper"] = "up" if holder["admin"] == "up" else "down"
+        _interface_symptom(holder, condition)
     elif kind == "volume":
         if condition == "volume_full":
             obj["used_gb"] = int(obj["size_gb"] * 0.99)
@@ -202,6 +184,36 @@ def _apply_symptom(
             obj["snapshots"].extend(
                 {"name": f"snap-old-{n}", "age_days": 100 + n, "size_gb": 50} for n in range(8)
             )
+
+
+def _deployment_symptom(
+    world: dict[str, Any], obj: dict[str, Any], old: str | None, condition: str | None
+) -> None:
+    """A bad release makes the deployment unready and its pods crash-loop; healing it
+    brings both back."""
+    if condition == "bad_release":
+        obj["ready_replicas"] = 0
+    elif old == "bad_release" or condition is None:
+        obj["ready_replicas"] = obj["replicas"]
+    for pod in world["objects"].values():
+        if pod["kind"] == "pod" and world["objects"].get(pod["deployment"]) is obj:
+            if condition == "bad_release":
+                pod["phase"] = "CrashLoopBackOff"
+                pod["condition"] = "crash_looping"
+            elif old == "bad_release":
+                pod["phase"] = "Running"
+                pod["condition"] = None
+
+
+def _interface_symptom(holder: dict[str, Any], condition: str | None) -> None:
+    if condition == "interface_errors":
+        holder["errors"] = max(holder["errors"], 1500)
+    elif condition == "err_disabled":
+        holder["oper"] = "err-disabled"
+    elif condition == "flapping":
+        holder["oper"] = "flapping"
+    elif condition is None:
+        holder["oper"] = "up" if holder["admin"] == "up" else "down"
 
 
 def condition_of(world: dict[str, Any], target: str, interface: str | None = None) -> str | None:
@@ -432,7 +444,7 @@ def safe_to_act(
     """The pre-check: {"safe": bool, "reasons": [why not]}. See the module docstring."""
     reasons: list[str] = []
     try:
-        obj, holder = _lookup(world, operation, params)
+        obj, _holder = _lookup(world, operation, params)
     except LabError as exc:
         return {"safe": False, "reasons": [str(exc)]}
     name = target_of(operation, params)
@@ -442,59 +454,115 @@ def safe_to_act(
         reasons.append(f"{name} is in maintenance")
     if in_flight:
         reasons.append(f"another operation is in flight on {name} ({in_flight})")
-    kind = obj["kind"]
-    if kind == "vm":
-        host = world["hosts"][obj["host"]]
-        if not host["reachable"]:
-            reasons.append(f"host {obj['host']} is unreachable")
-        if operation == "increase_memory":
-            want = params.get("memory_gb")
-            if isinstance(want, int) and want - obj["memory_gb"] > host["free_memory_gb"]:
-                reasons.append(
-                    f"host {obj['host']} lacks memory ({host['free_memory_gb']} GB free)"
-                )
-            if isinstance(want, int) and want <= obj["memory_gb"]:
-                reasons.append(f"memory_gb {want} is not an increase over {obj['memory_gb']}")
-        if operation == "increase_cpu":
-            want = params.get("cpus")
-            if isinstance(want, int) and want - obj["cpus"] > host["free_cpus"]:
-                reasons.append(f"host {obj['host']} lacks vCPUs ({host['free_cpus']} free)")
-            if isinstance(want, int) and want <= obj["cpus"]:
-                reasons.append(f"cpus {want} is not an increase over {obj['cpus']}")
-        if operation == "restart_vm" and obj["power"] != "on":
-            reasons.append(f"{name} is powered off; a restart would not be graceful")
-    elif kind == "deployment":
-        if operation == "scale_deployment":
-            want = params.get("replicas")
-            if isinstance(want, int) and want > obj["max_replicas"]:
-                reasons.append(f"replicas {want} exceeds the quota of {obj['max_replicas']}")
-        if operation == "rollback_deployment":
-            wanted = params.get("revision")
-            earlier = [int(r) for r in obj["history"] if int(r) < obj["revision"]]
-            if wanted is None and not earlier:
-                reasons.append("no earlier revision to roll back to")
-            if wanted is not None and str(wanted) not in obj["history"]:
-                reasons.append(f"revision {wanted} is not in the rollout history")
-    elif kind == "device":
-        if not obj["reachable"]:
-            reasons.append(f"switch {params.get('device')} is unreachable")
-    elif kind == "volume":
-        if operation == "expand_volume":
-            want = params.get("size_gb")
-            if isinstance(want, int) and want - obj["size_gb"] > obj["array_free_gb"]:
-                reasons.append(f"the array lacks space ({obj['array_free_gb']} GB free)")
-            if isinstance(want, int) and want <= obj["size_gb"]:
-                reasons.append(f"size_gb {want} is not an increase over {obj['size_gb']}")
-        if not obj["online"]:
-            reasons.append(f"volume {name} is offline")
-    elif kind == "instance" and operation == "resize_instance":
-        flavor = params.get("flavor")
-        if flavor not in FLAVORS:
-            reasons.append(f"unknown flavor {flavor!r}")
-        elif FLAVORS[flavor]["vcpus"] - FLAVORS[obj["flavor"]]["vcpus"] > obj["quota_vcpus_free"]:
-            reasons.append("the project's vCPU quota is exhausted")
-    del holder
+    check = _KIND_PRECHECKS.get(obj["kind"])
+    if check is not None:
+        reasons.extend(check(world, obj, operation, params, name))
     return {"safe": not reasons, "reasons": reasons}
+
+
+def _increase_reasons(what: str, want: Any, have: int, free: int, lacking: str) -> list[str]:
+    """An increase of ``what`` from ``have`` to ``want`` with ``free`` spare capacity."""
+    if not isinstance(want, int):
+        return []
+    reasons = []
+    if want - have > free:
+        reasons.append(lacking)
+    if want <= have:
+        reasons.append(f"{what} {want} is not an increase over {have}")
+    return reasons
+
+
+def _vm_precheck(
+    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
+) -> list[str]:
+    host = world["hosts"][obj["host"]]
+    reasons = []
+    if not host["reachable"]:
+        reasons.append(f"host {obj['host']} is unreachable")
+    if operation == "increase_memory":
+        reasons += _increase_reasons(
+            "memory_gb",
+            params.get("memory_gb"),
+            obj["memory_gb"],
+            host["free_memory_gb"],
+            f"host {obj['host']} lacks memory ({host['free_memory_gb']} GB free)",
+        )
+    if operation == "increase_cpu":
+        reasons += _increase_reasons(
+            "cpus",
+            params.get("cpus"),
+            obj["cpus"],
+            host["free_cpus"],
+            f"host {obj['host']} lacks vCPUs ({host['free_cpus']} free)",
+        )
+    if operation == "restart_vm" and obj["power"] != "on":
+        reasons.append(f"{name} is powered off; a restart would not be graceful")
+    return reasons
+
+
+def _deployment_precheck(
+    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
+) -> list[str]:
+    reasons = []
+    if operation == "scale_deployment":
+        want = params.get("replicas")
+        if isinstance(want, int) and want > obj["max_replicas"]:
+            reasons.append(f"replicas {want} exceeds the quota of {obj['max_replicas']}")
+    if operation == "rollback_deployment":
+        wanted = params.get("revision")
+        earlier = [int(r) for r in obj["history"] if int(r) < obj["revision"]]
+        if wanted is None and not earlier:
+            reasons.append("no earlier revision to roll back to")
+        if wanted is not None and str(wanted) not in obj["history"]:
+            reasons.append(f"revision {wanted} is not in the rollout history")
+    return reasons
+
+
+def _device_precheck(
+    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
+) -> list[str]:
+    return [] if obj["reachable"] else [f"switch {params.get('device')} is unreachable"]
+
+
+def _volume_precheck(
+    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
+) -> list[str]:
+    reasons = []
+    if operation == "expand_volume":
+        reasons += _increase_reasons(
+            "size_gb",
+            params.get("size_gb"),
+            obj["size_gb"],
+            obj["array_free_gb"],
+            f"the array lacks space ({obj['array_free_gb']} GB free)",
+        )
+    if not obj["online"]:
+        reasons.append(f"volume {name} is offline")
+    return reasons
+
+
+def _instance_precheck(
+    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
+) -> list[str]:
+    if operation != "resize_instance":
+        return []
+    flavor = params.get("flavor")
+    if flavor not in FLAVORS:
+        return [f"unknown flavor {flavor!r}"]
+    if FLAVORS[flavor]["vcpus"] - FLAVORS[obj["flavor"]]["vcpus"] > obj["quota_vcpus_free"]:
+        return ["the project's vCPU quota is exhausted"]
+    return []
+
+
+# What the pre-check asks of each kind of object, beyond reachability, maintenance and
+# operations in flight.
+_KIND_PRECHECKS = {
+    "vm": _vm_precheck,
+    "deployment": _deployment_precheck,
+    "device": _device_precheck,
+    "volume": _volume_precheck,
+    "instance": _instance_precheck,
+}
 
 
 def backup_available(world: dict[str, Any], operation: str, params: Mapping[str, Any]) -> bool:
@@ -533,8 +601,21 @@ def run_check(
 ) -> tuple[bool, str]:
     """One post-check by its catalogue name: (passed, what was seen)."""
     obj, holder = _lookup(world, operation, params)
+    for checks in _CHECKS:
+        seen = checks(world, obj, holder, params, check)
+        if seen is not None:
+            return seen
+    raise LabError(f"unknown check {check!r}")
+
+
+def _vm_checks(
+    world: dict[str, Any],
+    obj: dict[str, Any],
+    holder: dict[str, Any],
+    p: Mapping[str, Any],
+    check: str,
+) -> tuple[bool, str] | None:
     cond = holder.get("condition")
-    p = params
     if check == "vm_powered_on":
         return obj["power"] == "on", f"power {obj['power']}"
     if check == "vm_tools_running":
@@ -549,6 +630,17 @@ def run_check(
     if check == "vm_cpu_matches":
         ok = obj["cpus"] == p.get("cpus") and cond != "cpu_saturated"
         return ok, f"{obj['cpus']} vCPUs, condition {cond}"
+    return None
+
+
+def _kubernetes_checks(
+    world: dict[str, Any],
+    obj: dict[str, Any],
+    holder: dict[str, Any],
+    p: Mapping[str, Any],
+    check: str,
+) -> tuple[bool, str] | None:
+    cond = holder.get("condition")
     if check == "pod_running":
         return obj["phase"] == "Running" and cond is None, f"phase {obj['phase']}"
     if check == "deployment_ready":
@@ -563,11 +655,33 @@ def run_check(
         wanted = p.get("revision")
         ok = cond != "bad_release" and (wanted is None or obj["revision"] == wanted)
         return ok, f"revision {obj['revision']}, condition {cond}"
+    return None
+
+
+def _network_checks(
+    world: dict[str, Any],
+    obj: dict[str, Any],
+    holder: dict[str, Any],
+    p: Mapping[str, Any],
+    check: str,
+) -> tuple[bool, str] | None:
+    cond = holder.get("condition")
     if check == "interface_up":
         ok = holder["admin"] == "up" and holder["oper"] == "up" and cond is None
         return ok, f"admin {holder['admin']}, oper {holder['oper']}"
     if check == "interface_errors_cleared":
         return holder["errors"] == 0 and cond != "interface_errors", f"errors {holder['errors']}"
+    return None
+
+
+def _storage_checks(
+    world: dict[str, Any],
+    obj: dict[str, Any],
+    holder: dict[str, Any],
+    p: Mapping[str, Any],
+    check: str,
+) -> tuple[bool, str] | None:
+    cond = holder.get("condition")
     if check == "volume_online":
         used = obj["used_gb"] / obj["size_gb"]
         ok = obj["online"] and used < FULL_RATIO
@@ -580,12 +694,27 @@ def run_check(
         stale = [s for s in obj["snapshots"] if s["age_days"] > older]
         ok = len(obj["snapshots"]) >= min(keep, 1) and len(stale) <= keep
         return ok and cond != "snapshot_bloat", f"{len(obj['snapshots'])} snapshots"
+    return None
+
+
+def _instance_checks(
+    world: dict[str, Any],
+    obj: dict[str, Any],
+    holder: dict[str, Any],
+    p: Mapping[str, Any],
+    check: str,
+) -> tuple[bool, str] | None:
+    cond = holder.get("condition")
     if check == "instance_active":
         return obj["status"] == "ACTIVE" and cond != "instance_hung", f"status {obj['status']}"
     if check == "instance_flavor_matches":
         ok = obj["flavor"] == p.get("flavor") and cond != "undersized"
         return ok, f"flavor {obj['flavor']}"
-    raise LabError(f"unknown check {check!r}")
+    return None
+
+
+# The post-checks by platform; each answers the checks it knows and None for the others.
+_CHECKS = (_vm_checks, _kubernetes_checks, _network_checks, _storage_checks, _instance_checks)
 
 
 def describe(world: dict[str, Any], target: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from lab import engine
-from lab.state import FAULT_KINDS, LabState
+from lab.state import FAULT_KINDS, Fault, LabState, Tx
 
 mcp = MCPServer(
     "datacenter-lab",
@@ -67,42 +67,72 @@ async def _write(operation: str, params: dict[str, Any], key: str) -> dict[str, 
     with state.tx() as tx:
         prior = tx.idem_get(key)
         if prior is not None:
-            _tool, prior_args, result, is_error = prior
-            if prior_args != args:
-                raise ToolError(f"idempotency_key {key!r} was used with other arguments")
-            if result is None:
-                raise ToolError(f"a call with idempotency_key {key!r} is still in progress")
-            if is_error:
-                raise ToolError(f"{result['error']} (replayed)")
-            return {**result, "replayed": True}
-        if tx.has_fault("unreachable", targets):
-            raise ToolError(f"{target} is unreachable")
-        try:
-            engine._lookup(tx.world, operation, params)
-        except engine.LabError as exc:
-            raise ToolError(str(exc)) from None
-        busy = tx.in_flight(targets[0])
-        if busy is not None:
-            raise ToolError(f"another operation ({busy[0]}) is in flight on {target}")
-        tx.idem_reserve(key, operation, args)
-        failure = tx.take_fault("fail", targets, operation)
-        if failure is not None:
-            message = f"{operation} failed on {target} (injected fault)"
-            tx.idem_store(key, {"error": message}, is_error=True)
-            error: str | None = message
-        else:
-            error = None
-            slow = tx.take_fault("slow", targets, operation)
-            hang = tx.take_fault("hang", targets, operation)
-            tx.begin_flight(targets[0], operation, key)
+            return _replayed(prior, args, key)
+        error, slow, hang = _reserve(tx, operation, params, key, args, target, targets)
+    # Raised after the transaction committed: the injected failure is remembered for replays.
     if error is not None:
         raise ToolError(error)
-
     if slow is not None:
         await anyio.sleep(slow.seconds or DEFAULT_SLOW_SECONDS)
+    result = _apply(state, operation, params, key, target, targets[0])
+    # A hang answers late (or never, for the caller that gave up): the change is made, the
+    # caller cannot know it. That is the "unknown outcome" the executor must handle.
+    if hang is not None:
+        await anyio.sleep(hang.seconds or DEFAULT_HANG_SECONDS)
+    return result
 
+
+def _replayed(prior: tuple[Any, ...], args: str, key: str) -> dict[str, Any]:
+    """The answer to a call whose idempotency key was seen before."""
+    _tool, prior_args, result, is_error = prior
+    if prior_args != args:
+        raise ToolError(f"idempotency_key {key!r} was used with other arguments")
+    if result is None:
+        raise ToolError(f"a call with idempotency_key {key!r} is still in progress")
+    if is_error:
+        raise ToolError(f"{result['error']} (replayed)")
+    return {**result, "replayed": True}
+
+
+def _reserve(
+    tx: Tx,
+    operation: str,
+    params: dict[str, Any],
+    key: str,
+    args: str,
+    target: str,
+    targets: tuple[str, ...],
+) -> tuple[str | None, Fault | None, Fault | None]:
+    """Check the target can take the write now, reserve the key and start the flight.
+
+    Returns (an injected failure's message, a slow fault, a hang fault); raises when the
+    write is refused before anything is reserved."""
+    if tx.has_fault("unreachable", targets):
+        raise ToolError(f"{target} is unreachable")
+    try:
+        engine._lookup(tx.world, operation, params)
+    except engine.LabError as exc:
+        raise ToolError(str(exc)) from None
+    busy = tx.in_flight(targets[0])
+    if busy is not None:
+        raise ToolError(f"another operation ({busy[0]}) is in flight on {target}")
+    tx.idem_reserve(key, operation, args)
+    if tx.take_fault("fail", targets, operation) is not None:
+        message = f"{operation} failed on {target} (injected fault)"
+        tx.idem_store(key, {"error": message}, is_error=True)
+        return message, None, None
+    slow = tx.take_fault("slow", targets, operation)
+    hang = tx.take_fault("hang", targets, operation)
+    tx.begin_flight(targets[0], operation, key)
+    return None, slow, hang
+
+
+def _apply(
+    state: LabState, operation: str, params: dict[str, Any], key: str, target: str, flight: str
+) -> dict[str, Any]:
+    """End the flight and make the change; the result is stored under the key either way."""
     with state.tx() as tx:
-        tx.end_flight(targets[0], key)
+        tx.end_flight(flight, key)
         try:
             outcome = engine.apply(tx.world, operation, params)
         except engine.LabError as exc:
@@ -124,10 +154,6 @@ async def _write(operation: str, params: dict[str, Any], key: str) -> dict[str, 
             tx.idem_store(key, result, is_error=False)
     if failed:
         raise ToolError(failed)
-    # A hang answers late (or never, for the caller that gave up): the change is made, the
-    # caller cannot know it. That is the "unknown outcome" the executor must handle.
-    if hang is not None:
-        await anyio.sleep(hang.seconds or DEFAULT_HANG_SECONDS)
     return result
 
 

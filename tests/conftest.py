@@ -17,9 +17,9 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from feedback.replay.worker import drain
 from remediation.analysis.models import Runbook, RunbookSource
-from tests.factories import UserFactory
-from tests.queue import drain
+from tests.support.factories import UserFactory
 
 
 @pytest.fixture

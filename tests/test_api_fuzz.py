@@ -20,7 +20,7 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
-from tests.factories import TicketFactory, UserFactory
+from tests.support.factories import TicketFactory, UserFactory
 
 MAX_EXAMPLES = 30
 

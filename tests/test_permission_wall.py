@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 from remediation.connectors import registry
 from remediation.urls import TICKET
 from tests.approvals.helpers import awaiting_ticket
-from tests.factories import UserFactory
-from tests.remediation.doubles import LabDouble
+from tests.support.doubles import LabDouble
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.dbutil import ROOT
+from tests.support.dbutil import ROOT
 
 
 def _start_django(**env: str) -> subprocess.CompletedProcess:

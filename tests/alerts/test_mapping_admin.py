@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.tickets.models import TicketRepeat
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 ADD_URL = reverse("admin:remediation_alertmapping_add")
 VALID = {

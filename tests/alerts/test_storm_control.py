@@ -8,7 +8,7 @@ from django_q.models import OrmQ
 
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketOutcome, TicketRepeat, TicketStatus
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

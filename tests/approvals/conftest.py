@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from remediation.connectors import registry
-from tests.remediation.doubles import LabDouble
+from tests.support.doubles import LabDouble
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group
 
 from policies.models import AutoRemediationPolicy
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.deciding import decide
-from tests.factories import RESTART_VM, PatternFactory, TicketFactory, UserFactory
+from tests.support.deciding import decide
+from tests.support.factories import RESTART_VM, PatternFactory, TicketFactory, UserFactory
 
 RESTART_WEB_02 = {
     **RESTART_VM,

@@ -16,7 +16,7 @@ from remediation.audit.models import AuditAction, AuditEvent
 from remediation.catalogue.rules.digest import actions_digest
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import RESTART_VM, RESTART_WEB_02, approver, awaiting_ticket, policy
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -308,7 +308,7 @@ def test_approving_with_a_stale_digest_is_refused(ticket, carol, client_for):
 
 
 def test_a_ticket_not_awaiting_approval_is_409(carol, user, client_for):
-    from tests.factories import TicketFactory
+    from tests.support.factories import TicketFactory
 
     analyzed = TicketFactory(submitted_by=user, status=TicketStatus.ANALYZED)
     r = approve(client_for(carol), analyzed)
@@ -324,7 +324,7 @@ def test_an_approved_ticket_is_not_approved_twice(ticket, carol, dave, client_fo
 
 
 def test_a_decision_that_did_not_require_approval_passes_the_check(user):
-    from tests.factories import TicketFactory
+    from tests.support.factories import TicketFactory
 
     t = TicketFactory(submitted_by=user, remediation_decision={"requires_approval": False})
     assert approval_check(t).ok

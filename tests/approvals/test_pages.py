@@ -14,7 +14,7 @@ from remediation.approvals.models import ApprovalDecision, ApprovalStatus
 from remediation.catalogue.rules.digest import actions_digest
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import RESTART_VM, RESTART_WEB_02, approver, awaiting_ticket, policy
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,12 +13,12 @@ from django_q.models import OrmQ
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from feedback.replay.worker import drain
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketRepeat
 from tests.alerts.payloads import URL, batch, copies
-from tests.factories import UserFactory
-from tests.queue import drain
+from tests.support.factories import UserFactory
 
 DELIVERIES = 20
 COPIES = 100

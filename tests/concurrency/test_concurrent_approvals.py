@@ -17,14 +17,14 @@ from django_q.models import Success
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from feedback.replay.worker import drain
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.connectors import registry
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import approver, awaiting_ticket
-from tests.factories import UserFactory
-from tests.queue import drain
-from tests.remediation.doubles import LabDouble
+from tests.support.doubles import LabDouble
+from tests.support.factories import UserFactory
 
 APPROVERS = 20
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from remediation.audit.models import AuditEvent
 from remediation.tickets.models import Ticket
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 BODY = {
     "ticket_id": "INC-RACE",

@@ -14,7 +14,7 @@ from remediation.execution import tasks
 from remediation.execution.models import Execution, ExecutionState
 from remediation.execution.services import execution_run
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.execution.helpers import action, approved_ticket, lab_policy, lab_writes
+from tests.support.execution import action, approved_ticket, lab_policy, lab_writes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.audit.services import audit
-from tests.factories import TicketFactory
+from tests.support.factories import TicketFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

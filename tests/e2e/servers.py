@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.dbutil import ROOT, child_env, wait_for
+from tests.support.dbutil import ROOT, child_env, wait_for
 
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 PROMETHEUS = Path("/usr/bin/prometheus")

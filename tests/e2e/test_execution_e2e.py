@@ -7,8 +7,8 @@ from django.core.management import call_command
 
 from lab.state import LabState
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.dbutil import start_manage, stop, wait_for
-from tests.execution.helpers import action, approved_ticket, lab_policy, lab_world, lab_writes
+from tests.support.dbutil import start_manage, stop, wait_for
+from tests.support.execution import action, approved_ticket, lab_policy, lab_world, lab_writes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -25,7 +25,6 @@ from feedback.models import Feedback
 from patterns.models import Pattern
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from tests.conftest import make_teacher
-from tests.dbutil import ROOT, start_manage, stop, wait_for
 from tests.e2e.servers import (
     PROMETHEUS,
     free_port,
@@ -33,7 +32,8 @@ from tests.e2e.servers import (
     production_env,
     start_gunicorn,
 )
-from tests.factories import UserFactory
+from tests.support.dbutil import ROOT, start_manage, stop, wait_for
+from tests.support.factories import UserFactory
 
 pytestmark = [
     pytest.mark.e2e,

@@ -6,7 +6,7 @@ import pytest
 
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.dbutil import start_manage, stop, wait_for
+from tests.support.dbutil import start_manage, stop, wait_for
 
 
 @pytest.mark.e2e

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from lab.state import LabState
-from tests.execution.helpers import lab_policy
+from tests.support.execution import lab_policy
 
 
 @pytest.fixture

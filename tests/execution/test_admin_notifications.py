@@ -8,15 +8,15 @@ from typing import cast
 import pytest
 from django.core import mail
 
+from feedback.replay.worker import drain
 from patterns.models import Pattern
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.execution.models import ExecutionState
 from remediation.execution.services import execution_run
 from remediation.notifications.models import AdminNotice
 from remediation.notifications.services import admins_notify
-from tests.execution.helpers import action, approved_ticket, lab_policy, stage
-from tests.factories import PatternFactory
-from tests.queue import drain
+from tests.support.execution import action, approved_ticket, lab_policy, stage
+from tests.support.factories import PatternFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from feedback.replay.worker import drain
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.connectors.models import PlatformConnector
 from remediation.execution.models import Execution, ExecutionState, ExecutionStep, StepKind
@@ -13,9 +14,8 @@ from remediation.execution.services import (
     execution_run,
 )
 from remediation.tickets.models import TicketStatus
-from tests.execution.helpers import action, approved_ticket, lab_world, lab_writes, stage
-from tests.factories import UserFactory
-from tests.queue import drain
+from tests.support.execution import action, approved_ticket, lab_world, lab_writes, stage
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -204,8 +204,8 @@ def test_the_circuit_breaker_opens_after_the_threshold_and_needs_a_person(lab_pa
     from patterns.models import Pattern
     from remediation.execution.models import CircuitBreaker
     from remediation.execution.services import breaker_rearm
-    from tests.execution.helpers import lab_policy
-    from tests.factories import PatternFactory, UserFactory
+    from tests.support.execution import lab_policy
+    from tests.support.factories import PatternFactory, UserFactory
 
     lab_policy(circuit_breaker_threshold=2)
     pattern: Pattern = PatternFactory(category="lab")

@@ -11,7 +11,7 @@ from django.db import connection
 from feedback.models import Feedback
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import CategoryDailyStats, Ticket
-from tests.factories import analyzed_ticket
+from tests.support.factories import analyzed_ticket
 
 URL = "/api/v1/feedback"
 

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import analyzed_ticket
+from tests.support.factories import analyzed_ticket
 
 URL = "/api/v1/feedback"
 BODY = {

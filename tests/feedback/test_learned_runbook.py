@@ -7,7 +7,7 @@ import pytest
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.audit.models import AuditAction, AuditEvent
 from tests.conftest import make_teacher
-from tests.factories import UserFactory, analyzed_ticket
+from tests.support.factories import UserFactory, analyzed_ticket
 
 URL = "/api/v1/feedback"
 TITLE = "High memory usage on {host}"

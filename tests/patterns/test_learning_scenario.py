@@ -9,7 +9,7 @@ from django.conf import settings
 from patterns.models import Pattern
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.factories import analyzed_ticket, move
+from tests.support.factories import analyzed_ticket, move
 
 
 def all_thresholds_met(p: Pattern) -> bool:

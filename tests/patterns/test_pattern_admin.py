@@ -7,7 +7,7 @@ from django.test import Client
 
 from patterns.models import Pattern
 from remediation.audit.models import AuditAction, AuditEvent
-from tests.factories import PatternFactory, UserFactory
+from tests.support.factories import PatternFactory, UserFactory
 
 
 @pytest.fixture

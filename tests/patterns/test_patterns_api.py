@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 
-from tests.factories import PatternFactory
+from tests.support.factories import PatternFactory
 
 
 @pytest.fixture(autouse=True)

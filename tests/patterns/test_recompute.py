@@ -16,7 +16,7 @@ from patterns.models import Pattern
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.conftest import make_teacher
-from tests.factories import UserFactory, analyzed_ticket, move
+from tests.support.factories import UserFactory, analyzed_ticket, move
 
 STAT_FIELDS = [
     "occurrence_count",

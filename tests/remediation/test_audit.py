@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.audit.services import audit
 from remediation.tickets.models import Ticket
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 URL = "/api/v1/tickets"
 BODY = {

@@ -14,7 +14,7 @@ from remediation.analysis.claude import ClaudeAnalyzer, build_client
 from remediation.analysis.prompt import SYSTEM_PROMPT, TOOL_NAME
 from remediation.catalogue.rules.operations import CATALOGUE
 from remediation.tickets.models import Ticket, TicketOutcome
-from tests.factories import TicketFactory
+from tests.support.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ from django.urls import reverse
 from policies.models import AutoRemediationPolicy
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.audit.models import AuditAction, AuditEvent
-from tests.factories import PatternFactory, UserFactory
-from tests.policies.test_admin import ADD_URL, VALID
+from tests.policies.test_policy_admin import ADD_URL, VALID
+from tests.support.factories import PatternFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,9 @@ from remediation.connectors.registry import get_connector
 from remediation.decisions.rules.decision import Outcome
 from remediation.execution.models import Execution, ExecutionState, ExecutionVia
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.deciding import decide
-from tests.factories import EXPAND_VOLUME, RESTART_VM, PatternFactory, TicketFactory
-from tests.remediation.doubles import BrokenConnector, LabDouble
+from tests.support.deciding import decide
+from tests.support.doubles import BrokenConnector, LabDouble
+from tests.support.factories import EXPAND_VOLUME, RESTART_VM, PatternFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
 from remediation.tickets.rules.lifecycle import IllegalTransition, allowed_combinations
 from remediation.tickets.transitions import ticket_transition
-from tests.factories import TicketFactory
+from tests.support.factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,13 @@ from remediation.execution.models import (
 )
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from tests.conftest import make_teacher
-from tests.factories import PatternFactory, TicketFactory, UserFactory, analyzed_ticket, move
+from tests.support.factories import (
+    PatternFactory,
+    TicketFactory,
+    UserFactory,
+    analyzed_ticket,
+    move,
+)
 
 SERVICE_DOWN = {"title": "Service down", "description": "Web service not responding"}
 

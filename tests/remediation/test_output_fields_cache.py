@@ -8,7 +8,7 @@ import pytest
 from rest_framework import serializers
 
 from remediation.tickets.api import TicketOutputSerializer
-from tests.factories import TicketFactory
+from tests.support.factories import TicketFactory
 
 # The same declarations on a plain ModelSerializer, which DRF builds for every instance.
 Uncached = type(

@@ -31,9 +31,15 @@ from remediation.audit.models import AuditEvent
 from remediation.connectors import registry
 from remediation.decisions.whatif import policy_whatif
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
-from tests.deciding import decide
-from tests.factories import EXPAND_VOLUME, RESTART_VM, PatternFactory, TicketFactory, UserFactory
-from tests.remediation.doubles import LabDouble
+from tests.support.deciding import decide
+from tests.support.doubles import LabDouble
+from tests.support.factories import (
+    EXPAND_VOLUME,
+    RESTART_VM,
+    PatternFactory,
+    TicketFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from remediation.analysis.models import Runbook, RunbookSource
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from remediation.scoring.rules import FEEDBACK_HORIZON_DAYS, SUCCESS_HISTORY_WIN
 from remediation.scoring.services import score_ticket
 from remediation.tickets import rollups
 from remediation.tickets.models import CategoryDailyStats, Ticket
-from tests.factories import TicketFactory
+from tests.support.factories import TicketFactory
 
 TITLE = "Nginx upstream timeout"
 DESCRIPTION = "Gateway returns 504 upstream timeout from nginx on the web tier"

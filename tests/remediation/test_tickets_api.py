@@ -7,7 +7,7 @@ from django_q.models import OrmQ
 
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.factories import TicketFactory
+from tests.support.factories import TicketFactory
 
 URL = "/api/v1/tickets"
 
@@ -206,7 +206,7 @@ class TestRead:
         assert api.get(URL).json()["results"] == []
 
     def test_staff_see_every_ticket(self, client_for, other_user):
-        from tests.factories import UserFactory
+        from tests.support.factories import UserFactory
 
         staff = UserFactory(username="ops", is_staff=True)
         TicketFactory(ticket_id="INC-3", submitted_by=other_user)

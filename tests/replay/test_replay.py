@@ -12,10 +12,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from bench.replay.run import load_scenario
+from feedback.replay.run import load_scenario
 from remediation.connectors.models import PlatformConnector
 from remediation.tickets.models import Ticket
-from tests.factories import TicketFactory
+from tests.support.factories import TicketFactory
 
 
 @pytest.mark.django_db
@@ -83,8 +83,8 @@ def test_replay_refuses_a_database_with_other_tickets(tmp_path):
 @pytest.mark.django_db
 def test_the_simulated_admin_clears_only_flags_an_operator_mistake_raised():
     """A flag from a wrong verdict is cleared in the admin; one from a real failure stays."""
-    from bench.replay.run import Replay, Row, _users
-    from tests.factories import PatternFactory
+    from feedback.replay.run import Replay, Row, _users
+    from tests.support.factories import PatternFactory
 
     mistaken, real = PatternFactory(needs_review=True), PatternFactory(needs_review=True)
     replay = Replay(load_scenario("tiny"), use_overrides=True)

@@ -17,7 +17,7 @@ from patterns.models import Pattern
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.conftest import make_teacher
-from tests.factories import UserFactory, analyzed_ticket, move
+from tests.support.factories import UserFactory, analyzed_ticket, move
 
 pytestmark = pytest.mark.django_db
 
@@ -258,7 +258,7 @@ def test_an_outsider_gets_401_and_an_approver_200(anon, client_for, path):
 
 
 def test_an_admin_clears_the_review_flag_and_eligibility_is_settled_again(client, settings):
-    from tests.factories import PatternFactory
+    from tests.support.factories import PatternFactory
 
     settings.PATTERN_MIN_OCCURRENCES = 1
     pattern = PatternFactory(

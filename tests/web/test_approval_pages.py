@@ -20,9 +20,9 @@ from remediation.approvals.models import ApprovalRequest, ApprovalStatus
 from remediation.connectors import registry
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import approver, awaiting_ticket
-from tests.dbutil import ROOT, start_manage, stop
-from tests.factories import UserFactory
-from tests.remediation.doubles import LabDouble
+from tests.support.dbutil import ROOT, start_manage, stop
+from tests.support.doubles import LabDouble
+from tests.support.factories import UserFactory
 
 pytestmark = [pytest.mark.web, pytest.mark.e2e]
 
@@ -37,7 +37,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
+PASSWORD = "correct horse battery staple"  # tests.support.factories.UserFactory's
 ARTIFACTS = ROOT / "var" / "artifacts" / "approvals"
 
 

@@ -29,7 +29,9 @@ class Command(BaseCommand):
     help = "Replay recurring incidents against the lab and report how autonomy is earned."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("scenario", help="a name under bench/scenarios/ or a JSON path")
+        parser.add_argument(
+            "scenario", help="a name under feedback/replay/scenarios/ or a JSON path"
+        )
         parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
         parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "var" / "replay"))
         parser.add_argument("--database-url", help="run on this (empty) database instead")
@@ -49,8 +51,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **o: Any) -> None:
-        from bench.replay import report
-        from bench.replay.run import load_scenario
+        from feedback.replay import report
+        from feedback.replay.run import load_scenario
 
         try:
             scenario = load_scenario(o["scenario"])
@@ -97,7 +99,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\nreport: {out / f'{name}-report.txt'}; chart: {out / f'{name}.png'}")
 
     def _here(self, scenario: dict[str, Any], mode: str, o: dict[str, Any]) -> dict[str, Any]:
-        from bench.replay.run import TICKET_PREFIX, Replay
+        from feedback.replay.run import TICKET_PREFIX, Replay
         from remediation.tickets.models import Ticket
 
         if not o["force"] and Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():

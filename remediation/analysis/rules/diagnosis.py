@@ -26,6 +26,7 @@ from remediation.analysis.rules.vocabulary import (
     COMPILED,
     NEGATION,
     SYMPTOMS,
+    Cause,
 )
 
 MAX_TEXT_CHARS = 20_000
@@ -136,6 +137,43 @@ def detect_platform(
     return top[0] if len(top) == 1 else None
 
 
+def _symptoms_in(text: str) -> dict[str, re.Match[str]]:
+    """Each symptom the text states (not negated), with its first mention."""
+    symptoms: dict[str, re.Match[str]] = {}
+    for symptom in SYMPTOMS:
+        for match in _hits(text, COMPILED.symptoms[symptom.key]):
+            if not _negated(text, match):
+                symptoms.setdefault(symptom.key, match)
+                break
+    return symptoms
+
+
+def _weigh(text: str, cause: Cause) -> tuple[float, list[str], str | None]:
+    """(score, quoted evidence, the quote that rules the cause out or None) for one cause.
+
+    A cause is ruled out when the text says what excludes it while pointing at it, or when
+    every mention of its evidence is negated ("not out of memory")."""
+    excluded = [m for m in _hits(text, COMPILED.ruled_out_by[cause.key]) if not _negated(text, m)]
+    score = 0.0
+    cited: list[str] = []
+    negated: list[str] = []
+    for weight, patterns in (
+        (DECISIVE_WEIGHT, COMPILED.decisive[cause.key]),
+        (SUPPORTING_WEIGHT, COMPILED.supporting[cause.key]),
+    ):
+        for match in _hits(text, patterns):
+            if _negated(text, match):
+                negated.append(_quote(text, match))
+                continue
+            score += weight
+            cited.append(_quote(text, match))
+    if excluded and score > 0:
+        return score, cited, _quote(text, excluded[0])
+    if negated and score == 0:
+        return score, cited, negated[0]
+    return score, cited, None
+
+
 def diagnose(
     text: str,
     *,
@@ -147,40 +185,16 @@ def diagnose(
     text = normalise(text)
     platform = detect_platform(text, category, affected_platform, object_platforms)
 
-    symptoms: dict[str, re.Match[str]] = {}
-    for symptom in SYMPTOMS:
-        for match in _hits(text, COMPILED.symptoms[symptom.key]):
-            if not _negated(text, match):
-                symptoms.setdefault(symptom.key, match)
-                break
-
+    symptoms = _symptoms_in(text)
     scores: dict[str, float] = {}
     quotes: dict[str, list[str]] = {}
     ruled_out: list[str] = []
     for cause in CAUSES:
         if cause.platforms and platform is not None and platform not in cause.platforms:
             continue
-        excluded = [
-            m for m in _hits(text, COMPILED.ruled_out_by[cause.key]) if not _negated(text, m)
-        ]
-        score = 0.0
-        cited: list[str] = []
-        negated: list[str] = []
-        for weight, patterns in (
-            (DECISIVE_WEIGHT, COMPILED.decisive[cause.key]),
-            (SUPPORTING_WEIGHT, COMPILED.supporting[cause.key]),
-        ):
-            for match in _hits(text, patterns):
-                if _negated(text, match):
-                    negated.append(_quote(text, match))
-                    continue
-                score += weight
-                cited.append(_quote(text, match))
-        if excluded and score > 0:
-            ruled_out.append(f"{cause.label}: {_quote(text, excluded[0])!r}")
-            continue
-        if negated and score == 0:
-            ruled_out.append(f"{cause.label}: {negated[0]!r}")
+        score, cited, ruling_out = _weigh(text, cause)
+        if ruling_out is not None:
+            ruled_out.append(f"{cause.label}: {ruling_out!r}")
             continue
         if cause.requires and not any(s in symptoms for s in cause.requires):
             continue

@@ -21,6 +21,7 @@ listed above.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from remediation.catalogue.rules.operations import (
@@ -329,24 +330,29 @@ def find_objects(text: str) -> list[ObjectRef]:
     namespace = _namespace(text)
     interfaces = {m.group(1).lower(): m.group(1) for m in INTERFACE_IN_TEXT.finditer(text)}
     found: list[ObjectRef] = []
-
-    def add(ref: ObjectRef | None) -> None:
-        ref = _with_namespace(ref, namespace)
+    for candidate in _candidates(text, interfaces):
+        ref = _with_namespace(candidate, namespace)
         if ref is None or _NOT_A_NAME.match(ref.short_name) or ref in found:
-            return
+            continue
         if ref.name.lower() in _NOT_K8S:
-            return
+            continue
         found.append(ref)
+        if len(found) >= MAX_OBJECTS:
+            break
+    return found
 
+
+def _candidates(text: str, interfaces: Mapping[str, str]) -> Iterator[ObjectRef | None]:
+    """Every name the text may be naming, in the order of how explicitly it says so."""
     for match in _LABEL.finditer(text):
         word = match.group(1).lower()
         hint = ObjectKind.PVC if word == "persistentvolumeclaim" else KIND_WORDS.get(word)
         if word == "instance" and ":" in text[match.end(2) : match.end(2) + 1]:
             continue  # instance="10.0.0.5:9100" is a scrape target, not an OpenStack instance
-        add(classify_name(match.group(2), hint=hint))
+        yield classify_name(match.group(2), hint=hint)
     for match in _KUBECTL.finditer(text):
         word = match.group(1).lower().rstrip("s") if match.group(1).lower() != "sts" else "sts"
-        add(classify_name(match.group(2), hint=KIND_WORDS.get(word, KIND_WORDS.get(word + "s"))))
+        yield classify_name(match.group(2), hint=KIND_WORDS.get(word, KIND_WORDS.get(word + "s")))
     for match in _KEYWORD_NAME.finditer(text):
         hint = KIND_WORDS[match.group(1).lower()]
         name = match.group(2).rstrip(".")
@@ -354,21 +360,16 @@ def find_objects(text: str) -> list[ObjectRef]:
             continue
         if hint is not ObjectKind.INTERFACE and not re.search(r"[0-9/_-]", name):
             continue  # "pod restarted", "the vm is": a word, not a name
-        add(classify_name(name, hint=hint))
+        yield classify_name(name, hint=hint)
     for match in _K8S_PAIR.finditer(text):
         # Both halves name something ("kworker/2", "1/3" are not namespace/name).
         if all(re.search("[a-z]", half) for half in match.group(1).split("/")):
-            add(classify_name(match.group(1)))
+            yield classify_name(match.group(1))
     for name in interfaces.values():
-        add(ObjectRef(ObjectKind.INTERFACE, name))
+        yield ObjectRef(ObjectKind.INTERFACE, name)
     for match in _HOSTLIKE.finditer(text):
-        name = match.group(1)
-        if name.lower() in interfaces:
-            continue
-        add(classify_name(name))
-        if len(found) >= MAX_OBJECTS:
-            break
-    return found[:MAX_OBJECTS]
+        if match.group(1).lower() not in interfaces:
+            yield classify_name(match.group(1))
 
 
 def choose_target(

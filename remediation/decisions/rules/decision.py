@@ -253,32 +253,9 @@ def decide(inp: DecisionInput) -> Decision:
     )
 
     # 4. Thresholds.
-    below = []
-    if policy is not None:
-        if inp.confidence < policy.min_confidence_score:
-            below.append(
-                f"confidence {_pct(inp.confidence)} < the policy's "
-                f"{_pct(policy.min_confidence_score)}"
-            )
-        if reliability < policy.min_reliability_score:
-            below.append(
-                f"reliability {rel_text} < the policy's {_num(policy.min_reliability_score)}%"
-            )
+    below = _thresholds(run, reliability, rel_text)
     if below:
         return run.reject(f"Rejected: {'; '.join(below)}")
-    floor = inp.settings.min_reliability
-    if policy is not None:
-        met = (
-            f"Confidence {_pct(inp.confidence)} >= {_pct(policy.min_confidence_score)} and "
-            f"reliability {rel_text} >= {_num(policy.min_reliability_score)}% meet the policy"
-        )
-    else:
-        met = f"Confidence {_pct(inp.confidence)} and reliability {rel_text} recorded"
-    if reliability < floor:
-        run.needs_person.append(f"reliability {rel_text} < the global floor {_num(floor)}%")
-        run.say(f"{met}; below the global floor of {_num(floor)}% a person must approve")
-    else:
-        run.say(f"{met}; the global floor of {_num(floor)}% is met")
 
     # 5. Safety checks.
     safety = inp.safety or NOT_CHECKED
@@ -301,6 +278,39 @@ def decide(inp: DecisionInput) -> Decision:
     if run.mode == MODE_ENFORCE:
         run.say(_awaiting_sentence(policy))
     return run.finish(Outcome.AWAITING_APPROVAL, allowed=True, requires_approval=True)
+
+
+def _thresholds(run: _Run, reliability: float, rel_text: str) -> list[str]:
+    """Step 4: what falls below the policy's thresholds (the decision rejects on any); else
+    says whether the global reliability floor still needs a person."""
+    inp, policy = run.inp, run.inp.policy
+    below = []
+    if policy is not None:
+        if inp.confidence < policy.min_confidence_score:
+            below.append(
+                f"confidence {_pct(inp.confidence)} < the policy's "
+                f"{_pct(policy.min_confidence_score)}"
+            )
+        if reliability < policy.min_reliability_score:
+            below.append(
+                f"reliability {rel_text} < the policy's {_num(policy.min_reliability_score)}%"
+            )
+    if below:
+        return below
+    floor = inp.settings.min_reliability
+    if policy is not None:
+        met = (
+            f"Confidence {_pct(inp.confidence)} >= {_pct(policy.min_confidence_score)} and "
+            f"reliability {rel_text} >= {_num(policy.min_reliability_score)}% meet the policy"
+        )
+    else:
+        met = f"Confidence {_pct(inp.confidence)} and reliability {rel_text} recorded"
+    if reliability < floor:
+        run.needs_person.append(f"reliability {rel_text} < the global floor {_num(floor)}%")
+        run.say(f"{met}; below the global floor of {_num(floor)}% a person must approve")
+    else:
+        run.say(f"{met}; the global floor of {_num(floor)}% is met")
+    return []
 
 
 def _pattern_sentence(run: _Run) -> str:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from remediation.execution.models import Execution, ExecutionState
 from remediation.tickets.models import TicketStatus
-from tests.factories import PatternFactory, TicketFactory
+from tests.support.factories import PatternFactory, TicketFactory
 
 URL = "/api/v1/stats/auto-remediation"
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from remediation.tickets import rollups
 from remediation.tickets.models import CategoryDailyStats, Ticket, TicketStatus
-from tests.factories import TicketFactory
+from tests.support.factories import TicketFactory
 
 
 @pytest.fixture(autouse=True)

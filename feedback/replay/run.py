@@ -24,16 +24,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 
-from bench.replay.kinds import Incident, incident_stream
-from bench.replay.labserver import lab_over_http
-from bench.replay.worker import drain
+from feedback.replay.kinds import Incident, incident_stream
+from feedback.replay.labserver import lab_over_http
+from feedback.replay.worker import drain
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
 from remediation.connectors.mcp import McpSession
 from remediation.connectors.models import ConnectorTransport, PlatformConnector
 from remediation.tickets.models import Ticket, TicketStatus
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 TICKET_PREFIX = "RPL-"
 FEEDBACK_STATES = {
     TicketStatus.ANALYZED,

@@ -13,7 +13,7 @@ from policies.models import AutoRemediationPolicy
 from remediation.catalogue.rules.operations import validate_suggestions
 from remediation.execution.services import execution_request
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.factories import PatternFactory, TicketFactory
+from tests.support.factories import PatternFactory, TicketFactory
 
 ALL_PLATFORMS = ["vmware", "kubernetes", "network", "storage", "openstack"]
 LAB_CATEGORY = "lab"

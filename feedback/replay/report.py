@@ -11,7 +11,7 @@ REPEAT_FROM = 10  # "by their 10th occurrence"
 
 def critical_fix(kind: str) -> bool:
     """The kind's right fix is critical_write: a person approves it every time, by design."""
-    from bench.replay.kinds import KINDS
+    from feedback.replay.kinds import KINDS
     from remediation.catalogue.rules.operations import get_operation
 
     fix = KINDS[kind].fix

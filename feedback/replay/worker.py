@@ -3,7 +3,7 @@
 The same code path a qcluster worker takes for each task (``django_q.worker.worker``, then
 ``save_task`` and the broker's acknowledgement), one task at a time, so the replay is
 deterministic and needs no second process. Tasks enqueued by a task run in the same call.
-The tests drain the queue with it too (``tests/queue.py``).
+The tests drain the queue with it too (``tests/support (drain from feedback/replay/worker.py)``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import pytest
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.approvals.helpers import awaiting_ticket
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

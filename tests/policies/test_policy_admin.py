@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from policies.models import AutoRemediationPolicy
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 ADD_URL = reverse("admin:policies_autoremediationpolicy_add")
 
