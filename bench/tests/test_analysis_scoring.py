@@ -1,4 +1,7 @@
-"""The analysis benchmark's scoring: what counts as right, a wrong write, a wrong target."""
+"""The analysis benchmark's scoring: what counts as right, a wrong write, a wrong target.
+
+A test of the benchmark itself, so it lives with it (the project's tests never import
+``bench/``); ``make test`` runs it too (``testpaths`` in ``pyproject.toml``)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pathlib import Path
 from remediation.analysis.base import AnalysisResult
 from remediation.catalogue.rules.operations import validate_suggestions
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # bench/tests/ -> the checkout
 _spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench/analysis/run.py")
 assert _spec is not None and _spec.loader is not None
 bench = importlib.util.module_from_spec(_spec)
