@@ -460,6 +460,13 @@ def safe_to_act(
     return {"safe": not reasons, "reasons": reasons}
 
 
+# The shapes the pre-check and post-check helpers share: a lab object (or the world) as the
+# state file holds it, an action's parameters, and what a post-check saw.
+_Obj = dict[str, Any]
+_Params = Mapping[str, Any]
+_Seen = tuple[bool, str] | None
+
+
 def _increase_reasons(what: str, want: Any, have: int, free: int, lacking: str) -> list[str]:
     """An increase of ``what`` from ``have`` to ``want`` with ``free`` spare capacity."""
     if not isinstance(want, int):
@@ -472,9 +479,7 @@ def _increase_reasons(what: str, want: Any, have: int, free: int, lacking: str) 
     return reasons
 
 
-def _vm_precheck(
-    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
-) -> list[str]:
+def _vm_precheck(world: _Obj, obj: _Obj, operation: str, params: _Params, name: str) -> list[str]:
     host = world["hosts"][obj["host"]]
     reasons = []
     if not host["reachable"]:
@@ -501,7 +506,7 @@ def _vm_precheck(
 
 
 def _deployment_precheck(
-    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
+    world: _Obj, obj: _Obj, operation: str, params: _Params, name: str
 ) -> list[str]:
     reasons = []
     if operation == "scale_deployment":
@@ -519,13 +524,13 @@ def _deployment_precheck(
 
 
 def _device_precheck(
-    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
+    world: _Obj, obj: _Obj, operation: str, params: _Params, name: str
 ) -> list[str]:
     return [] if obj["reachable"] else [f"switch {params.get('device')} is unreachable"]
 
 
 def _volume_precheck(
-    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
+    world: _Obj, obj: _Obj, operation: str, params: _Params, name: str
 ) -> list[str]:
     reasons = []
     if operation == "expand_volume":
@@ -542,7 +547,7 @@ def _volume_precheck(
 
 
 def _instance_precheck(
-    world: dict[str, Any], obj: dict[str, Any], operation: str, params: Mapping[str, Any], name: str
+    world: _Obj, obj: _Obj, operation: str, params: _Params, name: str
 ) -> list[str]:
     if operation != "resize_instance":
         return []
@@ -608,13 +613,7 @@ def run_check(
     raise LabError(f"unknown check {check!r}")
 
 
-def _vm_checks(
-    world: dict[str, Any],
-    obj: dict[str, Any],
-    holder: dict[str, Any],
-    p: Mapping[str, Any],
-    check: str,
-) -> tuple[bool, str] | None:
+def _vm_checks(world: _Obj, obj: _Obj, holder: _Obj, p: _Params, check: str) -> _Seen:
     cond = holder.get("condition")
     if check == "vm_powered_on":
         return obj["power"] == "on", f"power {obj['power']}"
@@ -633,13 +632,7 @@ def _vm_checks(
     return None
 
 
-def _kubernetes_checks(
-    world: dict[str, Any],
-    obj: dict[str, Any],
-    holder: dict[str, Any],
-    p: Mapping[str, Any],
-    check: str,
-) -> tuple[bool, str] | None:
+def _kubernetes_checks(world: _Obj, obj: _Obj, holder: _Obj, p: _Params, check: str) -> _Seen:
     cond = holder.get("condition")
     if check == "pod_running":
         return obj["phase"] == "Running" and cond is None, f"phase {obj['phase']}"
@@ -658,13 +651,7 @@ def _kubernetes_checks(
     return None
 
 
-def _network_checks(
-    world: dict[str, Any],
-    obj: dict[str, Any],
-    holder: dict[str, Any],
-    p: Mapping[str, Any],
-    check: str,
-) -> tuple[bool, str] | None:
+def _network_checks(world: _Obj, obj: _Obj, holder: _Obj, p: _Params, check: str) -> _Seen:
     cond = holder.get("condition")
     if check == "interface_up":
         ok = holder["admin"] == "up" and holder["oper"] == "up" and cond is None
@@ -674,13 +661,7 @@ def _network_checks(
     return None
 
 
-def _storage_checks(
-    world: dict[str, Any],
-    obj: dict[str, Any],
-    holder: dict[str, Any],
-    p: Mapping[str, Any],
-    check: str,
-) -> tuple[bool, str] | None:
+def _storage_checks(world: _Obj, obj: _Obj, holder: _Obj, p: _Params, check: str) -> _Seen:
     cond = holder.get("condition")
     if check == "volume_online":
         used = obj["used_gb"] / obj["size_gb"]
@@ -697,13 +678,7 @@ def _storage_checks(
     return None
 
 
-def _instance_checks(
-    world: dict[str, Any],
-    obj: dict[str, Any],
-    holder: dict[str, Any],
-    p: Mapping[str, Any],
-    check: str,
-) -> tuple[bool, str] | None:
+def _instance_checks(world: _Obj, obj: _Obj, holder: _Obj, p: _Params, check: str) -> _Seen:
     cond = holder.get("condition")
     if check == "instance_active":
         return obj["status"] == "ACTIVE" and cond != "instance_hung", f"status {obj['status']}"

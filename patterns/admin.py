@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from patterns.models import Pattern
-from patterns.services import enabled_set, pattern_update, review_cleared
+from patterns.services import PatternChange, enabled_set, pattern_update, review_cleared
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 
@@ -59,15 +60,7 @@ class PatternAdmin(admin.ModelAdmin):
             if pattern.enabled == enabled:
                 continue
             with transaction.atomic():
-                audit(
-                    AuditAction.PATTERN_ELIGIBILITY_CHANGED,
-                    f"Pattern {pattern.signature} {verb} by {request.user.get_username()}",
-                    pattern=pattern,
-                    acting_user=request.user,  # type: ignore[arg-type]
-                    details={"pattern": pattern.hash, "enabled": enabled},
-                )
-                # The person's act first, then the eligibility flip it causes, if any.
-                pattern_update(pattern, enabled_set(enabled), acting_user=request.user)  # type: ignore[arg-type]
+                _act(request, pattern, verb, enabled_set(enabled), {"enabled": enabled})
                 self.log_change(request, pattern, f"{verb.capitalize()} pattern")
             changed += 1
         self.message_user(request, f"{changed} pattern(s) {verb}.", messages.SUCCESS)
@@ -92,14 +85,26 @@ class PatternAdmin(admin.ModelAdmin):
         cleared = 0
         for pattern in queryset.filter(needs_review=True).order_by("id"):
             with transaction.atomic():
-                audit(
-                    AuditAction.PATTERN_ELIGIBILITY_CHANGED,
-                    f"Pattern {pattern.signature} reviewed by {request.user.get_username()}",
-                    pattern=pattern,
-                    acting_user=request.user,  # type: ignore[arg-type]
-                    details={"pattern": pattern.hash, "needs_review": False},
-                )
-                # The person's act first, then the eligibility flip it causes, if any.
-                pattern_update(pattern, review_cleared, acting_user=request.user)  # type: ignore[arg-type]
+                _act(request, pattern, "reviewed", review_cleared, {"needs_review": False})
             cleared += 1
         self.message_user(request, f"{cleared} pattern(s) marked reviewed.", messages.SUCCESS)
+
+
+def _act(
+    request: HttpRequest,
+    pattern: Pattern,
+    verb: str,
+    change: PatternChange,
+    details: dict[str, Any],
+) -> None:
+    """An admin's act on a pattern: audited first, then applied (with the eligibility flip
+    it causes, if any, audited by ``pattern_update``)."""
+    user: User = request.user  # type: ignore[assignment]
+    audit(
+        AuditAction.PATTERN_ELIGIBILITY_CHANGED,
+        f"Pattern {pattern.signature} {verb} by {user.get_username()}",
+        pattern=pattern,
+        acting_user=user,
+        details={"pattern": pattern.hash, **details},
+    )
+    pattern_update(pattern, change, acting_user=user)
