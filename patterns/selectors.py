@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from patterns.models import Pattern
-from patterns.signature import normalize_category
+from patterns.rules.signature import normalize_category
 
 
 def pattern_list(

@@ -5,7 +5,7 @@ and locks the pattern row with ``select_for_update`` before reading it, so concu
 workers updating the same pattern serialize instead of losing an increment.
 
 Every statistic changes through ``pattern_update``, which re-evaluates eligibility
-(``patterns.eligibility``), writes an ``AuditEvent(action=PATTERN_ELIGIBILITY_CHANGED)``
+(``patterns.rules.eligibility``), writes an ``AuditEvent(action=PATTERN_ELIGIBILITY_CHANGED)``
 when the verdict flipped and returns that ``EligibilityChange`` (else ``None``). The audit
 trail is the one part of ``remediation`` this app uses.
 
@@ -27,9 +27,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 
-from patterns.eligibility import PatternStats, Thresholds, is_eligible
 from patterns.models import Pattern
-from patterns.signature import signature_for
+from patterns.rules.eligibility import PatternStats, Thresholds, is_eligible
+from patterns.rules.signature import signature_for
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 

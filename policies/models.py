@@ -17,7 +17,7 @@ from policies.rules import (
     PLATFORMS,
     PolicyRules,
 )
-from policies.timewindow import TimeWindow
+from policies.rules.timewindow import TimeWindow
 
 MAX_APPROVAL_TIMEOUT_MINUTES = 7 * 24 * 60
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from patterns.signature import signature_for
+from patterns.rules.signature import signature_for
 from remediation.analysis.rules.diagnosis import Diagnosis
 from remediation.catalogue.rules.operations import SuggestedAction
 

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from policies.models import AutoRemediationPolicy
 from policies.rules import GlobalSettings
-from policies.timewindow import describe, is_open
+from policies.rules.timewindow import describe, is_open
 from remediation.catalogue.rules.operations import SuggestedAction
 from remediation.catalogue.rules.policy import backup_needed
 from remediation.connectors.base import Connector

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy, PolicyMode
+from policies.rules.timewindow import describe, is_open
 from policies.selectors import global_settings, policy_for_category
-from policies.timewindow import describe, is_open
 from remediation.approvals.selectors import approval_check
 from remediation.catalogue.rules.operations import SuggestedAction
 from remediation.catalogue.rules.policy import policy_refusals

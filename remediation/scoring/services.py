@@ -13,8 +13,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from patterns.models import Pattern
+from patterns.rules.signature import signature_for, similarity
 from patterns.services import PatternChange, pattern_update, reliability_moved
-from patterns.signature import signature_for, similarity
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.scoring.rules import (

@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import Conflict
-from patterns.signature import signature_for
+from patterns.rules.signature import signature_for
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.tickets.models import (

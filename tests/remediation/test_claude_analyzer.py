@@ -485,7 +485,7 @@ def test_a_target_outside_the_affected_system_is_refused_even_when_the_ticket_na
 
 def test_learned_runbooks_are_shown_as_untrusted_text(restart_runbook):
     from patterns.models import Pattern
-    from patterns.signature import signature_for
+    from patterns.rules.signature import signature_for
     from remediation.analysis.models import Runbook, RunbookSource
 
     # An enabled learned runbook of this ticket's own pattern: the only kind ever shown.

@@ -9,7 +9,7 @@ from django.apps import apps as django_apps
 from django.core.exceptions import ImproperlyConfigured
 
 from patterns.models import Pattern
-from patterns.signature import signature_for
+from patterns.rules.signature import signature_for
 from remediation.analysis.analyzers import get_analyzer
 from remediation.analysis.base import AnalysisResult, TicketText
 from remediation.analysis.claude import ClaudeAnalyzer

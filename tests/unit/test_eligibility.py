@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from patterns.eligibility import PatternStats, Thresholds, is_eligible
+from patterns.rules.eligibility import PatternStats, Thresholds, is_eligible
 
 T = Thresholds(
     min_occurrences=5, min_positive_rate=0.85, min_reliability=85.0, min_success_rate=0.85

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from patterns.signature import (
+from patterns.rules.signature import (
     MAX_KEY_TERMS,
     is_instance_specific,
     key_terms,

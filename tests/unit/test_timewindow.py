@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policies.rules import DAY_NAMES
-from policies.timewindow import TimeWindow, describe, is_open
+from policies.rules.timewindow import TimeWindow, describe, is_open
 
 ZONES = [
     "UTC",

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from policies.rules import GlobalSettings, PolicyRules
-from policies.timewindow import TimeWindow, is_open
+from policies.rules.timewindow import TimeWindow, is_open
 from remediation.catalogue.rules.operations import SuggestedAction
 from remediation.catalogue.rules.policy import backup_needed
 from remediation.decisions.rules.decision import (

@@ -1,0 +1,1 @@
+"""Pure pattern rules (no Django): the signature that groups tickets, and eligibility."""
