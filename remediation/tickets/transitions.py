@@ -30,8 +30,6 @@ from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.rules import lifecycle
 from remediation.tickets.selectors import pattern_ref
 
-IllegalTransition = lifecycle.IllegalTransition
-
 
 def ticket_transition(
     ticket: Ticket,
@@ -48,7 +46,7 @@ def ticket_transition(
 
     Preconditions: inside a transaction that holds the ticket's row lock
     (``select_for_update``), with ``ticket`` the locked instance. Raises
-    ``IllegalTransition`` (a ``ValueError``), changing nothing, when the lifecycle forbids
+    ``lifecycle.IllegalTransition`` (a ``ValueError``), changing nothing, when the lifecycle forbids
     the step. ``extra_fields`` are other fields the caller set on ``ticket`` to be saved
     in the same write (e.g. ``status_reason`` is always saved, ``remediation_results``).
 
