@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from remediation.connectors import registry
 from remediation.urls import TICKET
-from tests.approvals.helpers import awaiting_ticket
+from tests.support.approvals import awaiting_ticket
 from tests.support.doubles import LabDouble
 from tests.support.factories import UserFactory
 

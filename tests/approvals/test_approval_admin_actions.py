@@ -6,7 +6,7 @@ import pytest
 
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.approvals.helpers import awaiting_ticket
+from tests.support.approvals import awaiting_ticket
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from remediation.approvals.services import approval_expire_due
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.catalogue.rules.digest import actions_digest
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.approvals.helpers import RESTART_WEB_02, approver, awaiting_ticket, policy
+from tests.support.approvals import RESTART_WEB_02, approver, awaiting_ticket, policy
 from tests.support.factories import RESTART_VM, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from remediation.approvals.models import RejectedOperation
 from remediation.approvals.selectors import rejected_operations_for_pattern
 from remediation.tickets.models import Ticket, TicketStatus
 from remediation.tickets.services import TicketInput, ticket_create
-from tests.approvals.helpers import approver
+from tests.support.approvals import approver
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from remediation.approvals.models import ApprovalDecision, ApprovalRequest, Appr
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.connectors import registry
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.approvals.helpers import approver, awaiting_ticket
+from tests.support.approvals import approver, awaiting_ticket
 from tests.support.doubles import LabDouble
 from tests.support.factories import UserFactory
 

@@ -20,9 +20,9 @@ from rest_framework.authtoken.models import Token
 from remediation.alerts.models import AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket
-from tests.e2e.servers import free_port
 from tests.support.dbutil import start_manage, stop, wait_for
 from tests.support.factories import UserFactory
+from tests.support.servers import free_port
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 AMTOOL = shutil.which("amtool")

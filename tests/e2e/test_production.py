@@ -13,8 +13,8 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.servers import collectstatic, gunicorn_port, production_env, start_gunicorn
 from tests.support.dbutil import ROOT, stop
+from tests.support.servers import collectstatic, gunicorn_port, production_env, start_gunicorn
 
 
 def get(url: str, **headers: str):

@@ -25,15 +25,15 @@ from feedback.models import Feedback
 from patterns.models import Pattern
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from tests.conftest import make_teacher
-from tests.e2e.servers import (
+from tests.support.dbutil import ROOT, start_manage, stop, wait_for
+from tests.support.factories import UserFactory
+from tests.support.servers import (
     PROMETHEUS,
     free_port,
     gunicorn_port,
     production_env,
     start_gunicorn,
 )
-from tests.support.dbutil import ROOT, start_manage, stop, wait_for
-from tests.support.factories import UserFactory
 
 pytestmark = [
     pytest.mark.e2e,

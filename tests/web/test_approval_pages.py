@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
 from remediation.connectors import registry
 from remediation.tickets.models import Ticket, TicketStatus
-from tests.approvals.helpers import approver, awaiting_ticket
+from tests.support.approvals import approver, awaiting_ticket
 from tests.support.dbutil import ROOT, start_manage, stop
 from tests.support.doubles import LabDouble
 from tests.support.factories import UserFactory
