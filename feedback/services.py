@@ -219,12 +219,10 @@ def _apply_trusted(
         )
     # The pattern's changes, in one write: the outcome (when it moves), this feedback, the
     # review flag, and the re-score, which reads the pattern as the others left it.
-    changes: list[PatternChange] = [feedback_added(feedback.feedback_type)]
-    if disagrees:
-        changes.append(review_flagged)
-    changes.append(rescored(ticket))
-    if ticket.pattern_id is None:
-        changes = []
+    changes: list[PatternChange] = []
+    if ticket.pattern_id is not None:
+        flag = [review_flagged] if disagrees else []
+        changes = [feedback_added(feedback.feedback_type), *flag, rescored(ticket)]
     if outcome == TicketOutcome.SUCCESS:
         ticket_transition(
             ticket,
@@ -457,8 +455,6 @@ def patterns_recompute(*, progress: Callable[[int, int], None] | None = None) ->
     with transaction.atomic():
         pattern_services.lock_all_patterns()
         changes = pattern_services.pattern_rebuild(pattern_totals(), progress=progress)
-        for change in changes:
-            pattern_services.audit_eligibility_change(change)
         eligible = Pattern.objects.filter(eligible_for_auto_remediation=True).count()
         total = Pattern.objects.count()
     return RecomputeSummary(patterns=total, eligible=eligible, changes=changes)

@@ -1,6 +1,6 @@
 """Writes to patterns: observe a ticket, and keep every statistic and the eligibility in step.
 
-Every function here must run inside the caller's transaction (they open a savepoint if not)
+Every function here runs inside the caller's transaction (in its own when there is none)
 and locks the pattern row with ``select_for_update`` before reading it, so concurrent
 workers updating the same pattern serialize instead of losing an increment.
 
@@ -139,7 +139,7 @@ def pattern_update(
 ) -> EligibilityChange | None:
     """Lock the pattern's row, apply ``changes``, refresh rates and eligibility, save once.
 
-    Runs inside the caller's transaction (a savepoint otherwise). Given an instance, the
+    Runs inside the caller's transaction (its own when there is none). Given an instance, the
     caller's instance gets the new values too, so ``ticket.pattern`` stays current; given an
     id, only the locked read is made. An eligibility flip is written to the audit trail
     here (with ``ticket`` and ``acting_user`` as its context) and returned; no changes at
@@ -153,7 +153,7 @@ def pattern_update(
         _refresh_derived(locked)
         result = _settle_eligibility(locked, at=timezone.now())
         locked.save(update_fields=sorted(set(fields) | set(_DERIVED_FIELDS)))
-        audit_eligibility_change(result, ticket=ticket, acting_user=acting_user)
+        _audit_eligibility_change(result, ticket=ticket, acting_user=acting_user)
     if isinstance(pattern, Pattern):
         for field in Pattern._meta.concrete_fields:
             setattr(pattern, field.attname, getattr(locked, field.attname))
@@ -294,7 +294,7 @@ def pattern_observe(
     return pattern
 
 
-def audit_eligibility_change(
+def _audit_eligibility_change(
     change: EligibilityChange | None,
     *,
     ticket: Ticket | None = None,
@@ -357,8 +357,8 @@ def pattern_rebuild(
     rebuild; the caller must read ``totals`` *after* calling this inside the same
     transaction, or accept that an update committed in between is overwritten (the
     ``feedback.services.patterns_recompute`` service takes the locks first, then counts).
-    Returns the eligibility changes; ``progress(rewritten, total)`` is called once, with
-    the number of rows whose numbers were wrong and were rewritten.
+    Returns the eligibility changes, each already audited; ``progress(rewritten, total)`` is
+    called once, with the number of rows whose numbers were wrong and were rewritten.
     """
     changes: list[EligibilityChange] = []
     now = timezone.now()
@@ -382,6 +382,8 @@ def pattern_rebuild(
                 stale.append(p)
         for start in range(0, len(stale), REBUILD_BATCH_SIZE):
             _update_from_values(stale[start : start + REBUILD_BATCH_SIZE], fields)
+        for change in changes:
+            _audit_eligibility_change(change)
         if progress is not None:
             progress(len(stale), len(patterns))
     return changes

@@ -4,8 +4,8 @@ Fails closed: a connector that answers None ("cannot tell") or raises counts as 
 check, and the reason says which connector and which system.
 
 Rate limits are the execution budget's own count (``remediation.execution.budget``), asked
-here without a lock; the claim asks the same count again under its lock, which is what
-makes the limits hold under concurrent workers.
+here without a lock and with the runs still waiting in the queue; the claim asks the same
+count again under its lock, which is what makes the limits hold under concurrent workers.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def gather(
             failures.append(f"outside the allowed time window ({describe(window)})")
 
     rate_failures = budget_failures(
-        new_actions=len(actions), policy=policy, settings=settings, now=now
+        new_actions=len(actions), policy=policy, settings=settings, now=now, queued_too=True
     )
     failures.extend(rate_failures)
 

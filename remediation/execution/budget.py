@@ -7,18 +7,20 @@ those decided under that policy (``Execution.policy_name``).
 
 Two callers, one count:
 
-* the decision's safety step asks ``budget_failures`` without a lock: an early answer, so a
-  ticket over budget goes to a person at once instead of queueing a run that will be
-  refused;
-* the claim calls ``reserve_budget``, which locks the limits' rows first: the check that
-  holds under concurrent workers (see docs/execution.md).
+* the decision's safety step asks ``budget_failures`` without a lock and with
+  ``queued_too``: runs requested in the window but not yet claimed count as well, so a
+  burst of auto-approvals goes to a person at the decision instead of queueing runs that
+  the claim would refuse;
+* the claim calls ``reserve_budget``, which locks the limits' rows first and counts only
+  what has started (every queued run is counted when it, in turn, is claimed): the check
+  that holds under concurrent workers (see docs/execution.md).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from policies.models import AutoRemediationPolicy
 from policies.rules import GlobalSettings
@@ -37,10 +39,18 @@ COUNTED = (
 
 
 def actions_used(
-    since: datetime, *, policy_name: str | None = None, exclude_pk: int | None = None
+    since: datetime,
+    *,
+    policy_name: str | None = None,
+    exclude_pk: int | None = None,
+    queued_too: bool = False,
 ) -> int:
-    """Actions of executions claimed at or after ``since`` (of one policy, when named)."""
-    executions = Execution.objects.filter(state__in=COUNTED, claimed_at__gte=since)
+    """Actions of executions claimed at or after ``since`` (of one policy, when named);
+    ``queued_too``: and of those requested since then and waiting to be claimed."""
+    used = Q(state__in=COUNTED, claimed_at__gte=since)
+    if queued_too:
+        used |= Q(state=ExecutionState.PENDING, requested_at__gte=since)
+    executions = Execution.objects.filter(used)
     if exclude_pk is not None:
         executions = executions.exclude(pk=exclude_pk)
     if policy_name is not None:
@@ -67,15 +77,19 @@ def budget_failures(
     settings: GlobalSettings,
     now: datetime,
     exclude_pk: int | None = None,
+    queued_too: bool = False,
 ) -> list[str]:
     """Why running ``new_actions`` more now would break a limit (empty when it would not).
 
     ``exclude_pk``: an execution already marked claimed that is the one being checked.
+    ``queued_too``: count runs waiting in the queue as well (the decision's early answer).
     """
     since = now - RATE_WINDOW
     failures = []
     for _scope, policy_name, limit in _limits(policy, settings):
-        used = actions_used(since, policy_name=policy_name, exclude_pk=exclude_pk)
+        used = actions_used(
+            since, policy_name=policy_name, exclude_pk=exclude_pk, queued_too=queued_too
+        )
         if used + new_actions > limit:
             label = "the global limit" if policy_name is None else f"policy {policy_name}'s limit"
             failures.append(

@@ -298,8 +298,8 @@ def test_the_policy_cap_counts_only_that_policys_actions(lab):
     decide(ticket)
     assert ticket.status == TicketStatus.REMEDIATING
 
-    # The first ticket's run is queued, not claimed: it uses no budget until it starts.
-    started(5, actions=2)
+    # The first ticket's run waits in the queue: the decision counts it already.
+    started(5, actions=1)
     second = analyzed_ticket()
     decide(second)
     assert second.status == TicketStatus.MANUAL_REVIEW

@@ -46,7 +46,7 @@ def _strings(value: Any) -> list[str]:
     return [str(value)]
 
 
-def action_texts(action: SuggestedAction) -> list[str]:
+def _action_texts(action: SuggestedAction) -> list[str]:
     """What a forbidden word is looked for in: the operation's name and what it does (the
     catalogue's summary, so "delete" also forbids restart_pod, which deletes the pod), the
     analyzer's text for it, and every parameter."""
@@ -55,7 +55,7 @@ def action_texts(action: SuggestedAction) -> list[str]:
     return [action.operation, *summary, action.action, *_strings(action.params)]
 
 
-def label(action: SuggestedAction) -> str:
+def _label(action: SuggestedAction) -> str:
     return f"{action.operation} on {action.system}"
 
 
@@ -69,19 +69,19 @@ def policy_refusals(
     for action in actions:
         if action.action_type not in policy.allowed_action_types:
             refusals.append(
-                f"{label(action)} is {action.action_type}, which policy {policy.name} "
+                f"{_label(action)} is {action.action_type}, which policy {policy.name} "
                 "does not allow"
             )
         if action.platform not in policy.allowed_systems:
             refusals.append(
-                f"{label(action)} runs on {action.platform}, which policy {policy.name} "
+                f"{_label(action)} runs on {action.platform}, which policy {policy.name} "
                 "does not allow"
             )
         if policy.requires_rollback_plan and not action.rollback:
-            refusals.append(f"{label(action)} has no rollback plan, which the policy requires")
-        hits = forbidden_hits(policy.forbidden_commands, action_texts(action))
+            refusals.append(f"{_label(action)} has no rollback plan, which the policy requires")
+        hits = forbidden_hits(policy.forbidden_commands, _action_texts(action))
         if hits:
-            refusals.append(f"{label(action)} mentions forbidden {', '.join(hits)}")
+            refusals.append(f"{_label(action)} mentions forbidden {', '.join(hits)}")
     hits = forbidden_hits(policy.forbidden_commands, [resolution])
     if hits:
         refusals.append(f"the resolution mentions forbidden {', '.join(hits)}")
