@@ -360,6 +360,15 @@ MCP_STDERR_LOG = Path(env.str("MCP_STDERR_LOG", default=str(VAR_DIR / "mcp-serve
 # How long a stdio MCP server may take to start and answer the handshake (each call then
 # has its connector's own timeout).
 MCP_STARTUP_SECONDS = _number("MCP_STARTUP_SECONDS", 20.0, low=1, high=300, integer=False)
+# Look before deciding: the worker calls the connectors' listed read-only tools for the
+# objects a ticket names before the analysis (docs/investigation.md). Off: every proposal
+# rests on the ticket's words alone, so none runs unattended.
+INVESTIGATION_ENABLED = _bool("INVESTIGATION_ENABLED", True)
+# Bounds of one investigation: calls and seconds for all of it.
+INVESTIGATION_MAX_CALLS = _number("INVESTIGATION_MAX_CALLS", 16, low=1, high=64, integer=True)
+INVESTIGATION_MAX_SECONDS = _number(
+    "INVESTIGATION_MAX_SECONDS", 8.0, low=0.5, high=120, integer=False
+)
 # An execution still running after this long was left by a worker that stopped: the sweep
 # marks it unknown (a person reconciles; nothing re-runs a write by itself). Longer than the
 # worker's task timeout.

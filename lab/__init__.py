@@ -6,7 +6,9 @@ over MCP (stdio by default, streamable HTTP when configured). Its state lives in
 file (``LAB_STATE_PATH``), so it survives between calls and processes and is safe under
 concurrent writers (every change is one ``BEGIN IMMEDIATE`` transaction).
 
-Modules: ``inventory`` (what exists at reset), ``engine`` (what each tool does to the
-state, pure functions over plain dicts), ``state`` (the SQLite store), ``server`` (the MCP
-tools), ``__main__`` (``python -m lab [http --port N]``).
+Modules: ``inventory`` (what exists at reset), ``engine`` (what each write does to the
+state, pure functions over plain dicts), ``signals`` (what an investigator sees: readings,
+never a condition's name), ``state`` (the SQLite store), ``server`` (the platform MCP
+server connectors use), ``control`` (the separate control server: staging, reset, the
+labelled truth), ``__main__`` (``python -m lab [control | http [--control]]``).
 """

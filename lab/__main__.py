@@ -1,7 +1,88 @@
-"""``python -m lab``: the lab over stdio; ``python -m lab http --port 8765``: over HTTP."""
+"""Run the lab.
 
+    python -m lab                      the platform server over stdio (what connectors spawn)
+    python -m lab control              the control server over stdio (staging, reset, truth)
+    python -m lab http [--port 8765] [--host 127.0.0.1] [--control]
+                                       either server over streamable HTTP at /mcp
+
+Over HTTP the lab binds to loopback unless ``--host`` says otherwise and every request must
+carry ``Authorization: Bearer <token>``: the token is ``LAB_TOKEN`` for the platform server,
+``LAB_CONTROL_TOKEN`` for the control server. It refuses to start without one.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
 import sys
+from typing import Any
 
-from lab.server import main
+DEFAULT_PORT = 8765
 
-main(sys.argv)
+
+class BearerAuth:
+    """ASGI middleware: HTTP requests without the right bearer token get 401."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or ()).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"text/plain"),
+                            (b"www-authenticate", b"Bearer"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"bearer token required\n"})
+                return
+        await self.app(scope, receive, send)
+
+
+def _option(argv: list[str], name: str, default: str) -> str:
+    return argv[argv.index(name) + 1] if name in argv else default
+
+
+def serve_http(argv: list[str]) -> None:
+    import uvicorn
+
+    control = "--control" in argv
+    variable = "LAB_CONTROL_TOKEN" if control else "LAB_TOKEN"
+    token = os.environ.get(variable, "").strip()
+    if not token:
+        sys.exit(f"lab: set {variable} to the bearer token clients must send")
+    if control:
+        from lab.control import control as server
+    else:
+        from lab.server import mcp as server
+    host = _option(argv, "--host", "127.0.0.1")
+    port = int(_option(argv, "--port", str(DEFAULT_PORT)))
+    app = server.streamable_http_app(stateless_http=True, json_response=True, host=host)
+    uvicorn.run(BearerAuth(app, token), host=host, port=port, log_level="warning")
+
+
+def main(argv: list[str]) -> None:
+    mode = argv[1] if len(argv) > 1 else "stdio"
+    if mode == "http":
+        serve_http(argv)
+    elif mode == "control":
+        from lab.control import control
+
+        control.run()
+    elif mode == "stdio":
+        from lab.server import mcp
+
+        mcp.run()
+    else:
+        sys.exit(f"lab: unknown mode {mode!r} (stdio, control, http)")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -14,6 +14,7 @@ Two questions are kept apart on purpose (see docs/execution.md):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,13 +61,16 @@ CLEARED_BY: dict[str, tuple[str, ...]] = {
     "instance_hung": ("reboot_instance",),
     "undersized": ("resize_instance",),
 }
+# Look-alikes no catalogue operation clears (the right answer is a person): a host
+# oversubscribed, a container over its memory limit or with a bad configuration, a failing
+# dependency, a bad cable or optic, runaway logs, an instance in ERROR.
 CONDITIONS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "vm": ("vm_hung", "memory_pressure", "cpu_saturated"),
-    "pod": ("crash_looping",),
-    "deployment": ("bad_release", "saturated"),
-    "interface": ("interface_errors", "err_disabled", "flapping"),
-    "volume": ("volume_full", "snapshot_bloat"),
-    "instance": ("instance_hung", "undersized"),
+    "vm": ("vm_hung", "memory_pressure", "cpu_saturated", "cpu_contention"),
+    "pod": ("crash_looping", "oom_killed", "config_error"),
+    "deployment": ("bad_release", "saturated", "dependency_down"),
+    "interface": ("interface_errors", "err_disabled", "flapping", "physical_fault"),
+    "volume": ("volume_full", "snapshot_bloat", "log_growth"),
+    "instance": ("instance_hung", "undersized", "instance_error"),
 }
 
 FULL_RATIO = 0.9  # a volume above this share used counts as full
@@ -169,10 +173,14 @@ def _apply_symptom(
     """Make the state show the symptom (or heal it), so checks read real fields."""
     old = holder.get("condition")
     holder["condition"] = condition
+    # When it was staged: the signals age with it (a heartbeat lost for N minutes).
+    holder["condition_at"] = time.time() if condition is not None else None
     if kind == "vm":
         obj["tools"] = "not running" if condition == "vm_hung" else "running"
     elif kind == "pod":
-        obj["phase"] = "CrashLoopBackOff" if condition == "crash_looping" else "Running"
+        obj["phase"] = "CrashLoopBackOff" if condition is not None else "Running"
+    elif kind == "instance":
+        obj["status"] = "ERROR" if condition == "instance_error" else "ACTIVE"
     elif kind == "deployment":
         _deployment_symptom(world, obj, old, condition)
     elif kind == "interface":
@@ -181,8 +189,10 @@ def _apply_symptom(
         if condition == "volume_full":
             obj["used_gb"] = int(obj["size_gb"] * 0.99)
         elif condition == "snapshot_bloat":
+            # Eight old snapshots holding about half the volume's size between them.
+            size = max(1, int(obj["size_gb"] * 0.06))
             obj["snapshots"].extend(
-                {"name": f"snap-old-{n}", "age_days": 100 + n, "size_gb": 50} for n in range(8)
+                {"name": f"snap-old-{n}", "age_days": 100 + n, "size_gb": size} for n in range(8)
             )
 
 
@@ -324,7 +334,7 @@ def _scale_deployment(world, dep, holder, params):
         dep["ready_replicas"] = new
     # Saturation is relieved only by adding replicas.
     if dep["condition"] == "saturated" and new <= old:
-        return f"replicas {old} -> {new} (still saturated)", {"replicas": new, "heals": False}
+        return f"replicas {old} -> {new}", {"replicas": new, "heals": False}
     return f"replicas {old} -> {new}", {"replicas": new, "previous_replicas": old}
 
 
@@ -407,7 +417,7 @@ def _resize_instance(world, inst, holder, params):
     inst["status"] = "ACTIVE"
     # Undersized is relieved only by a larger flavor.
     if inst["condition"] == "undersized" and delta <= 0:
-        return f"resized {old} -> {flavor} (still undersized)", {"flavor": flavor, "heals": False}
+        return f"resized {old} -> {flavor}", {"flavor": flavor, "heals": False}
     return f"resized {old} -> {flavor}", {"flavor": flavor, "previous_flavor": old}
 
 
@@ -585,7 +595,7 @@ def before_facts(
     """The facts a rollback needs, read before the action runs (catalogue ``before:``)."""
     obj, holder = _lookup(world, operation, params)
     kind = obj["kind"]
-    facts: dict[str, Any] = {"condition": holder.get("condition")}
+    facts: dict[str, Any] = {}
     if kind == "vm":
         facts.update(memory_gb=obj["memory_gb"], cpus=obj["cpus"], power=obj["power"])
     elif kind == "deployment":
@@ -613,6 +623,11 @@ def run_check(
     raise LabError(f"unknown check {check!r}")
 
 
+def _symptom(condition: str | None) -> str:
+    """What a post-check says of the symptom, without naming the staged condition."""
+    return "symptom still present" if condition else "symptom gone"
+
+
 def _vm_checks(world: _Obj, obj: _Obj, holder: _Obj, p: _Params, check: str) -> _Seen:
     cond = holder.get("condition")
     if check == "vm_powered_on":
@@ -625,10 +640,10 @@ def _vm_checks(world: _Obj, obj: _Obj, holder: _Obj, p: _Params, check: str) -> 
         return ok, f"snapshots {obj['snapshots']}"
     if check == "vm_memory_matches":
         ok = obj["memory_gb"] == p.get("memory_gb") and cond != "memory_pressure"
-        return ok, f"memory {obj['memory_gb']} GB, condition {cond}"
+        return ok, f"memory {obj['memory_gb']} GB, {_symptom(cond)}"
     if check == "vm_cpu_matches":
         ok = obj["cpus"] == p.get("cpus") and cond != "cpu_saturated"
-        return ok, f"{obj['cpus']} vCPUs, condition {cond}"
+        return ok, f"{obj['cpus']} vCPUs, {_symptom(cond)}"
     return None
 
 
@@ -640,14 +655,14 @@ def _kubernetes_checks(world: _Obj, obj: _Obj, holder: _Obj, p: _Params, check: 
         dep = obj if obj["kind"] == "deployment" else world["objects"][obj["deployment"]]
         # Saturation leaves replicas ready (just too few): only a bad release makes them unready.
         ok = dep["ready_replicas"] == dep["replicas"] and dep["condition"] != "bad_release"
-        return ok, f"{dep['ready_replicas']}/{dep['replicas']} ready, condition {dep['condition']}"
+        return ok, f"{dep['ready_replicas']}/{dep['replicas']} ready, {_symptom(dep['condition'])}"
     if check == "replicas_match":
         ok = obj["replicas"] == p.get("replicas") and cond != "saturated"
-        return ok, f"replicas {obj['replicas']}, condition {cond}"
+        return ok, f"replicas {obj['replicas']}, {_symptom(cond)}"
     if check == "rollout_complete":
         wanted = p.get("revision")
         ok = cond != "bad_release" and (wanted is None or obj["revision"] == wanted)
-        return ok, f"revision {obj['revision']}, condition {cond}"
+        return ok, f"revision {obj['revision']}, {_symptom(cond)}"
     return None
 
 

@@ -1,4 +1,11 @@
-"""The lab's MCP server: one write tool per catalogue operation, read tools, fault tools.
+"""The lab's platform MCP server: what a connector may call.
+
+One write tool per catalogue operation; the safety reads (``safe_to_act``,
+``backup_available``, ``before_facts``, ``post_check``); and the investigation reads, one
+or two per kind of object (``get_vm``, ``get_vm_metrics``, ``get_pod_logs``...), which show
+signals as a real platform would and never the staged condition's name (``lab.signals``).
+Staging conditions and faults, reset and the labelled inventory live on the separate control
+server (``lab.control``), which no connector is given.
 
 Write tools take the catalogue's parameters plus ``idempotency_key``: the same key again
 returns the first answer (``"replayed": true``) and changes nothing; the same key with other
@@ -6,7 +13,8 @@ arguments is refused. Anticipated refusals raise ``ToolError`` (the client sees
 ``is_error`` with the message).
 
 Run it: ``python -m lab`` (stdio, what the application spawns) or
-``python -m lab http --port 8765`` (streamable HTTP at ``/mcp``). The state file is
+``python -m lab http --port 8765`` (streamable HTTP at ``/mcp``, loopback, bearer token from
+``LAB_TOKEN``; see ``lab.__main__``). The state file is
 ``LAB_STATE_PATH`` (default ``var/lab-state.sqlite3``). Never print to stdout here: in a
 stdio server it belongs to the protocol.
 """
@@ -19,9 +27,10 @@ from typing import Any
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
 
-from lab import engine
-from lab.state import FAULT_KINDS, Fault, LabState, Tx
+from lab import engine, signals
+from lab.state import Fault, LabState, Tx
 
 mcp = MCPServer(
     "datacenter-lab",
@@ -32,6 +41,19 @@ mcp = MCPServer(
         "deployments and pods, switch interfaces, volumes and OpenStack instances. Nothing "
         "here touches real infrastructure."
     ),
+)
+
+# Truthful hints (the application never relies on them: it keeps its own list of the
+# read-only tools it may call to investigate). Every write tool takes an idempotency key,
+# so the same call twice has no further effect.
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+ADDITIVE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+DISRUPTIVE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
 
 DEFAULT_HANG_SECONDS = 600.0
@@ -142,6 +164,8 @@ def _apply(
             failed = ""
             tx.save()
             seq = tx.log_write(operation, target, key, params, outcome["detail"])
+            # What a platform's API answers: the change, never which staged condition it
+            # cleared (the control server's write log and condition reads say that).
             result = {
                 "status": "ok",
                 "operation": operation,
@@ -149,7 +173,8 @@ def _apply(
                 "write_seq": seq,
                 "replayed": False,
                 "simulated": True,
-                **outcome,
+                "detail": outcome["detail"],
+                "changed": outcome["changed"],
             }
             tx.idem_store(key, result, is_error=False)
     if failed:
@@ -160,13 +185,13 @@ def _apply(
 # --- The 14 write tools (names = catalogue keys) -------------------------------------------
 
 
-@mcp.tool()
+@mcp.tool(annotations=DISRUPTIVE)
 async def restart_vm(vm: str, idempotency_key: str) -> dict[str, Any]:
     """SAFE_WRITE: gracefully restart a VM."""
     return await _write("restart_vm", {"vm": vm}, idempotency_key)
 
 
-@mcp.tool()
+@mcp.tool(annotations=ADDITIVE)
 async def snapshot_vm(
     vm: str, idempotency_key: str, snapshot_name: str | None = None
 ) -> dict[str, Any]:
@@ -174,25 +199,25 @@ async def snapshot_vm(
     return await _write("snapshot_vm", {"vm": vm, "snapshot_name": snapshot_name}, idempotency_key)
 
 
-@mcp.tool()
+@mcp.tool(annotations=ADDITIVE)
 async def increase_memory(vm: str, memory_gb: int, idempotency_key: str) -> dict[str, Any]:
     """CRITICAL_WRITE: hot-add memory to a VM (new total in GB)."""
     return await _write("increase_memory", {"vm": vm, "memory_gb": memory_gb}, idempotency_key)
 
 
-@mcp.tool()
+@mcp.tool(annotations=ADDITIVE)
 async def increase_cpu(vm: str, cpus: int, idempotency_key: str) -> dict[str, Any]:
     """CRITICAL_WRITE: hot-add vCPUs to a VM (new total)."""
     return await _write("increase_cpu", {"vm": vm, "cpus": cpus}, idempotency_key)
 
 
-@mcp.tool()
+@mcp.tool(annotations=DISRUPTIVE)
 async def restart_pod(pod: str, idempotency_key: str) -> dict[str, Any]:
     """SAFE_WRITE: delete a pod (namespace/name) so its controller recreates it."""
     return await _write("restart_pod", {"pod": pod}, idempotency_key)
 
 
-@mcp.tool()
+@mcp.tool(annotations=DISRUPTIVE)
 async def scale_deployment(deployment: str, replicas: int, idempotency_key: str) -> dict[str, Any]:
     """SAFE_WRITE: set a deployment's replica count."""
     return await _write(
@@ -200,7 +225,7 @@ async def scale_deployment(deployment: str, replicas: int, idempotency_key: str)
     )
 
 
-@mcp.tool()
+@mcp.tool(annotations=DISRUPTIVE)
 async def rollback_deployment(
     deployment: str, idempotency_key: str, revision: int | None = None
 ) -> dict[str, Any]:
@@ -210,7 +235,7 @@ async def rollback_deployment(
     )
 
 
-@mcp.tool()
+@mcp.tool(annotations=DISRUPTIVE)
 async def clear_interface_errors(
     device: str, interface: str, idempotency_key: str
 ) -> dict[str, Any]:
@@ -220,13 +245,13 @@ async def clear_interface_errors(
     )
 
 
-@mcp.tool()
+@mcp.tool(annotations=ADDITIVE)
 async def enable_port(device: str, interface: str, idempotency_key: str) -> dict[str, Any]:
     """SAFE_WRITE: enable an administratively disabled or err-disabled port."""
     return await _write("enable_port", {"device": device, "interface": interface}, idempotency_key)
 
 
-@mcp.tool()
+@mcp.tool(annotations=DISRUPTIVE)
 async def restart_interface(device: str, interface: str, idempotency_key: str) -> dict[str, Any]:
     """SAFE_WRITE: bounce an interface (shutdown / no shutdown)."""
     return await _write(
@@ -234,13 +259,13 @@ async def restart_interface(device: str, interface: str, idempotency_key: str) -
     )
 
 
-@mcp.tool()
+@mcp.tool(annotations=ADDITIVE)
 async def expand_volume(volume: str, size_gb: int, idempotency_key: str) -> dict[str, Any]:
     """CRITICAL_WRITE: grow a volume to a new total size in GB."""
     return await _write("expand_volume", {"volume": volume, "size_gb": size_gb}, idempotency_key)
 
 
-@mcp.tool()
+@mcp.tool(annotations=DISRUPTIVE)
 async def clear_snapshots(
     volume: str, older_than_days: int, idempotency_key: str, keep_last: int | None = None
 ) -> dict[str, Any]:
@@ -252,13 +277,13 @@ async def clear_snapshots(
     )
 
 
-@mcp.tool()
+@mcp.tool(annotations=DISRUPTIVE)
 async def reboot_instance(instance: str, idempotency_key: str) -> dict[str, Any]:
     """SAFE_WRITE: soft-reboot an OpenStack instance."""
     return await _write("reboot_instance", {"instance": instance}, idempotency_key)
 
 
-@mcp.tool()
+@mcp.tool(annotations=DISRUPTIVE)
 async def resize_instance(instance: str, flavor: str, idempotency_key: str) -> dict[str, Any]:
     """CRITICAL_WRITE: resize an OpenStack instance to another flavor."""
     return await _write(
@@ -277,43 +302,7 @@ def _read(operation: str, params: dict[str, Any]) -> tuple[LabState, Any]:
     return _state(), _targets(operation, params)
 
 
-@mcp.tool()
-def lab_inventory() -> dict[str, Any]:
-    """Every target in the lab with its kind, platform and current condition."""
-    with _state().tx() as tx:
-        objects = tx.world["objects"]
-        faults = [f.to_dict() for f in tx.faults()]
-    return {
-        "simulated": True,
-        "targets": [
-            {
-                "target": name,
-                "kind": obj["kind"],
-                "platform": obj["platform"],
-                "condition": obj.get("condition"),
-                "interfaces": {i: v["condition"] for i, v in obj.get("interfaces", {}).items()},
-            }
-            for name, obj in sorted(objects.items())
-        ],
-        "faults": faults,
-    }
-
-
-@mcp.tool()
-def target_state(target: str) -> dict[str, Any]:
-    """The full state of one target (a VM, pod, deployment, device, volume or instance)."""
-    with _state().tx() as tx:
-        if tx.has_fault("unreachable", (target,)):
-            raise ToolError(f"{target} is unreachable")
-        try:
-            described = engine.describe(tx.world, target)
-        except engine.LabError as exc:
-            raise ToolError(str(exc)) from None
-        in_flight = tx.in_flight(target)
-    return {"target": target, "simulated": True, "in_flight": in_flight, "state": described}
-
-
-@mcp.tool()
+@mcp.tool(annotations=READ_ONLY)
 def safe_to_act(operation: str, params: dict[str, Any]) -> dict[str, Any]:
     """The pre-check: can this action run safely now? (reachable, capacity, nothing in
     flight, not in maintenance). It does not ask whether the symptom is present."""
@@ -329,7 +318,7 @@ def safe_to_act(operation: str, params: dict[str, Any]) -> dict[str, Any]:
         )
 
 
-@mcp.tool()
+@mcp.tool(annotations=READ_ONLY)
 def backup_available(operation: str, params: dict[str, Any]) -> dict[str, Any]:
     """Whether a restorable backup of the action's target exists."""
     state, targets = _read(operation, params)
@@ -342,7 +331,7 @@ def backup_available(operation: str, params: dict[str, Any]) -> dict[str, Any]:
             raise ToolError(str(exc)) from None
 
 
-@mcp.tool()
+@mcp.tool(annotations=READ_ONLY)
 def before_facts(operation: str, params: dict[str, Any]) -> dict[str, Any]:
     """Facts read before an action, which its rollback needs (replicas, revision, flavor...)."""
     state, targets = _read(operation, params)
@@ -355,7 +344,7 @@ def before_facts(operation: str, params: dict[str, Any]) -> dict[str, Any]:
             raise ToolError(str(exc)) from None
 
 
-@mcp.tool()
+@mcp.tool(annotations=READ_ONLY)
 def post_check(operation: str, params: dict[str, Any], checks: list[str]) -> dict[str, Any]:
     """Run the catalogue's post-checks by name: is the symptom gone?"""
     state, targets = _read(operation, params)
@@ -375,101 +364,86 @@ def post_check(operation: str, params: dict[str, Any], checks: list[str]) -> dic
     return {"passed": all(r["passed"] for r in results), "results": results}
 
 
-@mcp.tool()
-def condition_status(target: str, interface: str | None = None) -> dict[str, Any]:
-    """The symptom a target (or interface) has now, and which operations clear it."""
+# --- Investigation reads: what an engineer looks at first -----------------------------------
+
+
+def _observe(read: Any, *args: Any) -> dict[str, Any]:
+    """Run one signal reader in a read transaction; unreachable targets refuse."""
+    target = str(args[0])
     with _state().tx() as tx:
+        if tx.has_fault("unreachable", (target, " ".join(str(a) for a in args))):
+            raise ToolError(f"{target} is unreachable")
         try:
-            condition = engine.condition_of(tx.world, target, interface)
+            answer: dict[str, Any] = read(tx.world, *args)
         except engine.LabError as exc:
             raise ToolError(str(exc)) from None
-    return {
-        "target": target,
-        "interface": interface,
-        "condition": condition,
-        "cleared_by": list(engine.CLEARED_BY.get(condition, ())) if condition else [],
-    }
+    return {**answer, "simulated": True}
 
 
-@mcp.tool()
-def write_log(limit: int = 100) -> dict[str, Any]:
-    """The most recent changes the lab made (oldest first)."""
-    return {"writes": _state().writes(max(1, min(limit, 1000)))}
+@mcp.tool(annotations=READ_ONLY)
+def get_vm(vm: str) -> dict[str, Any]:
+    """A VM's power state, guest heartbeat, VMware Tools status, console, host and size."""
+    return _observe(signals.vm_summary, vm)
 
 
-# --- Fault tools (for demos, tests and incident replays) ----------------------------------
+@mcp.tool(annotations=READ_ONLY)
+def get_vm_metrics(vm: str) -> dict[str, Any]:
+    """A VM's 15-minute performance: CPU use and ready time, guest memory, swap, balloon."""
+    return _observe(signals.vm_metrics, vm)
 
 
-@mcp.tool()
-def inject_fault(
-    kind: str,
-    target: str,
-    operation: str | None = None,
-    count: int = 1,
-    seconds: float | None = None,
-) -> dict[str, Any]:
-    """Stage a failure. kind: fail (the next call of the operation fails), postcheck_fail
-    (its next post-check fails), unreachable (until cleared), slow / hang (answer after
-    `seconds`; a hang makes the change and answers too late), maintenance (until cleared).
-    target: a target name, or for an interface "core-sw-01 Gi0/1". count 0: until cleared."""
-    if kind not in FAULT_KINDS:
-        raise ToolError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
-    if operation is not None and operation not in engine.OPERATIONS:
-        raise ToolError(f"unknown operation {operation!r}")
-    if count < 0 or count > 1000:
-        raise ToolError("count must be 0-1000")
-    with _state().tx() as tx:
-        base = target.split(" ", 1)[0]
-        if base not in tx.world["objects"]:
-            raise ToolError(f"unknown target {base!r}: not in the lab's inventory")
-        if kind == "maintenance":
-            tx.world["objects"][base]["maintenance"] = True
-            tx.save()
-        fault = tx.add_fault(kind, target, operation, count, seconds)
-    return {"fault": fault.to_dict()}
+@mcp.tool(annotations=READ_ONLY)
+def get_vm_events(vm: str) -> dict[str, Any]:
+    """A VM's recent events and alarms (vCenter's event log), newest first."""
+    return _observe(signals.vm_events, vm)
 
 
-@mcp.tool()
-def set_condition(
-    target: str, condition: str | None = None, interface: str | None = None
-) -> dict[str, Any]:
-    """Give a target a symptom (vm_hung, crash_looping, bad_release, saturated,
-    interface_errors, err_disabled, flapping, volume_full, snapshot_bloat, instance_hung,
-    undersized, memory_pressure, cpu_saturated), or heal it with condition=null."""
-    with _state().tx() as tx:
-        try:
-            result = engine.set_condition(tx.world, target, condition, interface)
-        except engine.LabError as exc:
-            raise ToolError(str(exc)) from None
-        tx.save()
-    return result
+@mcp.tool(annotations=READ_ONLY)
+def get_host(host: str) -> dict[str, Any]:
+    """An ESXi host's connection state, CPU and memory use, vCPU:pCPU ratio and its VMs."""
+    return _observe(signals.host_summary, host)
 
 
-@mcp.tool()
-def clear_faults(target: str | None = None) -> dict[str, Any]:
-    """Remove staged faults (of one target, or all) and lift maintenance."""
-    with _state().tx() as tx:
-        removed = tx.clear_faults(target)
-        for name, obj in tx.world["objects"].items():
-            if target is None or name == target.split(" ", 1)[0]:
-                obj["maintenance"] = False
-        tx.save()
-    return {"removed": removed}
+@mcp.tool(annotations=READ_ONLY)
+def get_pod(pod: str) -> dict[str, Any]:
+    """A pod (namespace/name): phase, readiness, restarts, last termination, usage, events."""
+    return _observe(signals.pod_summary, pod)
 
 
-@mcp.tool()
-def reset_lab() -> dict[str, Any]:
-    """Put the whole lab back to its initial inventory; forget keys, faults and the log."""
-    _state().reset()
-    return {"reset": True}
+@mcp.tool(annotations=READ_ONLY)
+def get_pod_logs(pod: str, lines: int = 20) -> dict[str, Any]:
+    """The tail of a pod's container log (at most 200 lines)."""
+    return _observe(signals.pod_logs, pod, lines)
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) > 1 and argv[1] == "http":
-        port = 8765
-        if "--port" in argv:
-            port = int(argv[argv.index("--port") + 1])
-        host = argv[argv.index("--host") + 1] if "--host" in argv else "127.0.0.1"
-        mcp.run("streamable-http", host=host, port=port, stateless_http=True, json_response=True)
-    else:
-        mcp.run()
+@mcp.tool(annotations=READ_ONLY)
+def get_deployment(deployment: str) -> dict[str, Any]:
+    """A deployment (namespace/name): replicas, revisions with their times, error rate and
+    latency now and before the last rollout, CPU use, pods."""
+    return _observe(signals.deployment_summary, deployment)
+
+
+@mcp.tool(annotations=READ_ONLY)
+def get_device(device: str) -> dict[str, Any]:
+    """A switch: reachability, uptime, CPU and its interfaces' operational status."""
+    return _observe(signals.device_summary, device)
+
+
+@mcp.tool(annotations=READ_ONLY)
+def get_interface(device: str, interface: str) -> dict[str, Any]:
+    """An interface: admin/oper status, err-disabled reason, error counters and their rate,
+    flaps, last change and optical receive power."""
+    return _observe(signals.interface_summary, device, interface)
+
+
+@mcp.tool(annotations=READ_ONLY)
+def get_volume(volume: str) -> dict[str, Any]:
+    """A volume: size and use, inodes, growth rate, top directories, snapshots."""
+    return _observe(signals.volume_summary, volume)
+
+
+@mcp.tool(annotations=READ_ONLY)
+def get_instance(instance: str) -> dict[str, Any]:
+    """An OpenStack instance: status, power and task state, status checks, fault, flavor,
+    utilisation and the console's last lines."""
+    return _observe(signals.instance_summary, instance)

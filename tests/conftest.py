@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from feedback.replay.worker import drain
 from remediation.analysis.models import Runbook, RunbookSource
+from remediation.connectors.mcp_connector import close_pooled_sessions
 from tests.support.factories import UserFactory
 
 
@@ -114,6 +115,22 @@ def _own_lab_state(settings, tmp_path) -> None:
     # Every test gets its own lab state file: no test touches var/ or sees another's lab.
     settings.LAB_STATE_PATH = tmp_path / "lab-state.sqlite3"
     settings.MCP_STDERR_LOG = tmp_path / "mcp-servers.log"
+
+
+@pytest.fixture(autouse=True)
+def _no_investigation_unless_asked(settings):
+    """Tests look at the analysis, the decision or the execution; the investigation step is
+    switched on by the ``investigating`` fixture in those that are about it (or need a cause
+    observed to run unattended). Pooled MCP sessions are closed after every test: each test
+    has its own lab state file, so its own lab process."""
+    settings.INVESTIGATION_ENABLED = False
+    yield
+    close_pooled_sessions()
+
+
+@pytest.fixture
+def investigating(settings) -> None:
+    settings.INVESTIGATION_ENABLED = True
 
 
 @pytest.fixture(autouse=True)

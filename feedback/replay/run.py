@@ -25,7 +25,7 @@ from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 
 from feedback.replay.kinds import Incident, incident_stream
-from feedback.replay.labserver import lab_over_http
+from feedback.replay.labserver import TOKEN_ENV, lab_over_http
 from feedback.replay.worker import drain
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
@@ -189,21 +189,29 @@ class Replay:
         started = time.monotonic()
         with (
             override_settings(**settings_over),
-            lab_over_http(str(settings.LAB_STATE_PATH), log_path=self.lab_log) as spec,
+            lab_over_http(str(settings.LAB_STATE_PATH), log_path=self.lab_log) as (spec, control),
         ):
             # Every connector of the run reaches the one lab server over HTTP (see labserver);
             # put back afterwards (``--here`` may run on a database someone goes on using).
             saved = list(
-                PlatformConnector.objects.values("pk", "transport", "url", "command", "args")
+                PlatformConnector.objects.values(
+                    "pk", "transport", "url", "command", "args", "token_env"
+                )
             )
             PlatformConnector.objects.update(
-                transport=ConnectorTransport.HTTP, url=spec.url, command="", args=[]
+                transport=ConnectorTransport.HTTP,
+                url=spec.url,
+                command="",
+                args=[],
+                token_env=TOKEN_ENV,
             )
             self.notes.append(
                 "connectors: the lab over streamable HTTP, one server process for the run"
             )
             try:
-                with McpSession(spec) as lab:
+                # Staging and the lab's truth go through its control server, which no
+                # connector is given.
+                with McpSession(control) as lab:
                     self.lab = lab
                     self._incidents()
             finally:

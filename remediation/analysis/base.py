@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,9 +21,12 @@ class TicketText:
     affected_system: str = ""
     ticket_id: str = ""
     severity: str = ""
+    # What the investigation saw before the analysis (``remediation.investigation``); None
+    # when none ran. Its answers are untrusted data too.
+    investigation: Mapping[str, Any] | None = None
 
     @classmethod
-    def from_ticket(cls, ticket: Any) -> TicketText:
+    def from_ticket(cls, ticket: Any, investigation: Mapping[str, Any] | None = None) -> TicketText:
         """From a ``remediation.models.Ticket`` (or anything with the same attributes)."""
         return cls(
             title=ticket.title,
@@ -31,6 +35,7 @@ class TicketText:
             affected_system=ticket.affected_system,
             ticket_id=ticket.ticket_id,
             severity=ticket.severity,
+            investigation=investigation,
         )
 
     @property

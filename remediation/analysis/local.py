@@ -18,21 +18,28 @@ Runbooks whose symptom words match but whose action does not fix the cause are n
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 from remediation.analysis.base import AnalysisResult, TicketText
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.analysis.rules.diagnosis import Diagnosis, diagnose
+from remediation.analysis.rules.evidence import Weighed, in_scope, weigh
 from remediation.analysis.rules.matching import (
     RunbookEntry,
     find_current,
     find_params,
     match_runbooks,
 )
+from remediation.analysis.rules.observations import Finding, read_observations
 from remediation.analysis.rules.vocabulary import CAUSE_BY_KEY, DOES_NOT_FIX, FIXES
 from remediation.analysis.selectors import (
     learned_runbooks_for_pattern,
     written_runbooks_for_category,
 )
 from remediation.catalogue.rules.operations import (
+    ObjectKind,
     Operation,
     Platform,
     SuggestedAction,
@@ -136,6 +143,12 @@ class LocalAnalyzer:
             affected_platform=affected_platform,
             object_platforms=[o.platform.value for o in objects if o.platform is not None],
         )
+        # What was observed outranks the words (rules/evidence.py).
+        weighed, facts = weigh_ticket(diagnosis, ticket.investigation)
+        diagnosis = weighed.diagnosis
+        observed: dict[str, Any] = {}
+        if weighed.finding is not None:
+            affected, objects, observed = observed_target(weighed.finding, facts)
         wanted = ticket.category.strip().casefold()
         usable = [
             r for r in runbooks if not r.category.strip() or r.category.strip().casefold() == wanted
@@ -189,7 +202,9 @@ class LocalAnalyzer:
 
         platform = Platform(diagnosis.platform) if diagnosis.platform else None
         for runbook in fitting:
-            result = self._propose(ticket, runbook, diagnosis, affected, objects, platform, dropped)
+            result = self._propose(
+                ticket, runbook, diagnosis, affected, objects, platform, dropped, observed
+            )
             if result is not None:
                 return result
         return self._abstain(
@@ -206,6 +221,7 @@ class LocalAnalyzer:
         objects: list[ObjectRef],
         platform: Platform | None,
         dropped: list[str],
+        observed: dict[str, Any] | None = None,
     ) -> AnalysisResult | None:
         operation = get_operation(runbook.operation)
         assert operation is not None  # filtered by the caller
@@ -223,8 +239,13 @@ class LocalAnalyzer:
             return None
         known = {p.name for p in operation.params}
         params = {k: v for k, v in runbook.params.items() if k in known}
+        observed = observed or {}
+        # Sizes from what was observed (twice the memory, the next flavor...), unless the
+        # ticket names its own; the observed object's identity always wins.
+        params.update(derived_params(operation.key, observed.get("facts") or {}))
         params.update(find_params(ticket.text, operation))
         params[operation.target_param] = target.name
+        params.update(observed.get("identity") or {})
         actions, reasons = validate_suggestions([{"operation": operation.key, "params": params}])
         if not actions:
             dropped.extend(f"{operation.key} not proposed: {r}" for r in reasons)
@@ -300,6 +321,87 @@ def compose_resolution(
     if dropped:
         lines.append("Not proposed: " + " | ".join(dropped[:MAX_DROPPED_SHOWN]))
     return "\n".join(lines)
+
+
+def weigh_ticket(
+    diagnosis: Diagnosis, investigation: Mapping[str, Any] | None
+) -> tuple[Weighed, Mapping[str, Mapping[str, Any]]]:
+    """The words' diagnosis weighed with the investigation; the observed facts by object."""
+    if investigation is None:
+        return weigh(diagnosis, status=None), {}
+    objects = investigation.get("objects")
+    objects = objects if isinstance(objects, list) else []
+    status = str(investigation.get("status") or "")
+    seen = read_observations(objects) if status in ("complete", "partial") else None
+    weighed = weigh(
+        diagnosis,
+        status=status,
+        reason=str(investigation.get("reason") or ""),
+        observed=seen,
+        scope=in_scope(objects),
+    )
+    return weighed, (seen.facts if seen is not None else {})
+
+
+_OBSERVED_KIND = {
+    "vm": ObjectKind.VM,
+    "pod": ObjectKind.POD,
+    "deployment": ObjectKind.DEPLOYMENT,
+    "volume": ObjectKind.VOLUME,
+    "instance": ObjectKind.INSTANCE,
+    "interface": ObjectKind.DEVICE,
+    "device": ObjectKind.DEVICE,
+}
+
+
+def observed_target(
+    finding: Finding, facts: Mapping[str, Mapping[str, Any]]
+) -> tuple[ObjectRef | None, list[ObjectRef], dict[str, Any]]:
+    """The object the observation shows the fault on, as the target to act on."""
+    kind = _OBSERVED_KIND.get(finding.kind)
+    if kind is None:
+        return None, [], {}
+    name, _, interface = finding.name.partition(" ")
+    if finding.kind != "interface":
+        name, interface = finding.name, ""
+    ref = ObjectRef(kind, name)
+    identity = {"interface": interface} if interface else {}
+    return ref, [ref], {"identity": identity, "facts": facts.get(finding.name) or {}}
+
+
+_FLAVOR_ORDER = ("m1.tiny", "m1.small", "m1.medium", "m1.large", "m1.xlarge")
+
+
+def derived_params(operation: str, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters read off the observations when the ticket gives none (bounded by the
+    capacity the platform reported)."""
+
+    def num(key: str) -> int | None:
+        value = facts.get(key)
+        return int(value) if isinstance(value, int | float) and value > 0 else None
+
+    out: dict[str, Any] = {}
+    if not facts:
+        return out
+    memory, cpus, replicas, size = num("memory_gb"), num("cpus"), num("replicas"), num("size_gb")
+    if operation == "increase_memory" and memory:
+        free = num("host_free_memory_gb")
+        out["memory_gb"] = memory + min(memory, free) if free else memory * 2
+    elif operation == "increase_cpu" and cpus:
+        free = num("host_free_cpus")
+        out["cpus"] = cpus + min(cpus, free) if free else cpus * 2
+    elif operation == "scale_deployment" and replicas:
+        quota = num("max_replicas") or replicas * 2
+        out["replicas"] = min(quota, max(replicas + 1, math.ceil(replicas * 1.5)))
+    elif operation == "expand_volume" and size:
+        out["size_gb"] = int(math.ceil(size * 1.5 / 64) * 64)
+    elif operation == "clear_snapshots":
+        out.update(older_than_days=30, keep_last=2)
+    elif operation == "resize_instance":
+        flavor = str(facts.get("flavor") or "")
+        if flavor in _FLAVOR_ORDER[:-1]:
+            out["flavor"] = _FLAVOR_ORDER[_FLAVOR_ORDER.index(flavor) + 1]
+    return out
 
 
 def fixed_by_catalogue(cause: str) -> bool:

@@ -5,6 +5,8 @@ decided, in a django-q2 worker; safe to run twice (the ORM broker delivers at le
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,10 +14,13 @@ from django.utils import timezone
 from patterns import services as pattern_services
 from remediation.analysis.analyzers import get_analyzer
 from remediation.analysis.base import AnalysisError, AnalysisResult, TicketText
+from remediation.analysis.rules import evidence
+from remediation.analysis.rules.diagnosis import Diagnosis
 from remediation.approvals.selectors import rejected_operations_for_pattern
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.decisions import services as decision_service
+from remediation.investigation import services as investigation_services
 from remediation.scoring import services as scoring
 from remediation.tickets import rollups
 from remediation.tickets.models import Ticket, TicketStatus
@@ -39,10 +44,13 @@ def ticket_analyze(ticket_pk: int) -> str:
     if ticket.status != TicketStatus.PROCESSING:
         return f"skipped: ticket is {ticket.status}"
 
+    # Look before deciding: read-only tools, bounded, no transaction held (network calls).
+    investigation = investigation_services.ticket_investigate(ticket)
     result: AnalysisResult | None = None
     error = ""
     try:
-        result = get_analyzer().analyze(TicketText.from_ticket(ticket))
+        result = get_analyzer().analyze(TicketText.from_ticket(ticket, investigation))
+        result = _ground(result, investigation)
     except AnalysisError as exc:
         error = str(exc)
     except Exception as exc:  # an analyzer bug must not strand the ticket in processing
@@ -61,12 +69,72 @@ def ticket_analyze(ticket_pk: int) -> str:
         ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
         if ticket.status != TicketStatus.PROCESSING:
             return f"skipped: ticket is {ticket.status}"
+        _store_investigation(ticket, investigation)
         if result is None:
             _fail_analysis(ticket, error)
             return "manual_review"
         _store_analysis(ticket, result)
         decision_service.ticket_decide(ticket, facts=facts)
         return str(ticket.status)
+
+
+def _ground(result: AnalysisResult, investigation: dict[str, Any]) -> AnalysisResult:
+    """Whatever the analyzer says, its actions rest on observations only when the
+    observations show them right (``evidence.grounded``); otherwise the confidence is capped
+    and the diagnosis says the words alone support it, so no policy runs it unattended."""
+    why = evidence.grounded(result.suggested_actions, investigation)
+    if not result.actions:
+        return result
+    diagnosis = result.diagnosis or Diagnosis(
+        cause="unknown",
+        cause_label="stated by the analyzer",
+        established=True,
+        confidence=result.confidence,
+        platform=None,
+    )
+    if not why:
+        basis = {**diagnosis.extra, "basis": evidence.OBSERVED}
+        return replace(result, diagnosis=replace(diagnosis, extra=basis))
+    capped = min(result.confidence, evidence.WORDS_ONLY_MAX)
+    reason = f"not confirmed by what was observed: {why}"
+    return replace(
+        result,
+        confidence=round(capped, 3),
+        diagnosis=replace(
+            diagnosis,
+            confidence=min(diagnosis.confidence, evidence.WORDS_ONLY_MAX),
+            needs_human=True,
+            needs_human_reason=diagnosis.needs_human_reason or reason,
+            extra={**diagnosis.extra, "basis": evidence.WORDS, "not_grounded": why},
+        ),
+    )
+
+
+def _store_investigation(ticket: Ticket, investigation: dict[str, Any]) -> None:
+    ticket.investigation = investigation
+    ticket.save(update_fields=["investigation", "updated_at"])
+    calls = investigation.get("calls") or []
+    failed = sum(1 for c in calls if not c.get("ok"))
+    audit(
+        AuditAction.INVESTIGATED,
+        f"Investigated: {investigation.get('status')}, {len(calls)} read-only call(s)"
+        + (f", {failed} failed" if failed else "")
+        + (f" ({investigation.get('reason')})" if investigation.get("reason") else ""),
+        ticket=ticket,
+        details={
+            "status": investigation.get("status"),
+            "reason": investigation.get("reason"),
+            "duration_ms": investigation.get("duration_ms"),
+            "calls": [
+                {
+                    k: c.get(k)
+                    for k in ("n", "connector", "tool", "arguments", "at", "ms", "ok", "error")
+                    if k in c
+                }
+                for c in calls
+            ],
+        },
+    )
 
 
 def _fail_analysis(ticket: Ticket, reason: str) -> None:

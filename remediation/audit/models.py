@@ -11,6 +11,7 @@ from django.utils import timezone
 
 class AuditAction(models.TextChoices):
     TICKET_CREATED = "ticket.created", "Ticket created"
+    INVESTIGATED = "analysis.investigated", "Investigated (read-only)"
     ANALYSIS_COMPLETED = "analysis.completed", "Analysis completed"
     ANALYSIS_FAILED = "analysis.failed", "Analysis failed"
     SCORED = "ticket.scored", "Reliability scored"

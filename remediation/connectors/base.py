@@ -48,6 +48,23 @@ class ActionConnector(Connector, Protocol):
     def target_state(self, action: SuggestedAction) -> dict[str, Any]: ...
 
 
+@runtime_checkable
+class InvestigatingConnector(Protocol):
+    """A connector that can show an object's signals through read-only tools.
+
+    ``investigation_entries(kind)`` is the project's own list of the read-only tools for
+    that kind of object (``PlatformConnector.investigation_tools``); ``observe`` calls one
+    of them and nothing else. It raises ``ToolRefused`` (the server said no, e.g. an unknown
+    name), ``ConnectorTimeout`` or ``ConnectorError``.
+    """
+
+    name: str
+
+    def investigation_entries(self, kind: str) -> list[dict[str, Any]]: ...
+
+    def observe(self, tool: str, arguments: dict[str, Any], *, timeout: float) -> Any: ...
+
+
 class UnconfiguredConnector:
     """The default for a platform nobody configured: it knows nothing, so nothing passes."""
 

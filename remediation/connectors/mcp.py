@@ -18,15 +18,17 @@ import concurrent.futures
 import logging
 import threading
 import time
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, AsyncExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import anyio
+import httpx2
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 logger = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ class ServerSpec:
     # Starting a stdio server (a Python process importing its SDK) takes longer than a call.
     startup_timeout: float = 20.0
     errlog: str = ""  # file for a stdio server's stderr; empty: inherit ours
+    # http: sent as "Authorization: Bearer <token>". Kept out of repr (logs, error pages).
+    token: str = field(default="", repr=False)
 
 
 class McpSession(AbstractContextManager["McpSession"]):
@@ -85,10 +89,15 @@ class McpSession(AbstractContextManager["McpSession"]):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _server(self) -> Any:
+    async def _server(self, stack: AsyncExitStack) -> Any:
         spec = self.spec
         if spec.transport == "http":
-            return spec.url
+            headers = {"Authorization": f"Bearer {spec.token}"} if spec.token else {}
+            wait = max(spec.timeout, spec.startup_timeout)
+            http = await stack.enter_async_context(
+                httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(wait, read=wait))
+            )
+            return streamable_http_client(spec.url, http_client=http)
         params = StdioServerParameters(
             command=spec.command,
             args=list(spec.args),
@@ -104,7 +113,11 @@ class McpSession(AbstractContextManager["McpSession"]):
     async def _run(self) -> None:
         self._stop = anyio.Event()
         startup = max(self.spec.timeout, self.spec.startup_timeout)
-        async with Client(self._server(), read_timeout_seconds=startup, cache=None) as client:
+        async with AsyncExitStack() as stack:
+            server = await self._server(stack)
+            client = await stack.enter_async_context(
+                Client(server, read_timeout_seconds=startup, cache=None)
+            )
             self._client = client
             self._ready.set()
             await self._stop.wait()

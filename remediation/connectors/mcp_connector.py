@@ -7,6 +7,7 @@ execution, so a stdio server is started once per execution, not once per call.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Iterator, Mapping
@@ -15,13 +16,25 @@ from typing import Any
 
 from django.conf import settings
 
-from remediation.catalogue.rules.operations import SuggestedAction
+from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
 from remediation.connectors.mcp import (
     ConnectorError,
+    ConnectorTimeout,
     McpSession,
     ServerSpec,
+    ToolRefused,
 )
-from remediation.connectors.models import ConnectorTransport, PlatformConnector
+from remediation.connectors.models import (
+    ConnectorTransport,
+    PlatformConnector,
+    fill_args,
+    investigation_tool_errors,
+)
+
+
+def _network_names(params: Mapping[str, Any]) -> dict[str, str]:
+    return {"device": str(params.get("device", "")), "interface": str(params.get("interface", ""))}
+
 
 # Sessions open in this thread, by server: connectors of several platforms pointing at the
 # same server (the lab serves all five) share one session, so one process per execution.
@@ -33,6 +46,48 @@ def _open_sessions() -> dict[ServerSpec, McpSession]:
     if sessions is None:
         sessions = _open.sessions = {}
     return sessions
+
+
+# Sessions kept open across calls and tasks in this process, for investigations: a stdio
+# session starts a server process (seconds); a worker reuses it for every ticket. Created
+# lazily in the process that uses them (a portal thread does not survive fork()).
+_pool_lock = threading.Lock()
+_pool: dict[ServerSpec, McpSession] = {}
+_pool_pid = 0
+MAX_POOLED = 8
+
+
+def _pooled(spec: ServerSpec) -> McpSession:
+    global _pool_pid
+    with _pool_lock:
+        if _pool_pid != os.getpid():
+            _pool.clear()  # inherited from a parent: not ours to use or close
+            _pool_pid = os.getpid()
+        session = _pool.get(spec)
+        if session is None:
+            if len(_pool) >= MAX_POOLED:
+                # An edited connector leaves its old session behind: close the oldest.
+                _pool.pop(next(iter(_pool))).close()
+            session = McpSession(spec)
+            session.open()
+            _pool[spec] = session
+        return session
+
+
+def _discard(spec: ServerSpec, session: McpSession) -> None:
+    with _pool_lock:
+        if _pool.get(spec) is session:
+            del _pool[spec]
+    session.close()
+
+
+def close_pooled_sessions() -> None:
+    """Close every pooled session of this process (tests, shutdown)."""
+    with _pool_lock:
+        sessions = list(_pool.values()) if _pool_pid == os.getpid() else []
+        _pool.clear()
+    for session in sessions:
+        session.close()
 
 
 def server_spec(row: PlatformConnector) -> ServerSpec:
@@ -51,6 +106,7 @@ def server_spec(row: PlatformConnector) -> ServerSpec:
         timeout=float(row.timeout_seconds),
         startup_timeout=float(settings.MCP_STARTUP_SECONDS),
         errlog=str(settings.MCP_STDERR_LOG) if row.transport == ConnectorTransport.STDIO else "",
+        token=os.environ.get(row.token_env, "") if row.token_env else "",
     )
 
 
@@ -64,6 +120,11 @@ class McpConnector:
         self.timeout = float(row.timeout_seconds)
         self._tools = {role: row.tool_for(role) for role in row.tool_map or {}}
         self.spec = server_spec(row)
+        entries = row.investigation_tools if isinstance(row.investigation_tools, list) else []
+        # Checked again here, not only in the admin form: a row written another way (a data
+        # migration, the shell) still never lets an investigation call a write tool.
+        problems = investigation_tool_errors(entries, row.tool_map)
+        self._investigation = [] if problems else [dict(e) for e in entries]
 
     def tool(self, role: str) -> str:
         return self._tools.get(role, role)
@@ -142,7 +203,39 @@ class McpConnector:
             raise ConnectorError(f"{self.name}: post_check gave no verdict")
         return bool(answer["passed"]), list(answer.get("results") or [])
 
+    # investigation (read-only tools from the project's own list) ---------------------------
+    def investigation_entries(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self._investigation if e.get("kind") == kind]
+
+    def observe(self, tool: str, arguments: dict[str, Any], *, timeout: float) -> Any:
+        """Call one listed read-only tool on a pooled session (reused across tickets)."""
+        if tool not in {e["tool"] for e in self._investigation}:
+            raise ConnectorError(f"{self.name}: {tool!r} is not a listed investigation tool")
+        current = _open_sessions().get(self.spec)
+        if current is not None:
+            return current.call(tool, arguments, timeout=min(timeout, self.timeout))
+        session = _pooled(self.spec)
+        try:
+            return session.call(tool, arguments, timeout=min(timeout, self.timeout))
+        except (ToolRefused, ConnectorTimeout):
+            raise
+        except ConnectorError:
+            # The pooled session broke (the server restarted): one fresh session, one retry.
+            _discard(self.spec, session)
+            session = _pooled(self.spec)
+            return session.call(tool, arguments, timeout=min(timeout, self.timeout))
+
     def target_state(self, action: SuggestedAction) -> dict[str, Any]:
-        spec_target = str(action.system)
-        answer = self._call("target_state", {"target": spec_target})
-        return dict(answer) if isinstance(answer, Mapping) else {"answer": str(answer)[:1000]}
+        """The action's target as the listed read-only tools show it, tool by tool."""
+        operation = CATALOGUE[action.operation]
+        params = dict(action.params)
+        name = str(params.get(operation.target_param, ""))
+        spec = operation.param(operation.target_param)
+        kind = spec.kind.value if spec is not None and spec.kind is not None else ""
+        if "interface" in params:
+            kind = "interface"
+        seen: dict[str, Any] = {}
+        for entry in self.investigation_entries(kind):
+            arguments = fill_args(entry["args"], name=name, **_network_names(params))
+            seen[entry["tool"]] = self.observe(entry["tool"], arguments, timeout=self.timeout)
+        return seen

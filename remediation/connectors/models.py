@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,8 +14,44 @@ from remediation.catalogue.rules.operations import CATALOGUE, Platform
 
 # The read tools a connector needs besides the 14 write tools; a real server may name them
 # differently, which is what ``tool_map`` is for.
-READ_ROLES = ("safe_to_act", "backup_available", "before_facts", "post_check", "target_state")
+READ_ROLES = ("safe_to_act", "backup_available", "before_facts", "post_check")
+
+# What an investigation may look at, and the placeholders a tool's arguments may use.
+OBSERVABLE_KINDS = ("vm", "host", "pod", "deployment", "device", "interface", "volume", "instance")
+ARG_PLACEHOLDERS = ("{name}", "{device}", "{interface}")
+MAX_INVESTIGATION_TOOLS = 40
+
+# The bundled lab's read-only investigation tools: which tool shows which kind of object,
+# its arguments, and which fields of its answer name related objects worth a look (a VM's
+# host, a pod's deployment, a deployment's pods). Written by the data migration; an admin
+# edits the list for a real server. The application calls nothing else to investigate,
+# whatever a server's tool annotations claim.
+LAB_INVESTIGATION_TOOLS: dict[str, list[dict[str, Any]]] = {
+    "vmware": [
+        {"kind": "vm", "tool": "get_vm", "args": {"vm": "{name}"}, "relatives": {"host": "host"}},
+        {"kind": "vm", "tool": "get_vm_metrics", "args": {"vm": "{name}"}},
+        {"kind": "vm", "tool": "get_vm_events", "args": {"vm": "{name}"}},
+        {"kind": "host", "tool": "get_host", "args": {"host": "{name}"}},
+    ],
+    "kubernetes": [
+        {"kind": "pod", "tool": "get_pod", "args": {"pod": "{name}"},
+         "relatives": {"deployment": "owner"}},
+        {"kind": "pod", "tool": "get_pod_logs", "args": {"pod": "{name}"}},
+        {"kind": "deployment", "tool": "get_deployment", "args": {"deployment": "{name}"},
+         "relatives": {"pod": "pods"}},
+    ],
+    "network": [
+        {"kind": "device", "tool": "get_device", "args": {"device": "{name}"},
+         "relatives": {"interface": "interfaces"}},
+        {"kind": "interface", "tool": "get_interface",
+         "args": {"device": "{device}", "interface": "{interface}"}},
+    ],
+    "storage": [{"kind": "volume", "tool": "get_volume", "args": {"volume": "{name}"}}],
+    "openstack": [{"kind": "instance", "tool": "get_instance", "args": {"instance": "{name}"}}],
+}  # fmt: skip
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MIN_TIMEOUT = 0.5
 MAX_TIMEOUT = 300.0
 
@@ -48,6 +85,23 @@ class PlatformConnector(models.Model):
         default=dict,
         blank=True,
         help_text="Catalogue operation (or read role) -> the server's tool name, if different.",
+    )
+    investigation_tools = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "The server's read-only tools an investigation may call, as a list of "
+            '{"kind": "vm", "tool": "get_vm", "args": {"vm": "{name}"}, '
+            '"relatives": {"host": "host"}}. Kinds: vm, host, pod, deployment, device, '
+            "interface, volume, instance. Arguments may use {name}, {device}, {interface}. "
+            "Nothing else is called to investigate; a write tool is refused here."
+        ),
+    )
+    token_env = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="http: the environment variable holding the bearer token to send "
+        "(e.g. LAB_TOKEN). The token itself is never stored here.",
     )
     timeout_seconds = models.FloatField(
         default=10.0,
@@ -100,6 +154,10 @@ class PlatformConnector(models.Model):
                     )
                 elif not isinstance(tool, str) or not TOOL_NAME.fullmatch(tool):
                     errors.setdefault("tool_map", []).append(f"{role}: not a tool name.")
+        for problem in investigation_tool_errors(self.investigation_tools, self.tool_map):
+            errors.setdefault("investigation_tools", []).append(problem)
+        if self.token_env and not ENV_NAME.fullmatch(self.token_env):
+            errors.setdefault("token_env", []).append("Not an environment variable name.")
         if any("\x00" in str(v) for v in (self.command, self.url, self.name)):
             errors.setdefault("command", []).append("NUL bytes are not allowed.")
         if errors:
@@ -107,3 +165,50 @@ class PlatformConnector(models.Model):
 
     def to_dict(self) -> dict[str, Any]:
         return {"platform": self.platform, "name": self.name, "simulated": self.simulated}
+
+
+def investigation_tool_errors(entries: Any, tool_map: Any) -> list[str]:
+    """What is wrong with an ``investigation_tools`` list (empty: nothing).
+
+    A write tool can never be listed: not a catalogue operation's name, nor the tool an
+    operation is mapped to."""
+    if not isinstance(entries, list):
+        return ["Must be a list."]
+    if len(entries) > MAX_INVESTIGATION_TOOLS:
+        return [f"At most {MAX_INVESTIGATION_TOOLS} tools."]
+    mapped = tool_map if isinstance(tool_map, dict) else {}
+    writes = set(CATALOGUE) | {str(mapped[k]) for k in CATALOGUE if k in mapped}
+    problems: list[str] = []
+    for n, entry in enumerate(entries):
+        where = f"entry {n + 1}"
+        if not isinstance(entry, dict) or set(entry) - {"kind", "tool", "args", "relatives"}:
+            problems.append(f"{where}: an object with kind, tool, args and optional relatives.")
+            continue
+        tool, kind = entry.get("tool"), entry.get("kind")
+        if kind not in OBSERVABLE_KINDS:
+            problems.append(f"{where}: kind must be one of {', '.join(OBSERVABLE_KINDS)}.")
+        if not isinstance(tool, str) or not TOOL_NAME.fullmatch(tool):
+            problems.append(f"{where}: not a tool name.")
+        elif tool in writes:
+            problems.append(f"{where}: {tool!r} is a write tool; only read-only tools belong here.")
+        args = entry.get("args")
+        if not isinstance(args, dict) or not all(
+            isinstance(k, str) and ARG_NAME.fullmatch(k) and v in ARG_PLACEHOLDERS
+            for k, v in args.items()
+        ):
+            problems.append(f"{where}: args map argument names to {', '.join(ARG_PLACEHOLDERS)}.")
+        relatives = entry.get("relatives", {})
+        if not isinstance(relatives, dict) or not all(
+            k in OBSERVABLE_KINDS and isinstance(v, str) and ARG_NAME.fullmatch(v)
+            for k, v in relatives.items()
+        ):
+            problems.append(f"{where}: relatives map a kind to the answer field naming it.")
+    return problems
+
+
+def fill_args(
+    template: Mapping[str, str], *, name: str, device: str = "", interface: str = ""
+) -> dict[str, str]:
+    """A listed tool's arguments for one object: each placeholder replaced by its value."""
+    values = {"{name}": name, "{device}": device or name, "{interface}": interface}
+    return {arg: values[placeholder] for arg, placeholder in template.items()}

@@ -20,6 +20,7 @@ from remediation.decisions.rules.decision import (
     PatternFacts,
     SafetyFacts,
     decide,
+    observed_basis,
 )
 from remediation.decisions.rules.whatif import record_facts
 from remediation.execution.models import ExecutionVia
@@ -109,6 +110,7 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
         if pattern is not None
         else None,
         safety=facts,
+        observed=observed_basis(ticket.diagnosis),
     )
     decision = decide(inp)
     # The inputs as they stood, so a policy what-if can replay this decision later.

@@ -15,7 +15,12 @@ from policies.models import AutoRemediationPolicy
 from policies.rules import GlobalSettings
 from policies.selectors import global_settings, policy_for_category
 from remediation.catalogue.rules.operations import validate_suggestions
-from remediation.decisions.rules.decision import DecisionInput, Outcome, PatternFacts
+from remediation.decisions.rules.decision import (
+    DecisionInput,
+    Outcome,
+    PatternFacts,
+    observed_basis,
+)
 from remediation.decisions.rules.whatif import (
     StoredDecision,
     WhatIfReport,
@@ -97,6 +102,7 @@ def _stored(ticket: Ticket, current_settings: GlobalSettings) -> StoredDecision:
         reliability=ticket.reliability_score,
         pattern=pattern,
         safety=safety,
+        observed=observed_basis(ticket.diagnosis),
     )
     return StoredDecision(
         ticket_id=ticket.ticket_id,

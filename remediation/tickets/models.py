@@ -78,6 +78,13 @@ class Ticket(models.Model):
         help_text="The analysis's diagnosis: cause, evidence quoted from the ticket, what was "
         "ruled out, whether a person is needed and why.",
     )
+    investigation = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What was looked at before the analysis, through read-only tools: each "
+        "call, its answer or error, when, and the outcome (complete, partial, failed, "
+        "not_found, skipped).",
+    )
     analyzed_at = models.DateTimeField(null=True, blank=True)
 
     # Scoring and learning

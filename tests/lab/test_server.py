@@ -9,8 +9,13 @@ import anyio
 import pytest
 from mcp import Client
 
-from lab import server
+from lab import control, server
 from lab.state import LabState
+
+CONTROL_TOOLS = {
+    "lab_inventory", "target_state", "condition_status", "write_log", "inject_fault",
+    "set_condition", "clear_faults", "reset_lab", "conditions",
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -20,8 +25,11 @@ def lab(tmp_path, monkeypatch):
 
 
 def call(name, args):
+    """A tool of the platform server, or of the control server for the control tools."""
+    target = control.control if name in CONTROL_TOOLS else server.mcp
+
     async def go():
-        async with Client(server.mcp) as client:
+        async with Client(target) as client:
             return await client.call_tool(name, args)
 
     return anyio.run(go)

@@ -20,7 +20,13 @@ from remediation.execution.models import Execution, ExecutionState, ExecutionVia
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.support.deciding import decide
 from tests.support.doubles import BrokenConnector, LabDouble
-from tests.support.factories import EXPAND_VOLUME, RESTART_VM, PatternFactory, TicketFactory
+from tests.support.factories import (
+    EXPAND_VOLUME,
+    OBSERVED_DIAGNOSIS,
+    RESTART_VM,
+    PatternFactory,
+    TicketFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +82,7 @@ def analyzed_ticket(**fields) -> Ticket:
         "suggested_actions": [RESTART_VM],
         "confidence_score": 0.9,
         "reliability_score": 92.0,
+        "diagnosis": OBSERVED_DIAGNOSIS,
     }
     defaults.update(fields)
     if "pattern" not in defaults:

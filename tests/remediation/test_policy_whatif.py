@@ -35,6 +35,7 @@ from tests.support.deciding import decide
 from tests.support.doubles import LabDouble
 from tests.support.factories import (
     EXPAND_VOLUME,
+    OBSERVED_DIAGNOSIS,
     RESTART_VM,
     PatternFactory,
     TicketFactory,
@@ -65,6 +66,7 @@ def _decided(user, ticket_id, reliability, *, status=None, outcome=None, **field
         "suggested_actions": [RESTART_VM],
         "confidence_score": 0.9,
         "reliability_score": reliability,
+        "diagnosis": OBSERVED_DIAGNOSIS,
     }
     values.update(fields)
     if "pattern" not in values:

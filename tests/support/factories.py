@@ -13,6 +13,17 @@ from remediation.tickets.services import TicketInput, ticket_create
 from remediation.tickets.transitions import ticket_transition
 
 # Suggested actions as the analysis stores them: a safe one and a critical one.
+# The diagnosis of a ticket whose cause the investigation observed: what the decision needs
+# before anything may run unattended (``DecisionInput.observed``).
+OBSERVED_DIAGNOSIS = {
+    "cause": "hung",
+    "cause_label": "process or guest hung while its host is healthy",
+    "established": True,
+    "confidence": 0.93,
+    "basis": "observed",
+    "evidence": ["observed: get_vm prod-web-01: guest heartbeat red for 412 s"],
+}
+
 RESTART_VM = {
     "action": "Restart prod-web-01",
     "system": "prod-web-01",

@@ -99,6 +99,7 @@ def facts(**overrides: object) -> DecisionInput:
         "reliability": 92.0,
         "pattern": GOOD_PATTERN,
         "safety": PASSING,
+        "observed": True,
     }
     base.update(overrides)
     return DecisionInput(**base)  # type: ignore[arg-type]
@@ -684,3 +685,21 @@ def test_nothing_runs_unattended_below_the_floor_or_without_passing_checks(inp):
     if decision.outcome is Outcome.AWAITING_APPROVAL:
         assert decision.allowed and decision.requires_approval
     assert len(decision.reasoning) >= 1
+
+
+# --- words alone never run unattended -----------------------------------------------------
+
+
+def test_a_cause_only_the_words_support_always_needs_a_person():
+    decision = decide(facts(observed=False))
+
+    assert decision.outcome is Outcome.AWAITING_APPROVAL
+    assert decision.requires_approval is True
+    assert "nothing observed confirms the cause" in decision.reasoning[-2]
+
+
+def test_without_observation_even_a_perfect_score_and_no_threshold_need_a_person():
+    lax = policy(auto_approve_threshold=0.0, min_confidence_score=0.0, requires_approval=False)
+    decision = decide(facts(observed=False, policy=lax, confidence=1.0, reliability=100.0))
+
+    assert decision.outcome is Outcome.AWAITING_APPROVAL

@@ -314,6 +314,12 @@ CAUSES: tuple[Cause, ...] = (
     Cause("interface_stuck", "interface stuck down while its peer is up",
           "Bounce the interface (shutdown / no shutdown).",
           decisive=("<<stuck_interface>>",)),
+    # Established only by observation (no words decide them): the platform shows the
+    # protection's trigger has stopped, or the physical layer is clean while the link flaps.
+    Cause("err_disabled_recovered", "port err-disabled by a protection whose trigger has stopped",
+          "Re-enable the port; watch that the protection does not trip again."),
+    Cause("negotiation_flap", "link flapping with a clean physical layer (negotiation)",
+          "Bounce the interface to renegotiate; replace the optic or cable if it flaps again."),
     Cause("link_flapping", "link flapping (cause not established)",
           "Check optics, cabling and the far end before touching the port; a bounce does not fix a flapping link.",
           supporting=("<<flapping>>",)),
@@ -340,8 +346,8 @@ FIXES: Mapping[str, frozenset[str]] = MappingProxyType({
     "scale_deployment": frozenset({"load_spike"}),
     "rollback_deployment": frozenset({"bad_release"}),
     "clear_interface_errors": frozenset({"stale_counters"}),
-    "enable_port": frozenset({"admin_down"}),
-    "restart_interface": frozenset({"interface_stuck"}),
+    "enable_port": frozenset({"admin_down", "err_disabled_recovered"}),
+    "restart_interface": frozenset({"interface_stuck", "negotiation_flap"}),
     "expand_volume": frozenset({"data_growth"}),
     "clear_snapshots": frozenset({"snapshot_growth"}),
 })  # fmt: skip

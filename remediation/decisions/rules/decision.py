@@ -101,6 +101,9 @@ class DecisionInput:
     reliability: float | None = None  # 0..100, None when not scored
     pattern: PatternFacts | None = None
     safety: SafetyFacts | None = None  # None: not gathered (fails closed at step 5)
+    # The analysis's cause rests on what was observed, not on the ticket's words alone
+    # (``analysis.rules.evidence``). Without it a person must approve, whatever the scores.
+    observed: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,11 @@ class Decision:
             "policy": self.policy,
             "decided_at": self.decided_at.isoformat(),
         }
+
+
+def observed_basis(diagnosis: Any) -> bool:
+    """Whether a stored diagnosis says its cause was observed (``basis`` "observed")."""
+    return isinstance(diagnosis, dict) and diagnosis.get("basis") == "observed"
 
 
 def highest_action_type(actions: Iterable[SuggestedAction]) -> str | None:
@@ -253,6 +261,8 @@ def decide(inp: DecisionInput) -> Decision:
     )
 
     # 4. Thresholds.
+    if not inp.observed:
+        run.needs_person.append("nothing observed confirms the cause (the ticket's words alone)")
     below = _thresholds(run, reliability, rel_text)
     if below:
         return run.reject(f"Rejected: {'; '.join(below)}")

@@ -1,12 +1,15 @@
 """manage.py lab: look at the bundled lab and stage conditions and faults (for demos).
 
-Speaks to the lab over MCP (stdio), exactly as the connectors do; never touches its file.
+Speaks to the lab's control server over MCP (stdio, ``python -m lab control``); never
+touches its file. The connectors reach only the platform server, which has none of these
+tools: nothing the application runs can stage, reset or read a condition.
 
     manage.py lab show                      # every target, its condition, staged faults
     manage.py lab show prod-web-01          # one target's full state
     manage.py lab condition prod-web-01 vm_hung
     manage.py lab condition core-sw-01 interface_errors --interface Gi0/1
     manage.py lab condition prod-web-01 none
+    manage.py lab conditions                # what each kind of object can be given
     manage.py lab fault fail prod-web-01 --operation restart_vm
     manage.py lab fault hang default/web --seconds 120
     manage.py lab clear [TARGET]            # remove faults, lift maintenance
@@ -31,7 +34,7 @@ def lab_spec() -> ServerSpec:
         label="lab",
         transport="stdio",
         command=sys.executable,
-        args=("-m", "lab"),
+        args=("-m", "lab", "control"),
         env=(("LAB_STATE_PATH", str(settings.LAB_STATE_PATH)),),
         cwd=str(settings.BASE_DIR),
         timeout=30.0,
@@ -64,6 +67,7 @@ class Command(BaseCommand):
         log = sub.add_parser("log", help="the changes the lab made")
         log.add_argument("--limit", type=int, default=50)
         sub.add_parser("reset", help="back to the initial inventory")
+        sub.add_parser("conditions", help="the conditions each kind can be given")
 
     def handle(self, *args: Any, **options: Any) -> None:
         what = options["what"]
@@ -103,6 +107,8 @@ class Command(BaseCommand):
             return lab.call("clear_faults", {"target": o.get("target")})
         if what == "log":
             return lab.call("write_log", {"limit": o["limit"]})
+        if what == "conditions":
+            return lab.call("conditions", {})
         return lab.call("reset_lab", {})
 
     def _inventory(self, answer: dict[str, Any]) -> None:

@@ -1,0 +1,253 @@
+"""Score the analysis on live cases: incident text plus a condition staged in the lab.
+
+    .venv/bin/python bench/analysis/live.py                         # dev and holdout
+    .venv/bin/python bench/analysis/live.py --cases bench/analysis/live/holdout.jsonl -v
+
+Each line of a case file: ``id``; ``input`` (a ticket's fields, or an Alertmanager webhook
+body as Alertmanager sends it); ``stage`` (conditions set in the lab before the incident,
+through the lab's control server); ``expect`` (``{"operation", "target"}``, the target of
+an interface operation written "core-sw-01 Gi0/1", or nulls when no write is right).
+
+For every case the lab is reset and staged over its control server (MCP, stdio), the ticket
+is built as the intake builds it (an alert through the shipped alert mappings and ticket
+text), then analysed twice: with the investigation (the connectors' read-only tools over
+MCP, one pooled stdio session per server, as the worker runs it) and without (the words
+alone). Printed for each: right-action recall, wrong writes (a write proposed where none is
+right), wrong targets, abstentions, how many proposals could run unattended (grounded in
+observations), and the investigation's call count and duration (p50, p95).
+
+``bench/analysis/live/holdout.jsonl`` was written apart from the rules and is never used to
+tune them; report its figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+LIVE = Path(__file__).with_name("live")
+DEFAULT_CASES = [LIVE / "dev.jsonl", LIVE / "holdout.jsonl"]
+
+
+@dataclass
+class Score:
+    name: str
+    cases: int = 0
+    with_action: int = 0
+    right: int = 0
+    without_action: int = 0
+    wrong_writes: int = 0
+    proposals: int = 0
+    wrong_targets: int = 0
+    abstained: int = 0
+    unattended: int = 0
+    unattended_wrong: int = 0
+    calls: list[int] = field(default_factory=list)
+    ms: list[int] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def rate(part: int, whole: int) -> str:
+        return f"{part / whole:6.1%} ({part}/{whole})" if whole else "   n/a"
+
+    def report(self) -> str:
+        out = [
+            f"{self.name}: {self.cases} cases, {self.with_action} with a right action, "
+            f"{self.without_action} without",
+            f"  right-action recall          {self.rate(self.right, self.with_action)}",
+            f"  wrong writes (none is right) {self.rate(self.wrong_writes, self.without_action)}",
+            f"  wrong targets                {self.rate(self.wrong_targets, self.proposals)}",
+            f"  abstentions                  {self.rate(self.abstained, self.cases)}",
+            f"  grounded (may run alone)     {self.rate(self.unattended, self.proposals)}"
+            f", of which wrong: {self.unattended_wrong}",
+        ]
+        if self.ms:
+            p95 = statistics.quantiles(self.ms, n=20)[-1] if len(self.ms) > 1 else self.ms[0]
+            out.append(
+                f"  investigation: calls mean {statistics.mean(self.calls):.1f}, max "
+                f"{max(self.calls)}; ms p50 {statistics.median(self.ms):.0f}, p95 {p95:.0f}"
+            )
+        return "\n".join(out)
+
+
+def setup_django(database: Path, lab_state: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["LAB_STATE_PATH"] = str(lab_state)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret-" + "x" * 40)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def ticket_of(case: dict[str, Any]) -> SimpleNamespace:
+    """The ticket the intake would store for this input (an alert through the mappings)."""
+    source = case["input"]
+    if source["kind"] == "ticket":
+        return SimpleNamespace(
+            ticket_id=case["id"],
+            title=source["title"],
+            description=source["description"],
+            category=source.get("category", ""),
+            affected_system=source.get("affected_system", ""),
+            severity=source.get("severity", "medium"),
+            source="api",
+        )
+    from remediation.alerts import selectors
+    from remediation.alerts.rules import map_alert, ticket_text
+
+    alert = source["payload"]["alerts"][0]
+    labels = {str(k): str(v) for k, v in alert["labels"].items()}
+    mapped = map_alert(labels, selectors.alert_mapping_rules())
+    title, description = ticket_text(labels, alert.get("annotations") or {}, notes=mapped.notes)
+    return SimpleNamespace(
+        ticket_id=case["id"],
+        title=title,
+        description=description,
+        category=mapped.category,
+        affected_system=mapped.affected_system,
+        severity=mapped.severity,
+        source="alertmanager",
+    )
+
+
+def system_of(action: Any) -> str:
+    interface = action.params.get("interface")
+    return f"{action.system} {interface}" if interface else action.system
+
+
+def run_case(
+    case: dict[str, Any], control: Any, investigate: bool, score: Score, verbose: bool
+) -> None:
+    from remediation.analysis.base import TicketText
+    from remediation.analysis.local import LocalAnalyzer
+    from remediation.analysis.services import _ground
+    from remediation.investigation.services import ticket_investigate
+
+    control.call("reset_lab", {})
+    for staged in case.get("stage") or []:
+        control.call(
+            "set_condition",
+            {
+                "target": staged["target"],
+                "condition": staged["condition"],
+                "interface": staged.get("interface"),
+            },
+        )
+    ticket = ticket_of(case)
+    investigation = None
+    if investigate:
+        t0 = time.monotonic()
+        investigation = ticket_investigate(ticket)
+        score.ms.append(int((time.monotonic() - t0) * 1000))
+        score.calls.append(len(investigation["calls"]))
+    analysis = LocalAnalyzer().analyze(
+        TicketText(
+            title=ticket.title,
+            description=ticket.description,
+            category=ticket.category,
+            affected_system=ticket.affected_system,
+            ticket_id=ticket.ticket_id,
+            severity=ticket.severity,
+            investigation=investigation,
+        )
+    )
+    analysis = _ground(analysis, investigation or {})
+    expected = case["expect"] if case["expect"].get("operation") else None
+    actions = [a for a in analysis.actions if a.action_type != "read_only"]
+    first = actions[0] if actions else None
+    right = bool(
+        expected
+        and first
+        and first.operation == expected["operation"]
+        and system_of(first) == expected["target"]
+    )
+    score.cases += 1
+    score.proposals += len(actions)
+    if expected:
+        score.wrong_targets += sum(1 for a in actions if system_of(a) != expected["target"])
+    basis = (analysis.diagnosis.extra.get("basis") if analysis.diagnosis else None) or "none"
+    if actions and basis == "observed":
+        score.unattended += 1
+        score.unattended_wrong += not right
+    if not actions:
+        score.abstained += 1
+    if expected:
+        score.with_action += 1
+        score.right += right
+    else:
+        score.without_action += 1
+        score.wrong_writes += bool(actions)
+    wrong = (expected and not right) or (not expected and actions)
+    if wrong or verbose:
+        got = f"{first.operation} on {system_of(first)}" if first else "nothing"
+        want = f"{expected['operation']} on {expected['target']}" if expected else "nothing"
+        why = analysis.diagnosis.needs_human_reason if analysis.diagnosis else ""
+        status = investigation["status"] if investigation else "-"
+        score.lines.append(
+            f"{'MISS' if wrong else 'ok  '} {case['id']}: want {want}, got {got} "
+            f"[{basis}, investigation {status}] {why[:140]}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=Path, nargs="+", default=DEFAULT_CASES)
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every case")
+    parser.add_argument("--misses", action="store_true", help="list the cases gone wrong")
+    parser.add_argument(
+        "--no-words", dest="words_only", action="store_true", help="skip the words-only pass"
+    )
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        setup_django(Path(tmp) / "bench.sqlite3", Path(tmp) / "lab.sqlite3")
+        from remediation.connectors.mcp import McpSession, ServerSpec
+        from remediation.connectors.mcp_connector import close_pooled_sessions
+
+        control_spec = ServerSpec(
+            label="lab control",
+            transport="stdio",
+            command=sys.executable,
+            args=("-m", "lab", "control"),
+            env=(("LAB_STATE_PATH", str(Path(tmp) / "lab.sqlite3")),),
+            cwd=str(ROOT),
+            timeout=30.0,
+        )
+        try:
+            with McpSession(control_spec) as control:
+                for path in args.cases:
+                    cases = [
+                        json.loads(line) for line in path.read_text().splitlines() if line.strip()
+                    ]
+                    modes = [True] if args.words_only else [True, False]
+                    for investigate in modes:
+                        label = "with investigation" if investigate else "words only"
+                        score = Score(f"{path.name} — {label}")
+                        for case in cases:
+                            run_case(case, control, investigate, score, args.verbose)
+                        print(score.report())
+                        if args.verbose or args.misses:
+                            for line in score.lines:
+                                print(f"    {line}")
+        finally:
+            close_pooled_sessions()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,310 @@
+"""The investigation: look at the objects a ticket names through read-only tools, before
+the analysis decides. Run by the worker outside any database transaction.
+
+For each subject (``rules.subjects_for``) the platform of each kind it may be is asked in
+turn with the first listed tool for that kind; the first that knows the name wins, and the
+remaining listed tools for that kind are called, then those of its relatives (a VM's host, a
+pod's deployment, a deployment's pods, a switch's interfaces), which the listed tools'
+``relatives`` name. Only tools in the connector's own list (``investigation_tools``) are
+ever called; every call is bounded (``rules.MAX_CALLS``, ``MAX_SECONDS``, the connector's
+timeout) and every answer cut to ``MAX_ANSWER_CHARS``.
+
+The result is a JSON record stored with the ticket (``Ticket.investigation``): what was
+asked, what came back or failed, when, and how long it took; and a status:
+
+* ``complete`` / ``partial``: the subject was found and observed (partial: some calls failed
+  or the budget ran out);
+* ``failed``: the platform did not answer: the analysis proposes nothing (a person looks);
+* ``not_found``: no platform asked knows the name;
+* ``skipped``: nothing to look at (no object named, or no connector lists tools for it):
+  the analysis rests on the ticket's words alone and a person must approve.
+
+Answers are untrusted data: stored and read as values, never followed as instructions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+from remediation.connectors.base import InvestigatingConnector
+from remediation.connectors.mcp import ConnectorError, ConnectorTimeout, ToolRefused
+from remediation.connectors.models import fill_args
+from remediation.connectors.registry import get_connector
+from remediation.investigation.rules import (
+    KIND_PLATFORM,
+    MAX_CALLS,
+    MAX_RELATIVES,
+    MAX_SECONDS,
+    Subject,
+    alert_hints,
+    alert_labels,
+    subjects_for,
+    truncate_answer,
+)
+
+logger = logging.getLogger(__name__)
+
+# A refusal that says the platform could not look (as opposed to "no such object here").
+_UNAVAILABLE_WORDS = ("unreachable", "unavailable", "timed out", "timeout", "connection")
+
+# Tickets the Alertmanager intake opened (``remediation.alerts.api.SOURCE``).
+ALERT_SOURCE = "alertmanager"
+
+COMPLETE = "complete"
+PARTIAL = "partial"
+FAILED = "failed"
+NOT_FOUND = "not_found"
+SKIPPED = "skipped"
+OBSERVED_STATUSES = (COMPLETE, PARTIAL)
+
+
+@dataclass
+class _Run:
+    started: float
+    max_calls: int = MAX_CALLS
+    max_seconds: float = MAX_SECONDS
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    exhausted: bool = False
+
+    def remaining(self) -> float:
+        return self.max_seconds - (time.monotonic() - self.started)
+
+    def budget_left(self) -> bool:
+        if len(self.calls) >= self.max_calls or self.remaining() <= 0.05:
+            self.exhausted = True
+            return False
+        return True
+
+    def call(
+        self, connector: InvestigatingConnector, tool: str, arguments: dict[str, Any]
+    ) -> tuple[Any, str | None, bool]:
+        """(answer, error, unavailable): one bounded call, recorded."""
+        t0 = time.monotonic()
+        record: dict[str, Any] = {
+            "n": len(self.calls) + 1,
+            "connector": connector.name,
+            "tool": tool,
+            "arguments": arguments,
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+        self.calls.append(record)
+        answer: Any = None
+        error: str | None = None
+        unavailable = False
+        try:
+            answer = connector.observe(tool, arguments, timeout=max(0.1, self.remaining()))
+        except ToolRefused as exc:
+            error = str(exc)[:300]
+            unavailable = any(w in error.lower() for w in _UNAVAILABLE_WORDS)
+        except ConnectorTimeout as exc:
+            error, unavailable = f"no answer in time ({str(exc)[:200]})", True
+        except ConnectorError as exc:
+            error, unavailable = f"could not ask ({str(exc)[:200]})", True
+        except Exception as exc:  # a connector bug must not break the analysis
+            logger.exception("investigation call %s failed", tool)
+            error, unavailable = f"could not ask ({exc.__class__.__name__})", True
+        record["ms"] = int((time.monotonic() - t0) * 1000)
+        record["ok"] = error is None
+        if error is not None:
+            record["error"] = error
+        return answer, error, unavailable
+
+
+def _connector(kind: str) -> InvestigatingConnector | None:
+    connector = get_connector(KIND_PLATFORM[kind])
+    if isinstance(connector, InvestigatingConnector) and connector.investigation_entries(kind):
+        return connector
+    return None
+
+
+def _observe(
+    run: _Run,
+    connector: InvestigatingConnector,
+    kind: str,
+    name: str,
+    entries: list[dict[str, Any]],
+    *,
+    role: str,
+    of: str = "",
+    first: tuple[Any, str | None] | None = None,
+) -> dict[str, Any]:
+    """Call every listed tool for one object (the first may be done already); record it."""
+    device, _, interface = name.partition(" ") if kind == "interface" else (name, "", "")
+    obj: dict[str, Any] = {
+        "kind": kind,
+        "name": name,
+        "platform": KIND_PLATFORM[kind],
+        "connector": connector.name,
+        "role": role,
+        "answers": {},
+        "errors": {},
+    }
+    if of:
+        obj["of"] = of
+    for n, entry in enumerate(entries):
+        if n == 0 and first is not None:
+            answer, error = first
+        elif not run.budget_left():
+            break
+        else:
+            arguments = fill_args(entry["args"], name=device, device=device, interface=interface)
+            answer, error, _ = run.call(connector, entry["tool"], arguments)
+        if error is not None:
+            obj["errors"][entry["tool"]] = error
+        else:
+            obj["answers"][entry["tool"]], cut = truncate_answer(answer)
+            if cut:
+                obj.setdefault("truncated", []).append(entry["tool"])
+    run.objects.append(obj)
+    return obj
+
+
+def _relatives(obj: dict[str, Any], entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(kind, name) of the related objects the answers name, per the listed ``relatives``."""
+    found: list[tuple[str, str]] = []
+    for entry in entries:
+        answer = obj["answers"].get(entry["tool"])
+        if not isinstance(answer, dict):
+            continue
+        for kind, fieldname in (entry.get("relatives") or {}).items():
+            value = answer.get(fieldname)
+            names = (
+                list(value)
+                if isinstance(value, list | dict)
+                else [value]
+                if isinstance(value, str)
+                else []
+            )
+            for name in names[:MAX_RELATIVES]:
+                if not isinstance(name, str) or not name or len(name) > 253:
+                    continue
+                if kind == "interface":
+                    name = f"{obj['name']} {name}"
+                found.append((kind, name))
+    return found
+
+
+def _resolve(run: _Run, subject: Subject) -> tuple[dict[str, Any] | None, str]:
+    """Find which kind the subject is and observe it: (the object, "" or why not)."""
+    refused: list[str] = []
+    failures: list[str] = []
+    asked = False
+    for name, kinds in subject.spellings():
+        for kind in kinds:
+            connector = _connector(kind)
+            if connector is None:
+                continue
+            entries = connector.investigation_entries(kind)
+            if not run.budget_left():
+                break
+            asked = True
+            arguments = fill_args(entries[0]["args"], name=name, device=name)
+            answer, error, unavailable = run.call(connector, entries[0]["tool"], arguments)
+            if error is None:
+                obj = _observe(
+                    run, connector, kind, name, entries, role="subject", first=(answer, None)
+                )
+                return obj, ""
+            (failures if unavailable else refused).append(f"{kind} {name}: {error}")
+        if failures:
+            break  # the platform did not answer: another spelling would not help
+    if failures:
+        return None, FAILED + ": " + "; ".join(failures)
+    if refused:
+        return None, NOT_FOUND + ": " + "; ".join(refused)
+    if not asked:
+        kinds = ", ".join(subject.kinds)
+        return None, SKIPPED + f": no connector lists investigation tools for {kinds}"
+    return None, PARTIAL + ": the investigation budget ran out"
+
+
+def investigate(
+    subjects: list[Subject], *, max_calls: int = MAX_CALLS, max_seconds: float = MAX_SECONDS
+) -> dict[str, Any]:
+    """Investigate ``subjects``; the JSON record described in the module docstring."""
+    run = _Run(time.monotonic(), max_calls=max_calls, max_seconds=max_seconds)
+    started_at = datetime.now(UTC)
+    status, reason = SKIPPED, "the ticket names no object to look at"
+    primary_done = False
+    # A ticket's affected system is the one thing it may act on: when it cannot be looked at,
+    # no other subject takes its place (they are still looked at, for the record).
+    settled = False
+    for subject in subjects:
+        obj, why = _resolve(run, subject)
+        if obj is None:
+            run.notes.append(f"{subject.name}: {why}")
+            if not primary_done and not settled:
+                status, _, reason = why.partition(": ")
+                reason = f"{subject.name}: {reason}"
+                settled = subject.source == "affected_system"
+            continue
+        if not primary_done and not settled:
+            primary_done, status, reason = True, COMPLETE, ""
+            obj["primary"] = True
+        _follow(run, obj, subject)
+    if primary_done and (run.exhausted or any(c.get("error") for c in run.calls)):
+        status = PARTIAL
+        reason = "the investigation budget ran out" if run.exhausted else "some calls failed"
+    return {
+        "status": status,
+        "reason": reason,
+        "started_at": started_at.isoformat(timespec="milliseconds"),
+        "duration_ms": int((time.monotonic() - run.started) * 1000),
+        "subjects": [s.to_dict() for s in subjects],
+        "objects": run.objects,
+        "calls": run.calls,
+        "notes": run.notes,
+        "limits": {"max_calls": max_calls, "max_seconds": max_seconds},
+    }
+
+
+def _follow(run: _Run, obj: dict[str, Any], subject: Subject) -> None:
+    """Observe the subject's relatives (one level): named interfaces first for a device."""
+    connector = _connector(obj["kind"])
+    entries = connector.investigation_entries(obj["kind"]) if connector else []
+    related = _relatives(obj, entries)
+    if obj["kind"] == "device" and subject.interfaces:
+        named = [("interface", f"{obj['name']} {i}") for i in subject.interfaces]
+        related = named + [r for r in related if r[0] != "interface"]
+    seen = {(o["kind"], o["name"]) for o in run.objects}
+    for kind, name in related[:MAX_RELATIVES]:
+        if (kind, name) in seen or not run.budget_left():
+            continue
+        rel_connector = _connector(kind)
+        if rel_connector is None:
+            continue
+        seen.add((kind, name))
+        _observe(
+            run,
+            rel_connector,
+            kind,
+            name,
+            rel_connector.investigation_entries(kind),
+            role="relative",
+            of=obj["name"],
+        )
+
+
+def ticket_investigate(ticket: Any) -> dict[str, Any]:
+    """Investigate what ``ticket`` names: an alert's labels, its affected system, its text."""
+    if not settings.INVESTIGATION_ENABLED:
+        record = investigate([])
+        record["reason"] = "investigation is switched off (INVESTIGATION_ENABLED=false)"
+        return record
+    hints = None
+    if ticket.source == ALERT_SOURCE:
+        hints = alert_hints(alert_labels(ticket.description))
+    text = f"{ticket.title}\n{ticket.description}"
+    return investigate(
+        subjects_for(ticket.affected_system, text, hints),
+        max_calls=settings.INVESTIGATION_MAX_CALLS,
+        max_seconds=settings.INVESTIGATION_MAX_SECONDS,
+    )
