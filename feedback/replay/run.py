@@ -30,6 +30,7 @@ from feedback.replay.worker import drain
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
 from remediation.connectors.mcp import McpSession
+from remediation.connectors.mcp_connector import close_pooled_sessions
 from remediation.connectors.models import ConnectorTransport, PlatformConnector
 from remediation.tickets.models import Ticket, TicketStatus
 
@@ -215,6 +216,7 @@ class Replay:
                     self.lab = lab
                     self._incidents()
             finally:
+                close_pooled_sessions()  # sessions to this run's lab server, now stopping
                 for row in saved:
                     fields = {k: v for k, v in row.items() if k != "pk"}
                     PlatformConnector.objects.filter(pk=row["pk"]).update(**fields)

@@ -12,6 +12,11 @@ from patterns.models import Pattern
 from remediation.tickets.models import Ticket
 
 
+@pytest.fixture(autouse=True)
+def _investigating(investigating):
+    """The demo is built as real traffic is: each ticket investigated on the lab."""
+
+
 def run(*args):
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)

@@ -8,7 +8,9 @@ from django.conf import settings
 
 from patterns.models import Pattern
 from remediation.audit.models import AuditAction, AuditEvent
+from remediation.connectors import registry
 from remediation.tickets.models import Ticket, TicketStatus
+from tests.support.doubles import LabDouble
 from tests.support.factories import analyzed_ticket, move
 
 
@@ -37,9 +39,17 @@ def feedback(api, ticket, **fields):
     return response
 
 
+@pytest.fixture
+def hung_vms(investigating):
+    """The lab's web VMs are hung: the investigation observes it, as on the lab."""
+    hung = {f"prod-web-{n:02d}": "vm_hung" for n in range(1, 9)}
+    with registry.use(LabDouble(conditions=hung, systems=set(hung))):
+        yield
+
+
 @pytest.mark.django_db
 def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_and_loses_it(
-    teacher_api, user, restart_runbook
+    teacher_api, user, restart_runbook, hung_vms
 ):
     pattern = None
     became_eligible_at = None
@@ -77,8 +87,8 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
     failing = analyzed_ticket(
         user,
         "LEARN-FAIL-1",
-        title="Service down on prod-web-42",
-        description="The web service on prod-web-42 is not responding; the VM is hung.",
+        title="Service down on prod-web-07",
+        description="The web service on prod-web-07 is not responding; the VM is hung.",
         executed=True,
     )
     move(failing, TicketStatus.PARTIALLY_REMEDIATED, outcome="failure")
@@ -86,8 +96,8 @@ def test_a_pattern_becomes_eligible_exactly_when_the_last_threshold_is_crossed_a
     failing2 = analyzed_ticket(
         user,
         "LEARN-FAIL-2",
-        title="Service down on prod-web-43",
-        description="The web service on prod-web-43 is not responding; the VM is hung.",
+        title="Service down on prod-web-08",
+        description="The web service on prod-web-08 is not responding; the VM is hung.",
         executed=True,
     )
     move(failing2, TicketStatus.PARTIALLY_REMEDIATED, outcome="failure")

@@ -299,7 +299,7 @@ class TestAdminPage:
         assert client.get(self.url()).status_code == 403
 
 
-def test_on_the_demo_history_the_numbers_are_the_hand_counted_ones():
+def test_on_the_demo_history_the_numbers_are_the_hand_counted_ones(investigating):
     call_command("seed_demo", "--force", stdout=StringIO())
     out = run("--category", "server", "--set", "requires_approval=false", "--days", "30")
     # 12 demo server tickets: 8 of history that never opted in; DEMO-0018/0019 opted in and

@@ -19,7 +19,7 @@ from tests.support.factories import TicketFactory
 
 
 @pytest.mark.django_db
-def test_tiny_replay_report_invariants(tmp_path):
+def test_tiny_replay_report_invariants(tmp_path, investigating):
     call_command(
         "replay_incidents",
         "tiny",

@@ -12,12 +12,10 @@ Lives in the feedback app because it submits feedback, which ``remediation`` may
 from __future__ import annotations
 
 from collections import Counter
-from io import StringIO
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
@@ -25,7 +23,9 @@ from feedback.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
 from remediation.analysis.services import ticket_analyze
+from remediation.connectors.mcp import ConnectorError, McpSession
 from remediation.execution.tasks import run_execution
+from remediation.management.commands.lab import lab_spec
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.services import TicketInput, ticket_create
 from remediation.tickets.transitions import ticket_transition
@@ -87,6 +87,17 @@ HISTORY: list[tuple[str, str, str, list[str], bool, list[dict[str, Any]]]] = [
 ]
 
 
+# What the lab shows on each history ticket's system while it is analysed (category ->
+# condition, interface): the investigation observes it, as it would observe a real fault,
+# and the fault is healed once the ticket is analysed (the history says it was fixed).
+# Categories not here name systems the lab does not have: a person handles those.
+STAGED: dict[str, tuple[str, str | None]] = {
+    "server": ("vm_hung", None),
+    "network": ("interface_errors", "Gi0/1"),
+    "storage": ("volume_full", None),
+}
+
+
 # Waiting at the end of the history, for a first look at the approval queue (/approvals/):
 # tickets that opted in to auto-remediation in a category with no policy, so a person must
 # approve them. (category, title, description, host)
@@ -144,11 +155,31 @@ class Command(BaseCommand):
             if account.has_usable_password():
                 account.set_unusable_password()
                 account.save(update_fields=["password"])
+        try:
+            with McpSession(lab_spec()) as lab:
+                number = self._history(lab, demo, user_model)
+        except ConnectorError as exc:
+            raise CommandError(f"the lab's control server: {exc}") from None
+        lab_tickets = self._lab_executions(demo, number)
+        self._summary(number + len(lab_tickets))
+        for ticket in lab_tickets:
+            self.stdout.write(f"  {ticket.ticket_id} on the simulated lab: {ticket.status}")
+
+    def _history(self, lab: McpSession, demo: Any, user_model: Any) -> int:
         number = 0
         for category, title, description, hosts, executed, feedbacks in HISTORY:
+            staged = STAGED.get(category)
             for index, host in enumerate(hosts):
                 number += 1
+                if staged is not None:
+                    condition, interface = staged
+                    lab.call(
+                        "set_condition",
+                        {"target": host, "condition": condition, "interface": interface},
+                    )
                 ticket = self._ticket(demo, number, category, title, description, host)
+                if staged is not None:
+                    lab.call("set_condition", {"target": host, "interface": staged[1]})
                 given = feedbacks[index] if index < len(feedbacks) else None
                 if executed:
                     worked = given is None or given["feedback_type"] != "negative"
@@ -159,17 +190,14 @@ class Command(BaseCommand):
         for category, title, description, host in WAITING:
             number += 1
             # The lab shows the VM hung, so approving the request fixes something real.
-            call_command("lab", "condition", host, "vm_hung", stdout=StringIO())
+            lab.call("set_condition", {"target": host, "condition": "vm_hung"})
             self._ticket(demo, number, category, title, description, host, auto=True)
-        lab_tickets = self._lab_executions(demo, number)
-        self._summary(number + len(lab_tickets))
-        for ticket in lab_tickets:
-            self.stdout.write(f"  {ticket.ticket_id} on the simulated lab: {ticket.status}")
+        return number
 
     def _lab_executions(self, demo: Any, number: int) -> list[Ticket]:
         """Two tickets of the now-eligible server pattern, executed for real on the simulated
         lab through the execution service: one resolved, one whose post-check fails (staged
-        with `manage.py lab`) and is rolled back."""
+        through the lab's control server) and is rolled back."""
         AutoRemediationPolicy.objects.get_or_create(
             category="server",
             defaults={
@@ -185,10 +213,10 @@ class Command(BaseCommand):
             },
         )
         category, title, description, _, _, _ = HISTORY[0]
-        quiet = StringIO()
-        call_command("lab", "condition", "prod-web-01", "vm_hung", stdout=quiet)
-        call_command("lab", "condition", "prod-web-02", "vm_hung", stdout=quiet)
-        call_command("lab", "fault", "postcheck_fail", "prod-web-02", stdout=quiet)
+        with McpSession(lab_spec()) as lab:
+            lab.call("set_condition", {"target": "prod-web-01", "condition": "vm_hung"})
+            lab.call("set_condition", {"target": "prod-web-02", "condition": "vm_hung"})
+            lab.call("inject_fault", {"kind": "postcheck_fail", "target": "prod-web-02"})
         tickets = []
         for offset, host in enumerate(("prod-web-01", "prod-web-02"), start=1):
             ticket = ticket_create(
