@@ -32,7 +32,6 @@ from remediation.analysis.rules.matching import (
     find_params,
     match_runbooks,
 )
-from remediation.analysis.rules.observations import Finding, read_observations
 from remediation.analysis.rules.vocabulary import CAUSE_BY_KEY, DOES_NOT_FIX, FIXES
 from remediation.analysis.selectors import (
     learned_runbooks_for_pattern,
@@ -54,6 +53,7 @@ from remediation.catalogue.rules.targets import (
     parse_affected,
     target_refusal,
 )
+from remediation.investigation.rules.observations import Finding, read_observations
 
 # How much the way the target was found and where the runbook came from weigh on confidence.
 DERIVED_TARGET_FACTOR = 0.97

@@ -202,6 +202,9 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             "confidence_level": (ticket.reliability_breakdown or {}).get("confidence_level"),
             "pattern": pattern,
             "diagnosis": ticket.diagnosis if isinstance(ticket.diagnosis, dict) else None,
+            "investigation": ticket.investigation
+            if isinstance(ticket.investigation, dict)
+            else None,
             "alert_note": alert_note(ticket),
             "similar": selectors.similar_tickets(ticket),
             "decisions": selectors.decisions_of(req),

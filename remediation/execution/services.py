@@ -40,6 +40,7 @@ from remediation.execution.models import (
     StepState,
 )
 from remediation.execution.runner import RunResult, run_actions
+from remediation.investigation.services import evidence_recheck
 from remediation.notifications.models import AdminEvent
 from remediation.notifications.services import admins_notify_later
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
@@ -184,6 +185,15 @@ def execution_run(ticket_pk: int) -> str:
             },
         )
     # Committed: the claim and the intent are durable before anything leaves the process.
+    # Look again at what justified the write (outside any transaction: it asks the platform).
+    gone = evidence_recheck(ticket.diagnosis)
+    if gone:
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
+            why = f"checked again just before writing: {gone}"
+            if execution.via == ExecutionVia.APPROVAL:
+                why += "; the approval was given on that evidence and no longer applies"
+            return _refuse(ticket, execution, why)
     result = run_actions(execution, actions)
     return _finish(ticket_pk, execution, actions, result)
 

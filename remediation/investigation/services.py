@@ -36,7 +36,8 @@ from remediation.connectors.base import InvestigatingConnector
 from remediation.connectors.mcp import ConnectorError, ConnectorTimeout, ToolRefused
 from remediation.connectors.models import fill_args
 from remediation.connectors.registry import get_connector
-from remediation.investigation.rules import (
+from remediation.investigation.rules.observations import read_observations
+from remediation.investigation.rules.subjects import (
     KIND_PLATFORM,
     MAX_CALLS,
     MAX_RELATIVES,
@@ -308,3 +309,37 @@ def ticket_investigate(ticket: Any) -> dict[str, Any]:
         max_calls=settings.INVESTIGATION_MAX_CALLS,
         max_seconds=settings.INVESTIGATION_MAX_SECONDS,
     )
+
+
+def evidence_recheck(diagnosis: Any) -> str:
+    """Look again, just before a write, at what justified it: "" when the cause the analysis
+    observed is still seen on the same object, else why the write must not happen.
+
+    Only a diagnosis that rests on observations (``basis`` "observed") can be re-checked; a
+    proposal a person approved on the ticket's words alone has nothing to compare (""). A
+    platform that does not answer now fails closed."""
+    if not isinstance(diagnosis, dict) or diagnosis.get("basis") != "observed":
+        return ""
+    target = diagnosis.get("observed_target")
+    cause = str(diagnosis.get("cause") or "")
+    if not isinstance(target, dict) or not cause:
+        return "the observation the action rests on was not recorded"
+    kind, name = str(target.get("kind") or ""), str(target.get("name") or "")
+    if kind == "interface":
+        device, _, interface = name.partition(" ")
+        subject = Subject(device, ("device",), (interface,), "re-check")
+    elif kind in KIND_PLATFORM:
+        subject = Subject(name, (kind,), (), "re-check")
+    else:
+        return f"the observation the action rests on names an unknown kind {kind!r}"
+    record = investigate([subject])
+    if record["status"] not in OBSERVED_STATUSES:
+        return f"could not look again at {name} ({record['reason'] or record['status']})"
+    seen = read_observations(record["objects"])
+    here = [f for f in seen.findings if (f.kind, f.name) == (kind, name)]
+    label = str(diagnosis.get("cause_label") or cause)
+    if any(f.cause == cause for f in here):
+        return ""
+    if here:
+        return f"{name} now shows {here[0].cause} instead of the {label} observed before"
+    return f"the {label} observed on {name} before is no longer seen"

@@ -53,7 +53,16 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     diagnosis = serializers.DictField(
         allow_null=True,
         help_text="cause, cause_label, established, confidence, platform, symptoms, evidence "
-        "(quoted from the ticket), ruled_out, alternatives, needs_human, needs_human_reason",
+        "(quoted from the ticket and from what was observed), ruled_out, alternatives, "
+        "needs_human, needs_human_reason, basis (observed: the cause was seen on the system; "
+        "words: only the ticket's words support it, so a person must approve; none)",
+    )
+    investigation = serializers.DictField(
+        allow_null=True,
+        help_text="What was looked at before the analysis, through read-only tools: status "
+        "(complete, partial, failed, not_found, skipped), reason, started_at, duration_ms, "
+        "subjects, objects (each with the tools' answers and errors) and calls (tool, "
+        "arguments, when, how long, ok or error).",
     )
     remediation_results = serializers.DictField(allow_null=True)
     dropped_actions = serializers.ListField(child=serializers.CharField())
@@ -85,6 +94,7 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
             "dropped_actions",
             "confidence_score",
             "diagnosis",
+            "investigation",
             "reliability_score",
             "reliability_breakdown",
             "auto_remediation_enabled",

@@ -22,6 +22,7 @@ OBSERVED_DIAGNOSIS = {
     "confidence": 0.93,
     "basis": "observed",
     "evidence": ["observed: get_vm prod-web-01: guest heartbeat red for 412 s"],
+    "observed_target": {"kind": "vm", "name": "prod-web-01"},
 }
 
 RESTART_VM = {

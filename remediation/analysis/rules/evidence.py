@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from remediation.analysis.rules.diagnosis import UNKNOWN, Diagnosis
-from remediation.analysis.rules.observations import Finding, Observed, read_observations
 from remediation.analysis.rules.vocabulary import CAUSE_BY_KEY, FIXES
 from remediation.catalogue.rules.operations import CATALOGUE
+from remediation.investigation.rules.observations import Finding, Observed, read_observations
 
 OBSERVED = "observed"
 WORDS = "words"
