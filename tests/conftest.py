@@ -100,6 +100,8 @@ SEED_MIGRATIONS = [
     ("remediation.migrations.0008_seed_alert_mappings", "seed"),
     ("remediation.migrations.0012_lab_connectors_and_sweep", "create"),
     ("remediation.migrations.0015_approvers_group_and_expiry_schedule", "seed"),
+    ("remediation.migrations.0021_connector_investigation_tools", "fill"),
+    ("remediation.migrations.0023_runbooks_fix_observed_causes", "add"),
 ]
 
 

@@ -107,6 +107,7 @@ _ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _OBJECT_NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.:/@-]{{0,{MAX_ARGUMENT_CHARS - 1}}}$")
 # JSON punctuation ignored when a quote is looked for in observed data.
 _JSON_PUNCTUATION = re.compile(r'[\\"{}\[\],]')
+_COLON = re.compile(r"\s*:\s*")
 
 # When every action Claude proposed was refused, its confidence was about something we
 # will not do: halve it (the same factor the local analyzer uses for an unusable match).
@@ -416,7 +417,8 @@ def _converse(client: anthropic.Anthropic, message: str, looking: _Looking) -> A
 
 def _flat(text: str) -> str:
     """Text compared without case, JSON punctuation or spacing (quotes of observed data)."""
-    return " ".join(_JSON_PUNCTUATION.sub(" ", html.unescape(text)).casefold().split())
+    bare = _JSON_PUNCTUATION.sub(" ", html.unescape(text))
+    return " ".join(_COLON.sub(": ", bare).casefold().split())
 
 
 def _observed_text(investigation: Mapping[str, Any] | None, seen: list[str]) -> str:

@@ -46,9 +46,9 @@ MAX_ARGUMENT_CHARS = 253
 _OBJECT_FIELDS = ("kind", "name", "platform", "role", "of", "primary", "answers", "errors")
 # What each placeholder of a listed tool's argument template stands for.
 _PLACEHOLDER_MEANING = {
-    "{name}": "name",
-    "{device}": "device name",
-    "{interface}": "interface name on that device, e.g. Gi0/1",
+    "{name}": "The object's name, as the ticket or a platform gives it.",
+    "{device}": "The device's name.",
+    "{interface}": "The interface's name on that device, e.g. Gi0/1.",
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -164,17 +164,17 @@ def tool_definition() -> ToolParam:
 
 def read_tool_definition(name: str, args: Mapping[str, str], kinds: Sequence[str]) -> ToolParam:
     """One listed read-only tool as Claude is offered it: its arguments are object names."""
-    what = " or ".join(kinds)
     return {
         "name": name,
-        "description": f"Read-only: what the platform shows of a {what}. Changes nothing.",
+        "description": f"Read-only: what the platform shows of an object ({', '.join(kinds)}). "
+        "Changes nothing.",
         "input_schema": {
             "type": "object",
             "properties": {
                 arg: {
                     "type": "string",
                     "maxLength": MAX_ARGUMENT_CHARS,
-                    "description": f"The {what}'s {_PLACEHOLDER_MEANING.get(placeholder, 'name')}.",
+                    "description": _PLACEHOLDER_MEANING.get(placeholder, "An object's name."),
                 }
                 for arg, placeholder in args.items()
             },

@@ -80,11 +80,14 @@ def ticket_analyze(ticket_pk: int) -> str:
 
 def _ground(result: AnalysisResult, investigation: dict[str, Any]) -> AnalysisResult:
     """Whatever the analyzer says, its actions rest on observations only when the
-    observations show them right (``evidence.grounded``); otherwise the confidence is capped
-    and the diagnosis says the words alone support it, so no policy runs it unattended."""
-    why = evidence.grounded(result.suggested_actions, investigation)
+    observations show them right (``evidence.grounding``); otherwise the confidence is capped
+    and the diagnosis says the words alone support it, so no policy runs it unattended.
+
+    A grounded result's diagnosis names the observed cause and object, whichever analyzer
+    wrote it: the choke point looks at that object again just before the write."""
     if not result.actions:
         return result
+    why, finding = evidence.grounding(result.suggested_actions, investigation)
     diagnosis = result.diagnosis or Diagnosis(
         cause="unknown",
         cause_label="stated by the analyzer",
@@ -92,9 +95,23 @@ def _ground(result: AnalysisResult, investigation: dict[str, Any]) -> AnalysisRe
         confidence=result.confidence,
         platform=None,
     )
-    if not why:
-        basis = {**diagnosis.extra, "basis": evidence.OBSERVED}
-        return replace(result, diagnosis=replace(diagnosis, extra=basis))
+    if finding is not None:
+        extra = {
+            **diagnosis.extra,
+            "basis": evidence.OBSERVED,
+            "observed_target": {"kind": finding.kind, "name": finding.name},
+        }
+        if diagnosis.cause != finding.cause:
+            extra["analyzer_cause"] = diagnosis.cause
+        return replace(
+            result,
+            diagnosis=replace(
+                diagnosis,
+                cause=finding.cause,
+                cause_label=evidence.cause_label(finding.cause),
+                extra=extra,
+            ),
+        )
     capped = min(result.confidence, evidence.WORDS_ONLY_MAX)
     reason = f"not confirmed by what was observed: {why}"
     return replace(

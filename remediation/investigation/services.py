@@ -222,8 +222,8 @@ def _resolve(run: _Run, subject: Subject) -> tuple[dict[str, Any] | None, str]:
     if refused:
         return None, NOT_FOUND + ": " + "; ".join(refused)
     if not asked:
-        kinds = ", ".join(subject.kinds)
-        return None, SKIPPED + f": no connector lists investigation tools for {kinds}"
+        wanted = ", ".join(subject.kinds)
+        return None, SKIPPED + f": no connector lists investigation tools for {wanted}"
     return None, PARTIAL + ": the investigation budget ran out"
 
 

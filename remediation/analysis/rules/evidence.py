@@ -55,9 +55,13 @@ class Weighed:
     finding: Finding | None = None  # the observation the action rests on
 
 
-def _label(cause: str) -> str:
+def cause_label(cause: str) -> str:
+    """What people read for a cause key."""
     entry = CAUSE_BY_KEY.get(cause)
     return entry.label if entry is not None else cause
+
+
+_label = cause_label
 
 
 def in_scope(objects: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
@@ -183,33 +187,42 @@ def weigh(
 
 
 def grounded(actions: Sequence[Mapping[str, Any]], investigation: Mapping[str, Any] | None) -> str:
-    """Whether proposed actions rest on what was observed: "" when they do, else why not.
+    """Whether proposed actions rest on what was observed: "" when they do, else why not."""
+    return grounding(actions, investigation)[0]
+
+
+def grounding(
+    actions: Sequence[Mapping[str, Any]], investigation: Mapping[str, Any] | None
+) -> tuple[str, Finding | None]:
+    """("", the observation the actions rest on), or (why they do not rest on one, None).
 
     Checked after any analyzer (the local one, or a language model whose own account is not
     taken on trust): there is exactly one cause observed on the ticket's object or a
     relative, every action is one that fixes that cause, and it acts on that very object."""
     if not actions:
-        return "nothing is proposed"
+        return "nothing is proposed", None
     if not investigation or investigation.get("status") not in ("complete", "partial"):
-        return "nothing was observed"
+        return "nothing was observed", None
     objects = investigation.get("objects")
     objects = objects if isinstance(objects, list) else []
     scope = in_scope(objects)
     findings = [f for f in read_observations(objects).findings if (f.kind, f.name) in scope]
     causes = {f.cause for f in findings}
     if len(causes) != 1:
-        return "no single cause was observed" if not causes else "several causes were observed"
+        why = "no single cause was observed" if not causes else "several causes were observed"
+        return why, None
     finding = findings[0]
     for action in actions:
         operation = CATALOGUE.get(str(action.get("operation")))
         params = action.get("params")
         if operation is None or not isinstance(params, Mapping):
-            return "an action is not in the catalogue"
+            return "an action is not in the catalogue", None
         if finding.cause not in FIXES.get(operation.key, ()):
-            return f"{operation.key} does not fix the observed {_label(finding.cause)}"
+            return f"{operation.key} does not fix the observed {_label(finding.cause)}", None
         target = str(params.get(operation.target_param, ""))
         if "interface" in params:
             target = f"{target} {params['interface']}"
         if target != finding.name:
-            return f"{operation.key} acts on {target!r}; the fault was observed on {finding.name!r}"
-    return ""
+            why = f"{operation.key} acts on {target!r}; the fault was observed on {finding.name!r}"
+            return why, None
+    return "", finding

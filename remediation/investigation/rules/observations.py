@@ -99,6 +99,14 @@ def _quote(tool: str, name: str, parts: Sequence[str]) -> str:
     return f"{tool} {name}: " + "; ".join(parts)[:QUOTE_CHARS]
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _answer(obj: Mapping[str, Any], tool: str) -> Mapping[str, Any]:
     answers = obj.get("answers")
     answer = answers.get(tool) if isinstance(answers, Mapping) else None
@@ -225,7 +233,7 @@ def _pod(read: _Read, obj: Mapping[str, Any]) -> None:
     restarts = _num(pod, "restart_count", 0.0) or 0.0
     ready = pod.get("ready")
     limit, usage = _num(pod, "memory_limit_mib"), _num(pod, "memory_usage_mib")
-    events = pod.get("events") if isinstance(pod.get("events"), list) else []
+    events = _list(pod.get("events"))
     liveness = [
         _str(e, "message")
         for e in events
@@ -274,7 +282,7 @@ def _deployment(read: _Read, obj: Mapping[str, Any], pods: Sequence[Mapping[str,
     dep = _answer(obj, "get_deployment")
     if not dep:
         return
-    http = dep.get("http") if isinstance(dep.get("http"), Mapping) else {}
+    http = _mapping(dep.get("http"))
     err_now = _num(http, "error_rate_pct_now", 0.0) or 0.0
     err_before = _num(http, "error_rate_pct_before_last_rollout", 0.0) or 0.0
     p95 = _num(http, "p95_latency_ms_now", 0.0) or 0.0
@@ -396,7 +404,7 @@ def _volume(read: _Read, obj: Mapping[str, Any]) -> None:
     snaps = _num(vol, "snapshot_total_gb", 0.0) or 0.0
     inodes = _num(vol, "inodes_used_pct", 0.0) or 0.0
     data = _num(vol, "file_data_gb", used) or used
-    top = vol.get("top_directories") if isinstance(vol.get("top_directories"), list) else []
+    top = _list(vol.get("top_directories"))
     logs = sum(
         _num(d, "gb", 0.0) or 0.0
         for d in top
@@ -446,7 +454,7 @@ def _instance(read: _Read, obj: Mapping[str, Any]) -> None:
     if not inst:
         return
     status = _str(inst, "status")
-    checks = inst.get("status_checks") if isinstance(inst.get("status_checks"), Mapping) else {}
+    checks = _mapping(inst.get("status_checks"))
     system, guest = _str(checks, "system"), _str(checks, "instance")
     cpu, mem = _num(inst, "cpu_util_pct", 0.0) or 0.0, _num(inst, "mem_util_pct", 0.0) or 0.0
     read.facts[name] = {"flavor": _str(inst, "flavor")}
