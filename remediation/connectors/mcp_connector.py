@@ -1,8 +1,9 @@
 """A connector that asks an MCP server (the bundled lab, or a real one an admin configured).
 
-Built from a ``PlatformConnector`` row. Outside ``with connector.session():`` each question
-opens its own short session; the execution service holds one session for a whole
-execution, so a stdio server is started once per execution, not once per call.
+Built from a ``PlatformConnector`` row. The execution service holds one session for a whole
+execution (``with connector.session():``). Questions asked outside one (the investigation,
+the decision's safety checks) go to a session pooled per server in this process and reused
+across tickets, so a worker starts a stdio server once, not once per question.
 """
 
 from __future__ import annotations
@@ -145,8 +146,23 @@ class McpConnector:
                 sessions.pop(self.spec, None)
 
     def _call(self, role: str, arguments: dict[str, Any]) -> Any:
-        with self.session() as s:
-            return s.call(self.tool(role), arguments, timeout=self.timeout)
+        return self._ask(self.tool(role), arguments, self.timeout)
+
+    def _ask(self, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
+        """On the session this thread holds (an execution), else on the pooled one, which
+        the worker reuses across tickets (a stdio server starts once, not per question)."""
+        current = _open_sessions().get(self.spec)
+        if current is not None:
+            return current.call(tool, arguments, timeout=timeout)
+        session = _pooled(self.spec)
+        try:
+            return session.call(tool, arguments, timeout=timeout)
+        except (ToolRefused, ConnectorTimeout):
+            raise
+        except ConnectorError:
+            # The pooled session broke (the server restarted): one fresh session, one retry.
+            _discard(self.spec, session)
+            return _pooled(self.spec).call(tool, arguments, timeout=timeout)
 
     @staticmethod
     def _params(action: SuggestedAction) -> dict[str, Any]:
@@ -211,19 +227,7 @@ class McpConnector:
         """Call one listed read-only tool on a pooled session (reused across tickets)."""
         if tool not in {e["tool"] for e in self._investigation}:
             raise ConnectorError(f"{self.name}: {tool!r} is not a listed investigation tool")
-        current = _open_sessions().get(self.spec)
-        if current is not None:
-            return current.call(tool, arguments, timeout=min(timeout, self.timeout))
-        session = _pooled(self.spec)
-        try:
-            return session.call(tool, arguments, timeout=min(timeout, self.timeout))
-        except (ToolRefused, ConnectorTimeout):
-            raise
-        except ConnectorError:
-            # The pooled session broke (the server restarted): one fresh session, one retry.
-            _discard(self.spec, session)
-            session = _pooled(self.spec)
-            return session.call(tool, arguments, timeout=min(timeout, self.timeout))
+        return self._ask(tool, arguments, min(timeout, self.timeout))
 
     def target_state(self, action: SuggestedAction) -> dict[str, Any]:
         """The action's target as the listed read-only tools show it, tool by tool."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from lab import engine
+from lab.state import LabState
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
 from tests.support.dbutil import start_manage, stop, wait_for
@@ -11,7 +13,11 @@ from tests.support.dbutil import start_manage, stop, wait_for
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_a_real_qcluster_analyzes_a_posted_ticket(seeded, api, tmp_path):
+def test_a_real_qcluster_analyzes_a_posted_ticket(seeded, api, tmp_path, settings):
+    # What the worker's investigation will see on the lab: prod-web-01 hung.
+    with LabState(settings.LAB_STATE_PATH).tx() as tx:
+        engine.set_condition(tx.world, "prod-web-01", "vm_hung")
+        tx.save()
     worker = start_manage("qcluster", log=tmp_path / "qcluster.log")
     try:
         r = api.post(
@@ -41,8 +47,11 @@ def test_a_real_qcluster_analyzes_a_posted_ticket(seeded, api, tmp_path):
         assert ticket.suggested_actions[0]["operation"] == "restart_vm"
         assert ticket.suggested_actions[0]["system"] == "prod-web-01"
         assert ticket.reliability_score is not None
+        assert ticket.diagnosis["basis"] == "observed"
+        assert ticket.investigation["status"] in ("complete", "partial")
         actions = list(AuditEvent.objects.filter(ticket=ticket).values_list("action", flat=True))
         assert actions[0] == AuditAction.TICKET_CREATED
+        assert AuditAction.INVESTIGATED in actions
         assert AuditAction.ANALYSIS_COMPLETED in actions
 
         body = api.get("/api/v1/tickets/INC-E2E-1").json()

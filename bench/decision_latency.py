@@ -1,0 +1,134 @@
+"""Enqueue -> decision with the investigation, on the lab, with an idle worker (p95).
+
+    python bench/decision_latency.py [tickets]
+
+Starts a real ``manage.py qcluster`` on database bench_decide (ORM broker, the shipped
+Q_CLUSTER settings) with its own lab state file, then submits the design's example ticket
+("Service down" / "Web service not responding on port 8080", category server) one at a
+time through ``ticket_create``, each about another of the lab's VMs, half of them hung
+(staged in the lab's file before the ticket is created). For each it reads when the
+decision was made (``remediation_decision.decided_at``): the worker has by then
+investigated the VM and its host through the lab's read-only MCP tools (stdio, one pooled
+session per worker process), analysed, scored and decided, with the safety checks asked of
+the lab too. Between tickets it waits for the worker to go idle plus a random pause. Prints
+p50/p95 and the ratio p95/1 s. Target: <= 1.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import _common
+
+DB = "bench_decide"
+# The lab's ten VMs; storm control joins a fourth ticket about one VM within the hour to the
+# third, so at most 27 tickets are new incidents.
+VMS = [f"prod-web-{n:02d}" for n in range(1, 9)] + ["prod-db-01", "prod-app-01"]
+TICKETS = min(int(sys.argv[1]) if len(sys.argv) > 1 else 24, 3 * len(VMS) - 3)
+TARGET = 1.0
+
+
+def main() -> int:
+    with _common.admin_connect() as conn:  # no tickets of an earlier run to join
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    _common.ensure_empty_database(DB)
+    lab_file = Path(tempfile.mkdtemp()) / "lab.sqlite3"
+    os.environ["LAB_STATE_PATH"] = str(lab_file)
+    _common.setup_django(DB)
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from lab import engine
+    from lab.state import LabState
+    from remediation.tickets.models import Ticket
+    from remediation.tickets.services import TicketInput, ticket_create
+
+    lab = LabState(lab_file)
+    lab.reset()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _common.db_url(DB),
+        "DEBUG": "false",
+        "LAB_STATE_PATH": str(lab_file),
+        "INVESTIGATION_ENABLED": "true",
+    }
+    env.setdefault("SECRET_KEY", "bench-only-not-secret-" + "x" * 40)
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=_common.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    user = get_user_model().objects.get(username="bench")
+    rng = random.Random(17)
+    latencies: list[float] = []
+    observed = 0
+    try:
+        time.sleep(5)  # the cluster starts its workers
+        run = time.time_ns()
+        for i in range(TICKETS + 3):
+            vm = VMS[i % len(VMS)]
+            with lab.tx() as tx:
+                engine.set_condition(tx.world, vm, "vm_hung" if i % 2 else None)
+                tx.save()
+            ticket_id = f"D-{run}-{i}"
+            ticket_create(
+                TicketInput(
+                    ticket_id=ticket_id,
+                    title="Service down",
+                    description="Web service not responding on port 8080",
+                    category="server",
+                    affected_system=vm,
+                    enable_auto_remediation=False,
+                ),
+                acting_user=user,
+            )
+            enqueued = timezone.now()  # committed: the worker can see it from here
+            deadline = time.monotonic() + 60
+            row = None
+            while row is None and time.monotonic() < deadline:
+                row = (
+                    Ticket.objects.filter(ticket_id=ticket_id)
+                    .exclude(remediation_decision__isnull=True)
+                    .values_list("remediation_decision", "diagnosis")
+                    .first()
+                )
+                if row is None:
+                    time.sleep(0.01)
+            if row is None:
+                raise SystemExit(f"the worker did not decide {ticket_id}")
+            decision, diagnosis = row
+            decided = datetime.fromisoformat(decision["decided_at"])
+            observed += (diagnosis or {}).get("basis") == "observed"
+            if i >= 3:  # the first ones start the worker's lab session
+                latencies.append((decided - enqueued).total_seconds())
+            # Closed, so the next ticket about this VM is a new incident, not a repeat that
+            # storm control joins to this one.
+            Ticket.objects.filter(ticket_id=ticket_id).update(status="resolved", outcome="success")
+            time.sleep(rng.uniform(0.2, 0.6))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    p50, p95 = _common.median(latencies), _common.p95(latencies)
+    print(
+        f"enqueue -> decision with investigation over {len(latencies)} tickets "
+        f"({observed} diagnosed from observations): p50 {p50:.3f} s, p95 {p95:.3f} s, "
+        f"max {max(latencies):.3f} s"
+    )
+    return _common.verdict("enqueue->decision p95/1 s", p95 / TARGET, "<= 1", p95 <= TARGET)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
