@@ -85,7 +85,8 @@ ROLLUP_SQL = """
 INSERT INTO remediation_categorydailystats (
     category, day, tickets, success_count, failure_count, feedback_count, positive_count,
     negative_count, neutral_count, rating_sum, confidence_sum, reliability_sum,
-    reliability_count)
+    reliability_count, investigations, investigations_failed, investigation_calls,
+    investigation_call_errors, investigation_seconds_sum)
 SELECT t.category, (t.created_at AT TIME ZONE 'UTC')::date, count(*),
        count(*) FILTER (WHERE t.outcome = 'success'),
        count(*) FILTER (WHERE t.outcome = 'failure'),
@@ -93,7 +94,7 @@ SELECT t.category, (t.created_at AT TIME ZONE 'UTC')::date, count(*),
        count(f.id) FILTER (WHERE f.feedback_type = 'negative'),
        count(f.id) FILTER (WHERE f.feedback_type = 'neutral'),
        coalesce(sum(f.rating), 0), sum(t.confidence_score), sum(t.reliability_score),
-       count(t.reliability_score)
+       count(t.reliability_score), 0, 0, 0, 0, 0
 FROM remediation_ticket AS t LEFT JOIN feedback_feedback AS f ON f.ticket_id = t.id
 GROUP BY 1, 2
 """

@@ -70,6 +70,7 @@ def ticket_analyze(ticket_pk: int) -> str:
         if ticket.status != TicketStatus.PROCESSING:
             return f"skipped: ticket is {ticket.status}"
         _store_investigation(ticket, investigation)
+        rollups.record_investigation(ticket, investigation)
         if result is None:
             _fail_analysis(ticket, error)
             return "manual_review"

@@ -54,6 +54,10 @@ class Scrape:
         return selectors.execution_steps()
 
     @cached_property
+    def investigation(self) -> dict[str, float]:
+        return selectors.investigation_totals()
+
+    @cached_property
     def queue(self) -> selectors.QueueState:
         return selectors.task_queue(now=self.now)
 
@@ -129,6 +133,13 @@ def feedback(s: Scrape) -> Samples:
         yield (kind,), count
 
 
+def _investigation(key: str) -> Callable[[Scrape], Samples]:
+    def samples(s: Scrape) -> Samples:
+        yield (), s.investigation[key]
+
+    return samples
+
+
 def tickets_in_progress(s: Scrape) -> Samples:
     for status, count in selectors.tickets_in_progress().items():
         yield (status,), count
@@ -178,6 +189,41 @@ def queue_oldest_waiting(s: Scrape) -> Samples:
 G, C = GaugeMetricFamily, CounterMetricFamily
 
 FAMILIES: tuple[Family | HistogramFamily, ...] = (
+    Family(
+        "investigations",
+        C,
+        "Investigations run before an analysis (read-only tool calls on the ticket's objects)",
+        (),
+        _investigation("investigations"),
+    ),
+    Family(
+        "investigations_failed",
+        C,
+        "Investigations that could not look: the platform did not answer or know the name",
+        (),
+        _investigation("failed"),
+    ),
+    Family(
+        "investigation_calls",
+        C,
+        "Read-only tool calls made by investigations",
+        (),
+        _investigation("calls"),
+    ),
+    Family(
+        "investigation_call_errors",
+        C,
+        "Read-only tool calls of investigations that failed (refused, timed out, broken)",
+        (),
+        _investigation("errors"),
+    ),
+    Family(
+        "investigation_seconds",
+        C,
+        "Seconds spent investigating, in all (divide by investigations for the average)",
+        (),
+        _investigation("seconds"),
+    ),
     Family(
         "reliability_score",
         G,

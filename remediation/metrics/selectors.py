@@ -89,6 +89,19 @@ def feedback_by_type() -> dict[str, int]:
     return {kind: int(n or 0) for kind, n in totals.items()}
 
 
+def investigation_totals() -> dict[str, float]:
+    """Every investigation counted so far: how many, how many could not look, their calls,
+    the calls that failed, and the seconds they took in all."""
+    totals = CategoryDailyStats.objects.aggregate(
+        investigations=Sum("investigations"),
+        failed=Sum("investigations_failed"),
+        calls=Sum("investigation_calls"),
+        errors=Sum("investigation_call_errors"),
+        seconds=Sum("investigation_seconds_sum"),
+    )
+    return {key: float(value or 0) for key, value in totals.items()}
+
+
 def tickets_in_progress() -> dict[str, int]:
     """How many tickets sit in each not-yet-concluded status (every such status present)."""
     rows = (

@@ -203,6 +203,12 @@ class CategoryDailyStats(models.Model):
     confidence_sum = models.FloatField(default=0.0)
     reliability_sum = models.FloatField(default=0.0)
     reliability_count = models.PositiveIntegerField(default=0)
+    # The investigations of the day's tickets (counted once, when the analysis is stored).
+    investigations = models.PositiveIntegerField(default=0)
+    investigations_failed = models.PositiveIntegerField(default=0)
+    investigation_calls = models.PositiveIntegerField(default=0)
+    investigation_call_errors = models.PositiveIntegerField(default=0)
+    investigation_seconds_sum = models.FloatField(default=0.0)
 
     class Meta:
         constraints = [

@@ -19,6 +19,7 @@ recency weighting measures.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
@@ -63,6 +64,28 @@ def record_ticket_analyzed(ticket: Ticket) -> None:
         ticket.category,
         ticket_day(ticket),
         {"tickets": 1, "confidence_sum": float(ticket.confidence_score)},
+    )
+
+
+def record_investigation(ticket: Ticket, record: dict[str, Any]) -> None:
+    """Count one investigation: its calls, the calls that failed, its duration, and whether
+    the platform could not be asked at all ("failed") or did not know the name. Call once per
+    ticket, when its analysis is stored."""
+    raw = record.get("calls")
+    calls: list[Any] = raw if isinstance(raw, list) else []
+    status = record.get("status")
+    if status == "skipped" and not calls:
+        return  # nothing was looked at: not an investigation
+    _add(
+        ticket.category,
+        ticket_day(ticket),
+        {
+            "investigations": 1,
+            "investigations_failed": int(status in ("failed", "not_found")),
+            "investigation_calls": len(calls),
+            "investigation_call_errors": sum(1 for c in calls if not c.get("ok")),
+            "investigation_seconds_sum": max(0.0, float(record.get("duration_ms") or 0) / 1000),
+        },
     )
 
 
