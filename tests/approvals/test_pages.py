@@ -225,3 +225,69 @@ def test_a_garbled_form_is_refused_without_a_change(client, ticket, carol):
     assert r.status_code == 200
     assert "not recorded" in r.content.decode()
     assert not ApprovalDecision.objects.exists()
+
+
+def test_the_request_page_shows_what_was_looked_at_and_what_the_cause_rests_on(
+    client, ticket, carol
+):
+    client.force_login(carol)
+    assert (
+        "Nothing was investigated for this ticket." in client.get(detail(ticket)).content.decode()
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(
+        diagnosis={
+            "cause": "hung",
+            "cause_label": "guest hung",
+            "established": True,
+            "evidence": ["observed: get_vm prod-web-01: guest heartbeat red for 412 s"],
+            "basis": "observed",
+            "needs_human": False,
+        },
+        investigation={
+            "status": "complete",
+            "reason": "",
+            "duration_ms": 41,
+            "started_at": "2026-12-02T10:00:00.000+00:00",
+            "calls": [
+                {
+                    "n": 1,
+                    "connector": "Lab",
+                    "tool": "get_vm",
+                    "arguments": {"vm": "prod-web-01"},
+                    "at": "2026-12-02T10:00:00.010+00:00",
+                    "ms": 12,
+                    "ok": True,
+                },
+                {
+                    "n": 2,
+                    "connector": "Lab",
+                    "tool": "get_host",
+                    "arguments": {"host": "esx-01"},
+                    "at": "2026-12-02T10:00:00.030+00:00",
+                    "ms": 9,
+                    "ok": False,
+                    "error": "esx-01 is unreachable <script>",
+                },
+            ],
+            "objects": [
+                {
+                    "kind": "vm",
+                    "name": "prod-web-01",
+                    "answers": {"get_vm": {"guest_heartbeat": "red", "console": "<b>frozen</b>"}},
+                }
+            ],
+        },
+    )
+    html = client.get(detail(ticket)).content.decode()
+    for expected in (
+        "What was looked at",
+        "Investigation complete",
+        "2 read-only calls",
+        "get_host",
+        "esx-01 is unreachable &lt;script&gt;",  # untrusted text, escaped
+        "what was observed on the system",
+        "guest heartbeat red for 412 s",
+        "&lt;b&gt;frozen&lt;/b&gt;",
+    ):
+        assert expected in html, expected
+    assert "<script>" not in html.split("What was looked at")[1].split("</section>")[0]
