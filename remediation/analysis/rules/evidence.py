@@ -137,10 +137,11 @@ def weigh(
                 )
             )
         healthy = ", ".join(observed.healthy[:4]) or "the objects looked at"
+        verb = "looks" if len(observed.healthy) == 1 else "look"
         return Weighed(
             no_action(
                 text,
-                f"no fault found: {healthy} look healthy",
+                f"no fault found: {healthy} {verb} healthy",
                 [f"observed healthy: {h}" for h in observed.healthy],
             )
         )
