@@ -196,7 +196,7 @@ class FeedbackCreateApi(APIView):
         operation_id="feedback_create",
         summary="Submit feedback on a ticket's resolution",
         request=InputSerializer,
-        responses={201: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={201: OutputSerializer, **error_responses(400, 401, 403, 404, 409, 413)},
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)

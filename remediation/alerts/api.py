@@ -214,7 +214,7 @@ class AlertmanagerWebhookApi(APIView):
         responses={
             200: AlertBatchOutputSerializer,
             207: AlertBatchOutputSerializer,
-            **error_responses(400, 401, 403),
+            **error_responses(400, 401, 403, 413),
         },
         summary="Alertmanager webhook: each firing alert becomes or joins a ticket",
         description=(

@@ -88,7 +88,7 @@ class ApproveRemediationApi(APIView):
     @extend_schema(
         operation_id="tickets_approve_remediation",
         request=InputSerializer,
-        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        responses={200: OutputSerializer, **error_responses(400, 401, 403, 404, 409, 413)},
         summary="Approve or reject a ticket's remediation as the authenticated user",
     )
     def post(self, request: Request, ticket_id: str) -> Response:

@@ -54,8 +54,8 @@ class Scrape:
         return selectors.execution_steps()
 
     @cached_property
-    def investigation(self) -> dict[str, float]:
-        return selectors.investigation_totals()
+    def daily(self) -> dict[str, float]:
+        return selectors.daily_totals()
 
     @cached_property
     def queue(self) -> selectors.QueueState:
@@ -129,13 +129,13 @@ def failures(s: Scrape) -> Samples:
 
 
 def feedback(s: Scrape) -> Samples:
-    for kind, count in selectors.feedback_by_type().items():
-        yield (kind,), count
+    for kind in ("positive", "negative", "neutral"):
+        yield (kind,), int(s.daily[kind])
 
 
 def _investigation(key: str) -> Callable[[Scrape], Samples]:
     def samples(s: Scrape) -> Samples:
-        yield (), s.investigation[key]
+        yield (), s.daily[key]
 
     return samples
 

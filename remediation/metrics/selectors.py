@@ -79,20 +79,14 @@ def auto_remediation_counts() -> RemediationCounts:
     return RemediationCounts(**totals)
 
 
-def feedback_by_type() -> dict[str, int]:
-    """Every feedback ever given, by type (positive / negative / neutral)."""
+def daily_totals() -> dict[str, float]:
+    """Sums over every daily rollup row, in one query: feedback by type, and the
+    investigations (how many, how many could not look, their calls, the calls that failed,
+    the seconds they took in all)."""
     totals = CategoryDailyStats.objects.aggregate(
         positive=Sum("positive_count"),
         negative=Sum("negative_count"),
         neutral=Sum("neutral_count"),
-    )
-    return {kind: int(n or 0) for kind, n in totals.items()}
-
-
-def investigation_totals() -> dict[str, float]:
-    """Every investigation counted so far: how many, how many could not look, their calls,
-    the calls that failed, and the seconds they took in all."""
-    totals = CategoryDailyStats.objects.aggregate(
         investigations=Sum("investigations"),
         failed=Sum("investigations_failed"),
         calls=Sum("investigation_calls"),

@@ -181,7 +181,7 @@ class TicketListCreateApi(APIView):
         responses={
             201: TicketOutputSerializer,
             200: JoinedTicketOutputSerializer,
-            **error_responses(400, 401, 403, 409),
+            **error_responses(400, 401, 403, 409, 413),
         },
         summary="Submit a ticket; its analysis runs in the background",
         description=(
