@@ -155,17 +155,7 @@ def run_case(
         investigation = ticket_investigate(ticket)
         score.ms.append(int((time.monotonic() - t0) * 1000))
         score.calls.append(len(investigation["calls"]))
-    analysis = LocalAnalyzer().analyze(
-        TicketText(
-            title=ticket.title,
-            description=ticket.description,
-            category=ticket.category,
-            affected_system=ticket.affected_system,
-            ticket_id=ticket.ticket_id,
-            severity=ticket.severity,
-            investigation=investigation,
-        )
-    )
+    analysis = LocalAnalyzer().analyze(TicketText.from_ticket(ticket, investigation))
     analysis = _ground(analysis, investigation or {})
     expected = case["expect"] if case["expect"].get("operation") else None
     actions = [a for a in analysis.actions if a.action_type != "read_only"]

@@ -26,6 +26,7 @@ from remediation.analysis.rules.diagnosis import UNKNOWN, Diagnosis
 from remediation.analysis.rules.vocabulary import CAUSE_BY_KEY, FIXES
 from remediation.catalogue.rules.operations import CATALOGUE
 from remediation.investigation.rules.observations import Finding, Observed, read_observations
+from remediation.investigation.rules.subjects import KIND_PLATFORM
 
 OBSERVED = "observed"
 WORDS = "words"
@@ -35,18 +36,6 @@ WORDS_ONLY_MAX = 0.6
 CONFIDENCE_OBSERVED = 0.93
 CONFIDENCE_AGREED = 0.95
 MAX_EVIDENCE = 8
-
-# The platform of each kind of object an investigation looks at.
-KIND_PLATFORM = {
-    "vm": "vmware",
-    "host": "vmware",
-    "pod": "kubernetes",
-    "deployment": "kubernetes",
-    "device": "network",
-    "interface": "network",
-    "volume": "storage",
-    "instance": "openstack",
-}
 
 
 @dataclass(frozen=True)
