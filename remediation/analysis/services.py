@@ -45,7 +45,13 @@ def ticket_analyze(ticket_pk: int) -> str:
         return f"skipped: ticket is {ticket.status}"
 
     # Look before deciding: read-only tools, bounded, no transaction held (network calls).
-    investigation = investigation_services.ticket_investigate(ticket)
+    try:
+        investigation = investigation_services.ticket_investigate(ticket)
+    except Exception as exc:  # a bug here must not strand the ticket either: nothing seen
+        logger.exception("investigation crashed on ticket %s", ticket.ticket_id)
+        investigation = investigation_services.investigation_failed(
+            f"investigation error ({exc.__class__.__name__})"
+        )
     result: AnalysisResult | None = None
     error = ""
     try:

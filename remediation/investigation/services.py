@@ -74,6 +74,14 @@ class _Run:
     objects: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     exhausted: bool = False
+    # The connector of each kind, looked up once per investigation (a row read and a
+    # validated tool list), not once per call.
+    connectors: dict[str, InvestigatingConnector | None] = field(default_factory=dict)
+
+    def connector(self, kind: str) -> InvestigatingConnector | None:
+        if kind not in self.connectors:
+            self.connectors[kind] = _connector(kind)
+        return self.connectors[kind]
 
     def remaining(self) -> float:
         return self.max_seconds - (time.monotonic() - self.started)
@@ -200,7 +208,7 @@ def _resolve(run: _Run, subject: Subject) -> tuple[dict[str, Any] | None, str]:
     asked = False
     for name, kinds in subject.spellings():
         for kind in kinds:
-            connector = _connector(kind)
+            connector = run.connector(kind)
             if connector is None:
                 continue
             entries = connector.investigation_entries(kind)
@@ -269,7 +277,7 @@ def investigate(
 
 def _follow(run: _Run, obj: dict[str, Any], subject: Subject) -> None:
     """Observe the subject's relatives (one level): named interfaces first for a device."""
-    connector = _connector(obj["kind"])
+    connector = run.connector(obj["kind"])
     entries = connector.investigation_entries(obj["kind"]) if connector else []
     related = _relatives(obj, entries)
     if obj["kind"] == "device" and subject.interfaces:
@@ -279,7 +287,7 @@ def _follow(run: _Run, obj: dict[str, Any], subject: Subject) -> None:
     for kind, name in related[:MAX_RELATIVES]:
         if (kind, name) in seen or not run.budget_left():
             continue
-        rel_connector = _connector(kind)
+        rel_connector = run.connector(kind)
         if rel_connector is None:
             continue
         seen.add((kind, name))
@@ -292,6 +300,14 @@ def _follow(run: _Run, obj: dict[str, Any], subject: Subject) -> None:
             role="relative",
             of=obj["name"],
         )
+
+
+def investigation_failed(reason: str) -> dict[str, Any]:
+    """The record of an investigation that could not run at all: nothing was seen, so the
+    analysis proposes nothing and a person looks."""
+    record = investigate([])
+    record.update(status=FAILED, reason=reason)
+    return record
 
 
 def ticket_investigate(ticket: Any) -> dict[str, Any]:

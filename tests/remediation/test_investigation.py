@@ -184,3 +184,21 @@ def test_a_tool_mapped_to_a_write_cannot_be_listed_under_another_name():
     row.investigation_tools = [{"kind": "vm", "tool": "vm_power_cycle", "args": {"vm": "{name}"}}]
     with pytest.raises(ValidationError, match="is a write tool"):
         row.clean()
+
+
+class _BuggyConnector(LabDouble):
+    """A connector whose own code breaks while the investigation asks it what it lists."""
+
+    def investigation_entries(self, kind):
+        raise RuntimeError("connector bug")
+
+
+def test_a_broken_investigation_never_strands_the_ticket_and_nothing_is_guessed(
+    seeded, api, drain_queue, investigating
+):
+    with registry.use(_BuggyConnector(conditions={"prod-web-01": "vm_hung"})):
+        ticket, body = post(api, drain_queue, "INC-INV-10")
+    assert body["investigation"]["status"] == "failed"
+    assert body["investigation"]["reason"] == "investigation error (RuntimeError)"
+    assert body["suggested_actions"] == []
+    assert ticket.status == TicketStatus.MANUAL_REVIEW
