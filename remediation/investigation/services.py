@@ -305,9 +305,7 @@ def _follow(run: _Run, obj: dict[str, Any], subject: Subject) -> None:
 def investigation_failed(reason: str) -> dict[str, Any]:
     """The record of an investigation that could not run at all: nothing was seen, so the
     analysis proposes nothing and a person looks."""
-    record = investigate([])
-    record.update(status=FAILED, reason=reason)
-    return record
+    return {**investigate([]), "status": FAILED, "reason": reason}
 
 
 def ticket_investigate(ticket: Any) -> dict[str, Any]:
