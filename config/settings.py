@@ -334,6 +334,12 @@ STORM_WINDOW_SECONDS = _number("STORM_WINDOW_SECONDS", 3600, low=1, high=30 * 86
 STORM_MAX_TICKETS_PER_WINDOW = _number(
     "STORM_MAX_TICKETS_PER_WINDOW", 3, low=1, high=100_000, integer=True
 )
+# An open ticket absorbs repeats for at most this long after it was opened; a later repeat
+# starts a new ticket, so a ticket left open (auto-remediation off, nobody looking) cannot
+# hide an incident for good. Repeats join only tickets of the same submitter.
+STORM_MAX_OPEN_SECONDS = _number(
+    "STORM_MAX_OPEN_SECONDS", 6 * 3600, low=60, high=30 * 86400, integer=True
+)
 
 # --- Analysis ----------------------------------------------------------------------------
 

@@ -247,17 +247,18 @@ class AlertmanagerWebhookApi(APIView):
                     errors={f"alerts[{index}].startsAt": ["Not an RFC 3339 date-time."]},
                 )
             elif alert["status"] == "resolved":
-                key = alert_ticket_id(fingerprint, starts_at)
                 result = services.alert_resolve(
-                    key,
+                    fingerprint,
+                    starts_at,
                     ends_at=ends_at if ends_at and ends_at > _EPOCH else None,
                     acting_user=user,  # type: ignore[arg-type]
                 )
             else:
-                key = alert_ticket_id(fingerprint, starts_at)
-                result = services.alert_redeliver(key) or self._fire(
-                    index, alert, key, starts_at, fingerprint, receiver, rules, user
-                )
+                key = alert_ticket_id(fingerprint, starts_at, user.pk)
+                result = services.alert_redeliver(
+                    key,
+                    acting_user=user,  # type: ignore[arg-type]
+                ) or self._fire(index, alert, key, starts_at, fingerprint, receiver, rules, user)
             row: dict[str, Any] = {
                 "index": index,
                 "fingerprint": fingerprint,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -128,6 +129,15 @@ class AlertRecord(models.Model):
         max_length=16, choices=AlertStatus.choices, default=AlertStatus.FIRING
     )
     receiver = models.CharField(max_length=200, blank=True)
+    # The identity that fired it: the only one (with staff) whose deliveries count for it
+    # and who may resolve it. Empty for alerts received before this was recorded.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     labels = models.JSONField(default=dict)
     annotations = models.JSONField(default=dict)
     generator_url = models.TextField(blank=True)

@@ -166,8 +166,12 @@ def fallback_fingerprint(labels: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def alert_ticket_id(fingerprint: str, starts_at: datetime) -> str:
-    """A stable ticket_id: the same firing of the same alert always maps to the same id,
-    so a re-delivery is recognized; a later firing (new startsAt) gets a new one."""
+def alert_ticket_id(fingerprint: str, starts_at: datetime, submitter: int) -> str:
+    """A stable ticket_id: the same firing of the same alert from the same sender always maps
+    to the same id, so a re-delivery is recognized; a later firing (new startsAt) gets a new
+    one. The sender's id is part of it: a token that guesses another sender's fingerprints
+    can neither take that sender's ids nor learn whether they exist."""
     at = starts_at.astimezone(UTC)
-    return f"am-{fingerprint[:32]}-{at:%Y%m%dT%H%M%S}.{at.microsecond // 1000:03d}Z"
+    when = f"{at:%Y%m%dT%H%M%S}.{at.microsecond // 1000:03d}Z"
+    tail = f"-{when}-{submitter}"
+    return f"am-{fingerprint[: 64 - 3 - len(tail)][:32]}{tail}"

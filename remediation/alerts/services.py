@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.errors import ApplicationError
@@ -67,13 +68,13 @@ def _records() -> Any:
     return AlertRecord.objects.select_related("ticket").select_for_update(of=("self",))
 
 
-def alert_redeliver(key: str) -> AlertResult | None:
-    """Count a delivery of a firing already received; None when it is new to us.
+def alert_redeliver(key: str, *, acting_user: User) -> AlertResult | None:
+    """Count a delivery of a firing already received from this sender; None when it is new.
 
     Most deliveries in a storm are re-deliveries: this answers them without mapping the
     alert or locking anything but its record."""
     with transaction.atomic():
-        record = _records().filter(key=key).first()
+        record = _records().filter(key=key, submitted_by=acting_user).first()
         if record is None or record.ticket is None:
             return None
         record.deliveries += 1
@@ -107,6 +108,7 @@ def _fire(alert: FiringAlert, *, receiver: str, acting_user: User) -> AlertResul
                     annotations=alert.annotations,
                     generator_url=alert.generator_url,
                     receiver=receiver[:200],
+                    submitted_by=acting_user,
                 )
             ],
             ignore_conflicts=True,
@@ -138,11 +140,26 @@ def _fire(alert: FiringAlert, *, receiver: str, acting_user: User) -> AlertResul
     return AlertResult(Outcome.JOINED, ticket.ticket_id)
 
 
-def alert_resolve(key: str, *, ends_at: datetime | None, acting_user: User) -> AlertResult:
+def alert_resolve(
+    fingerprint: str, starts_at: datetime, *, ends_at: datetime | None, acting_user: User
+) -> AlertResult:
+    """Note that a firing resolved, on its ticket.
+
+    Only the identity that fired it (or staff) may: anyone else gets the answer an unknown
+    alert gets, and nothing changes, so a token can neither resolve another sender's alert
+    nor learn whether a fingerprint exists."""
+    legacy = Q(submitted_by__isnull=True, ticket__submitted_by=acting_user)
+    mine = Q(submitted_by=acting_user) | legacy
     with transaction.atomic():
-        record = AlertRecord.objects.select_for_update().filter(key=key).first()
-        if record is None or record.ticket_id is None:
+        records = AlertRecord.objects.select_for_update(of=("self",)).filter(
+            fingerprint=fingerprint, starts_at=starts_at, ticket__isnull=False
+        )
+        if not getattr(acting_user, "is_staff", False):
+            records = records.filter(mine)
+        record = records.order_by("id").first()
+        if record is None:
             return AlertResult(Outcome.UNKNOWN)
+        key = record.key
         record.deliveries += 1
         ticket = Ticket.objects.select_for_update().get(pk=record.ticket_id)
         if record.status == AlertStatus.RESOLVED:

@@ -63,6 +63,8 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> TicketIntake:
                 affected_system=data.affected_system,
                 source=data.source,
                 acting_user=acting_user,
+                severity=data.severity,
+                auto_remediation=data.enable_auto_remediation,
             )
             if claim.joined is not None:
                 return TicketIntake(claim.joined, joined=True)

@@ -8,7 +8,10 @@ lock is held to the end of the intake transaction, which also holds the new tick
 submission can see the key without its ticket.
 
 A submission without an affected system is never joined: without a target two tickets
-with the same words may be about different machines.
+with the same words may be about different machines. A submission joins only tickets of
+the same submitter (the key names it), only while the ticket is younger than
+``STORM_MAX_OPEN_SECONDS``, and only when it asks for no more than the ticket has (see
+``rules.storm``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from remediation.tickets.rules import lifecycle
 from remediation.tickets.rules.storm import (
     StormState,
     Verdict,
+    asks_for_more,
     normalize_target,
     storm_key,
     storm_verdict,
@@ -83,6 +87,8 @@ def storm_claim(
     affected_system: str,
     source: str,
     acting_user: User,
+    severity: str = "medium",
+    auto_remediation: bool = False,
 ) -> StormClaim:
     """Lock the incident's storm row and decide: create a ticket, or join an existing one.
 
@@ -106,7 +112,7 @@ def storm_claim(
         )
 
     pattern_hash = signature_for(category, title, description).hash
-    key = storm_key(pattern_hash, target)
+    key = storm_key(pattern_hash, target, acting_user.pk)
     # INSERT ... ON CONFLICT DO NOTHING, then lock: a concurrent first insert of the same key
     # waits for the other transaction instead of failing.
     StormTrack.objects.bulk_create(
@@ -131,10 +137,19 @@ def storm_claim(
             ticket_open=head is not None and ticket_is_open(head),
             window_started_at=track.window_started_at,
             window_tickets=track.window_tickets,
+            ticket_opened_at=head.created_at if head is not None else None,
+            submission_stronger=head is not None
+            and asks_for_more(
+                severity=severity,
+                auto_remediation=auto_remediation,
+                ticket_severity=head.severity,
+                ticket_auto_remediation=head.auto_remediation_enabled,
+            ),
         ),
         now=now,
         window=timedelta(seconds=int(settings.STORM_WINDOW_SECONDS)),
         limit=int(settings.STORM_MAX_TICKETS_PER_WINDOW),
+        max_open=timedelta(seconds=int(settings.STORM_MAX_OPEN_SECONDS)),
     )
     if outcome.verdict == Verdict.CREATE or head is None:
         return StormClaim(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest.mock import ANY
 
 import pytest
 from django_q.models import OrmQ
@@ -11,6 +12,7 @@ from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketRepeat, TicketStatus
 from tests.alerts.payloads import START, URL, alert, batch, copies
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +35,7 @@ class TestFiring:
         result = body["results"][0]
         assert result["outcome"] == "created"
         ticket = Ticket.objects.get(ticket_id=result["ticket_id"])
-        assert ticket.ticket_id == "am-5ef6c3f4a1b2c3d4-20261127T010000.000Z"
+        assert ticket.ticket_id == f"am-5ef6c3f4a1b2c3d4-20261127T010000.000Z-{user.pk}"
         assert ticket.title == "InstanceDown: Service down on the web server"
         assert "Web service not responding" in ticket.description
         assert "instance=prod-web-01:9100" in ticket.description
@@ -166,6 +168,37 @@ class TestResolution:
         assert ticket.alert_resolved_at is None
         assert AuditEvent.objects.filter(ticket=ticket, action=AuditAction.ALERT_FIRING).exists()
 
+    def test_only_the_sender_may_resolve_its_alert(self, api, client_for):
+        """Another token resolving a known alert gets the unknown-alert answer; no note, no
+        audit row, no delivery counted."""
+        post(api, batch(alert()))
+        before = AuditEvent.objects.count()
+        other = client_for(UserFactory(username="integration2"))
+        r = post(other, batch(alert(status="resolved", ends_at=START + timedelta(minutes=3))))
+        unknown = post(other, batch(alert(status="resolved", fingerprint="0000000000000000")))
+        assert r.status_code == 200
+        assert r.json()["results"][0] == {**unknown.json()["results"][0], "fingerprint": ANY}
+        assert r.json()["results"][0]["outcome"] == "unknown"
+        assert r.json()["results"][0]["ticket_id"] is None
+        assert Ticket.objects.get().alert_resolved_at is None
+        record = AlertRecord.objects.get()
+        assert (record.status, record.deliveries) == ("firing", 1)
+        assert AuditEvent.objects.count() == before
+        # Staff may.
+        staff = client_for(UserFactory(username="oncall-lead", is_staff=True))
+        r = post(staff, batch(alert(status="resolved", ends_at=START + timedelta(minutes=3))))
+        assert r.json()["results"][0]["outcome"] == "resolved"
+
+    def test_another_sender_cannot_take_an_alerts_firing(self, api, client_for):
+        """A token that fires an alert's fingerprint first does not capture the real sender's
+        delivery of it: each sender's firing is its own."""
+        squatter = client_for(UserFactory(username="integration2"))
+        post(squatter, batch(alert()))
+        r = post(api, batch(alert()))
+        assert r.json()["results"][0]["outcome"] == "created"
+        tickets = {t.submitted_by.username for t in Ticket.objects.all()}
+        assert tickets == {"alice", "integration2"}
+
     def test_a_resolution_for_an_unknown_alert_changes_nothing(self, api):
         r = post(api, batch(alert(status="resolved")))
         assert r.status_code == 200
@@ -266,19 +299,20 @@ class TestBadInput:
         assert "alerts[1].startsAt" in r.json()["results"][1]["errors"]
         assert Ticket.objects.count() == 1
 
-    def test_alertmanagers_nanoseconds_and_zero_end_time_are_read(self, api):
+    def test_alertmanagers_nanoseconds_and_zero_end_time_are_read(self, api, user):
         firing = {**alert(), "startsAt": "2026-11-27T01:00:00.123456789+01:00"}
         r = post(api, batch(firing))
-        assert r.json()["results"][0]["ticket_id"] == "am-5ef6c3f4a1b2c3d4-20261127T000000.123Z"
+        tid = r.json()["results"][0]["ticket_id"]
+        assert tid == f"am-5ef6c3f4a1b2c3d4-20261127T000000.123Z-{user.pk}"
         resolved = {**firing, "status": "resolved", "endsAt": "garbage"}
         assert post(api, batch(resolved)).json()["results"][0]["outcome"] == "resolved"
         assert AlertRecord.objects.get().ends_at is None
 
-    def test_an_alert_reusing_another_tickets_id_is_rejected_alone(self, api):
+    def test_an_alert_reusing_another_tickets_id_is_rejected_alone(self, api, user):
         api.post(
             "/api/v1/tickets",
             {
-                "ticket_id": "am-5ef6c3f4a1b2c3d4-20261127T010000.000Z",
+                "ticket_id": f"am-5ef6c3f4a1b2c3d4-20261127T010000.000Z-{user.pk}",
                 "title": "Hand-made",
                 "description": "x",
                 "category": "server",

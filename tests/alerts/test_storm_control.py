@@ -3,7 +3,10 @@ the open ticket of its pattern and target, and the answer says which."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_q.models import OrmQ
 
 from remediation.audit.models import AuditAction, AuditEvent
@@ -93,14 +96,57 @@ def test_storm_control_can_be_switched_off(api, settings):
     assert post(api, "INC-2").status_code == 201
 
 
-def test_another_users_ticket_is_joined_but_not_shown(api, client_for):
-    post(api, "INC-1")
+def test_another_integrations_open_ticket_swallows_nothing(api, client_for):
+    """The probe's hijack: one token opens the incident with auto-remediation off; another
+    integration's report of it (opted in, more severe) must still be its own ticket,
+    analyzed, and readable by its submitter under its own id."""
+    post(api, "INC-1", severity="low", enable_auto_remediation=False)
     other = client_for(UserFactory(username="integration2"))
-    r = post(other, "INC-2")
-    assert r.status_code == 200
-    assert r.json()["ticket_id"] == "INC-1"
-    assert r.json()["ticket"] is None
-    assert AuditEvent.objects.get(action=AuditAction.REPEAT_JOINED).actor_label == "integration2"
+    r = post(other, "INC-2", severity="critical", enable_auto_remediation=True)
+    assert r.status_code == 201, r.json()
+    mine = Ticket.objects.get(ticket_id="INC-2")
+    assert (mine.severity, mine.auto_remediation_enabled) == ("critical", True)
+    assert OrmQ.objects.count() == 2  # both analyzed
+    assert Ticket.objects.get(ticket_id="INC-1").repeat_count == 0
+    assert other.get(f"{URL}/INC-2").status_code == 200
+    # Its later reports join its own ticket, not the first token's.
+    r = post(other, "INC-3")
+    assert r.status_code == 200 and r.json()["ticket_id"] == "INC-2"
+
+
+def test_a_join_never_drops_an_opt_in_or_lowers_the_severity(api):
+    post(api, "INC-1", severity="low", enable_auto_remediation=False)
+    stronger = post(api, "INC-2", severity="low", enable_auto_remediation=True)
+    assert stronger.status_code == 201  # processed as its own ticket
+    assert post(api, "INC-3", severity="critical").status_code == 201
+    # Asking for no more than the newest ticket has still joins it.
+    weaker = post(api, "INC-4", severity="low", enable_auto_remediation=False)
+    assert weaker.status_code == 200 and weaker.json()["ticket_id"] == "INC-3"
+
+
+def test_an_open_ticket_stops_absorbing_after_a_bounded_time(api, settings):
+    settings.STORM_MAX_OPEN_SECONDS = 3600
+    post(api, "INC-1")
+    Ticket.objects.filter(ticket_id="INC-1").update(created_at=timezone.now() - timedelta(hours=2))
+    assert post(api, "INC-2").status_code == 201
+    assert post(api, "INC-3").json()["ticket_id"] == "INC-2"
+
+
+def test_a_joined_submitter_reads_the_ticket_under_its_own_id(api):
+    post(api, "INC-1")
+    r = post(api, "INC-2")
+    assert r.json()["ticket"]["ticket_id"] == "INC-1"
+    shown = api.get(f"{URL}/INC-2")
+    assert shown.status_code == 200 and shown.json()["ticket_id"] == "INC-1"
+    assert api.get(f"{URL}/INC-2/remediation-logs").status_code == 200
+
+
+def test_a_submitted_id_that_joined_leads_nowhere_for_others(api, client_for):
+    post(api, "INC-1")
+    post(api, "INC-2")
+    stranger = client_for(UserFactory(username="stranger"))
+    assert stranger.get(f"{URL}/INC-2").status_code == 404
+    assert stranger.get(f"{URL}/INC-1").status_code == 404
 
 
 def test_a_repeat_is_shown_in_the_ticket_and_its_logs(api):

@@ -17,7 +17,13 @@ from remediation.alerts.rules import (
     render_system,
     ticket_text,
 )
-from remediation.tickets.rules.storm import StormState, Verdict, storm_key, storm_verdict
+from remediation.tickets.rules.storm import (
+    StormState,
+    Verdict,
+    asks_for_more,
+    storm_key,
+    storm_verdict,
+)
 
 SEVERITIES = {"critical": "critical", "warning": "medium", "info": "low", "page": "high"}
 POD = MappingRule(
@@ -103,12 +109,16 @@ def test_ticket_text_is_clipped_to_the_ticket_limits():
 
 def test_the_ticket_id_is_stable_per_firing_and_fits_the_ticket_rules():
     start = datetime(2026, 11, 27, 1, 2, 3, 456789, tzinfo=UTC)
-    tid = alert_ticket_id("0123456789abcdef", start)
-    assert tid == "am-0123456789abcdef-20261127T010203.456Z"
+    tid = alert_ticket_id("0123456789abcdef", start, 7)
+    assert tid == "am-0123456789abcdef-20261127T010203.456Z-7"
     later = start + timedelta(seconds=1)
-    assert alert_ticket_id("0123456789abcdef", later) != tid
+    assert alert_ticket_id("0123456789abcdef", later, 7) != tid
     other_zone = start.astimezone(ZoneInfo("Europe/Rome"))
-    assert alert_ticket_id("0123456789abcdef", other_zone) == tid
+    assert alert_ticket_id("0123456789abcdef", other_zone, 7) == tid
+    # Another sender's firing of the same alert is another ticket.
+    assert alert_ticket_id("0123456789abcdef", start, 8) != tid
+    # A long fingerprint and a large user id still fit the 64 characters of a ticket_id.
+    assert len(alert_ticket_id("f" * 200, start, 10**12)) <= 64
 
 
 def test_the_fallback_fingerprint_depends_on_labels_not_their_order():
@@ -139,6 +149,37 @@ def test_storm_verdicts(state, verdict, count):
 
 
 def test_the_storm_key_ignores_case_and_spaces_of_the_target():
-    assert storm_key("h", " Prod-Web-01 ") == storm_key("h", "prod-web-01")
-    assert storm_key("h", "prod-web-01") != storm_key("h", "prod-web-02")
-    assert storm_key("h", "prod-web-01") != storm_key("g", "prod-web-01")
+    assert storm_key("h", " Prod-Web-01 ", 1) == storm_key("h", "prod-web-01", 1)
+    assert storm_key("h", "prod-web-01", 1) != storm_key("h", "prod-web-02", 1)
+    assert storm_key("h", "prod-web-01", 1) != storm_key("g", "prod-web-01", 1)
+
+
+def test_the_storm_key_names_the_submitter():
+    assert storm_key("h", "prod-web-01", 1) != storm_key("h", "prod-web-01", 2)
+
+
+@pytest.mark.parametrize(
+    ("state", "verdict"),
+    [
+        # An open ticket past its absorbing time is replaced, not joined, limit or not.
+        (StormState(True, True, NOW - 7 * HOUR, 5, NOW - 7 * HOUR), Verdict.CREATE),
+        (StormState(True, True, NOW - HOUR / 2, 1, NOW - HOUR / 2), Verdict.JOIN_OPEN),
+        # A submission asking for more than the ticket has is never absorbed.
+        (StormState(True, True, NOW - HOUR / 2, 1, submission_stronger=True), Verdict.CREATE),
+        (
+            StormState(True, False, NOW - timedelta(minutes=5), 3, submission_stronger=True),
+            Verdict.CREATE,
+        ),
+    ],
+)
+def test_open_tickets_absorb_for_a_bounded_time_and_never_a_stronger_submission(state, verdict):
+    outcome = storm_verdict(state, now=NOW, window=HOUR, limit=3, max_open=6 * HOUR)
+    assert outcome.verdict is verdict
+
+
+def test_asking_for_more_is_a_higher_severity_or_an_opt_in():
+    base = {"ticket_severity": "high", "ticket_auto_remediation": False}
+    assert asks_for_more(severity="critical", auto_remediation=False, **base)
+    assert asks_for_more(severity="low", auto_remediation=True, **base)
+    assert not asks_for_more(severity="high", auto_remediation=False, **base)
+    assert not asks_for_more(severity="low", auto_remediation=False, **base)
