@@ -181,8 +181,14 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def error_responses(*codes: int) -> dict[int, Any]:
-    """drf-spectacular ``responses`` entries for the error codes an endpoint can answer."""
-    return dict.fromkeys(codes, ErrorSerializer)
+    """drf-spectacular ``responses`` entries for the error codes an endpoint can answer.
+
+    An endpoint that takes a body lists 413 (over the body limit); it can also answer 411
+    (a chunked body the server did not read, see ``config.middleware``), listed with it.
+    """
+    if 413 in codes and 411 not in codes:
+        codes = (*codes, 411)
+    return dict.fromkeys(sorted(codes), ErrorSerializer)
 
 
 class CachedFieldsMixin:

@@ -3,7 +3,15 @@
 DRF views already answer errors in the ``config.errors`` shape. What reaches a client
 without passing through a DRF view is turned into the same shape here: an unknown /api/
 path (Django's 404 page), a body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (refused with
-413 before anything reads it), a method Django itself refuses, and a server error page.
+413 before anything reads it), a body sent chunked that the server did not read (411), a
+method Django itself refuses, and a server error page.
+
+A chunked body (``Transfer-Encoding: chunked``, no ``Content-Length``) is read when the
+WSGI server says the input stream ends with the body (``wsgi.input_terminated``, which
+gunicorn sets): ``ChunkedBodyReader`` wraps the WSGI application (``config.wsgi``), reads at
+most one byte more than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` and hands the body on with its
+length, so the 413 above applies to it. A server that does not say so (``runserver``) would
+hand Django the body as empty; such a request is refused with 411 instead.
 
 Also here: django-prometheus' request metrics with a bounded ``method`` label (a method
 outside HTTP's own is counted as ``other``, so invented methods add no series).
@@ -11,7 +19,8 @@ outside HTTP's own is counted as ``other``, so invented methods add no series).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -33,6 +42,7 @@ _CODES = {
     403: "permission_denied",
     404: "not_found",
     405: "method_not_allowed",
+    411: "length_required",
     413: "payload_too_large",
     500: "server_error",
 }
@@ -44,6 +54,53 @@ def json_error(status: int, message: str | None = None) -> JsonResponse:
         {"error": {"code": code, "message": message or HTTPStatus(status).phrase + "."}},
         status=status,
     )
+
+
+CHUNKED_NOT_READ = (
+    "A chunked request body (Transfer-Encoding: chunked without Content-Length) was not "
+    "read by the server; send Content-Length."
+)
+_READ_SIZE = 64 * 1024
+
+
+def _chunked_without_length(environ: dict[str, Any]) -> bool:
+    codings = environ.get("HTTP_TRANSFER_ENCODING", "")
+    chunked = "chunked" in (c.strip().lower() for c in codings.split(","))
+    return chunked and not environ.get("CONTENT_LENGTH")
+
+
+def _read_at_most(stream: Any, limit: int | None) -> bytes:
+    """Read a terminated stream to its end, or ``limit`` bytes if it is longer."""
+    parts: list[bytes] = []
+    size = 0
+    while limit is None or size < limit:
+        part = stream.read(_READ_SIZE if limit is None else min(_READ_SIZE, limit - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+class ChunkedBodyReader:
+    """WSGI middleware: a chunked body the server terminated is read here and passed on with
+    its ``CONTENT_LENGTH`` (Django reads only up to a declared length, so would otherwise see
+    an empty body). At most ``DATA_UPLOAD_MAX_MEMORY_SIZE + 1`` bytes are read: a longer body
+    arrives with a length over the limit and is refused (413 under /api/, Django's own
+    refusal elsewhere) without the rest being read."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get("wsgi.input_terminated") and _chunked_without_length(environ):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            body = _read_at_most(environ["wsgi.input"], None if limit is None else limit + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self.app(environ, start_response)
 
 
 def _declared_length(request: HttpRequest) -> int | None:
@@ -58,7 +115,13 @@ class ApiJsonErrorsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(API_PREFIX):
+        api = request.path.startswith(API_PREFIX)
+        if _chunked_without_length(request.META):
+            # Django would read it as empty; every path refuses it, in JSON under /api/.
+            if api:
+                return json_error(411, CHUNKED_NOT_READ)
+            return HttpResponse(CHUNKED_NOT_READ, status=411, content_type="text/plain")
+        if not api:
             return self.get_response(request)
         length = _declared_length(request)
         if length is None:
