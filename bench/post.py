@@ -129,9 +129,16 @@ def load(port: int, token: str, seconds: float, prefix: str) -> float:
 def main() -> int:
     _common.ensure_empty_database(DB)
     _common.setup_django(DB)
-    from rest_framework.authtoken.models import Token
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
 
-    token = Token.objects.get(user__username="bench").key
+    from remediation.accounts.services import api_token_create
+
+    call_command("migrate", verbosity=0)  # a database kept from an earlier run
+    # Keys are stored hashed: each run makes its own token (valid for a day).
+    _, token = api_token_create(
+        user=get_user_model().objects.get(username="bench"), name="bench post", days=1
+    )
     logs = Path(tempfile.mkdtemp(prefix="bench-post-"))
     servers = {
         name: start_server(settings, logs / f"{name}.log")

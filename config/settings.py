@@ -7,6 +7,7 @@ in an operator's environment never silently becomes a default.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens (stored hashed); the model is remediation.ApiToken (KNOX_TOKEN_MODEL below).
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
@@ -230,7 +232,7 @@ LOGGING = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "remediation.accounts.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Default deny: every endpoint needs an authenticated user unless it says otherwise.
@@ -243,6 +245,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["config.parsers.SafeJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# API tokens: `Authorization: Token <key>`. The table holds each key's SHA-512 digest and
+# first 15 characters, never the key (remediation.accounts). A token works for
+# API_TOKEN_TTL_DAYS after it is made unless made with its own lifetime; 0: never expires.
+API_TOKEN_TTL_DAYS = _number("API_TOKEN_TTL_DAYS", 365, low=0, high=3650, integer=True)
+KNOX_TOKEN_MODEL = "remediation.ApiToken"  # noqa: S105 (a model name, no secret)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS) if API_TOKEN_TTL_DAYS else None,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+# knox's own migrations create its default token table even when KNOX_TOKEN_MODEL names
+# another model; with the model swapped that table would only sit there, empty.
+MIGRATION_MODULES = {"knox": None}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Auto-Remediation System API",

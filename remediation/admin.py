@@ -3,6 +3,7 @@
 Importing a package's ``admin`` registers its pages; this module imports every one.
 """
 
+from remediation.accounts import admin as accounts_admin
 from remediation.alerts import admin as alerts_admin
 from remediation.analysis import admin as analysis_admin
 from remediation.approvals import admin as approvals_admin
@@ -13,6 +14,7 @@ from remediation.execution import admin as execution_admin
 from remediation.tickets import admin as tickets_admin
 
 __all__ = [
+    "accounts_admin",
     "alerts_admin",
     "analysis_admin",
     "approvals_admin",

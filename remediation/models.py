@@ -4,6 +4,7 @@ Django registers a model when its module is imported; this module imports every 
 app's models load together. Code imports a model from its own package, never from here.
 """
 
+from remediation.accounts.models import ApiToken
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.analysis.models import Runbook
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, RejectedOperation
@@ -17,6 +18,7 @@ __all__ = [
     "AdminNotice",
     "AlertMapping",
     "AlertRecord",
+    "ApiToken",
     "ApprovalDecision",
     "ApprovalRequest",
     "AuditEvent",

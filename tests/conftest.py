@@ -14,10 +14,10 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from feedback.replay.worker import drain
+from remediation.accounts.models import ApiToken
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.connectors.mcp_connector import close_pooled_sessions
 from tests.support.factories import UserFactory
@@ -58,15 +58,15 @@ def teacher_api(teacher) -> APIClient:
 
 
 def _client_for(u) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=u)
+    _, key = ApiToken.objects.create(user=u, name="test")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 
 @pytest.fixture
 def api(user) -> APIClient:
-    """An API client authenticated as ``user`` with a DRF token."""
+    """An API client authenticated as ``user`` with an API token."""
     return _client_for(user)
 
 

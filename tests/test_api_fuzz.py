@@ -18,8 +18,8 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 
+from remediation.accounts.models import ApiToken
 from tests.support.factories import TicketFactory, UserFactory
 
 MAX_EXAMPLES = 30
@@ -52,7 +52,7 @@ def token(db) -> str:
     user = UserFactory(username="fuzzer", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_pattern_stats"))
     TicketFactory(ticket_id="INC-FUZZ-1", submitted_by=user)
-    return Token.objects.create(user=user).key
+    return ApiToken.objects.create(user=user, name="fuzzer")[1]
 
 
 @schema.parametrize()

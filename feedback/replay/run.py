@@ -82,7 +82,7 @@ class Row:
 
 def _users() -> dict[str, Client]:
     """An integration that files tickets, an approver and an operator, each with a token."""
-    from rest_framework.authtoken.models import Token
+    from remediation.accounts.services import api_token_create
 
     user_model = get_user_model()
     clients = {}
@@ -96,8 +96,8 @@ def _users() -> dict[str, Client]:
         )
         if group:
             user.groups.add(Group.objects.get(name=group))
-        token, _ = Token.objects.get_or_create(user=user)
-        clients[name] = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = api_token_create(user=user, name="replay")
+        clients[name] = Client(HTTP_AUTHORIZATION=f"Token {key}")
     # The admin who reviews flagged patterns, in the Django admin (a session login).
     admin, _ = user_model.objects.get_or_create(
         username="replay-admin",

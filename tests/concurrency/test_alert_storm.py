@@ -10,10 +10,10 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 from django_q.models import OrmQ
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from feedback.replay.worker import drain
+from remediation.accounts.models import ApiToken
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketRepeat
@@ -31,7 +31,8 @@ def test_an_alert_storm_makes_one_ticket_and_counts_every_repeat(seeded, is_post
         pytest.skip("row locks under real concurrency need PostgreSQL")
     # The tickets may remediate on their own: the storm must still start only one.
     AlertMapping.objects.update(enable_auto_remediation=True)
-    key = Token.objects.create(user=UserFactory(username="alertmanager")).key
+    alertmanager = UserFactory(username="alertmanager")
+    _, key = ApiToken.objects.create(user=alertmanager, name="alertmanager")
     body = batch(*copies(COPIES))  # startsAt spread over 60 s
     barrier = threading.Barrier(DELIVERIES)
     answers: list[tuple[int | str, list[str]]] = []
@@ -87,7 +88,7 @@ def test_integrations_resending_one_incident_at_once_make_one_ticket(is_postgres
     if not is_postgres:
         pytest.skip("row locks under real concurrency need PostgreSQL")
     users = [UserFactory(username=f"integration{i}", is_staff=True) for i in range(6)]
-    keys = [Token.objects.create(user=u).key for u in users]
+    keys = [ApiToken.objects.create(user=u, name="integration")[1] for u in users]
     barrier = threading.Barrier(len(keys))
     answers: list[tuple[int | str, str]] = []
     lock = threading.Lock()

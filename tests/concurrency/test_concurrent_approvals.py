@@ -14,10 +14,10 @@ import threading
 import pytest
 from django.db import connection
 from django_q.models import Success
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from feedback.replay.worker import drain
+from remediation.accounts.models import ApiToken
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.connectors import registry
@@ -33,7 +33,10 @@ def race():
     submitter = UserFactory(username="submitter")
     with registry.use(LabDouble()):
         ticket = awaiting_ticket(submitter, ticket_id="INC-RUSH", affected_system="prod-web-01")
-    tokens = [Token.objects.create(user=approver(f"approver{i}")).key for i in range(APPROVERS)]
+    tokens = [
+        ApiToken.objects.create(user=approver(f"approver{i}"), name="approver")[1]
+        for i in range(APPROVERS)
+    ]
     barrier = threading.Barrier(APPROVERS)
     answers: list[tuple[int, dict]] = []
     lock = threading.Lock()

@@ -7,9 +7,9 @@ import threading
 import pytest
 from django.db import connection
 from django_q.models import OrmQ
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from remediation.accounts.models import ApiToken
 from remediation.audit.models import AuditEvent
 from remediation.tickets.models import Ticket
 from tests.support.factories import UserFactory
@@ -25,7 +25,7 @@ BODY = {
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_posts_create_exactly_one_ticket():
     users = [UserFactory(username=f"integration{i}") for i in range(6)]
-    tokens = [Token.objects.create(user=u).key for u in users]
+    tokens = [ApiToken.objects.create(user=u, name="integration")[1] for u in users]
     barrier = threading.Barrier(len(tokens))
     statuses: list[int] = []
     lock = threading.Lock()

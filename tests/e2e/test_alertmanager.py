@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from remediation.accounts.models import ApiToken
 from remediation.alerts.models import AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket
@@ -89,7 +89,8 @@ def start_alertmanager(tmp_path: Path, *, port: int, app_port: int, token: str):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_alertmanager_delivers_alerts_and_their_resolution(seeded, tmp_path):
-    token = Token.objects.create(user=UserFactory(username="alertmanager")).key
+    alertmanager = UserFactory(username="alertmanager")
+    _, token = ApiToken.objects.create(user=alertmanager, name="alertmanager")
     app_port, am_port = free_port(), free_port()
     app = start_manage(
         "runserver", f"127.0.0.1:{app_port}", "--noreload", log=tmp_path / "server.log"

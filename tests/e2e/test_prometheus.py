@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
-from rest_framework.authtoken.models import Token
 
 from feedback.management.commands.seed_demo import NEGATIVE, NEUTRAL
 from feedback.models import Feedback
 from patterns.models import Pattern
+from remediation.accounts.models import ApiToken
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from tests.conftest import make_teacher
 from tests.support.dbutil import ROOT, start_manage, stop, wait_for
@@ -125,10 +125,10 @@ def events(log: Path) -> list[dict]:
 @pytest.mark.django_db(transaction=True)
 def test_the_seeds_promql_gives_the_right_numbers_from_a_real_scrape(seeded, tmp_path):
     alice = UserFactory(username="alice", email="alice@example.com")
-    token = Token.objects.create(user=alice).key
+    token = ApiToken.objects.create(user=alice, name="test")[1]
     # Feedback counts from trusted people who did not submit the ticket (docs/learning.md).
     tess = make_teacher(UserFactory(username="tess", email="tess@example.com"))
-    reviewer_token = Token.objects.create(user=tess).key
+    reviewer_token = ApiToken.objects.create(user=tess, name="test")[1]
     env = production_env(tmp_path, LOG_FORMAT="json")
     logs = {name: tmp_path / f"{name}.log" for name in ("web_a", "web_b", "worker", "prom")}
     processes = []

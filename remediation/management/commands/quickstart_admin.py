@@ -10,9 +10,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
-from rest_framework.authtoken.models import Token
+
+from remediation.accounts.selectors import api_token_for_key
+from remediation.accounts.services import api_token_create
 
 USERNAME = "admin"
+TOKEN_NAME = "quickstart"  # noqa: S105 (what the token is for, no secret)
 
 
 class Command(BaseCommand):
@@ -38,8 +41,17 @@ class Command(BaseCommand):
             credentials_file.parent.mkdir(exist_ok=True)
             credentials_file.write_text(json.dumps({"username": USERNAME, "password": password}))
             credentials_file.chmod(0o600)
-        password = json.loads(credentials_file.read_text())["password"]
-        token, _ = Token.objects.get_or_create(user=user)
+        credentials = json.loads(credentials_file.read_text())
+        password = credentials["password"]
+        # The database keeps only the token's digest: its key is kept in the credentials
+        # file beside the password, and a new token is made when that one no longer works.
+        key = credentials.get("api_token", "")
+        token = api_token_for_key(key) if key else None
+        if token is None or token.is_expired() or token.user_id != user.pk:
+            key = api_token_create(user=user, name=TOKEN_NAME)[1]
+            credentials["api_token"] = key
+            credentials_file.write_text(json.dumps(credentials))
+            credentials_file.chmod(0o600)
         base = f"http://{options['host']}:{options['port']}"
         self.stdout.write(
             self.style.SUCCESS("\nAuto-Remediation System is starting.\n")
@@ -47,6 +59,6 @@ class Command(BaseCommand):
             + f"  Admin (policies, runbooks, patterns): {base}/admin/\n"
             + f"  API docs (Swagger UI):                {base}/api/docs/\n"
             + f"  Log in as: {USERNAME} / {password}   (kept in {credentials_file})\n"
-            + f"  API token: {token.key}\n"
-            + f"  Try: curl -H 'Authorization: Token {token.key}' {base}/api/v1/tickets\n"
+            + f"  API token: {key}\n"
+            + f"  Try: curl -H 'Authorization: Token {key}' {base}/api/v1/tickets\n"
         )
