@@ -75,6 +75,19 @@ CONDITIONS_BY_KIND: dict[str, tuple[str, ...]] = {
 
 FULL_RATIO = 0.9  # a volume above this share used counts as full
 
+# Conditions that belong to a setting rather than to an event, and the write that changes
+# that setting. The write clears the condition; a later write that puts the setting back
+# (an execution's rollback, say) brings it back, as on a real platform: the load that
+# saturated 2 replicas saturates 2 replicas again, the bad release is bad again when rolled
+# forward to, the workload outgrows the smaller flavor again. A restart, a reboot or a
+# bounce clears an event for good: there is nothing for a rollback to bring back.
+# What a write cleared is kept in ``world["cleared"]`` by target, until staging anew.
+RETURNS_WITH: dict[str, tuple[str, str]] = {
+    "saturated": ("scale_deployment", "replicas"),
+    "bad_release": ("rollback_deployment", "revision"),
+    "undersized": ("resize_instance", "flavor"),
+}
+
 
 # --- Looking things up -------------------------------------------------------------------
 
@@ -160,6 +173,8 @@ def set_condition(
         known = ", ".join(CONDITIONS_BY_KIND.get(kind, ()))
         raise LabError(f"a {kind} cannot have condition {condition!r} (known: {known})")
     _apply_symptom(world, obj, holder, kind, condition)
+    # Staged anew: what a write cleared earlier does not come back.
+    world.get("cleared", {}).pop(target, None)
     return {"target": target, "interface": interface, "condition": condition}
 
 
@@ -253,15 +268,53 @@ def _clear(
 # --- Write operations --------------------------------------------------------------------
 
 
+def _returns(condition: str, setting: Any, now: Any) -> bool:
+    """Whether a ``condition`` cleared at ``setting`` is back with the setting ``now``."""
+    if condition == "saturated":  # no more replicas than when it was saturated
+        return isinstance(now, int) and isinstance(setting, int) and now <= setting
+    if condition == "undersized":  # no more vCPUs than the flavor it outgrew
+        if now not in FLAVORS or setting not in FLAVORS:
+            return False
+        return bool(FLAVORS[now]["vcpus"] <= FLAVORS[setting]["vcpus"])
+    return bool(now == setting)  # the bad revision itself
+
+
+def _bring_back(
+    world: dict[str, Any], target: str, obj: dict[str, Any], kind: str, operation: str
+) -> None:
+    """After ``operation`` changed a setting: the condition it once cleared, if the setting
+    is back where that condition lived. Restored as it was, with its staging time."""
+    cleared = world.get("cleared", {}).get(target)
+    if cleared is None or obj.get("condition") is not None:
+        return
+    condition = cleared["condition"]
+    write, setting = RETURNS_WITH[condition]
+    if write != operation or not _returns(condition, cleared["setting"], obj[setting]):
+        return
+    _apply_symptom(world, obj, obj, kind, condition)
+    obj["condition_at"] = cleared["condition_at"]
+    del world["cleared"][target]
+
+
 def apply(world: dict[str, Any], operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """Run ``operation``: change the state, return {"detail", "changed", "cleared"}."""
     obj, holder = _lookup(world, operation, params)
+    target = target_of(operation, params)
+    kind = "interface" if obj["kind"] == "device" else obj["kind"]
+    cleared_from, cleared_at = holder.get("condition"), holder.get("condition_at")
+    setting_before = {name: obj.get(name) for _write, name in RETURNS_WITH.values()}
     handler = _WRITES[operation]
     detail, changed = handler(world, obj, holder, params)
-    kind = "interface" if obj["kind"] == "device" else obj["kind"]
-    cleared_from = holder.get("condition")
     heals = changed.pop("heals", True)
     cleared = heals and _clear(world, obj, holder, kind, operation)
+    if cleared and cleared_from in RETURNS_WITH:
+        world.setdefault("cleared", {})[target] = {
+            "condition": cleared_from,
+            "condition_at": cleared_at,
+            "setting": setting_before[RETURNS_WITH[cleared_from][1]],
+        }
+    elif not cleared:
+        _bring_back(world, target, obj, kind, operation)
     # A pod restarted while its release is bad comes back crash-looping.
     if obj["kind"] == "pod":
         deployment = world["objects"].get(obj["deployment"])
@@ -414,7 +467,8 @@ def _resize_instance(world, inst, holder, params):
     old = inst["flavor"]
     inst["quota_vcpus_free"] -= delta
     inst["flavor"] = flavor
-    inst["status"] = "ACTIVE"
+    # A resize does not repair an instance in ERROR (a person does).
+    inst["status"] = "ERROR" if inst["condition"] == "instance_error" else "ACTIVE"
     # Undersized is relieved only by a larger flavor.
     if inst["condition"] == "undersized" and delta <= 0:
         return f"resized {old} -> {flavor}", {"flavor": flavor, "heals": False}

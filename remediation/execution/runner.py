@@ -230,6 +230,38 @@ def _run_one(
     return True
 
 
+def _check_restored(
+    connector: ActionConnector,
+    action: SuggestedAction,
+    inverse: SuggestedAction,
+    before: dict[str, Any],
+) -> tuple[bool, list[Any]]:
+    """A rollback's own check: the facts its inverse puts back (the catalogue's ``before:``
+    sources) read again as they did before the step. Not the operation's post-checks: they
+    ask whether the symptom is gone, and undoing a step that cleared a symptom rightly
+    brings it back (the load that saturated 2 replicas saturates them again). Only when no
+    such fact was read are the inverse's post-checks asked instead."""
+    restored = [
+        key
+        for kind, _, key in (
+            source.partition(":") for source in CATALOGUE[action.operation].rollback_params.values()
+        )
+        if kind == "before" and key in before
+    ]
+    if not restored:
+        return connector.post_check(inverse, CATALOGUE[inverse.operation].checks)
+    now = connector.before_facts(action)
+    results = [
+        {
+            "check": f"{key}_restored",
+            "passed": now.get(key) == before[key],
+            "seen": f"{key} {now.get(key)!r} (before the step: {before[key]!r})",
+        }
+        for key in restored
+    ]
+    return all(r["passed"] for r in results), results
+
+
 def _roll_back(execution: Execution, result: RunResult, connectors: _Connectors) -> None:
     """Undo what ran, newest first, with the catalogue's inverses and the before-facts."""
     base = len(result.ran) + 100
@@ -265,7 +297,7 @@ def _roll_back(execution: Execution, result: RunResult, connectors: _Connectors)
         try:
             connector = connectors.for_action(inverse)
             answer = connector.execute(inverse, key)
-            passed, checked = connector.post_check(inverse, CATALOGUE[inverse.operation].checks)
+            passed, checked = _check_restored(connector, action, inverse, before)
         except ConnectorError as exc:
             rb.state = StepState.UNKNOWN if isinstance(exc, ConnectorTimeout) else StepState.FAILED
             rb.error = _short(exc)
