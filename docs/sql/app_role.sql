@@ -10,3 +10,7 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO remediation_app;
 -- The audit trail is append-only: read and add, nothing else. Not being the owner, the
 -- role can neither ALTER the table (DISABLE TRIGGER, DROP) nor TRUNCATE it.
 REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON remediation_auditevent FROM remediation_app;
+-- Its anchors and seals (see docs/execution.md, "Audit trail you can verify"): anchors are
+-- moved with each append, never deleted; seals are only added.
+REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON remediation_auditanchor FROM remediation_app;
+REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON remediation_auditseal FROM remediation_app;

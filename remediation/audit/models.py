@@ -104,3 +104,77 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TypeError("Audit events are append-only")
+
+
+class AuditSealQuerySet(models.QuerySet["AuditSeal"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("Audit seals are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("Audit seals are append-only")
+
+
+class AuditAnchorQuerySet(models.QuerySet["AuditAnchor"]):
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("Audit anchors are never deleted")
+
+
+class AuditAnchor(models.Model):
+    """Where each stream of the trail ends: its length and last hash, under an HMAC (see
+    ``services``). Written with every append, in the same transaction, under the stream's
+    lock; a seal (``AuditSeal``) records it later and marks it sealed. Deleting rows at the
+    end of a stream, or a whole stream, no longer leaves a consistent trail: the anchor
+    names rows that are gone, and deleting the anchor leaves rows that no anchor covers."""
+
+    stream = models.CharField(max_length=64, unique=True)
+    length = models.PositiveBigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    # The last seal that recorded this stream, and the length it recorded (0: never sealed).
+    sealed_seq = models.PositiveBigIntegerField(default=0)
+    sealed_length = models.PositiveBigIntegerField(default=0)
+    mac = models.CharField(max_length=64)
+
+    objects = AuditAnchorQuerySet.as_manager()
+
+    class Meta:
+        # The sealer finds the anchors that moved since their last seal without a full scan.
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(length__gt=models.F("sealed_length")),
+                name="audit_anchor_unsealed_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream}: {self.length} rows"
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("Audit anchors are never deleted")
+
+
+class AuditSeal(models.Model):
+    """One seal: the anchors that moved since the previous seal, as ``[stream, length,
+    head_hash]``, chained to the previous seal by an HMAC. Append-only, like the trail."""
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    entries = models.JSONField(default=list)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditSealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"seal {self.seq} ({len(self.entries)} streams)"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("Audit seals are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("Audit seals are append-only")

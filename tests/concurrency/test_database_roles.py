@@ -1,4 +1,5 @@
-"""README "Running in production": the app's role cannot TRUNCATE or ALTER the audit table.
+"""README "Running in production": the app's role cannot TRUNCATE or ALTER the audit table,
+delete its anchors or change its seals.
 
 Sets up the documented role (docs/sql/app_role.sql, run as the owner that migrated) inside
 the test transaction and acts as it with SET ROLE.
@@ -13,7 +14,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from remediation.audit.models import AuditAction, AuditEvent
-from remediation.audit.services import audit
+from remediation.audit.services import audit, audit_seal
 
 SQL = Path(__file__).resolve().parents[2] / "docs" / "sql" / "app_role.sql"
 
@@ -60,7 +61,13 @@ def test_the_app_role_appends_and_reads_but_cannot_truncate_alter_or_rewrite(app
     assert "must be owner" in refused("DROP TABLE remediation_auditevent")
     assert "permission denied" in refused("UPDATE remediation_auditevent SET message = 'x'")
     assert "permission denied" in refused("DELETE FROM remediation_auditevent")
-    # Its ordinary work still runs: tickets are read and written.
+    # Its ordinary work still runs: tickets are read and written, the trail's anchors moved
+    # and sealed; but it cannot delete an anchor or change a seal.
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM remediation_ticket")
     assert AuditEvent.objects.count() == 2
+    assert audit_seal() == 1
+    for table in ("remediation_auditanchor", "remediation_auditseal"):
+        assert "permission denied" in refused(f"DELETE FROM {table}")
+        assert "permission denied" in refused(f"TRUNCATE {table}")
+    assert "permission denied" in refused("UPDATE remediation_auditseal SET entries = '[]'")

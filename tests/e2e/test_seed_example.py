@@ -13,6 +13,7 @@ from patterns.rules.signature import signature_for
 from policies.models import AutoRemediationPolicy
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
+from tests.support.audit import assert_audit_intact
 from tests.support.dbutil import start_manage, stop, wait_for
 from tests.support.execution import lab_world, lab_writes
 from tests.support.factories import PatternFactory
@@ -111,6 +112,7 @@ def run_example(api, tmp_path, lab_path, ticket_id):
     finally:
         stop(worker)
     ticket.refresh_from_db()
+    assert_audit_intact()  # what the real worker wrote holds, and nothing is missing
     return ticket, api.get(f"/api/v1/tickets/{ticket_id}").json()
 
 

@@ -8,6 +8,7 @@ from lab import engine
 from lab.state import LabState
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
+from tests.support.audit import assert_audit_intact
 from tests.support.dbutil import start_manage, stop, wait_for
 
 
@@ -53,6 +54,7 @@ def test_a_real_qcluster_analyzes_a_posted_ticket(seeded, api, tmp_path, setting
         assert actions[0] == AuditAction.TICKET_CREATED
         assert AuditAction.INVESTIGATED in actions
         assert AuditAction.ANALYSIS_COMPLETED in actions
+        assert_audit_intact()
 
         body = api.get("/api/v1/tickets/INC-E2E-1").json()
         assert body["status"] == "analyzed"

@@ -24,6 +24,7 @@ STORED_PATHS = {
     "remediation.execution.tasks.sweep_executions",
     "remediation.approvals.tasks.notify_approvers",
     "remediation.approvals.tasks.expire_approval_requests",
+    "remediation.audit.tasks.seal_audit_anchors",
 }
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,7 @@ def test_the_migrations_schedule_only_stored_paths():
     assert scheduled == {
         "remediation.execution.tasks.sweep_executions",
         "remediation.approvals.tasks.expire_approval_requests",
+        "remediation.audit.tasks.seal_audit_anchors",
     }
 
 
@@ -55,6 +57,7 @@ def test_the_migrations_schedule_only_stored_paths():
         ("remediation.execution.tasks.sweep_executions", ()),
         ("remediation.approvals.tasks.notify_approvers", (0,)),
         ("remediation.approvals.tasks.expire_approval_requests", ()),
+        ("remediation.audit.tasks.seal_audit_anchors", ()),
     ],
 )
 def test_each_stored_path_runs_through_the_queue_worker(path, args):

@@ -143,9 +143,11 @@ class TestCreate:
         api.post(URL, {**SEED_BODY, "ticket_id": "WARM-1"}, format="json")  # token cache etc.
         # token+user lookup, savepoint, insert ticket, insert audit (the first event of a
         # ticket inserted in this transaction: no lock, no read of the chain's head), insert
-        # task, release; the answer is built from the inserted instance, not read back.
-        # (Outside a test's transaction the savepoint pair is the transaction's BEGIN/COMMIT.)
-        with django_assert_num_queries(6):
+        # its stream's anchor (what lets verify_audit see the stream deleted or cut short),
+        # insert task, release; the answer is built from the inserted instance, not read
+        # back. (Outside a test's transaction the savepoint pair is the transaction's
+        # BEGIN/COMMIT.)
+        with django_assert_num_queries(7):
             r = api.post(URL, {**SEED_BODY, "ticket_id": "Q-1"}, format="json")
         assert r.status_code == 201
 
@@ -153,8 +155,9 @@ class TestCreate:
         api.post(URL, {**SEED_BODY, "ticket_id": "WARM-1"}, format="json")
         body = {**SEED_BODY, "ticket_id": "Q-2", "affected_system": "prod-web-01"}
         # ... plus: has this ticket_id joined a ticket already, upsert the storm row, lock
-        # it, and point it at the new ticket. A new key has no ticket to read.
-        with django_assert_num_queries(10):
+        # it, and point it at the new ticket. A new key has no ticket to read. (11 = the 7
+        # above, the audit anchor's insert among them, + these 4.)
+        with django_assert_num_queries(11):
             r = api.post(URL, body, format="json")
         assert r.status_code == 201
         # A repeat of an open ticket: joined, nothing inserted but the repeat and its audit.
