@@ -203,6 +203,28 @@ def test_the_command_refuses_an_inactive_user():
         _create_token("gone", "--name", "x")
 
 
+def test_quickstart_admin_prints_a_working_token_and_keeps_it_across_runs(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+
+    def run() -> str:
+        out = io.StringIO()
+        call_command("quickstart_admin", stdout=out)
+        match = re.search(r"API token: ([0-9a-f]{64})\n", out.getvalue())
+        assert match is not None, out.getvalue()
+        assert f"Authorization: Token {match.group(1)}" in out.getvalue()
+        return match.group(1)
+
+    key = run()
+    assert _get(key).status_code == 200
+    assert run() == key  # kept beside the password, not made anew
+    assert ApiToken.objects.get().name == "quickstart"
+
+    api_token_revoke(ApiToken.objects.get())
+    new_key = run()  # the kept key no longer works: a new token
+    assert new_key != key
+    assert _get(new_key).status_code == 200
+
+
 # --- bad headers: always 401, never 500 ----------------------------------------------------
 
 

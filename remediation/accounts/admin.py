@@ -22,9 +22,6 @@ from django.utils.cache import add_never_cache_headers
 from remediation.accounts.models import ApiToken
 from remediation.accounts.services import MAX_DAYS, api_token_create, api_token_revoke
 
-# The key made by save_model, read once by response_add of the same request.
-_KEY_ATTRIBUTE = "_api_token_key"
-
 
 class ApiTokenAddForm(forms.ModelForm):
     days = forms.IntegerField(
@@ -94,11 +91,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
             acting_user=request.user,  # type: ignore[arg-type]
         )
         # The admin goes on with ``obj`` (its log entry, the answer): make it the stored row.
-        for field in ApiToken._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(token, field.attname))
+        obj.digest, obj.token_key, obj.name = token.digest, token.token_key, token.name
+        obj.created, obj.expiry = token.created, token.expiry
         obj._state.adding = False
         obj._state.db = token._state.db
-        setattr(request, _KEY_ATTRIBUTE, key)
+        obj.shown_once_key = key  # for response_add, on this object only; never saved
 
     def response_add(
         self, request: HttpRequest, obj: Any, post_url_continue: str | None = None
@@ -108,7 +105,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": "API token created",
             "token": obj,
-            "key": getattr(request, _KEY_ATTRIBUTE),
+            "key": obj.shown_once_key,
         }
         response = TemplateResponse(request, "admin/remediation/apitoken/created.html", context)
         add_never_cache_headers(response)  # the key must not stay in any cache
