@@ -7,6 +7,7 @@ in an operator's environment never silently becomes a default.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -392,6 +393,14 @@ INVESTIGATION_MAX_CALLS = _number("INVESTIGATION_MAX_CALLS", 16, low=1, high=64,
 INVESTIGATION_MAX_SECONDS = _number(
     "INVESTIGATION_MAX_SECONDS", 8.0, low=0.5, high=120, integer=False
 )
+# A real MCP server's read-only tools, by name (comma-separated), besides the bundled lab's:
+# the only tools a connector's read roles may be mapped to and its investigation may list.
+# A deployment setting on purpose: a connector row in the database cannot add to it.
+EXTRA_READ_ONLY_TOOLS = tuple(env.list("EXTRA_READ_ONLY_TOOLS", default=[]))
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
+for _tool in EXTRA_READ_ONLY_TOOLS:
+    if not _TOOL_NAME.fullmatch(_tool):
+        raise ImproperlyConfigured(f"EXTRA_READ_ONLY_TOOLS: {_tool[:60]!r} is not a tool name")
 # An execution still running after this long was left by a worker that stopped: the sweep
 # marks it unknown (a person reconciles; nothing re-runs a write by itself). Longer than the
 # worker's task timeout.

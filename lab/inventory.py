@@ -91,10 +91,14 @@ def _device(interfaces: list[str]) -> dict[str, Any]:
     }
 
 
-def _volume(size_gb: int, used_gb: int, snapshot_ages: list[int]) -> dict[str, Any]:
+def _volume(
+    size_gb: int, used_gb: int, snapshot_ages: list[int], attached_to: str | None = None
+) -> dict[str, Any]:
     return {
         "kind": "volume",
         "platform": "storage",
+        # The VM the volume is attached to: the platform's own word on what belongs to what.
+        "attached_to": attached_to,
         "size_gb": size_gb,
         "used_gb": used_gb,
         "online": True,
@@ -136,9 +140,9 @@ def default_inventory() -> dict[str, dict[str, Any]]:
         objects[pod] = _pod("default/api")
     for n in range(1, 7):
         objects[f"core-sw-{n:02d}"] = _device(["Gi0/1", "Gi0/2", "Gi0/3", "Gi0/4"])
-    objects["vol-data-01"] = _volume(1024, 700, [3, 10, 40, 95, 200])
+    objects["vol-data-01"] = _volume(1024, 700, [3, 10, 40, 95, 200], attached_to="prod-db-01")
     objects["vol-data-02"] = _volume(2048, 900, [5, 35, 65])
-    objects["vol-logs-01"] = _volume(512, 300, [1, 2, 45])
+    objects["vol-logs-01"] = _volume(512, 300, [1, 2, 45], attached_to="prod-app-01")
     for n in range(1, 4):
         objects[f"app-instance-{n:02d}"] = _instance("m1.medium")
     return copy.deepcopy(objects)

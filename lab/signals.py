@@ -73,6 +73,11 @@ def vm_summary(world: dict[str, Any], name: str) -> dict[str, Any]:
         "uptime_hours": rng.randint(30, 2400) if not vm["restarts"] else rng.randint(0, 3),
         "snapshots": len(vm["snapshots"]),
         "in_maintenance": bool(vm.get("maintenance")),
+        "volumes": sorted(
+            n
+            for n, o in world["objects"].items()
+            if o["kind"] == "volume" and o.get("attached_to") == name
+        ),
     }
 
 
@@ -476,6 +481,7 @@ def volume_summary(world: dict[str, Any], name: str) -> dict[str, Any]:
     used_total = min(size, used + snapshot_gb)
     return {
         "volume": name,
+        "attached_to": vol.get("attached_to"),
         "size_gb": size,
         "used_gb": used_total,
         "used_pct": _r(100.0 * used_total / size),

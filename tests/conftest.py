@@ -102,6 +102,7 @@ SEED_MIGRATIONS = [
     ("remediation.migrations.0015_approvers_group_and_expiry_schedule", "seed"),
     ("remediation.migrations.0021_connector_investigation_tools", "fill"),
     ("remediation.migrations.0023_runbooks_fix_observed_causes", "add"),
+    ("remediation.migrations.0029_lab_volume_relations", "relate"),
 ]
 
 

@@ -98,14 +98,30 @@ def ticket_of(case: dict[str, Any]) -> SimpleNamespace:
     """The ticket the intake would store for this input (an alert through the mappings)."""
     source = case["input"]
     if source["kind"] == "ticket":
+        from remediation.tickets.api import TicketInputSerializer
+
+        # Checked as POST /api/v1/tickets checks it: a refused ticket never reaches analysis.
+        fields = {
+            "ticket_id": case["id"][:64],
+            "title": source["title"],
+            "description": source["description"],
+            "category": source.get("category", "") or "other",
+            "affected_system": source.get("affected_system", ""),
+            "severity": source.get("severity", "medium"),
+        }
+        intake = TicketInputSerializer(data=fields)
+        if not intake.is_valid():
+            return SimpleNamespace(refused=json.dumps(intake.errors)[:200])
+        data = intake.validated_data
         return SimpleNamespace(
             ticket_id=case["id"],
-            title=source["title"],
-            description=source["description"],
+            title=data["title"],
+            description=data["description"],
             category=source.get("category", ""),
-            affected_system=source.get("affected_system", ""),
-            severity=source.get("severity", "medium"),
+            affected_system=data.get("affected_system", ""),
+            severity=data["severity"],
             source="api",
+            refused="",
         )
     from remediation.alerts import selectors
     from remediation.alerts.rules import map_alert, ticket_text
@@ -122,6 +138,7 @@ def ticket_of(case: dict[str, Any]) -> SimpleNamespace:
         affected_system=mapped.affected_system,
         severity=mapped.severity,
         source="alertmanager",
+        refused="",
     )
 
 
@@ -149,6 +166,19 @@ def run_case(
             },
         )
     ticket = ticket_of(case)
+    expected = case["expect"] if case["expect"].get("operation") else None
+    if ticket.refused:
+        # Refused at intake: nothing is analyzed, nothing proposed (a person resubmits it).
+        score.cases += 1
+        score.abstained += 1
+        if expected:
+            score.with_action += 1
+        else:
+            score.without_action += 1
+        score.lines.append(
+            f"{'MISS' if expected else 'ok  '} {case['id']}: refused at intake {ticket.refused}"
+        )
+        return
     investigation = None
     if investigate:
         t0 = time.monotonic()
@@ -156,8 +186,7 @@ def run_case(
         score.ms.append(int((time.monotonic() - t0) * 1000))
         score.calls.append(len(investigation["calls"]))
     analysis = LocalAnalyzer().analyze(TicketText.from_ticket(ticket, investigation))
-    analysis = _ground(analysis, investigation or {})
-    expected = case["expect"] if case["expect"].get("operation") else None
+    analysis = _ground(analysis, investigation or {}, affected_system=ticket.affected_system)
     actions = [a for a in analysis.actions if a.action_type != "read_only"]
     first = actions[0] if actions else None
     right = bool(

@@ -254,7 +254,7 @@ class AlertmanagerWebhookApi(APIView):
                     acting_user=user,  # type: ignore[arg-type]
                 )
             else:
-                key = alert_ticket_id(fingerprint, starts_at, user.pk)
+                key = alert_ticket_id(fingerprint, starts_at, int(user.pk or 0))
                 result = services.alert_redeliver(
                     key,
                     acting_user=user,  # type: ignore[arg-type]

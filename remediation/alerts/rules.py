@@ -12,11 +12,13 @@ go through the same checks as ``POST /api/v1/tickets``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 # Alertmanager's own label-name syntax.
 LABEL_NAME_REGEX = r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$"
@@ -68,8 +70,13 @@ def template_labels(template: str) -> tuple[str, ...]:
 
 def render_system(template: str, labels: Mapping[str, str], *, strip_port: bool) -> str:
     """Fill ``{label}`` placeholders; a missing label renders empty. ``strip_port`` drops a
-    trailing ``:9100`` (Prometheus' ``instance`` is host:port, the target is the host)."""
+    trailing ``:9100`` (Prometheus' ``instance`` is host:port, the target is the host) and
+    reads the host of a URL (a blackbox probe's ``instance`` is the URL it probed)."""
     value = _PLACEHOLDER.sub(lambda m: labels.get(m.group(1), ""), template)
+    if strip_port and "://" in value:
+        # An unreadable URL stays as it is: intake then refuses it as a system name.
+        with contextlib.suppress(ValueError):
+            value = urlsplit(value.strip()).hostname or value
     if strip_port:
         value = _PORT.sub("", value)
     return value.strip().strip("/")

@@ -157,7 +157,7 @@ def alert_resolve(
         if not getattr(acting_user, "is_staff", False):
             records = records.filter(mine)
         record = records.order_by("id").first()
-        if record is None:
+        if record is None or record.ticket_id is None:
             return AlertResult(Outcome.UNKNOWN)
         key = record.key
         record.deliveries += 1

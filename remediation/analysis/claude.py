@@ -69,6 +69,7 @@ from remediation.analysis.prompt import (
     tool_result_text,
 )
 from remediation.analysis.rules.diagnosis import UNKNOWN, Diagnosis, detect_platform, normalise
+from remediation.analysis.rules.evidence import related_objects
 from remediation.analysis.rules.matching import MAX_TEXT_CHARS
 from remediation.catalogue.rules.operations import (
     CATALOGUE,
@@ -587,6 +588,7 @@ class ClaudeAnalyzer:
                 ref,
                 platform=Platform(platform) if platform else None,
                 affected=affected,
+                related=related_objects(ticket.investigation),
             )
             or ""
         )

@@ -25,7 +25,7 @@ from typing import Any
 from remediation.analysis.base import AnalysisResult, TicketText
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.analysis.rules.diagnosis import Diagnosis, diagnose
-from remediation.analysis.rules.evidence import Weighed, in_scope, weigh
+from remediation.analysis.rules.evidence import Weighed, in_scope, related_objects, weigh
 from remediation.analysis.rules.matching import (
     RunbookEntry,
     find_current,
@@ -44,6 +44,7 @@ from remediation.catalogue.rules.operations import (
     SuggestedAction,
     effective_action_type,
     get_operation,
+    growth_refusal,
     validate_suggestions,
 )
 from remediation.catalogue.rules.targets import (
@@ -122,6 +123,11 @@ def _platform_fits(operation: Operation, platform: str | None, candidates: set[P
     return operation.platform.value == platform or operation.platform is Platform.STORAGE
 
 
+# Parameters a ticket's text may give: names, not amounts. Amounts (replicas, sizes,
+# retention) come from the cause and the observations.
+TEXT_PARAMS = frozenset({"interface", "snapshot_name"})
+
+
 class LocalAnalyzer:
     name = "local"
 
@@ -146,9 +152,23 @@ class LocalAnalyzer:
         # What was observed outranks the words (rules/evidence.py).
         weighed, facts = weigh_ticket(diagnosis, ticket.investigation)
         diagnosis = weighed.diagnosis
-        observed: dict[str, Any] = {}
+        if ticket.affected_system.strip() and affected is None:
+            # An affected system this system cannot read names no object: the text must not
+            # be left to pick one.
+            return self._abstain(
+                diagnosis.with_human(
+                    f"the affected system {ticket.affected_system[:80]!r} names no object "
+                    "this system can act on"
+                ),
+                [],
+            )
+        observed: dict[str, Any] = {
+            "related": related_objects(ticket.investigation),
+            "current": facts,
+        }
         if weighed.finding is not None:
-            affected, objects, observed = observed_target(weighed.finding, facts)
+            affected, objects, seen = observed_target(weighed.finding, facts)
+            observed.update(seen)
         wanted = ticket.category.strip().casefold()
         usable = [
             r for r in runbooks if not r.category.strip() or r.category.strip().casefold() == wanted
@@ -227,31 +247,49 @@ class LocalAnalyzer:
         assert operation is not None  # filtered by the caller
         if platform is None:
             platform = operation.platform  # the only platform with an operation for this cause
+        observed = observed or {}
+        related = observed.get("related") or frozenset()
         target, reason, derived = choose_target(
-            operation, affected=affected, objects=objects, platform=platform
+            operation, affected=affected, objects=objects, platform=platform, related=related
         )
         if target is None:
             dropped.append(f"{operation.key} not proposed: {reason}")
             return None
-        refusal = target_refusal(operation, target, platform=platform, affected=affected)
+        refusal = target_refusal(
+            operation, target, platform=platform, affected=affected, related=related
+        )
         if refusal:
             dropped.append(f"{operation.key} on {target.name!r} not proposed: {refusal}")
             return None
         known = {p.name for p in operation.params}
         params = {k: v for k, v in runbook.params.items() if k in known}
-        observed = observed or {}
-        # Sizes from what was observed (twice the memory, the next flavor...), unless the
-        # ticket names its own; the observed object's identity always wins.
-        params.update(derived_params(operation.key, observed.get("facts") or {}))
-        params.update(find_params(ticket.text, operation))
+        # Sizes come from the cause and what was observed (more replicas than now, the
+        # next flavor...), never from the ticket's words: a text saying "scale to 1" on a
+        # saturated deployment is not the fix. Only names the text gives (an interface, a
+        # snapshot's name) are taken from it; the observed object's identity always wins.
+        current = (observed.get("current") or {}).get(target.name) or observed.get("facts") or {}
+        params.update(derived_params(operation.key, current))
+        stated = find_params(ticket.text, operation)
+        params.update({k: v for k, v in stated.items() if k in TEXT_PARAMS})
         params[operation.target_param] = target.name
         params.update(observed.get("identity") or {})
+        missing = [p.name for p in operation.params if p.required and p.name not in params]
+        if missing and not current:
+            dropped.append(
+                f"{operation.key} on {target.name!r} not proposed: its {', '.join(missing)} "
+                "comes from what the platform shows, and nothing was observed"
+            )
+            return None
+        growth = growth_refusal(operation.key, params, current)
+        if growth:
+            dropped.append(f"{operation.key} on {target.name!r} not proposed: {growth}")
+            return None
         actions, reasons = validate_suggestions([{"operation": operation.key, "params": params}])
         if not actions:
             dropped.extend(f"{operation.key} not proposed: {r}" for r in reasons)
             return None
         _, destructive = effective_action_type(
-            operation, actions[0].params, find_current(ticket.text)
+            operation, actions[0].params, {**find_current(ticket.text), **current}
         )
         if destructive:
             # The runbook's fix is the operation as it is meant (more replicas for a load

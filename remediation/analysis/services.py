@@ -56,7 +56,7 @@ def ticket_analyze(ticket_pk: int) -> str:
     error = ""
     try:
         result = get_analyzer().analyze(TicketText.from_ticket(ticket, investigation))
-        result = _ground(result, investigation)
+        result = _ground(result, investigation, affected_system=ticket.affected_system)
     except AnalysisError as exc:
         error = str(exc)
     except Exception as exc:  # an analyzer bug must not strand the ticket in processing
@@ -85,15 +85,45 @@ def ticket_analyze(ticket_pk: int) -> str:
         return str(ticket.status)
 
 
-def _ground(result: AnalysisResult, investigation: dict[str, Any]) -> AnalysisResult:
+def _ground(
+    result: AnalysisResult, investigation: dict[str, Any], *, affected_system: str = ""
+) -> AnalysisResult:
     """Whatever the analyzer says, its actions rest on observations only when the
     observations show them right (``evidence.grounding``); otherwise the confidence is capped
     and the diagnosis says the words alone support it, so no policy runs it unattended.
+
+    First, an action no analyzer may propose is dropped (``evidence.action_refusal``): a
+    target outside the affected system as the platform describes it, or a capacity
+    operation that would not add capacity over what was observed.
 
     A grounded result's diagnosis names the observed cause and object, whichever analyzer
     wrote it: the choke point looks at that object again just before the write."""
     if not result.actions:
         return result
+    kept, dropped = [], list(result.dropped)
+    for action in result.actions:
+        refusal = evidence.action_refusal(
+            action.to_dict(), affected_system=affected_system, investigation=investigation
+        )
+        if refusal:
+            dropped.append(f"{action.operation} on {action.system!r} not proposed: {refusal}")
+        else:
+            kept.append(action)
+    if len(kept) != len(result.actions):
+        reason = dropped[-1].split(": ", 1)[-1]
+        base = result.diagnosis
+        result = replace(
+            result,
+            resolution=f"{result.resolution}\n\nWithdrawn: {reason}.",
+            actions=kept,
+            dropped=dropped,
+            confidence=result.confidence if kept else 0.0,
+            diagnosis=base.with_human(base.needs_human_reason or reason)
+            if base is not None
+            else None,
+        )
+        if not kept:
+            return result
     why, finding = evidence.grounding(result.suggested_actions, investigation)
     diagnosis = result.diagnosis or Diagnosis(
         cause="unknown",

@@ -26,10 +26,14 @@ from remediation.connectors.mcp import (
     ToolRefused,
 )
 from remediation.connectors.models import (
+    NEVER_MAPPED,
+    READ_ROLES,
     ConnectorTransport,
     PlatformConnector,
     fill_args,
     investigation_tool_errors,
+    read_only_tools,
+    tool_map_errors,
 )
 
 
@@ -119,7 +123,13 @@ class McpConnector:
         self.platform = row.platform
         self.simulated = row.simulated
         self.timeout = float(row.timeout_seconds)
-        self._tools = {role: row.tool_for(role) for role in row.tool_map or {}}
+        # Checked again here, not only in the admin form: a row written another way (a data
+        # migration, the shell, the database) never turns a read into a write. A bad map
+        # fails every call closed (as an unreachable server would).
+        self._map_problems = tool_map_errors(row.tool_map)
+        self._tools = (
+            {} if self._map_problems else {role: row.tool_for(role) for role in row.tool_map or {}}
+        )
         self.spec = server_spec(row)
         entries = row.investigation_tools if isinstance(row.investigation_tools, list) else []
         # Checked again here, not only in the admin form: a row written another way (a data
@@ -146,7 +156,14 @@ class McpConnector:
                 sessions.pop(self.spec, None)
 
     def _call(self, role: str, arguments: dict[str, Any]) -> Any:
-        return self._ask(self.tool(role), arguments, self.timeout)
+        if self._map_problems:
+            raise ConnectorError(f"{self.name}: tool_map refused: {self._map_problems[0]}")
+        tool = self.tool(role)
+        if role in READ_ROLES and tool not in read_only_tools():
+            raise ConnectorError(f"{self.name}: {role} maps to {tool!r}, not a read-only tool")
+        if role not in READ_ROLES and (tool in read_only_tools() or tool in NEVER_MAPPED):
+            raise ConnectorError(f"{self.name}: {role} maps to {tool!r}, not its write tool")
+        return self._ask(tool, arguments, self.timeout)
 
     def _ask(self, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
         """On the session this thread holds (an execution), else on the pooled one, which

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -15,6 +16,75 @@ from remediation.catalogue.rules.operations import CATALOGUE, Platform
 # The read tools a connector needs besides the 14 write tools; a real server may name them
 # differently, which is what ``tool_map`` is for.
 READ_ROLES = ("safe_to_act", "backup_available", "before_facts", "post_check")
+
+# The project's registry of read-only tools: the only tools a read role may be mapped to and
+# an investigation may list. The bundled lab's, plus the names a deployment declares for its
+# own servers (``EXTRA_READ_ONLY_TOOLS``, a setting: changing it takes a deploy, not an edit
+# in the admin). Data cannot add to it: otherwise ``{"safe_to_act": "reset_lab"}`` in a
+# connector row makes the decision's health check a write that no policy ever saw.
+LAB_READ_ONLY_TOOLS = frozenset(
+    {
+        *READ_ROLES,
+        "get_vm",
+        "get_vm_metrics",
+        "get_vm_events",
+        "get_host",
+        "get_pod",
+        "get_pod_logs",
+        "get_deployment",
+        "get_device",
+        "get_interface",
+        "get_volume",
+        "get_instance",
+    }
+)
+# Tools that change things outside the catalogue (the lab's control surface): never mapped,
+# never listed, whatever the settings say.
+NEVER_MAPPED = frozenset({"reset_lab", "inject_fault", "set_condition", "clear_faults"})
+
+
+def read_only_tools() -> frozenset[str]:
+    """The registry: the lab's read-only tools and the deployment's declared ones."""
+    extra = frozenset(getattr(settings, "EXTRA_READ_ONLY_TOOLS", ()) or ())
+    return (LAB_READ_ONLY_TOOLS | extra) - NEVER_MAPPED - frozenset(CATALOGUE)
+
+
+def tool_map_errors(tool_map: Any) -> list[str]:
+    """What is wrong with a connector's ``tool_map`` (empty: nothing).
+
+    A read role maps only to a tool the registry knows as read-only; an operation only to
+    its own write tool: not a read-only tool, not another operation's name, not a tool
+    another operation is mapped to, not a control tool."""
+    if not isinstance(tool_map, dict):
+        return ["Must be an object."]
+    readable = read_only_tools()
+    problems: list[str] = []
+    writes: dict[str, str] = {}
+    for role, tool in tool_map.items():
+        if role not in CATALOGUE and role not in READ_ROLES:
+            problems.append(
+                f"{role!r} is neither a catalogue operation nor a read role "
+                f"({', '.join(READ_ROLES)})."
+            )
+            continue
+        if not isinstance(tool, str) or not TOOL_NAME.fullmatch(tool):
+            problems.append(f"{role}: not a tool name.")
+            continue
+        if role in READ_ROLES:
+            if tool not in readable:
+                problems.append(
+                    f"{role}: {tool!r} is not a read-only tool this project knows "
+                    "(the lab's, or one declared in EXTRA_READ_ONLY_TOOLS)."
+                )
+            continue
+        if tool in NEVER_MAPPED or tool in readable or (tool in CATALOGUE and tool != role):
+            problems.append(f"{role}: {tool!r} is not {role}'s own write tool.")
+        elif tool in writes:
+            problems.append(f"{role}: {tool!r} is already the tool of {writes[tool]}.")
+        else:
+            writes[tool] = role
+    return problems
+
 
 # What an investigation may look at, and the placeholders a tool's arguments may use.
 OBSERVABLE_KINDS = ("vm", "host", "pod", "deployment", "device", "interface", "volume", "instance")
@@ -28,7 +98,8 @@ MAX_INVESTIGATION_TOOLS = 40
 # whatever a server's tool annotations claim.
 LAB_INVESTIGATION_TOOLS: dict[str, list[dict[str, Any]]] = {
     "vmware": [
-        {"kind": "vm", "tool": "get_vm", "args": {"vm": "{name}"}, "relatives": {"host": "host"}},
+        {"kind": "vm", "tool": "get_vm", "args": {"vm": "{name}"},
+         "relatives": {"host": "host", "volume": "volumes"}},
         {"kind": "vm", "tool": "get_vm_metrics", "args": {"vm": "{name}"}},
         {"kind": "vm", "tool": "get_vm_events", "args": {"vm": "{name}"}},
         {"kind": "host", "tool": "get_host", "args": {"host": "{name}"}},
@@ -46,7 +117,8 @@ LAB_INVESTIGATION_TOOLS: dict[str, list[dict[str, Any]]] = {
         {"kind": "interface", "tool": "get_interface",
          "args": {"device": "{device}", "interface": "{interface}"}},
     ],
-    "storage": [{"kind": "volume", "tool": "get_volume", "args": {"volume": "{name}"}}],
+    "storage": [{"kind": "volume", "tool": "get_volume", "args": {"volume": "{name}"},
+                 "relatives": {"vm": "attached_to"}}],
     "openstack": [{"kind": "instance", "tool": "get_instance", "args": {"instance": "{name}"}}],
 }  # fmt: skip
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
@@ -142,18 +214,8 @@ class PlatformConnector(models.Model):
             isinstance(k, str) and isinstance(v, str) for k, v in self.env.items()
         ):
             errors.setdefault("env", []).append("Must be an object of string values.")
-        known = set(CATALOGUE) | set(READ_ROLES)
-        if not isinstance(self.tool_map, dict):
-            errors.setdefault("tool_map", []).append("Must be an object.")
-        else:
-            for role, tool in self.tool_map.items():
-                if role not in known:
-                    errors.setdefault("tool_map", []).append(
-                        f"{role!r} is neither a catalogue operation nor a read role "
-                        f"({', '.join(READ_ROLES)})."
-                    )
-                elif not isinstance(tool, str) or not TOOL_NAME.fullmatch(tool):
-                    errors.setdefault("tool_map", []).append(f"{role}: not a tool name.")
+        for problem in tool_map_errors(self.tool_map):
+            errors.setdefault("tool_map", []).append(problem)
         for problem in investigation_tool_errors(self.investigation_tools, self.tool_map):
             errors.setdefault("investigation_tools", []).append(problem)
         if self.token_env and not ENV_NAME.fullmatch(self.token_env):
@@ -170,14 +232,15 @@ class PlatformConnector(models.Model):
 def investigation_tool_errors(entries: Any, tool_map: Any) -> list[str]:
     """What is wrong with an ``investigation_tools`` list (empty: nothing).
 
-    A write tool can never be listed: not a catalogue operation's name, nor the tool an
-    operation is mapped to."""
+    Only a tool the registry knows as read-only may be listed (``read_only_tools``); a write
+    tool never: not a catalogue operation's name, nor the tool an operation is mapped to."""
     if not isinstance(entries, list):
         return ["Must be a list."]
     if len(entries) > MAX_INVESTIGATION_TOOLS:
         return [f"At most {MAX_INVESTIGATION_TOOLS} tools."]
     mapped = tool_map if isinstance(tool_map, dict) else {}
     writes = set(CATALOGUE) | {str(mapped[k]) for k in CATALOGUE if k in mapped}
+    readable = read_only_tools()
     problems: list[str] = []
     for n, entry in enumerate(entries):
         where = f"entry {n + 1}"
@@ -191,6 +254,11 @@ def investigation_tool_errors(entries: Any, tool_map: Any) -> list[str]:
             problems.append(f"{where}: not a tool name.")
         elif tool in writes:
             problems.append(f"{where}: {tool!r} is a write tool; only read-only tools belong here.")
+        elif tool not in readable:
+            problems.append(
+                f"{where}: {tool!r} is not a read-only tool this project knows "
+                "(the lab's, or one declared in EXTRA_READ_ONLY_TOOLS)."
+            )
         args = entry.get("args")
         if not isinstance(args, dict) or not all(
             isinstance(k, str) and ARG_NAME.fullmatch(k) and v in ARG_PLACEHOLDERS

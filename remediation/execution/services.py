@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from config.errors import Conflict
+from config.errors import Conflict, Forbidden
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
@@ -186,7 +186,7 @@ def execution_run(ticket_pk: int) -> str:
         )
     # Committed: the claim and the intent are durable before anything leaves the process.
     # Look again at what justified the write (outside any transaction: it asks the platform).
-    gone = evidence_recheck(ticket.diagnosis)
+    gone = evidence_recheck(ticket.diagnosis, [a.to_dict() for a in actions])
     if gone:
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
@@ -430,11 +430,30 @@ def execution_observe(execution: Execution) -> list[dict[str, Any]]:
     return observed
 
 
+# The permission trusted feedback takes: settling an outcome teaches as much as feedback.
+RECONCILE_PERMISSION = "feedback.teach"
+
+
 def execution_reconcile(
     execution: Execution, *, worked: bool, acting_user: User, note: str
 ) -> None:
     """A person settles an unknown outcome after looking at the target: the ticket ends
-    ``resolved`` (success) or ``failed`` (failure). Nothing is re-run."""
+    ``resolved`` (success) or ``failed`` (failure). Nothing is re-run.
+
+    The verdict teaches (the outcome feeds the pattern's success rate), so it asks what
+    trusted feedback asks: the teaching permission, and not the ticket's own submitter.
+    Raises ``Forbidden`` otherwise, changing nothing."""
+    if not acting_user.is_active or not acting_user.has_perm(RECONCILE_PERMISSION):
+        raise Forbidden(
+            f"{acting_user.get_username()} may not settle an outcome: it takes the "
+            f"{RECONCILE_PERMISSION} permission (the Operators group)"
+        )
+    if acting_user.pk == Ticket.objects.values_list("submitted_by_id", flat=True).get(
+        pk=execution.ticket_id
+    ):
+        raise Forbidden(
+            f"{acting_user.get_username()} submitted this ticket and may not settle its outcome"
+        )
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=execution.ticket_id)
         locked = Execution.objects.select_for_update().get(pk=execution.pk)

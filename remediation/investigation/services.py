@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 
+from remediation.catalogue.rules.operations import growth_refusal
 from remediation.connectors.base import InvestigatingConnector
 from remediation.connectors.mcp import ConnectorError, ConnectorTimeout, ToolRefused
 from remediation.connectors.models import fill_args
@@ -325,9 +327,11 @@ def ticket_investigate(ticket: Any) -> dict[str, Any]:
     )
 
 
-def evidence_recheck(diagnosis: Any) -> str:
+def evidence_recheck(diagnosis: Any, actions: Sequence[Mapping[str, Any]] = ()) -> str:
     """Look again, just before a write, at what justified it: "" when the cause the analysis
-    observed is still seen on the same object, else why the write must not happen.
+    observed is still seen on the same object, else why the write must not happen. A
+    capacity action must still add capacity over what the platform shows now (someone may
+    have scaled the deployment past the approved count meanwhile).
 
     Only a diagnosis that rests on observations (``basis`` "observed") can be re-checked; a
     proposal a person approved on the ticket's words alone has nothing to compare (""). A
@@ -353,6 +357,13 @@ def evidence_recheck(diagnosis: Any) -> str:
     here = [f for f in seen.findings if (f.kind, f.name) == (kind, name)]
     label = str(diagnosis.get("cause_label") or cause)
     if any(f.cause == cause for f in here):
+        now = seen.facts.get(name) or {}
+        for action in actions:
+            params = action.get("params")
+            if isinstance(params, Mapping):
+                refusal = growth_refusal(str(action.get("operation")), params, now)
+                if refusal:
+                    return f"{name}: {refusal}"
         return ""
     if here:
         return f"{name} now shows {here[0].cause} instead of the {label} observed before"

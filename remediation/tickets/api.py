@@ -26,13 +26,16 @@ from config.api import (
 )
 from remediation.audit.models import AuditEvent
 from remediation.catalogue.rules.digest import actions_digest
+from remediation.catalogue.rules.targets import canonical_affected
 from remediation.tickets import access, selectors, services
 from remediation.tickets.models import Severity, Ticket, TicketStatus
 from remediation.tickets.selectors import alert_note
 
 TICKET_ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
-SYSTEM_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:/@\-]{0,199}$"
+# One object name; a single space only between a device and its interface ("sw-01 Gi0/1").
+SYSTEM_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:/@ \-]{0,199}$"
 MAX_TITLE = 200
+RESERVED_SOURCES = ("alertmanager",)
 MAX_DESCRIPTION = 20_000
 
 
@@ -160,7 +163,8 @@ class TicketInputSerializer(StrictInputMixin, serializers.Serializer):
         required=False,
         allow_blank=True,
         regex=SYSTEM_REGEX,
-        regex_message="Not a system name (letters, digits, . _ : / @ -).",
+        regex_message="Not a system name (letters, digits, . _ : / @ -; a space only "
+        "between a device and its interface).",
     )
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MEDIUM)
     # A declared field, moved out of the class by DRF's metaclass: no clash with Field.source.
@@ -168,6 +172,12 @@ class TicketInputSerializer(StrictInputMixin, serializers.Serializer):
 
     def validate_category(self, value: str) -> str:
         return value.lower()
+
+    def validate_affected_system(self, value: str) -> str:
+        canonical, refusal = canonical_affected(value)
+        if refusal:
+            raise serializers.ValidationError(refusal)
+        return canonical
 
 
 class TicketListCreateApi(APIView):
@@ -194,6 +204,12 @@ class TicketListCreateApi(APIView):
         serializer = TicketInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
+        if (data.get("source") or "").strip().lower() in RESERVED_SOURCES:
+            # Alert tickets are made by the Alertmanager intake, which records each alert;
+            # a ticket claiming that source here would pass for one.
+            raise serializers.ValidationError(
+                {"source": ["Reserved for the Alertmanager intake (POST /api/v1/alerts/...)."]}
+            )
         intake = services.ticket_create(
             services.TicketInput(
                 ticket_id=data["ticket_id"],

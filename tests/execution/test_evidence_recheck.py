@@ -63,3 +63,32 @@ def test_a_platform_that_does_not_answer_now_fails_closed(lab_path, policy):
     ticket.refresh_from_db()
     assert "could not look again at prod-web-07" in ticket.status_reason
     assert lab_writes(lab_path) == []
+
+
+def test_a_capacity_action_below_what_runs_now_is_not_written(lab_path, policy):
+    """Approved: scale default/web to 4. Meanwhile someone scaled it to 6 and it is still
+    saturated: writing 4 would cut capacity, so nothing is written."""
+    from lab import engine
+    from lab.state import LabState
+
+    with LabState(lab_path).tx() as tx:
+        engine.set_condition(tx.world, "default/web", "saturated")
+        tx.world["objects"]["default/web"]["replicas"] = 6
+        tx.save()
+    ticket = approved_ticket(
+        [action("scale_deployment", deployment="default/web", replicas=4)], via="approval"
+    )
+    diagnosis = {
+        "cause": "load_spike",
+        "cause_label": "more load than the replicas can serve",
+        "established": True,
+        "basis": "observed",
+        "observed_target": {"kind": "deployment", "name": "default/web"},
+    }
+    Ticket.objects.filter(pk=ticket.pk).update(diagnosis=diagnosis)
+    assert execution_run(ticket.pk).startswith("refused")
+    ticket.refresh_from_db()
+    assert "scaling out must add replicas (replicas is 6 now; 4 was proposed)" in (
+        ticket.status_reason
+    )
+    assert lab_writes(lab_path) == []

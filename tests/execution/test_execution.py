@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from feedback.replay.worker import drain
 from remediation.audit.models import AuditAction, AuditEvent
@@ -14,6 +17,7 @@ from remediation.execution.services import (
     execution_run,
 )
 from remediation.tickets.models import TicketStatus
+from tests.conftest import make_teacher
 from tests.support.execution import action, approved_ticket, lab_world, lab_writes, stage
 from tests.support.factories import UserFactory
 
@@ -130,7 +134,9 @@ def test_a_hung_call_ends_unknown_within_the_timeout_and_is_not_retried(lab_path
     # What the connector's listed read-only tools show: the guest restarted a minute ago.
     events = observed[0]["state"]["get_vm_events"]["events"]
     assert any(e["message"] == "Guest OS restarted" for e in events)
-    execution_reconcile(execution, worked=True, acting_user=UserFactory(), note="VM is back")
+    execution_reconcile(
+        execution, worked=True, acting_user=make_teacher(UserFactory()), note="VM is back"
+    )
     ticket.refresh_from_db()
     assert (ticket.status, ticket.outcome) == (TicketStatus.RESOLVED, "success")
     assert len(lab_writes(lab_path)) == 1
@@ -225,3 +231,39 @@ def test_the_circuit_breaker_opens_after_the_threshold_and_needs_a_person(lab_pa
     t = approved_ticket([action("restart_vm", vm="prod-web-06")], pattern=pattern)
     assert execution_run(t.pk) == ExecutionState.SUCCEEDED
     assert len(lab_writes(lab_path)) == 3
+
+
+def _unknown_execution(lab_path):
+    PlatformConnector.objects.filter(platform="vmware").update(timeout_seconds=2)
+    stage(lab_path, fault={"kind": "hang", "target": "prod-web-04", "seconds": 60})
+    ticket = approved_ticket([action("restart_vm", vm="prod-web-04")])
+    assert execution_run(ticket.pk) == ExecutionState.UNKNOWN
+    return ticket, Execution.objects.get(ticket=ticket)
+
+
+@pytest.mark.parametrize("who", ["outsider", "submitter"])
+def test_only_a_trusted_person_not_the_submitter_settles_an_unknown_outcome(lab_path, policy, who):
+    """The probe ran `reconcile_execution KEY --worked --user outsider` and the ticket was
+    resolved as a success. Settling teaches like feedback, so it asks the same."""
+    ticket, execution = _unknown_execution(lab_path)
+    if who == "outsider":
+        UserFactory(username="outsider")
+    else:
+        make_teacher(ticket.submitted_by)
+    username = "outsider" if who == "outsider" else ticket.submitted_by.username
+    with pytest.raises(CommandError, match="may not settle"):
+        call_command(
+            "reconcile_execution", execution.key, "--worked", "--user", username, stdout=StringIO()
+        )
+    ticket.refresh_from_db()
+    execution.refresh_from_db()
+    assert (ticket.status, ticket.outcome) == (TicketStatus.MANUAL_REVIEW, "unknown")
+    assert execution.state == ExecutionState.UNKNOWN
+    assert not AuditEvent.objects.filter(action=AuditAction.EXECUTION_RECONCILED).exists()
+
+    make_teacher(UserFactory(username="oncall"))
+    call_command(
+        "reconcile_execution", execution.key, "--failed", "--user", "oncall", stdout=StringIO()
+    )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.outcome) == (TicketStatus.FAILED, "failure")

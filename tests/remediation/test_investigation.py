@@ -202,3 +202,10 @@ def test_a_broken_investigation_never_strands_the_ticket_and_nothing_is_guessed(
     assert body["investigation"]["reason"] == "investigation error (RuntimeError)"
     assert body["suggested_actions"] == []
     assert ticket.status == TicketStatus.MANUAL_REVIEW
+
+
+def test_the_migrated_lab_rows_list_exactly_the_labs_tools():
+    """The data migrations write the lab's list as it ships (relations included): what a new
+    database holds is what the code describes."""
+    for row in PlatformConnector.objects.filter(simulated=True):
+        assert row.investigation_tools == LAB_INVESTIGATION_TOOLS[row.platform], row.platform

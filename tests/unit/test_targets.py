@@ -16,6 +16,7 @@ from remediation.catalogue.rules.operations import (
 from remediation.catalogue.rules.targets import (
     ObjectRef,
     belongs_to,
+    canonical_affected,
     choose_target,
     classify_name,
     find_objects,
@@ -91,10 +92,13 @@ def test_pods_belong_to_their_deployment_or_statefulset_by_name():
         (HOST, HOST, True),
         (ObjectRef(ObjectKind.HOST, "prod-db-01"), HOST, False),
         (ObjectRef(ObjectKind.VM, "PROD-WEB-01"), HOST, True),
-        (POD, ObjectRef(ObjectKind.CLUSTER, "k8s-prod"), True),
+        # A whole cluster does not let the text pick any object in it.
+        (POD, ObjectRef(ObjectKind.CLUSTER, "k8s-prod"), False),
         (POD, ObjectRef(ObjectKind.NAMESPACE, "shop"), True),
         (POD, ObjectRef(ObjectKind.NAMESPACE, "billing"), False),
-        (VOLUME, ObjectRef(ObjectKind.HOST, "fileserver-01"), True),
+        # A volume is not a host's, VM's or instance's by kind alone.
+        (VOLUME, ObjectRef(ObjectKind.HOST, "fileserver-01"), False),
+        (VOLUME, ObjectRef(ObjectKind.VM, "prod-web-03"), False),
         (VOLUME, ObjectRef(ObjectKind.VOLUME, "vol-other"), False),
         (ObjectRef(ObjectKind.DEVICE, "core-sw-02"), ObjectRef(ObjectKind.HOST, "core-sw-01"),
          False),
@@ -102,6 +106,45 @@ def test_pods_belong_to_their_deployment_or_statefulset_by_name():
 )  # fmt: skip
 def test_scope_is_the_affected_system_or_what_belongs_to_it(ref, affected, inside):
     assert (scope_refusal(ref, affected) is None) is inside
+
+
+def test_the_platforms_relations_widen_the_scope_and_nothing_else():
+    vm = ObjectRef(ObjectKind.VM, "prod-web-03")
+    logs = ObjectRef(ObjectKind.VOLUME, "vol-logs-01")
+    assert scope_refusal(logs, vm) is not None
+    assert scope_refusal(logs, vm, frozenset({("volume", "vol-logs-01")})) is None
+    # A relation of another kind or name does not stand in for it.
+    assert scope_refusal(logs, vm, frozenset({("vm", "vol-logs-01")})) is not None
+    assert scope_refusal(logs, vm, frozenset({("volume", "vol-data-01")})) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "stored", "refused"),
+    [
+        ("prod-web-01", "prod-web-01", False),
+        ("  prod-web-01 ", "prod-web-01", False),
+        ("prod-web-01:9100", "prod-web-01", False),
+        ("payments/api", "payments/api", False),
+        ("deployment/payments/api", "deployment/payments/api", False),
+        ("core-sw-01:Gi1/0/1", "core-sw-01:Gi1/0/1", False),
+        ("core-sw-01 Gi0/3", "core-sw-01:Gi0/3", False),
+        ("", "", False),
+        ("default/", None, True),
+        ("/default/api", None, True),
+        ("default//api", None, True),
+        ("default/api/extra", None, True),
+        ("a/b/c/d", None, True),
+        ("http://app-01:8080/health", None, True),
+        ("https://app-01", None, True),
+        ("vm:", None, True),
+        ("prod web 01", None, True),
+    ],
+)
+def test_the_affected_system_is_canonical_or_refused(text, stored, refused):
+    value, refusal = canonical_affected(text)
+    assert (refusal is not None) is refused, refusal
+    if stored is not None:
+        assert value == stored
 
 
 def test_no_affected_system_means_no_scope_to_check():

@@ -24,7 +24,14 @@ from typing import Any
 
 from remediation.analysis.rules.diagnosis import UNKNOWN, Diagnosis
 from remediation.analysis.rules.vocabulary import CAUSE_BY_KEY, FIXES
-from remediation.catalogue.rules.operations import CATALOGUE
+from remediation.catalogue.rules.operations import CATALOGUE, growth_refusal
+from remediation.catalogue.rules.targets import (
+    ObjectRef,
+    Related,
+    belongs_to,
+    classify_name,
+    parse_affected,
+)
 from remediation.investigation.rules.observations import Finding, Observed, read_observations
 from remediation.investigation.rules.subjects import KIND_PLATFORM
 
@@ -64,6 +71,58 @@ def in_scope(objects: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
         for o in objects
         if isinstance(o, Mapping) and (o is primary or o.get("of") == name)
     }
+
+
+def related_objects(investigation: Mapping[str, Any] | None) -> Related:
+    """(kind, name) of the objects the platform reported as related to the ticket's object
+    (and that object itself): the only relations that widen an action's scope."""
+    if not isinstance(investigation, Mapping):
+        return frozenset()
+    objects = investigation.get("objects")
+    return frozenset(in_scope(objects if isinstance(objects, list) else []))
+
+
+def observed_facts(investigation: Mapping[str, Any] | None) -> Mapping[str, Mapping[str, Any]]:
+    """What the investigation read of each object's current state, by object name."""
+    if not isinstance(investigation, Mapping):
+        return {}
+    if investigation.get("status") not in ("complete", "partial"):
+        return {}
+    objects = investigation.get("objects")
+    return read_observations(objects if isinstance(objects, list) else []).facts
+
+
+def action_refusal(
+    action: Mapping[str, Any],
+    *,
+    affected_system: str,
+    investigation: Mapping[str, Any] | None,
+) -> str:
+    """Why an action, whoever proposed it, must not be proposed at all ("" when it may).
+
+    Its target must be the ticket's affected system or an object the platform lists as part
+    of it, never one the text merely names; a capacity operation must add capacity over
+    what the platform reports now (``growth_refusal``)."""
+    operation = CATALOGUE.get(str(action.get("operation")))
+    params = action.get("params")
+    if operation is None or not isinstance(params, Mapping):
+        return "not an action of the catalogue"
+    name = str(params.get(operation.target_param, ""))
+    if affected_system.strip():
+        affected = parse_affected(affected_system)
+        if affected is None:
+            return f"the affected system {affected_system[:80]!r} names no object to act on"
+        spec = operation.param(operation.target_param)
+        ref = classify_name(name, hint=spec.kind if spec else None) or ObjectRef(
+            affected.kind, name
+        )
+        if not belongs_to(ref, affected, related_objects(investigation)):
+            return (
+                f"{name!r} is not the affected system {affected.name!r} nor an object the "
+                "platform lists as part of it"
+            )
+    facts = observed_facts(investigation).get(name)
+    return growth_refusal(operation.key, params, facts)
 
 
 def _with_basis(diagnosis: Diagnosis, basis: str, **extra: Any) -> Diagnosis:

@@ -545,6 +545,41 @@ def effective_action_type(
     return base, ""
 
 
+# Operations that exist to add capacity, and the parameter that says how much: for these, a
+# value at or below what the platform reports now is not the fix (a saturated 2-replica
+# deployment is not helped by 1 replica), whoever proposed it.
+GROWS: dict[str, str] = {
+    "scale_deployment": "replicas",
+    "increase_memory": "memory_gb",
+    "increase_cpu": "cpus",
+    "expand_volume": "size_gb",
+}
+GROWTH_WORDS = {
+    "replicas": "scaling out must add replicas",
+    "memory_gb": "a memory increase must increase the memory",
+    "cpus": "a vCPU increase must add vCPUs",
+    "size_gb": "an expansion must grow the volume",
+}
+
+
+def growth_refusal(
+    operation: str, params: Mapping[str, Any], current: Mapping[str, Any] | None
+) -> str:
+    """Why ``params`` do not add capacity over the observed ``current`` state ("" when they
+    do, or when the operation is not a capacity one, or nothing current is known)."""
+    name = GROWS.get(operation)
+    if name is None or not current:
+        return ""
+    new, old = params.get(name), current.get(name)
+    if isinstance(new, bool) or not isinstance(new, int):
+        return ""
+    if isinstance(old, bool) or not isinstance(old, int | float) or old <= 0:
+        return ""
+    if new <= old:
+        return f"{GROWTH_WORDS[name]} ({name} is {int(old)} now; {new} was proposed)"
+    return ""
+
+
 def _label(raw: Any, index: int) -> str:
     """How to name a suggestion in a reason: its operation (bounded, printable) and index."""
     op = raw.get("operation") if isinstance(raw, Mapping) else None

@@ -7,15 +7,17 @@ Two rules every analyzer's proposal passes (``target_refusal``):
   VM. A bare host name (``ObjectKind.HOST``) is a VM, an instance or a network device only
   once the ticket's platform says which.
 * **Scope.** The target is the ticket's ``affected_system`` itself, or an object that belongs
-  to it: a pod of that deployment or StatefulSet (by the controller's naming), the workload
-  that owns that pod, an object in that namespace or cluster, a volume or interface of that
-  host or device. Anything else the text happens to mention is out of scope: a ticket about
-  prod-web-01 that mentions prod-db-01 never acts on prod-db-01.
+  to it. Belonging is what the name itself says (a pod of that deployment or StatefulSet by
+  the controller's naming, the workload that owns that pod, an object in that namespace), or
+  what the platform says: the relations the investigation read through the platform's
+  read-only tools (the VM's volumes, the device's interfaces, the deployment's pods), passed
+  in as ``related``. Never by kind alone: a ticket about VM prod-web-03 that names
+  vol-logs-01 does not act on vol-logs-01 unless the platform lists it as that VM's volume,
+  and a ticket about a whole cluster does not let its text pick any object in it.
 
-Which object is meant is parsed from names and the words around them (``parse_affected``);
-the connectors' inventory would be the authority, and until there is one every ownership
-claimed here is checked from naming only, which is why scope widens only along the relations
-listed above.
+Which object is meant is parsed from names and the words around them (``parse_affected``).
+``affected_refusal`` refuses an ``affected_system`` that is no object name at all (a URL, a
+trailing ``/``, extra path segments), at intake.
 """
 
 from __future__ import annotations
@@ -207,9 +209,16 @@ def kind_refusal(operation: Operation, ref: ObjectRef, platform: Platform | None
     return None
 
 
-def belongs_to(ref: ObjectRef, affected: ObjectRef) -> bool:
-    """Whether ``ref`` is ``affected`` or an object the catalogue's relations put inside it."""
+Related = frozenset[tuple[str, str]]
+NO_RELATIONS: Related = frozenset()
+
+
+def belongs_to(ref: ObjectRef, affected: ObjectRef, related: Related = NO_RELATIONS) -> bool:
+    """Whether ``ref`` is ``affected``, an object its name puts inside it, or an object the
+    platform reported as related to it (``related``: (kind, name) pairs)."""
     if ref.name.casefold() == affected.name.casefold():
+        return True
+    if (ref.kind.value, ref.name) in related:
         return True
     if ref.kind is ObjectKind.POD:
         owner = pod_owner(ref)
@@ -221,28 +230,24 @@ def belongs_to(ref: ObjectRef, affected: ObjectRef) -> bool:
     ):
         owner = pod_owner(affected)
         return owner is not None and owner == ref
-    if ref.platform is Platform.KUBERNETES:
-        if affected.kind is ObjectKind.CLUSTER:
-            return True
-        if affected.kind is ObjectKind.NAMESPACE:
-            return ref.namespace == affected.name
-    if ref.kind is ObjectKind.VOLUME:
-        # The volume of that VM / instance / storage host, as the ticket names it.
-        return affected.kind in (ObjectKind.HOST, ObjectKind.VM, ObjectKind.INSTANCE)
+    if ref.platform is Platform.KUBERNETES and affected.kind is ObjectKind.NAMESPACE:
+        return ref.namespace == affected.name
     return False
 
 
-def scope_refusal(ref: ObjectRef, affected: ObjectRef | None) -> str | None:
+def scope_refusal(
+    ref: ObjectRef, affected: ObjectRef | None, related: Related = NO_RELATIONS
+) -> str | None:
     """Why ``ref`` is outside the ticket's affected system, or None when it is inside.
 
     With no affected system there is nothing to compare with; callers then accept only an
     object the ticket names unambiguously (one of its kind).
     """
-    if affected is None or belongs_to(ref, affected):
+    if affected is None or belongs_to(ref, affected, related):
         return None
     return (
         f"{ref.name!r} is not the affected system {affected.name!r} "
-        "nor an object that belongs to it"
+        "nor an object the platform lists as part of it"
     )
 
 
@@ -252,9 +257,51 @@ def target_refusal(
     *,
     platform: Platform | None,
     affected: ObjectRef | None,
+    related: Related = NO_RELATIONS,
 ) -> str | None:
     """The catalogue's target rule: kind and platform first, then scope."""
-    return kind_refusal(operation, ref, platform) or scope_refusal(ref, affected)
+    return kind_refusal(operation, ref, platform) or scope_refusal(ref, affected, related)
+
+
+MAX_SEGMENTS = 3
+_PORT = re.compile(r":[0-9]{1,5}$")
+
+
+def canonical_affected(text: str) -> tuple[str, str | None]:
+    """``affected_system`` as stored, and why it cannot be one (None when it can).
+
+    An affected system names one object: ``prod-web-01``, ``vm:prod-web-01``,
+    ``payments/api``, ``deployment/payments/api``, ``core-sw-01:Gi1/0/1`` (also written
+    ``core-sw-01 Gi1/0/1``). Surrounding spaces and a scrape port (``prod-web-01:9100``) are
+    dropped. A URL, a name starting or ending in
+    ``/`` or ``:``, an empty or extra path segment is refused: ``default/`` named no object,
+    which left the ticket's text to pick one."""
+    value = text.strip()
+    if not value:
+        return "", None
+    words = value.split()
+    if len(words) == 2 and HOST_NAME.fullmatch(words[0]) and INTERFACE_NAME.fullmatch(words[1]):
+        value = f"{words[0]}:{words[1]}"  # "core-sw-05 Gi0/3", as people write it
+    elif len(words) > 1:
+        return value, "one object name, without spaces"
+    head, colon, rest = value.partition(":")
+    if colon and HOST_NAME.fullmatch(head) and _PORT.fullmatch(f":{rest}"):
+        value = head
+    if "://" in value or value.lower().startswith(("http:", "https:", "ftp:", "file:")):
+        return value, "a URL is not a system name; name the object (e.g. prod-web-01)"
+    if value.endswith(("/", ":")) or value.startswith(("/", ":")):
+        return value, "must not start or end with '/' or ':'"
+    if "//" in value or "::" in value:
+        return value, "has an empty path segment"
+    head, colon, rest = value.partition(":")
+    if colon and "/" not in head and INTERFACE_NAME.fullmatch(rest):
+        return value, None  # device:interface, whose interface may have its own slashes
+    segments = value.split("/")
+    if len(segments) > MAX_SEGMENTS:
+        return value, "too many path segments: use namespace/name or kind/namespace/name"
+    if len(segments) == MAX_SEGMENTS and segments[0].lower() not in KIND_WORDS:
+        return value, f"{segments[0]!r} is not a kind: use namespace/name or kind/namespace/name"
+    return value, None
 
 
 # --- Objects named in a ticket's text ------------------------------------------------------
@@ -378,6 +425,7 @@ def choose_target(
     affected: ObjectRef | None,
     objects: list[ObjectRef],
     platform: Platform | None,
+    related: Related = NO_RELATIONS,
 ) -> tuple[ObjectRef | None, str, bool]:
     """The object ``operation`` should act on: (ref, reason when None, derived).
 
@@ -397,7 +445,9 @@ def choose_target(
     fitting: list[ObjectRef] = []
     refusals: list[str] = []
     for ref in pool:
-        reason = target_refusal(operation, ref, platform=platform, affected=affected)
+        reason = target_refusal(
+            operation, ref, platform=platform, affected=affected, related=related
+        )
         if reason is None:
             # The same name found as a host and as a VM is one object.
             if all(ref.name.casefold() != f.name.casefold() for f in fitting):

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.errors import Conflict
+from config.errors import Conflict, Forbidden
 from remediation.execution.models import Execution
 from remediation.execution.services import execution_observe, execution_reconcile
 
@@ -25,7 +25,11 @@ class Command(BaseCommand):
         verdict = parser.add_mutually_exclusive_group()
         verdict.add_argument("--worked", action="store_true")
         verdict.add_argument("--failed", action="store_true")
-        parser.add_argument("--user", help="who decides (a username); needed with a verdict")
+        parser.add_argument(
+            "--user",
+            help="who decides (a username); needed with a verdict. Must hold feedback.teach "
+            "(the Operators group) and not have submitted the ticket",
+        )
         parser.add_argument("--note", default="checked the target")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -43,6 +47,6 @@ class Command(BaseCommand):
             execution_reconcile(
                 execution, worked=options["worked"], acting_user=user, note=options["note"]
             )
-        except Conflict as exc:
+        except (Conflict, Forbidden) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(self.style.SUCCESS(f"{execution.key} reconciled"))
