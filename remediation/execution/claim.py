@@ -62,6 +62,10 @@ def _policy_refusal(
     since the decision (or the approval)."""
     if execution.via == ExecutionVia.AUTO and policy is None:
         return f"no active policy for category {ticket.category!r} any more"
+    if policy is None and execution.policy_name:
+        # Decided under a policy that an admin disabled (or removed) while the request
+        # waited for approval: the approval was given under a rule that no longer stands.
+        return f"policy {execution.policy_name} is no longer active for {ticket.category!r}"
     if policy is None:
         return None
     if policy.mode == PolicyMode.SHADOW:
@@ -138,13 +142,13 @@ def recheck(
     actions, problem = actions_of(ticket)
     if problem:
         return [], Refusal(problem)
-    for action in actions:
-        if not isinstance(get_connector(action.platform), ActionConnector):
-            return [], Refusal(f"no connector can act on platform {action.platform}")
     policy = policy_for_category(ticket.category)
     reason = _policy_refusal(ticket, execution, policy, actions, now)
     if reason:
         return [], Refusal(reason)
+    for action in actions:
+        if not isinstance(get_connector(action.platform), ActionConnector):
+            return [], Refusal(f"no connector can act on platform {action.platform}")
     approval = approval_check(ticket)
     if not approval.ok:
         return [], Refusal(f"not approved: {approval.reason}")

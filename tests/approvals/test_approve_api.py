@@ -444,3 +444,25 @@ def test_the_expiry_sweep_is_scheduled_every_minute_and_runs_as_a_task(ticket):
         assert expire_approval_requests() == "expired 1"
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.MANUAL_REVIEW
+
+
+def test_a_policy_disabled_while_the_request_waited_stops_the_approved_run(
+    lab, user, carol, client_for, drain_queue
+):
+    """The probe disabled the category's policy while a request waited, then approved: the
+    execution ran. The claim asks the decision's policy rule again, and a policy that is
+    no longer active refuses it."""
+    decided_under = policy("server")
+    ticket = awaiting_ticket(user)
+    assert ticket.decision_policy == decided_under.name
+    decided_under.enabled = False
+    decided_under.save()
+    r = approve(client_for(carol), ticket, approver="carol")
+    assert r.status_code == 200, r.json()
+    drain_queue()
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.MANUAL_REVIEW
+    assert "no longer active" in ticket.status_reason
+    assert ticket.auto_remediation_executed is False
+    refused = AuditEvent.objects.get(ticket=ticket, action=AuditAction.EXECUTION_REFUSED)
+    assert "no longer active" in refused.message
