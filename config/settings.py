@@ -245,6 +245,22 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.SafeJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Intake (POST /tickets, the Alertmanager webhook) per identity: config/throttling.py.
+}
+_rate = env.str("THROTTLE_INTAKE_RATE", default="120/min").strip().lower()
+if _rate not in ("", "off") and not re.fullmatch(
+    r"[1-9][0-9]{0,6}/(s|sec|m|min|h|hour|d|day)", _rate
+):
+    raise ImproperlyConfigured(
+        f"THROTTLE_INTAKE_RATE must be like 120/min (or off), got {_rate[:40]!r}"
+    )
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"intake": None if _rate in ("", "off") else _rate}
+# Where the intake throttle counts: per process by default; with several processes
+# (gunicorn workers) point it at a shared cache, e.g. dbcache://throttle_cache after
+# `manage.py createcachetable`, so the rate holds across them.
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://default"),
+    "throttle": env.cache_url("THROTTLE_CACHE_URL", default="locmemcache://throttle"),
 }
 
 # API tokens: `Authorization: Token <key>`. The table holds each key's SHA-512 digest and
@@ -392,6 +408,13 @@ INVESTIGATION_ENABLED = _bool("INVESTIGATION_ENABLED", True)
 INVESTIGATION_MAX_CALLS = _number("INVESTIGATION_MAX_CALLS", 16, low=1, high=64, integer=True)
 INVESTIGATION_MAX_SECONDS = _number(
     "INVESTIGATION_MAX_SECONDS", 8.0, low=0.5, high=120, integer=False
+)
+# Fair turns in the analysis queue: a submitter that had this many tickets analyzed in the
+# window yields to another submitter's waiting ticket (one token's burst cannot starve the
+# rest). See remediation.analysis.services.analysis_may_start.
+ANALYSIS_FAIR_SHARE = _number("ANALYSIS_FAIR_SHARE", 5, low=1, high=10_000, integer=True)
+ANALYSIS_FAIR_WINDOW_SECONDS = _number(
+    "ANALYSIS_FAIR_WINDOW_SECONDS", 60, low=1, high=3600, integer=True
 )
 # A real MCP server's read-only tools, by name (comma-separated), besides the bundled lab's:
 # the only tools a connector's read roles may be mapped to and its investigation may list.

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from django_q.tasks import async_task
+
 from remediation.analysis import services as analysis_services
 from remediation.notifications import services as notification_services
 
+ANALYZE_TASK = "remediation.tasks.analyze_ticket"
+# How many times one analysis may give its turn to other submitters before it runs anyway.
+MAX_YIELDS = 20
 
-def analyze_ticket(ticket_pk: int) -> str:
+
+def analyze_ticket(ticket_pk: int, yields: int = 0) -> str:
+    if yields < MAX_YIELDS and not analysis_services.analysis_may_start(ticket_pk):
+        # Back of the queue: another submitter's ticket waits and this one's had its share.
+        async_task(ANALYZE_TASK, ticket_pk, yields + 1, task_name=f"analyze {ticket_pk} (yielded)")
+        return f"yielded its turn ({yields + 1})"
     return analysis_services.ticket_analyze(ticket_pk)
 
 

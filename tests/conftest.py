@@ -13,6 +13,7 @@ from collections.abc import Callable
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
+from django.core.cache import caches
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -111,6 +112,12 @@ def seeded(db) -> None:
     """Re-apply the (idempotent) seeding functions of the data migrations."""
     for module, function in SEED_MIGRATIONS:
         getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts() -> None:
+    # The intake throttle counts per user id in a per-process cache; ids repeat across tests.
+    caches["throttle"].clear()
 
 
 @pytest.fixture(autouse=True)

@@ -32,6 +32,7 @@ from config.api import (
     contains_control_characters,
     error_responses,
 )
+from config.throttling import IntakeThrottle
 from remediation.alerts import selectors, services
 from remediation.alerts.models import AlertStatus
 from remediation.alerts.rules import (
@@ -208,13 +209,22 @@ def _field_paths(index: int, mapped: MappedAlert) -> dict[str, str]:
 
 
 class AlertmanagerWebhookApi(APIView):
+    throttle_classes = [IntakeThrottle]
+
+    @staticmethod
+    def throttle_weight(request: Request) -> int:
+        """A batch costs its number of alerts: each may become a ticket."""
+        data = request.data
+        alerts = data.get("alerts") if isinstance(data, dict) else None
+        return len(alerts) if isinstance(alerts, list) else 1
+
     @extend_schema(
         operation_id="alerts_alertmanager",
         request=AlertmanagerWebhookSerializer,
         responses={
             200: AlertBatchOutputSerializer,
             207: AlertBatchOutputSerializer,
-            **error_responses(400, 401, 403, 413),
+            **error_responses(400, 401, 403, 413, 429),
         },
         summary="Alertmanager webhook: each firing alert becomes or joins a ticket",
         description=(

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +29,32 @@ from remediation.tickets.models import Ticket, TicketStatus
 from remediation.tickets.transitions import ticket_transition
 
 logger = logging.getLogger(__name__)
+
+
+def analysis_may_start(ticket_pk: int) -> bool:
+    """Whether this ticket's analysis takes its turn now, or gives it to another submitter.
+
+    The worker takes tasks in the order they were queued, so one token's burst (60 tickets
+    in a second) would otherwise delay everyone else's next ticket by all of its analyses.
+    A submitter that had ``ANALYSIS_FAIR_SHARE`` tickets analyzed within the last
+    ``ANALYSIS_FAIR_WINDOW_SECONDS`` yields while a ticket of another submitter waits: its
+    task goes to the back of the queue (the caller re-queues it, a bounded number of times).
+    """
+    ticket = Ticket.objects.filter(pk=ticket_pk).only("submitted_by_id", "status").first()
+    if ticket is None or ticket.status != TicketStatus.PROCESSING:
+        return True  # nothing to analyze: let the task say so
+    since = timezone.now() - timedelta(seconds=int(settings.ANALYSIS_FAIR_WINDOW_SECONDS))
+    recent = Ticket.objects.filter(
+        submitted_by_id=ticket.submitted_by_id, analyzed_at__gte=since
+    ).count()
+    if recent < int(settings.ANALYSIS_FAIR_SHARE):
+        return True
+    others_waiting = (
+        Ticket.objects.filter(status=TicketStatus.PROCESSING, analyzed_at__isnull=True)
+        .exclude(submitted_by_id=ticket.submitted_by_id)
+        .exists()
+    )
+    return not others_waiting
 
 
 def ticket_analyze(ticket_pk: int) -> str:

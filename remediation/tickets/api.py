@@ -24,6 +24,7 @@ from config.api import (
     error_responses,
     paginated,
 )
+from config.throttling import IntakeThrottle
 from remediation.audit.models import AuditEvent
 from remediation.catalogue.rules.digest import actions_digest
 from remediation.catalogue.rules.targets import canonical_affected
@@ -185,13 +186,17 @@ class TicketListCreateApi(APIView):
         status = serializers.ChoiceField(choices=TicketStatus.choices, required=False)
         category = SafeCharField(max_length=50, required=False, regex=CATEGORY_REGEX)
 
+    def get_throttles(self) -> list[Any]:
+        # Intake is throttled per identity; reading the list is not.
+        return [IntakeThrottle()] if self.request.method == "POST" else []
+
     @extend_schema(
         operation_id="tickets_create",
         request=TicketInputSerializer,
         responses={
             201: TicketOutputSerializer,
             200: JoinedTicketOutputSerializer,
-            **error_responses(400, 401, 403, 409, 413),
+            **error_responses(400, 401, 403, 409, 413, 429),
         },
         summary="Submit a ticket; its analysis runs in the background",
         description=(

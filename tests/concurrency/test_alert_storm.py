@@ -26,9 +26,14 @@ COPIES = 100
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_an_alert_storm_makes_one_ticket_and_counts_every_repeat(seeded, is_postgres):
+def test_an_alert_storm_makes_one_ticket_and_counts_every_repeat(seeded, is_postgres, settings):
     if not is_postgres:
         pytest.skip("row locks under real concurrency need PostgreSQL")
+    # About storm control under concurrency, not the intake rate (tests/security).
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"intake": None},
+    }
     # The tickets may remediate on their own: the storm must still start only one.
     AlertMapping.objects.update(enable_auto_remediation=True)
     alertmanager = UserFactory(username="alertmanager")
@@ -84,11 +89,14 @@ def test_an_alert_storm_makes_one_ticket_and_counts_every_repeat(seeded, is_post
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_integrations_resending_one_incident_at_once_make_one_ticket(is_postgres):
+def test_an_integration_resending_one_incident_at_once_makes_one_ticket(is_postgres):
+    """Six concurrent submissions of one incident by one integration (its six workers, each
+    with a token of its own): one ticket, five repeats. Another integration's submissions
+    never join it (tests/alerts/test_storm_control.py)."""
     if not is_postgres:
         pytest.skip("row locks under real concurrency need PostgreSQL")
-    users = [UserFactory(username=f"integration{i}", is_staff=True) for i in range(6)]
-    keys = [ApiToken.objects.create(user=u, name="integration")[1] for u in users]
+    integration = UserFactory(username="integration", is_staff=True)
+    keys = [ApiToken.objects.create(user=integration, name=f"worker {i}")[1] for i in range(6)]
     barrier = threading.Barrier(len(keys))
     answers: list[tuple[int | str, str]] = []
     lock = threading.Lock()
