@@ -87,7 +87,12 @@ def may_approve_anything(user: User | AnonymousUser) -> bool:
 
 
 def may_use_approval_pages(user: User | AnonymousUser) -> bool:
-    return may_approve_anything(user) or can_see_all_tickets(user)
+    """The approval pages are for the people who decide: approvers (the permission, or
+    listed by a policy) and staff. Seeing every ticket (the Operators group) reads tickets
+    through the API; it does not open the approval queue."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(getattr(user, "is_staff", False)) or may_approve_anything(user)
 
 
 def visible_requests(user: User | AnonymousUser) -> QuerySet[ApprovalRequest]:

@@ -3,6 +3,7 @@ call the same services as the API and the pages (never a second path)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -21,6 +22,9 @@ from remediation.approvals.models import (
     ApprovalRequest,
     RejectedOperation,
 )
+from remediation.catalogue.rules.digest import actions_digest
+
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 class DecisionInline(admin.TabularInline):
@@ -53,11 +57,23 @@ def _decide(
     if "apply" in request.POST and form.is_valid():
         call = services.approval_grant if approve else services.approval_reject
         for req in queryset.select_related("ticket"):
+            # The decision binds to the actions this page showed (their digest, one per
+            # request): actions changed since are refused, as on the approval page.
+            shown = request.POST.get(f"digest_{req.pk}", "")
+            if not DIGEST.fullmatch(shown):
+                modeladmin.message_user(
+                    request,
+                    f"{req.ticket.ticket_id}: the page did not say which actions you decided "
+                    "on; select it and run the action again",
+                    messages.ERROR,
+                )
+                continue
             try:
                 result = call(
                     req.ticket.ticket_id,
                     acting_user=request.user,  # type: ignore[arg-type]
                     comment=form.cleaned_data["comment"],
+                    shown_digest=shown,
                     via=ApprovalChannel.ADMIN,
                 )
             except ApplicationError as exc:
@@ -77,6 +93,19 @@ def _decide(
             "title": "Approve the selected requests" if approve else "Reject the selected requests",
             "approve": approve,
             "queryset": queryset,
+            "shown": [
+                {
+                    "req": req,
+                    "digest": actions_digest(req.ticket.suggested_actions or []),
+                    "actions": [
+                        f"{a.get('operation')} on {a.get('system')} "
+                        f"({', '.join(f'{k}={v}' for k, v in (a.get('params') or {}).items())})"
+                        for a in req.ticket.suggested_actions or []
+                        if isinstance(a, dict)
+                    ],
+                }
+                for req in queryset.select_related("ticket")
+            ],
             "form": form,
             "action": "approve_selected" if approve else "reject_selected",
             "opts": modeladmin.model._meta,

@@ -57,6 +57,20 @@ def test_logged_in_users_without_rights_are_refused(client, ticket):
         assert client.get(path).status_code == 403
 
 
+def test_the_pages_are_for_approvers_and_staff_as_the_docs_say(client, ticket, carol):
+    """Operators see every ticket through the API; the approval pages are for the people
+    who decide (docs/approvals.md, "Pages"). The probe found an operator got 200."""
+    from tests.conftest import make_teacher
+
+    paths = ("/approvals/", "/approvals/history/", detail(ticket))
+    client.force_login(make_teacher(UserFactory(username="olivia")))
+    assert [client.get(p).status_code for p in paths] == [403, 403, 403]
+    client.force_login(carol)
+    assert [client.get(p).status_code for p in paths] == [200, 200, 200]
+    client.force_login(UserFactory(username="root", is_staff=True))
+    assert [client.get(p).status_code for p in paths] == [200, 200, 200]
+
+
 def test_the_login_page_logs_an_approver_in_and_lands_on_the_queue(client, ticket, carol):
     page = client.get("/accounts/login/")
     assert page.status_code == 200 and b'name="password"' in page.content
