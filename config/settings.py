@@ -98,12 +98,14 @@ INSTALLED_APPS = [
     "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_q",
     "django_prometheus",
     "patterns",
     "policies",
     "remediation",
     "feedback",
+    # After the project's apps: remediation's own `qcluster` command (django-q2's cluster,
+    # stopping cleanly on SIGTERM) takes the place of django-q2's.
+    "django_q",
 ]
 
 MIDDLEWARE = [
