@@ -19,29 +19,23 @@ NEW_VOLUME = {
 }
 
 
-def relate(apps, schema_editor):
+def _swap(apps, pairs):
     PlatformConnector = apps.get_model("remediation", "PlatformConnector")
     for row in PlatformConnector.objects.filter(simulated=True, args=["-m", "lab"]):
         entries = row.investigation_tools or []
         # Only the lab's own entries as shipped; an entry an admin edited stays as it is.
-        changed = [
-            NEW_VM if e == OLD_VM else NEW_VOLUME if e == OLD_VOLUME else e for e in entries
-        ]
+        changed = [next((new for old, new in pairs if e == old), e) for e in entries]
         if changed != entries:
             row.investigation_tools = changed
             row.save(update_fields=["investigation_tools"])
+
+
+def relate(apps, schema_editor):
+    _swap(apps, [(OLD_VM, NEW_VM), (OLD_VOLUME, NEW_VOLUME)])
 
 
 def unrelate(apps, schema_editor):
-    PlatformConnector = apps.get_model("remediation", "PlatformConnector")
-    for row in PlatformConnector.objects.filter(simulated=True, args=["-m", "lab"]):
-        entries = row.investigation_tools or []
-        changed = [
-            OLD_VM if e == NEW_VM else OLD_VOLUME if e == NEW_VOLUME else e for e in entries
-        ]
-        if changed != entries:
-            row.investigation_tools = changed
-            row.save(update_fields=["investigation_tools"])
+    _swap(apps, [(NEW_VM, OLD_VM), (NEW_VOLUME, OLD_VOLUME)])
 
 
 class Migration(migrations.Migration):
