@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import anyio
 import httpx2
@@ -121,6 +122,38 @@ def test_over_http_the_lab_wants_its_bearer_token_and_binds_to_loopback(tmp_path
         wrong = ServerSpec(label="lab", transport="http", url=url, timeout=5, token="wrong")
         with pytest.raises(ConnectorError):
             McpSession(wrong).open()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses (hex, as Linux' socket tables write them) listening on ``port``."""
+    found = set()
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            address, _, hex_port = fields[1].partition(":")
+            if fields[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def test_over_http_the_lab_listens_on_loopback_only_by_default(tmp_path):
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("reads Linux' socket tables")
+    proc, port = _start(tmp_path, env={"LAB_TOKEN": "right-token"})
+    try:
+        assert _listening(port) == {"0100007F"}  # 127.0.0.1, not 0.0.0.0 or ::
+        answer = httpx2.post(
+            f"http://127.0.0.1:{port}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            timeout=10,
+        )
+        assert answer.status_code == 401
+        assert answer.headers["www-authenticate"] == "Bearer"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
