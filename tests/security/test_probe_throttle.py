@@ -37,9 +37,7 @@ def ticket(n, **changes):
     }
 
 
-def test_intake_past_the_rate_is_429_in_the_error_shape_and_creates_nothing(
-    api, client_for, rate
-):
+def test_intake_past_the_rate_is_429_in_the_error_shape_and_creates_nothing(api, client_for, rate):
     rate("3/min")
     codes = [api.post(URL, ticket(n), format="json").status_code for n in range(5)]
     assert codes == [201, 201, 201, 429, 429]
