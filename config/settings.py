@@ -431,5 +431,5 @@ for _tool in EXTRA_READ_ONLY_TOOLS:
 # worker's task timeout.
 EXECUTION_STALE_SECONDS = _number("EXECUTION_STALE_SECONDS", 600, low=60, high=86_400, integer=True)
 # Key of the audit trail's hash chain; empty: derived from SECRET_KEY. Changing it makes
-# verify_audit report every older row.
+# verify_audit report every older row, anchor and seal.
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
