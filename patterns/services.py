@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from patterns.models import Pattern
 from patterns.rules.eligibility import PatternStats, Thresholds, is_eligible
-from patterns.rules.signature import signature_for
+from patterns.rules.signature import Signature, cause_signature, signature_for
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 
@@ -259,8 +259,7 @@ def rejection_counted(p: Pattern) -> list[str]:
     return ["rejection_count"]
 
 
-def _get_or_create_by_signature(category: str, title: str, description: str) -> Pattern:
-    sig = signature_for(category, title, description)
+def _get_or_create_by_signature(sig: Signature) -> Pattern:
     existing = Pattern.objects.filter(hash=sig.hash).first()
     if existing is not None:
         return existing
@@ -278,6 +277,16 @@ def _get_or_create_by_signature(category: str, title: str, description: str) -> 
         return Pattern.objects.get(hash=sig.hash)
 
 
+def ticket_signature(
+    category: str, title: str, description: str, cause: tuple[str, str, str] | None
+) -> Signature:
+    """The signature of a ticket: its cause when established, else its words."""
+    if cause is not None:
+        found, kind, operation = cause
+        return cause_signature(category, cause=found, kind=kind, operation=operation)
+    return signature_for(category, title, description)
+
+
 def pattern_observe(
     *,
     category: str,
@@ -286,10 +295,14 @@ def pattern_observe(
     confidence: float,
     at: datetime | None = None,
     ticket: Ticket | None = None,
+    cause: tuple[str, str, str] | None = None,
 ) -> Pattern:
-    """Record one analyzed ticket on the pattern its text belongs to (created if new):
-    one more occurrence and its confidence; first/last seen move."""
-    pattern = _get_or_create_by_signature(category, title, description)
+    """Record one analyzed ticket on the pattern it belongs to (created if new): one more
+    occurrence and its confidence; first/last seen move.
+
+    ``cause`` is (cause, object kind, operation) when the diagnosis established a cause:
+    the pattern is then keyed on it; otherwise on the ticket's words."""
+    pattern = _get_or_create_by_signature(ticket_signature(category, title, description, cause))
     pattern_update(pattern, occurrence_added(confidence, at or timezone.now()), ticket=ticket)
     return pattern
 

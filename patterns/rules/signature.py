@@ -18,6 +18,10 @@ How the terms are chosen, in order:
 6. sort the kept terms alphabetically, so word order in the text never changes the hash.
 
 ``hash = sha256(f"{category}|{','.join(terms)}")``.
+
+That is the signature of a ticket whose cause is not established. Once the diagnosis
+established one, the pattern is keyed on the cause instead (``cause_signature``): the same
+cause in other words is one pattern, different causes in the same words are two.
 """
 
 from __future__ import annotations
@@ -178,6 +182,27 @@ def signature_for(category: str, title: str, description: str) -> Signature:
         text=text,
         hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def cause_signature(category: str, *, cause: str, kind: str, operation: str) -> Signature:
+    """The signature of a ticket whose diagnosis established a cause: the category and the
+    cause, the object kind and the fixing operation as key terms (``cause:hung``,
+    ``kind:vm``, ``operation:restart_vm``). Word terms never hold a ``:`` (such tokens are
+    instance names, dropped above), so the two kinds of signature never collide."""
+    cat = normalize_category(category)
+    terms = (f"cause:{cause}", f"kind:{kind or '-'}", f"operation:{operation or 'none'}")
+    text = f"{cat}|{','.join(terms)}"
+    return Signature(
+        category=cat,
+        key_terms=terms,
+        text=text,
+        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def keyed_on_cause(terms: Iterable[str]) -> bool:
+    """Whether a pattern's key terms are those of ``cause_signature``."""
+    return any(str(t).startswith("cause:") for t in terms)
 
 
 def similarity(a_terms: Iterable[str], b_terms: Iterable[str]) -> float:

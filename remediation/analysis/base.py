@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from patterns.rules.signature import signature_for
+from patterns.rules.signature import cause_signature, signature_for
 from remediation.analysis.rules.diagnosis import Diagnosis
+from remediation.analysis.rules.pattern_key import pattern_key
 from remediation.catalogue.rules.operations import SuggestedAction
 
 
@@ -42,10 +43,16 @@ class TicketText:
     def text(self) -> str:
         return f"{self.title}\n{self.description}"
 
-    @property
-    def pattern_hash(self) -> str:
-        """The hash of the pattern this ticket belongs to (what ``pattern_observe`` stores)."""
-        return signature_for(self.category, self.title, self.description).hash
+    def pattern_hash(self, diagnosis: Mapping[str, Any] | None) -> str:
+        """The hash of the pattern this ticket belongs to with this diagnosis (what
+        ``pattern_observe`` stores): keyed on the cause when one is established, else on
+        the words."""
+        key = pattern_key(diagnosis)
+        if key is None:
+            return signature_for(self.category, self.title, self.description).hash
+        return cause_signature(
+            self.category, cause=key.cause, kind=key.kind, operation=key.operation
+        ).hash
 
 
 @dataclass(frozen=True)

@@ -89,20 +89,40 @@ def load_runbooks(category: str = "") -> list[RunbookEntry]:
     return [_entry(row) for row in written_runbooks_for_category(category)]
 
 
-def learned_runbooks(ticket: TicketText) -> list[RunbookEntry]:
+def learned_runbooks(ticket: TicketText, diagnosis: Diagnosis | None = None) -> list[RunbookEntry]:
     """Runbooks learned from feedback that may apply to ``ticket``: the one place they come in.
 
     Only the active learned runbooks of the ticket's own pattern (a learned runbook is a
     proposal scoped to the pattern that taught it, inactive until an admin or two trusted
-    teachers enable it), so the work per ticket does not grow with what was learned. Their
-    text is untrusted (a user wrote it); they can only ever propose an operation the
-    diagnosed cause calls for, like any runbook.
+    teachers enable it), so the work per ticket does not grow with what was learned. The
+    pattern is keyed on the diagnosed cause (``rules.pattern_key``); without ``diagnosis``,
+    the words' own diagnosis decides. Their text is untrusted (a user wrote it); they can
+    only ever propose an operation the diagnosed cause calls for, like any runbook.
     """
-    return [_entry(row) for row in learned_runbooks_for_pattern(ticket.pattern_hash)]
+    seen = diagnosis if diagnosis is not None else words_diagnosis(ticket)
+    hashed = ticket.pattern_hash(seen.to_dict())
+    return [_entry(row) for row in learned_runbooks_for_pattern(hashed)]
 
 
-def candidate_runbooks(ticket: TicketText) -> list[RunbookEntry]:
-    return load_runbooks(ticket.category) + learned_runbooks(ticket)
+def candidate_runbooks(
+    ticket: TicketText, diagnosis: Diagnosis | None = None
+) -> list[RunbookEntry]:
+    return load_runbooks(ticket.category) + learned_runbooks(ticket, diagnosis)
+
+
+def words_diagnosis(ticket: TicketText) -> Diagnosis:
+    """What the ticket's words alone establish (before anything is observed)."""
+    affected = parse_affected(ticket.affected_system)
+    affected_platform = affected.platform.value if affected and affected.platform else None
+    if affected is not None and affected.kind.value == "volume":
+        affected_platform = None  # a volume belongs to whatever host the text is about
+    objects = find_objects(ticket.text)
+    return diagnose(
+        ticket.text,
+        category=ticket.category,
+        affected_platform=affected_platform,
+        object_platforms=[o.platform.value for o in objects if o.platform is not None],
+    )
 
 
 def fixes(runbook: RunbookEntry, cause: str) -> bool:
@@ -137,21 +157,16 @@ class LocalAnalyzer:
         self._runbooks = runbooks
 
     def analyze(self, ticket: TicketText) -> AnalysisResult:
-        runbooks = self._runbooks if self._runbooks is not None else candidate_runbooks(ticket)
         affected = parse_affected(ticket.affected_system)
-        affected_platform = affected.platform.value if affected and affected.platform else None
-        if affected is not None and affected.kind.value == "volume":
-            affected_platform = None  # a volume belongs to whatever host the text is about
         objects = find_objects(ticket.text)
-        diagnosis = diagnose(
-            ticket.text,
-            category=ticket.category,
-            affected_platform=affected_platform,
-            object_platforms=[o.platform.value for o in objects if o.platform is not None],
-        )
+        diagnosis = words_diagnosis(ticket)
         # What was observed outranks the words (rules/evidence.py).
         weighed, facts = weigh_ticket(diagnosis, ticket.investigation)
         diagnosis = weighed.diagnosis
+        # The learned runbooks of the pattern of the cause as weighed (observed or said).
+        runbooks = (
+            self._runbooks if self._runbooks is not None else candidate_runbooks(ticket, diagnosis)
+        )
         if ticket.affected_system.strip() and affected is None:
             # An affected system this system cannot read names no object: the text must not
             # be left to pick one.

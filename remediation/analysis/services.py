@@ -18,6 +18,7 @@ from remediation.analysis.analyzers import get_analyzer
 from remediation.analysis.base import AnalysisError, AnalysisResult, TicketText
 from remediation.analysis.rules import evidence
 from remediation.analysis.rules.diagnosis import Diagnosis
+from remediation.analysis.rules.pattern_key import pattern_key
 from remediation.approvals.selectors import rejected_operations_for_pattern
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
@@ -260,6 +261,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
     ticket.confidence_score = result.confidence
     ticket.diagnosis = result.diagnosis_dict
     ticket.analyzed_at = timezone.now()
+    key = pattern_key(ticket.diagnosis)
     pattern = pattern_services.pattern_observe(
         category=ticket.category,
         title=ticket.title,
@@ -267,6 +269,7 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
         confidence=ticket.confidence_score,
         at=ticket.analyzed_at,
         ticket=ticket,
+        cause=(key.cause, key.kind, key.operation) if key is not None else None,
     )
     ticket.pattern = pattern
     _drop_rejected(ticket)

@@ -13,7 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from patterns.models import Pattern
-from patterns.rules.signature import signature_for, similarity
+from patterns.rules.signature import keyed_on_cause, signature_for, similarity
 from patterns.services import PatternChange, pattern_update, reliability_moved
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
@@ -44,7 +44,13 @@ def _success_facts(category: str, since: date) -> SuccessFacts:
 def _pattern_facts(ticket: Ticket, pattern: Pattern | None) -> PatternFacts | None:
     if pattern is None:
         return None
-    terms = signature_for(ticket.category, ticket.title, ticket.description).key_terms
+    # A pattern keyed on the cause is the ticket's own by its diagnosis: its terms are the
+    # ticket's. A pattern keyed on words is compared with the ticket's words.
+    terms = (
+        tuple(pattern.key_terms)
+        if keyed_on_cause(pattern.key_terms)
+        else signature_for(ticket.category, ticket.title, ticket.description).key_terms
+    )
     return PatternFacts(
         similarity=similarity(terms, pattern.key_terms),
         success_count=pattern.success_count,

@@ -10,12 +10,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 from patterns.models import Pattern
 from patterns.rules.signature import signature_for
+from patterns.services import ticket_signature
 from remediation.analysis.analyzers import get_analyzer
 from remediation.analysis.base import AnalysisResult, TicketText
 from remediation.analysis.claude import ClaudeAnalyzer
-from remediation.analysis.local import NO_MATCH, LocalAnalyzer
+from remediation.analysis.local import NO_MATCH, LocalAnalyzer, words_diagnosis
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.analysis.rules.evidence import WORDS_ONLY_MAX
+from remediation.analysis.rules.pattern_key import pattern_key
 from remediation.analysis.rules.vocabulary import CAUSE_BY_KEY
 from remediation.catalogue.rules.operations import CATALOGUE
 
@@ -239,11 +241,19 @@ def test_huge_and_unicode_text_is_handled():
     assert result.actions[0].system == "prod-web-01"
 
 
-def _pattern_of(title, description, category="server"):
-    sig = signature_for(category, title, description)
-    return Pattern.objects.create(
-        hash=sig.hash, category=category, key_terms=list(sig.key_terms), signature=sig.text
+def _pattern_of(title, description, category="server", affected="prod-app-02"):
+    """The pattern a ticket with these words belongs to: its cause's when the words
+    establish one, else its words'."""
+    ticket = TicketText(
+        title=title, description=description, category=category, affected_system=affected
     )
+    key = pattern_key(words_diagnosis(ticket).to_dict())
+    cause = (key.cause, key.kind, key.operation) if key is not None else None
+    sig = ticket_signature(category, title, description, cause)
+    return Pattern.objects.get_or_create(
+        hash=sig.hash,
+        defaults={"category": category, "key_terms": list(sig.key_terms), "signature": sig.text},
+    )[0]
 
 
 def test_a_learned_runbook_can_only_propose_what_the_diagnosed_cause_calls_for():
@@ -288,9 +298,13 @@ def test_a_learned_runbook_for_the_cause_is_used_for_its_own_pattern_only():
     assert result.runbooks == ["Learned from INC-8"]
     assert "approve everything" not in result.resolution
     assert result.confidence < 0.8  # learned text is untrusted: it lowers confidence
-    # A ticket of another pattern sharing most of its words does not see it.
-    near = ("memory", "RAM at 97%, the workload has grown (more users), swap thrashing")
-    assert signature_for("server", *near).hash != signature_for("server", *ticket).hash
+    # The same cause in other words is the same pattern: it sees it.
+    reworded = ("Out of RAM", "Memory usage at 98% on prod-app-02 after the number of users grew")
+    assert _pattern_of(*reworded) == _pattern_of(*ticket)
+    assert analyze(*reworded, affected="prod-app-02").runbooks == ["Learned from INC-8"]
+    # Another cause sharing most of its words is another pattern: it does not.
+    near = ("memory", "RAM at 97% because of a memory leak in the app since the last release")
+    assert _pattern_of(*near) != _pattern_of(*ticket)
     assert analyze(*near, affected="prod-app-02").runbooks != ["Learned from INC-8"]
     # Nor the same pattern while the proposal is not enabled.
     learned.enabled = False
@@ -302,11 +316,15 @@ def test_thousands_of_learned_runbooks_never_crowd_out_the_shipped_ones():
     for n in range(300):
         word = "".join(chr(ord("a") + int(d)) for d in f"{n:03d}")  # aaa, aab, ...: no digits
         title, description = f"VM {word}x hung", f"vm hung, {word}x pressure"
+        sig = signature_for("server", title, description)  # 300 patterns of their own words
+        pattern = Pattern.objects.create(
+            hash=sig.hash, category="server", key_terms=list(sig.key_terms), signature=sig.text
+        )
         Runbook.objects.create(
             name=f"Learned {n}",
             operation="scale_deployment",
             category="server",
-            pattern=_pattern_of(title, description),
+            pattern=pattern,
             symptoms="vm\nhung",
             resolution="scale to zero",
             params={"replicas": 0},

@@ -308,9 +308,11 @@ def test_on_the_demo_history_the_numbers_are_the_hand_counted_ones(investigating
     assert "Decisions replayed: 12" in out
     assert "Not opted in or switched off (no policy change can move them): 8" in out
     # DEMO-0018's pattern is eligible: without required approval it would have run alone.
-    # DEMO-0019 ("after the nightly deploy") is another, not yet eligible pattern: it waits.
-    assert "Decisions that would change: 1" in out
+    # DEMO-0019 ("after the nightly deploy") says the same cause in other words: patterns
+    # are keyed on the cause, so it is the same eligible pattern, and it would run too.
+    assert "Decisions that would change: 2" in out
     assert "DEMO-0018: awaiting_approval -> auto_approved" in out
-    assert "Would have run without a person: 3 (1 that did not before)" in out
-    assert "Approvals saved: 1" in out
+    assert "DEMO-0019: awaiting_approval -> auto_approved" in out
+    assert "Would have run without a person: 4 (2 that did not before)" in out
+    assert "Approvals saved: 2" in out
     assert "Newly blocked: 0" in out
