@@ -357,6 +357,16 @@ PATTERN_MIN_POSITIVE_RATE = _number("PATTERN_MIN_POSITIVE_RATE", 0.85, low=0, hi
 # Not in the design's list but named in its eligibility rule; same meaning, same defaults.
 PATTERN_MIN_RELIABILITY = _number("PATTERN_MIN_RELIABILITY", 85.0, low=0, high=100, integer=False)
 PATTERN_MIN_SUCCESS_RATE = _number("PATTERN_MIN_SUCCESS_RATE", 0.85, low=0, high=1, integer=False)
+# Shadow agreement as evidence of readiness (docs/learning.md): a pattern also needs this
+# many tickets handled by people (approved, rejected, or fixed by hand with trusted
+# feedback) whose verdicts agree with its proposals at PATTERN_MIN_SHADOW_AGREEMENT or
+# more. 0 (the default) switches the check off, so no pattern loses eligibility by itself.
+PATTERN_MIN_SHADOW_DECISIONS = _number(
+    "PATTERN_MIN_SHADOW_DECISIONS", 0, low=0, high=1_000_000, integer=True
+)
+PATTERN_MIN_SHADOW_AGREEMENT = _number(
+    "PATTERN_MIN_SHADOW_AGREEMENT", 0.9, low=0, high=1, integer=False
+)
 
 # --- Storm control (remediation.alerts) --------------------------------------------------
 

@@ -22,6 +22,10 @@ outcome stands: a disagreeing trusted verdict is recorded (``Feedback.disagrees`
 flags the ticket and its pattern for review, never flips the outcome.
 
 A trusted feedback changes its pattern with one locked read and one write.
+
+Shadow agreement (``remediation.approvals.rules.feedback_agreement``): a trusted feedback
+that says whether the proposal matched what the person did replaces the ticket's verdict
+(``remediation.approvals.services.agreement_record``), counted in that same write.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ from patterns.services import (
     review_flagged,
 )
 from remediation.analysis.models import Runbook, RunbookSource
+from remediation.approvals.models import AgreementSource, ShadowAgreement
+from remediation.approvals.rules import feedback_agreement
+from remediation.approvals.services import agreement_record
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.catalogue.rules.operations import get_operation, validate_suggestions
@@ -217,12 +224,35 @@ def _apply_trusted(
             acting_user=user,
             details={"feedback_id": feedback.pk, "outcome": str(ticket.outcome)},
         )
+    verdict = feedback_agreement(
+        proposed=ticket.suggested_actions or [],
+        taken=feedback.actual_actions_taken or [],
+        feedback_type=feedback.feedback_type,
+        resolution_accurate=feedback.resolution_accurate,
+        actions_worked=feedback.actions_worked,
+        actual_resolution=feedback.actual_resolution,
+        ran=ticket.auto_remediation_executed,
+    )
+    agreement = (
+        agreement_record(
+            ticket,
+            agreed=verdict.agreed,
+            source=AgreementSource.FEEDBACK,
+            acting_user=user,
+            reason=verdict.reason,
+            at=feedback.created_at,
+        )
+        if verdict is not None
+        else None
+    )
     # The pattern's changes, in one write: the outcome (when it moves), this feedback, the
-    # review flag, and the re-score, which reads the pattern as the others left it.
+    # review flag, the shadow agreement, and the re-score, which reads the pattern as the
+    # others left it.
     changes: list[PatternChange] = []
     if ticket.pattern_id is not None:
         flag = [review_flagged] if disagrees else []
-        changes = [feedback_added(feedback.feedback_type), *flag, rescored(ticket)]
+        agreed = [agreement] if agreement is not None else []
+        changes = [feedback_added(feedback.feedback_type), *flag, *agreed, rescored(ticket)]
     if outcome == TicketOutcome.SUCCESS:
         ticket_transition(
             ticket,
@@ -389,7 +419,8 @@ class RecomputeSummary:
 
 
 def pattern_totals() -> dict[int, PatternTotals]:
-    """Every pattern's raw totals, counted from tickets and feedback in two grouped queries."""
+    """Every pattern's raw totals, counted from tickets, feedback and shadow agreement
+    verdicts in three grouped queries."""
     concluded = [TicketOutcome.SUCCESS, TicketOutcome.FAILURE]
     ticket_rows = (
         Ticket.objects.filter(pattern__isnull=False)
@@ -423,9 +454,23 @@ def pattern_totals() -> dict[int, PatternTotals]:
         row["ticket__pattern_id"]: {k: row[k] for k in ("positive", "negative", "neutral")}
         for row in feedback_rows
     }
+    # Each verdict counts on the pattern it was counted on (kept on the row).
+    agreement_rows = (
+        ShadowAgreement.objects.filter(pattern__isnull=False)
+        .order_by()
+        .values("pattern_id")
+        .annotate(
+            agreements=Count("id", filter=Q(agreed=True)),
+            disagreements=Count("id", filter=Q(agreed=False)),
+        )
+    )
+    agreement_by_pattern: dict[int, tuple[int, int]] = {
+        row["pattern_id"]: (row["agreements"], row["disagreements"]) for row in agreement_rows
+    }
     totals: dict[int, PatternTotals] = {}
     for row in ticket_rows:  # one row per pattern, not per ticket
         fb: dict[str, int] = feedback_by_pattern.get(row["pattern_id"], {})
+        agreed, disagreed = agreement_by_pattern.pop(row["pattern_id"], (0, 0))
         totals[row["pattern_id"]] = PatternTotals(
             occurrence_count=row["occurrences"],
             confidence_sum=float(row["confidence"] or 0.0),
@@ -438,6 +483,13 @@ def pattern_totals() -> dict[int, PatternTotals]:
             reliability_count=row["scored"],
             auto_remediation_attempts=row["attempts"],
             auto_remediation_successes=row["remediated_ok"],
+            shadow_agreement_count=agreed,
+            shadow_disagreement_count=disagreed,
+        )
+    # A verdict can outlive its ticket's link to the pattern (the ticket moved on).
+    for pattern_id, (agreed, disagreed) in agreement_by_pattern.items():
+        totals[pattern_id] = PatternTotals(
+            shadow_agreement_count=agreed, shadow_disagreement_count=disagreed
         )
     return totals
 
@@ -447,7 +499,8 @@ def patterns_recompute(*, progress: Callable[[int, int], None] | None = None) ->
 
     Gives the same numbers as the incremental updates: one occurrence and its confidence
     per ticket linked to the pattern, outcomes and reliability as stored on the tickets,
-    feedback by type, and a remediation attempt per concluded ticket whose actions ran.
+    feedback by type, a remediation attempt per concluded ticket whose actions ran, and
+    each ticket's shadow agreement verdict on the pattern it was counted on.
     First/last seen are observation times, not derived from tickets, and are kept.
     Pattern rows are locked before counting, so an update racing the rebuild waits for it
     and then applies on top of the rebuilt numbers.

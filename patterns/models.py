@@ -39,6 +39,14 @@ class Pattern(models.Model):
     # Approvers who refused this pattern's proposed actions (counted by the approval flow).
     rejection_count = models.PositiveIntegerField(default=0)
 
+    # Shadow agreement: of the tickets people handled (approved, rejected, or fixed by hand
+    # and said so in trusted feedback), how many times the system's proposal matched what
+    # the person did (one verdict per ticket, the last trusted word; docs/learning.md).
+    # Database defaults too, so rows inserted in bulk by SQL get zeros.
+    shadow_agreement_count = models.PositiveIntegerField(default=0, db_default=0)
+    shadow_disagreement_count = models.PositiveIntegerField(default=0, db_default=0)
+    shadow_agreement_rate = models.FloatField(default=0.0, db_default=0.0)
+
     eligible_for_auto_remediation = models.BooleanField(default=False)
     eligibility_changed_at = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(

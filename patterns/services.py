@@ -44,7 +44,7 @@ CONCLUDED_OUTCOMES = (OUTCOME_SUCCESS, OUTCOME_FAILURE)
 FEEDBACK_TYPES = ("positive", "negative", "neutral")
 
 SUM_DECIMALS = 6
-REBUILD_BATCH_SIZE = 1000  # rows per UPDATE: 19 values each, under SQLite's 32,766
+REBUILD_BATCH_SIZE = 1000  # rows per UPDATE: 22 values each, under SQLite's 32,766
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ def current_thresholds() -> Thresholds:
         min_positive_rate=float(settings.PATTERN_MIN_POSITIVE_RATE),
         min_reliability=float(settings.PATTERN_MIN_RELIABILITY),
         min_success_rate=float(settings.PATTERN_MIN_SUCCESS_RATE),
+        min_shadow_agreement=float(settings.PATTERN_MIN_SHADOW_AGREEMENT),
+        min_shadow_decisions=int(settings.PATTERN_MIN_SHADOW_DECISIONS),
     )
 
 
@@ -78,6 +80,8 @@ def pattern_stats(pattern: Pattern) -> PatternStats:
         # A pattern flagged for review (trusted feedback disagreed with a measured
         # outcome) counts as switched off until an admin clears the flag.
         enabled=pattern.enabled and not pattern.needs_review,
+        shadow_agreement_count=pattern.shadow_agreement_count,
+        shadow_disagreement_count=pattern.shadow_disagreement_count,
     )
 
 
@@ -100,6 +104,9 @@ def _refresh_derived(p: Pattern) -> None:
     p.auto_remediation_success_rate = _ratio(
         p.auto_remediation_successes, p.auto_remediation_attempts
     )
+    p.shadow_agreement_rate = _ratio(
+        p.shadow_agreement_count, p.shadow_agreement_count + p.shadow_disagreement_count
+    )
 
 
 def _settle_eligibility(p: Pattern, *, at: datetime) -> EligibilityChange | None:
@@ -116,6 +123,7 @@ _DERIVED_FIELDS = [
     "avg_confidence_score",
     "avg_reliability_score",
     "auto_remediation_success_rate",
+    "shadow_agreement_rate",
     "eligible_for_auto_remediation",
     "eligibility_changed_at",
 ]
@@ -230,6 +238,19 @@ def reliability_moved(*, old: float | None, new: float | None) -> PatternChange:
     return change
 
 
+def agreement_moved(*, old: bool | None, new: bool | None) -> PatternChange:
+    """A ticket of the pattern got a new shadow agreement verdict: ``new`` (True: the
+    person did what the system proposed, False: something else, None: no verdict) replaces
+    ``old``. One verdict per ticket, so a changed verdict moves one count to the other."""
+
+    def change(p: Pattern) -> list[str]:
+        p.shadow_agreement_count += (new is True) - (old is True)
+        p.shadow_disagreement_count += (new is False) - (old is False)
+        return ["shadow_agreement_count", "shadow_disagreement_count"]
+
+    return change
+
+
 def review_flagged(p: Pattern) -> list[str]:
     """Trusted feedback disagreed with a measured outcome of one of its tickets."""
     p.needs_review = True
@@ -335,13 +356,16 @@ def _audit_eligibility_change(
             "avg_reliability_score": pattern.avg_reliability_score,
             "auto_remediation_attempts": pattern.auto_remediation_attempts,
             "auto_remediation_success_rate": pattern.auto_remediation_success_rate,
+            "shadow_agreement_count": pattern.shadow_agreement_count,
+            "shadow_disagreement_count": pattern.shadow_disagreement_count,
         },
     )
 
 
 @dataclass(frozen=True)
 class PatternTotals:
-    """Everything a pattern's statistics derive from, counted from tickets and feedback."""
+    """Everything a pattern's statistics derive from, counted from tickets, feedback and
+    the shadow agreement verdicts."""
 
     occurrence_count: int = 0
     confidence_sum: float = 0.0
@@ -354,6 +378,8 @@ class PatternTotals:
     reliability_count: int = 0
     auto_remediation_attempts: int = 0
     auto_remediation_successes: int = 0
+    shadow_agreement_count: int = 0
+    shadow_disagreement_count: int = 0
 
 
 _TOTAL_FIELDS = list(PatternTotals.__dataclass_fields__)

@@ -7,7 +7,12 @@ app's models load together. Code imports a model from its own package, never fro
 from remediation.accounts.models import ApiToken
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.analysis.models import Runbook
-from remediation.approvals.models import ApprovalDecision, ApprovalRequest, RejectedOperation
+from remediation.approvals.models import (
+    ApprovalDecision,
+    ApprovalRequest,
+    RejectedOperation,
+    ShadowAgreement,
+)
 from remediation.audit.models import AuditEvent
 from remediation.connectors.models import PlatformConnector
 from remediation.execution.models import CircuitBreaker, Execution, ExecutionStep, RateBudget
@@ -30,6 +35,7 @@ __all__ = [
     "RateBudget",
     "RejectedOperation",
     "Runbook",
+    "ShadowAgreement",
     "StormTrack",
     "Ticket",
     "TicketRepeat",

@@ -10,6 +10,12 @@ thresholds holds:
 
 A rate with nothing behind it (no feedback, no remediation attempt, no scored ticket) is
 0.0 and so fails its threshold: a pattern earns eligibility with evidence, never by default.
+
+Optionally, shadow agreement (how often the pattern's proposal matched what people did with
+tickets they handled): when ``min_shadow_decisions`` (PATTERN_MIN_SHADOW_DECISIONS) is above
+0, the pattern also needs at least that many such verdicts, agreeing at a rate of at least
+``min_shadow_agreement`` (PATTERN_MIN_SHADOW_AGREEMENT, 0.9). At 0 (the default) the check
+is off and says nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ class Thresholds:
     min_positive_rate: float
     min_reliability: float
     min_success_rate: float
+    min_shadow_agreement: float = 0.9
+    min_shadow_decisions: int = 0  # 0: the shadow agreement check is off
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,8 @@ class PatternStats:
     avg_reliability_score: float
     auto_remediation_success_rate: float
     enabled: bool = True
+    shadow_agreement_count: int = 0
+    shadow_disagreement_count: int = 0
 
 
 def is_eligible(stats: PatternStats, thresholds: Thresholds) -> tuple[bool, list[str]]:
@@ -78,6 +88,23 @@ def is_eligible(stats: PatternStats, thresholds: Thresholds) -> tuple[bool, list
         f"Remediation success rate {stats.auto_remediation_success_rate:.0%}, "
         f"needs {thresholds.min_success_rate:.0%}.",
     )
+    if thresholds.min_shadow_decisions > 0:
+        agreed = stats.shadow_agreement_count
+        decisions = agreed + stats.shadow_disagreement_count
+        rate = agreed / decisions if decisions else 0.0
+        ok = (
+            decisions >= thresholds.min_shadow_decisions
+            and rate + EPSILON >= thresholds.min_shadow_agreement
+        )
+        check(
+            ok,
+            f"People agreed with its proposals {rate:.0%} of {decisions} times "
+            f"(>= {thresholds.min_shadow_agreement:.0%} of at least "
+            f"{thresholds.min_shadow_decisions}).",
+            f"People agreed with its proposals {rate:.0%} of {decisions} times, needs "
+            f"{thresholds.min_shadow_agreement:.0%} of at least "
+            f"{thresholds.min_shadow_decisions}.",
+        )
     if unmet:
         return False, unmet
     return True, met

@@ -1,4 +1,5 @@
-"""Approval requests, each approver's decision, and the actions people refused per pattern.
+"""Approval requests, each approver's decision, the actions people refused per pattern,
+and whether people agreed with what the system proposed (shadow agreement).
 
 Imported by ``remediation.models`` so that Django registers them in the ``remediation`` app.
 Foreign keys are named by string: this module must not import ``remediation.models``.
@@ -111,3 +112,43 @@ class RejectedOperation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} rejected {self.rejection_count}x"
+
+
+class AgreementSource(models.TextChoices):
+    APPROVAL = "approval", "Approval"
+    REJECTION = "rejection", "Rejection"
+    FEEDBACK = "feedback", "Trusted feedback"
+
+
+class ShadowAgreement(models.Model):
+    """Did the system's proposal for a ticket match what the person who handled it did?
+
+    One row per ticket: the last trusted word (an approval, a rejection, a trusted
+    feedback) wins. ``pattern`` is the pattern the verdict was counted on, so that
+    ``recompute_patterns`` counts exactly what the incremental updates counted. Written only
+    by ``remediation.approvals.services.agreement_record``."""
+
+    ticket = models.OneToOneField(
+        "remediation.Ticket", on_delete=models.PROTECT, related_name="shadow_agreement"
+    )
+    pattern = models.ForeignKey(
+        "patterns.Pattern",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="shadow_agreements",
+    )
+    agreed = models.BooleanField()
+    source = models.CharField(max_length=16, choices=AgreementSource.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        verdict = "agreed" if self.agreed else "disagreed"
+        return f"ticket {self.ticket_id}: {verdict} ({self.source})"

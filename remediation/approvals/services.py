@@ -1,4 +1,6 @@
-"""Writes of the approval flow: open a request, approve, reject, expire.
+"""Writes of the approval flow: open a request, approve, reject, expire; and the shadow
+agreement of a ticket (``agreement_record``: an approval agrees with the proposal, a
+rejection disagrees, trusted feedback says either, see ``rules``).
 
 The API, the pages and the admin call ``approval_grant`` / ``approval_reject``; nothing else
 decides a request. Each runs in one transaction that locks the ticket row first (then the
@@ -18,15 +20,17 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from config.errors import ApplicationError, Conflict, Forbidden, NotFound
-from patterns.services import pattern_update, rejection_counted
+from patterns.services import PatternChange, agreement_moved, pattern_update, rejection_counted
 from policies.selectors import policy_by_name
 from remediation.approvals.access import approval_refusal, may_approve_anything
 from remediation.approvals.models import (
+    AgreementSource,
     ApprovalChannel,
     ApprovalDecision,
     ApprovalRequest,
     ApprovalStatus,
     RejectedOperation,
+    ShadowAgreement,
 )
 from remediation.approvals.selectors import counting_approvers, current_digest
 from remediation.audit.models import AuditAction
@@ -35,6 +39,7 @@ from remediation.catalogue.rules.digest import actions_digest
 from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
 from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.selectors import pattern_ref
 from remediation.tickets.transitions import ticket_transition
 
 NOTIFY_TASK = "remediation.approvals.tasks.notify_approvers"
@@ -239,6 +244,16 @@ def _grant(
             acting_user=user,
             details={"via": via, "comment": comment, "actions_digest": digest, "given": given},
         )
+        agreed = agreement_record(
+            ticket,
+            agreed=True,
+            source=AgreementSource.APPROVAL,
+            acting_user=user,
+            reason=f"{user.get_username()} approved the proposed actions ({digest[:12]}).",
+            at=now,
+        )
+        if agreed is not None:
+            pattern_update(pattern_ref(ticket), agreed, ticket=ticket, acting_user=user)
     executed = False
     if given >= required:
         request.status = ApprovalStatus.APPROVED
@@ -314,15 +329,25 @@ def _reject(
         acting_user=user,
         details={"via": via, "comment": comment, "actions_digest": digest, "refused": operations},
     )
+    disagreed = agreement_record(
+        ticket,
+        agreed=False,
+        source=AgreementSource.REJECTION,
+        acting_user=user,
+        reason=f"{user.get_username()} rejected the proposed actions: {comment}",
+        at=now,
+    )
     if ticket.pattern is not None:
-        _remember_refusals(ticket, operations, now=now)
+        _remember_refusals(ticket, operations, now=now, extra=disagreed)
     ticket_transition(ticket, TicketStatus.MANUAL_REVIEW, reason=reason, acting_user=user)
     return ApprovalResult(
         ticket, request, False, True, 0, request.required_approvals, False, reason
     )
 
 
-def _remember_refusals(ticket: Ticket, operations: list[str], *, now: datetime) -> None:
+def _remember_refusals(
+    ticket: Ticket, operations: list[str], *, now: datetime, extra: PatternChange | None
+) -> None:
     pattern = ticket.pattern
     assert pattern is not None
     for operation in operations:
@@ -334,7 +359,67 @@ def _remember_refusals(ticket: Ticket, operations: list[str], *, now: datetime) 
         row.rejection_count += 1
         row.last_rejected_at = now
         row.save(update_fields=["rejection_count", "last_rejected_at"])
-    pattern_update(pattern, rejection_counted, ticket=ticket)
+    changes = [rejection_counted] if extra is None else [rejection_counted, extra]
+    pattern_update(pattern, *changes, ticket=ticket)
+
+
+def agreement_record(
+    ticket: Ticket,
+    *,
+    agreed: bool,
+    source: str,
+    acting_user: User,
+    reason: str,
+    at: datetime | None = None,
+) -> PatternChange | None:
+    """Store whether the system's proposal for ``ticket`` matched what ``acting_user`` did.
+
+    Preconditions: inside the transaction that holds the ticket's row lock, ``acting_user``
+    trusted for this ticket (an approver deciding it, or trusted feedback). One row per
+    ticket: this verdict replaces any earlier one (the last trusted word wins) and is
+    audited (``agreement.recorded``). Returns the change of the ticket's pattern the caller
+    must apply in its own ``pattern_update`` (so one event is one pattern write), or None
+    when the ticket has no pattern or its verdict did not change. A verdict counted on
+    another pattern before is taken off that pattern here.
+    """
+    now = at or timezone.now()
+    row = ShadowAgreement.objects.filter(ticket=ticket).first()
+    previous = row.agreed if row is not None else None
+    before: bool | None = None  # the verdict counted on the ticket's pattern now
+    if row is None:
+        row = ShadowAgreement(ticket=ticket)
+    elif row.pattern_id == ticket.pattern_id:
+        before = row.agreed
+    elif row.pattern_id is not None:
+        pattern_update(
+            row.pattern_id,
+            agreement_moved(old=row.agreed, new=None),
+            ticket=ticket,
+            acting_user=acting_user,
+        )
+    row.pattern_id = ticket.pattern_id
+    row.agreed = agreed
+    row.source = source
+    row.decided_by = acting_user
+    row.decided_at = now
+    row.reason = reason
+    row.save()
+    verdict = "agreed with" if agreed else "disagreed with"
+    audit(
+        AuditAction.SHADOW_AGREEMENT,
+        f"{acting_user.get_username()} {verdict} the system's proposal ({source}): {reason}",
+        ticket=ticket,
+        acting_user=acting_user,
+        details={
+            "agreed": agreed,
+            "source": str(source),
+            "previous": previous,
+            "pattern": ticket.pattern_id,
+        },
+    )
+    if ticket.pattern_id is None or before is agreed:
+        return None
+    return agreement_moved(old=before, new=agreed)
 
 
 def approval_expire_due(*, now: datetime | None = None) -> int:

@@ -45,6 +45,7 @@ class AuditAction(models.TextChoices):
     APPROVAL_GRANTED = "approval.granted", "Approval given"
     APPROVAL_REJECTED = "approval.rejected", "Approval refused"
     APPROVAL_EXPIRED = "approval.expired", "Approval request expired"
+    SHADOW_AGREEMENT = "agreement.recorded", "Shadow agreement recorded"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

@@ -34,6 +34,9 @@ STAT_FIELDS = [
     "auto_remediation_attempts",
     "auto_remediation_successes",
     "auto_remediation_success_rate",
+    "shadow_agreement_count",
+    "shadow_disagreement_count",
+    "shadow_agreement_rate",
     "eligible_for_auto_remediation",
 ]
 
