@@ -1,6 +1,6 @@
 """The shadow agreement counts of a pattern (docs/learning.md).
 
-Runs before ``remediation.0030_patterns_keyed_on_causes``, whose statistics rebuild (the
+Runs before ``feedback.0003_patterns_keyed_on_causes``, whose statistics rebuild (the
 project's current code) reads these columns.
 """
 
@@ -12,7 +12,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ('patterns', '0003_pattern_rejection_count'),
     ]
-    run_before = [('remediation', '0030_patterns_keyed_on_causes')]
 
     operations = [
         migrations.AddField(

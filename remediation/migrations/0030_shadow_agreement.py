@@ -1,7 +1,7 @@
 """Shadow agreement: one verdict per ticket a person handled (docs/learning.md), and its
 audit event.
 
-Runs before ``0030_patterns_keyed_on_causes``: that migration rebuilds the pattern
+Runs before ``feedback.0003_patterns_keyed_on_causes``: that migration rebuilds the pattern
 statistics with the project's current code (``feedback.services.patterns_recompute``),
 which reads this table and the pattern's shadow agreement columns, so both must exist
 by then on a database that has tickets.
@@ -19,7 +19,6 @@ class Migration(migrations.Migration):
         ('remediation', '0029_lab_volume_relations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
-    run_before = [('remediation', '0030_patterns_keyed_on_causes')]
 
     operations = [
         migrations.AlterField(

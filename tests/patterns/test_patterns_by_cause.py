@@ -109,7 +109,7 @@ def test_the_migration_rekeys_the_history_and_a_recompute_agrees(seeded):
     before = {t.pk: Ticket.objects.get(pk=t.pk).pattern_id for t in tickets}
     assert len(set(before.values())) == 3
 
-    migration = importlib.import_module("remediation.migrations.0030_patterns_keyed_on_causes")
+    migration = importlib.import_module("feedback.migrations.0003_patterns_keyed_on_causes")
     migration.rekey(django_apps, None)
 
     after = {Ticket.objects.get(pk=t.pk).pattern_id for t in tickets}

@@ -137,9 +137,11 @@ def rekey(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # In the feedback app: it rebuilds the statistics with the feedback app's recompute
+    # service, and the apps point one way (feedback -> remediation -> patterns).
     dependencies = [
-        ("remediation", "0029_lab_volume_relations"),
-        ("patterns", "0003_pattern_rejection_count"),
         ("feedback", "0002_learning_integrity"),
+        ("remediation", "0030_shadow_agreement"),
+        ("patterns", "0004_shadow_agreement"),
     ]
     operations = [migrations.RunPython(rekey, migrations.RunPython.noop)]
