@@ -367,6 +367,12 @@ PATTERN_MIN_SHADOW_DECISIONS = _number(
 PATTERN_MIN_SHADOW_AGREEMENT = _number(
     "PATTERN_MIN_SHADOW_AGREEMENT", 0.9, low=0, high=1, integer=False
 )
+# Once a category has this many concluded, analyzed tickets in the calibration window, the
+# reliability score's AI factor is the analyzer's confidence calibrated on that history
+# (docs/reliability.md, "Calibration").
+CALIBRATION_MIN_OUTCOMES = _number(
+    "CALIBRATION_MIN_OUTCOMES", 30, low=1, high=1_000_000, integer=True
+)
 
 # --- Storm control (remediation.alerts) --------------------------------------------------
 

@@ -29,6 +29,7 @@ urlpatterns = [
         name="alerts-alertmanager",
     ),
     path("stats/reliability", stats.ReliabilityStatsApi.as_view(), name="stats-reliability"),
+    path("stats/calibration", stats.CalibrationStatsApi.as_view(), name="stats-calibration"),
     path(
         "stats/auto-remediation",
         execution_stats.AutoRemediationStatsApi.as_view(),

@@ -54,6 +54,18 @@ VERY_HIGH_MIN_SCORE = 90.0
 HIGH_MIN_SCORE = 75.0
 MEDIUM_MIN_SCORE = 60.0
 
+# --- Calibration (docs/reliability.md, "Calibration") ---------------------------------------
+# Predictions (the reliability score / 100, the analyzer's confidence) against outcomes, in
+# equal-width bins over [0, 1]: bin k holds k/10 <= p < (k+1)/10, the last one takes 1.0 too.
+CALIBRATION_BINS = 10
+CALIBRATION_DECIMALS = 4
+# The reliability score's AI factor uses the category's observed success rate in the bin of
+# the raw confidence once the category has enough outcomes (the CALIBRATION_MIN_OUTCOMES
+# setting) and that bin has at least this many; a sparser bin keeps the raw confidence.
+CALIBRATION_MIN_BIN_OUTCOMES = 5
+# The history that calibration is fitted from: the category's tickets of these days.
+CALIBRATION_WINDOW_DAYS = SUCCESS_HISTORY_WINDOW_DAYS
+
 
 class ConfidenceLevel(StrEnum):
     VERY_HIGH = "very_high"
@@ -122,11 +134,23 @@ class PatternFacts:
 
 
 @dataclass(frozen=True)
+class ConfidenceHistory:
+    """The category's concluded, analyzed tickets of the calibration window: how many, and
+    how many of them (and how many succeeded) in the bin the raw confidence falls in."""
+
+    outcomes: int = 0
+    bin_outcomes: int = 0
+    bin_successes: int = 0
+    min_outcomes: int = 30  # the CALIBRATION_MIN_OUTCOMES setting
+
+
+@dataclass(frozen=True)
 class ReliabilityInputs:
     ai_confidence: float | None  # 0-1, None when the analysis gave none
     feedback: FeedbackFacts = FeedbackFacts()
     success: SuccessFacts = SuccessFacts()
     pattern: PatternFacts | None = None
+    confidence_history: ConfidenceHistory | None = None
 
 
 # --- Outputs ------------------------------------------------------------------------------
@@ -139,6 +163,8 @@ class ComponentScore:
     weight: float
     has_data: bool
     note: str  # why it scored what it did; always set, and says so when there is no data
+    raw: float | None = None  # the AI factor: the analyzer's own confidence (0-1)
+    calibrated: bool = False  # the AI factor: the score is the calibrated confidence
 
 
 @dataclass(frozen=True)
@@ -198,15 +224,49 @@ def combine(ai: float, feedback: float, success: float, pattern: float) -> float
     return round(_clamp(total), SCORE_DECIMALS)
 
 
-def ai_component(confidence: float | None) -> ComponentScore:
+def calibrated_confidence(confidence: float, history: ConfidenceHistory | None) -> float | None:
+    """The observed success rate (0-1) of the category's past outcomes in the bin that
+    ``confidence`` falls in, or None when the history is too thin to say: fewer outcomes in
+    the category than ``history.min_outcomes``, or fewer than
+    ``CALIBRATION_MIN_BIN_OUTCOMES`` in that bin."""
+    if history is None or history.outcomes < history.min_outcomes:
+        return None
+    if history.bin_outcomes < CALIBRATION_MIN_BIN_OUTCOMES:
+        return None
+    return history.bin_successes / history.bin_outcomes
+
+
+def ai_component(
+    confidence: float | None, history: ConfidenceHistory | None = None
+) -> ComponentScore:
     weight = WEIGHTS[Component.AI_CONFIDENCE]
     if confidence is None or confidence != confidence:
         return ComponentScore(
             Component.AI_CONFIDENCE, 0.0, weight, False, "No confidence from the analysis."
         )
-    score = _clamp(confidence * PERCENT)
+    raw = _clamp(confidence * PERCENT)
+    calibrated = calibrated_confidence(confidence, history)
+    if calibrated is None or history is None:
+        return ComponentScore(
+            Component.AI_CONFIDENCE,
+            raw,
+            weight,
+            True,
+            f"Analyzer confidence {raw:.0f}%.",
+            confidence,
+        )
+    score = _clamp(calibrated * PERCENT)
+    lower, upper = bin_bounds(bin_index(confidence))
     return ComponentScore(
-        Component.AI_CONFIDENCE, score, weight, True, f"Analyzer confidence {score:.0f}%."
+        Component.AI_CONFIDENCE,
+        score,
+        weight,
+        True,
+        f"Analyzer confidence {raw:.0f}%, calibrated to {score:.0f}%: "
+        f"{history.bin_successes} of {history.bin_outcomes} past tickets of this category "
+        f"with a confidence of {lower:.0%}-{upper:.0%} succeeded.",
+        confidence,
+        True,
     )
 
 
@@ -289,7 +349,7 @@ def pattern_component(facts: PatternFacts | None) -> ComponentScore:
 
 def compute_reliability(inputs: ReliabilityInputs) -> ReliabilityResult:
     components = (
-        ai_component(inputs.ai_confidence),
+        ai_component(inputs.ai_confidence, inputs.confidence_history),
         feedback_component(inputs.feedback),
         success_component(inputs.success),
         pattern_component(inputs.pattern),
@@ -304,10 +364,147 @@ def _percent(score: float) -> str:
 
 def breakdown_dict(result: ReliabilityResult) -> dict[str, object]:
     """The API's ``reliability_breakdown`` (docs/reliability.md), plus ``notes``: why each
-    component without data scored 0 (empty when every component had data)."""
-    return {
+    component without data scored 0 (empty when every component had data), and whether the
+    AI factor is the calibrated confidence (``ai_confidence_calibrated``, with the
+    analyzer's own value in ``ai_confidence_raw`` and, when calibrated, the reason in
+    ``ai_confidence_calibration``)."""
+    ai = result.component(Component.AI_CONFIDENCE)
+    out: dict[str, object] = {
         "overall_score": result.overall_score,
         "confidence_level": str(result.confidence_level),
         "breakdown": {str(c.component): _percent(c.score) for c in result.components},
         "notes": {str(c.component): c.note for c in result.components if not c.has_data},
+        "ai_confidence_calibrated": ai.calibrated,
+        "ai_confidence_raw": ai.raw,
     }
+    if ai.calibrated:
+        out["ai_confidence_calibration"] = ai.note
+    return out
+
+
+# --- Calibration: predictions against outcomes -----------------------------------------------
+
+
+def bin_edges(bins: int = CALIBRATION_BINS) -> tuple[float, ...]:
+    """The ``bins + 1`` edges of equal-width bins over [0, 1]: 0.0, 0.1, ..., 1.0."""
+    return tuple(k / bins for k in range(bins + 1))
+
+
+def bin_bounds(index: int, bins: int = CALIBRATION_BINS) -> tuple[float, float]:
+    edges = bin_edges(bins)
+    return edges[index], edges[index + 1]
+
+
+def bin_index(p: float, bins: int = CALIBRATION_BINS) -> int:
+    """The bin of ``p``: the k with edge[k] <= p < edge[k+1], by comparison with the same
+    edges a database query uses (no floor of p * bins, which rounds differently). Below 0
+    is bin 0, 1.0 and above the last bin."""
+    edges = bin_edges(bins)
+    for k in range(1, bins):
+        if p < edges[k]:
+            return k - 1
+    return bins - 1
+
+
+@dataclass
+class BinTotals:
+    """What a bin's figures are computed from: outcomes, successes, the sum of the
+    predictions and the sum of the squared errors (p - outcome)^2."""
+
+    count: int = 0
+    successes: int = 0
+    sum_predicted: float = 0.0
+    sum_squared_error: float = 0.0
+
+    def add(self, *, success: bool, count: int, sum_predicted: float, sum_squared: float) -> None:
+        """Add ``count`` outcomes that were all successes (or all failures), given the sum of
+        their predictions and of the squares of those: sum (p - y)^2 = sum p^2 - 2y sum p
+        + count y^2, so a grouped query can hand over its sums."""
+        y = 1.0 if success else 0.0
+        self.count += count
+        self.successes += count if success else 0
+        self.sum_predicted += sum_predicted
+        self.sum_squared_error += max(0.0, sum_squared - 2 * y * sum_predicted + count * y)
+
+    def merge(self, other: BinTotals) -> None:
+        self.count += other.count
+        self.successes += other.successes
+        self.sum_predicted += other.sum_predicted
+        self.sum_squared_error += other.sum_squared_error
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    lower: float
+    upper: float
+    count: int
+    mean_predicted: float | None  # None for an empty bin
+    observed_rate: float | None  # share of successes; None for an empty bin
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    count: int
+    ece: float | None  # expected calibration error; None without outcomes
+    brier: float | None  # mean squared error of the predictions; None without outcomes
+    bins: tuple[CalibrationBin, ...]
+
+
+def empty_totals(bins: int = CALIBRATION_BINS) -> list[BinTotals]:
+    return [BinTotals() for _ in range(bins)]
+
+
+def clamp_probability(p: float) -> float:
+    return max(0.0, min(1.0, p))
+
+
+def report_from_totals(totals: list[BinTotals]) -> CalibrationReport:
+    """The reliability diagram, ECE and Brier score from per-bin totals.
+
+    ECE = sum over bins of (n_bin / N) * |mean predicted - observed rate|;
+    Brier = sum of (p - outcome)^2 / N. Both None when there is no outcome.
+    """
+    bins = len(totals)
+    n = sum(t.count for t in totals)
+    rows = []
+    ece = 0.0
+    squared = 0.0
+    for k, t in enumerate(totals):
+        lower, upper = bin_bounds(k, bins)
+        if t.count == 0:
+            rows.append(CalibrationBin(lower, upper, 0, None, None))
+            continue
+        mean = t.sum_predicted / t.count
+        rate = t.successes / t.count
+        ece += t.count / n * abs(mean - rate)
+        squared += t.sum_squared_error
+        rows.append(
+            CalibrationBin(
+                lower,
+                upper,
+                t.count,
+                round(mean, CALIBRATION_DECIMALS),
+                round(rate, CALIBRATION_DECIMALS),
+            )
+        )
+    if n == 0:
+        return CalibrationReport(0, None, None, tuple(rows))
+    return CalibrationReport(
+        n, round(ece, CALIBRATION_DECIMALS), round(squared / n, CALIBRATION_DECIMALS), tuple(rows)
+    )
+
+
+def calibration_report(
+    pairs: Iterable[tuple[float, bool | int]], bins: int = CALIBRATION_BINS
+) -> CalibrationReport:
+    """The calibration of (predicted probability in [0, 1], outcome 1 or 0) pairs. A
+    prediction outside [0, 1] is clamped into it; a NaN one is left out."""
+    totals = empty_totals(bins)
+    for predicted, outcome in pairs:
+        if predicted != predicted:
+            continue
+        p = clamp_probability(predicted)
+        totals[bin_index(p, bins)].add(
+            success=bool(outcome), count=1, sum_predicted=p, sum_squared=p * p
+        )
+    return report_from_totals(totals)

@@ -1,15 +1,17 @@
 """Scoring a ticket: gather the facts, call the pure score, store it, keep the sums in step.
 
-The facts come from the category's daily rollups and the ticket's pattern, never from the
-ticket history itself, so scoring costs the same number of queries with ten past tickets as
-with a million.
+The facts come from the category's daily rollups and the ticket's pattern, plus one
+aggregate over the category's concluded tickets of the calibration window (the AI factor's
+calibration), so scoring costs the same number of queries with ten past tickets as with a
+million.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Sum
+from django.conf import settings
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from patterns.models import Pattern
@@ -18,19 +20,24 @@ from patterns.services import PatternChange, pattern_update, reliability_moved
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.scoring.rules import (
+    CALIBRATION_BINS,
+    CALIBRATION_WINDOW_DAYS,
     FEEDBACK_HORIZON_DAYS,
     SUCCESS_HISTORY_WINDOW_DAYS,
+    ConfidenceHistory,
     FeedbackDay,
     PatternFacts,
     ReliabilityInputs,
     ReliabilityResult,
     SuccessFacts,
+    bin_bounds,
+    bin_index,
     breakdown_dict,
     compute_reliability,
     weigh_feedback,
 )
 from remediation.tickets import rollups
-from remediation.tickets.models import CategoryDailyStats, Ticket
+from remediation.tickets.models import CategoryDailyStats, Ticket, TicketOutcome
 from remediation.tickets.selectors import pattern_ref
 
 
@@ -39,6 +46,44 @@ def _success_facts(category: str, since: date) -> SuccessFacts:
         success=Sum("success_count"), failure=Sum("failure_count")
     )
     return SuccessFacts(success=totals["success"] or 0, failure=totals["failure"] or 0)
+
+
+def concluded_analyzed() -> Q:
+    """The tickets whose prediction can be checked: analyzed (an analyzer named) and
+    concluded (success or failure)."""
+    return Q(outcome__in=(TicketOutcome.SUCCESS, TicketOutcome.FAILURE)) & ~Q(analyzer="")
+
+
+def _confidence_history(ticket: Ticket, since: date) -> ConfidenceHistory:
+    """The category's concluded, analyzed tickets created since ``since`` (the ticket itself
+    left out: its own outcome must not predict it), in all and in the bin of the ticket's
+    confidence. One aggregate query, over the (category, created_at) index."""
+    index = bin_index(ticket.confidence_score)
+    lower, upper = bin_bounds(index)
+    in_bin = Q()
+    if index > 0:
+        in_bin &= Q(confidence_score__gte=lower)
+    if index < CALIBRATION_BINS - 1:
+        in_bin &= Q(confidence_score__lt=upper)
+    totals = (
+        Ticket.objects.filter(
+            concluded_analyzed(),
+            category=ticket.category,
+            created_at__gte=timezone.make_aware(datetime.combine(since, time.min)),
+        )
+        .exclude(pk=ticket.pk)
+        .aggregate(
+            outcomes=Count("id"),
+            bin_outcomes=Count("id", filter=in_bin),
+            bin_successes=Count("id", filter=in_bin & Q(outcome=TicketOutcome.SUCCESS)),
+        )
+    )
+    return ConfidenceHistory(
+        outcomes=totals["outcomes"],
+        bin_outcomes=totals["bin_outcomes"],
+        bin_successes=totals["bin_successes"],
+        min_outcomes=settings.CALIBRATION_MIN_OUTCOMES,
+    )
 
 
 def _pattern_facts(ticket: Ticket, pattern: Pattern | None) -> PatternFacts | None:
@@ -62,7 +107,7 @@ def _pattern_facts(ticket: Ticket, pattern: Pattern | None) -> PatternFacts | No
 
 
 def reliability_inputs(ticket: Ticket, pattern: Pattern | None) -> ReliabilityInputs:
-    """The facts the score of ``ticket`` depends on, as of now. Two queries."""
+    """The facts the score of ``ticket`` depends on, as of now. Three queries."""
     today = timezone.localdate()
     success = _success_facts(
         ticket.category, today - timedelta(days=SUCCESS_HISTORY_WINDOW_DAYS - 1)
@@ -80,6 +125,9 @@ def reliability_inputs(ticket: Ticket, pattern: Pattern | None) -> ReliabilityIn
         feedback=weigh_feedback(feedback_days, today=today),
         success=success,
         pattern=_pattern_facts(ticket, pattern),
+        confidence_history=_confidence_history(
+            ticket, today - timedelta(days=CALIBRATION_WINDOW_DAYS - 1)
+        ),
     )
 
 

@@ -77,6 +77,8 @@ class TestScoreTicket:
                 "success_history": "No concluded tickets in this category in the last 180 days.",
                 "pattern_recognition": "No matching pattern.",
             },
+            "ai_confidence_calibrated": False,
+            "ai_confidence_raw": 0.8,
         }
 
     def test_it_writes_a_scored_audit_event_with_the_breakdown(self, user):
@@ -267,7 +269,8 @@ class TestScoreTicket:
         history(2000, "large")
         small, large = queries("small"), queries("large")
         assert small == large
-        # history, feedback, pattern, save, rollup, audit, pattern lock + save (+ savepoints)
+        # history, feedback, the calibration aggregate (the AI factor's history), pattern,
+        # save, rollup, audit, pattern lock + save (+ savepoints)
         assert small <= 12
 
 

@@ -59,6 +59,9 @@ def test_it_builds_the_seeds_breakdown_shape_from_facts():
             "pattern_recognition": "82%",
         },
         "notes": {},
+        # Without a calibration history the AI factor is the analyzer's own confidence.
+        "ai_confidence_calibrated": False,
+        "ai_confidence_raw": 0.92,
     }
     assert all(c.has_data for c in result.components)
 
