@@ -427,6 +427,11 @@ INVESTIGATION_MAX_CALLS = _number("INVESTIGATION_MAX_CALLS", 16, low=1, high=64,
 INVESTIGATION_MAX_SECONDS = _number(
     "INVESTIGATION_MAX_SECONDS", 8.0, low=0.5, high=120, integer=False
 )
+# A fix measured by an execution is confirmed only if nothing comes back for this long: the
+# same incident reported again, an alert of the ticket still firing, or the observed cause
+# seen again at the delayed re-check. A fix that came back counts as a failure of its
+# pattern (remediation/tickets/outcomes.py). 0: no hold, the post-checks alone decide.
+OUTCOME_HOLD_SECONDS = _number("OUTCOME_HOLD_SECONDS", 3600, low=0, high=30 * 86400, integer=True)
 # Fair turns in the analysis queue: a submitter that had this many tickets analyzed in the
 # window yields to another submitter's waiting ticket (one token's burst cannot starve the
 # rest). See remediation.analysis.services.analysis_may_start.

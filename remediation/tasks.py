@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_q.tasks import async_task
 
 from remediation.analysis import services as analysis_services
+from remediation.execution import services as execution_services
 from remediation.notifications import services as notification_services
 
 ANALYZE_TASK = "remediation.tasks.analyze_ticket"
@@ -18,6 +19,11 @@ def analyze_ticket(ticket_pk: int, yields: int = 0) -> str:
         async_task(ANALYZE_TASK, ticket_pk, yields + 1, task_name=f"analyze {ticket_pk} (yielded)")
         return f"yielded its turn ({yields + 1})"
     return analysis_services.ticket_analyze(ticket_pk)
+
+
+def confirm_fix(ticket_pk: int) -> str:
+    """At the end of a measured fix's hold time (scheduled when the execution succeeded)."""
+    return execution_services.fix_confirm(ticket_pk)
 
 
 def notify_admins(notice_pk: int) -> str:

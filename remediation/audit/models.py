@@ -19,6 +19,8 @@ class AuditAction(models.TextChoices):
     STATUS_CHANGED = "ticket.status_changed", "Status changed"
     FEEDBACK_SUBMITTED = "feedback.submitted", "Feedback submitted"
     OUTCOME_CHANGED = "ticket.outcome_changed", "Outcome changed"
+    FIX_HELD = "ticket.fix_held", "Fix held through the hold time"
+    FIX_DID_NOT_HOLD = "ticket.fix_did_not_hold", "Fix did not hold (came back)"
     PATTERN_ELIGIBILITY_CHANGED = "pattern.eligibility_changed", "Pattern eligibility changed"
     RUNBOOK_LEARNED = "runbook.learned", "Runbook learned from feedback"
     RUNBOOK_ACTIVATED = "runbook.activated", "Learned runbook activated"

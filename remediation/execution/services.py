@@ -23,7 +23,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
+from django_q.models import Schedule
+from django_q.tasks import async_task, schedule
 
 from config.errors import Conflict, Forbidden
 from remediation.audit.models import AuditAction
@@ -40,9 +41,10 @@ from remediation.execution.models import (
     StepState,
 )
 from remediation.execution.runner import RunResult, run_actions
-from remediation.investigation.services import evidence_recheck
+from remediation.investigation.services import cause_seen_again, evidence_recheck
 from remediation.notifications.models import AdminEvent
 from remediation.notifications.services import admins_notify_later
+from remediation.tickets import outcomes
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.transitions import ticket_transition
 
@@ -322,7 +324,56 @@ def _finish(ticket_pk: int, execution: Execution, actions: list[Any], result: Ru
             )
         if state != ExecutionState.SUCCEEDED:
             _notify_admins(ticket, execution, state, reason)
+        elif outcomes.hold().total_seconds() > 0:
+            # Confirmed later, in the same transaction as the success it would confirm.
+            schedule(
+                CONFIRM_TASK,
+                ticket_pk,
+                name=f"hold {execution.key}"[:100],
+                schedule_type=Schedule.ONCE,
+                next_run=timezone.now() + outcomes.hold(),
+                repeats=1,
+            )
     return str(state)
+
+
+CONFIRM_TASK = "remediation.tasks.confirm_fix"
+
+
+def fix_confirm(ticket_pk: int) -> str:
+    """At the end of a measured fix's hold time: did it hold? An alert of the ticket still
+    firing, or the observed cause seen again (read-only tools, outside any transaction),
+    means it did not: the ticket fails and the pattern counts a failure. Otherwise the
+    success is confirmed (``fix_held_at``). A platform that does not answer confirms
+    nothing either way; the alerts alone then decide."""
+    ticket = Ticket.objects.filter(pk=ticket_pk).first()
+    if ticket is None or not _awaits_confirmation(ticket):
+        return "nothing to confirm"
+    firing = ticket.alerts.filter(status="firing").count()  # type: ignore[attr-defined]
+    again = cause_seen_again(ticket.diagnosis) if not firing else None
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket_pk)
+        if not _awaits_confirmation(locked):
+            return "nothing to confirm"
+        if firing:
+            outcomes.fix_did_not_hold(locked, why=f"{firing} alert(s) of the ticket still firing")
+            return "did not hold"
+        if again:
+            label = str((locked.diagnosis or {}).get("cause_label") or "the cause")
+            outcomes.fix_did_not_hold(locked, why=f"{label} is seen again on the same object")
+            return "did not hold"
+        how = "the cause is no longer seen" if again is False else "nothing came back"
+        outcomes.fix_held(locked, how=how)
+        return "held"
+
+
+def _awaits_confirmation(ticket: Ticket) -> bool:
+    return (
+        ticket.status == TicketStatus.RESOLVED
+        and ticket.outcome == TicketOutcome.SUCCESS
+        and ticket.auto_remediation_executed
+        and ticket.fix_held_at is None
+    )
 
 
 # --- Sweeping what a dead worker left ------------------------------------------------------

@@ -327,6 +327,38 @@ def ticket_investigate(ticket: Any) -> dict[str, Any]:
     )
 
 
+def _subject_of(diagnosis: dict[str, Any]) -> tuple[Subject | None, str, str]:
+    """The object an observed diagnosis rests on, as a subject to look at again: (subject,
+    kind, name), or (None, "", why not)."""
+    target = diagnosis.get("observed_target")
+    cause = str(diagnosis.get("cause") or "")
+    if not isinstance(target, dict) or not cause:
+        return None, "", "the observation the action rests on was not recorded"
+    kind, name = str(target.get("kind") or ""), str(target.get("name") or "")
+    if kind == "interface":
+        device, _, interface = name.partition(" ")
+        return Subject(device, ("device",), (interface,), "re-check"), kind, name
+    if kind in KIND_PLATFORM:
+        return Subject(name, (kind,), (), "re-check"), kind, name
+    return None, "", f"the observation the action rests on names an unknown kind {kind!r}"
+
+
+def cause_seen_again(diagnosis: Any) -> bool | None:
+    """After a fix: is the cause the analysis observed seen again on the same object? None
+    when the diagnosis rests on no observation, or the platform does not answer now."""
+    if not isinstance(diagnosis, dict) or diagnosis.get("basis") != "observed":
+        return None
+    subject, kind, name = _subject_of(diagnosis)
+    if subject is None:
+        return None
+    record = investigate([subject])
+    if record["status"] not in OBSERVED_STATUSES:
+        return None
+    cause = str(diagnosis.get("cause") or "")
+    seen = read_observations(record["objects"])
+    return any(f.cause == cause and (f.kind, f.name) == (kind, name) for f in seen.findings)
+
+
 def evidence_recheck(diagnosis: Any, actions: Sequence[Mapping[str, Any]] = ()) -> str:
     """Look again, just before a write, at what justified it: "" when the cause the analysis
     observed is still seen on the same object, else why the write must not happen. A
@@ -338,18 +370,10 @@ def evidence_recheck(diagnosis: Any, actions: Sequence[Mapping[str, Any]] = ()) 
     platform that does not answer now fails closed."""
     if not isinstance(diagnosis, dict) or diagnosis.get("basis") != "observed":
         return ""
-    target = diagnosis.get("observed_target")
     cause = str(diagnosis.get("cause") or "")
-    if not isinstance(target, dict) or not cause:
-        return "the observation the action rests on was not recorded"
-    kind, name = str(target.get("kind") or ""), str(target.get("name") or "")
-    if kind == "interface":
-        device, _, interface = name.partition(" ")
-        subject = Subject(device, ("device",), (interface,), "re-check")
-    elif kind in KIND_PLATFORM:
-        subject = Subject(name, (kind,), (), "re-check")
-    else:
-        return f"the observation the action rests on names an unknown kind {kind!r}"
+    subject, kind, name = _subject_of(diagnosis)
+    if subject is None:
+        return name  # why it cannot be looked at
     record = investigate([subject])
     if record["status"] not in OBSERVED_STATUSES:
         return f"could not look again at {name} ({record['reason'] or record['status']})"

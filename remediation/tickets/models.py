@@ -117,6 +117,9 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When a fix measured by an execution was confirmed to hold (nothing came back within
+    # OUTCOME_HOLD_SECONDS); empty until then, and for fixes a person confirmed.
+    fix_held_at = models.DateTimeField(null=True, blank=True)
     needs_review = models.BooleanField(
         default=False,
         help_text="Trusted feedback disagreed with the measured or confirmed outcome.",

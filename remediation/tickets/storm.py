@@ -29,6 +29,7 @@ from config.errors import Conflict
 from patterns.rules.signature import signature_for
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
+from remediation.tickets import outcomes
 from remediation.tickets.models import (
     RepeatReason,
     StormTrack,
@@ -131,6 +132,14 @@ def storm_claim(
         return StormClaim(track=None, joined=None)
     head = next((t for t in found if t.pk == track.ticket_id), None)
     now = timezone.now()
+    if head is not None and outcomes.on_hold(head, now):
+        # The incident is back while its measured fix was still on hold: it did not hold.
+        head = Ticket.objects.select_for_update().get(pk=head.pk)
+        if outcomes.on_hold(head, now):
+            age = int((now - head.resolved_at).total_seconds()) if head.resolved_at else 0
+            outcomes.fix_did_not_hold(
+                head, why=f"{ticket_id} ({source}) reported it again {age} s after the fix"
+            )
     outcome = storm_verdict(
         StormState(
             has_ticket=head is not None,

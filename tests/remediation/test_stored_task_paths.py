@@ -12,7 +12,7 @@ from django_q.models import Schedule, Task
 from django_q.tasks import async_task
 
 from remediation.approvals.services import NOTIFY_TASK
-from remediation.execution.services import RUN_TASK
+from remediation.execution.services import CONFIRM_TASK, RUN_TASK
 from remediation.notifications.services import ADMIN_TASK
 from remediation.tickets.services import ANALYZE_TASK
 
@@ -25,13 +25,14 @@ STORED_PATHS = {
     "remediation.approvals.tasks.notify_approvers",
     "remediation.approvals.tasks.expire_approval_requests",
     "remediation.audit.tasks.seal_audit_anchors",
+    "remediation.tasks.confirm_fix",
 }
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_paths_the_code_enqueues_are_the_stored_ones():
-    assert {ANALYZE_TASK, ADMIN_TASK, RUN_TASK, NOTIFY_TASK} <= STORED_PATHS
+    assert {ANALYZE_TASK, ADMIN_TASK, RUN_TASK, NOTIFY_TASK, CONFIRM_TASK} <= STORED_PATHS
 
 
 def test_every_stored_path_imports_as_a_function():

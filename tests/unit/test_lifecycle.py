@@ -95,7 +95,7 @@ def test_any_walk_keeps_concluded_outcomes_and_executed_actions(start, steps):
             lc.check_transition(current, step)
         except lc.IllegalTransition:
             continue
-        if current.outcome != lc.UNKNOWN:
+        if current.outcome != lc.UNKNOWN and (current, step) != lc.DID_NOT_HOLD:
             assert step.outcome == current.outcome
         if current.executed:
             assert step.executed
@@ -109,6 +109,16 @@ def test_terminal_states_go_nowhere_else(state):
         for other in lc.STATUSES:
             if other != state.status:
                 assert not lc.can_move(state.status, other)
+
+
+def test_only_a_measured_fix_that_did_not_hold_leaves_resolved():
+    measured = lc.State(lc.RESOLVED, lc.SUCCESS, True)
+    lc.check_transition(measured, lc.State(lc.FAILED, lc.FAILURE, True))
+    confirmed = lc.State(lc.RESOLVED, lc.SUCCESS, False)  # a person's word is final
+    with pytest.raises(lc.IllegalTransition):
+        lc.check_transition(confirmed, lc.State(lc.FAILED, lc.FAILURE, False))
+    for other in (lc.MANUAL_REVIEW, lc.PARTIALLY_REMEDIATED, lc.REMEDIATING):
+        assert not lc.can_move(lc.RESOLVED, other)
 
 
 def test_feedback_is_refused_while_the_system_works_on_a_ticket():

@@ -74,7 +74,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     REMEDIATING: frozenset({RESOLVED, PARTIALLY_REMEDIATED, FAILED, MANUAL_REVIEW}),
     # A person confirms the fix (trusted feedback) or reconciles an unknown execution.
     MANUAL_REVIEW: frozenset({RESOLVED, FAILED}),
-    RESOLVED: frozenset(),
+    # A measured fix that did not hold (it came back within the hold time): see DID_NOT_HOLD.
+    RESOLVED: frozenset({FAILED}),
     PARTIALLY_REMEDIATED: frozenset(),
     FAILED: frozenset(),
 }
@@ -91,6 +92,13 @@ class State:
     status: str
     outcome: str = UNKNOWN
     executed: bool = False
+
+
+# The one step that changes a concluded outcome: a success measured by an execution's
+# post-checks that did not hold (the alert fired again, or the cause was seen again, within
+# the hold time) becomes a failure. A measured outcome outweighs everything else, including
+# its own earlier measurement taken too soon. A success a person confirmed never moves.
+DID_NOT_HOLD = (State(RESOLVED, SUCCESS, True), State(FAILED, FAILURE, True))
 
 
 class IllegalTransition(ValueError):
@@ -119,14 +127,18 @@ def check_transition(old: State, new: State) -> None:
     """Raise ``IllegalTransition`` unless ``old`` may become ``new``.
 
     Besides the status graph: executed never turns back to false (actions that ran stay
-    run), and a concluded outcome never changes (a measured or confirmed result is final;
-    disagreement is flagged for review instead).
+    run), and a concluded outcome never changes (a confirmed result is final; disagreement
+    is flagged for review instead), except ``DID_NOT_HOLD``: a measured fix that came back.
     """
     check_state(new)
     if not can_move(old.status, new.status):
         raise IllegalTransition(f"a ticket cannot go from {old.status} to {new.status}")
     if old.executed and not new.executed:
         raise IllegalTransition("executed actions cannot become unexecuted")
+    if (old, new) == DID_NOT_HOLD:
+        return
+    if old.status == RESOLVED and new.status != RESOLVED:
+        raise IllegalTransition("only a measured fix that did not hold leaves resolved")
     if old.outcome != UNKNOWN and new.outcome != old.outcome:
         raise IllegalTransition(f"a concluded outcome ({old.outcome}) is final")
 
