@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from lab.state import LabState
-from patterns.rules.signature import signature_for
+from patterns.rules.signature import cause_signature
 from policies.models import AutoRemediationPolicy
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus
@@ -62,8 +62,11 @@ def lab_path(tmp_path, settings, seeded):
     # The pattern earned its autonomy (as the learning tests show it happening). A fresh
     # database has no category history, so the reliability score is low: this policy (and
     # the global floor, below) let the observed cause and the trusted pattern decide.
+    # Patterns are keyed on the diagnosed cause: the hang this ticket's investigation shows.
+    hung = cause_signature("server", cause="hung", kind="vm", operation="restart_vm")
     PatternFactory(
-        hash=signature_for(EXAMPLE["category"], EXAMPLE["title"], EXAMPLE["description"]).hash,
+        hash=hung.hash,
+        key_terms=list(hung.key_terms),
         category="server",
         eligible_for_auto_remediation=True,
         occurrence_count=8,
