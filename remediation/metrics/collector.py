@@ -58,6 +58,10 @@ class Scrape:
         return selectors.daily_totals()
 
     @cached_property
+    def autonomy(self) -> selectors.Autonomy:
+        return selectors.autonomy()
+
+    @cached_property
     def queue(self) -> selectors.QueueState:
         return selectors.task_queue(now=self.now)
 
@@ -126,6 +130,25 @@ def successes(s: Scrape) -> Samples:
 
 def failures(s: Scrape) -> Samples:
     yield (), s.remediation.failures
+
+
+def autonomy_executions(s: Scrape) -> Samples:
+    for who, n in s.autonomy.executions.items():
+        yield (who,), n
+
+
+def false_autonomy(s: Scrape) -> Samples:
+    yield (), s.autonomy.false_autonomy
+
+
+def resolved_by_execution(s: Scrape) -> Samples:
+    for who, n in s.autonomy.resolved.items():
+        yield (who,), n
+
+
+def resolve_seconds(s: Scrape) -> Samples:
+    for who, seconds in s.autonomy.resolve_seconds.items():
+        yield (who,), seconds
 
 
 def feedback(s: Scrape) -> Samples:
@@ -252,6 +275,37 @@ FAMILIES: tuple[Family | HistogramFamily, ...] = (
         "Executed tickets whose outcome is failure",
         (),
         failures,
+    ),
+    Family(
+        "autonomy_executions",
+        C,
+        "Executions claimed at the choke point, by who decided: unattended (the decision "
+        "engine alone) or person (an approval, the admin, a command)",
+        ("decided_by",),
+        autonomy_executions,
+    ),
+    Family(
+        "false_autonomy",
+        C,
+        "Unattended executions whose ticket ended in failure: the run failed, or the fix "
+        "did not hold (came back within OUTCOME_HOLD_SECONDS)",
+        (),
+        false_autonomy,
+    ),
+    Family(
+        "resolved_by_execution",
+        C,
+        "Tickets resolved by an execution, by who decided it (unattended or person)",
+        ("decided_by",),
+        resolved_by_execution,
+    ),
+    Family(
+        "resolve_seconds",
+        C,
+        "Seconds from submission to resolution of the tickets resolved by an execution, in "
+        "all, by who decided (divide by resolved_by_execution for the average)",
+        ("decided_by",),
+        resolve_seconds,
     ),
     Family("feedback", C, "Feedback given, by type", ("type",), feedback),
     Family(

@@ -29,6 +29,7 @@ from remediation.execution.models import (
     Execution,
     ExecutionState,
     ExecutionStep,
+    ExecutionVia,
     StepKind,
     StepState,
 )
@@ -77,6 +78,56 @@ def auto_remediation_counts() -> RemediationCounts:
         failures=Count("id", filter=Q(outcome=TicketOutcome.FAILURE)),
     )
     return RemediationCounts(**totals)
+
+
+# Who decided an execution, as the autonomy figures name it: the decision engine alone
+# (unattended) or a person (an approval, the admin, a command).
+UNATTENDED, PERSON = "unattended", "person"
+
+
+@dataclass(frozen=True)
+class Autonomy:
+    executions: dict[str, int]  # by who decided
+    false_autonomy: int  # unattended, and the ticket ended in failure (run or hold)
+    resolved: dict[str, int]  # tickets resolved by an execution, by who decided
+    resolve_seconds: dict[str, float]  # their time from submission to resolution, in all
+
+
+def autonomy() -> Autonomy:
+    """Executions claimed at the choke point (refusals and those still waiting excluded),
+    by who decided; the unattended ones whose ticket failed (the run failed, or the fix did
+    not hold); and the time to resolve, unattended vs with a person. One grouped query."""
+    claimed = ~Q(state__in=(ExecutionState.PENDING, ExecutionState.REFUSED))
+    resolved = Q(ticket__status=TicketStatus.RESOLVED, ticket__resolved_at__isnull=False)
+    rows = (
+        Execution.objects.filter(claimed)
+        .order_by()
+        .values("via")
+        .annotate(
+            n=Count("id"),
+            failed=Count("id", filter=Q(ticket__outcome=TicketOutcome.FAILURE)),
+            resolved=Count("id", filter=resolved),
+            seconds=Sum(
+                ExpressionWrapper(
+                    F("ticket__resolved_at") - F("ticket__created_at"),
+                    output_field=DurationField(),
+                ),
+                filter=resolved,
+            ),
+        )
+    )
+    executions = {UNATTENDED: 0, PERSON: 0}
+    done = {UNATTENDED: 0, PERSON: 0}
+    seconds = {UNATTENDED: 0.0, PERSON: 0.0}
+    false_autonomy = 0
+    for row in rows:
+        who = UNATTENDED if row["via"] == ExecutionVia.AUTO else PERSON
+        executions[who] += row["n"]
+        done[who] += row["resolved"]
+        seconds[who] += row["seconds"].total_seconds() if row["seconds"] else 0.0
+        if who == UNATTENDED:
+            false_autonomy += row["failed"]
+    return Autonomy(executions, false_autonomy, done, seconds)
 
 
 def daily_totals() -> dict[str, float]:

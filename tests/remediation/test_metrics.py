@@ -223,6 +223,55 @@ def execution(user, n: int, state: str, steps: list[tuple[str, str, str]]) -> Ex
 
 
 @pytest.mark.django_db
+def test_autonomy_unattended_vs_a_person_false_autonomy_and_time_to_resolve(client, user):
+    """Who decided each claimed execution, the unattended ones whose ticket failed (the run,
+    or a fix that did not hold), and the time to resolve by who decided."""
+    created = timezone.now() - timedelta(hours=2)
+
+    def run(n, via, state, *, status, outcome, minutes):
+        ex = execution(user, n, state, [])
+        Execution.objects.filter(pk=ex.pk).update(via=via)
+        resolved = created + timedelta(minutes=minutes) if status == "resolved" else None
+        Ticket.objects.filter(pk=ex.ticket_id).update(
+            created_at=created,
+            status=status,
+            outcome=outcome,
+            auto_remediation_executed=True,
+            resolved_at=resolved,
+        )
+
+    ok, bad = TicketOutcome.SUCCESS, TicketOutcome.FAILURE
+    run(0, ExecutionVia.AUTO, ExecutionState.SUCCEEDED, status="resolved", outcome=ok, minutes=2)
+    run(1, ExecutionVia.AUTO, ExecutionState.SUCCEEDED, status="resolved", outcome=ok, minutes=4)
+    # Succeeded, then the fix did not hold: a false autonomy.
+    run(2, ExecutionVia.AUTO, ExecutionState.SUCCEEDED, status="failed", outcome=bad, minutes=0)
+    run(3, ExecutionVia.AUTO, ExecutionState.ROLLED_BACK, status="partially_remediated",
+        outcome=bad, minutes=0)  # fmt: skip
+    run(4, ExecutionVia.APPROVAL, ExecutionState.SUCCEEDED, status="resolved", outcome=ok,
+        minutes=60)  # fmt: skip
+    run(
+        5,
+        ExecutionVia.APPROVAL,
+        ExecutionState.REFUSED,
+        status="manual_review",
+        outcome=TicketOutcome.UNKNOWN,
+        minutes=0,
+    )  # fmt: skip (refused: nothing claimed)
+
+    samples = scrape(client)
+    ex = "datacenter_docs_autonomy_executions_total"
+    assert value(samples, ex, decided_by="unattended") == 4
+    assert value(samples, ex, decided_by="person") == 1
+    assert value(samples, "datacenter_docs_false_autonomy_total") == 2
+    done = "datacenter_docs_resolved_by_execution_total"
+    assert value(samples, done, decided_by="unattended") == 2
+    assert value(samples, done, decided_by="person") == 1
+    seconds = "datacenter_docs_resolve_seconds_total"
+    assert value(samples, seconds, decided_by="unattended") == pytest.approx(360.0)
+    assert value(samples, seconds, decided_by="person") == pytest.approx(3600.0)
+
+
+@pytest.mark.django_db
 def test_executions_rollbacks_unknown_outcomes_and_open_breakers(client, user):
     A, R = StepKind.ACTION, StepKind.ROLLBACK
     execution(user, 0, ExecutionState.SUCCEEDED, [(A, "restart_vm", StepState.SUCCEEDED)])
@@ -328,8 +377,8 @@ def test_a_scrape_costs_the_same_few_queries_whatever_the_history(
     assert len(large) == len(small)
     # One query per selector: rollups (2), executed tickets, in-progress tickets, approvals
     # waiting, approval latency, execution steps, unknown executions, open breakers,
-    # eligible patterns, audit, queue.
-    assert len(large) <= 12
+    # eligible patterns, audit, queue, autonomy (executions by who decided).
+    assert len(large) <= 13
 
 
 @pytest.mark.postgres
