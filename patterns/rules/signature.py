@@ -172,9 +172,8 @@ def key_terms(title: str, description: str, *, limit: int = MAX_KEY_TERMS) -> tu
     return tuple(sorted(word for word, _ in ranked[:limit]))
 
 
-def signature_for(category: str, title: str, description: str) -> Signature:
+def _signature(category: str, terms: tuple[str, ...]) -> Signature:
     cat = normalize_category(category)
-    terms = key_terms(title, description)
     text = f"{cat}|{','.join(terms)}"
     return Signature(
         category=cat,
@@ -182,6 +181,10 @@ def signature_for(category: str, title: str, description: str) -> Signature:
         text=text,
         hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def signature_for(category: str, title: str, description: str) -> Signature:
+    return _signature(category, key_terms(title, description))
 
 
 def cause_signature(category: str, *, cause: str, kind: str, operation: str) -> Signature:
@@ -189,15 +192,8 @@ def cause_signature(category: str, *, cause: str, kind: str, operation: str) -> 
     cause, the object kind and the fixing operation as key terms (``cause:hung``,
     ``kind:vm``, ``operation:restart_vm``). Word terms never hold a ``:`` (such tokens are
     instance names, dropped above), so the two kinds of signature never collide."""
-    cat = normalize_category(category)
     terms = (f"cause:{cause}", f"kind:{kind or '-'}", f"operation:{operation or 'none'}")
-    text = f"{cat}|{','.join(terms)}"
-    return Signature(
-        category=cat,
-        key_terms=terms,
-        text=text,
-        hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-    )
+    return _signature(category, terms)
 
 
 def keyed_on_cause(terms: Iterable[str]) -> bool:
