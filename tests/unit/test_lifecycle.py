@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from remediation.tickets.rules import lifecycle as lc
@@ -64,12 +64,17 @@ def test_the_spec_steps_are_allowed(old, new):
     lc.check_transition(old, new)
 
 
+@example(
+    lc.State(lc.RESOLVED, lc.SUCCESS, True), lc.State(lc.FAILED, lc.FAILURE, True)
+)  # a measured fix that did not hold
+@example(lc.State(lc.RESOLVED, lc.SUCCESS, False), lc.State(lc.FAILED, lc.FAILURE, False))
 @given(legal_states, legal_states)
 def test_a_transition_is_allowed_exactly_when_every_rule_holds(old, new):
-    expected = (
+    expected = (old, new) == lc.DID_NOT_HOLD or (
         lc.can_move(old.status, new.status)
         and not (old.executed and not new.executed)
         and (old.outcome == lc.UNKNOWN or old.outcome == new.outcome)
+        and not (old.status == lc.RESOLVED and new.status != lc.RESOLVED)
     )
     try:
         lc.check_transition(old, new)
