@@ -1,15 +1,41 @@
-"""Incident kinds the replay knows: what it stages in the lab, how a ticket reads, the fix.
+"""Incident kinds the replay knows: what it stages in the lab, how an incident reads, the fix.
 
-Each kind stages a real lab condition on a target from the lab inventory and names the one
-catalogue operation (on which target) that clears it, or ``None`` when no catalogue action
-is the right fix (a person must act). Templates vary the wording; noise lines are added at
-random. Host names vary per occurrence.
+Kinds are data. The built-in ones are in ``kinds.json`` beside this module; a scenario file
+names them by key or defines its own inline (the same fields, see docs/replay.md). Each kind
+stages a real lab condition on a target from the lab inventory and names the one catalogue
+operation that clears it, or ``None`` when no catalogue action is the right fix (a person
+must act). An incident arrives as a ticket (``titles``/``bodies`` templates, a noise line
+added at random) or, when the kind has ``alerts``, as an Alertmanager alert (label and
+annotation templates). Host names vary per occurrence.
+
+This module only loads and checks the files: every error is a ``ScenarioError`` that names
+the field at fault (``kinds[2].fix``), never a traceback.
 """
 
 from __future__ import annotations
 
+import json
 import random
-from dataclasses import dataclass
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+BUILTIN = Path(__file__).resolve().parent / "kinds.json"
+# Placeholders every template may use: {t} the target, {i} its interface, {n} a digit 2-9,
+# {p} 1, {hh}/{mm} a time of day; a kind's ``per_target`` adds its own.
+PLACEHOLDERS = ("t", "i", "n", "p", "hh", "mm")
+DEFINITION = ("category", "condition", "interfaces", "targets", "fix", "titles", "bodies")
+KIND_FIELDS = {"kind", "key", *DEFINITION, "alerts", "per_target", "why_no_fix"}
+ENTRY_FIELDS = {"count", "drift_after", "drift_condition"}
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,79}$")
+
+
+class ScenarioError(ValueError):
+    """A scenario or kinds file that cannot be run; the message names the field."""
 
 
 @dataclass(frozen=True)
@@ -19,148 +45,267 @@ class Kind:
     condition: str
     targets: tuple[str, ...]
     fix: str | None  # the catalogue operation that fixes it, None: a person
-    titles: tuple[str, ...]
-    bodies: tuple[str, ...]
+    titles: tuple[str, ...] = ()
+    bodies: tuple[str, ...] = ()
     interfaces: tuple[str, ...] = ()
+    # Alertmanager alert templates ({"labels": {...}, "annotations": {...}}): when given,
+    # the incident arrives through the Alertmanager webhook instead of as a ticket.
+    alerts: tuple[Mapping[str, Mapping[str, str]], ...] = ()
+    # Extra placeholders whose value depends on the target: {"size": {"vol-1": 1536}}.
+    per_target: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def via(self) -> str:
+        return "alert" if self.alerts else "ticket"
 
 
-VMS = tuple(f"prod-web-{n:02d}" for n in range(1, 9))
-SWITCHES = tuple(f"core-sw-{n:02d}" for n in range(1, 7))
-INSTANCES = ("app-instance-01", "app-instance-02", "app-instance-03")
-DEPLOYMENTS = ("default/web", "default/api")
-PODS = ("default/web-7d9f", "default/web-5c4b", "default/api-3f2a")
+def _str(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ScenarioError(f"{where}: must be a non-empty string")
+    return value
 
-KINDS: dict[str, Kind] = {
-    "vm_hung": Kind(
-        key="vm_hung",
-        category="server",
-        condition="vm_hung",
-        targets=VMS,
-        fix="restart_vm",
-        titles=("{t} hung: console frozen, VMware tools", "Console frozen, VMware tools: {t} hung"),
-        bodies=(
-            "vCenter: Virtual machine heartbeat lost for {t}; VMware Tools not running. "
-            "Console is frozen, no response to keyboard. Host is healthy, other VMs fine.",
-            "VM {t} hung: console frozen, VMware Tools not running since {hh}:{mm}. "
-            "The ESXi host is healthy.",
-            "The guest {t} is hung (vm unresponsive, tools not running); ping times out. "
-            "Hypervisor healthy.",
-        ),
-    ),
-    "bad_release": Kind(
-        key="bad_release",
-        category="kubernetes",
-        condition="bad_release",
-        targets=DEPLOYMENTS,
-        fix="rollback_deployment",
-        titles=(
-            "broken release rollout: deployment {t} CrashLoopBackOff",
-            "deployment {t} CrashLoopBackOff, broken release rollout",
-        ),
-        bodies=(
-            "All pods of deployment {t} in CrashLoopBackOff right after we deployed "
-            "v2.{n}.0. Log: panic: nil pointer dereference. v2.{p}.0 ran fine.",
-            "Since the rollout of v2.{n}.1 at {hh}:{mm} every pod of deployment {t} is "
-            "CrashLoopBackOff; the previous revision was stable for a week.",
-        ),
-    ),
-    "stale_counters": Kind(
-        key="stale_counters",
-        category="network",
-        condition="interface_errors",
-        targets=SWITCHES,
-        interfaces=("Gi0/1", "Gi0/2", "Gi0/3", "Gi0/4"),
-        fix="clear_interface_errors",
-        titles=(
-            "stale CRC counters, alert firing on {t} {i}",
-            "{t} {i}: alert firing on stale CRC counters",
-        ),
-        bodies=(
-            "The optic on {i} of {t} was replaced yesterday; CRC counters stopped "
-            "incrementing since (still {n}0,233 from before). The alert keeps firing on the "
-            "absolute counter.",
-            "{i} on {t}: input errors are historical, no new errors after the patch cord "
-            "was changed. Please clear the counters so monitoring is clean.",
-        ),
-    ),
-    "instance_hung": Kind(
-        key="instance_hung",
-        category="server",
-        condition="instance_hung",
-        targets=INSTANCES,
-        fix="reboot_instance",
-        titles=(
-            "instance {t} hung, console frozen, hypervisor healthy",
-            "hung instance {t}: console frozen, hypervisor healthy",
-        ),
-        bodies=(
-            "Nova instance {t} unresponsive to SSH; console log shows INFO: task "
-            "jbd2/vda1-8:312 blocked for more than 120 seconds. Hypervisor healthy, other "
-            "instances fine.",
-            "OpenStack instance {t} frozen, noVNC console black and unresponsive, ping ok. "
-            "Hypervisor healthy.",
-        ),
-    ),
-    "volume_full": Kind(
-        key="volume_full",
-        category="storage",
-        condition="volume_full",
-        targets=("vol-data-01", "vol-data-02"),
-        fix="expand_volume",
-        titles=(
-            "volume {t} full from data growth, expand it",
-            "data growth: volume {t} full, expand it",
-        ),
-        bodies=(
-            "Volume {t} is 97% full. Data growth from the new customers is steady, "
-            "predicted to fill in 3 days. Expand it to {size} GB.",
-            "Storage volume {t} has only 3% available space left; the database has grown "
-            "{n}0% this month (expected growth). Grow it to {size} GB.",
-        ),
-    ),
-    "oom_pod": Kind(
-        key="oom_pod",
-        category="kubernetes",
-        condition="crash_looping",
-        targets=PODS,
-        fix=None,  # OOMKilled: a restart does not help, the limit or the usage must change
-        titles=(
-            "pod {t} OOMKilled, CrashLoopBackOff, memory limit",
-            "OOMKilled pod {t} in CrashLoopBackOff at its memory limit",
-        ),
-        bodies=(
-            "Containers: app: State: Waiting Reason: CrashLoopBackOff. Last State: "
-            "Terminated Reason: OOMKilled Exit Code: 137. Restart Count: 1{n}.",
-            "Pod {t} keeps restarting: OOMKilled (exit code 137), memory limit 512Mi.",
-        ),
-    ),
-    "err_disabled": Kind(
-        key="err_disabled",
-        category="network",
-        condition="err_disabled",
-        targets=SWITCHES,
-        interfaces=("Gi0/1", "Gi0/2", "Gi0/3", "Gi0/4"),
-        fix=None,  # a protection tripped: someone must find the loop or the rogue switch
-        titles=(
-            "switch {t} port {i} err-disabled by bpduguard",
-            "bpduguard err-disabled port {i} on switch {t}",
-        ),
-        bodies=(
-            "%PM-4-ERR_DISABLE: bpduguard error detected on {i} of {t}, putting {i} in "
-            "err-disable state.",
-            "Switch {t} port {i} is err-disabled by port security (violation).",
-        ),
-    ),
-}
 
-NOISE = (
-    "Reported by the night shift.",
-    "Customer impact unclear.",
-    "Seen from the monitoring dashboard.",
-    "Ticket raised automatically.",
-    "Users in the EU region noticed first.",
-    "Paged the on-call engineer.",
-)
+def _strings(value: Any, where: str, *, required: bool = True) -> tuple[str, ...]:
+    if value is None and not required:
+        return ()
+    if not isinstance(value, list) or not value:
+        raise ScenarioError(f"{where}: must be a non-empty list of strings")
+    return tuple(_str(v, f"{where}[{n}]") for n, v in enumerate(value))
+
+
+def _check_template(text: str, where: str, names: set[str]) -> None:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+    except ValueError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+    for name in fields:
+        if name not in names:
+            known = ", ".join("{" + n + "}" for n in sorted(names))
+            raise ScenarioError(f"{where}: unknown placeholder {{{name}}} (known: {known})")
+
+
+def _operations() -> set[str]:
+    from remediation.catalogue.rules.operations import CATALOGUE
+
+    return set(CATALOGUE)
+
+
+def _check_fix(fix: Any, where: str) -> str | None:
+    if fix is None:
+        return None
+    _str(fix, where)
+    ops = _operations()
+    if fix not in ops:
+        known = ", ".join(sorted(ops))
+        raise ScenarioError(
+            f"{where}: unknown operation {fix!r} (null means a person; known: {known})"
+        )
+    return str(fix)
+
+
+def _per_target(raw: Any, targets: tuple[str, ...], where: str) -> dict[str, dict[str, Any]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: must be an object")
+    out = {}
+    for name, values in raw.items():
+        if not isinstance(values, dict) or any(t not in values for t in targets):
+            raise ScenarioError(f"{where}.{name}: must give a value for every target")
+        out[name] = dict(values)
+    return out
+
+
+def _alerts(raw: Any, where: str, names: set[str]) -> tuple[dict[str, dict[str, str]], ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError(f"{where}: must be a non-empty list of alerts")
+    alerts = []
+    for n, alert in enumerate(raw):
+        at = f"{where}[{n}]"
+        if not isinstance(alert, dict) or set(alert) - {"labels", "annotations"}:
+            raise ScenarioError(f"{at}: must be an object of labels and annotations")
+        parts: dict[str, dict[str, str]] = {}
+        for part in ("labels", "annotations"):
+            values = alert.get(part) or {}
+            if not isinstance(values, dict):
+                raise ScenarioError(f"{at}.{part}: must be an object of strings")
+            for name, text in values.items():
+                _check_template(_str(text, f"{at}.{part}.{name}"), f"{at}.{part}.{name}", names)
+            parts[part] = dict(values)
+        if not parts["labels"].get("alertname"):
+            raise ScenarioError(f"{at}.labels.alertname: missing (an alert needs its name)")
+        alerts.append(parts)
+    return tuple(alerts)
+
+
+def parse_kind(data: Any, where: str) -> Kind:
+    """One kind's definition, checked field by field."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{where}: must be an object")
+    unknown = sorted(set(data) - KIND_FIELDS - ENTRY_FIELDS)
+    if unknown:
+        raise ScenarioError(f"{where}.{unknown[0]}: unknown field")
+    key = _str(data.get("key", data.get("kind")), f"{where}.kind")
+    for name in ("category", "condition", "targets", "fix"):
+        if name not in data:
+            raise ScenarioError(f"{where}.{name}: missing")
+    fix = _check_fix(data["fix"], f"{where}.fix")
+    targets = _strings(data["targets"], f"{where}.targets")
+    per_target = _per_target(data.get("per_target"), targets, f"{where}.per_target")
+    names = set(PLACEHOLDERS) | set(per_target)
+    alerts: tuple[dict[str, dict[str, str]], ...] = ()
+    if data.get("alerts") is not None:
+        alerts = _alerts(data["alerts"], f"{where}.alerts", names)
+    elif "titles" not in data or "bodies" not in data:
+        missing = "titles" if "titles" not in data else "bodies"
+        raise ScenarioError(
+            f"{where}.{missing}: missing (a ticket kind needs titles and bodies, an alert "
+            "kind needs alerts)"
+        )
+    texts = {}
+    for part in ("titles", "bodies"):
+        texts[part] = _strings(data.get(part), f"{where}.{part}", required=not alerts)
+        for n, text in enumerate(texts[part]):
+            _check_template(text, f"{where}.{part}[{n}]", names)
+    return Kind(
+        key=key,
+        category=_str(data["category"], f"{where}.category"),
+        condition=_str(data["condition"], f"{where}.condition"),
+        targets=targets,
+        fix=fix,
+        titles=texts["titles"],
+        bodies=texts["bodies"],
+        interfaces=_strings(data.get("interfaces"), f"{where}.interfaces", required=False),
+        alerts=alerts,
+        per_target=per_target,
+    )
+
+
+@cache
+def _builtin() -> tuple[dict[str, Kind], tuple[str, ...]]:
+    data = json.loads(BUILTIN.read_text())
+    kinds = {}
+    for n, raw in enumerate(data["kinds"]):
+        kind = parse_kind(raw, f"{BUILTIN.name}: kinds[{n}]")
+        kinds[kind.key] = kind
+    return kinds, tuple(data["noise"])
+
+
+def builtin_kinds() -> dict[str, Kind]:
+    return dict(_builtin()[0])
+
+
+def noise() -> tuple[str, ...]:
+    return _builtin()[1]
+
+
+def _count(value: Any, where: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ScenarioError(f"{where}: must be an integer >= {minimum}, not {value!r}")
+    return value
+
+
+def _rate(scenario: dict[str, Any], key: str) -> None:
+    if key in scenario:
+        value = scenario[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ScenarioError(f"{key}: must be a number within 0-1, not {value!r}")
+
+
+def scenario_kinds(scenario: dict[str, Any]) -> dict[str, Kind]:
+    """The kinds a scenario uses, by key: defined inline, or built in and named by key."""
+    builtin = builtin_kinds()
+    kinds: dict[str, Kind] = {}
+    for n, entry in enumerate(scenario["kinds"]):
+        where = f"kinds[{n}]"
+        key = entry["kind"]
+        if any(f in entry for f in (*DEFINITION, "alerts")):
+            kinds[key] = parse_kind(entry, where)
+        elif key in builtin:
+            kinds[key] = builtin[key]
+        else:
+            raise ScenarioError(
+                f"{where}.kind: {key!r} is not a built-in kind ({', '.join(sorted(builtin))}) "
+                "and the entry does not define it (category, condition, targets, fix, texts)"
+            )
+    return kinds
+
+
+def check_scenario(scenario: Any, *, default_name: str = "scenario") -> dict[str, Any]:
+    """A scenario read from JSON, checked (every kind too); returns it with its name set."""
+    if not isinstance(scenario, dict):
+        raise ScenarioError("the file must hold a JSON object")
+    scenario = dict(scenario)
+    name = scenario.setdefault("name", default_name)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ScenarioError(f"name: {name!r} must be letters, digits, '_', '-' or '.'")
+    if not isinstance(scenario.get("seed", 0), int):
+        raise ScenarioError(f"seed: must be an integer, not {scenario['seed']!r}")
+    for key in ("operator_error_rate",):
+        _rate(scenario, key)
+    _count(scenario.get("review_every", 0), "review_every", minimum=0)
+    entries = scenario.get("kinds")
+    if not isinstance(entries, list) or not entries:
+        raise ScenarioError("kinds: must be a non-empty list")
+    seen: set[str] = set()
+    for n, entry in enumerate(entries):
+        where = f"kinds[{n}]"
+        if not isinstance(entry, dict):
+            raise ScenarioError(f"{where}: must be an object")
+        if "key" in entry and "kind" not in entry:
+            entry = {**entry, "kind": entry["key"]}
+            entries[n] = entry
+        key = _str(entry.get("kind"), f"{where}.kind")
+        if key in seen:
+            raise ScenarioError(f"{where}.kind: {key!r} is listed twice")
+        seen.add(key)
+        _count(entry.get("count"), f"{where}.count", minimum=1)
+        if "drift_after" in entry or "drift_condition" in entry:
+            _count(entry.get("drift_after"), f"{where}.drift_after", minimum=0)
+            _str(entry.get("drift_condition"), f"{where}.drift_condition")
+    scenario["kinds"] = entries
+    scenario_kinds(scenario)
+    return scenario
+
+
+def check_against_lab(
+    scenario: dict[str, Any],
+    kinds: Mapping[str, Kind],
+    inventory: Mapping[str, Any],
+    conditions: Mapping[str, Any],
+) -> None:
+    """Every target, interface and condition a scenario stages exists in this lab."""
+    objects = {o["target"]: o for o in inventory.get("targets", [])}
+    by_kind: dict[str, list[str]] = conditions.get("by_kind", {})
+    for n, entry in enumerate(scenario["kinds"]):
+        where = f"kinds[{n}]"
+        kind = kinds[entry["kind"]]
+        staged = [("condition", kind.condition)]
+        if entry.get("drift_condition"):
+            staged.append(("drift_condition", entry["drift_condition"]))
+        for t, target in enumerate(kind.targets):
+            obj = objects.get(target)
+            if obj is None:
+                raise ScenarioError(
+                    f"{where}.targets[{t}]: the lab has no {target!r} (see manage.py lab)"
+                )
+            holder = "interface" if obj["kind"] == "device" else obj["kind"]
+            if holder == "interface":
+                if not kind.interfaces:
+                    raise ScenarioError(f"{where}.interfaces: {target} is a device: name them")
+                for i, name in enumerate(kind.interfaces):
+                    if name not in obj.get("interfaces", {}):
+                        raise ScenarioError(
+                            f"{where}.interfaces[{i}]: {target} has no interface {name!r}"
+                        )
+            for label, condition in staged:
+                known = by_kind.get(holder, [])
+                if condition not in known:
+                    field_ = label if label == "drift_condition" else "condition"
+                    raise ScenarioError(
+                        f"{where}.{field_}: unknown lab condition {condition!r} for "
+                        f"{target} (a {holder}; known: {', '.join(known)})"
+                    )
 
 
 @dataclass(frozen=True)
@@ -174,6 +319,7 @@ class Incident:
     description: str
     drifted: bool
     condition: str
+    alert: Mapping[str, Mapping[str, str]] | None = None  # labels, annotations (alert kinds)
 
 
 def write_incident(
@@ -181,19 +327,29 @@ def write_incident(
 ) -> Incident:
     target = rng.choice(kind.targets)
     interface = rng.choice(kind.interfaces) if kind.interfaces else None
-    fill = {
+    fill: dict[str, Any] = {
         "t": target,
         "i": interface or "",
         "n": rng.randint(2, 9),
         "p": 1,
-        "size": {"vol-data-01": 1536, "vol-data-02": 3072}.get(target, 0),
         "hh": f"{rng.randint(0, 23):02d}",
         "mm": f"{rng.randint(0, 59):02d}",
     }
-    title = rng.choice(kind.titles).format(**fill)
-    body = rng.choice(kind.bodies).format(**fill)
-    if rng.random() < 0.5:
-        body = f"{body} {rng.choice(NOISE)}"
+    fill.update({name: values[target] for name, values in kind.per_target.items()})
+    alert = None
+    if kind.alerts:
+        template = rng.choice(kind.alerts)
+        alert = {
+            part: {k: v.format(**fill) for k, v in template.get(part, {}).items()}
+            for part in ("labels", "annotations")
+        }
+        title = alert["labels"]["alertname"]
+        body = alert["annotations"].get("summary", "")
+    else:
+        title = rng.choice(kind.titles).format(**fill)
+        body = rng.choice(kind.bodies).format(**fill)
+        if rng.random() < 0.5:
+            body = f"{body} {rng.choice(noise())}"
     return Incident(
         seq=seq,
         kind=kind,
@@ -204,11 +360,13 @@ def write_incident(
         description=body,
         drifted=drift_condition is not None,
         condition=drift_condition or kind.condition,
+        alert=alert,
     )
 
 
-def incident_stream(scenario: dict) -> list[Incident]:
+def incident_stream(scenario: dict, kinds: Mapping[str, Kind] | None = None) -> list[Incident]:
     """The scenario's incidents, interleaved at random (stable for its seed)."""
+    kinds = kinds if kinds is not None else scenario_kinds(scenario)
     rng = random.Random(scenario.get("seed", 0))
     order: list[str] = []
     for spec in scenario["kinds"]:
@@ -224,5 +382,5 @@ def incident_stream(scenario: dict) -> list[Incident]:
         spec = specs[key]
         after = spec.get("drift_after")
         drift = spec.get("drift_condition") if after is not None and seen[key] > after else None
-        out.append(write_incident(rng, seq, KINDS[key], seen[key], drift))
+        out.append(write_incident(rng, seq, kinds[key], seen[key], drift))
     return out

@@ -9,18 +9,22 @@ from typing import Any
 REPEAT_FROM = 10  # "by their 10th occurrence"
 
 
-def critical_fix(kind: str) -> bool:
-    """The kind's right fix is critical_write: a person approves it every time, by design."""
-    from feedback.replay.kinds import KINDS
+def critical_fix(kind: str, fixes: dict[str, str | None] | None = None) -> bool:
+    """The kind's right fix is critical_write: a person approves it every time, by design.
+    ``fixes``: each kind's fix as the run recorded it (else the built-in kinds')."""
+    from feedback.replay.kinds import builtin_kinds
     from remediation.catalogue.rules.operations import get_operation
 
-    fix = KINDS[kind].fix
+    if fixes is None or kind not in fixes:
+        fixes = {k: v.fix for k, v in builtin_kinds().items()}
+    fix = fixes.get(kind)
     op = get_operation(fix) if fix else None
     return op is not None and str(op.action_type) == "critical_write"
 
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
     rows = result["rows"]
+    fixes = result.get("fixes")
     by_pattern: dict[Any, list[dict]] = defaultdict(list)
     for r in rows:
         by_pattern[(r["kind"], r["pattern_id"])].append(r)
@@ -40,7 +44,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     repeat = [r for r in fixable if r["occurrence"] >= REPEAT_FROM]
     repeat_unattended = [r for r in repeat if r["unattended"] and r["fixed_by_system"]]
     kinds_fixable = sorted({r["kind"] for r in fixable})
-    repeat_safe = [r for r in repeat if not critical_fix(r["kind"])]
+    repeat_safe = [r for r in repeat if not critical_fix(r["kind"], fixes)]
     repeat_safe_unattended = [r for r in repeat_safe if r["unattended"] and r["fixed_by_system"]]
     unattended = [r for r in rows if r["unattended"]]
     # Demotion: for each kind whose fix stopped working, how many drifted incidents ran
@@ -82,7 +86,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "repeat_fixable": len(repeat),
         "repeat_fixable_unattended": len(repeat_unattended),
         "repeat_share_pct": pct(len(repeat_unattended), len(repeat)),
-        "critical_fix_kinds": [k for k in kinds_fixable if critical_fix(k)],
+        "critical_fix_kinds": [k for k in kinds_fixable if critical_fix(k, fixes)],
         "repeat_noncritical": len(repeat_safe),
         "repeat_noncritical_unattended": len(repeat_safe_unattended),
         "repeat_noncritical_share_pct": pct(len(repeat_safe_unattended), len(repeat_safe)),

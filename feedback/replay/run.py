@@ -22,9 +22,17 @@ import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
 
-from feedback.replay.kinds import Incident, incident_stream
+from feedback.replay.kinds import (
+    Incident,
+    ScenarioError,
+    check_against_lab,
+    check_scenario,
+    incident_stream,
+    scenario_kinds,
+)
 from feedback.replay.labserver import TOKEN_ENV, lab_over_http
 from feedback.replay.worker import drain
 from patterns.models import Pattern
@@ -46,10 +54,20 @@ FEEDBACK_STATES = {
 
 
 def load_scenario(name: str) -> dict[str, Any]:
+    """A scenario by name (``feedback/replay/scenarios/NAME.json``) or a JSON file's path,
+    checked; a file that cannot be run raises ``ScenarioError`` naming the field."""
     path = Path(name)
-    if not path.suffix:
+    if not path.suffix and not path.exists():
         path = SCENARIOS / f"{name}.json"
-    return json.loads(path.read_text())
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ScenarioError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"{path.name}: not JSON ({exc})") from None
+    return check_scenario(data, default_name=path.stem)
 
 
 @dataclass
@@ -60,6 +78,8 @@ class Row:
     drifted: bool
     fixable: bool
     target: str
+    ticket_id: str = ""
+    via: str = "ticket"  # how the incident arrived: a ticket, or an Alertmanager alert
     pattern_id: int | None = None
     status: str = ""
     proposed: list[str] = field(default_factory=list)
@@ -131,6 +151,35 @@ def apply_policy_overrides(policies: dict[str, dict[str, Any]]) -> list[str]:
     return notes
 
 
+def apply_alert_mapping_overrides(mappings: dict[str, dict[str, Any]]) -> list[str]:
+    """Scenario overrides of alert label mappings (by name), as an admin would make them in
+    the admin: for instance ``enable_auto_remediation`` for alerts of a well-known kind."""
+    from remediation.alerts.models import AlertMapping
+
+    notes = []
+    for name, changes in mappings.items():
+        mapping = AlertMapping.objects.filter(name=name).first()
+        if mapping is None:
+            known = ", ".join(AlertMapping.objects.order_by("name").values_list("name", flat=True))
+            raise ScenarioError(f"overrides.alert_mappings: no mapping {name!r} (known: {known})")
+        for key, value in changes.items():
+            if key == "why":
+                continue
+            if key not in {f.name for f in AlertMapping._meta.fields} or key == "id":
+                raise ScenarioError(f"overrides.alert_mappings.{name}.{key}: unknown field")
+            setattr(mapping, key, value)
+        try:
+            mapping.full_clean()
+        except ValidationError as exc:
+            raise ScenarioError(f"overrides.alert_mappings.{name}: {exc.messages}") from None
+        mapping.save()
+        notes.append(
+            f"alert mapping {name}: "
+            + ", ".join(f"{k}={v}" for k, v in changes.items() if k != "why")
+        )
+    return notes
+
+
 def _right(incident: Incident, actions: list[dict[str, Any]]) -> bool:
     """Exactly the kind's fix, on the staged target (and interface)."""
     if incident.kind.fix is None or incident.drifted or not actions:
@@ -156,6 +205,7 @@ class Replay:
         lab_log: str | None = None,
     ) -> None:
         self.scenario = scenario
+        self.kinds = scenario_kinds(scenario)
         self.use_overrides = use_overrides
         self.rng = random.Random(scenario.get("seed", 0) + 1)
         self.error_rate = float(scenario.get("operator_error_rate", 0.05))
@@ -166,6 +216,7 @@ class Replay:
         self._reviewed: set[str] = set()
         # A simulated admin works the review queue every this many incidents (0: never).
         self.review_every = int(scenario.get("review_every", 0))
+        self._starts: dict[int, str] = {}  # each alert's startsAt, by incident
         self.lab_log = lab_log
 
     def run(self) -> dict[str, Any]:
@@ -182,6 +233,10 @@ class Replay:
             over = self.scenario.get("overrides", {})
             self.notes += [
                 f"override: {n}" for n in apply_policy_overrides(over.get("policies", {}))
+            ]
+            self.notes += [
+                f"override: {n}"
+                for n in apply_alert_mapping_overrides(over.get("alert_mappings", {}))
             ]
             extra = dict(over.get("settings", {}))
             settings_over.update(extra)
@@ -214,6 +269,12 @@ class Replay:
                 # connector is given.
                 with McpSession(control) as lab:
                     self.lab = lab
+                    check_against_lab(
+                        self.scenario,
+                        self.kinds,
+                        self._lab("lab_inventory"),
+                        self._lab("conditions"),
+                    )
                     self._incidents()
             finally:
                 close_pooled_sessions()  # sessions to this run's lab server, now stopping
@@ -222,6 +283,7 @@ class Replay:
                     PlatformConnector.objects.filter(pk=row["pk"]).update(**fields)
         return {
             "scenario": self.scenario["name"],
+            "fixes": {key: kind.fix for key, kind in self.kinds.items()},
             "overrides": self.use_overrides,
             "override_notes": self.notes,
             "operator_error_rate": self.error_rate,
@@ -249,7 +311,7 @@ class Replay:
         start, gap = self._clock()
         gaps = random.Random(self.scenario.get("seed", 0) + 2)
         moment = start
-        for incident in incident_stream(self.scenario):
+        for incident in incident_stream(self.scenario, self.kinds):
             moment += timedelta(hours=gaps.expovariate(1.0 / gap))
             with time_machine.travel(moment, tick=True):
                 row = self.one(incident)
@@ -274,7 +336,7 @@ class Replay:
         flag came from an operator's mistaken verdict, the flag is cleared with the admin's
         "Reviewed" action; when any came from a fix that really failed, it is kept.
         """
-        by_ticket = {f"{TICKET_PREFIX}{r.seq:05d}": r for r in self.rows}
+        by_ticket = {r.ticket_id or f"{TICKET_PREFIX}{r.seq:05d}": r for r in self.rows}
         for pattern in Pattern.objects.filter(needs_review=True).order_by("id"):
             flagged = [
                 t
@@ -330,25 +392,20 @@ class Replay:
             condition=incident.condition,
             interface=incident.interface,
         )
-        ticket_id = f"{TICKET_PREFIX}{incident.seq:05d}"
         t0 = time.monotonic()
-        answer = self.clients["replay-intake"].post(
-            "/api/v1/tickets",
-            {
-                "ticket_id": ticket_id,
-                "title": incident.title,
-                "description": incident.description,
-                "category": kind.category,
-                "affected_system": incident.target,
-                "enable_auto_remediation": True,
-            },
-            content_type="application/json",
-        )
-        if answer.status_code == 200 and answer.json().get("joined"):
-            # Storm control joined it to an open ticket of the same pattern and target (one
-            # a person still holds): the incident is that ticket's; a person clears it.
-            row.status = "joined"
-            row.reason = f"joined {answer.json().get('ticket_id')}"
+        row.via = kind.via
+        if incident.alert is not None:
+            ticket_id, outcome, detail = self._fire_alert(incident)
+        else:
+            ticket_id, outcome, detail = self._file_ticket(incident)
+        row.ticket_id = ticket_id or ""
+        if outcome != "created":
+            # "joined": storm control joined it to an open ticket of the same pattern and
+            # target (one a person still holds), the incident is that ticket's. "rejected":
+            # the intake refused it (an alert its mappings cannot make a ticket of). Either
+            # way a person clears it.
+            row.status = outcome
+            row.reason = detail
             self._lab(
                 "set_condition",
                 target=incident.target,
@@ -356,8 +413,6 @@ class Replay:
                 interface=incident.interface,
             )
             return row
-        if answer.status_code != 201:
-            raise RuntimeError(f"POST {ticket_id}: {answer.status_code} {answer.content[:300]!r}")
         drain()
         ticket = Ticket.objects.get(ticket_id=ticket_id)
         row.proposed = [a.get("operation", "?") for a in ticket.suggested_actions or []]
@@ -398,6 +453,8 @@ class Replay:
                 condition=None,
                 interface=incident.interface,
             )
+        if incident.alert is not None:
+            self._resolve_alert(incident)  # the condition is gone: Alertmanager says so
         self._feedback(ticket, row, incident)
         if ticket.pattern_id:
             p = Pattern.objects.get(pk=ticket.pattern_id)
@@ -405,6 +462,76 @@ class Replay:
                 p.eligible_for_auto_remediation and p.enabled and not p.needs_review
             )
         return row
+
+    def _file_ticket(self, incident: Incident) -> tuple[str, str, str]:
+        """POST /api/v1/tickets, as an integration does: (ticket_id, outcome, detail)."""
+        ticket_id = f"{TICKET_PREFIX}{incident.seq:05d}"
+        answer = self.clients["replay-intake"].post(
+            "/api/v1/tickets",
+            {
+                "ticket_id": ticket_id,
+                "title": incident.title,
+                "description": incident.description,
+                "category": incident.kind.category,
+                "affected_system": incident.target,
+                "enable_auto_remediation": True,
+            },
+            content_type="application/json",
+        )
+        if answer.status_code == 200 and answer.json().get("joined"):
+            return ticket_id, "joined", f"joined {answer.json().get('ticket_id')}"
+        if answer.status_code != 201:
+            raise RuntimeError(f"POST {ticket_id}: {answer.status_code} {answer.content[:300]!r}")
+        return ticket_id, "created", ""
+
+    def _alert(self, incident: Incident, status: str) -> dict[str, Any]:
+        assert incident.alert is not None
+        if status == "firing":
+            self._starts[incident.seq] = datetime.now(UTC).isoformat()
+        alert: dict[str, Any] = {
+            "status": status,
+            "labels": dict(incident.alert["labels"]),
+            "annotations": dict(incident.alert["annotations"]),
+            "startsAt": self._starts[incident.seq],
+        }
+        if status == "resolved":
+            alert["endsAt"] = datetime.now(UTC).isoformat()
+        return {
+            "version": "4",
+            "status": status,
+            "receiver": "replay",
+            "groupKey": f"replay:{incident.kind.key}",
+            "alerts": [alert],
+        }
+
+    def _fire_alert(self, incident: Incident) -> tuple[str | None, str, str]:
+        """POST /api/v1/alerts/alertmanager, as Alertmanager's webhook does."""
+        answer = self.clients["replay-intake"].post(
+            "/api/v1/alerts/alertmanager",
+            self._alert(incident, "firing"),
+            content_type="application/json",
+        )
+        if answer.status_code not in (200, 207):
+            raise RuntimeError(
+                f"alert #{incident.seq}: {answer.status_code} {answer.content[:300]!r}"
+            )
+        result = answer.json()["results"][0]
+        outcome = str(result["outcome"])
+        detail = json.dumps(result.get("errors") or {})[:200] if outcome == "rejected" else ""
+        if outcome == "joined":
+            detail = f"joined {result.get('ticket_id')}"
+        return result.get("ticket_id"), outcome, detail
+
+    def _resolve_alert(self, incident: Incident) -> None:
+        answer = self.clients["replay-intake"].post(
+            "/api/v1/alerts/alertmanager",
+            self._alert(incident, "resolved"),
+            content_type="application/json",
+        )
+        if answer.status_code != 200:
+            raise RuntimeError(
+                f"alert #{incident.seq} resolved: {answer.status_code} {answer.content[:300]!r}"
+            )
 
     def _feedback(self, ticket: Ticket, row: Row, incident: Incident) -> None:
         ticket.refresh_from_db()

@@ -30,7 +30,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "scenario", help="a name under feedback/replay/scenarios/ or a JSON path"
+            "scenario",
+            help="a name under feedback/replay/scenarios/ or the path of a scenario JSON file",
         )
         parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
         parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "var" / "replay"))
@@ -99,6 +100,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\nreport: {out / f'{name}-report.txt'}; chart: {out / f'{name}.png'}")
 
     def _here(self, scenario: dict[str, Any], mode: str, o: dict[str, Any]) -> dict[str, Any]:
+        from feedback.replay.kinds import ScenarioError
         from feedback.replay.run import TICKET_PREFIX, Replay
         from remediation.tickets.models import Ticket
 
@@ -117,7 +119,10 @@ class Command(BaseCommand):
             out=None if o["quiet"] else self.stdout,
             lab_log=str(out / "lab-http.log"),
         )
-        return replay.run()
+        try:
+            return replay.run()
+        except ScenarioError as exc:  # a target or condition this lab does not have
+            raise CommandError(f"scenario {o['scenario']!r}: {exc}") from None
 
     def _start_child(
         self, scenario: dict[str, Any], mode: str, out: Path, o: dict[str, Any]
@@ -138,7 +143,9 @@ class Command(BaseCommand):
         self.stdout.write(f"-- {name}, {mode}: migrating a fresh database")
         # This Python and manage.py, arguments as a list (no shell): nothing to inject into.
         subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)  # noqa: S603
-        cmd = [*manage, "replay_incidents", o["scenario"], "--here", "--mode", mode]
+        given = Path(o["scenario"])
+        scenario_arg = str(given.resolve()) if given.is_file() else o["scenario"]
+        cmd = [*manage, "replay_incidents", scenario_arg, "--here", "--mode", mode]
         cmd += ["--out", str(out / f"{mode}-child")]
         if o["quiet"]:
             cmd.append("--quiet")
@@ -153,9 +160,10 @@ class Command(BaseCommand):
         self, scenario: dict[str, Any], mode: str, proc: subprocess.Popen, out: Path
     ) -> dict[str, Any]:
         if proc.wait() != 0:
-            raise CommandError(
-                f"the {mode} run failed; see {out / (scenario['name'] + '-' + mode + '.log')}"
-            )
+            log = out / f"{scenario['name']}-{mode}.log"
+            lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+            last = f": {lines[-1]}" if lines else ""
+            raise CommandError(f"the {mode} run failed{last}; see {log}")
         name = scenario["name"]
         child = json.loads((out / f"{mode}-child" / f"{name}-{mode}.json").read_text())
         child.pop("summary", None)
