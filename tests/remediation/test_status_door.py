@@ -28,10 +28,11 @@ OTHER_MODELS = {
     ("patterns.services:pattern_rebuild", "p"),
     ("remediation.tickets.rollups:_add", "rows"),  # CategoryDailyStats counters
     ("lab.engine:before_facts", "facts"),  # a dict of a lab object's facts
-    # The replay's own report rows, the policy it overrides, the connectors it points at
-    # its lab server (feedback/replay): none is a ticket.
+    # The replay's own report rows, the policy and alert mappings it overrides, the
+    # connectors it points at its lab server (feedback/replay): none is a ticket.
     ("feedback.replay.run:one", "row"),
     ("feedback.replay.run:apply_policy_overrides", "policy"),
+    ("feedback.replay.run:apply_alert_mapping_overrides", "mapping"),
     ("feedback.replay.run:run", "PlatformConnector"),
 }
 
