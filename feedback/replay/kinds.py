@@ -241,7 +241,12 @@ def check_scenario(scenario: Any, *, default_name: str = "scenario") -> dict[str
         raise ScenarioError(f"name: {name!r} must be letters, digits, '_', '-' or '.'")
     if not isinstance(scenario.get("seed", 0), int):
         raise ScenarioError(f"seed: must be an integer, not {scenario['seed']!r}")
-    for key in ("operator_error_rate",):
+    for key in (
+        "operator_error_rate",
+        "operator_coverage",
+        "approver_false_approve_rate",
+        "approver_false_reject_rate",
+    ):
         _rate(scenario, key)
     _count(scenario.get("review_every", 0), "review_every", minimum=0)
     entries = scenario.get("kinds")

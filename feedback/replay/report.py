@@ -101,10 +101,27 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "approvals_asked": sum(r["asked"] for r in rows),
         "approved": sum(bool(r["approved"]) for r in rows if r["asked"]),
         "rejected": sum(r["approved"] is False for r in rows if r["asked"]),
+        "approved_wrong": sum(
+            bool(r.get("approver_wrong")) for r in rows if r["asked"] and r["approved"]
+        ),
+        "rejected_wrong": sum(
+            bool(r.get("approver_wrong")) for r in rows if r["asked"] and r["approved"] is False
+        ),
         "executed": sum(r["executed"] for r in rows),
         "fixed_by_system": sum(r["fixed_by_system"] for r in rows),
         "feedback_given": sum(r["feedback"] is not None for r in rows),
         "feedback_wrong": sum(r["feedback_wrong"] for r in rows),
+        "feedback_flipped": sum(bool(r.get("feedback_flipped")) for r in rows),
+        "people": {
+            k: result[k]
+            for k in (
+                "operator_coverage",
+                "operator_error_rate",
+                "approver_false_approve_rate",
+                "approver_false_reject_rate",
+            )
+            if k in result
+        },
         "fix_seconds_median": round(statistics.median(fix_times), 2) if fix_times else None,
         "fix_seconds_unattended_median": (
             round(statistics.median(unattended_times), 2) if unattended_times else None
@@ -149,13 +166,33 @@ def text(s: dict[str, Any]) -> str:
         f"({s['wrong_unattended_pct']}%; outside the phase where a fix stopped working: "
         f"{s['wrong_unattended_outside_drift']}/{s['unattended_outside_drift']}); "
         f"critical without a person: {s['critical_unattended']}",
-        f"  approvals asked: {s['approvals_asked']} (approved {s['approved']}, rejected "
-        f"{s['rejected']}); executed {s['executed']}, fixed by the system {s['fixed_by_system']}",
-        f"  operator feedback: {s['feedback_given']} given, {s['feedback_wrong']} wrong on purpose",
+        f"  approvals asked: {s['approvals_asked']} (approved {s['approved']}, of which wrong "
+        f"{s.get('approved_wrong', 0)}; rejected {s['rejected']}, of which wrong "
+        f"{s.get('rejected_wrong', 0)}); executed {s['executed']}, fixed by the system "
+        f"{s['fixed_by_system']}",
+        f"  operator feedback: {s['feedback_given']} given, {s['feedback_wrong']} not what the "
+        f"lab showed; {s.get('feedback_flipped', 0)} flipped on purpose (a flip of a verdict "
+        "misread from the API can land on the truth)",
         f"  ticket -> lab-confirmed fix (processing, approval wait not simulated): median "
         f"{s['fix_seconds_median']} s, unattended median {s['fix_seconds_unattended_median']} s, "
         f"max {s['fix_seconds_max']} s",
     ]
+    people = s.get("people") or {}
+    if "approver_false_approve_rate" in people:
+        lines += [
+            "  what the simulated people could see: the approver, the ticket as GET "
+            "/api/v1/tickets/<id> shows it (diagnosis established, basis observed or words, "
+            "needs_human, the proposed actions and their targets vs the affected system, "
+            "reliability), wrong on purpose at "
+            f"{people['approver_false_approve_rate']:g} (approving) / "
+            f"{people['approver_false_reject_rate']:g} (rejecting);",
+            f"    the operator, a {people['operator_coverage']:g} share of tickets, the same "
+            "view afterwards (status, outcome, whether its alert resolved; when nothing ran, "
+            "a proposal on a diagnosis established on observation, or none and a person "
+            f"said to be needed), wrong on purpose at "
+            f"{people['operator_error_rate']:g}; the admin reviewing flags reads the replay's "
+            "truth (which verdicts were mistakes)",
+        ]
     for kind, d in s["demotion"].items():
         lines.append(
             f"  fix stops working ({kind}): autonomous before: {d['was_autonomous_before']}; "

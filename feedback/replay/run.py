@@ -4,8 +4,10 @@ Every ticket goes through the real API (Django's test client with a token, so th
 URL, authentication, serializer and service code), is analysed and decided by the real
 task code (drained from the ORM queue with django-q2's worker code, ``worker.drain``), and
 executed over MCP against the lab. People are simulated only where the system asks for
-them: an approver (approvals API) who approves exactly the right fix and rejects anything
-else, and an operator (feedback API) who reports what the lab shows, wrong at a set rate.
+them, and see only what the API shows them: an approver (approvals API) who judges the
+ticket's diagnosis and proposal, wrong both ways at set rates, and an operator (feedback
+API) who rates a share of tickets from their status afterwards, wrong at a set rate. Only
+the report (and the simulated admin's review) compares them with the lab's truth.
 """
 
 from __future__ import annotations
@@ -87,13 +89,15 @@ class Row:
     action_type: str | None = None
     asked: bool = False  # an approval was asked of a person
     approved: bool | None = None
+    approver_wrong: bool = False  # the approver's decision differs from the right one
     executed: bool = False
     unattended: bool = False  # executed with no person deciding
     fixed_by_system: bool = False
     wrong_unattended: bool = False
     critical_unattended: bool = False
     feedback: str | None = None
-    feedback_wrong: bool = False
+    feedback_wrong: bool = False  # the operator's verdict differs from the lab's truth
+    feedback_flipped: bool = False  # one of the operator's mistakes on purpose (error rate)
     pattern_eligible_after: bool = False
     seconds_to_fix: float | None = None
     reason: str = ""
@@ -208,7 +212,12 @@ class Replay:
         self.kinds = scenario_kinds(scenario)
         self.use_overrides = use_overrides
         self.rng = random.Random(scenario.get("seed", 0) + 1)
-        self.error_rate = float(scenario.get("operator_error_rate", 0.05))
+        self.error_rate = float(scenario.get("operator_error_rate", 0.1))
+        self.coverage = float(scenario.get("operator_coverage", 0.3))
+        self.false_approve = float(scenario.get("approver_false_approve_rate", 0.025))
+        self.false_reject = float(scenario.get("approver_false_reject_rate", 0.025))
+        # The simulated people's own random streams: their mistakes do not move each other's.
+        self.approver_rng = random.Random(scenario.get("seed", 0) + 3)
         self.out = out
         self.rows: list[Row] = []
         self.notes: list[str] = []
@@ -287,6 +296,9 @@ class Replay:
             "overrides": self.use_overrides,
             "override_notes": self.notes,
             "operator_error_rate": self.error_rate,
+            "operator_coverage": self.coverage,
+            "approver_false_approve_rate": self.false_approve,
+            "approver_false_reject_rate": self.false_reject,
             "seconds": round(time.monotonic() - started, 1),
             "rows": [asdict(r) for r in self.rows],
             "reviews": self.reviews,
@@ -421,9 +433,13 @@ class Replay:
         row.action_type = decision.get("action_type")
         if ticket.status == TicketStatus.AWAITING_APPROVAL:
             row.asked = True
-            row.approved = row.right_action
-            body: dict[str, Any] = {"approve": row.right_action}
-            if not row.right_action:
+            approve, digest = self._approver_decides(ticket.ticket_id)
+            row.approved = approve
+            row.approver_wrong = approve != row.right_action
+            body: dict[str, Any] = {"approve": approve}
+            if approve:
+                body["actions_digest"] = digest
+            else:
                 body["comment"] = "Not the fix for this incident."
             answer = self.clients["replay-approver"].post(
                 f"/api/v1/tickets/{ticket_id}/approve-remediation",
@@ -533,19 +549,72 @@ class Replay:
                 f"alert #{incident.seq} resolved: {answer.status_code} {answer.content[:300]!r}"
             )
 
+    def _shown(self, who: str, ticket_id: str) -> dict[str, Any]:
+        """The ticket as the API shows it to this person (GET /api/v1/tickets/<id>)."""
+        answer = self.clients[who].get(f"/api/v1/tickets/{ticket_id}")
+        if answer.status_code != 200:
+            raise RuntimeError(f"GET {ticket_id} as {who}: {answer.status_code}")
+        return dict(answer.json())
+
+    def _approver_decides(self, ticket_id: str) -> tuple[bool, str]:
+        """The approver reads only what the approval API shows: approve when the diagnosis
+        is established and its cause was observed on the system (not only the ticket's
+        words), no person is said to be needed, and every proposed action is on the
+        ticket's affected system; else reject. Wrong both ways at the scenario's rates."""
+        shown = self._shown("replay-approver", ticket_id)
+        diagnosis = shown.get("diagnosis") or {}
+        system = str(shown.get("affected_system") or "")
+        actions = shown.get("suggested_actions") or []
+        sound = (
+            diagnosis.get("established") is True
+            and diagnosis.get("basis") == "observed"
+            and not diagnosis.get("needs_human")
+            and bool(actions)
+            and all(
+                system and system in {str(v) for v in (a.get("params") or {}).values()}
+                for a in actions
+            )
+        )
+        slip = self.approver_rng.random()
+        approve = (slip >= self.false_reject) if sound else (slip < self.false_approve)
+        return approve, str(shown.get("actions_digest") or "")
+
     def _feedback(self, ticket: Ticket, row: Row, incident: Incident) -> None:
         ticket.refresh_from_db()
         if ticket.status not in FEEDBACK_STATES:
             return
+        # The operator rates a share of tickets, from what the API shows afterwards.
+        if self.rng.random() >= self.coverage:
+            return
+        shown = self._shown("replay-operator", ticket.ticket_id)
+        if shown.get("auto_remediation_executed"):
+            # Something ran: did the ticket end resolved with a success (and, for an
+            # alert's ticket, did the alert resolve)?
+            good = (
+                shown.get("status") == TicketStatus.RESOLVED and shown.get("outcome") != "failure"
+            )
+            if shown.get("source") == "alertmanager":
+                good = good and bool(shown.get("alert_resolved_at"))
+        else:
+            # Nothing ran and a person worked it: the analysis reads as accurate when it
+            # proposed a fix on a diagnosis established on what was observed, or proposed
+            # nothing and said a person was needed.
+            diagnosis = shown.get("diagnosis") or {}
+            if shown.get("suggested_actions"):
+                good = diagnosis.get("established") is True and diagnosis.get("basis") == "observed"
+            else:
+                good = diagnosis.get("needs_human") is True
+        row.feedback_flipped = self.rng.random() < self.error_rate
+        if row.feedback_flipped:
+            good = not good
+        # Against the lab's truth (for the report and the admin's review only).
         if row.executed:
-            good = row.fixed_by_system
+            truth = row.fixed_by_system
         else:
             # Nothing ran: the analysis was right if it proposed nothing for a kind no
             # action fixes, or proposed the right fix that a check then stopped.
-            good = (incident.kind.fix is None and not row.proposed) or row.right_action
-        row.feedback_wrong = self.rng.random() < self.error_rate
-        if row.feedback_wrong:
-            good = not good
+            truth = (incident.kind.fix is None and not row.proposed) or row.right_action
+        row.feedback_wrong = good != truth
         body: dict[str, Any] = {
             "ticket_id": ticket.ticket_id,
             "feedback_type": "positive" if good else "negative",

@@ -139,7 +139,7 @@ def test_the_operator_error_rate_is_set_from_the_command_line(tmp_path):
         "1",
     )
     s = json.loads((tmp_path / "tiny-overrides.json").read_text())["summary"]
-    assert s["feedback_given"] > 0 and s["feedback_wrong"] == s["feedback_given"]
+    assert s["feedback_given"] > 0 and s["feedback_flipped"] == s["feedback_given"]
 
 
 @pytest.mark.parametrize("rate", ["-0.1", "1.5", "nan"])
@@ -156,3 +156,44 @@ def test_an_error_rate_outside_0_to_1_is_refused(tmp_path, rate):
             "--operator-error-rate",
             rate,
         )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("diagnosis", "target", "rates", "approve"),
+    [
+        ({"established": True, "basis": "observed"}, "prod-web-01", (0, 0), True),
+        ({"established": True, "basis": "words"}, "prod-web-01", (0, 0), False),
+        ({"established": False, "basis": "none"}, "prod-web-01", (0, 0), False),
+        ({"established": True, "basis": "observed"}, "prod-web-02", (0, 0), False),
+        # Wrong on purpose, both ways.
+        ({"established": True, "basis": "observed"}, "prod-web-01", (0, 1), False),
+        ({"established": True, "basis": "words"}, "prod-web-01", (1, 0), True),
+    ],
+)
+def test_the_simulated_approver_decides_from_what_the_api_shows(diagnosis, target, rates, approve):
+    from feedback.replay.run import Replay, _users
+
+    scenario = load_scenario("tiny")
+    scenario["approver_false_approve_rate"], scenario["approver_false_reject_rate"] = rates
+    replay = Replay(scenario, use_overrides=True)
+    replay.clients = _users()
+    TicketFactory(
+        ticket_id="RPL-00001",
+        affected_system="prod-web-01",
+        diagnosis={"cause": "hung", **diagnosis},
+        suggested_actions=[
+            {
+                "action": f"Restart {target}",
+                "system": "vmware",
+                "operation": "restart_vm",
+                "platform": "vmware",
+                "params": {"vm_name": target},
+                "action_type": "safe_write",
+                "rollback": "",
+            }
+        ],
+    )
+    decided, digest = replay._approver_decides("RPL-00001")
+    assert decided is approve
+    assert digest  # the digest of what the approver saw, sent with an approval

@@ -46,6 +46,7 @@ def scenario(**changes):
         "name": "stranger",
         "seed": 3,
         "operator_error_rate": 0.0,
+        "operator_coverage": 1.0,
         "kinds": [dict(TICKET_KIND), dict(ALERT_KIND)],
         "overrides": {
             "alert_mappings": {"Prometheus target (instance)": {"enable_auto_remediation": True}}
