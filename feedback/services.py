@@ -19,7 +19,8 @@ A trusted verdict decides the outcome only where nothing measured it and nobody 
 yet (status analyzed or manual_review, outcome unknown): success resolves the ticket,
 failure records the failure. Anywhere else a measured (post-checks) or already confirmed
 outcome stands: a disagreeing trusted verdict is recorded (``Feedback.disagrees``) and
-flags the ticket and its pattern for review, never flips the outcome.
+flags the ticket and its pattern for review, never flips the outcome, and is not counted in
+the pattern's feedback rates (measured outcomes outweigh ratings).
 
 A trusted feedback changes its pattern with one locked read and one write.
 
@@ -252,7 +253,10 @@ def _apply_trusted(
     if ticket.pattern_id is not None:
         flag = [review_flagged] if disagrees else []
         agreed = [agreement] if agreement is not None else []
-        changes = [feedback_added(feedback.feedback_type), *flag, *agreed, rescored(ticket)]
+        # Measured outcomes outweigh ratings: a verdict that disagrees with the measured
+        # outcome does not move the pattern's feedback rates; it flags it for an admin.
+        counted = [] if disagrees else [feedback_added(feedback.feedback_type)]
+        changes = [*counted, *flag, *agreed, rescored(ticket)]
     if outcome == TicketOutcome.SUCCESS:
         ticket_transition(
             ticket,
@@ -440,8 +444,9 @@ def pattern_totals() -> dict[int, PatternTotals]:
         )
     )
     feedback_rows = (
-        # Only trusted feedback counts, as in the incremental updates.
-        Feedback.objects.filter(ticket__pattern__isnull=False, trusted=True)
+        # Only trusted feedback counts, and not a verdict that disagreed with a measured
+        # outcome, as in the incremental updates.
+        Feedback.objects.filter(ticket__pattern__isnull=False, trusted=True, disagrees=False)
         .order_by()
         .values("ticket__pattern_id")
         .annotate(

@@ -238,18 +238,19 @@ def _fail_analysis(ticket: Ticket, reason: str) -> None:
 
 def _drop_rejected(ticket: Ticket) -> None:
     """Rejections teach: an operation approvers refused for this pattern is not proposed
-    again until later successes outweigh the refusals (``rejected_operations_for_pattern``).
-    It moves to ``dropped_actions`` with the reason, where the decision names it."""
-    blocked = rejected_operations_for_pattern(ticket.pattern)
-    if not blocked:
+    again until later successes outweigh the refusals (``rejected_operations_for_pattern``),
+    unless fixes measured to hold outweigh them (then it stays, and a person decides). A
+    withdrawn one moves to ``dropped_actions`` with the reason, where the decision names it."""
+    refused = rejected_operations_for_pattern(ticket.pattern)
+    if not refused:
         return
     kept = []
     for action in ticket.suggested_actions:
-        reason = blocked.get(str(action.get("operation")))
-        if reason is None:
+        refusal = refused.get(str(action.get("operation")))
+        if refusal is None or not refusal.withdrawn:
             kept.append(action)
         else:
-            ticket.dropped_actions.append(reason)
+            ticket.dropped_actions.append(refusal.reason)
     ticket.suggested_actions = kept
 
 

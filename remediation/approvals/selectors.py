@@ -131,21 +131,70 @@ def later_successes(row: RejectedOperation) -> int:
     return count
 
 
-def rejected_operations_for_pattern(pattern: Pattern | None) -> dict[str, str]:
+def measured_fixes_before(row: RejectedOperation) -> int:
+    """Fixes of the pattern that ran the operation before the first rejection and were
+    measured to hold: executed, success, and confirmed after the hold time (``fix_held_at``;
+    ``remediation.tickets.outcomes``). Measurements, not opinions."""
+    tickets = (
+        Ticket.objects.filter(
+            pattern_id=row.pattern_id,
+            outcome=TicketOutcome.SUCCESS,
+            auto_remediation_executed=True,
+            fix_held_at__isnull=False,
+            resolved_at__lte=row.first_rejected_at,
+        )
+        .only("suggested_actions")
+        .order_by("-id")[:MAX_SUCCESSES_READ]
+    )
+    return sum(row.operation in _operations_in(t.suggested_actions) for t in tickets)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What people's rejections of an operation for a pattern mean for its next proposal.
+
+    ``withdrawn``: not proposed (it moves to ``dropped_actions`` with ``reason``). Otherwise
+    it is still proposed, but a person decides (the decision names ``reason``)."""
+
+    operation: str
+    reason: str
+    withdrawn: bool
+
+
+def rejected_operations_for_pattern(pattern: Pattern | None) -> dict[str, Refusal]:
     """Operations people refused for ``pattern`` and that later successes have not yet
-    outweighed, each with the reason to show: {operation: reason}."""
+    outweighed: {operation: Refusal}.
+
+    Measured outcomes outweigh opinions: while the rejections are no more than the fixes
+    with that operation measured to hold before the first rejection, the operation is still
+    proposed and a person decides each time (one person's mistaken rejection does not stop
+    a fix that has been seen to work); once the rejections outnumber them, it is withdrawn.
+    Either way, more later successes than rejections clear it."""
     if pattern is None:
         return {}
-    blocked: dict[str, str] = {}
+    refused: dict[str, Refusal] = {}
     for row in RejectedOperation.objects.filter(pattern=pattern, rejection_count__gt=0):
         successes = later_successes(row)
-        if successes <= row.rejection_count:
-            blocked[row.operation] = (
-                f"{row.operation}: approvers rejected it for this pattern "
-                f"{row.rejection_count} time(s) and only {successes} later success(es) "
-                "outweigh that, so it is not proposed"
+        if successes > row.rejection_count:
+            continue
+        measured = measured_fixes_before(row)
+        told = (
+            f"{row.operation}: approvers rejected it for this pattern "
+            f"{row.rejection_count} time(s) and only {successes} later success(es) "
+            "outweigh that"
+        )
+        if measured >= row.rejection_count:
+            refused[row.operation] = Refusal(
+                row.operation,
+                f"{told}; {measured} earlier fix(es) with it were measured to hold, so it "
+                "is proposed and a person decides",
+                withdrawn=False,
             )
-    return blocked
+        else:
+            refused[row.operation] = Refusal(
+                row.operation, f"{told}, so it is not proposed", withdrawn=True
+            )
+    return refused
 
 
 # --- the pages ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from config.errors import Conflict
 from policies.selectors import global_settings, policy_for_category
+from remediation.approvals.selectors import rejected_operations_for_pattern
 from remediation.approvals.services import approval_request_open
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
@@ -89,6 +90,14 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
     earlier_dropped = [str(d) for d in (ticket.dropped_actions or [])]
 
     pattern = ticket.pattern
+    refused = rejected_operations_for_pattern(pattern)
+    held = tuple(
+        dict.fromkeys(
+            refused[a.operation].reason
+            for a in actions
+            if a.operation in refused and not refused[a.operation].withdrawn
+        )
+    )
     inp = DecisionInput(
         ticket_id=ticket.ticket_id,
         category=ticket.category,
@@ -111,6 +120,7 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
         else None,
         safety=facts,
         observed=observed_basis(ticket.diagnosis),
+        held=held,
     )
     decision = decide(inp)
     # The inputs as they stood, so a policy what-if can replay this decision later.
@@ -132,7 +142,14 @@ def _store(ticket: Ticket, decision: Decision) -> None:
     ticket.remediation_decision = decision.to_dict()
     ticket.decision_mode = decision.mode
     ticket.decision_policy = decision.policy or ""
-    fields = ["remediation_decision", "decision_facts", "decision_mode", "decision_policy"]
+    ticket.decided_reliability_score = ticket.reliability_score
+    fields = [
+        "remediation_decision",
+        "decision_facts",
+        "decision_mode",
+        "decision_policy",
+        "decided_reliability_score",
+    ]
     reason = _status_reason(decision)
     # The decision is audited first, then the status change it causes.
     audit(

@@ -59,6 +59,7 @@ def _stored(ticket: Ticket, current_settings: GlobalSettings) -> StoredDecision:
     if facts is not None:
         actions = actions_from(facts.get("actions", []))
         dropped = tuple(str(d) for d in facts.get("dropped", []))
+        held = tuple(str(h) for h in facts.get("held", []))
         pattern = pattern_from(facts.get("pattern"))
         safety = safety_from(facts.get("safety"))
         settings = settings_from(facts.get("settings"), current_settings)
@@ -88,6 +89,7 @@ def _stored(ticket: Ticket, current_settings: GlobalSettings) -> StoredDecision:
         settings = current_settings
         outcome = stored_outcome(decision, ticket.decision_mode, ticket.auto_remediation_enabled)
         backup_asked = True  # the stored verdict stands for whatever was asked
+        held = ()
     inp = DecisionInput(
         ticket_id=ticket.ticket_id,
         category=ticket.category,
@@ -103,6 +105,7 @@ def _stored(ticket: Ticket, current_settings: GlobalSettings) -> StoredDecision:
         pattern=pattern,
         safety=safety,
         observed=observed_basis(ticket.diagnosis),
+        held=held,
     )
     return StoredDecision(
         ticket_id=ticket.ticket_id,

@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Case, Count, F, FloatField, QuerySet, Sum, Value, When
-from django.db.models.functions import Greatest, Least
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from remediation.scoring.rules import (
@@ -57,9 +57,10 @@ def _grouped(tickets: QuerySet[Ticket], prediction: str) -> QuerySet[Any]:
     """One row per (category, analyzer, bin, outcome): how many, the sum of the predictions
     and the sum of their squares."""
     if prediction == RELIABILITY:
-        tickets = tickets.filter(reliability_score__isnull=False).annotate(
-            p=_probability(F("reliability_score") / Value(PERCENT))
-        )
+        # The score the decision saw; a ticket decided before it was kept, its score now.
+        score = Coalesce(F("decided_reliability_score"), F("reliability_score"))
+        tickets = tickets.annotate(score=score).filter(score__isnull=False)
+        tickets = tickets.annotate(p=_probability(F("score") / Value(PERCENT)))
     else:
         tickets = tickets.annotate(p=_probability(F("confidence_score")))
     return (

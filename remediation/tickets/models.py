@@ -89,6 +89,14 @@ class Ticket(models.Model):
 
     # Scoring and learning
     reliability_score = models.FloatField(null=True, blank=True)
+    # The score the decision saw. ``reliability_score`` is re-scored when trusted feedback
+    # arrives (after the outcome); calibration checks the prediction as it was made.
+    decided_reliability_score = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The reliability score when the decision was made (reliability_score is "
+        "re-scored after trusted feedback).",
+    )
     reliability_breakdown = models.JSONField(null=True, blank=True)
     pattern = models.ForeignKey(
         "patterns.Pattern", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"

@@ -1,29 +1,34 @@
 """Rejections teach: what approvers refused for a pattern is not proposed again until later
-successes outweigh it; the pattern shows its rejection count."""
+successes outweigh it, unless fixes measured to hold outweigh the rejections (then a person
+decides each time); the pattern shows its rejection count."""
 
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from patterns.models import Pattern
 from remediation.analysis.services import ticket_analyze
 from remediation.approvals.models import RejectedOperation
 from remediation.approvals.selectors import rejected_operations_for_pattern
-from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
+from remediation.tickets.outcomes import fix_held
 from remediation.tickets.services import TicketInput, ticket_create
 from tests.support.approvals import approver
+from tests.support.factories import move
 
 pytestmark = pytest.mark.django_db
 
 
-def submit(user, n: int) -> Ticket:
+def submit(user, n: int, vm: int | None = None) -> Ticket:
+    vm = n if vm is None else vm
     ticket = ticket_create(
         TicketInput(
             ticket_id=f"TEACH-{n}",
-            title=f"Service down on prod-web-{n:02d}",
-            description=f"The web service on prod-web-{n:02d} is not responding; the VM is hung.",
+            title=f"Service down on prod-web-{vm:02d}",
+            description=f"The web service on prod-web-{vm:02d} is not responding; the VM is hung.",
             category="server",
-            affected_system=f"prod-web-{n:02d}",
+            affected_system=f"prod-web-{vm:02d}",
             enable_auto_remediation=True,
         ),
         acting_user=user,
@@ -100,3 +105,56 @@ def test_the_patterns_api_shows_the_rejection_count(lab, user, restart_runbook, 
     assert r.status_code == 200
     (row,) = [p for p in r.json()["results"] if p["hash"] == ticket.pattern.hash]
     assert row["rejection_count"] == 1
+
+
+def reject(client, ticket: Ticket, comment: str = "Not now") -> None:
+    r = client.post(
+        f"/api/v1/tickets/{ticket.ticket_id}/approve-remediation",
+        {"approve": False, "comment": comment},
+        format="json",
+    )
+    assert r.status_code == 200, r.json()
+
+
+def test_fixes_measured_to_hold_outweigh_a_rejection_so_a_person_decides_instead(
+    lab, user, restart_runbook, client_for
+):
+    """Measured outcomes outweigh opinions: one rejection does not withdraw a restart that
+    was seen to work (it is proposed, and a person decides); a second one, outnumbering the
+    one measured fix, does."""
+    carol = approver("carol")
+    first = submit(user, 1)
+    move(first, TicketStatus.REMEDIATING)
+    move(first, TicketStatus.RESOLVED, outcome=TicketOutcome.SUCCESS, executed=True)
+    with transaction.atomic():
+        fix_held(Ticket.objects.select_for_update().get(pk=first.pk), how="nothing came back")
+
+    second = submit(user, 2)
+    assert second.pattern_id == first.pattern_id
+    reject(client_for(carol), second)
+    refusal = rejected_operations_for_pattern(second.pattern)["restart_vm"]
+    assert not refusal.withdrawn
+    assert "1 earlier fix(es) with it were measured to hold" in refusal.reason
+
+    third = submit(user, 3, vm=1)  # the lab double knows prod-web-01 and -02 only
+    assert [a["operation"] for a in third.suggested_actions] == ["restart_vm"]
+    assert third.status == TicketStatus.AWAITING_APPROVAL, third.status_reason
+    assert any(refusal.reason in line for line in third.remediation_decision["reasoning"])
+    assert third.decision_facts["held"] == [refusal.reason]
+
+    reject(client_for(carol), third)
+    fourth = submit(user, 4)
+    assert fourth.suggested_actions == []
+    assert any("2 time(s)" in d and "not proposed" in d for d in fourth.dropped_actions)
+
+
+def test_a_fix_that_was_not_confirmed_to_hold_does_not_outweigh_a_rejection(
+    lab, user, restart_runbook, client_for
+):
+    first = submit(user, 1)
+    move(first, TicketStatus.REMEDIATING)
+    move(first, TicketStatus.RESOLVED, outcome=TicketOutcome.SUCCESS, executed=True)
+    second = submit(user, 2)
+    reject(client_for(approver("carol")), second)
+    assert rejected_operations_for_pattern(second.pattern)["restart_vm"].withdrawn
+    assert submit(user, 3).suggested_actions == []

@@ -122,6 +122,18 @@ class TestFigures:
         assert body["ai_confidence"]["count"] == 11
         assert _bins(body["ai_confidence"])[5] == (1, 0.5, 1.0)
 
+    def test_the_score_checked_is_the_one_the_decision_saw(self, api, user):
+        """Trusted feedback re-scores a ticket after its outcome; the prediction checked is
+        the score when it was decided (a ticket decided before that was kept: its score)."""
+        decided = _concluded(user, 0.2, 1, category="network", analyzer="local")
+        Ticket.objects.filter(pk=decided.pk).update(decided_reliability_score=90.0)
+        _concluded(user, 0.7, 0, category="network", analyzer="local")
+        reliability = api.get(URL).json()["reliability"]
+        # By hand: 0.9 -> success (bin 9), 0.7 -> failure (bin 7).
+        # ECE = 1/2 x 0.1 + 1/2 x 0.7 = 0.4; Brier = (0.01 + 0.49) / 2 = 0.25.
+        assert _bins(reliability) == {7: (1, 0.7, 0.0), 9: (1, 0.9, 1.0)}
+        assert (reliability["ece"], reliability["brier"]) == (0.4, 0.25)
+
     def test_it_breaks_the_figures_down_by_category_and_analyzer(self, api, history):
         body = api.get(URL).json()
         by_category = {c["category"]: c for c in body["by_category"]}

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from feedback.replay.run import load_scenario
 from remediation.connectors.models import PlatformConnector
-from remediation.tickets.models import Ticket
+from remediation.tickets.models import Ticket, TicketStatus
 from tests.support.factories import TicketFactory
 
 
@@ -74,6 +75,17 @@ def test_tiny_replay_report_invariants(tmp_path, investigating):
             assert abs(created[f"RPL-{r['seq']:05d}"] - moment) < timedelta(minutes=1)
     # The connectors the run pointed at its lab server are put back as they were.
     assert set(PlatformConnector.objects.values_list("transport", flat=True)) == {"stdio"}
+    # Each measured fix's re-check ran at the end of its hold time, on the simulated clock
+    # (the replay runs due schedules as a qcluster's scheduler does): none is left pending.
+    fixed = Ticket.objects.filter(
+        ticket_id__startswith="RPL-", auto_remediation_executed=True, status="resolved"
+    )
+    assert fixed.exists()
+    assert all(t.fix_held_at is not None and t.fix_held_at > t.resolved_at for t in fixed)
+    # The report checks the predictions: ECE and Brier of the reliability score.
+    calibration = s["calibration"]["reliability"]
+    assert calibration["count"] > 0 and 0 <= calibration["ece"] <= 1
+    assert "calibration over" in (tmp_path / "tiny-report.txt").read_text()
     assert (tmp_path / "tiny.png").stat().st_size > 0
     assert "critical without a person: 0" in (tmp_path / "tiny-report.txt").read_text()
 
@@ -89,39 +101,57 @@ def test_replay_refuses_a_database_with_other_tickets(tmp_path):
 
 
 @pytest.mark.django_db
-def test_the_simulated_admin_clears_only_flags_an_operator_mistake_raised():
-    """A flag from a wrong verdict is cleared in the admin; one from a real failure stays."""
+def test_the_simulated_admin_clears_a_flag_only_where_the_measured_fix_held():
+    """The admin reads what staff sees of each flagged ticket, not the lab's truth: a flag
+    on a fix that ran and was confirmed to hold is cleared in the admin (the measurement
+    outweighs the rating); one on a fix that failed, or was never confirmed, stays. What it
+    decided is then counted against the truth, for the report."""
     from feedback.replay.run import Replay, Row, _users
     from tests.support.factories import PatternFactory
 
-    mistaken, real = PatternFactory(needs_review=True), PatternFactory(needs_review=True)
+    held, failed, unconfirmed = (PatternFactory(needs_review=True) for _ in range(3))
     replay = Replay(load_scenario("tiny"), use_overrides=True)
     replay.clients = _users()
-    for seq, pattern, wrong in ((1, mistaken, True), (2, real, False)):
-        TicketFactory(ticket_id=f"RPL-{seq:05d}", pattern=pattern, needs_review=True)
+    cases = (
+        (1, held, TicketStatus.RESOLVED, "success", timezone.now(), True),
+        (2, failed, TicketStatus.FAILED, "failure", None, False),
+        (3, unconfirmed, TicketStatus.RESOLVED, "success", None, True),
+    )
+    for seq, pattern, status, outcome, held_at, operator_wrong in cases:
+        TicketFactory(
+            ticket_id=f"RPL-{seq:05d}",
+            pattern=pattern,
+            needs_review=True,
+            status=status,
+            outcome=outcome,
+            auto_remediation_executed=True,
+            fix_held_at=held_at,
+        )
         replay.rows.append(
             Row(
                 seq=seq,
                 kind="vm_hung",
                 occurrence=seq,
-                drifted=not wrong,
-                fixable=wrong,
+                drifted=False,
+                fixable=True,
                 target="prod-web-01",
-                feedback_wrong=wrong,
+                feedback_wrong=operator_wrong,
             )
         )
-    replay._admin_review(2)
-    mistaken.refresh_from_db()
-    real.refresh_from_db()
-    assert mistaken.needs_review is False  # cleared through the admin action
-    assert real.needs_review is True
-    assert [(r["pattern_id"], r["cleared"]) for r in replay.reviews] == [
-        (mistaken.pk, True),
-        (real.pk, False),
+    replay._admin_review(3)
+    for p in (held, failed, unconfirmed):
+        p.refresh_from_db()
+    assert held.needs_review is False  # cleared through the admin action
+    assert failed.needs_review is True
+    assert unconfirmed.needs_review is True  # nothing measured it: the flag stays
+    assert [(r["pattern_id"], r["cleared"], r["right"]) for r in replay.reviews] == [
+        (held.pk, True, True),
+        (failed.pk, False, True),
+        (unconfirmed.pk, False, False),  # the operator was wrong; the admin could not tell
     ]
     # Reviewed once: the next round does not review the same tickets again.
-    replay._admin_review(3)
-    assert len(replay.reviews) == 2
+    replay._admin_review(4)
+    assert len(replay.reviews) == 3
 
 
 @pytest.mark.django_db

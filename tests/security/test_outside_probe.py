@@ -171,7 +171,12 @@ def test_a_measured_success_is_not_flipped_and_disagreement_is_flagged(
         pattern_before.success_count,
         pattern_before.failure_count,
     )
-    assert pattern.negative_feedback_count == pattern_before.negative_feedback_count + 1
+    # Measured outcomes outweigh ratings: the disagreeing verdict is kept and flagged, not
+    # counted in the pattern's feedback rate.
+    assert (pattern.positive_feedback_count, pattern.negative_feedback_count) == (
+        pattern_before.positive_feedback_count,
+        pattern_before.negative_feedback_count,
+    )
     assert Feedback.objects.get().disagrees is True
 
 

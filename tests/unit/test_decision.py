@@ -703,3 +703,17 @@ def test_without_observation_even_a_perfect_score_and_no_threshold_need_a_person
     decision = decide(facts(observed=False, policy=lax, confidence=1.0, reliability=100.0))
 
     assert decision.outcome is Outcome.AWAITING_APPROVAL
+
+
+# --- an operation people rejected for the pattern waits for a person ----------------------
+
+
+def test_an_operation_people_rejected_but_measured_fixes_outweigh_needs_a_person():
+    assert decide(facts()).outcome is Outcome.AUTO_APPROVED
+    why = "clear_interface_errors: approvers rejected it for this pattern 1 time(s)"
+    decision = decide(facts(held=(why,)))
+
+    assert decision.outcome is Outcome.AWAITING_APPROVAL
+    assert decision.requires_approval is True
+    assert why in decision.reasoning[-2]
+    assert len(decision.reasoning) == len(decide(facts()).reasoning)  # one sentence per step

@@ -5,7 +5,8 @@
 3. classify risk: the highest action type; refuse what the policy does not allow
 4. confidence and reliability thresholds (the policy's; the global floor for running alone)
 5. safety checks (gathered by ``remediation.decisions.safety``; unknown counts as failed)
-6. pattern eligibility (unknown or ineligible pattern: a person must approve)
+6. pattern eligibility (unknown or ineligible pattern, or an operation people rejected
+   for it: a person must approve)
 7. approval requirement (critical always; no threshold never auto; rollout share)
 8. execute, or await approval (shadow mode: report what would have happened)
 
@@ -104,6 +105,10 @@ class DecisionInput:
     # The analysis's cause rests on what was observed, not on the ticket's words alone
     # (``analysis.rules.evidence``). Without it a person must approve, whatever the scores.
     observed: bool = False
+    # Operations among the actions that people rejected for the pattern, still proposed
+    # because fixes measured to hold outweigh the rejections: a person decides. One reason
+    # each (``approvals.selectors.rejected_operations_for_pattern``).
+    held: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,8 +278,9 @@ def decide(inp: DecisionInput) -> Decision:
         return run.reject(f"Safety checks failed: {'; '.join(safety.failures) or 'unknown'}")
     run.say("All checks passed")
 
-    # 6. Pattern eligibility.
+    # 6. Pattern eligibility (and what people taught it: a rejected operation waits for one).
     run.say(_pattern_sentence(run))
+    run.needs_person.extend(inp.held)
 
     # 7. Approval requirement.
     requires_approval, sentence = _approval(run, action_type, reliability)
