@@ -130,8 +130,36 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "demotion": demotion,
         "reviews": len(result.get("reviews", [])),
         "reviews_cleared": sum(bool(v["cleared"]) for v in result.get("reviews", [])),
+        "reviews_wrong": sum(v.get("right") is False for v in result.get("reviews", [])),
+        "calibration": _calibration_brief(result.get("calibration") or {}),
         "statuses": dict(sorted(_count(r["status"] for r in rows).items())),
     }
+
+
+def _calibration_brief(cal: dict[str, Any]) -> dict[str, Any]:
+    """Count, ECE and Brier of each prediction, overall and by category (bins left out)."""
+
+    def brief(report: dict[str, Any] | None) -> dict[str, Any]:
+        report = report or {}
+        return {k: report.get(k) for k in ("count", "ece", "brier")}
+
+    if not cal:
+        return {}
+    return {
+        "reliability": brief(cal.get("reliability")),
+        "ai_confidence": brief(cal.get("ai_confidence")),
+        "by_category": {
+            c["category"]: {
+                "reliability": brief(c.get("reliability")),
+                "ai_confidence": brief(c.get("ai_confidence")),
+            }
+            for c in cal.get("by_category", [])
+        },
+    }
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
 
 
 def _count(items) -> dict[str, int]:
@@ -190,8 +218,9 @@ def text(s: dict[str, Any]) -> str:
             "view afterwards (status, outcome, whether its alert resolved; when nothing ran, "
             "a proposal on a diagnosis established on observation, or none and a person "
             f"said to be needed), wrong on purpose at "
-            f"{people['operator_error_rate']:g}; the admin reviewing flags reads the replay's "
-            "truth (which verdicts were mistakes)",
+            f"{people['operator_error_rate']:g}; the admin reviewing flags, each flagged "
+            "ticket as the API shows it to staff (status, outcome, whether the measured fix "
+            "held): clears the flag when every such fix held, keeps it otherwise",
         ]
     for kind, d in s["demotion"].items():
         lines.append(
@@ -201,10 +230,25 @@ def text(s: dict[str, Any]) -> str:
         )
     if s.get("reviews"):
         lines.append(
-            f"  admin reviews of flagged patterns: {s['reviews']}; cleared (the operator's "
-            f"verdict was the mistake): {s['reviews_cleared']}; kept (the fix really failed): "
-            f"{s['reviews'] - s['reviews_cleared']}"
+            f"  admin reviews of flagged patterns: {s['reviews']}; cleared (every flagged fix "
+            f"was measured to hold): {s['reviews_cleared']}; kept: "
+            f"{s['reviews'] - s['reviews_cleared']}; against the lab's truth, wrong: "
+            f"{s.get('reviews_wrong', 0)}"
         )
+    cal = s.get("calibration") or {}
+    if cal:
+        rel, ai = cal["reliability"], cal["ai_confidence"]
+        lines.append(
+            f"  calibration over {rel['count']} concluded tickets: reliability score ECE "
+            f"{_fmt(rel['ece'])}, Brier {_fmt(rel['brier'])}; AI confidence ECE "
+            f"{_fmt(ai['ece'])}, Brier {_fmt(ai['brier'])}"
+        )
+        for category, c in cal["by_category"].items():
+            lines.append(
+                f"    {category:<11} {c['reliability']['count']:>4} tickets: reliability ECE "
+                f"{_fmt(c['reliability']['ece'])}, AI confidence ECE "
+                f"{_fmt(c['ai_confidence']['ece'])}"
+            )
     lines.append(f"  final statuses: {s['statuses']}")
     return "\n".join(lines)
 

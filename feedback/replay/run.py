@@ -26,6 +26,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
+from django_q.models import Schedule
 
 from feedback.replay.kinds import (
     Incident,
@@ -36,12 +37,13 @@ from feedback.replay.kinds import (
     scenario_kinds,
 )
 from feedback.replay.labserver import TOKEN_ENV, lab_over_http
-from feedback.replay.worker import drain
+from feedback.replay.worker import drain, run_due_schedules
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
 from remediation.connectors.mcp import McpSession
 from remediation.connectors.mcp_connector import close_pooled_sessions
 from remediation.connectors.models import ConnectorTransport, PlatformConnector
+from remediation.scoring.selectors import calibration_stats
 from remediation.tickets.models import Ticket, TicketStatus
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
@@ -227,6 +229,7 @@ class Replay:
         self.review_every = int(scenario.get("review_every", 0))
         self._starts: dict[int, str] = {}  # each alert's startsAt, by incident
         self.lab_log = lab_log
+        self.calibration: dict[str, Any] = {}
 
     def run(self) -> dict[str, Any]:
         if Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
@@ -285,6 +288,7 @@ class Replay:
                         self._lab("conditions"),
                     )
                     self._incidents()
+                    self.calibration = self._calibration()
             finally:
                 close_pooled_sessions()  # sessions to this run's lab server, now stopping
                 for row in saved:
@@ -302,6 +306,35 @@ class Replay:
             "seconds": round(time.monotonic() - started, 1),
             "rows": [asdict(r) for r in self.rows],
             "reviews": self.reviews,
+            "calibration": self.calibration,
+        }
+
+    def _calibration(self) -> dict[str, Any]:
+        """How well the reliability score and the AI confidence predicted the outcomes of the
+        run's concluded tickets (``GET /api/v1/stats/calibration``'s numbers, over the whole
+        simulated span): count, expected calibration error, Brier score and the bins,
+        overall and by category."""
+        rows = self.rows
+        if not rows:
+            return {}
+        first = datetime.fromisoformat(rows[0].at)
+        last = datetime.fromisoformat(rows[-1].at) + timedelta(days=1)
+        stats = calibration_stats(days=(last - first).days + 2, now=last)
+
+        def brief(report: Any) -> dict[str, Any]:
+            return asdict(report)
+
+        return {
+            "reliability": brief(stats["reliability"]),
+            "ai_confidence": brief(stats["ai_confidence"]),
+            "by_category": [
+                {
+                    "category": c["category"],
+                    "reliability": brief(c["reliability"]),
+                    "ai_confidence": brief(c["ai_confidence"]),
+                }
+                for c in stats["by_category"]
+            ],
         }
 
     def _clock(self) -> tuple[datetime, float]:
@@ -325,6 +358,7 @@ class Replay:
         moment = start
         for incident in incident_stream(self.scenario, self.kinds):
             moment += timedelta(hours=gaps.expovariate(1.0 / gap))
+            self._scheduled_until(moment)
             with time_machine.travel(moment, tick=True):
                 row = self.one(incident)
                 row.at = moment.isoformat(timespec="minutes")
@@ -338,15 +372,40 @@ class Replay:
                     f"{'UNATTENDED' if r.unattended else ('asked' if r.asked else '')} "
                     f"{'fixed' if r.fixed_by_system else ''}"
                 )
+        # What is still scheduled after the last incident (a fix's hold-time re-check)
+        # runs at its own moment too, so every measured fix is settled in the report.
+        self._scheduled_until(None)
+
+    def _scheduled_until(self, moment: datetime | None) -> None:
+        """Run each schedule due before ``moment`` (None: all of them) at its own simulated
+        moment, as a qcluster's scheduler would: a measured fix's re-check at the end of its
+        hold time reads the lab as it stands between incidents. The moments are those of
+        one-off schedules; the repeating ones (sweeps, expiry, audit seals) run at them too
+        when due, once each."""
+        while True:
+            due = (
+                Schedule.objects.filter(schedule_type=Schedule.ONCE)
+                .exclude(repeats=0)
+                .order_by("next_run")
+                .first()
+            )
+            if due is None or (moment is not None and due.next_run >= moment):
+                return
+            with time_machine.travel(due.next_run + timedelta(seconds=1), tick=True):
+                run_due_schedules()
+            if Schedule.objects.filter(pk=due.pk, next_run=due.next_run).exclude(repeats=0):
+                raise RuntimeError(f"schedule {due.name or due.pk} did not run when due")
 
     def _admin_review(self, seq: int) -> None:
         """A simulated admin works the patterns flagged for review, in the Django admin.
 
         Trusted feedback that disagrees with a measured result flags the pattern, which
-        then never runs alone until an admin clears the flag. The admin reads the flagged
-        tickets against what happened (the replay knows the lab's truth): when every new
-        flag came from an operator's mistaken verdict, the flag is cleared with the admin's
-        "Reviewed" action; when any came from a fix that really failed, it is kept.
+        then never runs alone until an admin clears the flag. The admin reads each newly
+        flagged ticket as staff sees it (``GET /api/v1/tickets/<id>``: status, outcome,
+        whether the measured fix held, ``fix_held_at``), never the lab's truth: measured
+        outcomes outweigh a rating, so when every flagged ticket's fix ran and was confirmed
+        to hold, the flag is cleared with the pattern admin's "Reviewed" action; when any
+        did not hold, failed, or was not yet confirmed, the flag is kept.
         """
         by_ticket = {r.ticket_id or f"{TICKET_PREFIX}{r.seq:05d}": r for r in self.rows}
         for pattern in Pattern.objects.filter(needs_review=True).order_by("id"):
@@ -359,13 +418,19 @@ class Replay:
             ]
             if not flagged:
                 continue
-            mistakes = [t for t in flagged if by_ticket[t].feedback_wrong]
-            clear = len(mistakes) == len(flagged)
+            # A fresh login: the simulated weeks outlast a session.
+            self.clients["replay-admin"].force_login(
+                get_user_model().objects.get(username="replay-admin")
+            )
+            shown = [self._shown("replay-admin", t) for t in flagged]
+            clear = all(
+                t.get("auto_remediation_executed")
+                and t.get("status") == TicketStatus.RESOLVED
+                and t.get("outcome") == "success"
+                and t.get("fix_held_at")
+                for t in shown
+            )
             if clear:
-                # A fresh login: the simulated weeks outlast a session.
-                self.clients["replay-admin"].force_login(
-                    get_user_model().objects.get(username="replay-admin")
-                )
                 answer = self.clients["replay-admin"].post(
                     "/admin/patterns/pattern/",
                     {"action": "clear_review", "_selected_action": [pattern.pk]},
@@ -381,6 +446,9 @@ class Replay:
                     "kinds": kinds,
                     "tickets": flagged,
                     "cleared": clear,
+                    # Against the lab's truth, for the report only: did the flags all come
+                    # from an operator's mistaken verdict?
+                    "right": clear == all(by_ticket[t].feedback_wrong for t in flagged),
                 }
             )
 

@@ -9,9 +9,11 @@ The tests drain the queue with it too (``tests/support (drain from feedback/repl
 from __future__ import annotations
 
 from multiprocessing import Queue, Value
+from unittest.mock import patch
 
 from django_q.brokers import get_broker
 from django_q.monitor import save_task
+from django_q.scheduler import scheduler
 from django_q.signing import SignedPackage
 from django_q.worker import worker
 
@@ -48,3 +50,15 @@ def drain(max_tasks: int = 1000) -> int:
             broker.acknowledge(ack_id)
             ran += 1
     return ran
+
+
+def run_due_schedules() -> int:
+    """Hand every schedule due by now to the queue as a qcluster's scheduler does (django-q2's
+    own ``scheduler``), then run what it queued with ``drain``. Returns the tasks run.
+
+    The scheduler closes old database connections first, as a cluster process may; here
+    the whole replay (and a test around it) shares this process's one connection, so that
+    step is left out, as ``drain`` keeps the worker from closing it."""
+    with patch("django_q.scheduler.close_old_django_connections", lambda: None):
+        scheduler(broker=get_broker())
+    return drain()
