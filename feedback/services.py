@@ -435,8 +435,11 @@ def pattern_totals() -> dict[int, PatternTotals]:
             confidence=Sum(Round("confidence_score", SUM_DECIMALS)),
             successes=Count("id", filter=Q(outcome=TicketOutcome.SUCCESS)),
             failures=Count("id", filter=Q(outcome=TicketOutcome.FAILURE)),
-            reliability=Sum(Round("reliability_score", SUM_DECIMALS)),
-            scored=Count("reliability_score"),
+            # The average reliability counts concluded tickets only, as the updates do.
+            reliability=Sum(
+                Round("reliability_score", SUM_DECIMALS), filter=Q(outcome__in=concluded)
+            ),
+            scored=Count("reliability_score", filter=Q(outcome__in=concluded)),
             attempts=Count("id", filter=Q(auto_remediation_executed=True, outcome__in=concluded)),
             remediated_ok=Count(
                 "id", filter=Q(auto_remediation_executed=True, outcome=TicketOutcome.SUCCESS)

@@ -196,33 +196,53 @@ def feedback_added(feedback_type: str) -> PatternChange:
     return change
 
 
-def outcome_moved(*, old: str, new: str, remediated: bool) -> PatternChange:
+def outcome_moved(
+    *, old: str, new: str, remediated: bool, score: float | None = None
+) -> PatternChange:
     """A ticket of the pattern changed outcome from ``old`` to ``new``.
 
     ``remediated``: the ticket's actions were executed (``auto_remediation_executed``),
     automatically or after a person approved them. Its concluded outcome is then also a
     remediation attempt, successful or not: this is how executions count toward the
     pattern's remediation success rate, and what ``recompute_patterns`` counts.
+
+    ``score``: the ticket's reliability score as it stands. The pattern's average
+    reliability is over its concluded tickets (see ``reliability_moved``), so a ticket
+    whose outcome becomes known brings its score in, and one that stops being concluded
+    takes it out.
     """
+    was, now = old in CONCLUDED_OUTCOMES, new in CONCLUDED_OUTCOMES
 
     def change(p: Pattern) -> list[str]:
         p.success_count += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
         p.failure_count += (new == OUTCOME_FAILURE) - (old == OUTCOME_FAILURE)
         if remediated:
-            p.auto_remediation_attempts += (new in CONCLUDED_OUTCOMES) - (old in CONCLUDED_OUTCOMES)
+            p.auto_remediation_attempts += now - was
             p.auto_remediation_successes += (new == OUTCOME_SUCCESS) - (old == OUTCOME_SUCCESS)
+        if score is not None and was != now:
+            reliability_moved(old=None if now else score, new=score if now else None)(p)
         return [
             "success_count",
             "failure_count",
             "auto_remediation_attempts",
             "auto_remediation_successes",
+            "reliability_sum",
+            "reliability_count",
         ]
 
     return change
 
 
 def reliability_moved(*, old: float | None, new: float | None) -> PatternChange:
-    """A ticket of the pattern was (re)scored from ``old`` to ``new`` (None: unscored)."""
+    """A concluded ticket of the pattern was (re)scored from ``old`` to ``new`` (None: not
+    counted), or entered or left the average.
+
+    The pattern's ``avg_reliability_score`` is the average score of its tickets whose
+    outcome is known (success or failure): the tickets whose resolution has been checked.
+    A ticket still open, or one nobody concluded, does not count; its score from before
+    the pattern had any history (components with no data score 0) would otherwise hold
+    the average down for good. The caller passes None for a ticket that is not concluded.
+    """
 
     def change(p: Pattern) -> list[str]:
         if old is not None:

@@ -186,6 +186,16 @@ def apply_alert_mapping_overrides(mappings: dict[str, dict[str, Any]]) -> list[s
     return notes
 
 
+def _awaits_its_recheck(shown: dict[str, Any]) -> bool:
+    """A fix that ran and resolved the ticket, not yet confirmed or refuted by its
+    hold-time re-check (as the ticket API shows it)."""
+    return bool(
+        shown.get("auto_remediation_executed")
+        and shown.get("status") == TicketStatus.RESOLVED
+        and not shown.get("fix_held_at")
+    )
+
+
 def _right(incident: Incident, actions: list[dict[str, Any]]) -> bool:
     """Exactly the kind's fix, on the staged target (and interface)."""
     if incident.kind.fix is None or incident.drifted or not actions:
@@ -405,7 +415,8 @@ class Replay:
         whether the measured fix held, ``fix_held_at``), never the lab's truth: measured
         outcomes outweigh a rating, so when every flagged ticket's fix ran and was confirmed
         to hold, the flag is cleared with the pattern admin's "Reviewed" action; when any
-        did not hold, failed, or was not yet confirmed, the flag is kept.
+        did not hold or failed (or nothing measured it), the flag is kept. A pattern with a
+        flagged fix still within its hold time waits for the next round.
         """
         by_ticket = {r.ticket_id or f"{TICKET_PREFIX}{r.seq:05d}": r for r in self.rows}
         for pattern in Pattern.objects.filter(needs_review=True).order_by("id"):
@@ -423,6 +434,8 @@ class Replay:
                 get_user_model().objects.get(username="replay-admin")
             )
             shown = [self._shown("replay-admin", t) for t in flagged]
+            if any(_awaits_its_recheck(t) for t in shown):
+                continue  # the measurement is not in yet: looked at again next round
             clear = all(
                 t.get("auto_remediation_executed")
                 and t.get("status") == TicketStatus.RESOLVED

@@ -5,7 +5,8 @@ thresholds holds:
 
 - occurrence_count >= min_occurrences (PATTERN_MIN_OCCURRENCES, 5)
 - positive_feedback_rate >= min_positive_rate (PATTERN_MIN_POSITIVE_RATE, 0.85)
-- avg_reliability_score >= min_reliability (PATTERN_MIN_RELIABILITY, 85.0)
+- avg_reliability_score >= min_reliability (PATTERN_MIN_RELIABILITY, 85.0), the average over
+  the pattern's concluded tickets (``patterns.services.reliability_moved``)
 - auto_remediation_success_rate >= min_success_rate (PATTERN_MIN_SUCCESS_RATE, 0.85)
 
 A rate with nothing behind it (no feedback, no remediation attempt, no scored ticket) is

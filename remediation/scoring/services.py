@@ -157,6 +157,8 @@ def rescored(ticket: Ticket, results: list[ReliabilityResult] | None = None) -> 
         result, old, new = _score(ticket, pattern)
         if results is not None:
             results.append(result)
+        if ticket.outcome not in (TicketOutcome.SUCCESS, TicketOutcome.FAILURE):
+            return []  # the pattern's average counts concluded tickets only
         return reliability_moved(old=old, new=new)(pattern)
 
     return change

@@ -96,7 +96,15 @@ def ticket_transition(
             details={"old": old.outcome, "new": new.outcome, "reason": reason},
         )
         rollups.record_outcome_change(ticket, old.outcome, new.outcome)
-        changes.insert(0, outcome_moved(old=old.outcome, new=new.outcome, remediated=new.executed))
+        changes.insert(
+            0,
+            outcome_moved(
+                old=old.outcome,
+                new=new.outcome,
+                remediated=new.executed,
+                score=ticket.reliability_score,
+            ),
+        )
     if not changes or ticket.pattern_id is None:
         return None
     return pattern_update(

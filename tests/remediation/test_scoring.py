@@ -10,14 +10,15 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from feedback.services import patterns_recompute
 from patterns.models import Pattern
 from patterns.services import pattern_observe
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.scoring.rules import FEEDBACK_HORIZON_DAYS, SUCCESS_HISTORY_WINDOW_DAYS
 from remediation.scoring.services import score_ticket
 from remediation.tickets import rollups
-from remediation.tickets.models import CategoryDailyStats, Ticket
-from tests.support.factories import TicketFactory
+from remediation.tickets.models import CategoryDailyStats, Ticket, TicketOutcome, TicketStatus
+from tests.support.factories import TicketFactory, move
 
 TITLE = "Nginx upstream timeout"
 DESCRIPTION = "Gateway returns 504 upstream timeout from nginx on the web tier"
@@ -27,10 +28,11 @@ def _row(category="web", day=None) -> CategoryDailyStats:
     return CategoryDailyStats.objects.get(category=category, day=day or timezone.localdate())
 
 
-def _ticket(user, *, confidence=0.8, pattern=None, category="web") -> Ticket:
+def _ticket(user, *, confidence=0.8, pattern=None, category="web", outcome="unknown") -> Ticket:
     ticket = TicketFactory(
         submitted_by=user,
         category=category,
+        outcome=outcome,
         title=TITLE,
         description=DESCRIPTION,
         confidence_score=confidence,
@@ -160,7 +162,7 @@ class TestScoreTicket:
 
     def test_it_keeps_the_category_day_and_pattern_sums_in_step_when_rescored(self, user):
         pattern = _observe()
-        ticket = _ticket(user, confidence=0.8, pattern=pattern)
+        ticket = _ticket(user, confidence=0.8, pattern=pattern, outcome="success")
         _score(ticket)
         row = _row()
         assert (row.reliability_sum, row.reliability_count) == (20.0, 1)
@@ -198,7 +200,7 @@ class TestScoreTicket:
                 rollups.record_feedback(
                     category="web", day=today, feedback_type="positive", rating=5
                 )
-        ticket = _ticket(user, confidence=1.0, pattern=pattern)
+        ticket = _ticket(user, confidence=1.0, pattern=pattern, outcome="success")
         result = _score(ticket)
         assert result.overall_score == 100.0
         assert ticket.reliability_breakdown["confidence_level"] == "very_high"
@@ -211,7 +213,7 @@ class TestScoreTicket:
 
     def test_the_callers_pattern_instance_sees_the_new_statistics(self, user):
         pattern = _observe()
-        ticket = _ticket(user, confidence=0.8, pattern=pattern)
+        ticket = _ticket(user, confidence=0.8, pattern=pattern, outcome="success")
         with transaction.atomic():
             locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
             locked.pattern = pattern
@@ -220,6 +222,40 @@ class TestScoreTicket:
             assert locked.pattern is pattern
             assert pattern.success_count == 3
             assert pattern.avg_reliability_score == locked.reliability_score
+
+    def test_the_patterns_average_counts_its_concluded_tickets_only(self, user):
+        """A ticket's score joins its pattern's average reliability when its outcome is
+        known (and leaves it if it stops being known); an open ticket's score, perhaps from
+        before the pattern had any history, does not hold the average down. A recompute
+        gives the same numbers."""
+        pattern = _observe()
+        ticket = _ticket(user, confidence=0.8, pattern=pattern)
+        _score(ticket)
+        assert ticket.reliability_score == 20.0
+        pattern.refresh_from_db()
+        assert (pattern.reliability_count, pattern.avg_reliability_score) == (0, 0.0)
+
+        move(ticket, TicketStatus.MANUAL_REVIEW)
+        move(ticket, TicketStatus.RESOLVED, outcome=TicketOutcome.SUCCESS)
+        pattern.refresh_from_db()
+        assert (pattern.reliability_count, pattern.avg_reliability_score) == (1, 20.0)
+        with transaction.atomic():
+            rollups.record_feedback(
+                category="web", day=timezone.localdate(), feedback_type="positive", rating=5
+            )
+        _score(ticket)  # with the feedback and its own success in the category's history
+        assert ticket.reliability_score == 75.0
+        pattern.refresh_from_db()
+        assert (pattern.reliability_count, pattern.avg_reliability_score) == (1, 75.0)
+        other = _ticket(user, confidence=0.8, pattern=pattern)
+        _score(other)  # open: not counted
+        incremental = Pattern.objects.values("reliability_sum", "reliability_count").get(
+            pk=pattern.pk
+        )
+        patterns_recompute()
+        assert incremental == Pattern.objects.values("reliability_sum", "reliability_count").get(
+            pk=pattern.pk
+        )
 
     def test_its_query_count_does_not_grow_with_history(self, user):
         pattern = _observe()
@@ -369,3 +405,24 @@ def test_concurrent_first_events_of_a_day_create_one_row_and_lose_no_increment()
     row = _row(category="race", day=today)
     assert (row.feedback_count, row.positive_count, row.rating_sum) == (8, 8, 32)
     assert CategoryDailyStats.objects.filter(category="race").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_migration_rebuilds_each_patterns_average_over_concluded_tickets(user):
+    """Sums kept the old way (every scored ticket) are rebuilt by the migration."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    pattern = _observe()
+    TicketFactory(submitted_by=user, pattern=pattern, reliability_score=20.0)  # open
+    TicketFactory(submitted_by=user, pattern=pattern, reliability_score=90.0, outcome="success")
+    Pattern.objects.filter(pk=pattern.pk).update(reliability_sum=110.0, reliability_count=2)
+
+    migration = importlib.import_module(
+        "feedback.migrations.0004_pattern_reliability_over_concluded"
+    )
+    migration.recompute(django_apps, None)
+    pattern.refresh_from_db()
+    assert (pattern.reliability_sum, pattern.reliability_count) == (90.0, 1)
+    assert pattern.avg_reliability_score == 90.0

@@ -104,8 +104,9 @@ def test_replay_refuses_a_database_with_other_tickets(tmp_path):
 def test_the_simulated_admin_clears_a_flag_only_where_the_measured_fix_held():
     """The admin reads what staff sees of each flagged ticket, not the lab's truth: a flag
     on a fix that ran and was confirmed to hold is cleared in the admin (the measurement
-    outweighs the rating); one on a fix that failed, or was never confirmed, stays. What it
-    decided is then counted against the truth, for the report."""
+    outweighs the rating); one on a fix that failed stays; one still within its hold time
+    waits for the next round. What it decided is counted against the truth, for the
+    report."""
     from feedback.replay.run import Replay, Row, _users
     from tests.support.factories import PatternFactory
 
@@ -143,15 +144,18 @@ def test_the_simulated_admin_clears_a_flag_only_where_the_measured_fix_held():
         p.refresh_from_db()
     assert held.needs_review is False  # cleared through the admin action
     assert failed.needs_review is True
-    assert unconfirmed.needs_review is True  # nothing measured it: the flag stays
+    assert unconfirmed.needs_review is True  # within its hold time: left for later
     assert [(r["pattern_id"], r["cleared"], r["right"]) for r in replay.reviews] == [
         (held.pk, True, True),
         (failed.pk, False, True),
-        (unconfirmed.pk, False, False),  # the operator was wrong; the admin could not tell
     ]
-    # Reviewed once: the next round does not review the same tickets again.
+    # Reviewed once: the next round does not review the same tickets again; the fix that
+    # has since been confirmed to hold is cleared then.
+    Ticket.objects.filter(ticket_id="RPL-00003").update(fix_held_at=timezone.now())
     replay._admin_review(4)
-    assert len(replay.reviews) == 3
+    unconfirmed.refresh_from_db()
+    assert unconfirmed.needs_review is False
+    assert [(r["pattern_id"], r["cleared"]) for r in replay.reviews[2:]] == [(unconfirmed.pk, True)]
 
 
 @pytest.mark.django_db
