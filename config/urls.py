@@ -33,4 +33,5 @@ urlpatterns = [
     path("api/v1/", include("remediation.urls")),
     path("api/v1/", include("feedback.urls")),
     path("api/v1/", include("patterns.urls")),
+    path("api/v1/", include("policies.urls")),
 ]

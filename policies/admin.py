@@ -7,11 +7,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from policies.models import AutoRemediationPolicy
+from policies.models import PAUSE_PERMISSION, AutoRemediationPolicy, RemediationPause
 from policies.rules import ACTION_TYPES, DAY_NAMES, PLATFORMS
+from policies.services import remediation_pause, remediation_resume
 from remediation.audit.admin import AuditedAdminMixin
 
 
@@ -173,3 +175,54 @@ class AutoRemediationPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "(read-only; nothing is saved or executed)",
             url,
         )
+
+
+@admin.register(RemediationPause)
+class RemediationPauseAdmin(admin.ModelAdmin):
+    """The live kill switch in the admin: adding a pause stops auto-remediation for its
+    category (empty: every category) at the next decision and execution claim; deleting it
+    resumes. Both through ``policies.services`` (audited). A pause is not edited: resume
+    and pause again. Needs ``policies.pause_remediation``."""
+
+    list_display = ("scope_shown", "reason", "paused_by", "paused_at")
+    fields = ("category", "reason")
+    readonly_fields = ("paused_by", "paused_at")
+
+    @admin.display(description="Paused for")
+    def scope_shown(self, obj: RemediationPause) -> str:
+        return obj.scope
+
+    def _may(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm(PAUSE_PERMISSION))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._may(request) or super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._may(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: RemediationPause, form: Any, change: bool
+    ) -> None:
+        result = remediation_pause(
+            category=obj.category,
+            reason=obj.reason,
+            user=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk = result.pause.pk
+
+    def delete_model(self, request: HttpRequest, obj: RemediationPause) -> None:
+        remediation_resume(category=obj.category, user=request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for pause in queryset:
+            self.delete_model(request, pause)

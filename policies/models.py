@@ -282,3 +282,38 @@ class AutoRemediationPolicy(models.Model):
             days=frozenset(self.allowed_days),
             timezone=self.timezone,
         )
+
+
+PAUSE_ALL = ""  # RemediationPause.category of the pause that stops every category
+PAUSE_PERMISSION = "policies.pause_remediation"
+
+
+class RemediationPause(models.Model):
+    """The live kill switch: while a row exists, nothing is remediated automatically for its
+    category (``category`` empty: every category). Read at every decision and at every
+    execution claim, so it takes effect at once, without a restart; removing the row
+    resumes. ``AUTO_REMEDIATION_ENABLED=false`` in the environment stays a floor the switch
+    cannot lift. Written only by ``policies.services`` (audited)."""
+
+    category = models.CharField(
+        max_length=50,
+        unique=True,
+        blank=True,
+        help_text="The category paused; empty pauses every category.",
+    )
+    reason = models.CharField(max_length=500, help_text="Why, for the people who see it.")
+    paused_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    paused_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["category"]
+        permissions = [("pause_remediation", "Can pause and resume auto-remediation")]
+
+    def __str__(self) -> str:
+        return f"paused: {self.category or 'every category'}"
+
+    @property
+    def scope(self) -> str:
+        return f"category {self.category}" if self.category else "every category"

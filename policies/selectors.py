@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from policies.models import AutoRemediationPolicy
+from policies.models import PAUSE_ALL, AutoRemediationPolicy, RemediationPause
 from policies.rules import GlobalSettings
 
 
@@ -30,3 +30,20 @@ def global_settings() -> GlobalSettings:
         require_approval=bool(settings.AUTO_REMEDIATION_REQUIRE_APPROVAL),
         max_actions_per_hour=int(settings.AUTO_REMEDIATION_MAX_ACTIONS_PER_HOUR),
     )
+
+
+def pause_in_force(category: str) -> RemediationPause | None:
+    """The live kill switch as it stands now for ``category``: the pause of every category
+    if there is one, else this category's, else None. One query; never cached."""
+    return (
+        RemediationPause.objects.filter(category__in=[PAUSE_ALL, category])
+        .select_related("paused_by")
+        .order_by("category")
+        .first()
+    )
+
+
+def pause_sentence(pause: RemediationPause) -> str:
+    """How a decision or a refused claim names the switch."""
+    who = pause.paused_by.get_username() if pause.paused_by else "an administrator"
+    return f"Auto-remediation is paused for {pause.scope} by {who}: {pause.reason}"

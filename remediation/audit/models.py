@@ -26,6 +26,8 @@ class AuditAction(models.TextChoices):
     RUNBOOK_ACTIVATED = "runbook.activated", "Learned runbook activated"
     FEEDBACK_DISAGREES = "feedback.disagrees", "Feedback disagrees with the outcome"
     CONFIG_CHANGED = "config.changed", "Configuration changed"
+    REMEDIATION_PAUSED = "remediation.paused", "Remediation paused (kill switch)"
+    REMEDIATION_RESUMED = "remediation.resumed", "Remediation resumed (kill switch)"
     REPEAT_JOINED = "storm.repeat_joined", "Repeat joined the ticket"
     ALERT_RESOLVED = "alert.resolved", "Alert resolved"
     ALERT_FIRING = "alert.firing_again", "Alert firing again"

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Conflict
-from policies.selectors import global_settings, policy_for_category
+from policies.selectors import global_settings, pause_in_force, pause_sentence, policy_for_category
 from remediation.approvals.selectors import rejected_operations_for_pattern
 from remediation.approvals.services import approval_request_open
 from remediation.audit.models import AuditAction
@@ -58,6 +58,8 @@ def safety_facts_gather(
     actions, _ = validate_suggestions(raw or [])
     if not (settings.enabled and ticket.auto_remediation_enabled and actions):
         return None
+    if pause_in_force(ticket.category) is not None:
+        return None  # paused: nothing to check, and no platform is asked during a freeze
     return safety.gather(
         actions=actions,
         policy=policy_for_category(ticket.category),
@@ -121,6 +123,7 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
         safety=facts,
         observed=observed_basis(ticket.diagnosis),
         held=held,
+        paused=pause_sentence(pause) if (pause := pause_in_force(ticket.category)) else "",
     )
     decision = decide(inp)
     # The inputs as they stood, so a policy what-if can replay this decision later.

@@ -60,6 +60,7 @@ def _stored(ticket: Ticket, current_settings: GlobalSettings) -> StoredDecision:
         actions = actions_from(facts.get("actions", []))
         dropped = tuple(str(d) for d in facts.get("dropped", []))
         held = tuple(str(h) for h in facts.get("held", []))
+        paused = str(facts.get("paused") or "")
         pattern = pattern_from(facts.get("pattern"))
         safety = safety_from(facts.get("safety"))
         settings = settings_from(facts.get("settings"), current_settings)
@@ -90,6 +91,7 @@ def _stored(ticket: Ticket, current_settings: GlobalSettings) -> StoredDecision:
         outcome = stored_outcome(decision, ticket.decision_mode, ticket.auto_remediation_enabled)
         backup_asked = True  # the stored verdict stands for whatever was asked
         held = ()
+        paused = ""
     inp = DecisionInput(
         ticket_id=ticket.ticket_id,
         category=ticket.category,
@@ -106,6 +108,7 @@ def _stored(ticket: Ticket, current_settings: GlobalSettings) -> StoredDecision:
         safety=safety,
         observed=observed_basis(ticket.diagnosis),
         held=held,
+        paused=paused,
     )
     return StoredDecision(
         ticket_id=ticket.ticket_id,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy, PolicyMode
 from policies.rules.timewindow import describe, is_open
-from policies.selectors import global_settings, policy_for_category
+from policies.selectors import global_settings, pause_in_force, pause_sentence, policy_for_category
 from remediation.approvals.selectors import approval_check
 from remediation.catalogue.rules.operations import SuggestedAction
 from remediation.catalogue.rules.policy import policy_refusals
@@ -139,6 +139,9 @@ def recheck(
     settings = global_settings()
     if not settings.enabled:
         return [], Refusal("auto-remediation is switched off (AUTO_REMEDIATION_ENABLED=false)")
+    pause = pause_in_force(ticket.category)
+    if pause is not None:
+        return [], Refusal(pause_sentence(pause))
     actions, problem = actions_of(ticket)
     if problem:
         return [], Refusal(problem)

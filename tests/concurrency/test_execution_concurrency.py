@@ -118,6 +118,24 @@ def test_the_kill_switch_flipped_after_the_decision_stops_all_queued_work(lab_pa
     assert not Execution.objects.exclude(state=ExecutionState.REFUSED).exists()
 
 
+def test_the_live_switch_flipped_after_the_decision_stops_all_queued_work(lab_path):
+    """The pause is read at every claim, from the database: twenty workers racing for
+    queued work after it was set write nothing, with no restart and no setting changed."""
+    from django.contrib.auth.models import User
+
+    from policies.services import remediation_pause
+
+    tickets = [approved_ticket([action("restart_vm", vm="prod-web-02")]) for _ in range(20)]
+    oncall = User.objects.create(username="oncall")
+    remediation_pause(category="", reason="hands off", user=oncall)
+
+    results = in_threads([lambda pk=t.pk: tasks.run_execution(pk) for t in tickets])
+
+    assert all("paused for every category by oncall" in r for r in results), results
+    assert lab_writes(lab_path) == []
+    assert not Execution.objects.exclude(state=ExecutionState.REFUSED).exists()
+
+
 def test_when_the_audit_record_cannot_be_written_nothing_executes(lab_path, settings):
     tickets = [approved_ticket([action("restart_vm", vm="prod-web-03")]) for _ in range(5)]
     # The outside world breaks: the database refuses the audit record of intent.

@@ -717,3 +717,21 @@ def test_an_operation_people_rejected_but_measured_fixes_outweigh_needs_a_person
     assert decision.requires_approval is True
     assert why in decision.reasoning[-2]
     assert len(decision.reasoning) == len(decide(facts()).reasoning)  # one sentence per step
+
+
+# --- the live kill switch -------------------------------------------------------------------
+
+
+def test_a_paused_category_is_not_enabled_and_says_who_paused_it():
+    why = "Auto-remediation is paused for every category by oncall: change freeze"
+    decision = decide(facts(paused=why))
+
+    assert decision.outcome is Outcome.NOT_ENABLED
+    assert decision.allowed is False
+    assert decision.reasoning == (f"{why}; a person acts on the resolution",)
+
+
+def test_the_environments_switch_is_read_before_the_pause():
+    off = replace(SETTINGS, enabled=False)
+    decision = decide(facts(settings=off, paused="paused by oncall"))
+    assert "AUTO_REMEDIATION_ENABLED=false" in decision.reasoning[0]

@@ -1,6 +1,7 @@
 """The design's eight-step decision, pure: facts in, a Decision out (no Django, no I/O).
 
-1. auto-remediation enabled (kill switch, then the ticket's opt-in)?
+1. auto-remediation enabled (the environment's kill switch, the live pause of the
+   category, then the ticket's opt-in)?
 2. the category's policy (none: a person must approve)
 3. classify risk: the highest action type; refuse what the policy does not allow
 4. confidence and reliability thresholds (the policy's; the global floor for running alone)
@@ -109,6 +110,9 @@ class DecisionInput:
     # because fixes measured to hold outweigh the rejections: a person decides. One reason
     # each (``approvals.selectors.rejected_operations_for_pattern``).
     held: tuple[str, ...] = ()
+    # The live kill switch (``policies.selectors.pause_in_force``): the sentence that says
+    # who paused auto-remediation for this ticket's category, and why; "" when not paused.
+    paused: str = ""
 
 
 @dataclass(frozen=True)
@@ -237,6 +241,9 @@ def decide(inp: DecisionInput) -> Decision:
     # 1. Enabled?
     if not inp.settings.enabled:
         run.say("Auto-remediation is switched off globally (AUTO_REMEDIATION_ENABLED=false)")
+        return run.finish(Outcome.NOT_ENABLED, allowed=False, requires_approval=False)
+    if inp.paused:
+        run.say(f"{inp.paused}; a person acts on the resolution")
         return run.finish(Outcome.NOT_ENABLED, allowed=False, requires_approval=False)
     if not inp.auto_remediation_enabled:
         run.say("Auto-remediation is not enabled for this ticket; a person acts on the resolution")

@@ -61,6 +61,7 @@ def record_facts(inp: DecisionInput, outcome: Outcome, *, backup_asked: bool) ->
         "actions": [a.to_dict() for a in inp.actions],
         "dropped": list(inp.dropped),
         "held": list(inp.held),
+        "paused": inp.paused,
         "pattern": None
         if pattern is None
         else {

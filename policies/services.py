@@ -1,0 +1,61 @@
+"""Writes of the live kill switch: pause and resume auto-remediation, everywhere or for one
+category. Each is audited in the same transaction; the switch is read again at every
+decision and every execution claim (``policies.selectors.pause_in_force``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+
+from policies.models import RemediationPause
+from remediation.audit.models import AuditAction
+from remediation.audit.services import audit
+
+
+@dataclass(frozen=True)
+class PauseResult:
+    pause: RemediationPause
+    created: bool  # False: it was paused already (the first reason stands)
+
+
+def remediation_pause(*, category: str, reason: str, user: User) -> PauseResult:
+    """Pause auto-remediation for ``category`` ("" for every category). Pausing what is
+    paused already changes nothing (and is not audited again)."""
+    with transaction.atomic():
+        existing = RemediationPause.objects.select_for_update().filter(category=category).first()
+        if existing is not None:
+            return PauseResult(existing, created=False)
+        try:
+            with transaction.atomic():
+                pause = RemediationPause.objects.create(
+                    category=category, reason=reason, paused_by=user
+                )
+        except IntegrityError:  # paused by someone else a moment ago
+            return PauseResult(RemediationPause.objects.get(category=category), created=False)
+        audit(
+            AuditAction.REMEDIATION_PAUSED,
+            f"Auto-remediation paused for {pause.scope} by {user.get_username()}: {reason}",
+            acting_user=user,
+            details={"category": category, "reason": reason},
+        )
+    return PauseResult(pause, created=True)
+
+
+def remediation_resume(*, category: str, user: User) -> bool:
+    """Lift the pause of ``category`` ("" for the pause of every category). False when it
+    was not paused. The environment's AUTO_REMEDIATION_ENABLED still applies."""
+    with transaction.atomic():
+        pause = RemediationPause.objects.select_for_update().filter(category=category).first()
+        if pause is None:
+            return False
+        scope, reason = pause.scope, pause.reason
+        pause.delete()
+        audit(
+            AuditAction.REMEDIATION_RESUMED,
+            f"Auto-remediation resumed for {scope} by {user.get_username()}",
+            acting_user=user,
+            details={"category": category, "paused_for": reason},
+        )
+    return True
