@@ -12,20 +12,27 @@ PYTEST_ARGS ?=
 # moves every pin to the newest release the ranges in pyproject.toml allow.
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: setup run test lint check-deploy clean bench lock lock-upgrade
+.PHONY: setup setup-dev run test lint check-deploy clean bench lock lock-upgrade
 
-$(BIN)/activate: pyproject.toml $(CONSTRAINTS)
-	$(PYTHON) -m venv $(VENV)
+# What running needs (`make run`), then the test tooling and linters on top (`make test`,
+# `make lint`, the replay's extras). Each stamp is redone when the dependencies change.
+RUN_DEPS := $(VENV)/.run-deps
+DEV_DEPS := $(VENV)/.dev-deps
+$(RUN_DEPS): pyproject.toml $(CONSTRAINTS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e .
+	touch $@
+$(DEV_DEPS): $(RUN_DEPS)
 	$(BIN)/pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
-	touch $(BIN)/activate
+	touch $@
 
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 	--quiet -o $(CONSTRAINTS)
-lock: $(BIN)/activate
+lock: $(DEV_DEPS)
 	$(BIN)/pip install --quiet "uv>=0.13,<0.14"
 	$(UV_COMPILE)
-lock-upgrade: $(BIN)/activate
+lock-upgrade: $(DEV_DEPS)
 	$(BIN)/pip install --quiet "uv>=0.13,<0.14"
 	$(UV_COMPILE) --upgrade
 
@@ -33,7 +40,8 @@ lock-upgrade: $(BIN)/activate
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > .env
 	@echo "Wrote .env with a generated SECRET_KEY"
 
-setup: $(BIN)/activate .env
+setup: $(RUN_DEPS) .env
+setup-dev: $(DEV_DEPS) .env
 
 # Everything on the embedded defaults: SQLite under var/, the local analyzer, demo history.
 run: setup
@@ -46,10 +54,10 @@ run: setup
 
 # The whole suite (unit, API, concurrency on PostgreSQL, e2e with a real qcluster, fuzzing).
 # DATABASE_URL selects the database; the default is SQLite.
-test: setup
+test: setup-dev
 	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
@@ -71,7 +79,7 @@ check-deploy:
 BENCH_SMALL ?= 1000
 BENCH_LARGE ?= 1000000
 BENCHMARKS := decision.py ticket_list.py recompute.py recompute_memory.py post.py enqueue_latency.py decision_latency.py
-bench: setup
+bench: setup-dev
 	$(PY) bench/generate.py --db bench_small --tickets $(BENCH_SMALL)
 	$(PY) bench/generate.py --db bench_large --tickets $(BENCH_LARGE)
 	@fail=0; for b in $(BENCHMARKS); do echo "== bench/$$b"; $(PY) bench/$$b || fail=1; done; exit $$fail

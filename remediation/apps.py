@@ -16,7 +16,10 @@ class RemediationConfig(AppConfig):
 
     def ready(self) -> None:
         # `manage.py check` shows remediation.W001, but workers and gunicorn never run it:
-        # say it in the log of every process that starts, too.
+        # say it in the log of every process that starts, too. Only with the anthropic
+        # analyzer: otherwise the SDK is not even imported.
+        if not checks.uses_anthropic():
+            return
         model = str(settings.ANTHROPIC_MODEL)
         message = checks.deprecated_model_message(model)
         if message is not None:

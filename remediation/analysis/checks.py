@@ -1,12 +1,13 @@
-"""Start-up checks for the remediation app."""
+"""Start-up checks for the remediation app.
+
+The anthropic SDK is imported only when the anthropic analyzer is configured: with the local
+analyzer (the default) no command, worker or web process loads it."""
 
 from __future__ import annotations
 
 import typing
 from typing import Any
 
-from anthropic._data.deprecated_models import DEPRECATED_MODELS
-from anthropic.types import Model
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, register
 from django.core.checks import Warning as CheckWarning
@@ -14,8 +15,20 @@ from django.core.checks import Warning as CheckWarning
 FALLBACK_MODEL = "claude-sonnet-4-6"
 
 
+def uses_anthropic() -> bool:
+    return str(settings.AUTO_REMEDIATION_ANALYZER) == "anthropic"
+
+
+def _deprecated_models() -> dict[str, str]:
+    from anthropic._data.deprecated_models import DEPRECATED_MODELS
+
+    return DEPRECATED_MODELS
+
+
 def _known_models() -> list[str]:
     """The model ids the installed SDK knows, newest first (the order of its own table)."""
+    from anthropic.types import Model
+
     literals = [arg for arg in typing.get_args(Model) if typing.get_origin(arg) is typing.Literal]
     return [m for lit in literals for m in typing.get_args(lit)]
 
@@ -25,9 +38,8 @@ def suggest_replacement(model: str) -> str:
     deprecate; a current Sonnet when the family is unknown."""
     parts = model.split("-")
     family = parts[1] if len(parts) > 1 and parts[0] == "claude" else ""
-    current = [
-        m for m in _known_models() if m not in DEPRECATED_MODELS and not m.endswith("-preview")
-    ]
+    deprecated = _deprecated_models()
+    current = [m for m in _known_models() if m not in deprecated and not m.endswith("-preview")]
     for wanted in (family, "sonnet"):
         for candidate in current:
             if wanted and candidate.split("-")[1:2] == [wanted]:
@@ -37,7 +49,7 @@ def suggest_replacement(model: str) -> str:
 
 def deprecated_model_message(model: str) -> str | None:
     """The warning for ``model`` when the SDK lists it as deprecated, else None."""
-    end_of_life = DEPRECATED_MODELS.get(model)
+    end_of_life = _deprecated_models().get(model)
     if end_of_life is None:
         return None
     return (
@@ -48,6 +60,8 @@ def deprecated_model_message(model: str) -> str | None:
 
 @register(Tags.compatibility)
 def check_anthropic_model(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if not uses_anthropic():
+        return []
     model = str(settings.ANTHROPIC_MODEL)
     message = deprecated_model_message(model)
     if message is None:

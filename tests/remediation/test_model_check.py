@@ -19,6 +19,11 @@ OLD_SONNET = "claude-sonnet-3-9-test"
 OLD_OPUS = "claude-opus-3-9-test"
 
 
+@pytest.fixture(autouse=True)
+def _anthropic_analyzer(settings):
+    settings.AUTO_REMEDIATION_ANALYZER = "anthropic"
+
+
 @pytest.fixture
 def deprecated(monkeypatch):
     monkeypatch.setitem(DEPRECATED_MODELS, OLD_SONNET, "November 30th, 2026")
@@ -73,3 +78,37 @@ def test_start_up_logs_nothing_for_a_current_model(settings, caplog, deprecated)
     with caplog.at_level(logging.WARNING, logger="remediation"):
         apps.get_app_config("remediation").ready()
     assert [r for r in caplog.records if r.name == "remediation"] == []
+
+
+def test_with_the_local_analyzer_nothing_warns_and_the_sdk_is_not_loaded(
+    settings, caplog, deprecated
+):
+    settings.AUTO_REMEDIATION_ANALYZER = "local"
+    settings.ANTHROPIC_MODEL = OLD_SONNET
+    assert w001(run_checks()) == []
+    with caplog.at_level(logging.WARNING, logger="remediation"):
+        apps.get_app_config("remediation").ready()
+    assert [r for r in caplog.records if r.name == "remediation"] == []
+
+
+def test_a_command_with_the_local_analyzer_does_not_import_the_sdk():
+    """Start-up of every command, worker and web process: the SDK costs time and memory, and
+    the default (local) analyzer never needs it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys, django; django.setup(); "
+        "from django.core.management import call_command; call_command('check'); "
+        "print('anthropic' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true"}
+    env["AUTO_REMEDIATION_ANALYZER"] = "local"
+    env.pop("PYTEST_XDIST_WORKER", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stderr

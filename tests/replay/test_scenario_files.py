@@ -185,3 +185,28 @@ def test_the_built_in_kinds_are_data_and_the_shipped_scenarios_check():
         stream = incident_stream(data)
         assert len(stream) == sum(k["count"] for k in data["kinds"])
         assert all(i.title and i.description for i in stream)
+
+
+def test_a_run_in_its_own_process_says_how_far_it_has_got(tmp_path, monkeypatch):
+    """The default way (a child process per run, on its own fresh database) is not silent
+    for minutes: the command reports the incidents done as the run goes."""
+    from io import StringIO
+
+    from feedback.management.commands import replay_incidents
+
+    monkeypatch.setattr(replay_incidents, "PROGRESS_SECONDS", 0.0)
+    path = write(tmp_path, scenario())
+    stdout = StringIO()
+    call_command(
+        "replay_incidents",
+        str(path),
+        "--mode",
+        "overrides",
+        "--out",
+        str(tmp_path / "o"),
+        stdout=stdout,
+    )
+    lines = [line for line in stdout.getvalue().splitlines() if line.endswith("/4 incidents")]
+    assert lines, stdout.getvalue()
+    assert all(line.startswith("-- stranger, overrides: ") for line in lines)
+    assert "report:" in stdout.getvalue()

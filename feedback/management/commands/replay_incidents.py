@@ -12,10 +12,12 @@ Lives in the feedback app because it gives feedback, the top layer of the projec
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 MODES = ("defaults", "overrides")
+POLL_SECONDS = 0.5  # how often the parent looks whether the runs have finished
+PROGRESS_SECONDS = 10.0  # how often at most it says how far they have got
+# Installed with the dev extras only (`make run` installs what running needs).
+DEV_MODULES = ("time_machine", "matplotlib")
 
 
 class Command(BaseCommand):
@@ -52,6 +58,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **o: Any) -> None:
+        missing = [m for m in DEV_MODULES if importlib.util.find_spec(m) is None]
+        if missing:
+            raise CommandError(
+                f"the replay needs the dev extras ({', '.join(missing)} missing): run "
+                "`make setup-dev` (or `pip install -c requirements/constraints.txt -e .[dev]`)"
+            )
         from feedback.replay import report
         from feedback.replay.run import load_scenario
 
@@ -84,6 +96,7 @@ class Command(BaseCommand):
                 raise CommandError("--database-url runs one --mode (each needs an empty database)")
             # The runs have their own databases and lab files: run them side by side.
             started = [self._start_child(scenario, mode, out, o) for mode in modes]
+            self._progress(scenario, started, out)
             results = [self._finish_child(scenario, *child, out) for child in started]
         name = scenario["name"]
         texts = []
@@ -156,6 +169,26 @@ class Command(BaseCommand):
         self.stdout.write(f"-- {name}, {mode}: running (log: {log.name})")
         return mode, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
 
+    def _progress(
+        self, scenario: dict[str, Any], started: list[tuple[str, subprocess.Popen]], out: Path
+    ) -> None:
+        """While the runs go on, say how far each has got (from the incident lines of its
+        log), at most every ``PROGRESS_SECONDS``, so a long run is never silent."""
+        name = scenario["name"]
+        total = sum(int(k.get("count", 0)) for k in scenario.get("kinds", []))
+        shown: dict[str, int] = {}
+        last = time.monotonic()
+        while any(proc.poll() is None for _, proc in started):
+            time.sleep(POLL_SECONDS)
+            if time.monotonic() - last < PROGRESS_SECONDS:
+                continue
+            last = time.monotonic()
+            for mode, _ in started:
+                done = _incidents_logged(out / f"{name}-{mode}.log")
+                if done and done != shown.get(mode):
+                    shown[mode] = done
+                    self.stdout.write(f"-- {name}, {mode}: {done}/{total} incidents")
+
     def _finish_child(
         self, scenario: dict[str, Any], mode: str, proc: subprocess.Popen, out: Path
     ) -> dict[str, Any]:
@@ -168,3 +201,12 @@ class Command(BaseCommand):
         child = json.loads((out / f"{mode}-child" / f"{name}-{mode}.json").read_text())
         child.pop("summary", None)
         return child
+
+
+def _incidents_logged(log: Path) -> int:
+    """How many incidents a child run has written to its log (one "#" line each)."""
+    try:
+        with log.open("rb") as f:
+            return sum(1 for line in f if line.startswith(b"#"))
+    except OSError:
+        return 0
