@@ -23,6 +23,9 @@ class DecisionForm(forms.Form):
     actions_digest = forms.CharField(
         widget=forms.HiddenInput, validators=[RegexValidator(DIGEST_REGEX)]
     )
+    # The confirmation step of a critical action: approving one needs this ticked (the
+    # view asks for it when any action is critical_write).
+    confirm_critical = forms.BooleanField(required=False)
 
     def clean_comment(self) -> str:
         comment: str = self.cleaned_data.get("comment", "")

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.queue, name="queue"),
     path("history/", views.history, name="history"),
     path("requests/<str:ticket_id>/", views.detail, name="detail"),
+    path("requests/<str:ticket_id>/status", views.status, name="status"),
 ]

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
@@ -21,8 +21,9 @@ from config.errors import ApplicationError
 from remediation.approvals import access, selectors, services
 from remediation.approvals.forms import DecisionForm, QueueFilterForm
 from remediation.approvals.models import ApprovalChannel, ApprovalRequest, ApprovalStatus
-from remediation.catalogue.rules.operations import get_operation
+from remediation.catalogue.rules.operations import ActionType, get_operation
 from remediation.connectors.models import PlatformConnector
+from remediation.tickets.models import TicketStatus
 from remediation.tickets.selectors import alert_note, ticket_audit_trail
 
 DECIDED = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
@@ -30,6 +31,7 @@ PAGE_SIZE = 50
 # Whether a target is the bundled simulated lab or a real system: the platform's connector
 # knows (the page says so plainly: docs/approvals.md).
 LAB_LABEL = "simulated lab"
+CRITICAL_WRITE = str(ActionType.CRITICAL_WRITE)
 
 
 def approvers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -100,7 +102,9 @@ def history(request: HttpRequest) -> HttpResponse:
     decided = selectors.request_list(
         access.visible_requests(request.user), statuses=DECIDED
     ).order_by("-decided_at", "-id")
-    page = Paginator(decided, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(decided.prefetch_related("decisions__approver"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "approvals/history.html", {"page": page})
 
 
@@ -159,8 +163,20 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
     if req is None:
         raise Http404("No approval request for this ticket.")
     ticket = req.ticket
+    actions = _actions(ticket)
+    critical = [a for a in actions if a.get("action_type") == CRITICAL_WRITE]
     form = DecisionForm(request.POST or None)
     if request.method == "POST":
+        if (
+            form.is_valid()
+            and critical
+            and form.cleaned_data["decision"] == "approve"
+            and not form.cleaned_data["confirm_critical"]
+        ):
+            form.add_error(
+                "confirm_critical",
+                "This is a critical action: tick the confirmation to approve it.",
+            )
         if form.is_valid():
             call = (
                 services.approval_grant
@@ -196,8 +212,11 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             "row": _row(req, now),
             "ticket": ticket,
             "decision": decision,
-            "safety": decision.get("safety_checks") or {},
-            "actions": _actions(ticket),
+            "safety": _safety(decision.get("safety_checks")),
+            "actions": actions,
+            "critical": critical,
+            "why_person": _why_person(decision, ticket),
+            "final": ticket.status not in LIVE_STATUSES,
             "bars": _bars(ticket),
             "confidence_level": (ticket.reliability_breakdown or {}).get("confidence_level"),
             "pattern": pattern,
@@ -216,3 +235,69 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             "form": form,
         },
     )
+
+
+# The ticket statuses a request page keeps watching: something is still going to happen.
+LIVE_STATUSES = frozenset(
+    {
+        TicketStatus.PROCESSING,
+        TicketStatus.ANALYZED,
+        TicketStatus.AWAITING_APPROVAL,
+        TicketStatus.REMEDIATING,
+    }
+)
+
+
+def _why_person(decision: dict[str, Any], ticket: Any) -> str:
+    """The decision's sentence that says why a person is asked (its approval step)."""
+    for sentence in decision.get("reasoning") or []:
+        text = str(sentence)
+        if text.startswith("Approval required"):
+            return text.removeprefix("Approval required: ").rstrip(".") or text
+    return str(ticket.status_reason or "")
+
+
+@approvers_only
+@require_http_methods(["GET", "HEAD"])
+def status(request: HttpRequest, ticket_id: str) -> JsonResponse:
+    """The request page's live status: what the page shows at its top, as JSON, for the
+    page to poll until the ticket reaches a state where nothing more happens by itself."""
+    req = (
+        access.visible_requests(request.user)
+        .select_related("ticket")
+        .filter(ticket__ticket_id=ticket_id[:64])
+        .first()
+    )
+    if req is None:
+        raise Http404("No approval request for this ticket.")
+    ticket = req.ticket
+    return JsonResponse(
+        {
+            "ticket_status": ticket.status,
+            "ticket_status_display": ticket.get_status_display(),
+            "outcome": ticket.outcome,
+            "status_reason": ticket.status_reason,
+            "request_status": req.status,
+            "request_status_display": req.get_status_display(),
+            "final": ticket.status not in LIVE_STATUSES,
+        }
+    )
+
+
+SAFETY_LABELS = {
+    "time_window_ok": "Within the allowed time window",
+    "rate_limit_ok": "Under the hourly action limits",
+    "backup_available": "Backup or snapshot available",
+    "system_healthy": "System healthy enough to act on",
+    "all_passed": "All checks",
+}
+
+
+def _safety(checks: Any) -> list[tuple[str, bool]]:
+    """The decision's safety checks in words, in the order the decision ran them."""
+    if not isinstance(checks, dict):
+        return []
+    return [
+        (SAFETY_LABELS.get(str(name), str(name).replace("_", " ").capitalize()), bool(ok))
+        for name, ok in checks.items()
+    ]

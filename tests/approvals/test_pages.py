@@ -305,3 +305,117 @@ def test_the_request_page_shows_what_was_looked_at_and_what_the_cause_rests_on(
     ):
         assert expected in html, expected
     assert "<script>" not in html.split("What was looked at")[1].split("</section>")[0]
+
+
+# --- the first screen, the critical confirmation, the live status, history ----------------
+
+
+def test_the_first_screen_says_what_runs_on_what_the_risk_and_why_a_person_is_asked(
+    client, ticket, carol
+):
+    client.force_login(carol)
+    html = client.get(detail(ticket)).content.decode()
+    first = html[html.index('id="first-screen"') : html.index('id="details"')]
+    assert "restart_vm</strong> on <strong>prod-web-01" in first
+    assert "medium risk" in first
+    assert "Reliability <strong>72.5" in first
+    assert "Why you are asked:" in first and "no active policy" in first
+    assert 'value="approve"' in first and 'value="reject"' in first
+    assert "confirm_critical" not in first  # not a critical action: no confirmation step
+    # The details follow, below the buttons.
+    assert html.index('value="approve"') < html.index("<h2>Ticket</h2>")
+    # Safety checks in words, not keys.
+    assert "time_window_ok" not in html and "Within the allowed time window" in html
+
+
+def test_a_critical_action_needs_the_confirmation_to_be_approved(client, lab, user, carol):
+    from tests.support.factories import EXPAND_VOLUME
+
+    critical = awaiting_ticket(
+        user, affected_system="vol-data-01", suggested_actions=[EXPAND_VOLUME]
+    )
+    client.force_login(carol)
+    page = client.get(detail(critical)).content.decode()
+    assert 'name="confirm_critical"' in page and "expand_volume on vol-data-01" in page
+
+    r = decide(client, critical, "approve")
+    assert "tick the confirmation" in r.content.decode()
+    assert not ApprovalDecision.objects.filter(request__ticket=critical).exists()
+    critical.refresh_from_db()
+    assert critical.status == TicketStatus.AWAITING_APPROVAL
+
+    r = client.post(
+        detail(critical),
+        {
+            "decision": "approve",
+            "comment": "",
+            "actions_digest": actions_digest(critical.suggested_actions),
+            "confirm_critical": "on",
+        },
+        follow=True,
+    )
+    assert r.status_code == 200
+    assert ApprovalDecision.objects.filter(request__ticket=critical, approve=True).exists()
+
+
+def test_rejecting_a_critical_action_needs_no_confirmation(client, lab, user, carol):
+    from tests.support.factories import EXPAND_VOLUME
+
+    critical = awaiting_ticket(
+        user, affected_system="vol-data-01", suggested_actions=[EXPAND_VOLUME]
+    )
+    client.force_login(carol)
+    decide(client, critical, "reject", comment="Not this volume.")
+    critical.refresh_from_db()
+    assert critical.status == TicketStatus.MANUAL_REVIEW
+
+
+def test_the_status_the_page_polls_follows_the_ticket_to_its_end(client, ticket, carol):
+    url = f"{detail(ticket)}status"
+    client.force_login(carol)
+    body = client.get(url).json()
+    assert body["ticket_status"] == "awaiting_approval" and body["final"] is False
+    assert body["request_status"] == "pending"
+    decide(client, ticket, "approve")
+    body = client.get(url).json()
+    assert (body["request_status"], body["final"]) == ("approved", False)  # remediating
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status=TicketStatus.RESOLVED, outcome="success", auto_remediation_executed=True
+    )
+    assert client.get(url).json()["final"] is True
+
+
+def test_the_polled_status_is_for_those_who_may_see_the_page(client, ticket):
+    url = f"{detail(ticket)}status"
+    r = client.get(url)
+    assert r.status_code == 302  # to the login page
+    client.force_login(UserFactory(username="mallory"))
+    assert client.get(url).status_code == 403
+    client.force_login(approver("erin"))
+    assert client.get("/approvals/requests/NO-SUCH/status").status_code == 404
+
+
+def test_queue_pages_keep_the_filters(client, lab, user, carol, settings):
+    from remediation.approvals import views
+
+    settings.DEBUG = False
+    original = views.PAGE_SIZE
+    views.PAGE_SIZE = 1
+    try:
+        for n in range(3):
+            awaiting_ticket(user, ticket_id=f"PAGE-{n}", title=f"Down {n}")
+        client.force_login(carol)
+        html = client.get("/approvals/?category=server&risk=").content.decode()
+        nxt = re.search(r'href="([^"]*page=2[^"]*)"', html)
+        assert nxt is not None
+        assert "category=server" in nxt.group(1).replace("&amp;", "&")
+    finally:
+        views.PAGE_SIZE = original
+
+
+def test_history_says_who_decided_and_what_happened_next(client, ticket, carol):
+    client.force_login(carol)
+    decide(client, ticket, "reject", comment="Not now.")
+    html = client.get("/approvals/history/").content.decode()
+    assert "carol (rejected)" in html
+    assert "ticket manual review" in html

@@ -137,14 +137,43 @@ def test_an_approved_ticket_is_resolved_on_the_lab(seeded, live_server, browser_
 
     approve_in_browser(page, live_server.url, ticket)
 
-    # The worker runs the approved actions against the lab; the page shows the result.
-    for _ in range(60):
-        page.reload()
-        if "Resolved" in page.locator("#ticket-status").inner_text():
-            break
-        page.wait_for_timeout(1000)
-    expect(page.locator("#ticket-status")).to_have_text("Resolved")
+    # The worker runs the approved actions against the lab; the page follows the ticket
+    # by itself (it polls its status), no reload.
+    page.evaluate("window.__notReloaded = true")
+    expect(page.locator("#ticket-status")).to_have_text("Resolved", timeout=60_000)
+    assert page.evaluate("window.__notReloaded") is True
     shot(page, "4-resolved-on-the-lab")
+
+
+def above_the_fold(page: Page, selector: str) -> bool:
+    box = page.locator(selector).bounding_box()
+    viewport = page.viewport_size
+    assert box is not None and viewport is not None
+    return box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_screen_holds_the_decision_on_a_desktop_and_a_phone(
+    seeded, live_server, browser_page
+):
+    submitter = UserFactory(username="submitter")
+    approver("carol")
+    ticket = waiting(submitter, "INC-WEB-FOLD")
+    page = browser_page
+    log_in(page, live_server.url, "carol")
+    for width, height, name in ((390, 844, "phone"), (1280, 800, "desktop")):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/approvals/requests/{ticket.ticket_id}/")
+        expect(page.locator("#will-run")).to_contain_text("restart_vm on prod-web-01")
+        for selector in (
+            "#will-run",
+            "#risk-level",
+            "#why-person",
+            "button.approve",
+            "button.reject",
+        ):
+            assert above_the_fold(page, selector), (name, selector)
+        page.screenshot(path=str(ARTIFACTS / f"8-first-screen-{name}.png"))
 
 
 @pytest.mark.django_db(transaction=True)
