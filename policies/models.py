@@ -6,7 +6,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+    validate_email,
+)
 from django.db import models
 
 from policies.rules import (
@@ -299,7 +304,13 @@ class RemediationPause(models.Model):
         max_length=50,
         unique=True,
         blank=True,
-        help_text="The category paused; empty pauses every category.",
+        validators=[
+            RegexValidator(
+                r"^([A-Za-z0-9][A-Za-z0-9_\-]*)?$",
+                "A category: letters, digits, hyphens, underscores (empty: every category).",
+            )
+        ],
+        help_text="The category paused, as tickets name it; empty pauses every category.",
     )
     reason = models.CharField(max_length=500, help_text="Why, for the people who see it.")
     paused_by = models.ForeignKey(

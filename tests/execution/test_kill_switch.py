@@ -193,3 +193,13 @@ def test_staff_without_the_permission_cannot_flip_it_in_the_admin(client):
     r = client.post("/admin/policies/remediationpause/add/", {"category": "", "reason": "x"})
     assert r.status_code == 403
     assert not RemediationPause.objects.exists()
+
+
+def test_the_admin_refuses_a_category_that_is_not_one(client, oncall):
+    oncall.is_staff = True
+    oncall.save()
+    client.force_login(oncall)
+    r = client.post("/admin/policies/remediationpause/add/", {"category": "a/b", "reason": "x"})
+    assert r.status_code == 200  # the form again, with the error
+    assert b"A category: letters, digits" in r.content
+    assert not RemediationPause.objects.exists()

@@ -111,10 +111,16 @@ class TestAdmin:
     def test_tickets_and_the_trail_are_shown_read_only(self, admin_client, api):
         api.post(URL, BODY, format="json")
         ticket = Ticket.objects.get()
+        Ticket.objects.filter(pk=ticket.pk).update(diagnosis={"cause": "hung", "basis": "words"})
         assert admin_client.get("/admin/remediation/ticket/").status_code == 200
         page = admin_client.get(f"/admin/remediation/ticket/{ticket.pk}/change/")
         assert page.status_code == 200
         assert b"ticket.created" in page.content
+        # Read only: no Save button, and the JSON fields indented, not one raw line.
+        assert b'name="_save"' not in page.content
+        assert b'<pre class="json"' in page.content
+        r = admin_client.post(f"/admin/remediation/ticket/{ticket.pk}/change/", {"title": "x"})
+        assert r.status_code == 403
         assert admin_client.get("/admin/remediation/ticket/add/").status_code == 403
         assert admin_client.get("/admin/remediation/auditevent/").status_code == 200
         event = AuditEvent.objects.get()
