@@ -11,6 +11,7 @@ from remediation.audit import admin as audit_admin
 from remediation.connectors import admin as connectors_admin
 from remediation.decisions import admin as decisions_admin
 from remediation.execution import admin as execution_admin
+from remediation.notifications import admin as notifications_admin
 from remediation.tickets import admin as tickets_admin
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "connectors_admin",
     "decisions_admin",
     "execution_admin",
+    "notifications_admin",
     "tickets_admin",
 ]

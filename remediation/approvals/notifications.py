@@ -1,4 +1,6 @@
-"""E-mail to approvers when a request starts waiting; sent from a task, after commit."""
+"""E-mail (text and HTML) and chat/webhook channels to approvers when a request starts
+waiting; sent from a task, after commit. The message comes from
+``templates/notifications/approval_needed.*``."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
+from remediation.notifications.channels import APPROVAL_NEEDED, channels_notify, message
 from remediation.notifications.services import absolute
 
 logger = logging.getLogger(__name__)
@@ -62,30 +65,35 @@ def approvers_notify(request_pk: int) -> str:
     if claimed != 1:
         return "skipped: already notified"
     recipients = approver_recipients(request)
-    if not recipients:
-        logger.warning("approval request %s has nobody to notify", request_pk)
-        return "nobody to notify"
     ticket = request.ticket
     decision = ticket.remediation_decision or {}
-    link = absolute(reverse("approvals:detail", args=[ticket.ticket_id]))
     score = ticket.reliability_score
-    body = (
-        f"Ticket {ticket.ticket_id} waits for your approval.\n\n"
-        f"Title: {ticket.title}\nCategory: {ticket.category}\n"
-        f"Risk: {decision.get('risk_level') or 'unknown'}\n"
-        f"Reliability: {'n/a' if score is None else f'{score:.1f}'}\n"
-        f"Approvals needed: {request.required_approvals}\n"
-        f"Expires: {request.expires_at:%Y-%m-%d %H:%M} UTC\n\n"
-        f"Review and decide: {link}\n"
+    msg = message(
+        APPROVAL_NEEDED,
+        {
+            "ticket": ticket,
+            "request": request,
+            "actions": [a for a in ticket.suggested_actions or [] if isinstance(a, dict)],
+            "risk": decision.get("risk_level") or "unknown",
+            "reliability": "n/a" if score is None else f"{score:.1f}",
+            "link": absolute(reverse("approvals:detail", args=[ticket.ticket_id])),
+        },
     )
-    try:
-        send_mail(
-            f"[Auto-remediation] Approval needed: {ticket.ticket_id} {ticket.title}"[:200],
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            recipients,
-        )
-    except Exception:
-        ApprovalRequest.objects.filter(pk=request_pk).update(notified_at=None)
-        raise
-    return f"notified {len(recipients)}"
+    if recipients:
+        try:
+            send_mail(
+                msg.subject,
+                msg.text,
+                settings.DEFAULT_FROM_EMAIL,
+                recipients,
+                html_message=msg.html,
+            )
+        except Exception:
+            ApprovalRequest.objects.filter(pk=request_pk).update(notified_at=None)
+            raise
+    else:
+        logger.warning("approval request %s has nobody to mail", request_pk)
+    told = channels_notify(APPROVAL_NEEDED, ticket, ticket.category, msg)
+    if not recipients and not told:
+        return "nobody to notify"
+    return f"notified {len(recipients)}" + (f" and {len(told)} channel(s)" if told else "")

@@ -45,6 +45,7 @@ class AuditAction(models.TextChoices):
     CIRCUIT_OPENED = "circuit.opened", "Circuit breaker opened"
     CIRCUIT_REARMED = "circuit.rearmed", "Circuit breaker re-armed"
     ADMINS_NOTIFIED = "admins.notified", "Administrators notified"
+    CHANNELS_NOTIFIED = "channels.notified", "Chat and webhook channels notified"
     APPROVAL_REQUESTED = "approval.requested", "Approval requested"
     APPROVAL_GRANTED = "approval.granted", "Approval given"
     APPROVAL_REJECTED = "approval.rejected", "Approval refused"

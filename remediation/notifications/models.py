@@ -10,6 +10,7 @@ Foreign keys are named by string: this module must not import ``remediation.mode
 
 from __future__ import annotations
 
+from django.core.validators import RegexValidator
 from django.db import models
 
 
@@ -38,3 +39,46 @@ class AdminNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({'sent' if self.sent_at else 'owed'})"
+
+
+ENV_NAME_REGEX = r"^[A-Z][A-Z0-9_]{0,99}$"
+
+
+class NotificationChannel(models.Model):
+    """A chat room or webhook people are told in, through Apprise: Slack (``slack://``),
+    Microsoft Teams (``msteams://`` / ``workflows://``), Mattermost (``mmost://``), a generic
+    webhook (``json://`` / ``jsons://``), e-mail (``mailto://``) and the other services
+    Apprise supports.
+
+    The Apprise URL carries the channel's secret (a webhook token), so it is not stored in
+    the database: ``url_env`` names the environment variable that holds it, as connectors
+    name their tokens. ``policies`` limits the channel to those policies' categories (none:
+    every category)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    url_env = models.CharField(
+        max_length=100,
+        validators=[RegexValidator(ENV_NAME_REGEX, "An environment variable name: A-Z, 0-9, _")],
+        help_text="The environment variable that holds the Apprise URL, e.g. SLACK_OPS_URL.",
+    )
+    policies = models.ManyToManyField(
+        "policies.AutoRemediationPolicy",
+        blank=True,
+        related_name="+",
+        help_text="Only tickets of these policies' categories; none selected: every category.",
+    )
+    on_approval_needed = models.BooleanField(
+        default=True, help_text="Tell the channel when a request starts waiting for approval."
+    )
+    on_problem = models.BooleanField(
+        default=True,
+        help_text="Tell the channel about failures, rollbacks, unknown outcomes and opened "
+        "circuit breakers.",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

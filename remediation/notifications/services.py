@@ -1,4 +1,4 @@
-"""E-mail to administrators when things go
+"""E-mail (text and HTML) and chat/webhook channels to administrators when things go
 wrong (failure, rollback, unknown outcome, an opened circuit breaker: ``admins_notify_later``,
 the one path every part uses). Sent only from tasks, that is after the change committed,
 never inside a transaction. Django's mail backends: console by default, SMTP from ``EMAIL_URL``.
@@ -18,6 +18,7 @@ from django_q.tasks import async_task
 
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
+from remediation.notifications.channels import PROBLEM, channels_notify, message
 from remediation.notifications.models import AdminEvent, AdminNotice
 from remediation.tickets.models import Ticket
 
@@ -61,17 +62,20 @@ def admins_notify(notice_pk: int) -> str:
         return "skipped: already sent"
     notice = AdminNotice.objects.select_related("ticket").get(pk=notice_pk)
     ticket = notice.ticket
-    lines = [notice.body]
-    if ticket is not None:
-        link = absolute(reverse("admin:remediation_ticket_change", args=[ticket.pk]))
-        lines = [
-            f"Ticket {ticket.ticket_id} ({ticket.title}): {AdminEvent(notice.event).label}.",
-            notice.body,
-            f"Status: {ticket.status}. {ticket.status_reason}",
-            f"Details: {link}",
-        ]
+    msg = message(
+        PROBLEM,
+        {
+            "ticket": ticket,
+            "event": AdminEvent(notice.event).label,
+            "subject": notice.subject,
+            "detail": notice.body,
+            "link": absolute(reverse("admin:remediation_ticket_change", args=[ticket.pk]))
+            if ticket is not None
+            else "",
+        },
+    )
     try:
-        mail_admins(f"[Auto-remediation] {notice.subject}"[:150], "\n\n".join(lines) + "\n")
+        mail_admins(msg.subject[:150], msg.text, html_message=msg.html)
     except Exception:
         AdminNotice.objects.filter(pk=notice_pk).update(sent_at=None)
         raise
@@ -84,4 +88,5 @@ def admins_notify(notice_pk: int) -> str:
             ticket=ticket,
             details={"event": notice.event, "key": notice.key, "recipients": recipients},
         )
+    channels_notify(PROBLEM, ticket, ticket.category if ticket else "", msg)
     return f"notified admins: {notice.event}"
