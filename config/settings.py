@@ -217,6 +217,12 @@ ADMINS = [("Administrators", a) for a in env.list("ADMIN_EMAILS", default=[])]
 # The address people reach the site at, for links in e-mails (approval requests).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
+# Approving from Slack (README, "Approving from Slack"): off until both secrets are set.
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_APPROVAL_CHANNEL = env.str("SLACK_APPROVAL_CHANNEL", default="")
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+
 # One line per event on stderr. LOG_FORMAT=json writes each line as a JSON object (with
 # ticket_id and user where the event has them), for a log pipeline to follow a ticket.
 LOG_FORMAT = _choice("LOG_FORMAT", "text", ("text", "json"))

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
 from config.metrics import metrics
+from remediation.approvals import views as approval_views
 from remediation.decisions.admin import policy_whatif_view
 
 urlpatterns = [
@@ -20,6 +21,11 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("approvals/", include("remediation.approvals.urls")),
+    path(
+        "integrations/slack/interactions",
+        approval_views.slack_interactions,
+        name="slack-interactions",
+    ),
     path("stats/", include("remediation.scoring.urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),

@@ -21,7 +21,9 @@ from remediation.approvals.models import (
     ApprovalDecision,
     ApprovalRequest,
     RejectedOperation,
+    SlackUserLink,
 )
+from remediation.audit.admin import AuditedAdminMixin
 from remediation.catalogue.rules.digest import actions_digest
 
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -161,3 +163,13 @@ class RejectedOperationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(SlackUserLink)
+class SlackUserLinkAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Which project user each Slack user is when they click Approve or Reject in Slack.
+    Kept by an admin; a Slack user with no link is refused (and the refusal audited)."""
+
+    list_display = ("team_id", "slack_user_id", "user", "created_at")
+    search_fields = ("slack_user_id", "user__username")
+    autocomplete_fields = ("user",)

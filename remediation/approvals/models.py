@@ -22,6 +22,7 @@ class ApprovalChannel(models.TextChoices):
     API = "api", "API"
     WEB = "web", "Approval page"
     ADMIN = "admin", "Admin"
+    SLACK = "slack", "Slack"
 
 
 class ApprovalRequest(models.Model):
@@ -152,3 +153,65 @@ class ShadowAgreement(models.Model):
     def __str__(self) -> str:
         verdict = "agreed" if self.agreed else "disagreed"
         return f"ticket {self.ticket_id}: {verdict} ({self.source})"
+
+
+class SlackUserLink(models.Model):
+    """Which project user a Slack user is, kept by an admin: a Slack click acts as that
+    user, under every rule of the approval service. A Slack user with no link is refused."""
+
+    team_id = models.CharField(max_length=32, help_text="The Slack workspace (team) id, T...")
+    slack_user_id = models.CharField(max_length=32, help_text="The Slack user id, U... or W...")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="slack_links"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team_id", "slack_user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team_id", "slack_user_id"], name="one_link_per_slack_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}/{self.slack_user_id} -> {self.user_id}"
+
+
+class SlackButton(models.Model):
+    """One button of an approval message posted to Slack: approve or reject one request, for
+    exactly the actions it showed (``actions_digest``), until ``expires_at`` (the request's
+    own expiry). ``token`` is the button's value, unguessable; each Slack user may use a
+    button once (``SlackButtonUse``)."""
+
+    token = models.CharField(max_length=64, unique=True)
+    request = models.ForeignKey(
+        ApprovalRequest, on_delete=models.PROTECT, related_name="slack_buttons"
+    )
+    approve = models.BooleanField()
+    actions_digest = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{'approve' if self.approve else 'reject'} {self.request_id}"
+
+
+class SlackButtonUse(models.Model):
+    """A Slack user used a button: the second use of it by the same user (a replayed
+    request) is refused."""
+
+    button = models.ForeignKey(SlackButton, on_delete=models.PROTECT, related_name="uses")
+    team_id = models.CharField(max_length=32)
+    slack_user_id = models.CharField(max_length=32)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["button", "team_id", "slack_user_id"], name="one_use_per_slack_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}/{self.slack_user_id} used {self.button_id}"

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
+from remediation.approvals.slack import approval_message_post, slack_enabled
 from remediation.notifications.channels import APPROVAL_NEEDED, channels_notify, message
 from remediation.notifications.services import absolute
 
@@ -94,6 +95,11 @@ def approvers_notify(request_pk: int) -> str:
     else:
         logger.warning("approval request %s has nobody to mail", request_pk)
     told = channels_notify(APPROVAL_NEEDED, ticket, ticket.category, msg)
-    if not recipients and not told:
+    posted = approval_message_post(request) if slack_enabled() else ""
+    if not recipients and not told and not posted:
         return "nobody to notify"
-    return f"notified {len(recipients)}" + (f" and {len(told)} channel(s)" if told else "")
+    return (
+        f"notified {len(recipients)}"
+        + (f" and {len(told)} channel(s)" if told else "")
+        + (f"; {posted}" if posted else "")
+    )

@@ -15,10 +15,11 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from config.errors import ApplicationError
-from remediation.approvals import access, selectors, services
+from remediation.approvals import access, selectors, services, slack
 from remediation.approvals.forms import DecisionForm, QueueFilterForm
 from remediation.approvals.models import ApprovalChannel, ApprovalRequest, ApprovalStatus
 from remediation.catalogue.rules.operations import ActionType, get_operation
@@ -301,3 +302,16 @@ def _safety(checks: Any) -> list[tuple[str, bool]]:
         (SAFETY_LABELS.get(str(name), str(name).replace("_", " ").capitalize()), bool(ok))
         for name, ok in checks.items()
     ]
+
+
+@csrf_exempt  # Slack cannot send a CSRF token; its signature is checked instead
+@require_http_methods(["POST"])
+def slack_interactions(request: HttpRequest) -> JsonResponse:
+    """Slack's interactive requests (the buttons of an approval message):
+    ``remediation.approvals.slack.interaction`` verifies and decides."""
+    answer = slack.interaction(
+        request.body,
+        request.headers.get("X-Slack-Request-Timestamp"),
+        request.headers.get("X-Slack-Signature"),
+    )
+    return JsonResponse(answer.body, status=answer.status)

@@ -46,6 +46,8 @@ class AuditAction(models.TextChoices):
     CIRCUIT_REARMED = "circuit.rearmed", "Circuit breaker re-armed"
     ADMINS_NOTIFIED = "admins.notified", "Administrators notified"
     CHANNELS_NOTIFIED = "channels.notified", "Chat and webhook channels notified"
+    SLACK_POSTED = "slack.posted", "Approval message posted to Slack"
+    SLACK_REFUSED = "slack.refused", "Slack request refused"
     APPROVAL_REQUESTED = "approval.requested", "Approval requested"
     APPROVAL_GRANTED = "approval.granted", "Approval given"
     APPROVAL_REJECTED = "approval.rejected", "Approval refused"
