@@ -67,3 +67,24 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feedback_type} ({self.rating}/5) on {self.ticket_id} by {self.user_id}"
+
+
+class Review(models.Model):
+    """A person's handling of a ticket in the review queue (``feedback.reviews``): who took
+    it, and whether its review was closed, by whom and why. One row per ticket, made when
+    someone first takes, runs or closes it."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.PROTECT, related_name="review")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    close_reason = models.CharField(max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        state = "closed" if self.closed_at else "open"
+        return f"review of {self.ticket_id} ({state})"

@@ -23,6 +23,7 @@ class ApprovalChannel(models.TextChoices):
     WEB = "web", "Approval page"
     ADMIN = "admin", "Admin"
     SLACK = "slack", "Slack"
+    REVIEW = "review", "Review queue"
 
 
 class ApprovalRequest(models.Model):

@@ -72,8 +72,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     # Approved, or rejected / expired.
     AWAITING_APPROVAL: frozenset({REMEDIATING, MANUAL_REVIEW}),
     REMEDIATING: frozenset({RESOLVED, PARTIALLY_REMEDIATED, FAILED, MANUAL_REVIEW}),
-    # A person confirms the fix (trusted feedback) or reconciles an unknown execution.
-    MANUAL_REVIEW: frozenset({RESOLVED, FAILED}),
+    # A person confirms the fix (trusted feedback) or reconciles an unknown execution; or a
+    # reviewer runs the proposal under a person's decision (nothing ran yet: a new request).
+    MANUAL_REVIEW: frozenset({RESOLVED, FAILED, AWAITING_APPROVAL}),
     # A measured fix that did not hold (it came back within the hold time): see DID_NOT_HOLD.
     RESOLVED: frozenset({FAILED}),
     PARTIALLY_REMEDIATED: frozenset(),
