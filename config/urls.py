@@ -8,6 +8,7 @@ from config.health import healthz
 from config.metrics import metrics
 from remediation.approvals import views as approval_views
 from remediation.decisions.admin import policy_whatif_view
+from remediation.metrics import views as analytics_views
 
 urlpatterns = [
     # The policy what-if page reads tickets, so it lives with the decisions, not the
@@ -27,6 +28,7 @@ urlpatterns = [
         approval_views.slack_interactions,
         name="slack-interactions",
     ),
+    path("stats/analytics/", analytics_views.analytics, name="analytics"),
     path("stats/", include("remediation.scoring.urls")),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),

@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from remediation.alerts import api as alerts_api
 from remediation.approvals.api import ApproveRemediationApi
 from remediation.execution import api as execution_stats
+from remediation.metrics import api as analytics_api
 from remediation.scoring import api as stats
 from remediation.tickets import api
 
@@ -30,6 +31,7 @@ urlpatterns = [
     ),
     path("stats/reliability", stats.ReliabilityStatsApi.as_view(), name="stats-reliability"),
     path("stats/calibration", stats.CalibrationStatsApi.as_view(), name="stats-calibration"),
+    path("stats/analytics", analytics_api.AnalyticsApi.as_view(), name="stats-analytics"),
     path(
         "stats/auto-remediation",
         execution_stats.AutoRemediationStatsApi.as_view(),

@@ -32,6 +32,7 @@ from config.api import (
     require_permission,
 )
 from patterns.models import Pattern
+from remediation.execution import rates
 from remediation.execution.models import CircuitBreaker, Execution, ExecutionState, ExecutionStep
 from remediation.scoring.api import (
     DEFAULT_DAYS,
@@ -43,11 +44,8 @@ from remediation.scoring.api import (
 )
 from remediation.tickets.models import Ticket
 
-_CONCLUDED = (ExecutionState.SUCCEEDED, ExecutionState.ROLLED_BACK, ExecutionState.FAILED)
-
 
 def _metrics(t: dict[str, int], e: dict[str, int]) -> dict[str, Any]:
-    concluded = e["succeeded"] + e["rolled_back"] + e["failed"]
     return {
         "enabled_tickets": t["enabled"],
         "executed_tickets": t["executed"],
@@ -61,7 +59,8 @@ def _metrics(t: dict[str, int], e: dict[str, int]) -> dict[str, Any]:
         "failed": e["failed"],
         "unknown": e["unknown"],
         "refused": e["refused"],
-        "success_rate": _ratio(e["succeeded"], concluded, RATE_DECIMALS),
+        # The one definition (remediation.execution.rates), shared with /metrics.
+        "success_rate": rates.success_rate(e),
     }
 
 

@@ -176,6 +176,11 @@ def executions(s: Scrape) -> Samples:
     yield from sorted(s.steps.actions.items())
 
 
+def execution_ends(s: Scrape) -> Samples:
+    for state, n in selectors.execution_ends().items():
+        yield (state,), n
+
+
 def rollbacks(s: Scrape) -> Samples:
     yield from sorted(s.steps.rollbacks.items())
 
@@ -347,6 +352,15 @@ FAMILIES: tuple[Family | HistogramFamily, ...] = (
         "Rollback steps run after a failed action, by operation and outcome",
         ("operation", "outcome"),
         rollbacks,
+    ),
+    Family(
+        "execution_ends",
+        C,
+        "Executions that ended, by state (succeeded, rolled_back, failed, unknown): the success "
+        "rate is succeeded / (succeeded + rolled_back + failed), the rollback rate rolled_back "
+        "over the same (remediation.execution.rates; the stats API and analytics use it too)",
+        ("state",),
+        execution_ends,
     ),
     Family(
         "executions_unknown_outcome",

@@ -93,11 +93,25 @@ class Autonomy:
     resolve_seconds: dict[str, float]  # their time from submission to resolution, in all
 
 
-def autonomy() -> Autonomy:
+def _window(field: str, since: datetime | None, until: datetime | None) -> Q:
+    """``since <= field < until`` (either end open when None)."""
+    q = Q()
+    if since is not None:
+        q &= Q(**{f"{field}__gte": since})
+    if until is not None:
+        q &= Q(**{f"{field}__lt": until})
+    return q
+
+
+def autonomy(since: datetime | None = None, until: datetime | None = None) -> Autonomy:
     """Executions claimed at the choke point (refusals and those still waiting excluded),
     by who decided; the unattended ones whose ticket failed (the run failed, or the fix did
-    not hold); and the time to resolve, unattended vs with a person. One grouped query."""
-    claimed = ~Q(state__in=(ExecutionState.PENDING, ExecutionState.REFUSED))
+    not hold); and the time to resolve, unattended vs with a person. One grouped query.
+    ``since``/``until``: only executions claimed in that window (the analytics' weeks);
+    /metrics counts them all, with the same definition."""
+    claimed = ~Q(state__in=(ExecutionState.PENDING, ExecutionState.REFUSED)) & _window(
+        "claimed_at", since, until
+    )
     resolved = Q(ticket__status=TicketStatus.RESOLVED, ticket__resolved_at__isnull=False)
     rows = (
         Execution.objects.filter(claimed)
@@ -187,12 +201,15 @@ class Histogram:
     sum_seconds: float
 
 
-def approval_latency() -> Histogram:
+def approval_latency(since: datetime | None = None, until: datetime | None = None) -> Histogram:
     """Time from opening to a person's decision, for every approved or rejected request
-    (expired ones were not decided by a person). One aggregate: a filtered count per bucket."""
+    (expired ones were not decided by a person). One aggregate: a filtered count per bucket.
+    ``since``/``until``: only requests decided in that window."""
     waited = ExpressionWrapper(F("decided_at") - F("opened_at"), output_field=DurationField())
     decided = ApprovalRequest.objects.filter(
-        status__in=(ApprovalStatus.APPROVED, ApprovalStatus.REJECTED), decided_at__isnull=False
+        _window("decided_at", since, until),
+        status__in=(ApprovalStatus.APPROVED, ApprovalStatus.REJECTED),
+        decided_at__isnull=False,
     ).alias(waited=waited)
     aggregates = {
         f"le_{b}": Count("id", filter=Q(waited__lte=timedelta(seconds=b)))
@@ -284,3 +301,27 @@ def task_queue(*, now: datetime) -> QueueState:
     # Every queue in the database: operators who run several named clusters see them all.
     row = OrmQ.objects.aggregate(depth=Count("id"), oldest=Min("lock", filter=Q(lock__lte=now)))
     return QueueState(depth=row["depth"], oldest_waiting_since=row["oldest"])
+
+
+# How an execution ended, as the analytics and the rates name it (still running, refused at
+# claim or never claimed: not ended).
+ENDED_STATES = (
+    ExecutionState.SUCCEEDED,
+    ExecutionState.ROLLED_BACK,
+    ExecutionState.FAILED,
+    ExecutionState.UNKNOWN,
+)
+
+
+def execution_ends(since: datetime | None = None, until: datetime | None = None) -> dict[str, int]:
+    """Executions that ended (finished in the window), by end state: every state of
+    ``ENDED_STATES`` present. The rates over them: ``remediation.execution.rates``."""
+    rows = (
+        Execution.objects.filter(_window("finished_at", since, until), state__in=ENDED_STATES)
+        .values("state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = {str(state): 0 for state in ENDED_STATES}
+    counts.update({r["state"]: r["n"] for r in rows})
+    return counts

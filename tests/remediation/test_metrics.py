@@ -377,8 +377,9 @@ def test_a_scrape_costs_the_same_few_queries_whatever_the_history(
     assert len(large) == len(small)
     # One query per selector: rollups (2), executed tickets, in-progress tickets, approvals
     # waiting, approval latency, execution steps, unknown executions, open breakers,
-    # eligible patterns, audit, queue, autonomy (executions by who decided).
-    assert len(large) <= 13
+    # eligible patterns, audit, queue, autonomy (executions by who decided), executions by
+    # end state.
+    assert len(large) <= 14
 
 
 @pytest.mark.postgres
