@@ -11,7 +11,14 @@ from django.views.decorators.http import require_http_methods
 
 from remediation.metrics.analytics import weeks
 from remediation.metrics.api import DEFAULT_WEEKS, WeeksSerializer
-from remediation.metrics.rules.charts import HEIGHT, PAD, WIDTH, polyline, stacked_bars
+from remediation.metrics.rules.charts import (
+    HEIGHT,
+    PAD,
+    WIDTH,
+    label_positions,
+    polyline,
+    stacked_bars,
+)
 from remediation.scoring.views import stats_readers_only
 
 COLOURS = {
@@ -89,6 +96,7 @@ def analytics(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "labels": labels,
+            "ticks": label_positions(labels),
             "count": count,
             "errors": query.errors if not query.is_valid() else {},
             "width": WIDTH,

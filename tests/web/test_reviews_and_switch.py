@@ -137,3 +137,38 @@ def test_the_kill_switch_flipped_in_the_admin_stops_a_queued_execution(
     # Refused at the claim: nothing was written anywhere.
     execution = Execution.objects.get(ticket=ticket)
     assert execution.state == ExecutionState.REFUSED and not execution.steps.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_analytics_page_shows_its_charts(seeded, live_server, browser_page):
+    from datetime import timedelta
+
+    from django.contrib.auth.models import Permission
+    from django.utils import timezone
+
+    from remediation.execution.models import ExecutionVia
+    from tests.remediation.test_analytics import run
+
+    viewer = UserFactory(username="vera")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_pattern_stats"))
+    now = timezone.now()
+    for n, (days, state, via, outcome) in enumerate(
+        [
+            (0, ExecutionState.SUCCEEDED, ExecutionVia.AUTO, "success"),
+            (0, ExecutionState.SUCCEEDED, ExecutionVia.APPROVAL, "success"),
+            (7, ExecutionState.SUCCEEDED, ExecutionVia.AUTO, "success"),
+            (7, ExecutionState.ROLLED_BACK, ExecutionVia.AUTO, "failure"),
+            (14, ExecutionState.SUCCEEDED, ExecutionVia.APPROVAL, "success"),
+        ]
+    ):
+        run(n, state, via, at=now - timedelta(days=days, minutes=1), outcome=outcome)
+    page, base = browser_page, live_server.url
+    page.goto(f"{base}/accounts/login/?next=/stats/analytics/")
+    page.fill("#id_username", "vera")
+    page.fill("#id_password", "correct horse battery staple")
+    page.click("button[type=submit]")
+    for chart in ("decided", "rates", "latency", "resolve", "patterns"):
+        expect(page.locator(f"#chart-{chart}")).to_be_visible()
+    expect(page.locator("#analytics-table tbody tr")).to_have_count(12)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    shot(page, "6-analytics")

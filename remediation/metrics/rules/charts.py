@@ -56,3 +56,10 @@ def polyline(values: Sequence[float | None], *, top: float, height: float = HEIG
         if v is not None
     ]
     return " ".join(points)
+
+
+def label_positions(labels: Sequence[str]) -> list[tuple[float, str]]:
+    """Where each label sits under its bar or point: (x, label)."""
+    n = max(len(labels), 1)
+    slot = (WIDTH - PAD) / n
+    return [(round(PAD + i * slot + slot / 2, 1), label) for i, label in enumerate(labels)]
