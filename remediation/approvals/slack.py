@@ -256,23 +256,15 @@ def interaction(body: bytes, timestamp: str | None, signature: str | None) -> Sl
     except IntegrityError:
         return _refused(200, "this button was already used by you (a replay)", who, ticket)
     name = link.user.get_username()
+    decide = approval_grant if button.approve else approval_reject
     try:
-        if button.approve:
-            result = approval_grant(
-                ticket.ticket_id,
-                acting_user=link.user,
-                comment=f"Approved in Slack by {name}",
-                shown_digest=button.actions_digest,
-                via=ApprovalChannel.SLACK,
-            )
-        else:
-            result = approval_reject(
-                ticket.ticket_id,
-                acting_user=link.user,
-                comment=f"Rejected in Slack by {name}",
-                shown_digest=button.actions_digest,
-                via=ApprovalChannel.SLACK,
-            )
+        result = decide(
+            ticket.ticket_id,
+            acting_user=link.user,
+            comment=f"{'Approved' if button.approve else 'Rejected'} in Slack by {name}",
+            shown_digest=button.actions_digest,
+            via=ApprovalChannel.SLACK,
+        )
     except ApplicationError as exc:
         return _refused(200, exc.message, {**who, "user": name}, ticket)
     return SlackAnswer(200, {"response_type": "ephemeral", "text": result.message})
