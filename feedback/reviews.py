@@ -8,8 +8,9 @@ or the Approvers' ``remediation.approve_remediation``) can:
 
 * **take** it: the assignment is shown to everyone else (taking it over is allowed, and
   audited);
-* **run its proposal** under a person's decision: a ticket where nothing ran and nobody
-  decided yet goes back to ``awaiting_approval`` with a new approval request, and the
+* **run its proposal** under a person's decision: a ticket where nothing ran, nobody
+  decided yet and whose submitter opted in goes back to ``awaiting_approval`` with a new
+  approval request, and the
   reviewer's own approval is given through the approval service, so every rule holds (the
   permission, never one's own ticket, M-of-N, the digest); the choke point re-checks all of
   it before anything runs;
@@ -87,6 +88,8 @@ def can_run(ticket: Ticket) -> str | None:
         return "only a ticket in manual review with no outcome yet can run its proposal"
     if ticket.auto_remediation_executed:
         return "something already ran: reconcile its outcome instead"
+    if not ticket.auto_remediation_enabled:
+        return "its submitter did not opt in to remediation: a person acts on the resolution"
     actions, _ = validate_suggestions(ticket.suggested_actions or [])
     if not actions:
         return "it proposes no catalogue action"

@@ -34,6 +34,7 @@ def manual(user, ticket_id="REV-1", **fields):
         "analyzer": "local",
         "confidence_score": 0.9,
         "reliability_score": 72.5,
+        "auto_remediation_enabled": True,
     }
     defaults.update(fields)
     return TicketFactory(**defaults)
@@ -189,3 +190,14 @@ def test_the_pages_refuse_others_and_garbage(client, user, operator):
     assert r.status_code == 200 and not Review.objects.filter(closed_at__isnull=False).exists()
     r = client.post(f"/reviews/{ticket.ticket_id}/", {"act": "hand_fix", "worked": "maybe"})
     assert r.status_code == 200 and not Feedback.objects.exists()
+
+
+def test_a_ticket_whose_submitter_did_not_opt_in_is_not_run(lab, client_for, user, reviewer):
+    ticket = manual(user, auto_remediation_enabled=False)
+    [row] = client_for(reviewer).get(API).json()["results"]
+    assert row["can_run"] is False
+    r = client_for(reviewer).post(f"{API}/{ticket.ticket_id}/run")
+    assert r.status_code == 409 and "did not opt in" in r.json()["error"]["message"]
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.MANUAL_REVIEW
+    assert not ApprovalRequest.objects.filter(ticket=ticket).exists()

@@ -45,6 +45,7 @@ def manual(submitter, ticket_id: str, vm: str) -> Ticket:
         confidence_score=0.9,
         reliability_score=72.5,
         decision_policy="server-policy",
+        auto_remediation_enabled=True,
     )
 
 
