@@ -99,6 +99,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
+    # htmx, vendored in the package and served as a static file ({% htmx_script %}).
+    "django_htmx",
     "patterns",
     "policies",
     "remediation",

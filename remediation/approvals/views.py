@@ -260,9 +260,10 @@ def _why_person(decision: dict[str, Any], ticket: Any) -> str:
 
 @approvers_only
 @require_http_methods(["GET", "HEAD"])
-def status(request: HttpRequest, ticket_id: str) -> JsonResponse:
-    """The request page's live status: what the page shows at its top, as JSON, for the
-    page to poll until the ticket reaches a state where nothing more happens by itself."""
+def status(request: HttpRequest, ticket_id: str) -> HttpResponse:
+    """The request page's live status. For htmx (``HX-Request``), the page's status
+    fragment, which carries its polling trigger until the ticket reaches a state where
+    nothing more happens by itself; otherwise the same as JSON."""
     req = (
         access.visible_requests(request.user)
         .select_related("ticket")
@@ -272,6 +273,13 @@ def status(request: HttpRequest, ticket_id: str) -> JsonResponse:
     if req is None:
         raise Http404("No approval request for this ticket.")
     ticket = req.ticket
+    final = ticket.status not in LIVE_STATUSES
+    if request.headers.get("HX-Request") == "true":
+        return render(
+            request,
+            "approvals/_status.html",
+            {"req": req, "ticket": ticket, "row": _row(req, timezone.now()), "final": final},
+        )
     return JsonResponse(
         {
             "ticket_status": ticket.status,
@@ -280,7 +288,7 @@ def status(request: HttpRequest, ticket_id: str) -> JsonResponse:
             "status_reason": ticket.status_reason,
             "request_status": req.status,
             "request_status_display": req.get_status_display(),
-            "final": ticket.status not in LIVE_STATUSES,
+            "final": final,
         }
     )
 

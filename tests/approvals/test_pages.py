@@ -385,6 +385,21 @@ def test_the_status_the_page_polls_follows_the_ticket_to_its_end(client, ticket,
     assert client.get(url).json()["final"] is True
 
 
+def test_htmx_gets_the_status_fragment_which_stops_polling_at_the_end(client, ticket, carol):
+    url = f"{detail(ticket)}status"
+    client.force_login(carol)
+    page = client.get(detail(ticket)).content.decode()
+    assert "htmx" in page and 'hx-trigger="every' in page  # served from our static files
+    assert "unpkg" not in page and "cdn" not in page.lower()
+    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="live-status"' in fragment and 'hx-trigger="every 10s"' in fragment
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status=TicketStatus.RESOLVED, outcome="success", auto_remediation_executed=True
+    )
+    fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Resolved" in fragment and "hx-trigger" not in fragment
+
+
 def test_the_polled_status_is_for_those_who_may_see_the_page(client, ticket):
     url = f"{detail(ticket)}status"
     r = client.get(url)
