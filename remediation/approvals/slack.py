@@ -19,11 +19,13 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -47,6 +49,8 @@ logger = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # Slack's interaction payloads are a few KB
 STALE_SECONDS = 5 * 60  # the verifier's own window, named for the refusal's wording
 TOKEN_BYTES = 24
+# Refusals of unsigned (forged, stale, oversized) requests audited per minute at most.
+UNSIGNED_AUDITS_PER_MINUTE = 30
 
 
 def slack_enabled() -> bool:
@@ -182,6 +186,23 @@ def _refused(status: int, why: str, details: dict[str, Any], ticket: Any = None)
     return SlackAnswer(status, {"response_type": "ephemeral", "text": text})
 
 
+def _refused_unsigned(status: int, why: str, details: dict[str, Any]) -> SlackAnswer:
+    """A refusal of a request that did not prove it comes from Slack: anyone who reaches the
+    URL can send those, so at most ``UNSIGNED_AUDITS_PER_MINUTE`` a minute are audited and
+    the rest only logged, and nobody can flood the audit trail. The answer is the same."""
+    key = f"slack-unsigned:{int(time.time() // 60)}"
+    counts = caches["throttle"]
+    counts.add(key, 0, timeout=120)
+    try:
+        n = counts.incr(key)
+    except ValueError:  # expired between add and incr
+        n = 1
+    if n <= UNSIGNED_AUDITS_PER_MINUTE:
+        return _refused(status, why, details)
+    logger.warning("slack: request refused, not audited (over the minute's bound): %s", why)
+    return SlackAnswer(status, {"response_type": "ephemeral", "text": f"Refused: {why}."})
+
+
 def _payload(body: bytes) -> dict[str, Any] | None:
     try:
         form = parse_qs(body.decode("utf-8"), strict_parsing=True)
@@ -202,7 +223,7 @@ def interaction(body: bytes, timestamp: str | None, signature: str | None) -> Sl
     from slack_sdk.signature import SignatureVerifier
 
     if len(body) > MAX_BODY:
-        return _refused(413, "the request is too large", {"bytes": len(body)})
+        return _refused_unsigned(413, "the request is too large", {"bytes": len(body)})
     verifier = SignatureVerifier(settings.SLACK_SIGNING_SECRET)
     if not verifier.is_valid(body, timestamp, signature):
         try:
@@ -214,7 +235,7 @@ def interaction(body: bytes, timestamp: str | None, signature: str | None) -> Sl
             if age is not None and age > STALE_SECONDS
             else "the signature does not match (not from Slack)"
         )
-        return _refused(401, why, {"timestamp": (timestamp or "")[:20]})
+        return _refused_unsigned(401, why, {"timestamp": (timestamp or "")[:20]})
     payload = _payload(body)
     if payload is None or payload.get("type") != "block_actions":
         return _refused(400, "not a block_actions payload", {})

@@ -259,3 +259,16 @@ def test_garbage_is_refused_never_a_500(lab, slack_api, client, settings):
     assert client.post(URL, {}).status_code == 401  # unsigned
     settings.SLACK_SIGNING_SECRET = ""
     assert client.post(URL, {}).status_code == 404  # not configured: nothing there
+
+
+def test_forged_requests_cannot_flood_the_audit_trail(slack_api, client, monkeypatch, time_machine):
+    """Anyone who reaches the URL can send unsigned requests: each is refused, but only the
+    first few a minute are audited (the rest are logged)."""
+    from remediation.approvals import slack
+
+    monkeypatch.setattr(slack, "UNSIGNED_AUDITS_PER_MINUTE", 2)
+    time_machine.move_to("2026-12-07 10:00:05+00:00", tick=False)  # all within one minute
+    for _ in range(5):
+        r = click(client, payload("whatever", "approve"), secret="not-the-secret")
+        assert r.status_code == 401
+    assert len(refusals()) == 2
