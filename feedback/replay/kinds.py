@@ -246,6 +246,7 @@ def check_scenario(scenario: Any, *, default_name: str = "scenario") -> dict[str
         "operator_coverage",
         "approver_false_approve_rate",
         "approver_false_reject_rate",
+        "reviewer_coverage",
     ):
         _rate(scenario, key)
     _count(scenario.get("review_every", 0), "review_every", minimum=0)

@@ -107,6 +107,10 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "rejected_wrong": sum(
             bool(r.get("approver_wrong")) for r in rows if r["asked"] and r["approved"] is False
         ),
+        "review_ran": sum(r.get("reviewed") == "ran" for r in rows),
+        "review_ran_fixed": sum(r.get("reviewed") == "ran" and r["fixed_by_system"] for r in rows),
+        "review_closed": sum(r.get("reviewed") == "closed" for r in rows),
+        "review_wrong": sum(bool(r.get("reviewer_wrong")) for r in rows),
         "executed": sum(r["executed"] for r in rows),
         "fixed_by_system": sum(r["fixed_by_system"] for r in rows),
         "feedback_given": sum(r["feedback"] is not None for r in rows),
@@ -119,6 +123,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
                 "operator_error_rate",
                 "approver_false_approve_rate",
                 "approver_false_reject_rate",
+                "reviewer_coverage",
             )
             if k in result
         },
@@ -198,6 +203,10 @@ def text(s: dict[str, Any]) -> str:
         f"{s.get('approved_wrong', 0)}; rejected {s['rejected']}, of which wrong "
         f"{s.get('rejected_wrong', 0)}); executed {s['executed']}, fixed by the system "
         f"{s['fixed_by_system']}",
+        f"  review queue: proposals run by a reviewer {s.get('review_ran', 0)} (fixed by the "
+        f"system {s.get('review_ran_fixed', 0)}), closed after a fix by hand "
+        f"{s.get('review_closed', 0)}; the reviewer's choice wrong against the lab's truth "
+        f"{s.get('review_wrong', 0)}",
         f"  operator feedback: {s['feedback_given']} given, {s['feedback_wrong']} not what the "
         f"lab showed; {s.get('feedback_flipped', 0)} flipped on purpose (a flip of a verdict "
         "misread from the API can land on the truth)",
@@ -214,6 +223,11 @@ def text(s: dict[str, Any]) -> str:
             "reliability), wrong on purpose at "
             f"{people['approver_false_approve_rate']:g} (approving) / "
             f"{people['approver_false_reject_rate']:g} (rejecting);",
+            f"    the reviewer, a {people.get('reviewer_coverage', 0):g} share of the tickets "
+            "in manual review, the queue as GET /api/v1/reviews lists it (why, whether the "
+            "proposal can run) and the ticket as the approver sees it: runs a proposal it "
+            "judges sound (the approver's reading and error rates), else fixes by hand and "
+            "closes the review;",
             f"    the operator, a {people['operator_coverage']:g} share of tickets, the same "
             "view afterwards (status, outcome, whether its alert resolved; when nothing ran, "
             "a proposal on a diagnosis established on observation, or none and a person "

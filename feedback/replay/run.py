@@ -92,6 +92,10 @@ class Row:
     asked: bool = False  # an approval was asked of a person
     approved: bool | None = None
     approver_wrong: bool = False  # the approver's decision differs from the right one
+    # The reviewer working the review queue: "ran" its proposal (a person decided),
+    # "closed" it after fixing the fault by hand, or "" (not in the queue, or not worked).
+    reviewed: str = ""
+    reviewer_wrong: bool = False  # the reviewer's choice (run or not) differs from the right one
     executed: bool = False
     unattended: bool = False  # executed with no person deciding
     fixed_by_system: bool = False
@@ -107,7 +111,8 @@ class Row:
 
 
 def _users() -> dict[str, Client]:
-    """An integration that files tickets, an approver and an operator, each with a token."""
+    """An integration that files tickets, an approver, a reviewer (an approver by role, who
+    works the review queue) and an operator, each with a token."""
     from remediation.accounts.services import api_token_create
 
     user_model = get_user_model()
@@ -115,6 +120,7 @@ def _users() -> dict[str, Client]:
     for name, group in (
         ("replay-intake", None),
         ("replay-approver", "Approvers"),
+        ("replay-reviewer", "Approvers"),
         ("replay-operator", "Operators"),
     ):
         user, _ = user_model.objects.get_or_create(
@@ -228,8 +234,12 @@ class Replay:
         self.coverage = float(scenario.get("operator_coverage", 0.3))
         self.false_approve = float(scenario.get("approver_false_approve_rate", 0.025))
         self.false_reject = float(scenario.get("approver_false_reject_rate", 0.025))
+        # The share of the review queue a person works through the queue (the rest is fixed
+        # by hand outside the system, which then learns nothing from it).
+        self.reviewer_coverage = float(scenario.get("reviewer_coverage", 1.0))
         # The simulated people's own random streams: their mistakes do not move each other's.
         self.approver_rng = random.Random(scenario.get("seed", 0) + 3)
+        self.reviewer_rng = random.Random(scenario.get("seed", 0) + 4)
         self.out = out
         self.rows: list[Row] = []
         self.notes: list[str] = []
@@ -313,6 +323,7 @@ class Replay:
             "operator_coverage": self.coverage,
             "approver_false_approve_rate": self.false_approve,
             "approver_false_reject_rate": self.false_reject,
+            "reviewer_coverage": self.reviewer_coverage,
             "seconds": round(time.monotonic() - started, 1),
             "rows": [asdict(r) for r in self.rows],
             "reviews": self.reviews,
@@ -513,26 +524,19 @@ class Replay:
         decision = ticket.remediation_decision or {}
         row.action_type = decision.get("action_type")
         if ticket.status == TicketStatus.AWAITING_APPROVAL:
-            row.asked = True
-            approve, digest = self._approver_decides(ticket.ticket_id)
-            row.approved = approve
-            row.approver_wrong = approve != row.right_action
-            body: dict[str, Any] = {"approve": approve}
-            if approve:
-                body["actions_digest"] = digest
-            else:
-                body["comment"] = "Not the fix for this incident."
-            answer = self.clients["replay-approver"].post(
-                f"/api/v1/tickets/{ticket_id}/approve-remediation",
-                body,
-                content_type="application/json",
-            )
-            if answer.status_code != 200:
-                raise RuntimeError(f"approve {ticket_id}: {answer.status_code} {answer.content!r}")
+            self._approval(ticket, row)
+        in_queue = ticket.status == TicketStatus.MANUAL_REVIEW and not (
+            ticket.auto_remediation_executed
+        )
+        worked = in_queue and self.reviewer_rng.random() < self.reviewer_coverage
+        if worked and self._reviewer_runs(ticket, row):
             drain()
             ticket.refresh_from_db()
+            if ticket.status == TicketStatus.AWAITING_APPROVAL:
+                # The reviewer's approval did not suffice (M-of-N): the approver decides too.
+                self._approval(ticket, row)
         row.executed = ticket.auto_remediation_executed
-        row.unattended = row.executed and not row.asked
+        row.unattended = row.executed and not row.asked and row.reviewed != "ran"
         state = self._lab("condition_status", target=incident.target, interface=incident.interface)
         gone = state.get("condition") is None
         row.fixed_by_system = row.executed and gone
@@ -550,6 +554,9 @@ class Replay:
                 condition=None,
                 interface=incident.interface,
             )
+            if worked and row.reviewed != "ran":
+                self._review_post(ticket.ticket_id, "close", {"reason": "Fixed by hand."})
+                row.reviewed = "closed"
         if incident.alert is not None:
             self._resolve_alert(incident)  # the condition is gone: Alertmanager says so
         self._feedback(ticket, row, incident)
@@ -559,6 +566,73 @@ class Replay:
                 p.eligible_for_auto_remediation and p.enabled and not p.needs_review
             )
         return row
+
+    def _approval(self, ticket: Ticket, row: Row) -> None:
+        """The approver answers the ticket's open approval request (approvals API)."""
+        row.asked = True
+        approve, digest = self._approver_decides(ticket.ticket_id)
+        row.approved = approve
+        row.approver_wrong = approve != row.right_action
+        body: dict[str, Any] = {"approve": approve}
+        if approve:
+            body["actions_digest"] = digest
+        else:
+            body["comment"] = "Not the fix for this incident."
+        answer = self.clients["replay-approver"].post(
+            f"/api/v1/tickets/{ticket.ticket_id}/approve-remediation",
+            body,
+            content_type="application/json",
+        )
+        if answer.status_code != 200:
+            raise RuntimeError(
+                f"approve {ticket.ticket_id}: {answer.status_code} {answer.content!r}"
+            )
+        drain()
+        ticket.refresh_from_db()
+
+    def _review_row(self, ticket_id: str) -> dict[str, Any]:
+        """The ticket's row in the review queue as GET /api/v1/reviews lists it."""
+        url: str | None = "/api/v1/reviews"
+        while url:
+            answer = self.clients["replay-reviewer"].get(url)
+            if answer.status_code != 200:
+                raise RuntimeError(f"GET {url}: {answer.status_code} {answer.content[:300]!r}")
+            page = answer.json()
+            for item in page["results"]:
+                if item["ticket_id"] == ticket_id:
+                    return dict(item)
+            url = page.get("next")
+        raise RuntimeError(f"{ticket_id} is in manual review but not in the review queue")
+
+    def _review_post(self, ticket_id: str, verb: str, body: dict[str, Any] | None = None) -> None:
+        answer = self.clients["replay-reviewer"].post(
+            f"/api/v1/reviews/{ticket_id}/{verb}", body or {}, content_type="application/json"
+        )
+        if answer.status_code != 200:
+            raise RuntimeError(
+                f"review {verb} {ticket_id}: {answer.status_code} {answer.content!r}"
+            )
+
+    def _reviewer_runs(self, ticket: Ticket, row: Row) -> bool:
+        """A person works the ticket from the review queue (GET /api/v1/reviews, then the
+        ticket as GET /api/v1/tickets/<id> shows it) and takes it. When the queue says its
+        proposal can run and the reviewer judges it sound as the approver would (the same
+        reading and error rates, their own random stream), they run it: the ticket goes back
+        to awaiting approval and their approval is given through the approval service. True
+        when they ran it; otherwise they fix the fault by hand and close the review."""
+        item = self._review_row(ticket.ticket_id)
+        self._review_post(ticket.ticket_id, "take")
+        sound = self._judged_sound(self._shown("replay-reviewer", ticket.ticket_id))
+        slip = self.reviewer_rng.random()
+        run = bool(item.get("can_run")) and (
+            (slip >= self.false_reject) if sound else (slip < self.false_approve)
+        )
+        if item.get("can_run"):
+            row.reviewer_wrong = run != row.right_action
+        if run:
+            self._review_post(ticket.ticket_id, "run")
+            row.reviewed = "ran"
+        return run
 
     def _file_ticket(self, incident: Incident) -> tuple[str, str, str]:
         """POST /api/v1/tickets, as an integration does: (ticket_id, outcome, detail)."""
@@ -643,10 +717,20 @@ class Replay:
         words), no person is said to be needed, and every proposed action is on the
         ticket's affected system; else reject. Wrong both ways at the scenario's rates."""
         shown = self._shown("replay-approver", ticket_id)
+        sound = self._judged_sound(shown)
+        slip = self.approver_rng.random()
+        approve = (slip >= self.false_reject) if sound else (slip < self.false_approve)
+        return approve, str(shown.get("actions_digest") or "")
+
+    @staticmethod
+    def _judged_sound(shown: dict[str, Any]) -> bool:
+        """A person's reading of the ticket as the API shows it: the diagnosis is
+        established on what was observed, no person is said to be needed, and every proposed
+        action is on the ticket's affected system."""
         diagnosis = shown.get("diagnosis") or {}
         system = str(shown.get("affected_system") or "")
         actions = shown.get("suggested_actions") or []
-        sound = (
+        return (
             diagnosis.get("established") is True
             and diagnosis.get("basis") == "observed"
             and not diagnosis.get("needs_human")
@@ -656,9 +740,6 @@ class Replay:
                 for a in actions
             )
         )
-        slip = self.approver_rng.random()
-        approve = (slip >= self.false_reject) if sound else (slip < self.false_approve)
-        return approve, str(shown.get("actions_digest") or "")
 
     def _feedback(self, ticket: Ticket, row: Row, incident: Incident) -> None:
         ticket.refresh_from_db()

@@ -44,7 +44,12 @@ def test_tiny_replay_report_invariants(tmp_path, investigating):
     assert not any(r["executed"] for r in rows if r["kind"] == "err_disabled")
     # Counts add up.
     assert s["approvals_asked"] == s["approved"] + s["rejected"]
-    assert s["executed"] == s["unattended"] + sum(1 for r in rows if r["asked"] and r["executed"])
+    # Every execution ran alone, or after a person decided: an approver asked, or a reviewer
+    # who ran the proposal from the review queue (never counted as unattended).
+    assert s["executed"] == s["unattended"] + sum(
+        1 for r in rows if (r["asked"] or r["reviewed"] == "ran") and r["executed"]
+    )
+    assert not any(r["unattended"] for r in rows if r["reviewed"] == "ran")
     assert s["fixed_by_system"] <= s["executed"]
     assert s["wrong_unattended"] <= s["unattended"]
     assert s["feedback_given"] == len(rows)  # every ticket ended where feedback is taken
@@ -231,3 +236,78 @@ def test_the_simulated_approver_decides_from_what_the_api_shows(diagnosis, targe
     decided, digest = replay._approver_decides("RPL-00001")
     assert decided is approve
     assert digest  # the digest of what the approver saw, sent with an approval
+
+
+def _manual_review_ticket(ticket_id: str, *, basis: str, can_run: bool = True) -> Ticket:
+    return TicketFactory(
+        ticket_id=ticket_id,
+        category="network",
+        affected_system="core-sw-01",
+        status=TicketStatus.MANUAL_REVIEW,
+        auto_remediation_enabled=can_run,
+        diagnosis={"cause": "stale_counters", "established": True, "basis": basis},
+        suggested_actions=[
+            {
+                "action": "Clear the error counters of Gi0/1 on core-sw-01",
+                "system": "core-sw-01",
+                "operation": "clear_interface_errors",
+                "platform": "network",
+                "params": {"device": "core-sw-01", "interface": "Gi0/1"},
+                "action_type": "safe_write",
+                "rollback": "",
+            }
+        ],
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("basis", "can_run", "rates", "runs"),
+    [
+        ("observed", True, (0, 0), True),
+        ("words", True, (0, 0), False),  # the cause rests on the ticket's words only
+        ("observed", False, (0, 0), False),  # the queue says it cannot run (no opt-in)
+        ("observed", True, (0, 1), False),  # wrong on purpose: a sound proposal not run
+        ("words", True, (1, 0), True),  # wrong on purpose: an unsound one run
+    ],
+)
+def test_the_simulated_reviewer_works_the_queue_from_what_it_shows(basis, can_run, rates, runs):
+    """The reviewer finds the ticket in GET /api/v1/reviews, takes it, and runs its proposal
+    (POST .../run: back to a person's approval) only when the queue says it can run and the
+    ticket, as the API shows it, reads sound; its choice is scored against the truth."""
+    from feedback.models import Review
+    from feedback.replay.run import Replay, Row, _users
+    from remediation.audit.models import AuditAction, AuditEvent
+
+    scenario = load_scenario("tiny")
+    scenario["approver_false_approve_rate"], scenario["approver_false_reject_rate"] = rates
+    replay = Replay(scenario, use_overrides=True)
+    replay.clients = _users()
+    ticket = _manual_review_ticket("RPL-00001", basis=basis, can_run=can_run)
+    row = Row(
+        seq=1,
+        kind="stale_counters",
+        occurrence=1,
+        drifted=False,
+        fixable=True,
+        target="core-sw-01",
+        right_action=True,
+    )
+    assert replay._reviewer_runs(ticket, row) is runs
+    ticket.refresh_from_db()
+    review = Review.objects.get(ticket=ticket)
+    assert review.assignee.username == "replay-reviewer"  # taken, as everyone can see
+    ran = AuditEvent.objects.filter(ticket=ticket, action=AuditAction.REVIEW_RUN).exists()
+    assert ran is runs
+    assert (ticket.status != TicketStatus.MANUAL_REVIEW) is runs
+    assert row.reviewed == ("ran" if runs else "")
+    assert row.reviewer_wrong is (can_run and not runs)
+
+
+@pytest.mark.django_db
+def test_a_reviewer_coverage_outside_0_to_1_is_refused():
+    from feedback.replay.kinds import ScenarioError, check_scenario
+
+    scenario = load_scenario("tiny")
+    with pytest.raises(ScenarioError, match="reviewer_coverage"):
+        check_scenario({**scenario, "reviewer_coverage": 1.5}, default_name="tiny")
