@@ -365,6 +365,12 @@ PATTERN_MIN_POSITIVE_RATE = _number("PATTERN_MIN_POSITIVE_RATE", 0.85, low=0, hi
 # Not in the design's list but named in its eligibility rule; same meaning, same defaults.
 PATTERN_MIN_RELIABILITY = _number("PATTERN_MIN_RELIABILITY", 85.0, low=0, high=100, integer=False)
 PATTERN_MIN_SUCCESS_RATE = _number("PATTERN_MIN_SUCCESS_RATE", 0.85, low=0, high=1, integer=False)
+# A pattern's average reliability (held against PATTERN_MIN_RELIABILITY) is over its latest
+# this many concluded tickets: how far its tickets are trusted now, not when the category
+# had no history. 0: over every concluded ticket.
+PATTERN_RELIABILITY_WINDOW = _number(
+    "PATTERN_RELIABILITY_WINDOW", 10, low=0, high=100_000, integer=True
+)
 # Shadow agreement as evidence of readiness (docs/learning.md): a pattern also needs this
 # many tickets handled by people (approved, rejected, or fixed by hand with trusted
 # feedback) whose verdicts agree with its proposals at PATTERN_MIN_SHADOW_AGREEMENT or

@@ -28,6 +28,7 @@ class PatternAdmin(admin.ModelAdmin):
         "signature",
         "category",
         "occurrence_count",
+        "positive_outcome_rate",
         "positive_feedback_rate",
         "avg_reliability_score",
         "auto_remediation_success_rate",

@@ -44,6 +44,13 @@ class PatternListApi(APIView):
 
     @extend_schema_serializer(component_name="Pattern")
     class OutputSerializer(serializers.ModelSerializer):
+        positive_outcome_rate = serializers.FloatField(
+            read_only=True,
+            help_text="0-1: of the concluded tickets, the share that succeeded (the measured "
+            "outcome when something ran, else a trusted person's verdict); what eligibility "
+            "holds against PATTERN_MIN_POSITIVE_RATE.",
+        )
+
         class Meta:
             model = Pattern
             fields = [
@@ -57,6 +64,7 @@ class PatternListApi(APIView):
                 "negative_feedback_count",
                 "neutral_feedback_count",
                 "positive_feedback_rate",
+                "positive_outcome_rate",
                 "avg_confidence_score",
                 "avg_reliability_score",
                 "auto_remediation_attempts",

@@ -69,3 +69,15 @@ class Pattern(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category}: {', '.join(self.key_terms)}"
+
+    @property
+    def positive_outcome_rate(self) -> float:
+        """Of the pattern's concluded tickets, the share that succeeded (0 with none).
+
+        A ticket's outcome is the measured one when something ran (post-checks, then the
+        hold-time re-check that turns a fix that came back into a failure) and otherwise the
+        verdict of a trusted person's feedback: measured outcomes outweigh ratings. This is
+        the rate eligibility and the policies' ``min_positive_feedback_rate`` hold against.
+        """
+        concluded = self.success_count + self.failure_count
+        return self.success_count / concluded if concluded else 0.0

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field
+from django.db.models import F, Field, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from patterns.models import Pattern
@@ -74,12 +75,13 @@ def current_thresholds() -> Thresholds:
 def pattern_stats(pattern: Pattern) -> PatternStats:
     return PatternStats(
         occurrence_count=pattern.occurrence_count,
-        positive_feedback_rate=pattern.positive_feedback_rate,
+        positive_outcome_rate=pattern.positive_outcome_rate,
         avg_reliability_score=pattern.avg_reliability_score,
         auto_remediation_success_rate=pattern.auto_remediation_success_rate,
+        enabled=pattern.enabled,
         # A pattern flagged for review (trusted feedback disagreed with a measured
-        # outcome) counts as switched off until an admin clears the flag.
-        enabled=pattern.enabled and not pattern.needs_review,
+        # outcome) is not eligible until an admin clears the flag.
+        needs_review=pattern.needs_review,
         shadow_agreement_count=pattern.shadow_agreement_count,
         shadow_disagreement_count=pattern.shadow_disagreement_count,
     )
@@ -93,14 +95,48 @@ def _average(total: float, count: int) -> float:
     return quantize(total / count) if count else 0.0
 
 
-def _refresh_derived(p: Pattern) -> None:
-    """Recompute every rate and average from the counts and sums on the row."""
+def _recent_scores(pattern_ids: list[int] | None = None) -> dict[int, list[float]]:
+    """The reliability scores of each pattern's latest PATTERN_RELIABILITY_WINDOW concluded
+    tickets (newest first), in one query; ``pattern_ids`` None: every pattern's."""
+    tickets = Pattern.tickets.rel.related_model._default_manager  # type: ignore[attr-defined]
+    rows = tickets.filter(
+        pattern__isnull=False, outcome__in=CONCLUDED_OUTCOMES, reliability_score__isnull=False
+    )
+    if pattern_ids is not None:
+        rows = rows.filter(pattern_id__in=pattern_ids)
+    ranked = rows.annotate(
+        rank=Window(RowNumber(), partition_by=[F("pattern_id")], order_by=F("id").desc())
+    ).filter(rank__lte=int(settings.PATTERN_RELIABILITY_WINDOW))
+    scores: dict[int, list[float]] = {}
+    for pattern_id, score in ranked.order_by("pattern_id", "-id").values_list(
+        "pattern_id", "reliability_score"
+    ):
+        scores.setdefault(pattern_id, []).append(float(score))
+    return scores
+
+
+def _refresh_derived(p: Pattern, recent: list[float] | None = None) -> None:
+    """Recompute every rate and average from the counts and sums on the row.
+
+    The average reliability is over the pattern's latest ``PATTERN_RELIABILITY_WINDOW``
+    concluded tickets (``recent``: their scores, read here when not given), so it says how
+    far the pattern's tickets are trusted now: the scores of its first tickets, taken
+    before the category had any history, drop out as newer ones conclude, and a pattern
+    whose scores fall loses the threshold as quickly. 0: over every concluded ticket; so
+    too when none of its concluded tickets is left to read (deleted), from the sums kept.
+    """
     feedback_total = (
         p.positive_feedback_count + p.negative_feedback_count + p.neutral_feedback_count
     )
     p.positive_feedback_rate = _ratio(p.positive_feedback_count, feedback_total)
     p.avg_confidence_score = _average(p.confidence_sum, p.occurrence_count)
-    p.avg_reliability_score = _average(p.reliability_sum, p.reliability_count)
+    windowed = int(settings.PATTERN_RELIABILITY_WINDOW) > 0 and p.reliability_count > 0
+    if windowed and recent is None:
+        recent = _recent_scores([p.pk]).get(p.pk, [])
+    if windowed and recent:
+        p.avg_reliability_score = _average(sum(recent), len(recent))
+    else:
+        p.avg_reliability_score = _average(p.reliability_sum, p.reliability_count)
     p.auto_remediation_success_rate = _ratio(
         p.auto_remediation_successes, p.auto_remediation_attempts
     )
@@ -373,6 +409,7 @@ def _audit_eligibility_change(
             "reasons": change.reasons,
             "occurrence_count": pattern.occurrence_count,
             "positive_feedback_rate": pattern.positive_feedback_rate,
+            "positive_outcome_rate": pattern.positive_outcome_rate,
             "avg_reliability_score": pattern.avg_reliability_score,
             "auto_remediation_attempts": pattern.auto_remediation_attempts,
             "auto_remediation_success_rate": pattern.auto_remediation_success_rate,
@@ -424,6 +461,7 @@ def pattern_rebuild(
     fields = _TOTAL_FIELDS + _DERIVED_FIELDS
     with transaction.atomic():
         patterns = list(Pattern.objects.select_for_update().order_by("id"))
+        recent = _recent_scores() if int(settings.PATTERN_RELIABILITY_WINDOW) > 0 else {}
         stale: list[Pattern] = []
         for p in patterns:
             before = [getattr(p, name) for name in fields]
@@ -431,7 +469,7 @@ def pattern_rebuild(
             for name in _TOTAL_FIELDS:
                 value = getattr(t, name)
                 setattr(p, name, quantize(value) if isinstance(value, float) else value)
-            _refresh_derived(p)
+            _refresh_derived(p, recent.get(p.pk, []))
             change = _settle_eligibility(p, at=now)
             if change is not None:
                 changes.append(change)

@@ -73,7 +73,8 @@ class AutoRemediationPolicy(models.Model):
     min_positive_feedback_rate = models.FloatField(
         default=0.8,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
-        help_text="Share of positive feedback on the pattern, 0-1.",
+        help_text="Share of the pattern's concluded tickets that succeeded, 0-1: the measured "
+        "outcome when something ran, else a trusted person's feedback verdict.",
     )
 
     # Allowed actions

@@ -4,7 +4,11 @@ Pure: no Django. A pattern is eligible when it is enabled and every one of the d
 thresholds holds:
 
 - occurrence_count >= min_occurrences (PATTERN_MIN_OCCURRENCES, 5)
-- positive_feedback_rate >= min_positive_rate (PATTERN_MIN_POSITIVE_RATE, 0.85)
+- positive_outcome_rate >= min_positive_rate (PATTERN_MIN_POSITIVE_RATE, 0.85): of the
+  pattern's concluded tickets, the share that succeeded, where a ticket's outcome is the
+  measured one when something ran and a trusted person's verdict otherwise (measured
+  outcomes outweigh ratings; a rating that disagrees with a measurement flags the pattern
+  for an admin instead, and a flagged pattern is not eligible)
 - avg_reliability_score >= min_reliability (PATTERN_MIN_RELIABILITY, 85.0), the average over
   the pattern's concluded tickets (``patterns.services.reliability_moved``)
 - auto_remediation_success_rate >= min_success_rate (PATTERN_MIN_SUCCESS_RATE, 0.85)
@@ -41,10 +45,11 @@ class Thresholds:
 @dataclass(frozen=True)
 class PatternStats:
     occurrence_count: int
-    positive_feedback_rate: float
+    positive_outcome_rate: float
     avg_reliability_score: float
     auto_remediation_success_rate: float
     enabled: bool = True
+    needs_review: bool = False
     shadow_agreement_count: int = 0
     shadow_disagreement_count: int = 0
 
@@ -63,16 +68,21 @@ def is_eligible(stats: PatternStats, thresholds: Thresholds) -> tuple[bool, list
 
     if not stats.enabled:
         unmet.append("Pattern is disabled by an administrator.")
+    if stats.needs_review:
+        unmet.append(
+            "Flagged for review: trusted feedback disagreed with a measured outcome; an "
+            "admin clears the flag."
+        )
     check(
         stats.occurrence_count >= thresholds.min_occurrences,
         f"Seen {stats.occurrence_count} times (>= {thresholds.min_occurrences}).",
         f"Seen {stats.occurrence_count} times, needs {thresholds.min_occurrences}.",
     )
     check(
-        stats.positive_feedback_rate + EPSILON >= thresholds.min_positive_rate,
-        f"Positive feedback {stats.positive_feedback_rate:.0%} "
+        stats.positive_outcome_rate + EPSILON >= thresholds.min_positive_rate,
+        f"Positive outcomes {stats.positive_outcome_rate:.0%} of concluded tickets "
         f"(>= {thresholds.min_positive_rate:.0%}).",
-        f"Positive feedback {stats.positive_feedback_rate:.0%}, "
+        f"Positive outcomes {stats.positive_outcome_rate:.0%} of concluded tickets, "
         f"needs {thresholds.min_positive_rate:.0%}.",
     )
     check(

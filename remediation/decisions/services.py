@@ -116,7 +116,7 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
             hash=pattern.hash,
             eligible=pattern.eligible_for_auto_remediation and pattern.enabled,
             similar_resolved=pattern.success_count,
-            positive_feedback_rate=pattern.positive_feedback_rate,
+            positive_outcome_rate=pattern.positive_outcome_rate,
         )
         if pattern is not None
         else None,

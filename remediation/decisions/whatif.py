@@ -80,7 +80,7 @@ def _stored(ticket: Ticket, current_settings: GlobalSettings) -> StoredDecision:
                 hash=p.hash,
                 eligible=p.eligible_for_auto_remediation and p.enabled,
                 similar_resolved=p.success_count,
-                positive_feedback_rate=p.positive_feedback_rate,
+                positive_outcome_rate=p.positive_outcome_rate,
             )
             if p is not None
             else None

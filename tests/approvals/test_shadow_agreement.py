@@ -258,6 +258,7 @@ def test_recompute_gives_the_incremental_numbers_after_a_mixed_history(
 def eligible_pattern() -> Pattern:
     return PatternFactory(
         occurrence_count=10,
+        success_count=10,
         confidence_sum=9.0,
         avg_confidence_score=0.9,
         positive_feedback_count=10,

@@ -20,13 +20,14 @@ BODY = {
 # ticket, the feedback row, audit events (each reads and locks its stream's anchor, inserts
 # the row, then moves the anchor: the anchor's write is what lets verify_audit see rows cut
 # off the end of a stream, one query per event), the rollup row, the status transition,
-# the pattern (one locked read, one write), the score's two rollup reads, its calibration
+# the pattern (one locked read, the scores of its latest concluded tickets for its average
+# reliability, one write), the score's two rollup reads, its calibration
 # aggregate (the AI factor's history, docs/reliability.md) and its write, the ticket's
 # shadow agreement (its row read and written). On
 # PostgreSQL the first event of a stream that has no anchor yet also takes a
 # transaction-scoped advisory lock: not counted here, so the numbers hold on both
 # databases. Trusted: 5 audit events; untrusted: 1.
-TRUSTED_QUERIES = 37
+TRUSTED_QUERIES = 38
 UNTRUSTED_QUERIES = 13
 
 

@@ -18,7 +18,7 @@ def all_thresholds_met(p: Pattern) -> bool:
     return (
         p.enabled
         and p.occurrence_count >= settings.PATTERN_MIN_OCCURRENCES
-        and p.positive_feedback_rate >= settings.PATTERN_MIN_POSITIVE_RATE
+        and p.positive_outcome_rate >= settings.PATTERN_MIN_POSITIVE_RATE
         and p.avg_reliability_score >= settings.PATTERN_MIN_RELIABILITY
         and p.auto_remediation_success_rate >= settings.PATTERN_MIN_SUCCESS_RATE
     )

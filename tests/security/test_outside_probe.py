@@ -268,6 +268,7 @@ def test_an_admin_clears_the_review_flag_and_eligibility_is_settled_again(client
     settings.PATTERN_MIN_OCCURRENCES = 1
     pattern = PatternFactory(
         occurrence_count=5,
+        success_count=5,
         positive_feedback_count=5,
         positive_feedback_rate=1.0,
         reliability_sum=450.0,

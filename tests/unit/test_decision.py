@@ -57,7 +57,7 @@ EXPAND_VOLUME = make_action("expand_volume", volume="vol-data-01", size_gb=200)
 
 PASSING = SafetyFacts(True, True, True, True)
 GOOD_PATTERN = PatternFacts(
-    hash="ab" * 32, eligible=True, similar_resolved=7, positive_feedback_rate=0.9
+    hash="ab" * 32, eligible=True, similar_resolved=7, positive_outcome_rate=0.9
 )
 SETTINGS = GlobalSettings(
     enabled=True, min_reliability=85.0, require_approval=True, max_actions_per_hour=10
@@ -358,12 +358,12 @@ BRANCHES: dict[str, Row] = {
         True,
         "4 similar resolved tickets < 5",
     ),
-    "too little positive feedback needs a person": (
-        {"pattern": replace(GOOD_PATTERN, positive_feedback_rate=0.5)},
+    "too few positive outcomes needs a person": (
+        {"pattern": replace(GOOD_PATTERN, positive_outcome_rate=0.5)},
         Outcome.AWAITING_APPROVAL,
         True,
         True,
-        "positive feedback 50% < 80%",
+        "positive outcomes 50% < 80%",
     ),
     # step 7
     "a critical action always needs approval": (
@@ -628,7 +628,7 @@ patterns = st.one_of(
         hash=st.just("cd" * 32),
         eligible=st.booleans(),
         similar_resolved=st.integers(0, 30),
-        positive_feedback_rate=rates,
+        positive_outcome_rate=rates,
     ),
 )
 some_actions = st.lists(

@@ -11,7 +11,7 @@ T = Thresholds(
 )
 GOOD = PatternStats(
     occurrence_count=5,
-    positive_feedback_rate=0.85,
+    positive_outcome_rate=0.85,
     avg_reliability_score=85.0,
     auto_remediation_success_rate=0.85,
 )
@@ -32,7 +32,7 @@ def test_a_rate_equal_to_its_threshold_after_float_division_is_eligible():
     ("change", "word"),
     [
         ({"occurrence_count": 4}, "Seen 4 times"),
-        ({"positive_feedback_rate": 0.84}, "Positive feedback"),
+        ({"positive_outcome_rate": 0.84}, "Positive outcomes"),
         ({"avg_reliability_score": 84.9}, "Average reliability"),
         ({"auto_remediation_success_rate": 0.8}, "Remediation success rate"),
         ({"enabled": False}, "disabled"),

@@ -73,7 +73,7 @@ T = Thresholds(
 )
 GOOD = PatternStats(
     occurrence_count=5,
-    positive_feedback_rate=0.85,
+    positive_outcome_rate=0.85,
     avg_reliability_score=85.0,
     auto_remediation_success_rate=0.85,
 )

@@ -85,7 +85,10 @@ class PatternFacts:
     hash: str
     eligible: bool  # the pattern's own eligibility (and not switched off)
     similar_resolved: int  # similar tickets that concluded successfully
-    positive_feedback_rate: float  # 0..1
+    # Of its concluded tickets, the share that succeeded (measured, else a trusted verdict:
+    # ``Pattern.positive_outcome_rate``), 0..1; held against the policy's
+    # ``min_positive_feedback_rate``.
+    positive_outcome_rate: float
 
 
 @dataclass(frozen=True)
@@ -350,9 +353,9 @@ def _pattern_sentence(run: _Run) -> str:
         gaps.append(
             f"{pattern.similar_resolved} similar resolved tickets < {policy.min_similar_tickets}"
         )
-    if policy is not None and pattern.positive_feedback_rate < policy.min_positive_feedback_rate:
+    if policy is not None and pattern.positive_outcome_rate < policy.min_positive_feedback_rate:
         gaps.append(
-            f"positive feedback {_pct(pattern.positive_feedback_rate)} < "
+            f"positive outcomes {_pct(pattern.positive_outcome_rate)} < "
             f"{_pct(policy.min_positive_feedback_rate)}"
         )
     if gaps:
@@ -360,7 +363,7 @@ def _pattern_sentence(run: _Run) -> str:
         return f"Pattern {short} is not yet trusted ({'; '.join(gaps)}), so a person must approve"
     return (
         f"Known good pattern {short}: {pattern.similar_resolved} similar resolved tickets, "
-        f"{_pct(pattern.positive_feedback_rate)} positive feedback"
+        f"{_pct(pattern.positive_outcome_rate)} positive outcomes"
     )
 
 

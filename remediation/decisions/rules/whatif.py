@@ -68,7 +68,7 @@ def record_facts(inp: DecisionInput, outcome: Outcome, *, backup_asked: bool) ->
             "hash": pattern.hash,
             "eligible": pattern.eligible,
             "similar_resolved": pattern.similar_resolved,
-            "positive_feedback_rate": pattern.positive_feedback_rate,
+            "positive_outcome_rate": pattern.positive_outcome_rate,
         },
         "safety": None
         if safety is None
@@ -128,7 +128,10 @@ def pattern_from(data: Mapping[str, Any] | None) -> PatternFacts | None:
         hash=str(data["hash"]),
         eligible=bool(data["eligible"]),
         similar_resolved=int(data["similar_resolved"]),
-        positive_feedback_rate=float(data["positive_feedback_rate"]),
+        # Decisions recorded before the rate was of outcomes stored the rating rate.
+        positive_outcome_rate=float(
+            data.get("positive_outcome_rate", data.get("positive_feedback_rate", 0.0))
+        ),
     )
 
 
