@@ -30,12 +30,14 @@ from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, Forbidden, NotFound
 from feedback.models import Review
+from policies.selectors import policy_for_category
 from remediation.approvals.models import ApprovalChannel, ApprovalRequest
 from remediation.approvals.selectors import current_digest
 from remediation.approvals.services import approval_grant, approval_request_open
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.catalogue.rules.operations import validate_suggestions
+from remediation.execution.claim import policy_rule_refusal
 from remediation.tickets.access import can_see_all_tickets
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.transitions import ticket_transition
@@ -98,7 +100,11 @@ def can_run(ticket: Ticket) -> str | None:
             "people already decided its approval request (rejected or expired): record "
             "what you did by hand, or close it"
         )
-    return None
+    # What the claim would refuse even with approvals: said now, not after a person
+    # approved it (the reason names the policy's rule: fix it by hand, or change the policy).
+    return policy_rule_refusal(
+        ticket, policy_for_category(ticket.category), actions, timezone.now()
+    )
 
 
 def _ticket(ticket_id: str, user: User | AnonymousUser, *, lock: bool = False) -> Ticket:

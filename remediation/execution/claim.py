@@ -66,13 +66,26 @@ def _policy_refusal(
         # Decided under a policy that an admin disabled (or removed) while the request
         # waited for approval: the approval was given under a rule that no longer stands.
         return f"policy {execution.policy_name} is no longer active for {ticket.category!r}"
+    return policy_rule_refusal(ticket, policy, actions, now)
+
+
+def policy_rule_refusal(
+    ticket: Ticket,
+    policy: AutoRemediationPolicy | None,
+    actions: list[SuggestedAction],
+    now: datetime,
+) -> str | None:
+    """Why ``policy``, as it stands, refuses to run ``actions`` for ``ticket`` at ``now``,
+    even with a person's approval (shadow mode, its rules, its time window); None when it
+    does not (or there is no policy: a person's approval then suffices). The claim checks
+    it; the review queue asks it before offering to run a proposal."""
     if policy is None:
         return None
     if policy.mode == PolicyMode.SHADOW:
         return f"policy {policy.name} is in shadow mode"
     refusals = policy_refusals(policy.rules(), actions, ticket.resolution)
     if refusals:
-        return f"the policy no longer allows this: {'; '.join(refusals)}"
+        return f"policy {policy.name} does not allow this: {'; '.join(refusals)}"
     window = policy.time_window()
     if not is_open(window, now):
         return f"outside the allowed time window ({describe(window)})"

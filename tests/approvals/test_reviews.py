@@ -201,3 +201,24 @@ def test_a_ticket_whose_submitter_did_not_opt_in_is_not_run(lab, client_for, use
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.MANUAL_REVIEW
     assert not ApprovalRequest.objects.filter(ticket=ticket).exists()
+
+
+def test_a_proposal_the_policy_refuses_is_not_offered_to_run(lab, client_for, user, reviewer):
+    """The category's policy does not allow the action (here: its platform): an approval
+    would not make the claim run it, so the queue says why instead of asking a person."""
+    from policies.models import AutoRemediationPolicy
+
+    AutoRemediationPolicy.objects.create(
+        name="server-network-only", category="server", allowed_systems=["network"]
+    )
+    ticket = manual(user)
+    [row] = client_for(reviewer).get(API).json()["results"]
+    assert row["can_run"] is False
+    r = client_for(reviewer).post(f"{API}/{ticket.ticket_id}/run")
+    assert r.status_code == 409
+    message = r.json()["error"]["message"]
+    assert "policy server-network-only does not allow this" in message
+    assert "vmware" in message
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.MANUAL_REVIEW
+    assert not ApprovalRequest.objects.filter(ticket=ticket).exists()
