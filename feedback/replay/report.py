@@ -137,8 +137,24 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "reviews_cleared": sum(bool(v["cleared"]) for v in result.get("reviews", [])),
         "reviews_wrong": sum(v.get("right") is False for v in result.get("reviews", [])),
         "calibration": _calibration_brief(result.get("calibration") or {}),
+        "category_mismatches": _category_mismatches(rows, result.get("categories") or {}),
         "statuses": dict(sorted(_count(r["status"] for r in rows).items())),
     }
+
+
+def _category_mismatches(
+    rows: list[dict[str, Any]], declared: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """Kinds whose tickets were filed under another category than the kind declares (an
+    alert's category comes from the alert mappings: its ``category`` label, else the
+    mapping's default), with how many tickets got each category: the policy that applied
+    is that category's."""
+    found: dict[str, dict[str, Any]] = {}
+    for kind, want in sorted(declared.items()):
+        got = _count(r["category"] for r in rows if r["kind"] == kind and r.get("category"))
+        if got and set(got) != {want}:
+            found[kind] = {"declared": want, "filed_as": dict(sorted(got.items()))}
+    return found
 
 
 def _calibration_brief(cal: dict[str, Any]) -> dict[str, Any]:
@@ -263,6 +279,13 @@ def text(s: dict[str, Any]) -> str:
                 f"{_fmt(c['reliability']['ece'])}, AI confidence ECE "
                 f"{_fmt(c['ai_confidence']['ece'])}"
             )
+    for kind, m in (s.get("category_mismatches") or {}).items():
+        filed = ", ".join(f"{c} ({n})" for c, n in m["filed_as"].items())
+        lines.append(
+            f"  note: kind {kind} declares category {m['declared']}, its tickets were filed as "
+            f"{filed}: an alert's category comes from the alert mappings (its `category` "
+            "label, else the mapping's default), and that category's policy applied"
+        )
     lines.append(f"  final statuses: {s['statuses']}")
     return "\n".join(lines)
 

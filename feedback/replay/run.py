@@ -85,6 +85,7 @@ class Row:
     ticket_id: str = ""
     via: str = "ticket"  # how the incident arrived: a ticket, or an Alertmanager alert
     pattern_id: int | None = None
+    category: str = ""  # the ticket's category, as intake filed it (for an alert: its mapping)
     status: str = ""
     proposed: list[str] = field(default_factory=list)
     right_action: bool = False
@@ -317,6 +318,7 @@ class Replay:
         return {
             "scenario": self.scenario["name"],
             "fixes": {key: kind.fix for key, kind in self.kinds.items()},
+            "categories": {key: kind.category for key, kind in self.kinds.items()},
             "overrides": self.use_overrides,
             "override_notes": self.notes,
             "operator_error_rate": self.error_rate,
@@ -547,6 +549,7 @@ class Replay:
         row.status = ticket.status
         row.reason = (ticket.status_reason or "")[:200]
         row.pattern_id = ticket.pattern_id
+        row.category = ticket.category
         if not gone:  # a person fixes it by hand
             self._lab(
                 "set_condition",

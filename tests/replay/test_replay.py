@@ -311,3 +311,49 @@ def test_a_reviewer_coverage_outside_0_to_1_is_refused():
     scenario = load_scenario("tiny")
     with pytest.raises(ScenarioError, match="reviewer_coverage"):
         check_scenario({**scenario, "reviewer_coverage": 1.5}, default_name="tiny")
+
+
+def test_the_report_names_a_kind_whose_tickets_were_filed_under_another_category():
+    """An alert's category comes from the alert mappings, not from the kind: a stranger's
+    file that declares "network" for switch alerts sees, in the report, that its tickets
+    were server tickets (and so under the server policy)."""
+    from dataclasses import asdict
+
+    from feedback.replay.report import summarize, text
+    from feedback.replay.run import Row
+
+    rows = [
+        asdict(
+            Row(
+                seq=n,
+                kind=kind,
+                occurrence=n,
+                drifted=False,
+                fixable=True,
+                target="x",
+                category=category,
+                status="manual_review",
+            )
+        )
+        for n, (kind, category) in enumerate(
+            [("uplink", "server"), ("uplink", "server"), ("uplink", "network"), ("vm", "server")],
+            1,
+        )
+    ]
+    result = {
+        "scenario": "s",
+        "overrides": True,
+        "override_notes": [],
+        "seconds": 1.0,
+        "rows": rows,
+        "fixes": {"uplink": None, "vm": None},
+        "categories": {"uplink": "network", "vm": "server"},
+    }
+    s = summarize(result)
+    assert s["category_mismatches"] == {
+        "uplink": {"declared": "network", "filed_as": {"network": 1, "server": 2}}
+    }
+    assert (
+        "kind uplink declares category network, its tickets were filed as network (1), "
+        "server (2)" in text(s)
+    )
