@@ -166,17 +166,24 @@ def apply_policy_overrides(policies: dict[str, dict[str, Any]]) -> list[str]:
 
 def apply_alert_mapping_overrides(mappings: dict[str, dict[str, Any]]) -> list[str]:
     """Scenario overrides of alert label mappings (by name), as an admin would make them in
-    the admin: for instance ``enable_auto_remediation`` for alerts of a well-known kind."""
+    the admin: for instance ``enable_auto_remediation`` for alerts of a well-known kind. A
+    name no mapping has adds one when the entry says ``"add": true`` (its fields as in the
+    admin: ``required_labels``, ``priority``, ``system_template``, ``default_category``…)."""
     from remediation.alerts.models import AlertMapping
 
     notes = []
     for name, changes in mappings.items():
         mapping = AlertMapping.objects.filter(name=name).first()
+        if mapping is None and changes.get("add") is True:
+            mapping = AlertMapping(name=name)
         if mapping is None:
             known = ", ".join(AlertMapping.objects.order_by("name").values_list("name", flat=True))
-            raise ScenarioError(f"overrides.alert_mappings: no mapping {name!r} (known: {known})")
+            raise ScenarioError(
+                f"overrides.alert_mappings: no mapping {name!r} (known: {known}; "
+                '"add": true adds one)'
+            )
         for key, value in changes.items():
-            if key == "why":
+            if key in ("why", "add"):
                 continue
             if key not in {f.name for f in AlertMapping._meta.fields} or key == "id":
                 raise ScenarioError(f"overrides.alert_mappings.{name}.{key}: unknown field")
@@ -188,7 +195,7 @@ def apply_alert_mapping_overrides(mappings: dict[str, dict[str, Any]]) -> list[s
         mapping.save()
         notes.append(
             f"alert mapping {name}: "
-            + ", ".join(f"{k}={v}" for k, v in changes.items() if k != "why")
+            + ", ".join(f"{k}={v}" for k, v in changes.items() if k not in ("why", "add"))
         )
     return notes
 

@@ -210,3 +210,38 @@ def test_a_run_in_its_own_process_says_how_far_it_has_got(tmp_path, monkeypatch)
     assert lines, stdout.getvalue()
     assert all(line.startswith("-- stranger, overrides: ") for line in lines)
     assert "report:" in stdout.getvalue()
+
+
+@pytest.mark.django_db
+def test_an_admin_mapping_a_scenario_adds_files_its_alerts_under_its_category():
+    """``"add": true`` adds a mapping as an admin would in the admin; without it an unknown
+    name is refused, naming the known ones; a bad field is refused, naming it."""
+    from feedback.replay.kinds import ScenarioError
+    from feedback.replay.run import apply_alert_mapping_overrides
+    from remediation.alerts.models import AlertMapping
+    from remediation.alerts.rules import map_alert
+
+    notes = apply_alert_mapping_overrides(
+        {
+            "SNMP interface (instance + ifName)": {
+                "add": True,
+                "priority": 25,
+                "required_labels": ["instance", "ifName"],
+                "system_template": "{instance}",
+                "strip_port": True,
+                "default_category": "network",
+                "enable_auto_remediation": True,
+            }
+        }
+    )
+    assert notes and "add" not in notes[0]
+    rules = [m.as_rule() for m in AlertMapping.objects.filter(enabled=True).order_by("priority")]
+    mapped = map_alert(
+        {"alertname": "IfDown", "instance": "core-sw-01:161", "ifName": "Gi0/1"}, rules
+    )
+    assert (mapped.category, mapped.affected_system) == ("network", "core-sw-01")
+
+    with pytest.raises(ScenarioError, match=r"no mapping 'Nope'.*\"add\": true"):
+        apply_alert_mapping_overrides({"Nope": {"priority": 3}})
+    with pytest.raises(ScenarioError, match=r"Bad\.colour: unknown field"):
+        apply_alert_mapping_overrides({"Bad": {"add": True, "colour": "red"}})
