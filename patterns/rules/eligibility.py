@@ -10,7 +10,8 @@ thresholds holds:
   outcomes outweigh ratings; a rating that disagrees with a measurement flags the pattern
   for an admin instead, and a flagged pattern is not eligible)
 - avg_reliability_score >= min_reliability (PATTERN_MIN_RELIABILITY, 85.0), the average over
-  the pattern's concluded tickets (``patterns.services.reliability_moved``)
+  the pattern's latest PATTERN_RELIABILITY_WINDOW (10) concluded tickets
+  (``patterns.services._refresh_derived``)
 - auto_remediation_success_rate >= min_success_rate (PATTERN_MIN_SUCCESS_RATE, 0.85)
 
 A rate with nothing behind it (no feedback, no remediation attempt, no scored ticket) is
