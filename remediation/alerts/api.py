@@ -44,6 +44,7 @@ from remediation.alerts.rules import (
     ticket_text,
 )
 from remediation.tickets.api import TicketInputSerializer
+from remediation.tickets.models import CategorySource
 from remediation.tickets.services import TicketInput
 
 MAX_ALERTS = 500
@@ -342,6 +343,13 @@ class AlertmanagerWebhookApi(APIView):
                     affected_system=fields.get("affected_system", ""),
                     severity=fields["severity"],
                     source=SOURCE,
+                    # No category label: the mapping's default, which the analysis may
+                    # replace with the category of the platform it observes.
+                    category_source=(
+                        CategorySource.GIVEN
+                        if mapped.category_label
+                        else CategorySource.ALERT_DEFAULT
+                    ),
                 ),
             ),
             receiver=receiver,

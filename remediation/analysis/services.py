@@ -17,6 +17,7 @@ from patterns import services as pattern_services
 from remediation.analysis.analyzers import get_analyzer
 from remediation.analysis.base import AnalysisError, AnalysisResult, TicketText
 from remediation.analysis.rules import evidence
+from remediation.analysis.rules.category import diagnosed_category
 from remediation.analysis.rules.diagnosis import Diagnosis
 from remediation.analysis.rules.pattern_key import pattern_key
 from remediation.approvals.selectors import rejected_operations_for_pattern
@@ -26,7 +27,7 @@ from remediation.decisions import services as decision_service
 from remediation.investigation import services as investigation_services
 from remediation.scoring import services as scoring
 from remediation.tickets import rollups
-from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.models import CategorySource, Ticket, TicketStatus
 from remediation.tickets.transitions import ticket_transition
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,11 @@ def ticket_analyze(ticket_pk: int) -> str:
         logger.exception("analyzer crashed on ticket %s", ticket.ticket_id)
         error = f"analyzer error ({exc.__class__.__name__})"
 
+    # The category the ticket will be filed under (an alert's default one may give way to
+    # the diagnosed platform's): the safety facts below read that category's policy.
+    diagnosed = _diagnosed_category(ticket, result)
+    if diagnosed is not None:
+        ticket.category = diagnosed
     # The connectors' answers (health, backups) are gathered before the transaction: they
     # may come from a remote MCP server, and the row lock must not wait on the network.
     facts = (
@@ -104,6 +110,8 @@ def ticket_analyze(ticket_pk: int) -> str:
         ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
         if ticket.status != TicketStatus.PROCESSING:
             return f"skipped: ticket is {ticket.status}"
+        if diagnosed is not None and result is not None:
+            _category_from_diagnosis(ticket, diagnosed, result)
         _store_investigation(ticket, investigation)
         rollups.record_investigation(ticket, investigation)
         if result is None:
@@ -252,6 +260,34 @@ def _drop_rejected(ticket: Ticket) -> None:
         else:
             ticket.dropped_actions.append(refusal.reason)
     ticket.suggested_actions = kept
+
+
+def _diagnosed_category(ticket: Ticket, result: AnalysisResult | None) -> str | None:
+    """The category an alert ticket whose category is its mapping's default (the alert
+    named none) is filed under instead: that of the platform the diagnosis observed the
+    cause on. None when it keeps its own: a category a submitter (or an alert's label) gave
+    is never changed."""
+    if result is None or ticket.category_source != CategorySource.ALERT_DEFAULT:
+        return None
+    category = diagnosed_category(result.diagnosis_dict)
+    return category if category is not None and category != ticket.category else None
+
+
+def _category_from_diagnosis(ticket: Ticket, category: str, result: AnalysisResult) -> None:
+    """File the (locked) ticket under ``category`` before anything counts it (rollups,
+    pattern, score, the policy); audited, once."""
+    before = ticket.category
+    platform = (result.diagnosis_dict or {}).get("platform")
+    ticket.category = category
+    ticket.category_source = CategorySource.DIAGNOSIS
+    ticket.save(update_fields=["category", "category_source", "updated_at"])
+    audit(
+        AuditAction.CATEGORY_DIAGNOSED,
+        f"Category {before} -> {category}: the alert named no category, and the cause was "
+        f"observed on {platform}",
+        ticket=ticket,
+        details={"from": before, "to": category, "platform": platform},
+    )
 
 
 def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:

@@ -14,6 +14,7 @@ class AuditAction(models.TextChoices):
     INVESTIGATED = "analysis.investigated", "Investigated (read-only)"
     ANALYSIS_COMPLETED = "analysis.completed", "Analysis completed"
     ANALYSIS_FAILED = "analysis.failed", "Analysis failed"
+    CATEGORY_DIAGNOSED = "ticket.category_diagnosed", "Category set from the diagnosis"
     SCORED = "ticket.scored", "Reliability scored"
     DECISION_MADE = "decision.made", "Decision made"
     STATUS_CHANGED = "ticket.status_changed", "Status changed"

@@ -47,11 +47,28 @@ def _has_state(ticket: Any) -> bool:
     return all(k in loaded for k in ("status", "outcome", "auto_remediation_executed"))
 
 
+class CategorySource(models.TextChoices):
+    """Where a ticket's category came from."""
+
+    GIVEN = "given", "Given by the submitter (or an alert's category label)"
+    ALERT_DEFAULT = "alert_default", "The alert mapping's default: the alert named none"
+    DIAGNOSIS = "diagnosis", "The platform the diagnosis observed the cause on"
+
+
 class Ticket(models.Model):
     ticket_id = models.CharField(max_length=64, unique=True)
     title = models.CharField(max_length=200)
     description = models.TextField()
     category = models.CharField(max_length=50, db_index=True)
+    # An alert that names no category gets its mapping's default (``alert_default``); the
+    # analysis then files it under the category of the platform it observed the cause on
+    # (``diagnosis``, audited), once. A category a submitter gave is never changed.
+    category_source = models.CharField(
+        max_length=16,
+        choices=CategorySource.choices,
+        default=CategorySource.GIVEN,
+        db_default=CategorySource.GIVEN,
+    )
     affected_system = models.CharField(max_length=200, blank=True)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.MEDIUM)
     source = models.CharField(max_length=64, default="api")

@@ -14,7 +14,7 @@ from config.errors import Conflict
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.tickets import storm
-from remediation.tickets.models import Severity, Ticket
+from remediation.tickets.models import CategorySource, Severity, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ class TicketInput:
     affected_system: str = ""
     severity: str = Severity.MEDIUM
     source: str = "api"
+    category_source: str = CategorySource.GIVEN
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> TicketIntake:
                 title=data.title,
                 description=data.description,
                 category=data.category,
+                category_source=data.category_source,
                 affected_system=data.affected_system,
                 severity=data.severity,
                 source=data.source,
