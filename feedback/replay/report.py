@@ -146,9 +146,9 @@ def _category_mismatches(
     rows: list[dict[str, Any]], declared: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
     """Kinds whose tickets were filed under another category than the kind declares (an
-    alert's category comes from the alert mappings: its ``category`` label, else the
-    mapping's default), with how many tickets got each category: the policy that applied
-    is that category's."""
+    alert's category is its ``category`` label, else the platform the analysis observed the
+    cause on, else its mapping's default), with how many tickets got each category: the
+    policy that applied is that category's."""
     found: dict[str, dict[str, Any]] = {}
     for kind, want in sorted(declared.items()):
         got = _count(r["category"] for r in rows if r["kind"] == kind and r.get("category"))
@@ -283,8 +283,9 @@ def text(s: dict[str, Any]) -> str:
         filed = ", ".join(f"{c} ({n})" for c, n in m["filed_as"].items())
         lines.append(
             f"  note: kind {kind} declares category {m['declared']}, its tickets were filed as "
-            f"{filed}: an alert's category comes from the alert mappings (its `category` "
-            "label, else the mapping's default), and that category's policy applied"
+            f"{filed}: an alert's category comes from its `category` label, else from the "
+            "platform the analysis observed the cause on, else its mapping's default; that "
+            "category's policy applied"
         )
     lines.append(f"  final statuses: {s['statuses']}")
     return "\n".join(lines)
