@@ -22,6 +22,7 @@ from config.api import (
     paginated,
 )
 from feedback import reviews
+from policies.models import AutoRemediationPolicy
 from remediation.tickets.models import Ticket
 
 
@@ -46,7 +47,9 @@ class ReviewSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-def review_row(ticket: Ticket) -> dict[str, Any]:
+def review_row(
+    ticket: Ticket, policies: dict[str, AutoRemediationPolicy | None] | None = None
+) -> dict[str, Any]:
     review = getattr(ticket, "review", None)
     return {
         "ticket_id": ticket.ticket_id,
@@ -57,7 +60,7 @@ def review_row(ticket: Ticket) -> dict[str, Any]:
         "why": reviews.why(ticket),
         "assignee": review.assignee.get_username() if review and review.assignee else None,
         "taken_at": review.taken_at if review else None,
-        "can_run": reviews.can_run(ticket) is None,
+        "can_run": reviews.can_run(ticket, policies) is None,
         "proposed": [
             f"{a.get('operation')} on {a.get('system')}"
             for a in ticket.suggested_actions or []
@@ -87,7 +90,8 @@ class ReviewListApi(APIView):
         filters.is_valid(raise_exception=True)
         paginator = Pagination()
         page = paginator.paginate_queryset(reviews.review_queue(), request, view=self)
-        rows = [review_row(t) for t in page or []]
+        policies = reviews.policies_of(page or [])
+        rows = [review_row(t, policies) for t in page or []]
         return paginator.get_paginated_response(ReviewSerializer(rows, many=True).data)
 
 

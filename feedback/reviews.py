@@ -21,15 +21,17 @@ or the Approvers' ``remediation.approve_remediation``) can:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, Forbidden, NotFound
 from feedback.models import Review
+from policies.models import AutoRemediationPolicy
 from policies.selectors import policy_for_category
 from remediation.approvals.models import ApprovalChannel, ApprovalRequest
 from remediation.approvals.selectors import current_digest
@@ -66,13 +68,23 @@ def may_review(user: User | AnonymousUser) -> bool:
 
 
 def review_queue() -> QuerySet[Ticket]:
-    """The open reviews, oldest first."""
+    """The open reviews, oldest first; each says whether people were already asked to
+    approve it (``has_approval_request``, read by ``can_run``)."""
     return (
         Ticket.objects.filter(status__in=QUEUE_STATUSES)
         .exclude(review__closed_at__isnull=False)
         .select_related("review__assignee", "submitted_by")
+        .annotate(
+            has_approval_request=Exists(ApprovalRequest.objects.filter(ticket=OuterRef("pk")))
+        )
         .order_by("created_at", "id")
     )
+
+
+def policies_of(tickets: Iterable[Ticket]) -> dict[str, AutoRemediationPolicy | None]:
+    """Each category's policy, read once for a page of the queue (``can_run``'s
+    ``policies``)."""
+    return {category: policy_for_category(category) for category in {t.category for t in tickets}}
 
 
 def why(ticket: Ticket) -> str:
@@ -84,8 +96,11 @@ def why(ticket: Ticket) -> str:
     return ticket.status_reason or ticket.get_status_display()
 
 
-def can_run(ticket: Ticket) -> str | None:
-    """None when the proposal can be run from the queue, else why not."""
+def can_run(
+    ticket: Ticket, policies: Mapping[str, AutoRemediationPolicy | None] | None = None
+) -> str | None:
+    """None when the proposal can be run from the queue, else why not. ``policies``: the
+    categories' policies when already read (``policies_of``), else read here."""
     if ticket.status != TicketStatus.MANUAL_REVIEW or ticket.outcome != TicketOutcome.UNKNOWN:
         return "only a ticket in manual review with no outcome yet can run its proposal"
     if ticket.auto_remediation_executed:
@@ -95,16 +110,22 @@ def can_run(ticket: Ticket) -> str | None:
     actions, _ = validate_suggestions(ticket.suggested_actions or [])
     if not actions:
         return "it proposes no catalogue action"
-    if ApprovalRequest.objects.filter(ticket=ticket).exists():
+    requested = getattr(ticket, "has_approval_request", None)  # annotated by review_queue
+    if requested is None:
+        requested = ApprovalRequest.objects.filter(ticket=ticket).exists()
+    if requested:
         return (
             "people already decided its approval request (rejected or expired): record "
             "what you did by hand, or close it"
         )
     # What the claim would refuse even with approvals: said now, not after a person
     # approved it (the reason names the policy's rule: fix it by hand, or change the policy).
-    return policy_rule_refusal(
-        ticket, policy_for_category(ticket.category), actions, timezone.now()
+    policy = (
+        policies[ticket.category]
+        if policies is not None and ticket.category in policies
+        else policy_for_category(ticket.category)
     )
+    return policy_rule_refusal(ticket, policy, actions, timezone.now())
 
 
 def _ticket(ticket_id: str, user: User | AnonymousUser, *, lock: bool = False) -> Ticket:

@@ -222,3 +222,21 @@ def test_a_proposal_the_policy_refuses_is_not_offered_to_run(lab, client_for, us
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.MANUAL_REVIEW
     assert not ApprovalRequest.objects.filter(ticket=ticket).exists()
+
+
+def test_a_page_of_the_queue_costs_the_same_queries_for_one_ticket_or_many(
+    client_for, user, reviewer
+):
+    """Whether each proposal can run (an approval request already decided, the category's
+    policy) is read for the page at once, not ticket by ticket."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    manual(user, "REV-1")
+    with CaptureQueriesContext(connection) as one:
+        assert len(client_for(reviewer).get(API).json()["results"]) == 1
+    for n in range(2, 8):
+        manual(user, f"REV-{n}")
+    with CaptureQueriesContext(connection) as seven:
+        assert len(client_for(reviewer).get(API).json()["results"]) == 7
+    assert len(seven.captured_queries) == len(one.captured_queries)
