@@ -367,7 +367,8 @@ PATTERN_MIN_RELIABILITY = _number("PATTERN_MIN_RELIABILITY", 85.0, low=0, high=1
 PATTERN_MIN_SUCCESS_RATE = _number("PATTERN_MIN_SUCCESS_RATE", 0.85, low=0, high=1, integer=False)
 # A pattern's average reliability (held against PATTERN_MIN_RELIABILITY) is over its latest
 # this many concluded tickets: how far its tickets are trusted now, not when the category
-# had no history. 0: over every concluded ticket.
+# had no history. 0: over every concluded ticket. A changed value reaches a pattern at its
+# next concluded ticket, or every pattern at once with `manage.py recompute_patterns`.
 PATTERN_RELIABILITY_WINDOW = _number(
     "PATTERN_RELIABILITY_WINDOW", 10, low=0, high=100_000, integer=True
 )

@@ -115,7 +115,9 @@ def _recent_scores(pattern_ids: list[int] | None = None) -> dict[int, list[float
     return scores
 
 
-def _refresh_derived(p: Pattern, recent: list[float] | None = None) -> None:
+def _refresh_derived(
+    p: Pattern, recent: list[float] | None = None, *, scores_moved: bool = True
+) -> None:
     """Recompute every rate and average from the counts and sums on the row.
 
     The average reliability is over the pattern's latest ``PATTERN_RELIABILITY_WINDOW``
@@ -124,6 +126,8 @@ def _refresh_derived(p: Pattern, recent: list[float] | None = None) -> None:
     before the category had any history, drop out as newer ones conclude, and a pattern
     whose scores fall loses the threshold as quickly. 0: over every concluded ticket; so
     too when none of its concluded tickets is left to read (deleted), from the sums kept.
+    ``scores_moved`` False: no concluded ticket's score changed (a new occurrence, a
+    feedback count, a flag), so the stored average stands and is not read again.
     """
     feedback_total = (
         p.positive_feedback_count + p.negative_feedback_count + p.neutral_feedback_count
@@ -131,12 +135,16 @@ def _refresh_derived(p: Pattern, recent: list[float] | None = None) -> None:
     p.positive_feedback_rate = _ratio(p.positive_feedback_count, feedback_total)
     p.avg_confidence_score = _average(p.confidence_sum, p.occurrence_count)
     windowed = int(settings.PATTERN_RELIABILITY_WINDOW) > 0 and p.reliability_count > 0
-    if windowed and recent is None:
-        recent = _recent_scores([p.pk]).get(p.pk, [])
-    if windowed and recent:
-        p.avg_reliability_score = _average(sum(recent), len(recent))
-    else:
+    if not windowed:
         p.avg_reliability_score = _average(p.reliability_sum, p.reliability_count)
+    elif recent is not None or scores_moved:
+        if recent is None:
+            recent = _recent_scores([p.pk]).get(p.pk, [])
+        p.avg_reliability_score = (
+            _average(sum(recent), len(recent))
+            if recent
+            else _average(p.reliability_sum, p.reliability_count)
+        )
     p.auto_remediation_success_rate = _ratio(
         p.auto_remediation_successes, p.auto_remediation_attempts
     )
@@ -194,7 +202,9 @@ def pattern_update(
     with transaction.atomic(savepoint=False):
         locked = Pattern.objects.select_for_update().get(pk=pk)
         fields = [name for change in changes for name in change(locked)]
-        _refresh_derived(locked)
+        _refresh_derived(
+            locked, scores_moved=bool({"reliability_sum", "reliability_count"} & set(fields))
+        )
         result = _settle_eligibility(locked, at=timezone.now())
         locked.save(update_fields=sorted(set(fields) | set(_DERIVED_FIELDS)))
         _audit_eligibility_change(result, ticket=ticket, acting_user=acting_user)

@@ -89,3 +89,23 @@ def test_the_average_reliability_is_over_the_latest_concluded_tickets(settings):
     pattern.refresh_from_db()
     assert pattern.avg_reliability_score == pytest.approx((4 * 20.0 + 10 * 90.0) / 14)
     assert not pattern.eligible_for_auto_remediation
+
+
+def test_a_new_occurrence_does_not_read_the_tickets_scores_again():
+    """Only a change of a concluded ticket's score moves the windowed average: a new
+    occurrence (every analysis) keeps the stored average without reading the tickets."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from patterns.services import occurrence_added, pattern_update
+
+    pattern = PatternFactory(category="server", occurrence_count=1)
+    ran_and_succeeded(pattern, score=90.0)
+    pattern.refresh_from_db()
+    assert pattern.avg_reliability_score == 90.0
+    with CaptureQueriesContext(connection) as ctx:
+        pattern_update(pattern, occurrence_added(0.9, timezone.now()))
+    assert not [q for q in ctx.captured_queries if '"remediation_ticket"' in q["sql"]]
+    pattern.refresh_from_db()
+    assert (pattern.occurrence_count, pattern.avg_reliability_score) == (2, 90.0)
