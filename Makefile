@@ -69,11 +69,25 @@ lint: setup-dev
 	  $(PY) manage.py check --deploy --fail-level WARNING
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
-# The Prometheus files under deploy/: syntax, and the alert rules' unit tests.
-check-deploy:
+# The Prometheus files under deploy/: syntax, the alert rules' unit tests, and the lab
+# exporter's exposition through promtool's linter. The linter's only accepted complaints are
+# about the names the real exporters use (IF-MIB's camelCase and its counters without
+# _total, node_exporter's /proc/meminfo fields); docs/investigation.md lists them.
+EXPORTER_LINT_ACCEPTED := ^(if(AdminStatus|OperStatus|LastChange|InErrors|OutErrors) |node_memory_(MemAvailable|MemTotal|SwapFree|SwapTotal)_bytes metric names )
+check-deploy: setup
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool check config deploy/prometheus/prometheus.yml
+	promtool check config deploy/prometheus/lab-scrape.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
+	promtool check rules deploy/prometheus/estate.yml
+	promtool test rules deploy/prometheus/estate_test.yml
+	@set -o pipefail; dir=$$(mktemp -d); \
+	  LAB_STATE_PATH=$$dir/lab.sqlite3 $(PY) -m lab exporter --once > $$dir/exposition.txt; \
+	  promtool check metrics < $$dir/exposition.txt > $$dir/lint.txt 2>&1; rc=$$?; \
+	  if [ $$rc -ne 0 ] && [ $$rc -ne 3 ]; then cat $$dir/lint.txt; echo "promtool check metrics: error $$rc"; exit 1; fi; \
+	  if grep -Ev '$(EXPORTER_LINT_ACCEPTED)' $$dir/lint.txt; then echo "lab exporter: lint problems above"; exit 1; fi; \
+	  echo "lab exporter: $$(grep -c '^# TYPE' $$dir/exposition.txt) families pass promtool check metrics (accepted: $$(sort -u $$dir/lint.txt | wc -l) exporter-name lints)"; \
+	  rm -rf $$dir
 # Benchmarks on the local PostgreSQL (databases bench_*, re-created): each prints a ratio
 # and PASS/FAIL against its target; see bench/README.md. BENCH_LARGE=100000 for a quick run.
 BENCH_SMALL ?= 1000

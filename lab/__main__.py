@@ -4,6 +4,10 @@
     python -m lab control              the control server over stdio (staging, reset, truth)
     python -m lab http [--port 8765] [--host 127.0.0.1] [--control]
                                        either server over streamable HTTP at /mcp
+    python -m lab exporter [--port 9464] [--host 127.0.0.1]
+                                       the lab's state as the exporters' series (node_exporter,
+                                       kube-state-metrics, snmp_exporter...) at GET /metrics
+    python -m lab exporter --once      one exposition on stdout, then exit
 
 Over HTTP the lab binds to loopback unless ``--host`` says otherwise and every request must
 carry ``Authorization: Bearer <token>``: the token is ``LAB_TOKEN`` for the platform server,
@@ -68,10 +72,34 @@ def serve_http(argv: list[str]) -> None:
     uvicorn.run(BearerAuth(app, token), host=host, port=port, log_level="warning")
 
 
+def serve_exporter(argv: list[str]) -> None:
+    """The exporter: read-only, no token (like the exporters it stands for); loopback unless
+    ``--host`` says otherwise."""
+    from lab.exporter import DEFAULT_PORT as EXPORTER_PORT
+    from lab.exporter import Exporter, serve
+
+    exporter = Exporter()
+    if "--once" in argv:
+        sys.stdout.write(exporter.exposition().decode())
+        return
+    host = _option(argv, "--host", "127.0.0.1")
+    port = int(_option(argv, "--port", str(EXPORTER_PORT)))
+    server = serve(host, port, exporter)
+    print(f"lab exporter: http://{host}:{server.server_port}/metrics", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def main(argv: list[str]) -> None:
     mode = argv[1] if len(argv) > 1 else "stdio"
     if mode == "http":
         serve_http(argv)
+    elif mode == "exporter":
+        serve_exporter(argv)
     elif mode == "control":
         from lab.control import control
 
@@ -81,7 +109,7 @@ def main(argv: list[str]) -> None:
 
         mcp.run()
     else:
-        sys.exit(f"lab: unknown mode {mode!r} (stdio, control, http)")
+        sys.exit(f"lab: unknown mode {mode!r} (stdio, control, http, exporter)")
 
 
 if __name__ == "__main__":

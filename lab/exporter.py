@@ -1,0 +1,608 @@
+"""The lab in the exporters' dialect: its objects' state as the standard Prometheus series.
+
+A team that points this system at its estate brings Prometheus with node_exporter,
+kube-state-metrics, the kubelet's volume stats, snmp_exporter (IF-MIB), blackbox_exporter
+and a vSphere exporter. This module shows the lab's objects as those exporters would, one
+sample per object and label set, with the exporters' own metric names, label names, types
+and units (docs/investigation.md, "The exporters' series", lists every series):
+
+* each VM and OpenStack instance runs node_exporter (``job="node"``,
+  ``instance="prod-web-01:9100"``): load, memory, swap, major page faults, filesystems (the
+  root one, and the data volume attached to it), network errors;
+* the VMs also appear in vCenter through a vSphere exporter (pryorda/vmware_exporter's
+  ``vmware_vm_*`` series, ``job="vmware"``);
+* pods and deployments through kube-state-metrics; the volume no VM mounts as a
+  PersistentVolumeClaim through the kubelet's volume stats;
+* the switches' interfaces through snmp_exporter's ``if_mib`` module (``job="snmp"``,
+  ``instance`` the device, as its documented relabelling sets it);
+* the web VMs and the deployments' services through blackbox_exporter's ``http_2xx`` probes.
+
+Every sample carries ``job`` and ``instance`` as the real scrape would: one endpoint speaks
+for many targets, so a Prometheus scraping it keeps them with ``honor_labels: true``
+(deploy/prometheus/lab-scrape.yml). ``up`` is exported per target: a hung VM's or instance's
+node_exporter and an unreachable switch do not answer, so their ``up`` is 0 and their own
+series are absent, as after a failed scrape.
+
+Counters grow with time at a rate the state sets (an interface with errors staged counts
+errors fast; healthy ones barely move), accumulated between scrapes, so they never go back:
+rules read them through ``rate()`` and ``increase()`` as on a real estate, and a fix makes
+the rate fall back. Readings vary per object (seeded by its name) and never name the staged
+condition. Like ``signals``, nothing here imports Django.
+
+Run it: ``python -m lab exporter [--port 9464] [--host 127.0.0.1]``, or
+``python -m lab exporter --once`` to print one exposition to stdout.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    UnknownMetricFamily,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from lab.inventory import FLAVORS
+from lab.state import LabState
+
+DEFAULT_PORT = 9464
+GIB = 1024**3
+
+# Where each kind of object is scraped from: the jobs and instances of a usual estate.
+NODE_PORT = 9100
+KSM_INSTANCE = "kube-state-metrics.kube-system.svc:8080"
+KUBELET_PORT = 10250
+VCENTER = "vcenter.lab"
+DATACENTER, CLUSTER = "lab-dc", "lab-cluster"
+CONTAINER = "app"  # the pods' one container (what their events and logs name)
+
+# Counters the real exporters expose without the ``_total`` suffix: IF-MIB's Counter32
+# objects keep their MIB names under snmp_exporter (and are typed counter there).
+_BARE_COUNTERS = ("ifInErrors", "ifOutErrors")
+
+# Rates (per second) that the state sets.
+RESTARTS_CRASHLOOP = 1 / 30  # a container restarted every 30 s while it crash-loops
+IF_ERRORS = {None: 0.0, "interface_errors": 20.0, "physical_fault": 4.0}
+PGMAJFAULT = {None: 1.0, "memory_pressure": 900.0, "undersized": 650.0}
+RX_PACKETS, TX_PACKETS = 1500.0, 1200.0
+# A full volume keeps filling: this share of its size per hour, down to a last sliver.
+FILL_PER_HOUR = 0.005
+LAST_SLIVER = 0.0005
+
+
+def _rng(name: str, salt: str = "") -> random.Random:
+    """The same readings for the same object, different across objects."""
+    return random.Random(zlib.crc32(f"{name}|{salt}".encode()))  # noqa: S311 (noise)
+
+
+def _with(base: dict[str, str], **more: str) -> dict[str, str]:
+    return {**base, **more}
+
+
+class _Families:
+    """The metric families of one scrape, created on first use, in a stable order."""
+
+    def __init__(self) -> None:
+        self._families: dict[str, Metric] = {}
+
+    def gauge(self, name: str, doc: str, labels: dict[str, str], value: float) -> None:
+        self._add(name, lambda: GaugeMetricFamily(name, doc, labels=list(labels)), labels, value)
+
+    def counter(self, name: str, doc: str, labels: dict[str, str], value: float) -> None:
+        base = name.removesuffix("_total")
+        family = lambda: CounterMetricFamily(base, doc, labels=list(labels))  # noqa: E731
+        self._add(name, family, labels, value)
+
+    def bare_counter(self, name: str, doc: str, labels: dict[str, str], value: float) -> None:
+        """A counter whose samples keep the name without ``_total`` (IF-MIB's)."""
+        family = self._families.get(name)
+        if family is None:
+            family = self._families[name] = Metric(name, doc, "counter")
+        family.add_sample(name, labels, value)
+
+    def untyped(self, name: str, doc: str, labels: dict[str, str], value: float) -> None:
+        family = lambda: UnknownMetricFamily(name, doc, labels=list(labels))  # noqa: E731
+        self._add(name, family, labels, value)
+
+    def _add(self, name: str, make: Any, labels: dict[str, str], value: float) -> None:
+        family = self._families.get(name)
+        if family is None:
+            family = self._families[name] = make()
+        family.add_metric([labels[k] for k in family._labelnames], value)  # type: ignore[attr-defined]
+
+
+    def __iter__(self) -> Iterator[Metric]:
+        return iter(self._families.values())
+
+
+class Exporter:
+    """Turns the lab's state into the exporters' series at a given time.
+
+    Counters are accumulated here, between calls: each call adds the rate the state sets
+    now times the time since the previous call. One exporter process keeps them; a new one
+    starts them again from their base (a counter reset, which ``rate()`` handles)."""
+
+    def __init__(self, state: LabState | None = None, *, started: float | None = None) -> None:
+        self.state = state if state is not None else LabState()
+        self.started = time.time() if started is None else started
+        self._last: float | None = None
+        self._counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self._generations: dict[str, tuple[Any, int]] = {}
+        self._lock = threading.Lock()
+
+    # --- the public surface ----------------------------------------------------------------
+
+    def families(self, now: float | None = None) -> list[Metric]:
+        """Every family of one scrape at ``now`` (default: the clock)."""
+        now = time.time() if now is None else now
+        with self._lock:
+            with self.state.tx() as tx:
+                world = tx.world
+                unreachable = {f.target for f in tx.faults() if f.kind == "unreachable"}
+            elapsed = 0.0 if self._last is None else max(0.0, now - self._last)
+            self._last = now if self._last is None else max(self._last, now)
+            out = _Families()
+            scrape = _Scrape(self, world, unreachable, now, elapsed, out)
+            scrape.run()
+            return list(out)
+
+    def exposition(self, now: float | None = None) -> bytes:
+        """The text exposition format (0.0.4), as the exporters answer ``/metrics``."""
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Snapshot(self.families(now)))
+        text = generate_latest(registry).decode()
+        # The client names every counter ``<name>_total``; IF-MIB's keep their MIB names.
+        for name in _BARE_COUNTERS:
+            text = text.replace(f"# HELP {name}_total ", f"# HELP {name} ")
+            text = text.replace(f"# TYPE {name}_total ", f"# TYPE {name} ")
+        return text.encode()
+
+    # --- counters ------------------------------------------------------------------------
+
+    def _count(self, name: str, labels: dict[str, str], rate: float, base: float, dt: float) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        value = self._counters.get(key, base) + rate * dt
+        self._counters[key] = value
+        return value
+
+    def _generation(self, name: str, spec: Any, start: int) -> int:
+        """metadata.generation: one more at each change of the deployment's spec."""
+        seen = self._generations.get(name)
+        if seen is None:
+            seen = (spec, start)
+        elif seen[0] != spec:
+            seen = (spec, seen[1] + 1)
+        self._generations[name] = seen
+        return seen[1]
+
+
+class _Snapshot(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+class _Scrape:
+    """One scrape: walks the world and writes each kind's series."""
+
+    def __init__(
+        self,
+        exporter: Exporter,
+        world: dict[str, Any],
+        unreachable: set[str],
+        now: float,
+        dt: float,
+        out: _Families,
+    ) -> None:
+        self.exporter, self.world, self.unreachable = exporter, world, unreachable
+        self.now, self.dt, self.out = now, dt, out
+        self.objects: dict[str, dict[str, Any]] = world["objects"]
+
+    def run(self) -> None:
+        # Up first: it is the one series every target has.
+        for name, obj in sorted(self.objects.items()):
+            kind = obj["kind"]
+            if kind in ("vm", "instance"):
+                self.node(name, obj)
+            elif kind == "device":
+                self.switch(name, obj)
+        for name, obj in sorted(self.objects.items()):
+            if obj["kind"] == "vm":
+                self.vsphere(name, obj)
+        self.up({"job": "vmware", "instance": VCENTER}, True)
+        self.up({"job": "kube-state-metrics", "instance": KSM_INSTANCE}, True)
+        for name, obj in sorted(self.objects.items()):
+            if obj["kind"] == "pod":
+                self.pod(name, obj)
+            elif obj["kind"] == "deployment":
+                self.deployment(name, obj)
+        for name, obj in sorted(self.objects.items()):
+            if obj["kind"] == "volume" and not obj.get("attached_to"):
+                self.claim(name, obj)
+        for name, obj in sorted(self.objects.items()):
+            if obj["kind"] == "deployment" or (obj["kind"] == "vm" and "-web-" in name):
+                self.probe(name, obj)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def up(self, target: dict[str, str], answers: bool) -> None:
+        self.out.gauge(
+            "up",
+            "1 if the target's exporter answered the scrape, 0 if it did not.",
+            target,
+            1.0 if answers else 0.0,
+        )
+
+    def count(
+        self,
+        name: str,
+        doc: str,
+        labels: dict[str, str],
+        rate: float,
+        base: float = 0.0,
+        *,
+        emit: bool = True,
+    ) -> None:
+        """Add to a counter; show it unless its target did not answer (it counts on)."""
+        value = self.exporter._count(name, labels, rate, base, self.dt)
+        if not emit:
+            return
+        if name in _BARE_COUNTERS:
+            self.out.bare_counter(name, doc, labels, float(int(value)))
+        elif name == "node_vmstat_pgmajfault":
+            self.out.untyped(name, doc, labels, float(int(value)))
+        else:
+            self.out.counter(name, doc, labels, float(int(value)))
+
+    def hours_since(self, holder: dict[str, Any]) -> float:
+        at = holder.get("condition_at")
+        return max(0.0, (self.now - float(at)) / 3600.0) if at else 0.0
+
+    # --- node_exporter -------------------------------------------------------------------
+
+    def node(self, name: str, obj: dict[str, Any]) -> None:
+        target = {"job": "node", "instance": f"{name}:{NODE_PORT}"}
+        cond = obj.get("condition")
+        if obj["kind"] == "vm":
+            cpus, memory_gb = obj["cpus"], obj["memory_gb"]
+            down = cond == "vm_hung" or obj.get("power") != "on"
+        else:
+            flavor = FLAVORS[obj["flavor"]]
+            cpus, memory_gb = flavor["vcpus"], flavor["ram_gb"]
+            down = cond in ("instance_hung", "instance_error")
+        down = down or name in self.unreachable
+        self.up(target, not down)
+        # The counters keep counting on the machine while nobody can read them.
+        rng = _rng(name, "node")
+        faults = self.exporter._count(
+            "node_vmstat_pgmajfault", target, PGMAJFAULT.get(cond, PGMAJFAULT[None]),
+            rng.randint(10_000, 900_000), self.dt,
+        )  # fmt: skip
+        if down:
+            return
+        out = self.out
+        load = {
+            "cpu_saturated": 2.5, "memory_pressure": 1.8, "cpu_contention": 1.4,
+            "undersized": 3.0,
+        }.get(cond or "", rng.uniform(0.1, 0.6)) * cpus  # fmt: skip
+        for minutes, factor in ((1, 1.0), (5, 0.95), (15, 0.85)):
+            out.gauge(
+                f"node_load{minutes}", f"{minutes}m load average.", target, round(load * factor, 2)
+            )
+        total = memory_gb * GIB
+        available = {"memory_pressure": rng.uniform(0.02, 0.04), "undersized": 0.05}.get(
+            cond or "", rng.uniform(0.35, 0.65)
+        )
+        out.gauge("node_memory_MemTotal_bytes", "Memory information field MemTotal_bytes.",
+                  target, float(total))  # fmt: skip
+        out.gauge("node_memory_MemAvailable_bytes",
+                  "Memory information field MemAvailable_bytes.", target,
+                  float(int(total * available)))  # fmt: skip
+        swap = 4 * GIB
+        swap_free = rng.uniform(0.05, 0.3) if cond == "memory_pressure" else rng.uniform(0.97, 1)
+        out.gauge("node_memory_SwapTotal_bytes", "Memory information field SwapTotal_bytes.",
+                  target, float(swap))  # fmt: skip
+        out.gauge("node_memory_SwapFree_bytes", "Memory information field SwapFree_bytes.",
+                  target, float(int(swap * swap_free)))  # fmt: skip
+        out.untyped("node_vmstat_pgmajfault", "/proc/vmstat information field pgmajfault.",
+                    target, float(int(faults)))  # fmt: skip
+        self.filesystems(name, obj, target)
+        device = _with(target, device="eth0")
+        for direction, packets in (("receive", RX_PACKETS), ("transmit", TX_PACKETS)):
+            self.count(
+                f"node_network_{direction}_packets_total",
+                f"Network device statistic {direction}_packets.", device, packets,
+                rng.randint(10**8, 10**9),
+            )  # fmt: skip
+            self.count(
+                f"node_network_{direction}_errs_total",
+                f"Network device statistic {direction}_errs.", device, 0.0, rng.randint(0, 30),
+            )  # fmt: skip
+
+    def filesystems(self, name: str, obj: dict[str, Any], target: dict[str, str]) -> None:
+        rng = _rng(name, "rootfs")
+        mounts = [("/dev/sda1", "ext4", "/", 50 * GIB, rng.uniform(0.25, 0.55), rng)]
+        attached = sorted(
+            (n, v) for n, v in self.objects.items()
+            if v["kind"] == "volume" and v.get("attached_to") == name
+        )  # fmt: skip
+        for letter, (vol_name, vol) in zip("bcdefg", attached, strict=False):
+            mountpoint = "/var/log" if "log" in vol_name else "/data"
+            used = self.volume_used(vol)
+            mounts.append(
+                (f"/dev/sd{letter}", "xfs", mountpoint, vol["size_gb"] * GIB, used,
+                 _rng(vol_name, "fs")),
+            )  # fmt: skip
+        for device, fstype, mountpoint, size, used, vrng in mounts:
+            labels = _with(target, device=device, fstype=fstype, mountpoint=mountpoint)
+            files = size // 16384  # mkfs' default: one inode per 16 KiB
+            files_used = vrng.uniform(0.08, 0.42)
+            self.out.gauge("node_filesystem_size_bytes", "Filesystem size in bytes.",
+                           labels, float(size))  # fmt: skip
+            self.out.gauge("node_filesystem_avail_bytes",
+                           "Filesystem space available to non-root users in bytes.", labels,
+                           float(int(size * (1 - used))))  # fmt: skip
+            self.out.gauge("node_filesystem_files", "Filesystem total file nodes.",
+                           labels, float(files))  # fmt: skip
+            self.out.gauge("node_filesystem_files_free", "Filesystem total free file nodes.",
+                           labels, float(int(files * (1 - files_used))))  # fmt: skip
+            self.out.gauge("node_filesystem_readonly", "Filesystem read-only status.",
+                           labels, 0.0)  # fmt: skip
+
+    def volume_used(self, vol: dict[str, Any]) -> float:
+        """The share of a volume's filesystem in use; a full one keeps filling."""
+        cond = vol.get("condition")
+        used = vol["used_gb"] / vol["size_gb"]
+        if cond == "log_growth":
+            used = max(used, 0.975)
+        if cond in ("volume_full", "log_growth"):
+            used = min(1 - LAST_SLIVER, used + FILL_PER_HOUR * self.hours_since(vol))
+        return used
+
+    # --- the vSphere exporter ------------------------------------------------------------
+
+    def vsphere(self, name: str, vm: dict[str, Any]) -> None:
+        cond = vm.get("condition")
+        rng = _rng(name, "vsphere")
+        labels = {"job": "vmware", "instance": VCENTER, "vm_name": name,
+                  "host_name": vm["host"], "dc_name": DATACENTER, "cluster_name": CLUSTER}  # fmt: skip
+        out = self.out
+        out.gauge("vmware_vm_power_state", "VMWare VM Power state (On / Off)", labels,
+                  1.0 if vm.get("power") == "on" else 0.0)  # fmt: skip
+        out.gauge("vmware_vm_num_cpu", "VMWare Number of processors in the virtual machine",
+                  labels, float(vm["cpus"]))  # fmt: skip
+        out.gauge("vmware_vm_memory_max", "VMWare VM Memory Max availability in Mbytes",
+                  labels, float(vm["memory_gb"] * 1024))  # fmt: skip
+        tools = "toolsOk" if vm["tools"] == "running" and cond != "vm_hung" else "toolsNotRunning"
+        out.gauge("vmware_vm_guest_tools_running_status", "VM tools running status",
+                  _with(labels, tools_status=tools), 1.0)  # fmt: skip
+        cpu = rng.uniform(6, 48)
+        ready = rng.uniform(0.3, 2.6)
+        mem, balloon_mb, swapped_mb = rng.uniform(32, 72), 0.0, 0.0
+        if cond == "vm_hung":
+            cpu = rng.choice([rng.uniform(0, 2), 100.0 / vm["cpus"]])
+        elif cond == "memory_pressure":
+            cpu, mem = rng.uniform(35, 80), rng.uniform(95.5, 99.6)
+            balloon_mb, swapped_mb = rng.randint(400, 2400), rng.randint(1024, 6144)
+        elif cond == "cpu_saturated":
+            cpu = rng.uniform(96, 100)
+        elif cond == "cpu_contention":
+            cpu, ready = rng.uniform(55, 85), rng.uniform(18, 36)
+        # As vCenter reports them: percentages in hundredths, ready time in milliseconds
+        # summed over the VM's vCPUs per 20 s sample, memory in kilobytes.
+        out.gauge("vmware_vm_cpu_usage_average", "vmware_vm_cpu_usage_average", labels,
+                  float(int(cpu * 100)))  # fmt: skip
+        out.gauge("vmware_vm_cpu_ready_summation", "vmware_vm_cpu_ready_summation", labels,
+                  float(int(ready / 100 * 20000 * vm["cpus"])))  # fmt: skip
+        out.gauge("vmware_vm_mem_usage_average", "vmware_vm_mem_usage_average", labels,
+                  float(int(mem * 100)))  # fmt: skip
+        out.gauge("vmware_vm_mem_vmmemctl_average", "vmware_vm_mem_vmmemctl_average", labels,
+                  float(balloon_mb * 1024))  # fmt: skip
+        out.gauge("vmware_vm_mem_swapped_average", "vmware_vm_mem_swapped_average", labels,
+                  float(swapped_mb * 1024))  # fmt: skip
+
+    # --- kube-state-metrics and the kubelet --------------------------------------------
+
+    def pod(self, name: str, pod: dict[str, Any]) -> None:
+        namespace, short = name.split("/", 1)
+        labels = {"job": "kube-state-metrics", "instance": KSM_INSTANCE, "namespace": namespace,
+                  "pod": short, "container": CONTAINER}  # fmt: skip
+        cond = pod.get("condition")
+        deployment = self.objects.get(pod["deployment"], {})
+        bad_release = deployment.get("condition") == "bad_release"
+        crashing = bad_release or cond in ("crash_looping", "oom_killed", "config_error")
+        rng = _rng(name, "pod")
+        base = rng.choice([0, 0, 0, 1])
+        self.count(
+            "kube_pod_container_status_restarts_total",
+            "The number of container restarts per container.", labels,
+            RESTARTS_CRASHLOOP if crashing else 0.0, base,
+        )  # fmt: skip
+        self.out.gauge("kube_pod_container_status_waiting",
+                       "Describes whether the container is currently in waiting state.",
+                       labels, 1.0 if crashing else 0.0)  # fmt: skip
+        if crashing:
+            self.out.gauge("kube_pod_container_status_waiting_reason",
+                           "Describes the reason the container is currently in waiting state.",
+                           _with(labels, reason="CrashLoopBackOff"), 1.0)  # fmt: skip
+        last = "OOMKilled" if cond == "oom_killed" else "Error" if crashing else None
+        if last is None and base:
+            last = "Completed"
+        if last is not None:
+            self.out.gauge("kube_pod_container_status_last_terminated_reason",
+                           "Describes the last reason the container was in terminated state.",
+                           _with(labels, reason=last), 1.0)  # fmt: skip
+        node = f"k8s-node-{rng.randint(1, 6):02d}"
+        for resource, unit, value in (("memory", "byte", 512 * 1024**2), ("cpu", "core", 0.5)):
+            self.out.gauge("kube_pod_container_resource_limits",
+                           "The number of requested limit resource by a container.",
+                           _with(labels, node=node, resource=resource, unit=unit),
+                           float(value))  # fmt: skip
+
+    def deployment(self, name: str, dep: dict[str, Any]) -> None:
+        namespace, short = name.split("/", 1)
+        labels = {"job": "kube-state-metrics", "instance": KSM_INSTANCE, "namespace": namespace,
+                  "deployment": short}  # fmt: skip
+        available = 0 if dep.get("condition") == "bad_release" else dep["ready_replicas"]
+        generation = self.exporter._generation(
+            name, (dep["replicas"], dep["revision"]), dep["revision"]
+        )
+        out = self.out
+        out.gauge("kube_deployment_spec_replicas",
+                  "Number of desired pods for a deployment.", labels,
+                  float(dep["replicas"]))  # fmt: skip
+        out.gauge("kube_deployment_status_replicas_available",
+                  "The number of available replicas per deployment.", labels,
+                  float(available))  # fmt: skip
+        out.gauge("kube_deployment_status_replicas_updated",
+                  "The number of updated replicas per deployment.", labels,
+                  float(dep["replicas"]))  # fmt: skip
+        out.gauge("kube_deployment_metadata_generation",
+                  "Sequence number representing a specific generation of the desired state.",
+                  labels, float(generation))  # fmt: skip
+        out.gauge("kube_deployment_status_observed_generation",
+                  "The generation observed by the deployment controller.", labels,
+                  float(generation))  # fmt: skip
+
+    def claim(self, name: str, vol: dict[str, Any]) -> None:
+        """A volume no VM mounts is a PersistentVolumeClaim in ``default``, named alike."""
+        rng = _rng(name, "fs")
+        node = f"k8s-node-{_rng(name, 'node').randint(1, 6):02d}"
+        labels = {"job": "kubelet", "instance": f"{node}:{KUBELET_PORT}",
+                  "namespace": "default", "persistentvolumeclaim": name}  # fmt: skip
+        size = vol["size_gb"] * GIB
+        used = self.volume_used(vol)
+        inodes = size // 16384
+        inodes_used = int(inodes * rng.uniform(0.08, 0.42))
+        out = self.out
+        out.gauge("kubelet_volume_stats_capacity_bytes",
+                  "Capacity in bytes of the volume", labels, float(size))  # fmt: skip
+        out.gauge("kubelet_volume_stats_available_bytes",
+                  "Number of available bytes in the volume", labels,
+                  float(int(size * (1 - used))))  # fmt: skip
+        out.gauge("kubelet_volume_stats_used_bytes",
+                  "Number of used bytes in the volume", labels,
+                  float(int(size * used)))  # fmt: skip
+        out.gauge("kubelet_volume_stats_inodes", "Maximum number of inodes in the volume",
+                  labels, float(inodes))  # fmt: skip
+        out.gauge("kubelet_volume_stats_inodes_free", "Number of free inodes in the volume",
+                  labels, float(inodes - inodes_used))  # fmt: skip
+        out.gauge("kubelet_volume_stats_inodes_used", "Number of used inodes in the volume",
+                  labels, float(inodes_used))  # fmt: skip
+
+    # --- snmp_exporter (if_mib) ----------------------------------------------------------
+
+    def switch(self, name: str, device: dict[str, Any]) -> None:
+        target = {"job": "snmp", "instance": name}
+        answers = device.get("reachable", True) and name not in self.unreachable
+        self.up(target, answers)
+        boot = self.exporter.started - _rng(name, "device").randint(20, 700) * 86400
+        for index, (ifname, iface) in enumerate(sorted(device["interfaces"].items()), start=1):
+            labels = _with(
+                target, ifIndex=str(index), ifName=ifname,
+                ifDescr=ifname.replace("Gi", "GigabitEthernet", 1),
+                ifAlias=f"{name} to rack-{index:02d}",
+            )  # fmt: skip
+            cond = iface.get("condition")
+            rng = _rng(f"{name} {ifname}", "if")
+            rate = IF_ERRORS.get(cond, 0.0)
+            base = float(iface.get("errors") or rng.choice([0, 0, rng.randint(1, 40)]))
+            self.count("ifInErrors", "The number of inbound packets that contained errors "
+                       "preventing them from being deliverable to a higher-layer protocol - "
+                       "1.3.6.1.2.1.2.2.1.14", labels, rate, base, emit=answers)  # fmt: skip
+            self.count("ifOutErrors", "The number of outbound packets that could not be "
+                       "transmitted because of errors - 1.3.6.1.2.1.2.2.1.20", labels,
+                       rate / 20, rng.randint(0, 5), emit=answers)  # fmt: skip
+            if not answers:
+                continue
+            oper, changed = self.oper_status(iface, rng, boot)
+            self.out.gauge("ifAdminStatus", "The desired state of the interface - "
+                           "1.3.6.1.2.1.2.2.1.7", labels,
+                           1.0 if iface["admin"] == "up" else 2.0)  # fmt: skip
+            self.out.gauge("ifOperStatus", "The current operational state of the interface - "
+                           "1.3.6.1.2.1.2.2.1.8", labels, float(oper))  # fmt: skip
+            self.out.gauge("ifLastChange", "The value of sysUpTime at the time the interface "
+                           "entered its current operational state - 1.3.6.1.2.1.2.2.1.9",
+                           labels, float(int((changed - boot) * 100)))  # fmt: skip
+
+    def oper_status(self, iface: dict[str, Any], rng: random.Random, boot: float) -> tuple[int, float]:
+        """(ifOperStatus: 1 up, 2 down; when it last changed). A flapping link changes
+        every 15 s, a failing optic every 40 s."""
+        cond = iface.get("condition")
+        period = {"flapping": 15.0, "physical_fault": 40.0}.get(cond or "")
+        if period is not None:
+            phase = int(self.now // period)
+            return (1 if phase % 2 == 0 else 2), phase * period
+        since = iface.get("condition_at") or (self.exporter.started - rng.randint(3000, 90000) * 60)
+        since = max(float(since), boot + 60)
+        up = iface["oper"] == "up" and iface["admin"] == "up"
+        return (1 if up else 2), since
+
+    # --- blackbox_exporter ---------------------------------------------------------------
+
+    def probe(self, name: str, obj: dict[str, Any]) -> None:
+        rng = _rng(name, "probe")
+        if obj["kind"] == "vm":
+            url = f"http://{name}/"
+            cond = obj.get("condition")
+            failing = cond == "vm_hung" or obj.get("power") != "on" or name in self.unreachable
+            status, duration = (0, 5.0) if failing else (200, rng.uniform(0.01, 0.08))
+            if cond == "memory_pressure" and not failing:
+                duration = rng.uniform(1.5, 4.0)
+        else:
+            namespace, short = name.split("/", 1)
+            url = f"http://{short}.{namespace}.svc:8080/healthz"
+            cond = obj.get("condition")
+            status, duration = 200, rng.uniform(0.01, 0.12)
+            if cond == "bad_release":
+                status, duration = 503, rng.uniform(0.002, 0.01)
+            elif cond == "dependency_down":
+                status, duration = 500, rng.uniform(0.05, 0.3)
+            elif cond == "saturated":
+                duration = rng.uniform(1.2, 3.8)
+        target = {"job": "blackbox", "instance": url}
+        self.up(target, True)
+        self.out.gauge("probe_success", "Displays whether or not the probe was a success",
+                       target, 1.0 if 200 <= status < 300 else 0.0)  # fmt: skip
+        self.out.gauge("probe_http_status_code", "Response HTTP status code", target,
+                       float(status))  # fmt: skip
+        self.out.gauge("probe_duration_seconds",
+                       "Returns how long the probe took to complete in seconds", target,
+                       round(duration, 4))  # fmt: skip
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+def serve(host: str, port: int, exporter: Exporter | None = None) -> ThreadingHTTPServer:
+    """An HTTP server answering ``GET /metrics`` (and nothing else) with the exposition."""
+    exporter = exporter if exporter is not None else Exporter()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            if self.path.split("?", 1)[0] != "/metrics":
+                self.send_error(404, "only /metrics is served here")
+                return
+            body = exporter.exposition()
+            self.send_response(200)
+            self.send_header("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return  # scrapes every second would drown the log
+
+    return ThreadingHTTPServer((host, port), Handler)
