@@ -12,7 +12,8 @@ PYTEST_ARGS ?=
 # moves every pin to the newest release the ranges in pyproject.toml allow.
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: setup setup-dev run test lint check-deploy clean bench lock lock-upgrade
+.PHONY: setup setup-dev run test lint check-deploy clean bench lock lock-upgrade \
+	prometheus-mcp lock-prometheus-mcp
 
 # What running needs (`make run`), then the test tooling and linters on top (`make test`,
 # `make lint`, the replay's extras). Each stamp is redone when the dependencies change.
@@ -36,12 +37,34 @@ lock-upgrade: $(DEV_DEPS)
 	$(BIN)/pip install --quiet "uv>=0.13,<0.14"
 	$(UV_COMPILE) --upgrade
 
+# The third-party Prometheus MCP server (PyPI's prometheus-mcp-server), unmodified, in a
+# virtualenv of its own: exact versions and hashes from requirements/prometheus-mcp.txt, so
+# a fresh clone runs what CI tested. Its python-dotenv loads the first .env found walking up
+# from its own files: the empty one laid beside it stops the walk before the project's .env.
+# `make lock-prometheus-mcp` re-resolves the pins after editing requirements/prometheus-mcp.in.
+PROMETHEUS_MCP_DIR := var/prometheus-mcp
+PROMETHEUS_MCP_REQS := requirements/prometheus-mcp.txt
+PROMETHEUS_MCP_STAMP := $(PROMETHEUS_MCP_DIR)/.installed
+$(PROMETHEUS_MCP_STAMP): $(PROMETHEUS_MCP_REQS)
+	rm -rf $(PROMETHEUS_MCP_DIR)
+	$(PYTHON) -m venv $(PROMETHEUS_MCP_DIR)
+	echo "# Empty on purpose: the server's python-dotenv stops here." > $(PROMETHEUS_MCP_DIR)/.env
+	$(PROMETHEUS_MCP_DIR)/bin/pip install --quiet --upgrade pip
+	$(PROMETHEUS_MCP_DIR)/bin/pip install --quiet --require-hashes --no-deps -r $(PROMETHEUS_MCP_REQS)
+	$(PROMETHEUS_MCP_DIR)/bin/pip check
+	touch $@
+prometheus-mcp: $(PROMETHEUS_MCP_STAMP)
+lock-prometheus-mcp: $(DEV_DEPS)
+	$(BIN)/pip install --quiet "uv>=0.13,<0.14"
+	$(BIN)/uv pip compile requirements/prometheus-mcp.in --generate-hashes --universal \
+	  --python-version 3.11 --quiet -o $(PROMETHEUS_MCP_REQS)
+
 .env:
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > .env
 	@echo "Wrote .env with a generated SECRET_KEY"
 
 setup: $(RUN_DEPS) .env
-setup-dev: $(DEV_DEPS) .env
+setup-dev: $(DEV_DEPS) .env prometheus-mcp
 
 # Everything on the embedded defaults: SQLite under var/, the local analyzer, demo history.
 run: setup

@@ -118,8 +118,7 @@ class _Families:
         family = self._families.get(name)
         if family is None:
             family = self._families[name] = make()
-        family.add_metric([labels[k] for k in family._labelnames], value)  # type: ignore[attr-defined]
-
+        family.add_metric([labels[k] for k in family._labelnames], value)  # type: ignore[union-attr]
 
     def __iter__(self) -> Iterator[Metric]:
         return iter(self._families.values())
@@ -169,7 +168,9 @@ class Exporter:
 
     # --- counters ------------------------------------------------------------------------
 
-    def _count(self, name: str, labels: dict[str, str], rate: float, base: float, dt: float) -> float:
+    def _count(
+        self, name: str, labels: dict[str, str], rate: float, base: float, dt: float
+    ) -> float:
         key = (name, tuple(sorted(labels.items())))
         value = self._counters.get(key, base) + rate * dt
         self._counters[key] = value
@@ -287,16 +288,21 @@ class _Scrape:
         # The counters keep counting on the machine while nobody can read them.
         rng = _rng(name, "node")
         faults = self.exporter._count(
-            "node_vmstat_pgmajfault", target, PGMAJFAULT.get(cond, PGMAJFAULT[None]),
-            rng.randint(10_000, 900_000), self.dt,
-        )  # fmt: skip
+            "node_vmstat_pgmajfault",
+            target,
+            PGMAJFAULT.get(cond, PGMAJFAULT[None]),
+            rng.randint(10_000, 900_000),
+            self.dt,
+        )
         if down:
             return
         out = self.out
         load = {
-            "cpu_saturated": 2.5, "memory_pressure": 1.8, "cpu_contention": 1.4,
+            "cpu_saturated": 2.5,
+            "memory_pressure": 1.8,
+            "cpu_contention": 1.4,
             "undersized": 3.0,
-        }.get(cond or "", rng.uniform(0.1, 0.6)) * cpus  # fmt: skip
+        }.get(cond or "", rng.uniform(0.1, 0.6)) * cpus
         for minutes, factor in ((1, 1.0), (5, 0.95), (15, 0.85)):
             out.gauge(
                 f"node_load{minutes}", f"{minutes}m load average.", target, round(load * factor, 2)
@@ -305,61 +311,100 @@ class _Scrape:
         available = {"memory_pressure": rng.uniform(0.02, 0.04), "undersized": 0.05}.get(
             cond or "", rng.uniform(0.35, 0.65)
         )
-        out.gauge("node_memory_MemTotal_bytes", "Memory information field MemTotal_bytes.",
-                  target, float(total))  # fmt: skip
-        out.gauge("node_memory_MemAvailable_bytes",
-                  "Memory information field MemAvailable_bytes.", target,
-                  float(int(total * available)))  # fmt: skip
+        out.gauge(
+            "node_memory_MemTotal_bytes",
+            "Memory information field MemTotal_bytes.",
+            target,
+            float(total),
+        )
+        out.gauge(
+            "node_memory_MemAvailable_bytes",
+            "Memory information field MemAvailable_bytes.",
+            target,
+            float(int(total * available)),
+        )
         swap = 4 * GIB
         swap_free = rng.uniform(0.05, 0.3) if cond == "memory_pressure" else rng.uniform(0.97, 1)
-        out.gauge("node_memory_SwapTotal_bytes", "Memory information field SwapTotal_bytes.",
-                  target, float(swap))  # fmt: skip
-        out.gauge("node_memory_SwapFree_bytes", "Memory information field SwapFree_bytes.",
-                  target, float(int(swap * swap_free)))  # fmt: skip
-        out.untyped("node_vmstat_pgmajfault", "/proc/vmstat information field pgmajfault.",
-                    target, float(int(faults)))  # fmt: skip
+        out.gauge(
+            "node_memory_SwapTotal_bytes",
+            "Memory information field SwapTotal_bytes.",
+            target,
+            float(swap),
+        )
+        out.gauge(
+            "node_memory_SwapFree_bytes",
+            "Memory information field SwapFree_bytes.",
+            target,
+            float(int(swap * swap_free)),
+        )
+        out.untyped(
+            "node_vmstat_pgmajfault",
+            "/proc/vmstat information field pgmajfault.",
+            target,
+            float(int(faults)),
+        )
         self.filesystems(name, obj, target)
         device = _with(target, device="eth0")
         for direction, packets in (("receive", RX_PACKETS), ("transmit", TX_PACKETS)):
             self.count(
                 f"node_network_{direction}_packets_total",
-                f"Network device statistic {direction}_packets.", device, packets,
+                f"Network device statistic {direction}_packets.",
+                device,
+                packets,
                 rng.randint(10**8, 10**9),
-            )  # fmt: skip
+            )
             self.count(
                 f"node_network_{direction}_errs_total",
-                f"Network device statistic {direction}_errs.", device, 0.0, rng.randint(0, 30),
-            )  # fmt: skip
+                f"Network device statistic {direction}_errs.",
+                device,
+                0.0,
+                rng.randint(0, 30),
+            )
 
     def filesystems(self, name: str, obj: dict[str, Any], target: dict[str, str]) -> None:
         rng = _rng(name, "rootfs")
         mounts = [("/dev/sda1", "ext4", "/", 50 * GIB, rng.uniform(0.25, 0.55), rng)]
         attached = sorted(
-            (n, v) for n, v in self.objects.items()
+            (n, v)
+            for n, v in self.objects.items()
             if v["kind"] == "volume" and v.get("attached_to") == name
-        )  # fmt: skip
+        )
         for letter, (vol_name, vol) in zip("bcdefg", attached, strict=False):
             mountpoint = "/var/log" if "log" in vol_name else "/data"
             used = self.volume_used(vol)
             mounts.append(
-                (f"/dev/sd{letter}", "xfs", mountpoint, vol["size_gb"] * GIB, used,
-                 _rng(vol_name, "fs")),
-            )  # fmt: skip
+                (
+                    f"/dev/sd{letter}",
+                    "xfs",
+                    mountpoint,
+                    vol["size_gb"] * GIB,
+                    used,
+                    _rng(vol_name, "fs"),
+                ),
+            )
         for device, fstype, mountpoint, size, used, vrng in mounts:
             labels = _with(target, device=device, fstype=fstype, mountpoint=mountpoint)
             files = size // 16384  # mkfs' default: one inode per 16 KiB
             files_used = vrng.uniform(0.08, 0.42)
-            self.out.gauge("node_filesystem_size_bytes", "Filesystem size in bytes.",
-                           labels, float(size))  # fmt: skip
-            self.out.gauge("node_filesystem_avail_bytes",
-                           "Filesystem space available to non-root users in bytes.", labels,
-                           float(int(size * (1 - used))))  # fmt: skip
-            self.out.gauge("node_filesystem_files", "Filesystem total file nodes.",
-                           labels, float(files))  # fmt: skip
-            self.out.gauge("node_filesystem_files_free", "Filesystem total free file nodes.",
-                           labels, float(int(files * (1 - files_used))))  # fmt: skip
-            self.out.gauge("node_filesystem_readonly", "Filesystem read-only status.",
-                           labels, 0.0)  # fmt: skip
+            self.out.gauge(
+                "node_filesystem_size_bytes", "Filesystem size in bytes.", labels, float(size)
+            )
+            self.out.gauge(
+                "node_filesystem_avail_bytes",
+                "Filesystem space available to non-root users in bytes.",
+                labels,
+                float(int(size * (1 - used))),
+            )
+            self.out.gauge(
+                "node_filesystem_files", "Filesystem total file nodes.", labels, float(files)
+            )
+            self.out.gauge(
+                "node_filesystem_files_free",
+                "Filesystem total free file nodes.",
+                labels,
+                float(int(files * (1 - files_used))),
+            )
+            self.out.gauge("node_filesystem_readonly", "Filesystem read-only status.", labels, 0.0)
 
     def volume_used(self, vol: dict[str, Any]) -> float:
         """The share of a volume's filesystem in use; a full one keeps filling."""
@@ -376,18 +421,40 @@ class _Scrape:
     def vsphere(self, name: str, vm: dict[str, Any]) -> None:
         cond = vm.get("condition")
         rng = _rng(name, "vsphere")
-        labels = {"job": "vmware", "instance": VCENTER, "vm_name": name,
-                  "host_name": vm["host"], "dc_name": DATACENTER, "cluster_name": CLUSTER}  # fmt: skip
+        labels = {
+            "job": "vmware",
+            "instance": VCENTER,
+            "vm_name": name,
+            "host_name": vm["host"],
+            "dc_name": DATACENTER,
+            "cluster_name": CLUSTER,
+        }
         out = self.out
-        out.gauge("vmware_vm_power_state", "VMWare VM Power state (On / Off)", labels,
-                  1.0 if vm.get("power") == "on" else 0.0)  # fmt: skip
-        out.gauge("vmware_vm_num_cpu", "VMWare Number of processors in the virtual machine",
-                  labels, float(vm["cpus"]))  # fmt: skip
-        out.gauge("vmware_vm_memory_max", "VMWare VM Memory Max availability in Mbytes",
-                  labels, float(vm["memory_gb"] * 1024))  # fmt: skip
+        out.gauge(
+            "vmware_vm_power_state",
+            "VMWare VM Power state (On / Off)",
+            labels,
+            1.0 if vm.get("power") == "on" else 0.0,
+        )
+        out.gauge(
+            "vmware_vm_num_cpu",
+            "VMWare Number of processors in the virtual machine",
+            labels,
+            float(vm["cpus"]),
+        )
+        out.gauge(
+            "vmware_vm_memory_max",
+            "VMWare VM Memory Max availability in Mbytes",
+            labels,
+            float(vm["memory_gb"] * 1024),
+        )
         tools = "toolsOk" if vm["tools"] == "running" and cond != "vm_hung" else "toolsNotRunning"
-        out.gauge("vmware_vm_guest_tools_running_status", "VM tools running status",
-                  _with(labels, tools_status=tools), 1.0)  # fmt: skip
+        out.gauge(
+            "vmware_vm_guest_tools_running_status",
+            "VM tools running status",
+            _with(labels, tools_status=tools),
+            1.0,
+        )
         cpu = rng.uniform(6, 48)
         ready = rng.uniform(0.3, 2.6)
         mem, balloon_mb, swapped_mb = rng.uniform(32, 72), 0.0, 0.0
@@ -402,23 +469,48 @@ class _Scrape:
             cpu, ready = rng.uniform(55, 85), rng.uniform(18, 36)
         # As vCenter reports them: percentages in hundredths, ready time in milliseconds
         # summed over the VM's vCPUs per 20 s sample, memory in kilobytes.
-        out.gauge("vmware_vm_cpu_usage_average", "vmware_vm_cpu_usage_average", labels,
-                  float(int(cpu * 100)))  # fmt: skip
-        out.gauge("vmware_vm_cpu_ready_summation", "vmware_vm_cpu_ready_summation", labels,
-                  float(int(ready / 100 * 20000 * vm["cpus"])))  # fmt: skip
-        out.gauge("vmware_vm_mem_usage_average", "vmware_vm_mem_usage_average", labels,
-                  float(int(mem * 100)))  # fmt: skip
-        out.gauge("vmware_vm_mem_vmmemctl_average", "vmware_vm_mem_vmmemctl_average", labels,
-                  float(balloon_mb * 1024))  # fmt: skip
-        out.gauge("vmware_vm_mem_swapped_average", "vmware_vm_mem_swapped_average", labels,
-                  float(swapped_mb * 1024))  # fmt: skip
+        out.gauge(
+            "vmware_vm_cpu_usage_average",
+            "vmware_vm_cpu_usage_average",
+            labels,
+            float(int(cpu * 100)),
+        )
+        out.gauge(
+            "vmware_vm_cpu_ready_summation",
+            "vmware_vm_cpu_ready_summation",
+            labels,
+            float(int(ready / 100 * 20000 * vm["cpus"])),
+        )
+        out.gauge(
+            "vmware_vm_mem_usage_average",
+            "vmware_vm_mem_usage_average",
+            labels,
+            float(int(mem * 100)),
+        )
+        out.gauge(
+            "vmware_vm_mem_vmmemctl_average",
+            "vmware_vm_mem_vmmemctl_average",
+            labels,
+            float(balloon_mb * 1024),
+        )
+        out.gauge(
+            "vmware_vm_mem_swapped_average",
+            "vmware_vm_mem_swapped_average",
+            labels,
+            float(swapped_mb * 1024),
+        )
 
     # --- kube-state-metrics and the kubelet --------------------------------------------
 
     def pod(self, name: str, pod: dict[str, Any]) -> None:
         namespace, short = name.split("/", 1)
-        labels = {"job": "kube-state-metrics", "instance": KSM_INSTANCE, "namespace": namespace,
-                  "pod": short, "container": CONTAINER}  # fmt: skip
+        labels = {
+            "job": "kube-state-metrics",
+            "instance": KSM_INSTANCE,
+            "namespace": namespace,
+            "pod": short,
+            "container": CONTAINER,
+        }
         cond = pod.get("condition")
         deployment = self.objects.get(pod["deployment"], {})
         bad_release = deployment.get("condition") == "bad_release"
@@ -427,80 +519,138 @@ class _Scrape:
         base = rng.choice([0, 0, 0, 1])
         self.count(
             "kube_pod_container_status_restarts_total",
-            "The number of container restarts per container.", labels,
-            RESTARTS_CRASHLOOP if crashing else 0.0, base,
-        )  # fmt: skip
-        self.out.gauge("kube_pod_container_status_waiting",
-                       "Describes whether the container is currently in waiting state.",
-                       labels, 1.0 if crashing else 0.0)  # fmt: skip
+            "The number of container restarts per container.",
+            labels,
+            RESTARTS_CRASHLOOP if crashing else 0.0,
+            base,
+        )
+        self.out.gauge(
+            "kube_pod_container_status_waiting",
+            "Describes whether the container is currently in waiting state.",
+            labels,
+            1.0 if crashing else 0.0,
+        )
         if crashing:
-            self.out.gauge("kube_pod_container_status_waiting_reason",
-                           "Describes the reason the container is currently in waiting state.",
-                           _with(labels, reason="CrashLoopBackOff"), 1.0)  # fmt: skip
+            self.out.gauge(
+                "kube_pod_container_status_waiting_reason",
+                "Describes the reason the container is currently in waiting state.",
+                _with(labels, reason="CrashLoopBackOff"),
+                1.0,
+            )
         last = "OOMKilled" if cond == "oom_killed" else "Error" if crashing else None
         if last is None and base:
             last = "Completed"
         if last is not None:
-            self.out.gauge("kube_pod_container_status_last_terminated_reason",
-                           "Describes the last reason the container was in terminated state.",
-                           _with(labels, reason=last), 1.0)  # fmt: skip
+            self.out.gauge(
+                "kube_pod_container_status_last_terminated_reason",
+                "Describes the last reason the container was in terminated state.",
+                _with(labels, reason=last),
+                1.0,
+            )
         node = f"k8s-node-{rng.randint(1, 6):02d}"
         for resource, unit, value in (("memory", "byte", 512 * 1024**2), ("cpu", "core", 0.5)):
-            self.out.gauge("kube_pod_container_resource_limits",
-                           "The number of requested limit resource by a container.",
-                           _with(labels, node=node, resource=resource, unit=unit),
-                           float(value))  # fmt: skip
+            self.out.gauge(
+                "kube_pod_container_resource_limits",
+                "The number of requested limit resource by a container.",
+                _with(labels, node=node, resource=resource, unit=unit),
+                float(value),
+            )
 
     def deployment(self, name: str, dep: dict[str, Any]) -> None:
         namespace, short = name.split("/", 1)
-        labels = {"job": "kube-state-metrics", "instance": KSM_INSTANCE, "namespace": namespace,
-                  "deployment": short}  # fmt: skip
+        labels = {
+            "job": "kube-state-metrics",
+            "instance": KSM_INSTANCE,
+            "namespace": namespace,
+            "deployment": short,
+        }
         available = 0 if dep.get("condition") == "bad_release" else dep["ready_replicas"]
         generation = self.exporter._generation(
             name, (dep["replicas"], dep["revision"]), dep["revision"]
         )
         out = self.out
-        out.gauge("kube_deployment_spec_replicas",
-                  "Number of desired pods for a deployment.", labels,
-                  float(dep["replicas"]))  # fmt: skip
-        out.gauge("kube_deployment_status_replicas_available",
-                  "The number of available replicas per deployment.", labels,
-                  float(available))  # fmt: skip
-        out.gauge("kube_deployment_status_replicas_updated",
-                  "The number of updated replicas per deployment.", labels,
-                  float(dep["replicas"]))  # fmt: skip
-        out.gauge("kube_deployment_metadata_generation",
-                  "Sequence number representing a specific generation of the desired state.",
-                  labels, float(generation))  # fmt: skip
-        out.gauge("kube_deployment_status_observed_generation",
-                  "The generation observed by the deployment controller.", labels,
-                  float(generation))  # fmt: skip
+        out.gauge(
+            "kube_deployment_spec_replicas",
+            "Number of desired pods for a deployment.",
+            labels,
+            float(dep["replicas"]),
+        )
+        out.gauge(
+            "kube_deployment_status_replicas_available",
+            "The number of available replicas per deployment.",
+            labels,
+            float(available),
+        )
+        out.gauge(
+            "kube_deployment_status_replicas_updated",
+            "The number of updated replicas per deployment.",
+            labels,
+            float(dep["replicas"]),
+        )
+        out.gauge(
+            "kube_deployment_metadata_generation",
+            "Sequence number representing a specific generation of the desired state.",
+            labels,
+            float(generation),
+        )
+        out.gauge(
+            "kube_deployment_status_observed_generation",
+            "The generation observed by the deployment controller.",
+            labels,
+            float(generation),
+        )
 
     def claim(self, name: str, vol: dict[str, Any]) -> None:
         """A volume no VM mounts is a PersistentVolumeClaim in ``default``, named alike."""
         rng = _rng(name, "fs")
         node = f"k8s-node-{_rng(name, 'node').randint(1, 6):02d}"
-        labels = {"job": "kubelet", "instance": f"{node}:{KUBELET_PORT}",
-                  "namespace": "default", "persistentvolumeclaim": name}  # fmt: skip
+        labels = {
+            "job": "kubelet",
+            "instance": f"{node}:{KUBELET_PORT}",
+            "namespace": "default",
+            "persistentvolumeclaim": name,
+        }
         size = vol["size_gb"] * GIB
         used = self.volume_used(vol)
         inodes = size // 16384
         inodes_used = int(inodes * rng.uniform(0.08, 0.42))
         out = self.out
-        out.gauge("kubelet_volume_stats_capacity_bytes",
-                  "Capacity in bytes of the volume", labels, float(size))  # fmt: skip
-        out.gauge("kubelet_volume_stats_available_bytes",
-                  "Number of available bytes in the volume", labels,
-                  float(int(size * (1 - used))))  # fmt: skip
-        out.gauge("kubelet_volume_stats_used_bytes",
-                  "Number of used bytes in the volume", labels,
-                  float(int(size * used)))  # fmt: skip
-        out.gauge("kubelet_volume_stats_inodes", "Maximum number of inodes in the volume",
-                  labels, float(inodes))  # fmt: skip
-        out.gauge("kubelet_volume_stats_inodes_free", "Number of free inodes in the volume",
-                  labels, float(inodes - inodes_used))  # fmt: skip
-        out.gauge("kubelet_volume_stats_inodes_used", "Number of used inodes in the volume",
-                  labels, float(inodes_used))  # fmt: skip
+        out.gauge(
+            "kubelet_volume_stats_capacity_bytes",
+            "Capacity in bytes of the volume",
+            labels,
+            float(size),
+        )
+        out.gauge(
+            "kubelet_volume_stats_available_bytes",
+            "Number of available bytes in the volume",
+            labels,
+            float(int(size * (1 - used))),
+        )
+        out.gauge(
+            "kubelet_volume_stats_used_bytes",
+            "Number of used bytes in the volume",
+            labels,
+            float(int(size * used)),
+        )
+        out.gauge(
+            "kubelet_volume_stats_inodes",
+            "Maximum number of inodes in the volume",
+            labels,
+            float(inodes),
+        )
+        out.gauge(
+            "kubelet_volume_stats_inodes_free",
+            "Number of free inodes in the volume",
+            labels,
+            float(inodes - inodes_used),
+        )
+        out.gauge(
+            "kubelet_volume_stats_inodes_used",
+            "Number of used inodes in the volume",
+            labels,
+            float(inodes_used),
+        )
 
     # --- snmp_exporter (if_mib) ----------------------------------------------------------
 
@@ -511,33 +661,61 @@ class _Scrape:
         boot = self.exporter.started - _rng(name, "device").randint(20, 700) * 86400
         for index, (ifname, iface) in enumerate(sorted(device["interfaces"].items()), start=1):
             labels = _with(
-                target, ifIndex=str(index), ifName=ifname,
+                target,
+                ifIndex=str(index),
+                ifName=ifname,
                 ifDescr=ifname.replace("Gi", "GigabitEthernet", 1),
                 ifAlias=f"{name} to rack-{index:02d}",
-            )  # fmt: skip
+            )
             cond = iface.get("condition")
             rng = _rng(f"{name} {ifname}", "if")
             rate = IF_ERRORS.get(cond, 0.0)
             base = float(iface.get("errors") or rng.choice([0, 0, rng.randint(1, 40)]))
-            self.count("ifInErrors", "The number of inbound packets that contained errors "
-                       "preventing them from being deliverable to a higher-layer protocol - "
-                       "1.3.6.1.2.1.2.2.1.14", labels, rate, base, emit=answers)  # fmt: skip
-            self.count("ifOutErrors", "The number of outbound packets that could not be "
-                       "transmitted because of errors - 1.3.6.1.2.1.2.2.1.20", labels,
-                       rate / 20, rng.randint(0, 5), emit=answers)  # fmt: skip
+            self.count(
+                "ifInErrors",
+                "The number of inbound packets that contained errors "
+                "preventing them from being deliverable to a higher-layer protocol - "
+                "1.3.6.1.2.1.2.2.1.14",
+                labels,
+                rate,
+                base,
+                emit=answers,
+            )
+            self.count(
+                "ifOutErrors",
+                "The number of outbound packets that could not be "
+                "transmitted because of errors - 1.3.6.1.2.1.2.2.1.20",
+                labels,
+                rate / 20,
+                rng.randint(0, 5),
+                emit=answers,
+            )
             if not answers:
                 continue
             oper, changed = self.oper_status(iface, rng, boot)
-            self.out.gauge("ifAdminStatus", "The desired state of the interface - "
-                           "1.3.6.1.2.1.2.2.1.7", labels,
-                           1.0 if iface["admin"] == "up" else 2.0)  # fmt: skip
-            self.out.gauge("ifOperStatus", "The current operational state of the interface - "
-                           "1.3.6.1.2.1.2.2.1.8", labels, float(oper))  # fmt: skip
-            self.out.gauge("ifLastChange", "The value of sysUpTime at the time the interface "
-                           "entered its current operational state - 1.3.6.1.2.1.2.2.1.9",
-                           labels, float(int((changed - boot) * 100)))  # fmt: skip
+            self.out.gauge(
+                "ifAdminStatus",
+                "The desired state of the interface - 1.3.6.1.2.1.2.2.1.7",
+                labels,
+                1.0 if iface["admin"] == "up" else 2.0,
+            )
+            self.out.gauge(
+                "ifOperStatus",
+                "The current operational state of the interface - 1.3.6.1.2.1.2.2.1.8",
+                labels,
+                float(oper),
+            )
+            self.out.gauge(
+                "ifLastChange",
+                "The value of sysUpTime at the time the interface "
+                "entered its current operational state - 1.3.6.1.2.1.2.2.1.9",
+                labels,
+                float(int((changed - boot) * 100)),
+            )
 
-    def oper_status(self, iface: dict[str, Any], rng: random.Random, boot: float) -> tuple[int, float]:
+    def oper_status(
+        self, iface: dict[str, Any], rng: random.Random, boot: float
+    ) -> tuple[int, float]:
         """(ifOperStatus: 1 up, 2 down; when it last changed). A flapping link changes
         every 15 s, a failing optic every 40 s."""
         cond = iface.get("condition")
@@ -574,13 +752,19 @@ class _Scrape:
                 duration = rng.uniform(1.2, 3.8)
         target = {"job": "blackbox", "instance": url}
         self.up(target, True)
-        self.out.gauge("probe_success", "Displays whether or not the probe was a success",
-                       target, 1.0 if 200 <= status < 300 else 0.0)  # fmt: skip
-        self.out.gauge("probe_http_status_code", "Response HTTP status code", target,
-                       float(status))  # fmt: skip
-        self.out.gauge("probe_duration_seconds",
-                       "Returns how long the probe took to complete in seconds", target,
-                       round(duration, 4))  # fmt: skip
+        self.out.gauge(
+            "probe_success",
+            "Displays whether or not the probe was a success",
+            target,
+            1.0 if 200 <= status < 300 else 0.0,
+        )
+        self.out.gauge("probe_http_status_code", "Response HTTP status code", target, float(status))
+        self.out.gauge(
+            "probe_duration_seconds",
+            "Returns how long the probe took to complete in seconds",
+            target,
+            round(duration, 4),
+        )
 
 
 # --- serving -------------------------------------------------------------------------------
@@ -588,21 +772,21 @@ class _Scrape:
 
 def serve(host: str, port: int, exporter: Exporter | None = None) -> ThreadingHTTPServer:
     """An HTTP server answering ``GET /metrics`` (and nothing else) with the exposition."""
-    exporter = exporter if exporter is not None else Exporter()
+    source = exporter if exporter is not None else Exporter()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_GET(self) -> None:
             if self.path.split("?", 1)[0] != "/metrics":
                 self.send_error(404, "only /metrics is served here")
                 return
-            body = exporter.exposition()
+            body = source.exposition()
             self.send_response(200)
             self.send_header("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return  # scrapes every second would drown the log
 
     return ThreadingHTTPServer((host, port), Handler)
