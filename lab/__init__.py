@@ -10,5 +10,7 @@ Modules: ``inventory`` (what exists at reset), ``engine`` (what each write does 
 state, pure functions over plain dicts), ``signals`` (what an investigator sees: readings,
 never a condition's name), ``state`` (the SQLite store), ``server`` (the platform MCP
 server connectors use), ``control`` (the separate control server: staging, reset, the
-labelled truth), ``__main__`` (``python -m lab [control | http [--control]]``).
+labelled truth), ``exporter`` (the state as node_exporter, kube-state-metrics, snmp_exporter…
+series for Prometheus), ``__main__`` (``python -m lab [control | http [--control] |
+exporter]``).
 """
