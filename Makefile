@@ -96,7 +96,7 @@ lint: setup-dev
 # exporter's exposition through promtool's linter. The linter's only accepted complaints are
 # about the names the real exporters use (IF-MIB's camelCase and its counters without
 # _total, node_exporter's /proc/meminfo fields); docs/investigation.md lists them.
-EXPORTER_LINT_ACCEPTED := ^(if(AdminStatus|OperStatus|LastChange|InErrors|OutErrors) |node_memory_(MemAvailable|MemTotal|SwapFree|SwapTotal)_bytes metric names )
+EXPORTER_LINT_ACCEPTED := ^(if(AdminStatus|OperStatus|LastChange|InErrors|OutErrors) ((label|metric) names should be written in .snake_case. not .camelCase.|counter metrics should have ._total. suffix)|node_memory_(MemAvailable|MemTotal|SwapFree|SwapTotal)_bytes metric names should be written in .snake_case. not .camelCase.)$$
 check-deploy: setup
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool check config deploy/prometheus/prometheus.yml
