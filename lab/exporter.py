@@ -287,12 +287,13 @@ class _Scrape:
         self.up(target, not down)
         # The counters keep counting on the machine while nobody can read them.
         rng = _rng(name, "node")
-        faults = self.exporter._count(
+        self.count(
             "node_vmstat_pgmajfault",
+            "/proc/vmstat information field pgmajfault.",
             target,
             PGMAJFAULT.get(cond, PGMAJFAULT[None]),
             rng.randint(10_000, 900_000),
-            self.dt,
+            emit=not down,
         )
         if down:
             return
@@ -336,12 +337,6 @@ class _Scrape:
             "Memory information field SwapFree_bytes.",
             target,
             float(int(swap * swap_free)),
-        )
-        out.untyped(
-            "node_vmstat_pgmajfault",
-            "/proc/vmstat information field pgmajfault.",
-            target,
-            float(int(faults)),
         )
         self.filesystems(name, obj, target)
         device = _with(target, device="eth0")
