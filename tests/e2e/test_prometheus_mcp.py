@@ -129,10 +129,13 @@ class PrometheusMcp:
         return float(result[0]["value"][1]) if result else None
 
 
-@pytest.mark.skipif(not PROMETHEUS.exists(), reason="needs /usr/bin/prometheus (Debian)")
 def test_the_prometheus_mcp_server_sees_a_staged_condition_rise_and_the_fix_end_it(
     tmp_path, monkeypatch
 ):
+    assert PROMETHEUS.exists(), (
+        "needs Debian's Prometheus at /usr/bin/prometheus: apt-get install prometheus "
+        "(.ci/run installs it)"
+    )
     command = installed_server()
     state = tmp_path / "lab.sqlite3"
     monkeypatch.setenv("LAB_STATE_PATH", str(state))
