@@ -50,8 +50,9 @@ and dots. An FQDN is a host name with dots; its short name is its first label. A
 backing volume after the claim), that is also a host-name-shaped identifier.
 
 **IP addresses**: IPv4 dotted quads (each part 0-255) and IPv6 (``2001:db8::1``, also in
-brackets with a port, ``[2001:db8::1]:9100``). An address names no object here: the
-platforms look objects up by name.
+brackets with a port, ``[2001:db8::1]:9100``). An address in an alert's labels is the
+scrape target, not the object (``host_of`` gives ""); an IPv4 address given as the affected
+system is a host, as the submitter named it.
 """
 
 from __future__ import annotations
@@ -305,6 +306,10 @@ def is_ip_address(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_ipv4_address(text: str) -> bool:
+    return "." in text and ":" not in text and is_ip_address(text)
 
 
 def is_host_name(name: str) -> bool:

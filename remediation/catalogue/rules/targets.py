@@ -82,8 +82,8 @@ def pod_owner(pod: ObjectRef) -> ObjectRef | None:
 def classify_name(name: str, *, hint: ObjectKind | None = None) -> ObjectRef | None:
     """An ObjectRef for a bare name, using ``hint`` (a word the ticket put before it)."""
     name = name.strip()
-    if not name or len(name) > 253 or names.is_ip_address(name):
-        return None  # an address names no object: the platforms look objects up by name
+    if not name or len(name) > 253:
+        return None
     namespaced = hint in K8S_KINDS and hint not in _UNNAMESPACED
     if hint is not None and namespaced and "/" not in name and names.is_host_name(name):
         # "pod api-7d9f..." without a namespace: the kind is known, the namespace is not yet.
@@ -98,8 +98,8 @@ def classify_name(name: str, *, hint: ObjectKind | None = None) -> ObjectRef | N
         return ObjectRef(ObjectKind.DEPLOYMENT, name)
     if hint is ObjectKind.INTERFACE and names.is_interface(name):
         return ObjectRef(ObjectKind.INTERFACE, name)
-    if not names.is_host_name(name):
-        return None
+    if not (names.is_host_name(name) or names.is_ipv4_address(name)):
+        return None  # an affected system may be a host's address: "10.42.0.9"
     if hint in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE):
         return ObjectRef(hint, name.lower())
     if hint is ObjectKind.VOLUME or (hint is None and names.is_volume_name(name)):

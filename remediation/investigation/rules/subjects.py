@@ -104,6 +104,7 @@ def with_alternatives(subject: Subject, text: str) -> Subject:
     namespace = namespace_in(text)
     if (
         "/" not in short
+        and not names.is_ip_address(name)
         and namespace
         and (set(kinds) & _HOSTLIKE_KINDS or set(kinds) & {"pod", "deployment"})
     ):

@@ -349,11 +349,15 @@ def test_targets_and_investigation_read_the_same_host(affected, host):
         assert subjects[0].name == host
 
 
-def test_an_address_is_no_object_for_any_reader():
-    text = "instance 10.0.0.5 and server 2001:db8::5 unreachable"
-    assert all(not names.is_ip_address(o.name) for o in find_objects(text))
-    assert parse_affected("10.0.0.5") is None
-    assert subjects_for("10.0.0.5", text) == []
+def test_an_address_is_a_host_as_the_affected_system_and_no_object_in_labels():
+    # The submitter named the host by its address: both readers take it as written.
+    assert parse_affected("10.42.0.9") == ObjectRef(ObjectKind.HOST, "10.42.0.9")
+    [subject] = subjects_for("10.42.0.9", "")
+    assert subject.name == "10.42.0.9"
+    assert subject.alternatives == ()  # no "10" short name, no "default/10" pod
+    # In an alert's labels, an address is the scrape target: no host to look at.
+    assert names.host_of("10.42.0.9:8080") == ""
+    assert parse_affected("999.1.1.1") is None
 
 
 @pytest.mark.parametrize(
