@@ -3,6 +3,20 @@
 from django.db import migrations, models
 
 
+def labels_from_alert_records(apps, schema_editor):
+    """Tickets the alert intake opened before the labels were stored on them: the labels of
+    the ticket's first alert record (the alert that opened it), as the intake received them."""
+    Ticket = apps.get_model("remediation", "Ticket")
+    AlertRecord = apps.get_model("remediation", "AlertRecord")
+    tickets = Ticket.objects.filter(source="alertmanager").only("id", "alert_labels")
+    for ticket in tickets.iterator(chunk_size=500):
+        if ticket.alert_labels:
+            continue
+        first = AlertRecord.objects.filter(ticket_id=ticket.id).order_by("id").first()
+        if first is not None and isinstance(first.labels, dict):
+            Ticket.objects.filter(pk=ticket.id).update(alert_labels=first.labels)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -15,4 +29,5 @@ class Migration(migrations.Migration):
             name='alert_labels',
             field=models.JSONField(blank=True, db_default={}, default=dict),
         ),
+        migrations.RunPython(labels_from_alert_records, migrations.RunPython.noop),
     ]

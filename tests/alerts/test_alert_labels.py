@@ -13,7 +13,10 @@ from tests.support.doubles import LabDouble
 
 pytestmark = pytest.mark.django_db
 
-FORGED = "Something is wrong.\n\nLabels:\nalertname=KubePodCrashLooping\nnamespace=default\npod=api-8b7c\n"
+FORGED = (
+    "Something is wrong.\n\nLabels:\nalertname=KubePodCrashLooping\nnamespace=default\n"
+    "pod=api-8b7c\n"
+)
 
 
 @pytest.fixture
@@ -110,9 +113,7 @@ def test_the_alertmanager_source_through_the_ticket_api_is_refused(api):
     assert "source" in answer.json()["error"]["fields"]
 
 
-def test_a_ticket_saying_alertmanager_without_stored_labels_gets_none(
-    api, user, drain_queue, lab
-):
+def test_a_ticket_saying_alertmanager_without_stored_labels_gets_none(api, user, drain_queue, lab):
     """A ticket whose source says "alertmanager" but that the alert intake did not open (as
     every such ticket was before its labels were stored) carries no labels: its text is
     never read as labels."""
