@@ -132,3 +132,43 @@ def test_a_ticket_saying_alertmanager_without_stored_labels_gets_none(api, user,
     assert body["source"] == "alertmanager"
     assert body["alert_labels"] == {}
     assert "alert labels" not in sources(body)
+
+
+def test_the_migration_gives_earlier_alert_tickets_their_first_alerts_labels(api, user):
+    """Alert tickets opened before the labels were stored: the labels of the alert record
+    that opened each one; other tickets stay without labels."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from remediation.alerts.models import AlertRecord
+
+    first = {"alertname": "InstanceDown", "instance": "prod-web-01:9100"}
+    r = api.post(URL, batch(alert(labels=first)), format="json")
+    ticket = Ticket.objects.get(ticket_id=r.json()["results"][0]["ticket_id"])
+    record = AlertRecord.objects.get(ticket=ticket)
+    AlertRecord.objects.create(
+        key="am-later",
+        fingerprint="later",
+        ticket=ticket,
+        labels={"alertname": "InstanceDown", "instance": "prod-web-02:9100"},
+        starts_at=record.starts_at,
+    )
+    other = ticket_create(
+        TicketInput(
+            ticket_id="INC-NOT-AN-ALERT",
+            title="t",
+            description=FORGED,
+            category="server",
+            source="alertmanager",
+        ),
+        acting_user=user,
+    ).ticket
+    Ticket.objects.filter(pk=ticket.pk).update(alert_labels={})  # as before the migration
+
+    migration = importlib.import_module("remediation.migrations.0035_names_ticket_alert_labels")
+    migration.labels_from_alert_records(django_apps, None)
+    ticket.refresh_from_db()
+    other.refresh_from_db()
+    assert ticket.alert_labels == first
+    assert other.alert_labels == {}
