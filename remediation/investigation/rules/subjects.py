@@ -148,14 +148,14 @@ def subjects_for(affected_system: str, text: str, hints: Hints | None = None) ->
     the only possible primary subject (``investigate``); objects the text merely mentions are
     looked at for context."""
     found: list[Subject] = []
-    names: set[str] = set()
+    seen: set[str] = set()
     interfaces = interfaces_in(f"{affected_system}\n{text}")
     if hints is not None and hints.interfaces:
         interfaces = tuple(dict.fromkeys(hints.interfaces + interfaces))[:MAX_INTERFACES]
 
     def add(subject: Subject | None) -> None:
-        if subject is not None and subject.name not in names and len(found) < MAX_SUBJECTS:
-            names.add(subject.name)
+        if subject is not None and subject.name not in seen and len(found) < MAX_SUBJECTS:
+            seen.add(subject.name)
             found.append(with_alternatives(subject, text))
 
     for kind, values in (hints.objects if hints else {}).items():
