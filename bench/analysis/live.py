@@ -121,6 +121,7 @@ def ticket_of(case: dict[str, Any]) -> SimpleNamespace:
             affected_system=data.get("affected_system", ""),
             severity=data["severity"],
             source="api",
+            alert_labels={},
             refused="",
         )
     from remediation.alerts import selectors
@@ -138,6 +139,7 @@ def ticket_of(case: dict[str, Any]) -> SimpleNamespace:
         affected_system=mapped.affected_system,
         severity=mapped.severity,
         source="alertmanager",
+        alert_labels=labels,
         refused="",
     )
 

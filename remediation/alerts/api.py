@@ -343,6 +343,7 @@ class AlertmanagerWebhookApi(APIView):
                     affected_system=fields.get("affected_system", ""),
                     severity=fields["severity"],
                     source=SOURCE,
+                    alert_labels=labels,
                     # No category label: the mapping's default, which the analysis may
                     # replace with the category of the platform it observes.
                     category_source=(

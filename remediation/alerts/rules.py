@@ -12,19 +12,18 @@ go through the same checks as ``POST /api/v1/tickets``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+
+from remediation.catalogue.rules import names
 
 # Alertmanager's own label-name syntax.
 LABEL_NAME_REGEX = r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$"
 # ``{label}`` placeholders in a system template; nothing else is interpreted.
 _PLACEHOLDER = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
-_PORT = re.compile(r":\d{1,5}$")
 _WHITESPACE = re.compile(r"\s+")
 
 MAX_TITLE = 200
@@ -73,12 +72,15 @@ def render_system(template: str, labels: Mapping[str, str], *, strip_port: bool)
     trailing ``:9100`` (Prometheus' ``instance`` is host:port, the target is the host) and
     reads the host of a URL (a blackbox probe's ``instance`` is the URL it probed)."""
     value = _PLACEHOLDER.sub(lambda m: labels.get(m.group(1), ""), template)
-    if strip_port and "://" in value:
-        # An unreadable URL stays as it is: intake then refuses it as a system name.
-        with contextlib.suppress(ValueError):
-            value = urlsplit(value.strip()).hostname or value
     if strip_port:
-        value = _PORT.sub("", value)
+        # Hosts and ports are read as everywhere else (``catalogue.rules.names``). An
+        # unreadable URL stays as it is: intake then refuses it as a system name.
+        host = names.url_host(value) if "://" in value else None
+        if host is None:
+            host, port = names.split_port(value)
+            # An IPv6 address keeps its brackets, as Prometheus writes it: "[::1]".
+            host = f"[{host}]" if port is not None and ":" in host else host
+        value = host
     return value.strip().strip("/")
 
 

@@ -56,9 +56,6 @@ logger = logging.getLogger(__name__)
 # A refusal that says the platform could not look (as opposed to "no such object here").
 _UNAVAILABLE_WORDS = ("unreachable", "unavailable", "timed out", "timeout", "connection")
 
-# Tickets the Alertmanager intake opened (``remediation.alerts.api.SOURCE``).
-ALERT_SOURCE = "alertmanager"
-
 COMPLETE = "complete"
 PARTIAL = "partial"
 FAILED = "failed"
@@ -316,9 +313,9 @@ def ticket_investigate(ticket: Any) -> dict[str, Any]:
         record = investigate([])
         record["reason"] = "investigation is switched off (INVESTIGATION_ENABLED=false)"
         return record
-    hints = None
-    if ticket.source == ALERT_SOURCE:
-        hints = alert_hints(alert_labels(ticket.description))
+    # An alert's labels are data the alert intake stored, never read back from the text.
+    labels = alert_labels(getattr(ticket, "alert_labels", None))
+    hints = alert_hints(labels) if labels else None
     text = f"{ticket.title}\n{ticket.description}"
     return investigate(
         subjects_for(ticket.affected_system, text, hints),

@@ -69,6 +69,12 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
         "arguments, when, how long, ok or error).",
     )
     remediation_results = serializers.DictField(allow_null=True)
+    alert_labels = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="The labels of the Alertmanager alert that opened the ticket, as received: "
+        "the data the investigation reads an alert's objects from. Empty for a ticket from "
+        "this API, whatever its description says.",
+    )
     dropped_actions = serializers.ListField(child=serializers.CharField())
     pattern: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="hash", read_only=True, allow_null=True
@@ -90,6 +96,7 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
             "affected_system",
             "severity",
             "source",
+            "alert_labels",
             "status",
             "status_reason",
             "outcome",

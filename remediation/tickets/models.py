@@ -72,6 +72,10 @@ class Ticket(models.Model):
     affected_system = models.CharField(max_length=200, blank=True)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.MEDIUM)
     source = models.CharField(max_length=64, default="api")
+    # The labels of the alert that opened the ticket, as the Alertmanager intake received
+    # them: the data the investigation reads an alert's objects from. Only the alert intake
+    # writes it; a ticket from the ticket API has none, whatever its source or text says.
+    alert_labels = models.JSONField(default=dict, blank=True, db_default={})
 
     status = models.CharField(
         max_length=24, choices=TicketStatus.choices, default=TicketStatus.PROCESSING

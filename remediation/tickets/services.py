@@ -4,7 +4,7 @@ with its audit row, storm control and the queued analysis."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -32,6 +32,8 @@ class TicketInput:
     severity: str = Severity.MEDIUM
     source: str = "api"
     category_source: str = CategorySource.GIVEN
+    # Set by the alert intake only: the labels of the alert this ticket is opened for.
+    alert_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def ticket_create(data: TicketInput, *, acting_user: User) -> TicketIntake:
                 affected_system=data.affected_system,
                 severity=data.severity,
                 source=data.source,
+                alert_labels=dict(data.alert_labels),
                 auto_remediation_enabled=data.enable_auto_remediation,
                 submitted_by=acting_user,
             )

@@ -98,7 +98,7 @@ def test_a_bare_pod_name_is_tried_in_the_namespace_the_text_names():
 )
 def test_alert_labels_name_what_to_look_at(labels, first):
     _title, description = ticket_text(labels, {"summary": "something fires"})
-    hints = alert_hints(alert_labels(description))
+    hints = alert_hints(alert_labels(labels))
     subjects = subjects_for("", description, hints)
     assert (subjects[0].name, subjects[0].kinds) == first
     if "ifName" in labels:
@@ -117,9 +117,11 @@ def test_an_ip_scrape_target_is_not_taken_for_the_object():
     assert "host" not in hints.objects
 
 
-def test_labels_are_read_only_from_the_intakes_labels_block():
-    assert alert_labels("no labels here\npod=evil") == {}
-    assert alert_labels("Summary\n\nLabels:\nalertname=X\npod=web-1\n") == {
+def test_labels_are_only_the_stored_data_never_text():
+    # A description, even one written like the alert intake's "Labels:" block, is text.
+    assert alert_labels("Summary\n\nLabels:\nalertname=X\npod=web-1\n") == {}
+    assert alert_labels(None) == {}
+    assert alert_labels({"alertname": "X", "pod": " web-1 ", "n": 3}) == {
         "alertname": "X",
         "pod": "web-1",
     }

@@ -28,6 +28,7 @@ from remediation.analysis.rules.vocabulary import (
     SYMPTOMS,
     Cause,
 )
+from remediation.catalogue.rules import names
 
 MAX_TEXT_CHARS = 20_000
 MAX_EVIDENCE = 8
@@ -46,6 +47,10 @@ UNKNOWN = "unknown"
 # A named object of a platform (a namespace/name, a volume) weighs more than a word.
 OBJECT_WEIGHT = 2.5
 CATEGORY_WEIGHT = 2.0
+# A network device's port named in the text (``names.interfaces``: Gi0/1, xe-0/0/1,
+# Port-channel1; not a host's eth0) counts as one network signal word.
+SWITCH_INTERFACE_PLATFORM = "network"
+SWITCH_INTERFACE_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,10 @@ def detect_platform(
     scores: dict[str, float] = {}
     for platform, patterns in COMPILED.platforms.items():
         scores[platform] = float(len(_hits(text, patterns)))
+    if any(found.switch for found in names.interfaces(text)):
+        scores[SWITCH_INTERFACE_PLATFORM] = (
+            scores.get(SWITCH_INTERFACE_PLATFORM, 0.0) + SWITCH_INTERFACE_WEIGHT
+        )
     for platform in set(object_platforms):
         scores[platform] = scores.get(platform, 0.0) + OBJECT_WEIGHT
     by_category = CATEGORY_PLATFORM.get(category.strip().casefold())

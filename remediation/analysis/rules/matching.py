@@ -4,7 +4,8 @@ No Django: plain dataclasses in, plain results out, so every edge case is tested
 Ticket text is untrusted: it is cut to ``MAX_TEXT_CHARS`` before anything looks at it, every
 regex here is linear (no nested quantifiers), and nothing in it can name an operation that a
 runbook did not already choose. Parameters found in it still have to pass the catalogue's
-schema afterwards (targets are found by ``remediation.catalogue.rules.targets``).
+schema afterwards (targets are found by ``remediation.catalogue.rules.targets``; names such
+as interfaces are read by ``remediation.catalogue.rules.names``, as everywhere else).
 
 Scoring (documented because the confidence shown to approvers comes from it)
 ----------------------------------------------------------------------------
@@ -34,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from remediation.catalogue.rules import names
 from remediation.catalogue.rules.operations import Operation
 
 MAX_TEXT_CHARS = 20_000
@@ -169,16 +171,11 @@ def similarity(a: str, b: str) -> float:
 
 # --- Parameters ----------------------------------------------------------------------------
 
-_INTERFACE = re.compile(
-    r"(?<![\w/])((?:GigabitEthernet|TenGigabitEthernet|FastEthernet|Ethernet|Port-channel"
-    r"|Gi|Te|Fa|Eth|Et|xe-|ge-|et-|eth|ens|eno|bond)[0-9]+(?:[/:.][0-9]+){0,4})(?![\w/])",
-    re.IGNORECASE,
-)
-
 
 def find_interface(text: str) -> str | None:
-    match = _INTERFACE.search(text[:MAX_TEXT_CHARS])
-    return match.group(1) if match else None
+    """The first interface the text names (``names.interfaces``), or None."""
+    found = names.interface_names(text[:MAX_TEXT_CHARS])
+    return found[0] if found else None
 
 
 def _number(pattern: str, text: str) -> int | None:

@@ -381,7 +381,9 @@ DOES_NOT_FIX: Mapping[str, frozenset[str]] = MappingProxyType({
     "snapshot_vm": frozenset({"storage_path", "host_down"}),
 })  # fmt: skip
 
-# Words that say which platform a ticket is about. Counted; the category counts double.
+# Words that say which platform a ticket is about. Counted; the category counts double. A
+# network device's interface name counts for "network" too, read by catalogue.rules.names
+# (diagnosis.detect_platform), not by a pattern here.
 PLATFORM_SIGNALS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "kubernetes": (r"\bpods?\b", r"\bkubectl\b", r"\bk8s\b", r"kubernetes", r"\bnamespace\b", r"\bdeployment\b", r"statefulset",
                    r"\bkube\w*", r"<<crashloop>>", r"<<image_pull>>", r"CreateContainerConfigError", r"\bcontainers?\b",
@@ -391,8 +393,7 @@ PLATFORM_SIGNALS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "openstack": (r"openstack", r"\bnova\b", r"\bneutron\b", r"\bcinder\b", r"\bflavou?r\b", r"\binstances?\b", r"\bhorizon\b",
                   r"\bkeystone\b", r"hypervisor"),
     "network": (r"\bswitch(?:es)?\b", r"\brouter\b", r"\binterface\b", r"\bport\b", r"<<err_disabled>>", r"\bvlan\b",
-                r"\bbgp\b", r"\bospf\b", r"\bcrc\b", r"line protocol", r"<<flapping>>", r"\btrunk\b", r"\buplink\b",
-                r"(?:gi|te|xe-|ge-|et-|eth)\d{1,12}/\d"),
+                r"\bbgp\b", r"\bospf\b", r"\bcrc\b", r"line protocol", r"<<flapping>>", r"\btrunk\b", r"\buplink\b"),
     "storage": (r"\bvolumes?\b", r"\blun\b", r"\bnas\b", r"\bsan\b", r"\bnfs\b", r"filesystem", r"file system", r"<<disk_full>>",
                 r"\barray\b", r"\bsnapshots?\b", r"\bnetapp\b", r"\bceph\b"),
 })  # fmt: skip

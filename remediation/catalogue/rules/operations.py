@@ -30,6 +30,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from remediation.catalogue.rules.names import HOST_NAME, INTERFACE_NAME, K8S_OBJECT
+
 
 class ActionType(StrEnum):
     READ_ONLY = "read_only"
@@ -112,17 +114,10 @@ MAX_STRING_PARAM = 128
 # C0 controls and DEL: never legitimate in an identifier, and dangerous in logs and shells.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-# Identifier shapes. ASCII only, start and end alphanumeric, no "..": whatever a connector
-# does with the value (an API path, a CLI argument), it cannot be a path traversal, an
-# option ("-rf") or whitespace-separated injection.
-HOST_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,62}(?<=[A-Za-z0-9])$")
-# Kubernetes objects are always namespace/name (DNS-1123 labels): a bare name would mean
-# whatever namespace a connector defaults to, and "default" is rarely what an operator meant.
-K8S_OBJECT = re.compile(
-    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?/[a-z0-9](?:[a-z0-9-]|\.(?!\.)){0,252}(?<=[a-z0-9])$"
-)
-# Gi0/1, GigabitEthernet1/0/24, Te1/1/1.100, xe-0/0/0, eth0, ens192, Port-channel1.
-INTERFACE_NAME = re.compile(r"^[A-Za-z][A-Za-z-]{0,30}[0-9]+(?:[/:.][0-9]+){0,4}$")
+# Identifier shapes (``names``): ASCII only, start and end alphanumeric, no "..", so that
+# whatever a connector does with the value it cannot be a path traversal, an option ("-rf")
+# or whitespace-separated injection. Kubernetes objects are always namespace/name; an
+# interface is one of the accepted spellings (names.INTERFACE_FAMILIES).
 VOLUME_NAME = HOST_NAME
 FLAVOR_NAME = HOST_NAME
 SNAPSHOT_NAME = HOST_NAME

@@ -15,7 +15,9 @@ Two rules every analyzer's proposal passes (``target_refusal``):
   vol-logs-01 does not act on vol-logs-01 unless the platform lists it as that VM's volume,
   and a ticket about a whole cluster does not let its text pick any object in it.
 
-Which object is meant is parsed from names and the words around them (``parse_affected``).
+Which object is meant is parsed from names and the words around them (``parse_affected``);
+the names themselves (interfaces, namespaces, hosts, volumes, ports, addresses) are read by
+``catalogue.rules.names``, the one reader the investigation and the analysis use too.
 ``affected_refusal`` refuses an ``affected_system`` that is no object name at all (a URL, a
 trailing ``/``, extra path segments), at intake.
 """
@@ -26,11 +28,9 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from remediation.catalogue.rules import names
 from remediation.catalogue.rules.operations import (
     HOST_KINDS,
-    HOST_NAME,
-    INTERFACE_NAME,
-    K8S_OBJECT,
     KIND_PLATFORM,
     ObjectKind,
     Operation,
@@ -39,19 +39,7 @@ from remediation.catalogue.rules.operations import (
 
 K8S_KINDS = frozenset(k for k, p in KIND_PLATFORM.items() if p is Platform.KUBERNETES)
 
-# A Deployment's pods are named <deployment>-<pod-template-hash>-<5 random chars>; a
-# StatefulSet's <statefulset>-<ordinal>. The hash alphabet is "bcdfghjklmnpqrstvwxz2456789".
-_DEPLOYMENT_POD = re.compile(
-    r"^(?P<owner>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-[a-z0-9]{6,10}-[a-z0-9]{5}$"
-)
-_STATEFUL_POD = re.compile(r"^(?P<owner>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-(?P<ordinal>[0-9]{1,4})$")
-# A cluster named as the affected system: "k8s-prod-01", "eks-payments", "ocp-lab".
-_CLUSTER_NAME = re.compile(
-    r"(?:^|[-_.])(?:k8s|kube|kubernetes|cluster|eks|gke|aks|ocp|openshift)(?:$|[-_.0-9])"
-)
 _UNNAMESPACED = frozenset({ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE})
-_UNNAMESPACED = frozenset({ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE})
-_VOLUME_NAME = re.compile(r"^(?:vol|volume|lun|pv|disk)[-_][A-Za-z0-9_.-]+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -84,13 +72,11 @@ def pod_owner(pod: ObjectRef) -> ObjectRef | None:
     """The workload a pod belongs to, from the controllers' naming, or None."""
     if pod.kind is not ObjectKind.POD or not pod.namespace:
         return None
-    match = _DEPLOYMENT_POD.match(pod.short_name)
-    if match:
-        return ObjectRef(ObjectKind.DEPLOYMENT, f"{pod.namespace}/{match['owner']}")
-    match = _STATEFUL_POD.match(pod.short_name)
-    if match:
-        return ObjectRef(ObjectKind.STATEFULSET, f"{pod.namespace}/{match['owner']}")
-    return None
+    owner = names.pod_owner(pod.short_name)
+    if owner is None:
+        return None
+    kind, name = owner
+    return ObjectRef(ObjectKind(kind), f"{pod.namespace}/{name}")
 
 
 def classify_name(name: str, *, hint: ObjectKind | None = None) -> ObjectRef | None:
@@ -99,28 +85,28 @@ def classify_name(name: str, *, hint: ObjectKind | None = None) -> ObjectRef | N
     if not name or len(name) > 253:
         return None
     namespaced = hint in K8S_KINDS and hint not in _UNNAMESPACED
-    if hint is not None and namespaced and "/" not in name and HOST_NAME.fullmatch(name):
+    if hint is not None and namespaced and "/" not in name and names.is_host_name(name):
         # "pod api-7d9f..." without a namespace: the kind is known, the namespace is not yet.
         return ObjectRef(hint, name.lower())
-    if "/" in name and K8S_OBJECT.fullmatch(name):
+    if "/" in name and names.is_k8s_object(name):
         if hint in K8S_KINDS and hint not in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER):
             return ObjectRef(hint, name)
         short = name.rsplit("/", 1)[-1]
         # <deployment>-<hash>-<suffix> and <statefulset>-<ordinal> are pod names.
-        if _DEPLOYMENT_POD.match(short) or _STATEFUL_POD.match(short):
+        if names.pod_owner(short) is not None:
             return ObjectRef(ObjectKind.POD, name)
         return ObjectRef(ObjectKind.DEPLOYMENT, name)
-    if hint is ObjectKind.INTERFACE and INTERFACE_NAME.fullmatch(name):
+    if hint is ObjectKind.INTERFACE and names.is_interface(name):
         return ObjectRef(ObjectKind.INTERFACE, name)
-    if not HOST_NAME.fullmatch(name):
-        return None
+    if not (names.is_host_name(name) or names.is_ipv4_address(name)):
+        return None  # an affected system may be a host's address: "10.42.0.9"
     if hint in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE):
         return ObjectRef(hint, name.lower())
-    if hint is ObjectKind.VOLUME or (hint is None and _VOLUME_NAME.match(name)):
+    if hint is ObjectKind.VOLUME or (hint is None and names.is_volume_name(name)):
         return ObjectRef(ObjectKind.VOLUME, name)
     if hint in HOST_KINDS:
         return ObjectRef(hint, name)
-    if hint is None and _CLUSTER_NAME.search(name.lower()):
+    if hint is None and names.is_cluster_name(name):
         return ObjectRef(ObjectKind.CLUSTER, name.lower())
     return ObjectRef(ObjectKind.HOST, name)
 
@@ -136,7 +122,7 @@ def parse_affected(affected: str) -> ObjectRef | None:
         return None
     head, sep, rest = text.partition(":") if ":" in text else text.partition("/")
     hint = KIND_WORDS.get(head.lower()) if sep else None
-    if hint is None and sep == ":" and INTERFACE_NAME.fullmatch(rest) and HOST_NAME.fullmatch(head):
+    if hint is None and sep == ":" and names.is_interface(rest) and names.is_host_name(head):
         return ObjectRef(ObjectKind.DEVICE, head)  # "core-sw-01:Gi0/1"
     if hint is not None and rest:
         return classify_name(rest, hint=hint)
@@ -264,7 +250,6 @@ def target_refusal(
 
 
 MAX_SEGMENTS = 3
-_PORT = re.compile(r":[0-9]{1,5}$")
 
 
 def canonical_affected(text: str) -> tuple[str, str | None]:
@@ -280,13 +265,13 @@ def canonical_affected(text: str) -> tuple[str, str | None]:
     if not value:
         return "", None
     words = value.split()
-    if len(words) == 2 and HOST_NAME.fullmatch(words[0]) and INTERFACE_NAME.fullmatch(words[1]):
+    if len(words) == 2 and names.is_host_name(words[0]) and names.is_interface(words[1]):
         value = f"{words[0]}:{words[1]}"  # "core-sw-05 Gi0/3", as people write it
     elif len(words) > 1:
         return value, "one object name, without spaces"
-    head, colon, rest = value.partition(":")
-    if colon and HOST_NAME.fullmatch(head) and _PORT.fullmatch(f":{rest}"):
-        value = head
+    host, port = names.split_port(value)
+    if port is not None and (names.is_host_name(host) or names.is_ip_address(host)):
+        value = host
     if "://" in value or value.lower().startswith(("http:", "https:", "ftp:", "file:")):
         return value, "a URL is not a system name; name the object (e.g. prod-web-01)"
     if value.endswith(("/", ":")) or value.startswith(("/", ":")):
@@ -294,7 +279,7 @@ def canonical_affected(text: str) -> tuple[str, str | None]:
     if "//" in value or "::" in value:
         return value, "has an empty path segment"
     head, colon, rest = value.partition(":")
-    if colon and "/" not in head and INTERFACE_NAME.fullmatch(rest):
+    if colon and "/" not in head and names.is_interface(rest):
         return value, None  # device:interface, whose interface may have its own slashes
     segments = value.split("/")
     if len(segments) > MAX_SEGMENTS:
@@ -309,7 +294,7 @@ def canonical_affected(text: str) -> tuple[str, str | None]:
 MAX_TEXT_CHARS = 20_000
 MAX_OBJECTS = 100
 
-_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9])?"
+_NAME = names.NAME_TOKEN
 # Prometheus / Alertmanager labels: pod="api-7d9f8b6c5-x2k4q", namespace="payments".
 _LABEL = re.compile(
     r"\b(pod|deployment|statefulset|namespace|persistentvolumeclaim|instance|node|volume|"
@@ -323,12 +308,6 @@ _KUBECTL = re.compile(
     + r")(?![\w/])",
     re.IGNORECASE,
 )
-_NAMESPACE = re.compile(
-    r"(?:\s-n\s+|--namespace[= ]|\bnamespace[= :]+[\"']?"
-    r"|\bin (?:the )?namespace\s+[\"']?|\bns[=:]\s*)"
-    r"([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)",
-    re.IGNORECASE,
-)
 # A kind word, then a name: "pod payments/api-...", "volume vol-data-01", "switch core-sw-01".
 _KEYWORD_NAME = re.compile(
     r"\b("
@@ -340,25 +319,6 @@ _KEYWORD_NAME = re.compile(
     + r")?)",
     re.IGNORECASE,
 )
-_K8S_PAIR = re.compile(r"(?<![\w./-])([a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9.-]{0,252})(?![\w/:])")
-_HOSTLIKE = re.compile(r"(?<![\w./:-])([A-Za-z][A-Za-z0-9_-]*[0-9][A-Za-z0-9_-]*)(?![\w/:]|\.\w)")
-INTERFACE_IN_TEXT = re.compile(
-    r"(?<![\w/])((?:GigabitEthernet|TenGigabitEthernet|FastEthernet|Ethernet|Port-channel"
-    r"|Gi|Te|Fa|Eth|Et|xe-|ge-|et-|eth|ens|eno|bond)[0-9]+(?:[/:.][0-9]+){0,4})(?![\w/])",
-    re.IGNORECASE,
-)
-# Names that look like hosts but are ticket ids, standards, units or encodings.
-_NOT_A_NAME = re.compile(
-    r"^(?:inc|chg|req|prb|ritm|task|cve|rfc|http|https|utf|sha|ipv|tls|ssl|jira|md|x|h|v|sev|p"
-    r"|m1|t2|t3|m5|c5|r5|exit|code|rev|revision|k8s|node_exporter)[-_.]?\d",
-    re.IGNORECASE,
-)
-_NOT_K8S = frozenset({"and/or", "tcp/ip", "read/write", "on/off", "yes/no", "input/output", "i/o"})
-
-
-def _namespace(text: str) -> str:
-    found = {m.group(1).lower() for m in _NAMESPACE.finditer(text)}
-    return found.pop() if len(found) == 1 else ""
 
 
 def _with_namespace(ref: ObjectRef | None, namespace: str) -> ObjectRef | None:
@@ -366,7 +326,7 @@ def _with_namespace(ref: ObjectRef | None, namespace: str) -> ObjectRef | None:
         return ref
     if ref.kind in (ObjectKind.NAMESPACE, ObjectKind.CLUSTER, ObjectKind.NODE):
         return ref
-    if namespace and K8S_OBJECT.fullmatch(f"{namespace}/{ref.name}"):
+    if namespace and names.is_k8s_object(f"{namespace}/{ref.name}"):
         return ObjectRef(ref.kind, f"{namespace}/{ref.name}")
     return ref
 
@@ -374,14 +334,14 @@ def _with_namespace(ref: ObjectRef | None, namespace: str) -> ObjectRef | None:
 def find_objects(text: str) -> list[ObjectRef]:
     """Objects the text names, most explicit first (labels, kubectl, kind words, shapes)."""
     text = text[:MAX_TEXT_CHARS]
-    namespace = _namespace(text)
-    interfaces = {m.group(1).lower(): m.group(1) for m in INTERFACE_IN_TEXT.finditer(text)}
+    namespace = names.namespace(text)
+    interfaces = {name.lower(): name for name in names.interface_names(text)}
     found: list[ObjectRef] = []
     for candidate in _candidates(text, interfaces):
         ref = _with_namespace(candidate, namespace)
-        if ref is None or _NOT_A_NAME.match(ref.short_name) or ref in found:
+        if ref is None or names.is_not_a_name(ref.short_name) or ref in found:
             continue
-        if ref.name.lower() in _NOT_K8S:
+        if ref.name.lower() in names.WORD_PAIRS:
             continue
         found.append(ref)
         if len(found) >= MAX_OBJECTS:
@@ -408,15 +368,13 @@ def _candidates(text: str, interfaces: Mapping[str, str]) -> Iterator[ObjectRef 
         if hint is not ObjectKind.INTERFACE and not re.search(r"[0-9/_-]", name):
             continue  # "pod restarted", "the vm is": a word, not a name
         yield classify_name(name, hint=hint)
-    for match in _K8S_PAIR.finditer(text):
-        # Both halves name something ("kworker/2", "1/3" are not namespace/name).
-        if all(re.search("[a-z]", half) for half in match.group(1).split("/")):
-            yield classify_name(match.group(1))
+    for pair in names.k8s_pairs(text):
+        yield classify_name(pair)
     for name in interfaces.values():
         yield ObjectRef(ObjectKind.INTERFACE, name)
-    for match in _HOSTLIKE.finditer(text):
-        if match.group(1).lower() not in interfaces:
-            yield classify_name(match.group(1))
+    for word in names.host_words(text):
+        if word.lower() not in interfaces:
+            yield classify_name(word)
 
 
 def choose_target(

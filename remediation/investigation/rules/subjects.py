@@ -6,15 +6,21 @@ certain from its shape (``prod-web-01`` may be a VM, an OpenStack instance or a 
 ``default/web-7d9f`` a pod or a deployment), so each subject carries the kinds it may be, in
 order; the investigation asks the platform of each in turn and keeps the first that knows
 the name, as an engineer would look it up in the inventory.
+
+Names (interfaces, namespaces, hosts and FQDNs, volumes, ports, addresses) are read by
+``catalogue.rules.names``, as the target rules and the analysis read them. An alert's labels
+come as data (``Ticket.alert_labels``, stored by the alert intake), never from the text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from remediation.catalogue.rules.operations import INTERFACE_NAME, ObjectKind
+from remediation.catalogue.rules import names
+from remediation.catalogue.rules.operations import ObjectKind
 from remediation.catalogue.rules.targets import ObjectRef, find_objects, parse_affected
 
 # Bounds: calls per investigation, seconds for all of it, characters kept of one answer,
@@ -49,11 +55,7 @@ CANDIDATE_KINDS: dict[ObjectKind, tuple[str, ...]] = {
     ObjectKind.PVC: ("volume",),
 }
 
-_INTERFACE_IN_TEXT = re.compile(
-    r"(?<![\w/])((?:Gi|Te|Fa|Eth|Ethernet|GigabitEthernet|TenGigabitEthernet|xe-|ge-|et-)"
-    r"[0-9]+(?:/[0-9]+){1,3})\b",
-    re.IGNORECASE,
-)
+MAX_INTERFACES = 4
 
 
 @dataclass(frozen=True)
@@ -80,28 +82,33 @@ class Subject:
         return ((self.name, self.kinds), *self.alternatives)
 
 
-_NAMESPACE_IN_TEXT = re.compile(
-    r"(?:\bnamespace[=:\s]+\"?|\s-n\s+|\bns[=:\s]+)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\b"
-)
 _HOSTLIKE_KINDS = frozenset({"vm", "instance", "device"})
-_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+DEFAULT_NAMESPACE = "default"
 
 
 def namespace_in(text: str) -> str:
-    """The Kubernetes namespace the text names, else "default"."""
-    match = _NAMESPACE_IN_TEXT.search(text[:20_000])
-    return match.group(1) if match else "default"
+    """The Kubernetes namespace the text names; "default" when it names none; "" when it
+    names several (no namespace is then guessed)."""
+    if not names.namespaces(text):
+        return DEFAULT_NAMESPACE
+    return names.namespace(text)
 
 
 def with_alternatives(subject: Subject, text: str) -> Subject:
     """The subject with the other spellings worth trying (see ``Subject.alternatives``)."""
     name, kinds = subject.name, subject.kinds
     more: list[tuple[str, tuple[str, ...]]] = []
-    if "." in name and "/" not in name and not _IPV4.match(name) and set(kinds) & _HOSTLIKE_KINDS:
-        more.append((name.split(".", 1)[0], kinds))
-    short = name.split(".", 1)[0]
-    if "/" not in short and (set(kinds) & _HOSTLIKE_KINDS or set(kinds) & {"pod", "deployment"}):
-        more.append((f"{namespace_in(text)}/{short}", ("pod", "deployment")))
+    if names.is_fqdn(name) and set(kinds) & _HOSTLIKE_KINDS:
+        more.append((names.short_host(name), kinds))
+    short = names.short_host(name) or name.split(".", 1)[0]
+    namespace = namespace_in(text)
+    if (
+        "/" not in short
+        and not names.is_ip_address(name)
+        and namespace
+        and (set(kinds) & _HOSTLIKE_KINDS or set(kinds) & {"pod", "deployment"})
+    ):
+        more.append((f"{namespace}/{short}", ("pod", "deployment")))
     return Subject(name, kinds, subject.interfaces, subject.source, tuple(more))
 
 
@@ -119,13 +126,9 @@ _HINT_KINDS = {"host": ("vm", "instance", "device")}
 
 
 def interfaces_in(text: str) -> tuple[str, ...]:
-    """Interface names the text mentions (``Gi0/1``, ``xe-0/0/1``), first mention first."""
-    seen: list[str] = []
-    for match in _INTERFACE_IN_TEXT.finditer(text[:20_000]):
-        name = match.group(1)
-        if INTERFACE_NAME.fullmatch(name) and name not in seen:
-            seen.append(name)
-    return tuple(seen[:4])
+    """Interface names the text mentions (``Gi0/1``, ``xe-0/0/1``, ``Port-channel1``),
+    first mention first (``names.interfaces``)."""
+    return names.interface_names(text)[:MAX_INTERFACES]
 
 
 def _subject(ref: ObjectRef, interfaces: tuple[str, ...], source: str) -> Subject | None:
@@ -145,14 +148,14 @@ def subjects_for(affected_system: str, text: str, hints: Hints | None = None) ->
     the only possible primary subject (``investigate``); objects the text merely mentions are
     looked at for context."""
     found: list[Subject] = []
-    names: set[str] = set()
+    seen: set[str] = set()
     interfaces = interfaces_in(f"{affected_system}\n{text}")
     if hints is not None and hints.interfaces:
-        interfaces = tuple(dict.fromkeys(hints.interfaces + interfaces))[:4]
+        interfaces = tuple(dict.fromkeys(hints.interfaces + interfaces))[:MAX_INTERFACES]
 
     def add(subject: Subject | None) -> None:
-        if subject is not None and subject.name not in names and len(found) < MAX_SUBJECTS:
-            names.add(subject.name)
+        if subject is not None and subject.name not in seen and len(found) < MAX_SUBJECTS:
+            seen.add(subject.name)
             found.append(with_alternatives(subject, text))
 
     for kind, values in (hints.objects if hints else {}).items():
@@ -194,12 +197,6 @@ def truncate_answer(answer: Any, limit: int = MAX_ANSWER_CHARS) -> tuple[Any, bo
 # ``instance`` is the exporter rather than the object (every kube-state-metrics alert), the
 # object labels come first.
 
-LABEL_BLOCK = re.compile(r"(?ms)^Labels:\n((?:[A-Za-z_][A-Za-z0-9_]*=[^\n]*\n?)+)")
-_LABEL_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-_VOLUME_LIKE = re.compile(r"^(?:vol|volume|lun|pv|pvc|disk)[-_][A-Za-z0-9_.-]{1,120}$", re.I)
-_URL_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?([^:/?#]+)", re.I)
-_PORT_SUFFIX = re.compile(r":\d{1,5}$")
-
 # (labels that must all be present, kind, how the name is built)
 LABEL_OBJECTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("namespace", "pod"), "pod", "{namespace}/{pod}"),
@@ -220,27 +217,21 @@ VOLUME_LABELS = ("device", "mountpoint", "volume", "export")
 VOLUME_ALERTS = re.compile(r"^(?:NodeFilesystem|KubePersistentVolume|HostOutOfDisk|HostDisk)", re.I)
 
 
-def alert_labels(description: str) -> dict[str, str]:
-    """The labels an alert's ticket lists under "Labels:" (as the alert intake writes them)."""
-    match = LABEL_BLOCK.search(description[:20_000])
-    if match is None:
+MAX_LABELS = 64
+MAX_LABEL_CHARS = 253
+
+
+def alert_labels(stored: Any) -> dict[str, str]:
+    """An alert's labels as the alert intake stored them (``Ticket.alert_labels``): string
+    values only, bounded. Anything else (a ticket from the ticket API, whatever its text
+    says) has none."""
+    if not isinstance(stored, Mapping):
         return {}
     labels: dict[str, str] = {}
-    for line in match.group(1).splitlines():
-        found = _LABEL_LINE.match(line)
-        if found and len(labels) < 64:
-            labels[found.group(1)] = found.group(2).strip()[:253]
+    for key, value in stored.items():
+        if isinstance(key, str) and isinstance(value, str) and len(labels) < MAX_LABELS:
+            labels[key] = value.strip()[:MAX_LABEL_CHARS]
     return labels
-
-
-def _host(value: str) -> str:
-    url = _URL_HOST.match(value)
-    host = url.group(1) if url else _PORT_SUFFIX.sub("", value)
-    return host if HOST_NAME_LIKE.fullmatch(host) else ""
-
-
-HOST_NAME_LIKE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
-_IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 
 
 def alert_hints(labels: dict[str, str]) -> Hints:
@@ -259,10 +250,10 @@ def alert_hints(labels: dict[str, str]) -> Hints:
             add(kind, template.format(**{n: labels[n] for n in needed}))
     interface = next((labels[k] for k in INTERFACE_LABELS if labels.get(k)), "")
     for key in HOST_LABELS:
-        host = _host(labels.get(key, ""))
-        if not host or _IP.match(host) or _VOLUME_LIKE.match(host):
+        host = names.host_of(labels.get(key, ""))
+        if not host or names.is_volume_name(host):
             continue
-        if interface and INTERFACE_NAME.fullmatch(interface):
+        if interface and names.is_interface(interface):
             add("device", host)
         elif "namespace" not in labels or key != "instance":
             add("host", host)
@@ -274,6 +265,6 @@ def alert_hints(labels: dict[str, str]) -> Hints:
 
 def _volumes(labels: dict[str, str], add: Any) -> None:
     for key in VOLUME_LABELS:
-        base = labels.get(key, "").rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-        if _VOLUME_LIKE.match(base):
-            add("volume", base)
+        volume = names.volume_in_path(labels.get(key, ""))
+        if volume:
+            add("volume", volume)
