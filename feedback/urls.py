@@ -1,6 +1,7 @@
 from django.urls import path
 
-from feedback import api, review_api
+from feedback import api
+from feedback.reviews import api as review_api
 
 urlpatterns = [
     path("feedback", api.FeedbackCreateApi.as_view(), name="feedback-create"),

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from feedback import review_views
+from feedback.reviews import views
 
 app_name = "reviews"
 
 urlpatterns = [
-    path("", review_views.queue, name="queue"),
-    path("<str:ticket_id>/", review_views.detail, name="detail"),
+    path("", views.queue, name="queue"),
+    path("<str:ticket_id>/", views.detail, name="detail"),
 ]

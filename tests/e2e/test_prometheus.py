@@ -19,7 +19,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from feedback.management.commands.seed_demo import NEGATIVE, NEUTRAL
+from demo.management.commands.seed_demo import NEGATIVE, NEUTRAL
 from feedback.models import Feedback
 from patterns.models import Pattern
 from remediation.accounts.models import ApiToken
