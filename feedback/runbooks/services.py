@@ -4,47 +4,17 @@ ticket's pattern (docs/learning.md). Called by the feedback service
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from feedback.models import Feedback
+from feedback.runbooks.rules import TEACHERS_TO_ACTIVATE, learned_operation
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
-from remediation.catalogue.rules.operations import get_operation, validate_suggestions
 from remediation.tickets.models import Ticket
-
-
-def _learned_operation(
-    feedback: Feedback, ticket: Ticket
-) -> tuple[str, dict[str, Any], str] | None:
-    """(operation, default params, where it came from) for a runbook learned from feedback.
-
-    The first catalogue-valid action the person says they took; else the first valid one
-    the ticket suggested (the resolution text is then what differs). Params keep everything
-    but the target, which the analyzer takes from each new ticket.
-    """
-    taken = [item for item in feedback.actual_actions_taken if isinstance(item, Mapping)]
-    for source, candidates in (
-        ("actual_actions_taken", taken),
-        ("suggested_actions", ticket.suggested_actions or []),
-    ):
-        actions, _dropped = validate_suggestions(candidates)
-        if actions:
-            action = actions[0]
-            operation = get_operation(action.operation)
-            target = operation.target_param if operation is not None else ""
-            params = {k: v for k, v in action.params.items() if k != target}
-            return action.operation, params, source
-    return None
-
-
-# How many distinct trusted people must teach the same fix before a learned runbook is
-# used without an admin enabling it.
-TEACHERS_TO_ACTIVATE = 2
 
 
 def runbook_learn_from_feedback(
@@ -54,7 +24,7 @@ def runbook_learn_from_feedback(
 
     Preconditions: ``feedback`` is trusted, inside its transaction. Only when it gives
     ``actual_resolution`` or ``actual_actions_taken``, the ticket has a pattern, and a
-    catalogue operation can be named (``_learned_operation``). One learned runbook per
+    catalogue operation can be named (``rules.learned_operation``). One learned runbook per
     (pattern, operation): it is created **disabled**; the same fix (operation and
     parameters) taught by ``TEACHERS_TO_ACTIVATE`` distinct trusted people enables it,
     otherwise an admin does after review. A different fix for the same operation is
@@ -62,7 +32,7 @@ def runbook_learn_from_feedback(
     """
     if not feedback.actual_resolution and not feedback.actual_actions_taken:
         return None
-    chosen = _learned_operation(feedback, ticket)
+    chosen = learned_operation(feedback.actual_actions_taken or [], ticket.suggested_actions or [])
     pattern = ticket.pattern
     if chosen is None or pattern is None:
         why = "the ticket has no pattern" if pattern is None else "no catalogue operation"

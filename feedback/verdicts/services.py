@@ -9,11 +9,9 @@ Feedback is accepted only once the system is done with the ticket (``lifecycle.
 FEEDBACK_OPEN``: analyzed, manual_review, or ended); while it is processing, awaiting
 approval or remediating it is refused with 409.
 
-Outcome rule (``outcome_from_feedback``) gives a verdict:
-
-1. ``negative``, or ``actions_worked`` is false  -> failure
-2. ``positive`` and (``resolution_accurate`` or ``actions_worked`` is true) -> success
-3. anything else (neutral; positive without saying what worked) -> no verdict
+The verdict a feedback gives (``feedback.verdicts.rules.outcome_from_feedback``): negative
+or "the actions did not work" is a failure; positive with an accurate resolution or working
+actions is a success; anything else gives none.
 
 A trusted verdict decides the outcome only where nothing measured it and nobody decided
 yet (status analyzed or manual_review, outcome unknown): success resolves the ticket,
@@ -41,8 +39,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import Conflict
-from feedback.models import Feedback, FeedbackType
+from feedback.models import Feedback
 from feedback.runbooks.services import runbook_learn_from_feedback
+from feedback.verdicts.rules import outcome_from_feedback
 from patterns.services import PatternChange, feedback_added, pattern_update, review_flagged
 from remediation.approvals.models import AgreementSource
 from remediation.approvals.rules import feedback_agreement
@@ -74,19 +73,6 @@ class FeedbackInput:
     time_to_resolve: float | None = None
 
 
-def outcome_from_feedback(
-    feedback_type: str, *, resolution_accurate: bool | None, actions_worked: bool | None
-) -> TicketOutcome | None:
-    """The outcome a feedback establishes, or None when it leaves the outcome alone."""
-    if feedback_type == FeedbackType.NEGATIVE or actions_worked is False:
-        return TicketOutcome.FAILURE
-    if feedback_type == FeedbackType.POSITIVE and (
-        resolution_accurate is True or actions_worked is True
-    ):
-        return TicketOutcome.SUCCESS
-    return None
-
-
 TEACH_PERMISSION = "feedback.teach"
 
 
@@ -98,7 +84,7 @@ def is_trusted(user: User, ticket: Ticket) -> bool:
 def feedback_submit(*, ticket: Ticket, user: User, data: FeedbackInput) -> Feedback:
     """Store ``user``'s feedback on ``ticket`` and apply its effects, atomically.
 
-    Preconditions: ``user`` may see ``ticket`` (``feedback.access.ticket_for_feedback``) and
+    Preconditions: ``user`` may see ``ticket`` (``access.ticket_for_feedback``) and
     ``data`` is validated. Raises ``Conflict`` when the ticket is still being worked on by
     the system (``ticket_busy``), or when this user already gave feedback on it
     (``duplicate_feedback``, also when two submissions race: the unique constraint decides).
@@ -188,7 +174,7 @@ def _apply_trusted(
     feedback: Feedback,
     ticket: Ticket,
     user: User,
-    outcome: TicketOutcome | None,
+    outcome: str | None,
     disagrees: bool,
 ) -> None:
     """Rollups, the pattern's feedback statistics, outcome, review flag and score of a
