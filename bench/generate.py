@@ -107,7 +107,7 @@ def generate(db: str, tickets: int, patterns: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from feedback.services import patterns_recompute
+    from feedback.rebuild.services import patterns_recompute
 
     call_command("migrate", verbosity=0)
     # Each benchmark makes its own API token for this user (keys are stored hashed).

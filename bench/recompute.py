@@ -45,7 +45,7 @@ def group_by() -> None:
 
 
 def recompute() -> None:
-    from feedback.services import patterns_recompute
+    from feedback.rebuild.services import patterns_recompute
 
     patterns_recompute()
 

@@ -105,6 +105,10 @@ INSTALLED_APPS = [
     "policies",
     "remediation",
     "feedback",
+    # The demo history of `make run` (manage.py seed_demo), and the incident replay
+    # (manage.py replay_incidents, a program apart): apps for their commands only.
+    "demo",
+    "replay",
     # After the project's apps: remediation's own `qcluster` command (django-q2's cluster,
     # stopping cleanly on SIGTERM) takes the place of django-q2's.
     "django_q",
@@ -147,7 +151,10 @@ TEMPLATES = [
 
 # SQLite (a file under var/) is the embedded default for the quickstart; PostgreSQL through
 # psycopg in production and CI: DATABASE_URL=postgres://user@host:5432/name
-_default_sqlite = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+# The quickstart's own database: the only one `manage.py seed_demo` loads demo data into
+# without --force.
+QUICKSTART_DATABASE = VAR_DIR / "db.sqlite3"
+_default_sqlite = f"sqlite:///{QUICKSTART_DATABASE}"
 try:
     DATABASES = {"default": env.db("DATABASE_URL", default=_default_sqlite)}
 except Exception as exc:  # django-environ raises several types for a malformed URL

@@ -22,7 +22,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("approvals/", include("remediation.approvals.urls")),
-    path("reviews/", include("feedback.review_urls")),
+    path("reviews/", include("feedback.reviews.urls")),
     path(
         "integrations/slack/interactions",
         approval_views.slack_interactions,

@@ -462,7 +462,7 @@ def pattern_rebuild(
     All pattern rows are locked first, so no incremental update interleaves with the
     rebuild; the caller must read ``totals`` *after* calling this inside the same
     transaction, or accept that an update committed in between is overwritten (the
-    ``feedback.services.patterns_recompute`` service takes the locks first, then counts).
+    ``feedback.rebuild.services.patterns_recompute`` service takes the locks first, then counts).
     Returns the eligibility changes, each already audited; ``progress(rewritten, total)`` is
     called once, with the number of rows whose numbers were wrong and were rewritten.
     """

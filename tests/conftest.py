@@ -17,11 +17,11 @@ from django.core.cache import caches
 from django.db import connection
 from rest_framework.test import APIClient
 
-from feedback.replay.worker import drain
 from remediation.accounts.models import ApiToken
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.connectors.mcp_connector import close_pooled_sessions
 from tests.support.factories import UserFactory
+from tests.support.queue import drain
 
 
 @pytest.fixture

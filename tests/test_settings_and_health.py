@@ -65,7 +65,7 @@ def test_good_values_start():
     assert "started" in result.stdout
 
 
-def test_the_seed_defaults(settings):
+def test_the_documented_defaults(settings):
     assert settings.AUTO_REMEDIATION_ENABLED is True
     assert settings.AUTO_REMEDIATION_MAX_ACTIONS_PER_HOUR == 10
     assert settings.AUTO_REMEDIATION_REQUIRE_APPROVAL is True

@@ -131,7 +131,7 @@ def rekey(apps, schema_editor):
             _carry_over(apps, old_id, new_id)
     _move_learned(apps)
     # Every count from the tickets and feedback as they now belong (audits what flips).
-    from feedback.services import patterns_recompute
+    from feedback.rebuild.services import patterns_recompute
 
     patterns_recompute()
 

@@ -10,7 +10,7 @@ def recompute(apps, schema_editor):
     Ticket = apps.get_model("remediation", "Ticket")
     if not Ticket.objects.filter(pattern__isnull=False).exists():
         return
-    from feedback.services import patterns_recompute
+    from feedback.rebuild.services import patterns_recompute
 
     patterns_recompute()
 

@@ -18,7 +18,7 @@ def learned_runbooks_for_pattern(pattern_hash: str) -> list[Runbook]:
 
     A learned runbook is a proposal scoped to the pattern that taught it: tickets of any
     other pattern never see it, and it counts only once enabled (by an admin, or by two
-    distinct trusted teachers; see ``feedback.services``). Its text came from a person's
+    distinct trusted teachers; see ``feedback.runbooks.services``). Its text came from a person's
     feedback and is untrusted wherever it is shown or given to an LLM.
     """
     if not pattern_hash:

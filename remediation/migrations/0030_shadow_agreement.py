@@ -2,7 +2,7 @@
 audit event.
 
 Runs before ``feedback.0003_patterns_keyed_on_causes``: that migration rebuilds the pattern
-statistics with the project's current code (``feedback.services.patterns_recompute``),
+statistics with the project's current code (``feedback.rebuild.services.patterns_recompute``),
 which reads this table and the pattern's shadow agreement columns, so both must exist
 by then on a database that has tickets.
 """

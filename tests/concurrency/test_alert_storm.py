@@ -12,13 +12,13 @@ from django.db.models import Sum
 from django_q.models import OrmQ
 from rest_framework.test import APIClient
 
-from feedback.replay.worker import drain
 from remediation.accounts.models import ApiToken
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketRepeat
 from tests.alerts.payloads import URL, batch, copies
 from tests.support.factories import UserFactory
+from tests.support.queue import drain
 
 DELIVERIES = 20
 COPIES = 100

@@ -16,7 +16,6 @@ from django.db import connection
 from django_q.models import Success
 from rest_framework.test import APIClient
 
-from feedback.replay.worker import drain
 from remediation.accounts.models import ApiToken
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from remediation.audit.models import AuditAction, AuditEvent
@@ -25,6 +24,7 @@ from remediation.tickets.models import Ticket, TicketStatus
 from tests.support.approvals import approver, awaiting_ticket
 from tests.support.doubles import LabDouble
 from tests.support.factories import UserFactory
+from tests.support.queue import drain
 
 APPROVERS = 20
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from feedback.management.commands.seed_demo import NEGATIVE, NEUTRAL
+from demo.management.commands.seed_demo import NEGATIVE, NEUTRAL
 from feedback.models import Feedback
 from patterns.models import Pattern
 from remediation.accounts.models import ApiToken
@@ -123,7 +123,7 @@ def events(log: Path) -> list[dict]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_seeds_promql_gives_the_right_numbers_from_a_real_scrape(seeded, tmp_path):
+def test_the_documented_promql_gives_the_right_numbers_from_a_real_scrape(seeded, tmp_path):
     alice = UserFactory(username="alice", email="alice@example.com")
     token = ApiToken.objects.create(user=alice, name="test")[1]
     # Feedback counts from trusted people who did not submit the ticket (docs/learning.md).

@@ -8,7 +8,6 @@ from typing import cast
 import pytest
 from django.core import mail
 
-from feedback.replay.worker import drain
 from patterns.models import Pattern
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.execution.models import ExecutionState
@@ -17,6 +16,7 @@ from remediation.notifications.models import AdminNotice
 from remediation.notifications.services import admins_notify
 from tests.support.execution import action, approved_ticket, lab_policy, stage
 from tests.support.factories import PatternFactory
+from tests.support.queue import drain
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("config", "remediation", "feedback", "patterns", "policies")
+PACKAGES = ("config", "remediation", "feedback", "patterns", "policies", "replay", "demo")
 
 
 def _functions_calling(predicate) -> set[str]:

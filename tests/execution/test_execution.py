@@ -7,7 +7,6 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from feedback.replay.worker import drain
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.connectors.models import PlatformConnector
 from remediation.execution.models import Execution, ExecutionState, ExecutionStep, StepKind
@@ -20,6 +19,7 @@ from remediation.tickets.models import TicketStatus
 from tests.conftest import make_teacher
 from tests.support.execution import action, approved_ticket, lab_world, lab_writes, stage
 from tests.support.factories import UserFactory
+from tests.support.queue import drain
 
 pytestmark = pytest.mark.django_db
 

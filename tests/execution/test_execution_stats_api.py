@@ -79,7 +79,7 @@ def history(db):
 
 @pytest.mark.django_db
 class TestStats:
-    def test_it_reports_the_seed_metrics_over_the_window(self, api, history):
+    def test_it_reports_the_execution_metrics_over_the_window(self, api, history):
         body = api.get(URL).json()
         assert body["days"] == 30
         assert body["enabled_tickets"] == 4

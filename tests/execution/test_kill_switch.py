@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 
-from feedback.replay.worker import drain
 from policies.models import RemediationPause
 from remediation.analysis.services import ticket_analyze
 from remediation.audit.models import AuditAction, AuditEvent
@@ -15,6 +14,7 @@ from remediation.tickets.models import Ticket, TicketStatus
 from remediation.tickets.services import TicketInput, ticket_create
 from tests.support.execution import LAB_CATEGORY, action, approved_ticket, lab_writes
 from tests.support.factories import UserFactory
+from tests.support.queue import drain
 
 URL = "/api/v1/kill-switch"
 

@@ -31,7 +31,9 @@ def body(**fields):
 
 
 @pytest.mark.django_db
-def test_it_stores_the_seeds_example_and_applies_every_effect(teacher_api, teacher, ticket):
+def test_a_trusted_positive_feedback_is_stored_and_applies_every_effect(
+    teacher_api, teacher, ticket
+):
     score_before = ticket.reliability_score
     response = teacher_api.post(
         URL,

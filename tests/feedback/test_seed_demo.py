@@ -5,10 +5,12 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from patterns.models import Pattern
+from policies.models import AutoRemediationPolicy
 from remediation.tickets.models import Ticket
 
 
@@ -49,13 +51,16 @@ def test_it_builds_a_labelled_history_and_a_second_run_does_nothing():
 
 
 @pytest.mark.django_db
-def test_it_refuses_a_database_other_than_sqlite_without_force():
-    if connection.vendor == "sqlite":
-        assert "Created" in run()
-    else:
-        with pytest.raises(CommandError, match="--force"):
-            run()
-        assert not Ticket.objects.exists()
+def test_without_force_it_refuses_any_database_but_the_quickstarts_and_adds_nothing(settings):
+    # The test database (SQLite beside the configured file, or PostgreSQL) is not the
+    # quickstart's var/db.sqlite3: without --force nothing is loaded into it.
+    assert connection.settings_dict["NAME"] != str(settings.QUICKSTART_DATABASE)
+    with pytest.raises(CommandError, match="--force") as refused:
+        run()
+    assert str(settings.QUICKSTART_DATABASE) in str(refused.value)
+    assert not Ticket.objects.exists()
+    assert not get_user_model().objects.filter(username__startswith="demo").exists()
+    assert not AutoRemediationPolicy.objects.filter(name__startswith="server-demo").exists()
 
 
 @pytest.mark.django_db

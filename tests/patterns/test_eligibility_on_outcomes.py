@@ -65,7 +65,7 @@ def test_the_average_reliability_is_over_the_latest_concluded_tickets(settings):
     """The first tickets of a pattern are scored before the category has any history; once
     ten newer ones concluded, their low scores no longer hold the average down (and a
     recompute from the tickets gives the same numbers)."""
-    from feedback.services import patterns_recompute
+    from feedback.rebuild.services import patterns_recompute
 
     pattern = PatternFactory(category="server", occurrence_count=14)  # its 14 tickets
     for _ in range(4):

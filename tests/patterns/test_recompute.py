@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from config.errors import Conflict
 from feedback.models import Feedback
-from feedback.services import FeedbackInput, feedback_submit
+from feedback.verdicts.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketStatus

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
         ("security", 95.0, None),
     ],
 )
-def test_migrate_creates_the_seeds_category_defaults(category, min_reliability, auto_approve):
+def test_migrate_creates_each_categorys_default_policy(category, min_reliability, auto_approve):
     policy = AutoRemediationPolicy.objects.get(category=category)
     assert policy.min_reliability_score == min_reliability
     assert policy.auto_approve_threshold == auto_approve
@@ -33,7 +33,7 @@ def test_migrate_creates_the_seeds_category_defaults(category, min_reliability, 
     policy.full_clean()  # the defaults pass their own validation
 
 
-def test_the_defaults_are_conservative_where_the_seed_says_so():
+def test_the_default_policies_are_conservative_for_risky_categories():
     cache, network, storage, security = (
         AutoRemediationPolicy.objects.get(category=c)
         for c in ("cache", "network", "storage", "security")

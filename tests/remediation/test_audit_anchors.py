@@ -13,7 +13,6 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
-from feedback.replay.worker import drain
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
 from remediation.approvals.services import approval_expire_due, approval_grant
 from remediation.audit.models import AuditAction, AuditAnchor, AuditEvent, AuditSeal
@@ -22,6 +21,7 @@ from remediation.execution.models import Execution, ExecutionState
 from tests.support.approvals import approver
 from tests.support.audit import assert_audit_intact
 from tests.support.factories import PatternFactory
+from tests.support.queue import drain
 
 MIGRATION = importlib.import_module("remediation.migrations.0028_audit_anchors_and_seals")
 

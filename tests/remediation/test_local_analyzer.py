@@ -357,7 +357,7 @@ def test_a_runbook_naming_an_unknown_operation_is_never_used():
     assert result.actions[0].operation == "restart_vm"
 
 
-def test_the_seed_migration_reverses_to_only_the_seeded_rows_and_reapplies_cleanly():
+def test_the_runbook_data_migration_reverses_to_only_its_own_rows_and_reapplies_cleanly():
     Runbook.objects.create(name="Admin's own", operation="restart_vm", symptoms="x", resolution="y")
     seed_migration.unseed(django_apps, None)
     assert list(Runbook.objects.values_list("name", flat=True)) == ["Admin's own"]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from prometheus_client.parser import text_string_to_metric_families
 
-from feedback.services import FeedbackInput, feedback_submit
+from feedback.verdicts.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
 from remediation.approvals.models import ApprovalRequest, ApprovalStatus
 from remediation.audit.models import AuditEvent

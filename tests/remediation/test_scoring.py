@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from feedback.services import patterns_recompute
+from feedback.rebuild.services import patterns_recompute
 from patterns.models import Pattern
 from patterns.services import pattern_observe
 from remediation.audit.models import AuditAction, AuditEvent

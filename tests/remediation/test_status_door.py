@@ -14,7 +14,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("config", "remediation", "feedback", "patterns", "policies", "lab")
+PACKAGES = ("config", "remediation", "feedback", "patterns", "policies", "lab", "replay", "demo")
 DOOR = "remediation.tickets.transitions:ticket_transition"
 # Writes of other models' status fields: (module:function, the object written).
 OTHER_MODELS = {
@@ -29,11 +29,11 @@ OTHER_MODELS = {
     ("remediation.tickets.rollups:_add", "rows"),  # CategoryDailyStats counters
     ("lab.engine:before_facts", "facts"),  # a dict of a lab object's facts
     # The replay's own report rows, the policy and alert mappings it overrides, the
-    # connectors it points at its lab server (feedback/replay): none is a ticket.
-    ("feedback.replay.run:one", "row"),
-    ("feedback.replay.run:apply_policy_overrides", "policy"),
-    ("feedback.replay.run:apply_alert_mapping_overrides", "mapping"),
-    ("feedback.replay.run:run", "PlatformConnector"),
+    # connectors it points at its lab server (replay): none is a ticket.
+    ("replay.run:one", "row"),
+    ("replay.run:apply_policy_overrides", "policy"),
+    ("replay.run:apply_alert_mapping_overrides", "mapping"),
+    ("replay.run:run", "PlatformConnector"),
 }
 
 

@@ -11,7 +11,7 @@ from tests.support.factories import TicketFactory
 
 URL = "/api/v1/tickets"
 
-SEED_BODY = {
+EXAMPLE_BODY = {
     "ticket_id": "INC-12345",
     "title": "Service down",
     "description": "Web service not responding on port 8080",
@@ -26,8 +26,8 @@ def _fields(response) -> dict:
 
 @pytest.mark.django_db
 class TestCreate:
-    def test_it_answers_the_seed_response_shape(self, api, user):
-        r = api.post(URL, SEED_BODY, format="json")
+    def test_it_answers_the_documented_response_shape(self, api, user):
+        r = api.post(URL, EXAMPLE_BODY, format="json")
         assert r.status_code == 201, r.content
         body = r.json()
         assert body["ticket_id"] == "INC-12345"
@@ -39,7 +39,7 @@ class TestCreate:
         assert body["outcome"] == "unknown"
 
     def test_it_queues_the_analysis_with_the_ticket_and_audits_the_creation(self, api):
-        api.post(URL, SEED_BODY, format="json")
+        api.post(URL, EXAMPLE_BODY, format="json")
         ticket = Ticket.objects.get(ticket_id="INC-12345")
         assert OrmQ.objects.count() == 1
         assert OrmQ.objects.get().func() == "remediation.tasks.analyze_ticket"
@@ -49,20 +49,20 @@ class TestCreate:
         assert event.actor_label == "alice"
 
     def test_auto_remediation_is_off_unless_asked(self, api):
-        body = {k: v for k, v in SEED_BODY.items() if k != "enable_auto_remediation"}
+        body = {k: v for k, v in EXAMPLE_BODY.items() if k != "enable_auto_remediation"}
         r = api.post(URL, body, format="json")
         assert r.status_code == 201
         assert r.json()["auto_remediation_enabled"] is False
 
     def test_the_submitter_comes_from_authentication_not_the_body(self, api, user, other_user):
-        r = api.post(URL, {**SEED_BODY, "submitted_by": other_user.username}, format="json")
+        r = api.post(URL, {**EXAMPLE_BODY, "submitted_by": other_user.username}, format="json")
         assert r.status_code == 400
         assert "submitted_by" in _fields(r)
         assert not Ticket.objects.exists()
 
     def test_the_same_ticket_id_twice_answers_409_and_changes_nothing(self, api):
-        assert api.post(URL, SEED_BODY, format="json").status_code == 201
-        r = api.post(URL, {**SEED_BODY, "title": "Other"}, format="json")
+        assert api.post(URL, EXAMPLE_BODY, format="json").status_code == 201
+        r = api.post(URL, {**EXAMPLE_BODY, "title": "Other"}, format="json")
         assert r.status_code == 409
         assert r.json()["error"]["code"] == "duplicate_ticket"
         assert "ticket_id" in _fields(r)
@@ -71,13 +71,13 @@ class TestCreate:
         assert AuditEvent.objects.count() == 1
 
     def test_it_refuses_anonymous_callers(self, anon):
-        r = anon.post(URL, SEED_BODY, format="json")
+        r = anon.post(URL, EXAMPLE_BODY, format="json")
         assert r.status_code in (401, 403)
         assert not Ticket.objects.exists()
 
     def test_it_refuses_a_bad_token(self, anon):
         anon.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
-        assert anon.post(URL, SEED_BODY, format="json").status_code == 401
+        assert anon.post(URL, EXAMPLE_BODY, format="json").status_code == 401
 
     @pytest.mark.parametrize(
         ("field", "value"),
@@ -111,7 +111,7 @@ class TestCreate:
         ],
     )
     def test_it_refuses_bad_input_naming_the_field(self, api, field, value):
-        r = api.post(URL, {**SEED_BODY, field: value}, format="json")
+        r = api.post(URL, {**EXAMPLE_BODY, field: value}, format="json")
         assert r.status_code == 400, r.content
         assert field in _fields(r), r.json()
         assert not Ticket.objects.exists()
@@ -119,13 +119,13 @@ class TestCreate:
 
     @pytest.mark.parametrize("field", ["ticket_id", "title", "description", "category"])
     def test_it_names_each_missing_required_field(self, api, field):
-        body = {k: v for k, v in SEED_BODY.items() if k != field}
+        body = {k: v for k, v in EXAMPLE_BODY.items() if k != field}
         r = api.post(URL, body, format="json")
         assert r.status_code == 400
         assert field in _fields(r)
 
     def test_it_refuses_a_body_that_is_not_an_object(self, api):
-        r = api.post(URL, [SEED_BODY], format="json")
+        r = api.post(URL, [EXAMPLE_BODY], format="json")
         assert r.status_code == 400
         assert "error" in r.json()
 
@@ -135,12 +135,12 @@ class TestCreate:
         assert r.json()["error"]["code"] == "parse_error"
 
     def test_it_refuses_a_huge_body_without_a_500(self, api):
-        r = api.post(URL, {**SEED_BODY, "description": "x" * 400_000}, format="json")
+        r = api.post(URL, {**EXAMPLE_BODY, "description": "x" * 400_000}, format="json")
         assert r.status_code in (400, 413)
         assert not Ticket.objects.exists()
 
     def test_the_number_of_queries_for_a_post_is_fixed(self, api, django_assert_num_queries):
-        api.post(URL, {**SEED_BODY, "ticket_id": "WARM-1"}, format="json")  # token cache etc.
+        api.post(URL, {**EXAMPLE_BODY, "ticket_id": "WARM-1"}, format="json")  # token cache etc.
         # token+user lookup, savepoint, insert ticket, insert audit (the first event of a
         # ticket inserted in this transaction: no lock, no read of the chain's head), insert
         # its stream's anchor (what lets verify_audit see the stream deleted or cut short),
@@ -148,12 +148,12 @@ class TestCreate:
         # back. (Outside a test's transaction the savepoint pair is the transaction's
         # BEGIN/COMMIT.)
         with django_assert_num_queries(7):
-            r = api.post(URL, {**SEED_BODY, "ticket_id": "Q-1"}, format="json")
+            r = api.post(URL, {**EXAMPLE_BODY, "ticket_id": "Q-1"}, format="json")
         assert r.status_code == 201
 
     def test_a_targeted_post_adds_only_storm_control_queries(self, api, django_assert_num_queries):
-        api.post(URL, {**SEED_BODY, "ticket_id": "WARM-1"}, format="json")
-        body = {**SEED_BODY, "ticket_id": "Q-2", "affected_system": "prod-web-01"}
+        api.post(URL, {**EXAMPLE_BODY, "ticket_id": "WARM-1"}, format="json")
+        body = {**EXAMPLE_BODY, "ticket_id": "Q-2", "affected_system": "prod-web-01"}
         # ... plus: has this ticket_id joined a ticket already, upsert the storm row, lock
         # it, and point it at the new ticket. A new key has no ticket to read. (11 = the 7
         # above, the audit anchor's insert among them, + these 4.)
@@ -165,14 +165,14 @@ class TestCreate:
         assert r.status_code == 200 and r.json()["ticket_id"] == "Q-2"
 
     def test_the_answer_to_a_post_is_what_a_read_of_the_ticket_gives(self, api):
-        posted = api.post(URL, {**SEED_BODY, "affected_system": "prod-web-01"}, format="json")
+        posted = api.post(URL, {**EXAMPLE_BODY, "affected_system": "prod-web-01"}, format="json")
         assert posted.status_code == 201
         assert posted.json() == api.get(f"{URL}/INC-12345").json()
 
 
 @pytest.mark.django_db
 class TestRead:
-    def test_it_shows_the_seed_status_fields(self, api, user):
+    def test_it_shows_the_status_fields(self, api, user):
         TicketFactory(ticket_id="INC-1", submitted_by=user)
         r = api.get(f"{URL}/INC-1")
         assert r.status_code == 200

@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from feedback.replay.run import load_scenario
 from remediation.connectors.models import PlatformConnector
 from remediation.tickets.models import Ticket, TicketStatus
+from replay.run import load_scenario
 from tests.support.factories import TicketFactory
 
 
@@ -112,7 +112,7 @@ def test_the_simulated_admin_clears_a_flag_only_where_the_measured_fix_held():
     outweighs the rating); one on a fix that failed stays; one still within its hold time
     waits for the next round. What it decided is counted against the truth, for the
     report."""
-    from feedback.replay.run import Replay, Row, _users
+    from replay.run import Replay, Row, _users
     from tests.support.factories import PatternFactory
 
     held, failed, unconfirmed = (PatternFactory(needs_review=True) for _ in range(3))
@@ -211,7 +211,7 @@ def test_an_error_rate_outside_0_to_1_is_refused(tmp_path, rate):
     ],
 )
 def test_the_simulated_approver_decides_from_what_the_api_shows(diagnosis, target, rates, approve):
-    from feedback.replay.run import Replay, _users
+    from replay.run import Replay, _users
 
     scenario = load_scenario("tiny")
     scenario["approver_false_approve_rate"], scenario["approver_false_reject_rate"] = rates
@@ -278,8 +278,8 @@ def test_the_simulated_reviewer_works_the_queue_from_what_it_shows(basis, can_ru
     (POST .../run: back to a person's approval) only when the queue says it can run and the
     ticket, as the API shows it, reads sound; its choice is scored against the truth."""
     from feedback.models import Review
-    from feedback.replay.run import Replay, Row, _users
     from remediation.audit.models import AuditAction, AuditEvent
+    from replay.run import Replay, Row, _users
 
     scenario = load_scenario("tiny")
     scenario["approver_false_approve_rate"], scenario["approver_false_reject_rate"] = rates
@@ -308,7 +308,7 @@ def test_the_simulated_reviewer_works_the_queue_from_what_it_shows(basis, can_ru
 
 @pytest.mark.django_db
 def test_a_reviewer_coverage_outside_0_to_1_is_refused():
-    from feedback.replay.kinds import ScenarioError, check_scenario
+    from replay.kinds import ScenarioError, check_scenario
 
     scenario = load_scenario("tiny")
     with pytest.raises(ScenarioError, match="reviewer_coverage"):
@@ -321,8 +321,8 @@ def test_the_report_names_a_kind_whose_tickets_were_filed_under_another_category
     were server tickets (and so under the server policy)."""
     from dataclasses import asdict
 
-    from feedback.replay.report import summarize, text
-    from feedback.replay.run import Row
+    from replay.report import summarize, text
+    from replay.run import Row
 
     rows = [
         asdict(

@@ -9,10 +9,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from feedback.replay.kinds import builtin_kinds, incident_stream
-from feedback.replay.run import load_scenario
 from remediation.alerts.models import AlertRecord, AlertStatus
 from remediation.tickets.models import Ticket
+from replay.kinds import builtin_kinds, incident_stream
+from replay.run import load_scenario
 
 TICKET_KIND = {
     "kind": "frozen_guest",
@@ -192,7 +192,7 @@ def test_a_run_in_its_own_process_says_how_far_it_has_got(tmp_path, monkeypatch)
     for minutes: the command reports the incidents done as the run goes."""
     from io import StringIO
 
-    from feedback.management.commands import replay_incidents
+    from replay.management.commands import replay_incidents
 
     monkeypatch.setattr(replay_incidents, "PROGRESS_SECONDS", 0.0)
     path = write(tmp_path, scenario())
@@ -216,10 +216,10 @@ def test_a_run_in_its_own_process_says_how_far_it_has_got(tmp_path, monkeypatch)
 def test_an_admin_mapping_a_scenario_adds_files_its_alerts_under_its_category():
     """``"add": true`` adds a mapping as an admin would in the admin; without it an unknown
     name is refused, naming the known ones; a bad field is refused, naming it."""
-    from feedback.replay.kinds import ScenarioError
-    from feedback.replay.run import apply_alert_mapping_overrides
     from remediation.alerts.models import AlertMapping
     from remediation.alerts.rules import map_alert
+    from replay.kinds import ScenarioError
+    from replay.run import apply_alert_mapping_overrides
 
     notes = apply_alert_mapping_overrides(
         {

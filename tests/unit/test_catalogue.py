@@ -69,10 +69,10 @@ def one(raw: dict) -> tuple[list[SuggestedAction], list[str]]:
     return validate_suggestions([raw])
 
 
-def test_it_holds_exactly_the_seeds_operations():
+def test_it_holds_exactly_the_fourteen_supported_operations():
     assert set(CATALOGUE) == set(VALID)
     # The design's "Supported Operations" lists 14 (4 VMware, 3 Kubernetes, 3 network,
-    # 2 storage, 2 OpenStack), though the brief calls them "15".
+    # 2 storage, 2 OpenStack).
     assert len(CATALOGUE) == 14
 
 

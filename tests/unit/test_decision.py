@@ -112,7 +112,7 @@ def policy(**changes: object) -> PolicyRules:
 # --- the design's Decision Example -------------------------------------------------------
 
 
-def test_the_seeds_decision_example_comes_out_as_the_seed_shows():
+def test_the_designs_decision_example_comes_out_as_designed():
     decision = decide(facts())
 
     body = decision.to_dict()

@@ -17,7 +17,7 @@ states = st.builds(
 legal_states = states.filter(lc.is_allowed)
 
 
-def test_every_status_of_the_spec_has_rules():
+def test_every_status_has_rules():
     assert set(lc.ALLOWED) == set(lc.TRANSITIONS) == set(lc.STATUSES)
     for targets in lc.TRANSITIONS.values():
         assert targets <= set(lc.STATUSES)
@@ -60,7 +60,7 @@ def test_the_probed_contradictions_are_refused(state):
         (lc.State(lc.MANUAL_REVIEW, executed=True), lc.State(lc.RESOLVED, lc.SUCCESS, True)),
     ],
 )
-def test_the_spec_steps_are_allowed(old, new):
+def test_the_documented_steps_are_allowed(old, new):
     lc.check_transition(old, new)
 
 

@@ -68,7 +68,7 @@ def test_runbooks_of_another_category_never_apply_and_blank_ones_always_do():
     assert match_runbooks("vm hung", [RESTART], category="anything")[0].runbook is RESTART
 
 
-def test_a_learned_runbook_wins_over_a_seed_one_on_a_comparable_match():
+def test_a_learned_runbook_wins_over_a_shipped_one_on_a_comparable_match():
     learned = RunbookEntry(
         name="learned",
         operation="increase_memory",

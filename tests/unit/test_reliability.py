@@ -34,12 +34,12 @@ scores = st.floats(min_value=0, max_value=100, allow_nan=False)
 counts = st.integers(min_value=0, max_value=10_000)
 
 
-def test_the_seeds_example_scores_87_4_by_the_formula():
+def test_the_documented_example_scores_87_4_by_the_formula():
     # 0.25*92 + 0.30*85 + 0.25*90 + 0.20*82 = 87.4 (the design prints 87.5; the formula wins).
     assert combine(92, 85, 90, 82) == 87.4
 
 
-def test_it_builds_the_seeds_breakdown_shape_from_facts():
+def test_it_builds_the_breakdown_the_api_shows_from_facts():
     result = compute_reliability(
         ReliabilityInputs(
             ai_confidence=0.92,
@@ -102,7 +102,7 @@ def test_no_ai_confidence_is_reported_as_no_data():
         (0, ConfidenceLevel.LOW),
     ],
 )
-def test_confidence_levels_follow_the_seeds_table(score, level):
+def test_confidence_levels_follow_their_score_thresholds(score, level):
     assert confidence_level(score) == level
 
 

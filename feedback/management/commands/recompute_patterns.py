@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from feedback.services import patterns_recompute
+from feedback.rebuild.services import patterns_recompute
 
 
 class Command(BaseCommand):

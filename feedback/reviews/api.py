@@ -21,7 +21,7 @@ from config.api import (
     error_responses,
     paginated,
 )
-from feedback import reviews
+from feedback.reviews import access, selectors, services
 from policies.models import AutoRemediationPolicy
 from remediation.tickets.models import Ticket
 
@@ -30,7 +30,7 @@ class MayReview(BasePermission):
     message = "This needs staff, feedback.teach or remediation.approve_remediation."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return reviews.may_review(request.user)
+        return access.may_review(request.user)
 
 
 class ReviewSerializer(serializers.Serializer):
@@ -57,10 +57,10 @@ def review_row(
         "category": ticket.category,
         "status": ticket.status,
         "outcome": ticket.outcome,
-        "why": reviews.why(ticket),
+        "why": selectors.why(ticket),
         "assignee": review.assignee.get_username() if review and review.assignee else None,
         "taken_at": review.taken_at if review else None,
-        "can_run": reviews.can_run(ticket, policies) is None,
+        "can_run": selectors.can_run(ticket, policies) is None,
         "proposed": [
             f"{a.get('operation')} on {a.get('system')}"
             for a in ticket.suggested_actions or []
@@ -89,14 +89,14 @@ class ReviewListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = Pagination()
-        page = paginator.paginate_queryset(reviews.review_queue(), request, view=self)
-        policies = reviews.policies_of(page or [])
+        page = paginator.paginate_queryset(selectors.review_queue(), request, view=self)
+        policies = selectors.policies_of(page or [])
         rows = [review_row(t, policies) for t in page or []]
         return paginator.get_paginated_response(ReviewSerializer(rows, many=True).data)
 
 
 class CloseInputSerializer(StrictInputMixin, serializers.Serializer):
-    reason = SafeCharField(max_length=reviews.MAX_REASON, multiline=True)
+    reason = SafeCharField(max_length=services.MAX_REASON, multiline=True)
 
 
 class ReviewActionSerializer(serializers.Serializer):
@@ -121,7 +121,7 @@ class ReviewTakeApi(APIView):
         summary="Take a ticket of the review queue (shown to everyone as its assignee)",
     )
     def post(self, request: Request, ticket_id: str) -> Response:
-        reviews.review_take(ticket_id, user=request.user)  # type: ignore[arg-type]
+        services.review_take(ticket_id, user=request.user)  # type: ignore[arg-type]
         return _answer(ticket_id, f"Taken by {request.user.get_username()}.")
 
 
@@ -135,7 +135,7 @@ class ReviewRunApi(APIView):
         summary="Run the ticket's proposal under a person's decision (the approval rules hold)",
     )
     def post(self, request: Request, ticket_id: str) -> Response:
-        result = reviews.review_run(ticket_id, user=request.user)  # type: ignore[arg-type]
+        result = services.review_run(ticket_id, user=request.user)  # type: ignore[arg-type]
         return _answer(ticket_id, result.message)
 
 
@@ -151,7 +151,7 @@ class ReviewCloseApi(APIView):
     def post(self, request: Request, ticket_id: str) -> Response:
         body = CloseInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        reviews.review_close(
+        services.review_close(
             ticket_id,
             user=request.user,  # type: ignore[arg-type]
             reason=body.validated_data["reason"],

@@ -7,7 +7,7 @@ a PNG chart there. ``--database-url`` runs one mode against another (for example
 PostgreSQL) database; ``--here`` runs on the configured database, which must hold no
 tickets but the replay's (``--force`` skips that check). See docs/replay.md.
 
-Lives in the feedback app because it gives feedback, the top layer of the project.
+The replay is a program apart (the ``replay`` package); this command is its entry point.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "scenario",
-            help="a name under feedback/replay/scenarios/ or the path of a scenario JSON file",
+            help="a name under replay/scenarios/ or the path of a scenario JSON file",
         )
         parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
         parser.add_argument("--out", default=str(Path(settings.BASE_DIR) / "var" / "replay"))
@@ -64,8 +64,8 @@ class Command(BaseCommand):
                 f"the replay needs the dev extras ({', '.join(missing)} missing): run "
                 "`make setup-dev` (or `pip install -c requirements/constraints.txt -e .[dev]`)"
             )
-        from feedback.replay import report
-        from feedback.replay.run import load_scenario
+        from replay import report
+        from replay.run import load_scenario
 
         try:
             scenario = load_scenario(o["scenario"])
@@ -113,9 +113,9 @@ class Command(BaseCommand):
         self.stdout.write(f"\nreport: {out / f'{name}-report.txt'}; chart: {out / f'{name}.png'}")
 
     def _here(self, scenario: dict[str, Any], mode: str, o: dict[str, Any]) -> dict[str, Any]:
-        from feedback.replay.kinds import ScenarioError
-        from feedback.replay.run import TICKET_PREFIX, Replay
         from remediation.tickets.models import Ticket
+        from replay.kinds import ScenarioError
+        from replay.run import TICKET_PREFIX, Replay
 
         if not o["force"] and Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
             raise CommandError(
@@ -155,7 +155,7 @@ class Command(BaseCommand):
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
         self.stdout.write(f"-- {name}, {mode}: migrating a fresh database")
         # This Python and manage.py, arguments as a list (no shell): nothing to inject into.
-        subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)  # noqa: S603
+        subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)
         given = Path(o["scenario"])
         scenario_arg = str(given.resolve()) if given.is_file() else o["scenario"]
         cmd = [*manage, "replay_incidents", scenario_arg, "--here", "--mode", mode]
@@ -167,7 +167,7 @@ class Command(BaseCommand):
                 cmd += [f"--{flag.replace('_', '-')}", str(o[flag])]
         log = (out / f"{name}-{mode}.log").open("wb")
         self.stdout.write(f"-- {name}, {mode}: running (log: {log.name})")
-        return mode, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        return mode, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def _progress(
         self, scenario: dict[str, Any], started: list[tuple[str, subprocess.Popen]], out: Path

@@ -22,9 +22,9 @@ from config.api import (
     contains_control_characters,
     error_responses,
 )
-from feedback.access import ticket_for_feedback
 from feedback.models import MAX_TIME_TO_RESOLVE_MINUTES, Feedback, FeedbackType
-from feedback.services import FeedbackInput, feedback_submit
+from feedback.verdicts.access import ticket_for_feedback
+from feedback.verdicts.services import FeedbackInput, feedback_submit
 
 MAX_TEXT = 5_000
 MAX_RESOLUTION_TEXT = 10_000

@@ -1,19 +1,18 @@
-"""Run queued django-q2 tasks in this process through django-q2's own worker code.
+"""Run the tasks waiting on the ORM broker in this process, through django-q2's own worker
+code: the path a ``qcluster`` worker takes for each task (``django_q.worker.worker``, then
+``save_task`` and the broker's acknowledgement), one task at a time. Tasks enqueued by a
+task run in the same call.
 
-The same code path a qcluster worker takes for each task (``django_q.worker.worker``, then
-``save_task`` and the broker's acknowledgement), one task at a time, so the replay is
-deterministic and needs no second process. Tasks enqueued by a task run in the same call.
-The tests drain the queue with it too (``tests/support (drain from feedback/replay/worker.py)``).
+The incident replay (``replay/worker.py``) drives its worker the same way; it is a program
+apart, so the tests keep their own drainer here rather than import it.
 """
 
 from __future__ import annotations
 
 from multiprocessing import Queue, Value
-from unittest.mock import patch
 
 from django_q.brokers import get_broker
 from django_q.monitor import save_task
-from django_q.scheduler import scheduler
 from django_q.signing import SignedPackage
 from django_q.worker import worker
 
@@ -21,7 +20,7 @@ from django_q.worker import worker
 def drain(max_tasks: int = 1000) -> int:
     """Dequeue each waiting task, execute it as a worker does, save its result, acknowledge.
 
-    Returns the number of tasks run.
+    Returns the number of tasks run. A task that raises fails the calling test.
     """
     broker = get_broker()
     ran = 0
@@ -36,8 +35,9 @@ def drain(max_tasks: int = 1000) -> int:
         for ack_id, payload in batch:
             task = SignedPackage.loads(payload)
             task["ack_id"] = ack_id
-            # "sync" keeps the worker from closing this process's database connection; it
-            # also makes an exception in the task propagate (a crashing task fails a test).
+            # "sync" keeps the worker from closing this process's database connection (the
+            # test's transaction lives on it); it also makes an exception in the task
+            # propagate, so a crashing task fails the test.
             task["sync"] = True
             task_queue: Queue = Queue()
             result_queue: Queue = Queue()
@@ -50,15 +50,3 @@ def drain(max_tasks: int = 1000) -> int:
             broker.acknowledge(ack_id)
             ran += 1
     return ran
-
-
-def run_due_schedules() -> int:
-    """Hand every schedule due by now to the queue as a qcluster's scheduler does (django-q2's
-    own ``scheduler``), then run what it queued with ``drain``. Returns the tasks run.
-
-    The scheduler closes old database connections first, as a cluster process may; here
-    the whole replay (and a test around it) shares this process's one connection, so that
-    step is left out, as ``drain`` keeps the worker from closing it."""
-    with patch("django_q.scheduler.close_old_django_connections", lambda: None):
-        scheduler(broker=get_broker())
-    return drain()

@@ -21,121 +21,25 @@ or the Approvers' ``remediation.approve_remediation``) can:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from config.errors import ApplicationError, Conflict, Forbidden, NotFound
+from config.errors import ApplicationError, Conflict
 from feedback.models import Review
-from policies.models import AutoRemediationPolicy
-from policies.selectors import policy_for_category
-from remediation.approvals.models import ApprovalChannel, ApprovalRequest
+from feedback.reviews.access import ticket_for_review
+from feedback.reviews.selectors import QUEUE_STATUSES, can_run
+from remediation.approvals.models import ApprovalChannel
 from remediation.approvals.selectors import current_digest
 from remediation.approvals.services import approval_grant, approval_request_open
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
-from remediation.catalogue.rules.operations import validate_suggestions
-from remediation.execution.claim import policy_rule_refusal
-from remediation.tickets.access import can_see_all_tickets
-from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
+from remediation.tickets.models import Ticket, TicketStatus
 from remediation.tickets.transitions import ticket_transition
 
-QUEUE_STATUSES = (
-    TicketStatus.MANUAL_REVIEW,
-    TicketStatus.FAILED,
-    TicketStatus.PARTIALLY_REMEDIATED,
-)
 MAX_REASON = 500
-
-
-def may_review(user: User | AnonymousUser) -> bool:
-    """Staff, Operators (``feedback.teach``) and Approvers (``approve_remediation``) who see
-    every ticket: the queue lists everyone's."""
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and can_see_all_tickets(user)
-        and (
-            user.is_staff
-            or user.has_perm("feedback.teach")
-            or user.has_perm("remediation.approve_remediation")
-        )
-    )
-
-
-def review_queue() -> QuerySet[Ticket]:
-    """The open reviews, oldest first; each says whether people were already asked to
-    approve it (``has_approval_request``, read by ``can_run``)."""
-    return (
-        Ticket.objects.filter(status__in=QUEUE_STATUSES)
-        .exclude(review__closed_at__isnull=False)
-        .select_related("review__assignee", "submitted_by")
-        .annotate(
-            has_approval_request=Exists(ApprovalRequest.objects.filter(ticket=OuterRef("pk")))
-        )
-        .order_by("created_at", "id")
-    )
-
-
-def policies_of(tickets: Iterable[Ticket]) -> dict[str, AutoRemediationPolicy | None]:
-    """Each category's policy, read once for a page of the queue (``can_run``'s
-    ``policies``)."""
-    return {category: policy_for_category(category) for category in {t.category for t in tickets}}
-
-
-def why(ticket: Ticket) -> str:
-    """Why the ticket waits for a person, in a sentence."""
-    if ticket.status == TicketStatus.MANUAL_REVIEW and ticket.outcome == TicketOutcome.UNKNOWN:
-        if ticket.auto_remediation_executed:
-            return f"The outcome of what ran is unknown: {ticket.status_reason}"
-        return ticket.status_reason or "The system did not act on it."
-    return ticket.status_reason or ticket.get_status_display()
-
-
-def can_run(
-    ticket: Ticket, policies: Mapping[str, AutoRemediationPolicy | None] | None = None
-) -> str | None:
-    """None when the proposal can be run from the queue, else why not. ``policies``: the
-    categories' policies when already read (``policies_of``), else read here."""
-    if ticket.status != TicketStatus.MANUAL_REVIEW or ticket.outcome != TicketOutcome.UNKNOWN:
-        return "only a ticket in manual review with no outcome yet can run its proposal"
-    if ticket.auto_remediation_executed:
-        return "something already ran: reconcile its outcome instead"
-    if not ticket.auto_remediation_enabled:
-        return "its submitter did not opt in to remediation: a person acts on the resolution"
-    actions, _ = validate_suggestions(ticket.suggested_actions or [])
-    if not actions:
-        return "it proposes no catalogue action"
-    requested = getattr(ticket, "has_approval_request", None)  # annotated by review_queue
-    if requested is None:
-        requested = ApprovalRequest.objects.filter(ticket=ticket).exists()
-    if requested:
-        return (
-            "people already decided its approval request (rejected or expired): record "
-            "what you did by hand, or close it"
-        )
-    # What the claim would refuse even with approvals: said now, not after a person
-    # approved it (the reason names the policy's rule: fix it by hand, or change the policy).
-    policy = (
-        policies[ticket.category]
-        if policies is not None and ticket.category in policies
-        else policy_for_category(ticket.category)
-    )
-    return policy_rule_refusal(ticket, policy, actions, timezone.now())
-
-
-def _ticket(ticket_id: str, user: User | AnonymousUser, *, lock: bool = False) -> Ticket:
-    if not may_review(user):
-        raise Forbidden("You may not work the review queue.", code="not_allowed")
-    tickets = Ticket.objects.select_for_update() if lock else Ticket.objects
-    ticket = tickets.filter(ticket_id=ticket_id[:64]).first()
-    if ticket is None:
-        raise NotFound(f"No ticket {ticket_id!r}.", fields={"ticket_id": ["Not found."]})
-    return ticket
 
 
 def _open_review(ticket: Ticket) -> Review:
@@ -149,7 +53,7 @@ def _open_review(ticket: Ticket) -> Review:
 
 def review_take(ticket_id: str, *, user: User) -> Review:
     with transaction.atomic():
-        ticket = _ticket(ticket_id, user, lock=True)
+        ticket = ticket_for_review(ticket_id, user, lock=True)
         review = _open_review(ticket)
         before = review.assignee
         review.assignee = user
@@ -171,7 +75,7 @@ def review_close(ticket_id: str, *, user: User, reason: str) -> Review:
     if not reason:
         raise ApplicationError("reason: say why you close it.", fields={"reason": ["Required."]})
     with transaction.atomic():
-        ticket = _ticket(ticket_id, user, lock=True)
+        ticket = ticket_for_review(ticket_id, user, lock=True)
         review = _open_review(ticket)
         review.closed_at = timezone.now()
         review.closed_by = user
@@ -199,7 +103,7 @@ def review_run(ticket_id: str, *, user: User) -> RunResult:
     new request, then the reviewer's approval through the approval service (which may
     refuse it: one's own ticket, no permission; the request then waits for others)."""
     with transaction.atomic():
-        ticket = _ticket(ticket_id, user, lock=True)
+        ticket = ticket_for_review(ticket_id, user, lock=True)
         review = _open_review(ticket)
         refusal = can_run(ticket)
         if refusal:

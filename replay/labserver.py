@@ -26,7 +26,7 @@ from typing import IO
 
 from remediation.connectors.mcp import ConnectorError, McpSession, ServerSpec
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def _free_port() -> int:

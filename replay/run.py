@@ -28,16 +28,6 @@ from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
 from django_q.models import Schedule
 
-from feedback.replay.kinds import (
-    Incident,
-    ScenarioError,
-    check_against_lab,
-    check_scenario,
-    incident_stream,
-    scenario_kinds,
-)
-from feedback.replay.labserver import TOKEN_ENV, lab_over_http
-from feedback.replay.worker import drain, run_due_schedules
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
 from remediation.connectors.mcp import McpSession
@@ -45,6 +35,16 @@ from remediation.connectors.mcp_connector import close_pooled_sessions
 from remediation.connectors.models import ConnectorTransport, PlatformConnector
 from remediation.scoring.selectors import calibration_stats
 from remediation.tickets.models import Ticket, TicketStatus
+from replay.kinds import (
+    Incident,
+    ScenarioError,
+    check_against_lab,
+    check_scenario,
+    incident_stream,
+    scenario_kinds,
+)
+from replay.labserver import TOKEN_ENV, lab_over_http
+from replay.worker import drain, run_due_schedules
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 TICKET_PREFIX = "RPL-"
@@ -58,7 +58,7 @@ FEEDBACK_STATES = {
 
 
 def load_scenario(name: str) -> dict[str, Any]:
-    """A scenario by name (``feedback/replay/scenarios/NAME.json``) or a JSON file's path,
+    """A scenario by name (``replay/scenarios/NAME.json``) or a JSON file's path,
     checked; a file that cannot be run raises ``ScenarioError`` naming the field."""
     path = Path(name)
     if not path.suffix and not path.exists():

@@ -1,5 +1,5 @@
 """The review queue's pages: ``/reviews/`` and ``/reviews/<ticket_id>/``. Thin: every act
-goes through ``feedback.reviews`` and the feedback service, as the API does."""
+goes through ``feedback.reviews.services`` and the feedback service, as the API does."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from django.views.decorators.http import require_http_methods
 
 from config.api import contains_control_characters
 from config.errors import ApplicationError
-from feedback import reviews
 from feedback.models import Review
-from feedback.services import FeedbackInput, feedback_submit
+from feedback.reviews import access, selectors, services
+from feedback.verdicts.services import FeedbackInput, feedback_submit
 from remediation.catalogue.rules.operations import CATALOGUE
 from remediation.tickets.models import Ticket
 
@@ -54,7 +54,7 @@ class HandFixForm(forms.Form):
 
 class CloseForm(forms.Form):
     reason = forms.CharField(
-        max_length=reviews.MAX_REASON, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=services.MAX_REASON, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     def clean_reason(self) -> str:
@@ -69,7 +69,7 @@ def reviewers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not reviews.may_review(request.user):
+        if not access.may_review(request.user):
             raise PermissionDenied("You may not work the review queue.")
         return view(request, *args, **kwargs)
 
@@ -79,9 +79,9 @@ def reviewers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 @reviewers_only
 @require_http_methods(["GET", "HEAD"])
 def queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(reviews.review_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.review_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
-        {"ticket": t, "why": reviews.why(t), "review": getattr(t, "review", None)} for t in page
+        {"ticket": t, "why": selectors.why(t), "review": getattr(t, "review", None)} for t in page
     ]
     return render(request, "reviews/queue.html", {"page": page, "rows": rows})
 
@@ -98,15 +98,15 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
         act = request.POST.get("act")
         try:
             if act == "take":
-                reviews.review_take(ticket.ticket_id, user=request.user)  # type: ignore[arg-type]
+                services.review_take(ticket.ticket_id, user=request.user)  # type: ignore[arg-type]
                 messages.success(request, "You took it: everyone sees it is yours.")
                 return redirect("reviews:detail", ticket_id=ticket.ticket_id)
             if act == "run":
-                result = reviews.review_run(ticket.ticket_id, user=request.user)  # type: ignore[arg-type]
+                result = services.review_run(ticket.ticket_id, user=request.user)  # type: ignore[arg-type]
                 (messages.success if result.approved else messages.warning)(request, result.message)
                 return redirect("reviews:detail", ticket_id=ticket.ticket_id)
             if act == "close" and close.is_valid():
-                reviews.review_close(
+                services.review_close(
                     ticket.ticket_id,
                     user=request.user,  # type: ignore[arg-type]
                     reason=close.cleaned_data["reason"],
@@ -146,9 +146,9 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
         {
             "ticket": ticket,
             "review": review,
-            "why": reviews.why(ticket),
-            "run_refusal": reviews.can_run(ticket),
-            "in_queue": ticket.status in reviews.QUEUE_STATUSES
+            "why": selectors.why(ticket),
+            "run_refusal": selectors.can_run(ticket),
+            "in_queue": ticket.status in selectors.QUEUE_STATUSES
             and not (review and review.closed_at),
             "hand_fix": hand_fix,
             "close": close,

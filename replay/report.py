@@ -12,8 +12,8 @@ REPEAT_FROM = 10  # "by their 10th occurrence"
 def critical_fix(kind: str, fixes: dict[str, str | None] | None = None) -> bool:
     """The kind's right fix is critical_write: a person approves it every time, by design.
     ``fixes``: each kind's fix as the run recorded it (else the built-in kinds')."""
-    from feedback.replay.kinds import builtin_kinds
     from remediation.catalogue.rules.operations import get_operation
+    from replay.kinds import builtin_kinds
 
     if fixes is None or kind not in fixes:
         fixes = {k: v.fix for k, v in builtin_kinds().items()}

@@ -6,21 +6,25 @@ migrations, as real tickets do.
 It is built through the same services as real traffic (intake, analysis, decision, feedback,
 outcomes), so every statistic, score and audit line is what the system itself computed.
 
-Lives in the feedback app because it submits feedback, which ``remediation`` may not import.
+It loads only into the quickstart's own database (``settings.QUICKSTART_DATABASE``, the
+SQLite file under ``var/``) unless ``--force`` says otherwise: the demo policy it adds lets
+the server category's pattern run unattended, which no real database should get by mistake.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from feedback.services import FeedbackInput, feedback_submit
+from feedback.verdicts.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
 from remediation.analysis.services import ticket_analyze
@@ -118,6 +122,14 @@ WAITING: list[tuple[str, str, str, str]] = [
 ]
 
 
+def _is_quickstart_database() -> bool:
+    """Is the connection the embedded SQLite file `make run` creates?"""
+    if connection.vendor != "sqlite":
+        return False
+    name = connection.settings_dict.get("NAME")
+    return bool(name) and Path(str(name)).resolve() == Path(settings.QUICKSTART_DATABASE).resolve()
+
+
 class Command(BaseCommand):
     help = "Load a clearly labelled demo history (DEMO- tickets by user 'demo'). Idempotent."
 
@@ -125,14 +137,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="Also run on a database other than SQLite (it adds demo rows to it).",
+            help="Also run on a database other than the quickstart's (it adds demo rows and "
+            "a demo policy to it).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if connection.vendor != "sqlite" and not options["force"]:
+        if not options["force"] and not _is_quickstart_database():
+            name = connection.settings_dict.get("NAME")
             raise CommandError(
-                f"Refusing to load demo data into a {connection.vendor} database: it is meant "
-                "for the embedded SQLite quickstart. Pass --force if you really want it."
+                f"Refusing to load demo data into the {connection.vendor} database {name}: it "
+                f"is meant for the quickstart's own ({settings.QUICKSTART_DATABASE}). Pass "
+                "--force if you really want it."
             )
         if Ticket.objects.filter(ticket_id__startswith=DEMO_PREFIX).exists():
             self.stdout.write("Demo history already present; nothing to do.")
