@@ -19,19 +19,26 @@ transaction: transaction=True.
 
 from __future__ import annotations
 
+import importlib
 from io import StringIO
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection, models
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
+from feedback.models import Feedback
+from feedback.services import patterns_recompute
 from patterns.models import Pattern
 from patterns.rules.signature import cause_signature
 from remediation.analysis.rules.pattern_key import pattern_key
+from remediation.approvals.models import ShadowAgreement
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.audit.services import VerifyStats, verify_trail
+from tests.support.factories import PatternFactory, TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -273,3 +280,65 @@ def test_the_previous_release_upgrades_to_the_next_release_shape_without_touchin
     assert snapshot() == before
     assert before[sig.hash]["eligible_for_auto_remediation"] is False
     assert_recompute_rewrites_nothing()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_migrations_rebuild_gives_the_live_recomputes_numbers(settings):
+    """On a history with every kind of evidence (outcomes measured and by feedback, open
+    tickets, trusted, untrusted and disagreeing feedback, shadow verdicts, one of them on a
+    pattern its ticket left, a disabled and a flagged pattern, more concluded tickets than
+    the reliability window), the rebuild written out in the migration and today's
+    ``recompute_patterns`` give the same numbers and the same eligibility flips."""
+    settings.PATTERN_RELIABILITY_WINDOW = 3
+    settings.PATTERN_MIN_SHADOW_DECISIONS = 2
+    submitter, teacher = UserFactory(), UserFactory()
+    patterns = [PatternFactory(category=c) for c in ("server", "network", "storage", "cache")]
+    Pattern.objects.filter(pk=patterns[2].pk).update(enabled=False)
+    Pattern.objects.filter(pk=patterns[3].pk).update(needs_review=True)
+    outcomes = ["success"] * 5 + ["failure", "unknown"]
+    for p in patterns:
+        for n, outcome in enumerate(outcomes):
+            ticket = TicketFactory(
+                submitted_by=submitter, pattern=p, outcome=outcome,
+                auto_remediation_executed=outcome != "unknown" and n % 2 == 0,
+                confidence_score=0.5 + n / 17, reliability_score=80.0 + n * 3.3,
+            )  # fmt: skip
+            if n < 3:
+                Feedback.objects.create(
+                    ticket=ticket, user=teacher, rating=4, trusted=n != 2, disagrees=n == 1,
+                    feedback_type=("positive", "negative", "neutral")[n],
+                )  # fmt: skip
+            if n in (0, 5):
+                ShadowAgreement.objects.create(
+                    ticket=ticket, pattern=p, agreed=n == 0 or p == patterns[0], source="approval",
+                    decided_at=timezone.now(), decided_by=teacher,
+                )  # fmt: skip
+    moved = TicketFactory(submitted_by=submitter, pattern=patterns[0], outcome="success")
+    ShadowAgreement.objects.create(
+        ticket=moved, pattern=patterns[1], agreed=True, source="approval",
+        decided_at=timezone.now(), decided_by=teacher,
+    )  # fmt: skip
+    untouched = PatternFactory(category="security")  # no tickets at all
+
+    def start_over() -> None:
+        Pattern.objects.update(
+            occurrence_count=1, success_count=9, reliability_sum=1.0, reliability_count=1,
+            eligible_for_auto_remediation=False,
+        )  # fmt: skip
+
+    start_over()
+    live = patterns_recompute()
+    expected = snapshot()
+    start_over()
+    flips = AuditEvent.objects.filter(action=AuditAction.PATTERN_ELIGIBILITY_CHANGED)
+    flips_before = flips.count()
+    importlib.import_module("feedback.migrations.0006_eligibility_on_outcomes").rebuild(
+        django_apps, None
+    )
+
+    assert snapshot() == expected
+    assert expected[untouched.hash]["occurrence_count"] == 0
+    assert [e.pattern_id for e in flips.order_by("id")[flips_before:]] == [
+        c.pattern.pk for c in live.changes
+    ]
+    assert [c.pattern.pk for c in live.changes] == [patterns[0].pk]  # the others fall short
