@@ -102,7 +102,7 @@ def next_release(settings):
     patterns app's migrations add it. Undone afterwards, back to today's latest."""
     field = models.CharField(max_length=40, null=True, blank=True)
     field.contribute_to_class(Pattern, NEXT_COLUMN)
-    settings.MIGRATION_MODULES = {"patterns": NEXT_RELEASE_PATTERNS}
+    settings.MIGRATION_MODULES = {**settings.MIGRATION_MODULES, "patterns": NEXT_RELEASE_PATTERNS}
     try:
         yield
     finally:
