@@ -7,19 +7,19 @@ Background tasks are not faked: the API enqueues them on the real django-q2 ORM 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.core.cache import caches
 from django.db import connection
 from rest_framework.test import APIClient
 
+from policies.seeds import default_policies_seed
 from remediation.accounts.models import ApiToken
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.connectors.mcp_connector import close_pooled_sessions
+from remediation.seeds import reference_data_seed
 from tests.support.factories import UserFactory
 from tests.support.queue import drain
 
@@ -92,26 +92,14 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-# Data migrations that seed reference data. A transactional test (transaction=True) ends
-# with a flush that empties every table, so tests that need this data after one ask for it.
-SEED_MIGRATIONS = [
-    ("remediation.migrations.0002_seed_runbooks", "seed"),
-    ("remediation.migrations.0010_runbook_causes_ticket_diagnosis", "seed_causes"),
-    ("policies.migrations.0002_default_policies", "create_defaults"),
-    ("remediation.migrations.0008_seed_alert_mappings", "seed"),
-    ("remediation.migrations.0012_lab_connectors_and_sweep", "create"),
-    ("remediation.migrations.0015_approvers_group_and_expiry_schedule", "seed"),
-    ("remediation.migrations.0021_connector_investigation_tools", "fill"),
-    ("remediation.migrations.0023_runbooks_fix_observed_causes", "add"),
-    ("remediation.migrations.0029_lab_volume_relations", "relate"),
-]
-
-
 @pytest.fixture
 def seeded(db) -> None:
-    """Re-apply the (idempotent) seeding functions of the data migrations."""
-    for module, function in SEED_MIGRATIONS:
-        getattr(importlib.import_module(module), function)(apps, None)
+    """The reference data a migrated database holds (runbooks, alert mappings, lab
+    connectors, groups, schedules, default policies): a transactional test
+    (transaction=True) ends with a flush that empties every table, so tests that need this
+    data after one ask for it. Idempotent: rows that exist stay as they are."""
+    reference_data_seed()
+    default_policies_seed()
 
 
 @pytest.fixture(autouse=True)

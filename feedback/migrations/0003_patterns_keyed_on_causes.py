@@ -13,30 +13,89 @@ and what hangs on its pattern, to the cause's pattern:
   open circuit breaker stays open for them; a pattern an admin switched off or flagged for
   review passes that on (switched off if any of its old patterns was).
 
-Tickets without an established cause stay on their word patterns. The statistics of every
-pattern are then rebuilt from the tickets and feedback by the same service as
-``manage.py recompute_patterns`` (which audits eligibility that changed), so incremental
-updates and a recompute agree from here on. Old patterns keep their audit streams; emptied
-ones are left at zero, never deleted (audit rows point at them).
+Tickets without an established cause stay on their word patterns. Old patterns keep their
+audit streams; emptied ones are left at zero, never deleted (audit rows point at them).
 
-The rule and the rebuild are the project's own code as of this migration: it does nothing
-on a database without tickets (a new install), which is where a later change of that code
-could otherwise matter.
+The statistics of every pattern are rebuilt from the tickets and feedback as they now belong
+by ``0006_eligibility_on_outcomes``, which every upgrade that runs this migration runs after
+it (nothing in between reads them), so the rebuild is written, and run, once.
+
+Like every migration, this one uses the historical models and its own copy of the rule
+(which pattern a diagnosis belongs to, as ``remediation.analysis.rules.pattern_key`` and
+``patterns.rules.signature.cause_signature`` said when it was written): never the
+application's code, which changes after it.
 """
 
+import hashlib
+import unicodedata
 from collections import defaultdict
 
 from django.db import migrations
 
 BATCH = 500
 
+# cause -> the catalogue operations that fix it: (operation, platform, the kind of object
+# the operation acts on), sorted by operation. A copy of the vocabulary's FIXES and the
+# catalogue as they were when this migration was written.
+FIXED_BY = {
+    "admin_down": [("enable_port", "network", "device")],
+    "bad_release": [("rollback_deployment", "kubernetes", "deployment")],
+    "cpu_undersized": [("increase_cpu", "vmware", "vm"), ("resize_instance", "openstack", "instance")],
+    "data_growth": [("expand_volume", "storage", "volume")],
+    "err_disabled_recovered": [("enable_port", "network", "device")],
+    "hung": [
+        ("reboot_instance", "openstack", "instance"),
+        ("restart_pod", "kubernetes", "pod"),
+        ("restart_vm", "vmware", "vm"),
+    ],
+    "interface_stuck": [("restart_interface", "network", "device")],
+    "load_spike": [("scale_deployment", "kubernetes", "deployment")],
+    "memory_undersized": [("increase_memory", "vmware", "vm"), ("resize_instance", "openstack", "instance")],
+    "negotiation_flap": [("restart_interface", "network", "device")],
+    "snapshot_growth": [("clear_snapshots", "storage", "volume")],
+    "snapshot_requested": [("snapshot_vm", "vmware", "vm")],
+    "stale_counters": [("clear_interface_errors", "network", "device")],
+}
+
+
+def _fixing(cause, platform):
+    """(operation, kind) that fixes ``cause`` on ``platform``; ("", "") when none does, or
+    when several platforms' operations would and the platform is not known."""
+    fixing = FIXED_BY.get(cause, [])
+    if platform:
+        fixing = [row for row in fixing if row[1] == platform]
+    elif len({row[1] for row in fixing}) > 1:
+        return "", ""
+    return (fixing[0][0], fixing[0][2]) if fixing else ("", "")
+
+
+def _cause_key(diagnosis):
+    """(cause, kind, operation) of the pattern a ticket with this diagnosis belongs to, or
+    None when the diagnosis established no cause."""
+    if not isinstance(diagnosis, dict) or diagnosis.get("established") is not True:
+        return None
+    cause = str(diagnosis.get("cause") or "")
+    if not cause or cause == "unknown":
+        return None
+    platform = diagnosis.get("platform")
+    operation, kind = _fixing(cause, str(platform) if platform else None)
+    observed = diagnosis.get("observed_target")
+    if isinstance(observed, dict) and observed.get("kind"):
+        kind = str(observed["kind"])
+    return cause, kind[:30], operation or "none"
+
+
+def _cause_signature(category, cause, kind, operation):
+    """(category, key terms, text, hash) of the pattern of a cause."""
+    cat = unicodedata.normalize("NFKC", category).lower().strip()
+    terms = [f"cause:{cause}", f"kind:{kind or '-'}", f"operation:{operation or 'none'}"]
+    text = f"{cat}|{','.join(terms)}"
+    return cat, terms, text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 def _cause_patterns(apps):
     """Each ticket with an established cause, moved to its cause's pattern: returns, for
     each old pattern whose tickets moved, the new patterns they went to."""
-    from patterns.rules.signature import cause_signature
-    from remediation.analysis.rules.pattern_key import pattern_key
-
     Ticket = apps.get_model("remediation", "Ticket")
     Pattern = apps.get_model("patterns", "Pattern")
     Execution = apps.get_model("remediation", "Execution")
@@ -47,22 +106,16 @@ def _cause_patterns(apps):
         "id", "category", "diagnosis", "pattern_id"
     )
     for ticket in tickets.order_by("id").iterator(chunk_size=BATCH):
-        key = pattern_key(ticket.diagnosis)
+        key = _cause_key(ticket.diagnosis)
         if key is None:
             continue
-        sig = cause_signature(
-            ticket.category, cause=key.cause, kind=key.kind, operation=key.operation
-        )
-        if sig.hash not in by_hash:
-            by_hash[sig.hash] = Pattern.objects.get_or_create(
-                hash=sig.hash,
-                defaults={
-                    "category": sig.category,
-                    "key_terms": list(sig.key_terms),
-                    "signature": sig.text,
-                },
+        category, terms, text, digest = _cause_signature(ticket.category, *key)
+        if digest not in by_hash:
+            by_hash[digest] = Pattern.objects.get_or_create(
+                hash=digest,
+                defaults={"category": category, "key_terms": terms, "signature": text},
             )[0]
-        pattern = by_hash[sig.hash]
+        pattern = by_hash[digest]
         if pattern.pk != ticket.pattern_id:
             moves[pattern.pk].append(ticket.pk)
             goes_to[ticket.pattern_id].add(pattern.pk)
@@ -130,15 +183,11 @@ def rekey(apps, schema_editor):
         for new_id in new_ids:
             _carry_over(apps, old_id, new_id)
     _move_learned(apps)
-    # Every count from the tickets and feedback as they now belong (audits what flips).
-    from feedback.rebuild.services import patterns_recompute
-
-    patterns_recompute()
+    # The statistics are rebuilt by 0006 (see the docstring).
 
 
 class Migration(migrations.Migration):
-    # In the feedback app: it rebuilds the statistics with the feedback app's recompute
-    # service, and the apps point one way (feedback -> remediation -> patterns).
+    # In the feedback app, with the rebuild that follows it (0006), which counts feedback.
     dependencies = [
         ("feedback", "0002_learning_integrity"),
         ("remediation", "0030_shadow_agreement"),

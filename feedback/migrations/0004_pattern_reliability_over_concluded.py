@@ -1,18 +1,9 @@
 """A pattern's average reliability is now over its concluded tickets only (outcome success or
-failure): rebuild every pattern's statistics with ``recompute_patterns``'s service, so the
-incremental updates that follow start from the same numbers (and any eligibility that
-changes is audited)."""
+failure). The statistics are rebuilt under that rule by ``0006_eligibility_on_outcomes``,
+which every upgrade that runs this migration runs after it (nothing in between reads them):
+one rebuild, written once, instead of the same rebuild twice."""
 
 from django.db import migrations
-
-
-def recompute(apps, schema_editor):
-    Ticket = apps.get_model("remediation", "Ticket")
-    if not Ticket.objects.filter(pattern__isnull=False).exists():
-        return
-    from feedback.rebuild.services import patterns_recompute
-
-    patterns_recompute()
 
 
 class Migration(migrations.Migration):
@@ -21,4 +12,4 @@ class Migration(migrations.Migration):
         ("remediation", "0032_decided_reliability_score"),
         ("patterns", "0004_shadow_agreement"),
     ]
-    operations = [migrations.RunPython(recompute, migrations.RunPython.noop)]
+    operations: list = []

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import migrations
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+# knox's own hash, not a copy: a converted key must be found by the lookup the installation
+# runs (remediation.accounts.selectors), which hashes with knox's configured algorithm.
 from knox.crypto import hash_token
 
 LEGACY_TABLE = "authtoken_token"

@@ -87,8 +87,8 @@ def test_a_ticket_without_an_established_cause_keeps_its_word_pattern(seeded, ap
 
 def test_the_migration_rekeys_the_history_and_a_recompute_agrees(seeded):
     """History from before: the three wordings on three word patterns (with feedback-free
-    statistics a recompute had settled). The migration moves them to their cause's pattern
-    and rebuilds; a recompute afterwards finds nothing to rewrite."""
+    statistics a recompute had settled). The migrations move them to their cause's pattern
+    (0003) and rebuild (0006); a recompute afterwards finds nothing to rewrite."""
     submitter = UserFactory(username="integration")
     tickets = [
         analyzed_ticket(submitter, f"OLD-{n}", title=t, description=d)
@@ -109,8 +109,10 @@ def test_the_migration_rekeys_the_history_and_a_recompute_agrees(seeded):
     before = {t.pk: Ticket.objects.get(pk=t.pk).pattern_id for t in tickets}
     assert len(set(before.values())) == 3
 
-    migration = importlib.import_module("feedback.migrations.0003_patterns_keyed_on_causes")
-    migration.rekey(django_apps, None)
+    rekeyed = importlib.import_module("feedback.migrations.0003_patterns_keyed_on_causes")
+    rebuilt = importlib.import_module("feedback.migrations.0006_eligibility_on_outcomes")
+    rekeyed.rekey(django_apps, None)
+    rebuilt.rebuild(django_apps, None)  # the rebuild every upgrade runs after the re-key
 
     after = {Ticket.objects.get(pk=t.pk).pattern_id for t in tickets}
     assert len(after) == 1

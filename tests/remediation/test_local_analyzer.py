@@ -1,4 +1,4 @@
-"""The local analyzer against the runbooks the migration seeds, and the learned ones."""
+"""The local analyzer against the shipped runbooks (remediation.seeds), and the learned ones."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from remediation.analysis.rules.evidence import WORDS_ONLY_MAX
 from remediation.analysis.rules.pattern_key import pattern_key
 from remediation.analysis.rules.vocabulary import CAUSE_BY_KEY
 from remediation.catalogue.rules.operations import CATALOGUE
+from remediation.seeds import RUNBOOKS, runbooks_seed
 
 pytestmark = pytest.mark.django_db
 
@@ -357,13 +358,13 @@ def test_a_runbook_naming_an_unknown_operation_is_never_used():
     assert result.actions[0].operation == "restart_vm"
 
 
-def test_the_runbook_data_migration_reverses_to_only_its_own_rows_and_reapplies_cleanly():
+def test_the_runbook_data_migration_reverses_to_only_its_own_rows_and_the_seeds_put_them_back():
     Runbook.objects.create(name="Admin's own", operation="restart_vm", symptoms="x", resolution="y")
     seed_migration.unseed(django_apps, None)
     assert list(Runbook.objects.values_list("name", flat=True)) == ["Admin's own"]
-    seed_migration.seed(django_apps, None)
-    seed_migration.seed(django_apps, None)
-    assert Runbook.objects.filter(source=RunbookSource.SEED).count() == len(seed_migration.RUNBOOKS)
+    runbooks_seed()
+    runbooks_seed()
+    assert Runbook.objects.filter(source=RunbookSource.SEED).count() == len(RUNBOOKS)
 
 
 def test_get_analyzer_follows_the_setting(settings):

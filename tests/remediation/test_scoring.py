@@ -409,7 +409,8 @@ def test_concurrent_first_events_of_a_day_create_one_row_and_lose_no_increment()
 
 @pytest.mark.django_db
 def test_the_migration_rebuilds_each_patterns_average_over_concluded_tickets(user):
-    """Sums kept the old way (every scored ticket) are rebuilt by the migration."""
+    """Sums kept the old way (every scored ticket) are rebuilt by the migrations' one
+    rebuild (0006, which 0004 leaves it to)."""
     import importlib
 
     from django.apps import apps as django_apps
@@ -419,10 +420,8 @@ def test_the_migration_rebuilds_each_patterns_average_over_concluded_tickets(use
     TicketFactory(submitted_by=user, pattern=pattern, reliability_score=90.0, outcome="success")
     Pattern.objects.filter(pk=pattern.pk).update(reliability_sum=110.0, reliability_count=2)
 
-    migration = importlib.import_module(
-        "feedback.migrations.0004_pattern_reliability_over_concluded"
-    )
-    migration.recompute(django_apps, None)
+    migration = importlib.import_module("feedback.migrations.0006_eligibility_on_outcomes")
+    migration.rebuild(django_apps, None)
     pattern.refresh_from_db()
     assert (pattern.reliability_sum, pattern.reliability_count) == (90.0, 1)
     assert pattern.avg_reliability_score == 90.0

@@ -1,12 +1,11 @@
 """Diagnosis before action: every contraindication the analysis must respect, pinned.
 
-The local analyzer runs here on the shipped runbooks (as the migrations write them), without
-a database: what it proposes depends only on the ticket and the runbooks.
+The local analyzer runs here on the shipped runbooks (``remediation.seeds``: what a migrated
+database holds), without a database: what it proposes depends only on the ticket and the
+runbooks.
 """
 
 from __future__ import annotations
-
-import importlib
 
 import pytest
 
@@ -15,9 +14,8 @@ from remediation.analysis.local import LocalAnalyzer, fixes
 from remediation.analysis.rules.diagnosis import diagnose
 from remediation.analysis.rules.matching import RunbookEntry
 from remediation.analysis.rules.vocabulary import DOES_NOT_FIX, FIXES
+from remediation.seeds import RUNBOOKS
 
-_seed = importlib.import_module("remediation.migrations.0002_seed_runbooks")
-_causes = importlib.import_module("remediation.migrations.0010_runbook_causes_ticket_diagnosis")
 SHIPPED = [
     RunbookEntry(
         name=r["name"],
@@ -25,10 +23,10 @@ SHIPPED = [
         symptoms=tuple(r["symptoms"]),
         resolution=r["resolution"],
         params=r.get("params", {}),
-        fixes=tuple(_causes.CAUSES[r["name"]][0]),
-        not_for=tuple(_causes.CAUSES[r["name"]][1]),
+        fixes=tuple(r["fixes_causes"]),
+        not_for=tuple(r["not_for_causes"]),
     )
-    for r in _seed.RUNBOOKS
+    for r in RUNBOOKS
 ]
 
 
