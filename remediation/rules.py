@@ -39,10 +39,11 @@ def _number(name: str, value: object) -> float:
     return float(value)
 
 
-def ratio(part: float, whole: float, decimals: int = RATE_DECIMALS) -> float | None:
-    """``part / whole``, a share between 0 and 1 rounded to ``decimals``; ``None`` when
-    ``whole`` is 0 (no data). A part below 0 or above the whole is a counting error and
-    raises ``ValueError`` rather than show a share outside 0-1."""
+def ratio(part: float, whole: float, decimals: int | None = RATE_DECIMALS) -> float | None:
+    """``part / whole``, a share between 0 and 1 rounded to ``decimals`` (None: unrounded, for
+    a rate compared with a threshold); ``None`` when ``whole`` is 0 (no data). A part below
+    0 or above the whole is a counting error and raises ``ValueError`` rather than show a
+    share outside 0-1."""
     p, w = _number("part", part), _number("whole", whole)
     if p < 0 or w < 0:
         raise ValueError(f"a share of negative counts ({part}/{whole})")
@@ -50,7 +51,7 @@ def ratio(part: float, whole: float, decimals: int = RATE_DECIMALS) -> float | N
         return None
     if p > w:
         raise ValueError(f"a part larger than its whole ({part}/{whole})")
-    return round(p / w, decimals)
+    return p / w if decimals is None else round(p / w, decimals)
 
 
 def mean(total: float, count: float, decimals: int = MEAN_DECIMALS) -> float | None:

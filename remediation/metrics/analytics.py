@@ -1,8 +1,9 @@
 """Autonomy over the weeks: what ran alone, with a person, or was refused; the execution
-success and rollback rates, the outcome success rate (``remediation.rules``); approval latency; time to resolve; the patterns that earned or lost
-autonomy. One definition of each number, shared with /metrics (``selectors.autonomy``,
-``approval_latency``, ``execution_ends`` are the same functions the scrape calls, here
-over a week's window), the API (``GET /api/v1/stats/analytics``), the page
+success and rollback rates, the outcome success rate (``remediation.rules``); approval
+latency; time to resolve; the patterns that earned or lost autonomy. One definition of each
+number, shared with /metrics (``selectors.autonomy``, ``approval_latency``,
+``execution_ends``, ``auto_remediation_counts`` are the same functions the scrape calls,
+here over a week's window), the API (``GET /api/v1/stats/analytics``), the page
 (``/stats/analytics/``) and docs/observability.md.
 """
 
@@ -16,10 +17,10 @@ from django.utils import timezone
 
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.execution import rates
-from remediation.rules import mean, outcome_success_rate, ratio
 from remediation.execution.models import ExecutionState
 from remediation.metrics import selectors
 from remediation.metrics.selectors import PERSON, UNATTENDED
+from remediation.rules import mean, outcome_success_rate, ratio
 
 SECONDS_DECIMALS = 1
 
