@@ -24,6 +24,7 @@ so each number is computed by these functions and nothing else.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from numbers import Real
 
 RATE_DECIMALS = 4
@@ -33,8 +34,8 @@ NO_DATA = "no data"  # how a page writes None
 
 
 def _number(name: str, value: object) -> float:
-    # bool is an int to Python, never a count here.
-    if isinstance(value, bool) or not isinstance(value, Real):
+    # bool is an int to Python, never a count here; Decimal is what a database sum can be.
+    if isinstance(value, bool) or not isinstance(value, Real | Decimal):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
     return float(value)
 
