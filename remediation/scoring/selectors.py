@@ -174,7 +174,7 @@ _LEVEL_FILTERS = {
 
 
 @dataclass
-class _Totals:
+class _ReliabilityTotals:
     tickets: int = 0
     resolved: int = 0
     scored: int = 0
@@ -240,8 +240,8 @@ def reliability_stats(*, days: int, now: datetime | None = None) -> dict[str, An
     since = timezone.localdate(now) - timedelta(days=days - 1)
     since_at = timezone.make_aware(datetime.combine(since, time.min))
 
-    overall = _Totals()
-    per_category: dict[str, _Totals] = {}
+    overall = _ReliabilityTotals()
+    per_category: dict[str, _ReliabilityTotals] = {}
 
     rollups = (
         CategoryDailyStats.objects.filter(day__gte=since)
@@ -251,7 +251,7 @@ def reliability_stats(*, days: int, now: datetime | None = None) -> dict[str, An
     )
     for row in rollups:
         overall.add_rollup(row)
-        per_category.setdefault(row["category"], _Totals()).add_rollup(row)
+        per_category.setdefault(row["category"], _ReliabilityTotals()).add_rollup(row)
 
     scored = Q(reliability_score__isnull=False)
     tickets = (
@@ -267,7 +267,7 @@ def reliability_stats(*, days: int, now: datetime | None = None) -> dict[str, An
     )
     for row in tickets:
         overall.add_tickets(row)
-        per_category.setdefault(row["category"], _Totals()).add_tickets(row)
+        per_category.setdefault(row["category"], _ReliabilityTotals()).add_tickets(row)
 
     return {
         "days": days,
