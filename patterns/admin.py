@@ -20,6 +20,7 @@ from patterns.models import Pattern
 from patterns.services import PatternChange, enabled_set, pattern_update, review_cleared
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
+from remediation.rules import percent
 
 
 @admin.register(Pattern)
@@ -31,7 +32,7 @@ class PatternAdmin(admin.ModelAdmin):
         "positive_outcome_rate",
         "positive_feedback_rate",
         "avg_reliability_score",
-        "auto_remediation_success_rate",
+        "outcome_success_rate",
         "rejection_count",
         "eligible_for_auto_remediation",
         "enabled",
@@ -39,8 +40,13 @@ class PatternAdmin(admin.ModelAdmin):
         "last_seen_at",
     ]
     list_filter = ["category", "eligible_for_auto_remediation", "enabled", "needs_review"]
+    empty_value_display = "no data"  # a rate with nothing to divide by (remediation.rules)
     search_fields = ["signature", "hash"]
     actions = ["disable_patterns", "enable_patterns", "clear_review"]
+
+    @admin.display(description="Outcome success rate")
+    def outcome_success_rate(self, obj: Pattern) -> str:
+        return percent(obj.outcome_success_rate)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in Pattern._meta.fields]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -46,10 +48,30 @@ class PatternListApi(APIView):
     class OutputSerializer(serializers.ModelSerializer):
         positive_outcome_rate = serializers.FloatField(
             read_only=True,
+            allow_null=True,
             help_text="0-1: of the concluded tickets, the share that succeeded (the measured "
             "outcome when something ran, else a trusted person's verdict); what eligibility "
-            "holds against PATTERN_MIN_POSITIVE_RATE.",
+            "holds against PATTERN_MIN_POSITIVE_RATE. Null without a concluded ticket.",
         )
+        positive_feedback_rate = serializers.FloatField(
+            read_only=True, allow_null=True, help_text="0-1; null without feedback."
+        )
+        outcome_success_rate = serializers.FloatField(
+            read_only=True,
+            allow_null=True,
+            help_text="Outcome success, 0-1: of the remediated tickets whose outcome "
+            "concluded, the share whose fix held; what eligibility holds against "
+            "PATTERN_MIN_SUCCESS_RATE. Null without any (formerly "
+            "auto_remediation_success_rate, 0 then).",
+        )
+        shadow_agreement_rate = serializers.FloatField(
+            read_only=True, allow_null=True, help_text="0-1; null without a verdict."
+        )
+
+        def to_representation(self, instance: Pattern) -> dict[str, Any]:
+            data = super().to_representation(instance)
+            data.update(instance.shown_rates())  # no data is null, never 0
+            return data
 
         class Meta:
             model = Pattern
@@ -68,7 +90,7 @@ class PatternListApi(APIView):
                 "avg_confidence_score",
                 "avg_reliability_score",
                 "auto_remediation_attempts",
-                "auto_remediation_success_rate",
+                "outcome_success_rate",
                 "rejection_count",
                 "shadow_agreement_count",
                 "shadow_disagreement_count",

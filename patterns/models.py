@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from django.db import models
 
+from remediation.rules import ratio
+
+# Stored rates are compared with thresholds: kept unrounded.
+FULL_PRECISION = None
+
 
 class Pattern(models.Model):
     hash = models.CharField(max_length=64, unique=True, help_text="sha256 of the signature")
@@ -80,4 +85,32 @@ class Pattern(models.Model):
         the rate eligibility and the policies' ``min_positive_feedback_rate`` hold against.
         """
         concluded = self.success_count + self.failure_count
-        return self.success_count / concluded if concluded else 0.0
+        # The decision and eligibility compare it with a threshold, where no evidence fails:
+        # 0.0 here; the pages and the API show no data (``Pattern.shown_rates``).
+        return ratio(self.success_count, concluded, FULL_PRECISION) or 0.0
+
+    @property
+    def outcome_success_rate(self) -> float | None:
+        """Outcome success (``remediation.rules``): of the pattern's remediated tickets whose
+        outcome concluded, the share whose fix held; None without any. What eligibility
+        holds against PATTERN_MIN_SUCCESS_RATE (stored as ``auto_remediation_success_rate``,
+        0.0 there without any, which fails the threshold)."""
+        return ratio(self.auto_remediation_successes, self.auto_remediation_attempts)
+
+    def shown_rates(self) -> dict[str, float | None]:
+        """The pattern's rates as the pages and the API show them: None (no data) when there
+        is nothing to divide by, never 0 %."""
+        feedback = (
+            self.positive_feedback_count
+            + self.negative_feedback_count
+            + self.neutral_feedback_count
+        )
+        shadow = self.shadow_agreement_count + self.shadow_disagreement_count
+        return {
+            "positive_outcome_rate": ratio(
+                self.success_count, self.success_count + self.failure_count
+            ),
+            "positive_feedback_rate": ratio(self.positive_feedback_count, feedback),
+            "outcome_success_rate": self.outcome_success_rate,
+            "shadow_agreement_rate": ratio(self.shadow_agreement_count, shadow),
+        }

@@ -28,11 +28,12 @@ from django.db.models import F, Field, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from patterns.models import Pattern
+from patterns.models import FULL_PRECISION, Pattern
 from patterns.rules.eligibility import PatternStats, Thresholds, is_eligible
 from patterns.rules.signature import Signature, cause_signature, signature_for
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
+from remediation.rules import ratio
 
 if TYPE_CHECKING:  # for annotations only: patterns sit below tickets
     from remediation.tickets.models import Ticket
@@ -87,8 +88,11 @@ def pattern_stats(pattern: Pattern) -> PatternStats:
     )
 
 
-def _ratio(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
+def _stored(part: int, whole: int) -> float:
+    """A rate as the row stores it for the eligibility thresholds (``remediation.rules.ratio``
+    unrounded): no data is stored as 0.0, which fails every threshold; the pages and the API
+    show it as no data (``Pattern.shown_rates``)."""
+    return ratio(part, whole, FULL_PRECISION) or 0.0
 
 
 def _average(total: float, count: int) -> float:
@@ -132,7 +136,7 @@ def _refresh_derived(
     feedback_total = (
         p.positive_feedback_count + p.negative_feedback_count + p.neutral_feedback_count
     )
-    p.positive_feedback_rate = _ratio(p.positive_feedback_count, feedback_total)
+    p.positive_feedback_rate = _stored(p.positive_feedback_count, feedback_total)
     p.avg_confidence_score = _average(p.confidence_sum, p.occurrence_count)
     windowed = int(settings.PATTERN_RELIABILITY_WINDOW) > 0 and p.reliability_count > 0
     if not windowed:
@@ -145,10 +149,10 @@ def _refresh_derived(
             if recent
             else _average(p.reliability_sum, p.reliability_count)
         )
-    p.auto_remediation_success_rate = _ratio(
+    p.auto_remediation_success_rate = _stored(
         p.auto_remediation_successes, p.auto_remediation_attempts
     )
-    p.shadow_agreement_rate = _ratio(
+    p.shadow_agreement_rate = _stored(
         p.shadow_agreement_count, p.shadow_agreement_count + p.shadow_disagreement_count
     )
 

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from remediation.rules import ratio
+
 # Rates are ratios of small integers (17/20); compare with a tolerance so that a rate equal
 # to its threshold in decimal is not refused for a rounding error in binary.
 EPSILON = 1e-9
@@ -103,7 +105,7 @@ def is_eligible(stats: PatternStats, thresholds: Thresholds) -> tuple[bool, list
     if thresholds.min_shadow_decisions > 0:
         agreed = stats.shadow_agreement_count
         decisions = agreed + stats.shadow_disagreement_count
-        rate = agreed / decisions if decisions else 0.0
+        rate = ratio(agreed, decisions, None) or 0.0  # none: fails, as the count does
         ok = (
             decisions >= thresholds.min_shadow_decisions
             and rate + EPSILON >= thresholds.min_shadow_agreement

@@ -1,8 +1,9 @@
-"""Autonomy over the weeks: what ran alone, with a person, or was refused; success and
-rollback rates; approval latency; time to resolve; the patterns that earned or lost
-autonomy. One definition of each number, shared with /metrics (``selectors.autonomy``,
-``approval_latency``, ``execution_ends`` are the same functions the scrape calls, here
-over a week's window), the API (``GET /api/v1/stats/analytics``), the page
+"""Autonomy over the weeks: what ran alone, with a person, or was refused; the execution
+success and rollback rates, the outcome success rate (``remediation.rules``); approval
+latency; time to resolve; the patterns that earned or lost autonomy. One definition of each
+number, shared with /metrics (``selectors.autonomy``, ``approval_latency``,
+``execution_ends``, ``auto_remediation_counts`` are the same functions the scrape calls,
+here over a week's window), the API (``GET /api/v1/stats/analytics``), the page
 (``/stats/analytics/``) and docs/observability.md.
 """
 
@@ -19,17 +20,9 @@ from remediation.execution import rates
 from remediation.execution.models import ExecutionState
 from remediation.metrics import selectors
 from remediation.metrics.selectors import PERSON, UNATTENDED
+from remediation.rules import mean, outcome_success_rate, ratio
 
-RATE_DECIMALS = 4
-
-
-def rate(part: float, whole: float) -> float | None:
-    """part / whole; None when there is nothing to divide by ("no data" is not 0 %)."""
-    return round(part / whole, RATE_DECIMALS) if whole else None
-
-
-def mean(total: float, count: int) -> float | None:
-    return round(total / count, 1) if count else None
+SECONDS_DECIMALS = 1
 
 
 @dataclass(frozen=True)
@@ -41,8 +34,11 @@ class Week:
     ended: int  # executions that ended (succeeded, rolled back, failed, unknown)
     succeeded: int
     rolled_back: int
-    success_rate: float | None  # succeeded / concluded (remediation.execution.rates)
-    rollback_rate: float | None  # rolled_back / concluded
+    execution_success_rate: float | None  # succeeded / concluded executions
+    rollback_rate: float | None  # rolled_back / concluded executions
+    outcome_succeeded: int  # executed tickets created in the week, outcome success
+    outcome_failed: int  # ... outcome failure (the run failed, or the fix did not hold)
+    outcome_success_rate: float | None  # succeeded / (succeeded + failed) of those
     false_autonomy: int  # unattended, and the ticket failed (the run, or the fix's hold)
     false_autonomy_rate: float | None  # false_autonomy / unattended
     unattended_share: float | None  # unattended / (unattended + with_person)
@@ -65,6 +61,7 @@ def week(since: datetime, until: datetime) -> Week:
     a = selectors.autonomy(since, until)
     ends = selectors.execution_ends(since, until)
     latency = selectors.approval_latency(since, until)
+    outcomes = selectors.auto_remediation_counts(since, until)
     ended = sum(ends.values())
     unattended, person = a.executions[UNATTENDED], a.executions[PERSON]
     return Week(
@@ -75,15 +72,22 @@ def week(since: datetime, until: datetime) -> Week:
         ended=ended,
         succeeded=ends[ExecutionState.SUCCEEDED],
         rolled_back=ends[ExecutionState.ROLLED_BACK],
-        success_rate=rates.success_rate(ends),
+        execution_success_rate=rates.execution_success_rate(ends),
         rollback_rate=rates.rollback_rate(ends),
+        outcome_succeeded=outcomes.successes,
+        outcome_failed=outcomes.failures,
+        outcome_success_rate=outcome_success_rate(outcomes.successes, outcomes.failures),
         false_autonomy=a.false_autonomy,
-        false_autonomy_rate=rate(a.false_autonomy, unattended),
-        unattended_share=rate(unattended, unattended + person),
+        false_autonomy_rate=ratio(a.false_autonomy, unattended),
+        unattended_share=ratio(unattended, unattended + person),
         approvals_decided=latency.count,
-        approval_latency_seconds=mean(latency.sum_seconds, latency.count),
-        resolve_seconds_unattended=mean(a.resolve_seconds[UNATTENDED], a.resolved[UNATTENDED]),
-        resolve_seconds_person=mean(a.resolve_seconds[PERSON], a.resolved[PERSON]),
+        approval_latency_seconds=mean(latency.sum_seconds, latency.count, SECONDS_DECIMALS),
+        resolve_seconds_unattended=mean(
+            a.resolve_seconds[UNATTENDED], a.resolved[UNATTENDED], SECONDS_DECIMALS
+        ),
+        resolve_seconds_person=mean(
+            a.resolve_seconds[PERSON], a.resolved[PERSON], SECONDS_DECIMALS
+        ),
         patterns_earned=_count(
             AuditAction.PATTERN_ELIGIBILITY_CHANGED, since, until, eligible=True
         ),

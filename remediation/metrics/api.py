@@ -35,11 +35,31 @@ class WeekSerializer(serializers.Serializer):
     ended = serializers.IntegerField()
     succeeded = serializers.IntegerField()
     rolled_back = serializers.IntegerField()
-    success_rate = serializers.FloatField(allow_null=True, help_text="succeeded / concluded")
-    rollback_rate = serializers.FloatField(allow_null=True, help_text="rolled back / concluded")
+    execution_success_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="Execution success: succeeded / (succeeded + rolled back + failed) of the "
+        "executions that ended in the week; null when none concluded",
+    )
+    rollback_rate = serializers.FloatField(
+        allow_null=True, help_text="rolled back / concluded executions; null when none"
+    )
+    outcome_succeeded = serializers.IntegerField(
+        help_text="Executed tickets created in the week whose outcome is success"
+    )
+    outcome_failed = serializers.IntegerField(
+        help_text="Executed tickets created in the week whose outcome is failure (the run "
+        "failed, or the fix did not hold)"
+    )
+    outcome_success_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="Outcome success: outcome_succeeded / (outcome_succeeded + outcome_failed); "
+        "null when none concluded",
+    )
     false_autonomy = serializers.IntegerField()
-    false_autonomy_rate = serializers.FloatField(allow_null=True)
-    unattended_share = serializers.FloatField(allow_null=True)
+    false_autonomy_rate = serializers.FloatField(
+        allow_null=True, help_text="false_autonomy / unattended; null when none ran unattended"
+    )
+    unattended_share = serializers.FloatField(allow_null=True, help_text="null when none ran")
     approvals_decided = serializers.IntegerField()
     approval_latency_seconds = serializers.FloatField(allow_null=True, help_text="mean")
     resolve_seconds_unattended = serializers.FloatField(allow_null=True, help_text="mean")

@@ -270,14 +270,15 @@ FAMILIES: tuple[Family | HistogramFamily, ...] = (
     Family(
         "auto_remediation_success",
         C,
-        "Executed tickets whose outcome is success",
+        "Executed tickets whose outcome is success: the outcome success rate is success / "
+        "(success + failures) (remediation.rules; the stats API and analytics use it too)",
         (),
         successes,
     ),
     Family(
         "auto_remediation_failures",
         C,
-        "Executed tickets whose outcome is failure",
+        "Executed tickets whose outcome is failure: the run failed, or the fix did not hold",
         (),
         failures,
     ),
@@ -356,9 +357,10 @@ FAMILIES: tuple[Family | HistogramFamily, ...] = (
     Family(
         "execution_ends",
         C,
-        "Executions that ended, by state (succeeded, rolled_back, failed, unknown): the success "
-        "rate is succeeded / (succeeded + rolled_back + failed), the rollback rate rolled_back "
-        "over the same (remediation.execution.rates; the stats API and analytics use it too)",
+        "Executions that ended, by state (succeeded, rolled_back, failed, unknown): the "
+        "execution success rate is succeeded / (succeeded + rolled_back + failed), the rollback "
+        "rate rolled_back over the same (remediation.rules; the stats API and analytics use it "
+        "too)",
         ("state",),
         execution_ends,
     ),

@@ -69,10 +69,17 @@ class RemediationCounts:
     failures: int
 
 
-def auto_remediation_counts() -> RemediationCounts:
+def auto_remediation_counts(
+    since: datetime | None = None, until: datetime | None = None
+) -> RemediationCounts:
     """Executed tickets, and those of them whose outcome is success / failure (the rest are
-    still running or their result is unknown)."""
-    totals = Ticket.objects.filter(auto_remediation_executed=True).aggregate(
+    still running or their result is unknown): the counts of the outcome success rate
+    (``remediation.rules.outcome_success_rate``). A measured fix that did not hold is a
+    failure. ``since``/``until``: only tickets created in that window (the analytics'
+    weeks, as the stats API counts tickets); /metrics counts them all."""
+    totals = Ticket.objects.filter(
+        _window("created_at", since, until), auto_remediation_executed=True
+    ).aggregate(
         attempts=Count("id"),
         successes=Count("id", filter=Q(outcome=TicketOutcome.SUCCESS)),
         failures=Count("id", filter=Q(outcome=TicketOutcome.FAILURE)),

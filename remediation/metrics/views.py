@@ -25,8 +25,9 @@ COLOURS = {
     "unattended": "#1f7a3d",
     "with_person": "#2c6cb0",
     "refused": "#a32020",
-    "success_rate": "#1f7a3d",
+    "execution_success_rate": "#1f7a3d",
     "rollback_rate": "#a32020",
+    "outcome_success_rate": "#6b4fa0",
     "unattended_seconds": "#1f7a3d",
     "person_seconds": "#2c6cb0",
     "latency": "#6b4fa0",
@@ -83,8 +84,9 @@ def analytics(request: HttpRequest) -> HttpResponse:
             "lines": [
                 {"name": n, "points": polyline(v, top=1.0), "colour": COLOURS[n]}
                 for n, v in (
-                    ("success_rate", [w.success_rate for w in rows]),
+                    ("execution_success_rate", [w.execution_success_rate for w in rows]),
                     ("rollback_rate", [w.rollback_rate for w in rows]),
+                    ("outcome_success_rate", [w.outcome_success_rate for w in rows]),
                 )
             ],
         },

@@ -1,22 +1,14 @@
-"""GET /api/v1/stats/reliability: the design's reliability and feedback metrics over a window.
-
-Read from the daily rollups (one grouped query) plus one grouped aggregate over the tickets
-of the window, so the cost does not depend on how many tickets or feedbacks there are.
-
-Like the rollups they read, these numbers cover every ticket, not only the caller's: they
-are aggregates and name no ticket.
+"""GET /api/v1/stats/reliability and /api/v1/stats/calibration: the design's reliability and
+feedback metrics, and the calibration, over a window. The reads are
+``remediation.scoring.selectors`` (``reliability_stats``, ``calibration_stats``); every rate
+is ``remediation.rules.ratio``, null when there is nothing to divide by.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Sum
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -31,155 +23,11 @@ from config.api import (
     error_responses,
     require_permission,
 )
-from remediation.scoring.rules import (
-    HIGH_MIN_SCORE,
-    MEDIUM_MIN_SCORE,
-    SCORE_DECIMALS,
-    VERY_HIGH_MIN_SCORE,
-    ConfidenceLevel,
-)
-from remediation.scoring.selectors import calibration_stats
-from remediation.tickets.models import CategoryDailyStats, Ticket, TicketStatus
+from remediation.scoring.selectors import calibration_stats, reliability_stats
 
 DEFAULT_DAYS = 30
 MIN_DAYS = 1
 MAX_DAYS = 3650  # ten years: enough for any report, small enough to keep a date in range
-RATE_DECIMALS = 4
-RATING_DECIMALS = 2
-
-_ROLLUP_SUMS = (
-    "tickets",
-    "feedback_count",
-    "positive_count",
-    "negative_count",
-    "neutral_count",
-    "rating_sum",
-    "confidence_sum",
-    "reliability_sum",
-    "reliability_count",
-)
-_LEVEL_FILTERS = {
-    ConfidenceLevel.VERY_HIGH: Q(reliability_score__gte=VERY_HIGH_MIN_SCORE),
-    ConfidenceLevel.HIGH: Q(reliability_score__gte=HIGH_MIN_SCORE)
-    & Q(reliability_score__lt=VERY_HIGH_MIN_SCORE),
-    ConfidenceLevel.MEDIUM: Q(reliability_score__gte=MEDIUM_MIN_SCORE)
-    & Q(reliability_score__lt=HIGH_MIN_SCORE),
-    ConfidenceLevel.LOW: Q(reliability_score__lt=MEDIUM_MIN_SCORE),
-}
-
-
-def _ratio(numerator: float, denominator: float, decimals: int) -> float | None:
-    """None when there is nothing to divide by: "no data" is not the same as 0 %."""
-    if not denominator:
-        return None
-    return round(numerator / denominator, decimals)
-
-
-@dataclass
-class _Totals:
-    tickets: int = 0
-    resolved: int = 0
-    scored: int = 0
-    analyzed: int = 0
-    feedback: int = 0
-    positive: int = 0
-    negative: int = 0
-    neutral: int = 0
-    rating_sum: int = 0
-    confidence_sum: float = 0.0
-    reliability_sum: float = 0.0
-    reliability_count: int = 0
-    levels: dict[ConfidenceLevel, int] = field(
-        default_factory=lambda: dict.fromkeys(ConfidenceLevel, 0)
-    )
-
-    def add_rollup(self, row: Mapping[str, Any]) -> None:
-        self.analyzed += row["tickets"] or 0
-        self.feedback += row["feedback_count"] or 0
-        self.positive += row["positive_count"] or 0
-        self.negative += row["negative_count"] or 0
-        self.neutral += row["neutral_count"] or 0
-        self.rating_sum += row["rating_sum"] or 0
-        self.confidence_sum += row["confidence_sum"] or 0.0
-        self.reliability_sum += row["reliability_sum"] or 0.0
-        self.reliability_count += row["reliability_count"] or 0
-
-    def add_tickets(self, row: Mapping[str, Any]) -> None:
-        self.tickets += row["total"]
-        self.resolved += row["resolved"]
-        self.scored += row["scored"]
-        for level in ConfidenceLevel:
-            self.levels[level] += row[str(level)]
-
-    def metrics(self) -> dict[str, Any]:
-        return {
-            "total_tickets": self.tickets,
-            "analyzed_tickets": self.analyzed,
-            "scored_tickets": self.scored,
-            "resolved_tickets": self.resolved,
-            "avg_reliability_score": _ratio(
-                self.reliability_sum, self.reliability_count, SCORE_DECIMALS
-            ),
-            "avg_confidence_score": _ratio(self.confidence_sum, self.analyzed, RATE_DECIMALS),
-            "resolution_rate": _ratio(self.resolved, self.tickets, RATE_DECIMALS),
-            "feedback_count": self.feedback,
-            "positive_feedback_rate": _ratio(self.positive, self.feedback, RATE_DECIMALS),
-            "negative_feedback_rate": _ratio(self.negative, self.feedback, RATE_DECIMALS),
-            "neutral_feedback_rate": _ratio(self.neutral, self.feedback, RATE_DECIMALS),
-            "avg_rating": _ratio(self.rating_sum, self.feedback, RATING_DECIMALS),
-            "confidence_levels": {str(level): n for level, n in self.levels.items()},
-        }
-
-
-def reliability_stats(*, days: int, now: datetime | None = None) -> dict[str, Any]:
-    """The metrics of the last ``days`` days, today included, overall and per category.
-
-    Tickets count in the window by the day they were created (the rollups' bucket); feedback
-    by the day it was given. Averages and rates are null when nothing was there to average.
-    Two queries, whatever the history.
-    """
-    now = now or timezone.now()
-    since = timezone.localdate(now) - timedelta(days=days - 1)
-    since_at = timezone.make_aware(datetime.combine(since, time.min))
-
-    overall = _Totals()
-    per_category: dict[str, _Totals] = {}
-
-    rollups = (
-        CategoryDailyStats.objects.filter(day__gte=since)
-        .values("category")
-        .annotate(**{name: Sum(name) for name in _ROLLUP_SUMS})
-        .order_by("category")
-    )
-    for row in rollups:
-        overall.add_rollup(row)
-        per_category.setdefault(row["category"], _Totals()).add_rollup(row)
-
-    scored = Q(reliability_score__isnull=False)
-    tickets = (
-        Ticket.objects.filter(created_at__gte=since_at)
-        .values("category")
-        .annotate(
-            total=Count("id"),
-            resolved=Count("id", filter=Q(status=TicketStatus.RESOLVED)),
-            scored=Count("id", filter=scored),
-            **{str(level): Count("id", filter=scored & q) for level, q in _LEVEL_FILTERS.items()},
-        )
-        .order_by("category")
-    )
-    for row in tickets:
-        overall.add_tickets(row)
-        per_category.setdefault(row["category"], _Totals()).add_tickets(row)
-
-    return {
-        "days": days,
-        "since": since.isoformat(),
-        **overall.metrics(),
-        "by_category": [
-            {"category": category, **totals.metrics()}
-            for category, totals in sorted(per_category.items())
-        ],
-    }
 
 
 class DaysField(serializers.IntegerField):

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from remediation.rules import ratio
+
 # --- Weights (design: Multi-Factor Calculation) --------------------------------------------
 WEIGHT_AI_CONFIDENCE = 0.25
 WEIGHT_HUMAN_FEEDBACK = 0.30
@@ -331,8 +333,10 @@ def pattern_component(facts: PatternFacts | None) -> ComponentScore:
             f"at least {PATTERN_MIN_CONCLUDED_TICKETS} are needed.",
         )
     similarity = max(0.0, min(1.0, facts.similarity))
-    success_rate = facts.success_count / concluded
-    score = similarity * success_rate * PERCENT
+    # The pattern's positive outcome rate (``Pattern.positive_outcome_rate``): of its
+    # concluded tickets, the share that succeeded; concluded is at least 3 here.
+    positive = ratio(facts.success_count, concluded, None) or 0.0
+    score = similarity * positive * PERCENT
     feedback_total = (
         facts.positive_feedback_count + facts.negative_feedback_count + facts.neutral_feedback_count
     )
@@ -342,7 +346,7 @@ def pattern_component(facts: PatternFacts | None) -> ComponentScore:
     )
     if boosted:
         score *= PATTERN_POSITIVE_FEEDBACK_BOOST
-    note = f"Similarity {similarity:.0%} x pattern success rate {success_rate:.0%}"
+    note = f"Similarity {similarity:.0%} x positive outcome rate {positive:.0%}"
     note += ", boosted for positive feedback." if boosted else "."
     return ComponentScore(Component.PATTERN_RECOGNITION, _clamp(score), weight, True, note)
 

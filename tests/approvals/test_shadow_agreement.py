@@ -89,7 +89,7 @@ def test_an_approval_records_agreement_and_the_pattern_counts_it(
     assert counts(carol_api, pattern) == {
         "shadow_agreement_count": 0,
         "shadow_disagreement_count": 0,
-        "shadow_agreement_rate": 0.0,
+        "shadow_agreement_rate": None,  # no verdict: no data
     }
 
     decide_api(carol_api, ticket)
@@ -199,7 +199,7 @@ def test_untrusted_feedback_records_nothing(lab, pattern, client_for, teacher_ap
     assert counts(teacher_api, pattern) == {
         "shadow_agreement_count": 0,
         "shadow_disagreement_count": 0,
-        "shadow_agreement_rate": 0.0,
+        "shadow_agreement_rate": None,  # no verdict: no data
     }
 
 

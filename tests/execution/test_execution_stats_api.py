@@ -92,9 +92,9 @@ class TestStats:
             1,
             1,
         )
-        assert body["success_rate"] == 0.5  # unknown is neither success nor failure
+        assert body["execution_success_rate"] == 0.5  # unknown is neither success nor failure
         assert body["eligible_patterns"] == 1
-        assert body["pattern_success_rate"] == 0.6
+        assert body["pattern_outcome_success_rate"] == 0.6
         cats = {c["category"]: c for c in body["by_category"]}
         assert cats["cache"]["execution_rate"] == 1.0
         assert cats["network"]["executed_tickets"] == 1
@@ -102,13 +102,13 @@ class TestStats:
     def test_a_wider_window_takes_in_older_executions(self, api, history):
         body = api.get(URL, {"days": 365}).json()
         assert body["failed"] == 1
-        assert body["success_rate"] == round(1 / 3, 4)
+        assert body["execution_success_rate"] == round(1 / 3, 4)
 
     def test_without_data_the_rates_are_null(self, api, db):
         body = api.get(URL).json()
         assert body["execution_rate"] is None
-        assert body["success_rate"] is None
-        assert body["pattern_success_rate"] is None
+        assert body["execution_success_rate"] is None
+        assert body["pattern_outcome_success_rate"] is None
 
 
 @pytest.mark.django_db

@@ -28,7 +28,7 @@ FIELDS = {
     "avg_confidence_score",
     "avg_reliability_score",
     "auto_remediation_attempts",
-    "auto_remediation_success_rate",
+    "outcome_success_rate",
     "eligible_for_auto_remediation",
     "enabled",
     "last_seen_at",

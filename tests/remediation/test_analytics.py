@@ -94,12 +94,12 @@ def test_the_weeks_are_the_hand_computed_ones(api, history):
     last, this = r.json()["rows"]
     assert (this["unattended"], this["with_person"], this["refused"]) == (2, 1, 1)
     assert (this["succeeded"], this["rolled_back"], this["ended"]) == (2, 1, 3)
-    assert this["success_rate"] == 0.6667 and this["rollback_rate"] == 0.3333
+    assert this["execution_success_rate"] == 0.6667 and this["rollback_rate"] == 0.3333
     assert (this["false_autonomy"], this["false_autonomy_rate"]) == (1, 0.5)
     assert this["unattended_share"] == 0.6667
     assert this["resolve_seconds_unattended"] == 600.0
     assert this["resolve_seconds_person"] == 1800.0
-    assert (last["unattended"], last["with_person"], last["success_rate"]) == (1, 0, 0.0)
+    assert (last["unattended"], last["with_person"], last["execution_success_rate"]) == (1, 0, 0.0)
     assert last["false_autonomy"] == 1
 
 
@@ -122,7 +122,7 @@ def test_one_definition_for_the_api_metrics_and_the_stats_api(api, client, histo
     # The success rate over both weeks, as /metrics' families give it, is the stats API's.
     stats = api.get("/api/v1/stats/auto-remediation", {"days": 30}).json()
     from_metrics = ends["succeeded"] / (ends["succeeded"] + ends["rolled_back"] + ends["failed"])
-    assert stats["success_rate"] == round(from_metrics, 4) == 0.5
+    assert stats["execution_success_rate"] == round(from_metrics, 4) == 0.5
     assert stats["executions"] == 4 and stats["succeeded"] == 2
 
 
@@ -141,7 +141,7 @@ def test_the_page_draws_the_same_numbers(client, user, history):
         assert f'id="{chart}"' in html
     assert "<rect" in html and "<polyline" in html
     assert '<td data-label="Unattended">2</td>' in html
-    assert '<td data-label="Success rate">67%</td>' in html
+    assert '<td data-label="Execution success rate">67%</td>' in html
 
 
 @pytest.mark.parametrize("weeks", ["0", "105", "1e3", "abc", "-1", "2.5", "\x00"])
