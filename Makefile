@@ -7,6 +7,9 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The suite runs in parallel processes (pytest-xdist), each with its own test database;
+# TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 4
 # Every install takes its versions from this file, so a fresh clone gets what CI tested.
 # `make lock` re-resolves it on purpose (after a change to pyproject.toml); `make lock-upgrade`
 # moves every pin to the newest release the ranges in pyproject.toml allow.
@@ -78,7 +81,7 @@ run: setup
 # The whole suite (unit, API, concurrency on PostgreSQL, e2e with a real qcluster, fuzzing).
 # DATABASE_URL selects the database; the default is SQLite.
 test: setup-dev
-	$(BIN)/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: setup-dev
 	$(BIN)/ruff check .

@@ -18,8 +18,10 @@ from rest_framework.test import APIClient
 from policies.seeds import default_policies_seed
 from remediation.accounts.models import ApiToken
 from remediation.analysis.models import Runbook, RunbookSource
+from remediation.connectors import registry
 from remediation.connectors.mcp_connector import close_pooled_sessions
 from remediation.seeds import reference_data_seed
+from tests.support.doubles import LabDouble
 from tests.support.factories import UserFactory
 from tests.support.queue import drain
 
@@ -148,3 +150,12 @@ def restart_runbook(db) -> Runbook:
         resolution="Restart the VM; the service comes back with it.",
         source=RunbookSource.ADMIN,
     )
+
+
+@pytest.fixture
+def lab():
+    """Health and backup questions answered as the lab would, without its process (for
+    tests about approval and review logic, not MCP). Folders that need the real lab define
+    their own ``lab``."""
+    with registry.use(LabDouble()):
+        yield

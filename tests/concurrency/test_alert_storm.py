@@ -16,7 +16,7 @@ from remediation.accounts.models import ApiToken
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketRepeat
-from tests.alerts.payloads import URL, batch, copies
+from tests.support.alerts import URL, batch, copies
 from tests.support.factories import UserFactory
 from tests.support.queue import drain
 
@@ -92,7 +92,7 @@ def test_an_alert_storm_makes_one_ticket_and_counts_every_repeat(seeded, is_post
 def test_an_integration_resending_one_incident_at_once_makes_one_ticket(is_postgres):
     """Six concurrent submissions of one incident by one integration (its six workers, each
     with a token of its own): one ticket, five repeats. Another integration's submissions
-    never join it (tests/alerts/test_storm_control.py)."""
+    never join it (tests/remediation/tickets/test_storm_control.py)."""
     if not is_postgres:
         pytest.skip("row locks under real concurrency need PostgreSQL")
     integration = UserFactory(username="integration", is_staff=True)

@@ -7,7 +7,7 @@ import pytest
 
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket
-from tests.alerts.payloads import alert, batch
+from tests.support.alerts import alert, batch
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -148,7 +148,7 @@ def test_the_analytics_page_shows_its_charts(seeded, live_server, browser_page):
     from django.utils import timezone
 
     from remediation.execution.models import ExecutionVia
-    from tests.remediation.test_analytics import run
+    from tests.support.metrics import execution_at as run
 
     viewer = UserFactory(username="vera")
     viewer.user_permissions.add(Permission.objects.get(codename="view_pattern_stats"))

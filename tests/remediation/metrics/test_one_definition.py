@@ -37,8 +37,8 @@ from remediation import rules
 from remediation.execution.models import Execution, ExecutionState, ExecutionVia
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.outcomes import fix_did_not_hold, fix_held
-from tests.remediation.test_metrics import SERVICE_DOWN, scrape, value
 from tests.support.factories import analyzed_ticket, move
+from tests.support.metrics import SERVICE_DOWN, scrape, value
 
 pytestmark = pytest.mark.django_db
 

@@ -28,8 +28,8 @@ OPEN = {
     "admin/login/": "the admin's login page",
     "admin/logout/": "logging out needs no rights",
     # Slack cannot log in: each request is authenticated by Slack's signature instead, and
-    # acts as the admin-linked user (tests/approvals/test_slack.py refuses forged, stale,
-    # replayed and unlinked ones).
+    # acts as the admin-linked user (tests/remediation/approvals/test_slack.py refuses
+    # forged, stale, replayed and unlinked ones).
     "integrations/slack/interactions": "Slack's signed requests (404 until configured)",
 }
 # Open to any logged-in user: what each of them may do for their own tickets.

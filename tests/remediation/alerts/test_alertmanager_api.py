@@ -11,7 +11,7 @@ from django_q.models import OrmQ
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketRepeat, TicketStatus
-from tests.alerts.payloads import START, URL, alert, batch, copies
+from tests.support.alerts import START, URL, alert, batch, copies
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -45,8 +45,8 @@ def _concluded(user, p, outcome, *, category, analyzer, reliability="same", age_
     return ticket
 
 
-# The hand-computed case of tests/unit/test_calibration.py, split over two categories and
-# two analyzers. By hand:
+# The hand-computed case of tests/remediation/scoring/test_calibration.py, split over two
+# categories and two analyzers. By hand:
 #   network (anthropic): 0.0->0, 0.2->0, 0.25->1
 #     bin 0: n1 mean 0 rate 0; bin 2: n2 mean 0.225 rate 0.5
 #     ECE = 2/3 x 0.275 = 0.18333; Brier = (0 + 0.04 + 0.5625) / 3 = 0.200833

@@ -13,7 +13,7 @@ import pytest
 from lab.state import LabState
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import CategorySource, Ticket
-from tests.alerts.payloads import URL, alert, batch
+from tests.support.alerts import URL, alert, batch
 from tests.support.execution import stage
 
 pytestmark = pytest.mark.django_db

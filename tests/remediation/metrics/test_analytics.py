@@ -4,17 +4,14 @@ of each number: the analytics API, the page, /metrics and the stats API agree on
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import cast
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from remediation.audit.models import AuditAction, AuditEvent
-from remediation.execution.models import Execution, ExecutionState, ExecutionVia
-from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
-from tests.remediation.test_metrics import scrape, value
-from tests.support.factories import TicketFactory
+from remediation.execution.models import ExecutionState, ExecutionVia
+from tests.support.metrics import execution_at, scrape, value
 
 URL = "/api/v1/stats/analytics"
 
@@ -24,37 +21,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _may_read_stats(user):
     user.user_permissions.add(Permission.objects.get(codename="view_pattern_stats"))
-
-
-def run(n: int, state: str, via: str, *, at, outcome: str, minutes: int = 10) -> Execution:
-    """A ticket and its execution, claimed and finished at ``at``; the ticket resolved
-    ``minutes`` after it was submitted when it succeeded."""
-    status = {
-        TicketOutcome.SUCCESS: TicketStatus.RESOLVED,
-        TicketOutcome.FAILURE: TicketStatus.PARTIALLY_REMEDIATED,
-    }[outcome]
-    ticket = cast(
-        Ticket,
-        TicketFactory(
-            ticket_id=f"AN-{n}",
-            status=status,
-            outcome=outcome,
-            auto_remediation_executed=True,
-        ),
-    )
-    Ticket.objects.filter(pk=ticket.pk).update(
-        created_at=at - timedelta(minutes=minutes),
-        resolved_at=at if outcome == TicketOutcome.SUCCESS else None,
-    )
-    return Execution.objects.create(
-        ticket=ticket,
-        run=1,
-        key=f"{ticket.pk}:1",
-        state=state,
-        via=via,
-        claimed_at=at,
-        finished_at=at,
-    )
 
 
 @pytest.fixture
@@ -67,9 +33,9 @@ def history(db):
     if (timezone.localdate(this_week) - timezone.localdate(now)).days:  # just past midnight
         this_week = now
     last_week = now - timedelta(days=7)
-    run(1, ExecutionState.SUCCEEDED, ExecutionVia.AUTO, at=this_week, outcome="success")
-    run(2, ExecutionState.ROLLED_BACK, ExecutionVia.AUTO, at=this_week, outcome="failure")
-    run(
+    execution_at(1, ExecutionState.SUCCEEDED, ExecutionVia.AUTO, at=this_week, outcome="success")
+    execution_at(2, ExecutionState.ROLLED_BACK, ExecutionVia.AUTO, at=this_week, outcome="failure")
+    execution_at(
         3,
         ExecutionState.SUCCEEDED,
         ExecutionVia.APPROVAL,
@@ -77,7 +43,7 @@ def history(db):
         outcome="success",
         minutes=30,
     )
-    run(4, ExecutionState.FAILED, ExecutionVia.AUTO, at=last_week, outcome="failure")
+    execution_at(4, ExecutionState.FAILED, ExecutionVia.AUTO, at=last_week, outcome="failure")
     from django.db import transaction
 
     from remediation.audit.services import audit

@@ -11,7 +11,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.tasks import async_task
-from prometheus_client.parser import text_string_to_metric_families
 
 from feedback.verdicts.services import FeedbackInput, feedback_submit
 from patterns.models import Pattern
@@ -35,24 +34,7 @@ from tests.support.factories import (
     analyzed_ticket,
     move,
 )
-
-SERVICE_DOWN = {"title": "Service down", "description": "Web service not responding"}
-
-
-def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """GET /metrics without credentials; {(sample name, sorted labels): value}."""
-    r = client.get("/metrics")
-    assert r.status_code == 200
-    assert r["Content-Type"].startswith("text/plain")
-    samples = {}
-    for family in text_string_to_metric_families(r.content.decode()):
-        for s in family.samples:
-            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return samples
-
-
-def value(samples, name, **labels) -> float:
-    return samples[(name, tuple(sorted(labels.items())))]
+from tests.support.metrics import SERVICE_DOWN, scrape, value
 
 
 def executed(submitter, n: int, outcome: str | None, *, category="server") -> Ticket:

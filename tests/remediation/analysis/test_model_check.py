@@ -99,7 +99,7 @@ def test_a_command_with_the_local_analyzer_does_not_import_the_sdk():
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     code = (
         "import sys, django; django.setup(); "
         "from django.core.management import call_command; call_command('check'); "

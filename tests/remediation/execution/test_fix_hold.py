@@ -17,7 +17,7 @@ from remediation.execution.models import ExecutionState
 from remediation.execution.services import CONFIRM_TASK, execution_run
 from remediation.tasks import confirm_fix
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
-from tests.alerts.payloads import START, URL, alert, batch
+from tests.support.alerts import START, URL, alert, batch
 from tests.support.execution import action, approved_ticket, stage
 from tests.support.factories import move
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("config", "remediation", "feedback", "patterns", "policies", "lab", "replay", "demo")
 DOOR = "remediation.tickets.transitions:ticket_transition"
 # Writes of other models' status fields: (module:function, the object written).

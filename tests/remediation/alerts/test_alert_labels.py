@@ -8,7 +8,7 @@ import pytest
 from remediation.connectors import registry
 from remediation.tickets.models import Ticket
 from remediation.tickets.services import TicketInput, ticket_create
-from tests.alerts.payloads import URL, alert, batch
+from tests.support.alerts import URL, alert, batch
 from tests.support.doubles import LabDouble
 
 pytestmark = pytest.mark.django_db
