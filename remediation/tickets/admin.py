@@ -73,6 +73,7 @@ class TicketAdmin(admin.ModelAdmin):
     remediation_decision_shown = _pretty("remediation_decision")
     decision_facts_shown = _pretty("decision_facts")
     remediation_results_shown = _pretty("remediation_results")
+    alert_labels_shown = _pretty("alert_labels")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [
