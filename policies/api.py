@@ -102,7 +102,12 @@ class KillSwitchInputSerializer(StrictInputMixin, serializers.Serializer):
         category = normalize_category(attrs.get("category") or "")
         attrs["category"] = category
         attrs["uses"] = category_uses(category) if category else []
-        if attrs["paused"] and category and not attrs["uses"] and not attrs["allow_unknown_category"]:
+        if (
+            attrs["paused"]
+            and category
+            and not attrs["uses"]
+            and not attrs["allow_unknown_category"]
+        ):
             known = known_categories()
             close = difflib.get_close_matches(category, known, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""

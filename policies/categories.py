@@ -39,9 +39,7 @@ class CategoryField(models.CharField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 50)
         super().__init__(*args, **kwargs)
-        self.validators.append(
-            _optional_category_validator if self.blank else category_validator
-        )
+        self.validators.append(_optional_category_validator if self.blank else category_validator)
 
     def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
@@ -79,7 +77,9 @@ def category_uses(category: str) -> list[str]:
     ...): empty when nothing does (a typo, or a category nothing uses yet). One indexed
     EXISTS query per model that has a category field (except the pauses themselves)."""
     wanted = normalize_category(category)
-    uses = [f"{source} (declared)" for source, names in sorted(_declared.items()) if wanted in names]
+    uses = [
+        f"{source} (declared)" for source, names in sorted(_declared.items()) if wanted in names
+    ]
     from policies.models import AutoRemediationPolicy, RemediationPause
 
     for policy in AutoRemediationPolicy.objects.filter(category=wanted).only("name", "enabled"):
@@ -88,9 +88,11 @@ def category_uses(category: str) -> list[str]:
         if model in (AutoRemediationPolicy, RemediationPause):
             continue
         for field in model._meta.concrete_fields:
-            if isinstance(field, CategoryField):
-                if model._default_manager.filter(**{field.name: wanted}).exists():
-                    uses.append(f"{model._meta.verbose_name_plural} ({field.name})")
+            if (
+                isinstance(field, CategoryField)
+                and model._default_manager.filter(**{field.name: wanted}).exists()
+            ):
+                uses.append(f"{model._meta.verbose_name_plural} ({field.name})")
     return uses
 
 

@@ -9,13 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import (
     MaxValueValidator,
     MinValueValidator,
-    RegexValidator,
     validate_email,
 )
 from django.db import models
 
 from policies.categories import CategoryField
-
 from policies.rules import (
     ACTION_TYPES,
     DAY_NAMES,

@@ -13,7 +13,6 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from policies.categories import CategoryField
-
 from remediation.alerts.rules import LABEL_NAME_REGEX, SEVERITIES, MappingRule
 
 _LABEL_NAME = re.compile(LABEL_NAME_REGEX)

@@ -19,7 +19,9 @@ class Runbook(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     operation = models.CharField(max_length=64, help_text="A key of the action catalogue")
-    category = CategoryField(blank=True, help_text="Only for tickets of this category; blank for any")
+    category = CategoryField(
+        blank=True, help_text="Only for tickets of this category; blank for any"
+    )
     symptoms = models.TextField(help_text="One symptom phrase per line")
     resolution = models.TextField()
     params = models.JSONField(

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.db import models
 
 from policies.categories import CategoryField
-
 from remediation.tickets.rules import lifecycle
 
 
