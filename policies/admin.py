@@ -207,7 +207,7 @@ class RemediationPauseForm(forms.ModelForm):
         fields = ("category", "reason")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         category = data.get("category") or ""
         if category and not data.get("allow_unknown_category") and not category_uses(category):
             self.add_error(

@@ -221,8 +221,8 @@ class PlatformConnector(models.Model):
             errors.setdefault("investigation_tools", []).append(problem)
         if self.token_env and not ENV_NAME.fullmatch(self.token_env):
             errors.setdefault("token_env", []).append("Not an environment variable name.")
-        elif problem := reserved_env_problem(self.token_env):
-            errors.setdefault("token_env", []).append(problem)
+        elif reserved := reserved_env_problem(self.token_env):
+            errors.setdefault("token_env", []).append(reserved)
         if any("\x00" in str(v) for v in (self.command, self.url, self.name)):
             errors.setdefault("command", []).append("NUL bytes are not allowed.")
         if errors:
