@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from policies.categories import category_uses, known_categories
 from policies.models import PAUSE_PERMISSION, AutoRemediationPolicy, RemediationPause
 from policies.rules import ACTION_TYPES, DAY_NAMES, PLATFORMS
+from policies.rules.category import is_category, normalize_category
 from policies.services import remediation_pause, remediation_resume
 from remediation.audit.admin import AuditedAdminMixin
 
@@ -208,8 +209,12 @@ class RemediationPauseForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        category = data.get("category") or ""
-        if category and not data.get("allow_unknown_category") and not category_uses(category):
+        category = normalize_category(data.get("category") or "")
+        if (
+            is_category(category)  # else the field's own validation says what is wrong
+            and not data.get("allow_unknown_category")
+            and not category_uses(category)
+        ):
             self.add_error(
                 "category",
                 f"Nothing names category {category!r}, so this pause would stop nothing. "

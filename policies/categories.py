@@ -56,11 +56,10 @@ class CategoryField(models.CharField):
         return normalize_category(value) if isinstance(value, str) else value
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        # What is saved is normalized; the instance keeps what it was given until reloaded
+        # (the services and forms normalize before they save).
         value = getattr(model_instance, self.attname)
-        if isinstance(value, str):
-            value = normalize_category(value)
-            setattr(model_instance, self.attname, value)
-        return value
+        return normalize_category(value) if isinstance(value, str) else value
 
 
 # Categories the project itself files tickets under, by who declares them.

@@ -61,32 +61,19 @@ def _label(action: SuggestedAction) -> str:
 
 # With no policy for the category, a person's approval is the only rule, and the submitter
 # chooses the category: so what runs there is never more than the strictest default allows
-# (docs/decisions.md): safe writes only (a critical action needs a policy's approvers and
-# M-of-N), none carrying a word the policies forbid by default.
+# (docs/decisions.md): safe writes, one approval (AUTO_REMEDIATION_REQUIRE_APPROVAL's
+# default); a critical action needs a policy's approvers and M-of-N.
 NO_POLICY_ACTION_TYPES = ("read_only", "safe_write")
-NO_POLICY_FORBIDDEN = ("delete", "format", "shutdown")
 
 
 def no_policy_refusals(actions: Iterable[SuggestedAction], resolution: str = "") -> list[str]:
     """Why these actions may not run, even approved, in a category no policy governs."""
-    refusals: list[str] = []
-    for action in actions:
-        if action.action_type not in NO_POLICY_ACTION_TYPES:
-            refusals.append(
-                f"{_label(action)} is {action.action_type}, which needs a policy for its "
-                "category (none is active)"
-            )
-        hits = forbidden_hits(NO_POLICY_FORBIDDEN, _action_texts(action))
-        if hits:
-            refusals.append(
-                f"{_label(action)} contains {', '.join(hits)}, forbidden where no policy is active"
-            )
-    hits = forbidden_hits(NO_POLICY_FORBIDDEN, [resolution])
-    if hits:
-        refusals.append(
-            f"the resolution contains {', '.join(hits)}, forbidden where no policy is active"
-        )
-    return refusals
+    return [
+        f"{_label(action)} is {action.action_type}, which needs a policy for its category "
+        "(none is active)"
+        for action in actions
+        if action.action_type not in NO_POLICY_ACTION_TYPES
+    ]
 
 
 def policy_refusals(
