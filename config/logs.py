@@ -4,7 +4,9 @@ Events about a ticket carry ``ticket_id`` and ``user`` (the acting user's name, 
 ``system``) as fields of the log record (``logger.info(..., extra={...})``), so a log
 pipeline can follow one ticket from intake to execution across the web and worker
 processes. Messages stay on one line: a newline in untrusted text (a ticket title, an
-exception message) cannot forge a second log line.
+exception message) cannot forge a second log line. The values of the project's secrets
+(``config.secrets``) are blanked out of every line, whoever logged them (a library that
+echoes a URL it could not parse, an exception message quoting a setting).
 """
 
 from __future__ import annotations
@@ -31,6 +33,23 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return ordered
 
 
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with the value of every project secret replaced by ``[redacted]``."""
+    try:
+        from config.secrets import secret_values
+
+        values = secret_values()
+    except Exception:  # settings not configured yet (a log line at start-up): nothing known
+        return text
+    for value in values:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return text
+
+
 def _timestamp(record: logging.LogRecord) -> str:
     return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
 
@@ -44,14 +63,14 @@ class JsonFormatter(logging.Formatter):
             "time": _timestamp(record),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
             "process": record.process,
         }
         line.update(_extras(record))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         # default=str: a field that is not JSON (a date, a Decimal) is written, not dropped.
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return redact(json.dumps(line, default=str, ensure_ascii=False))
 
 
 class TextFormatter(logging.Formatter):
@@ -66,4 +85,4 @@ class TextFormatter(logging.Formatter):
         if record.exc_info:
             # A traceback is the one multi-line exception: readers expect it as Python wrote it.
             text = f"{text}\n{self.formatException(record.exc_info)}"
-        return text
+        return redact(text)

@@ -20,6 +20,7 @@ outside HTTP's own is counted as ``other``, so invented methods add no series).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -103,6 +104,15 @@ class ChunkedBodyReader:
         return self.app(environ, start_response)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _refuse(api: bool, status: int, message: str) -> HttpResponse:
+    if api:
+        return json_error(status, message)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
 def _declared_length(request: HttpRequest) -> int | None:
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
@@ -116,6 +126,10 @@ class ApiJsonErrorsMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         api = request.path.startswith(API_PREFIX)
+        if _CONTROL.search(request.path):
+            # No path of this project holds a control character; a NUL reaching a query
+            # is a 500 on PostgreSQL (it cannot store one). Refused before any view runs.
+            return _refuse(api, 404, "Not found.")
         if _chunked_without_length(request.META):
             # Django would read it as empty; every path refuses it, in JSON under /api/.
             if api:

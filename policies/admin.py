@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from policies.categories import category_uses, known_categories
 from policies.models import PAUSE_PERMISSION, AutoRemediationPolicy, RemediationPause
 from policies.rules import ACTION_TYPES, DAY_NAMES, PLATFORMS
+from policies.rules.category import is_category, normalize_category
 from policies.services import remediation_pause, remediation_resume
 from remediation.audit.admin import AuditedAdminMixin
 
@@ -164,6 +166,22 @@ class AutoRemediationPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ("What if", {"fields": ("what_if",)}),
     )
 
+    def save_model(
+        self, request: HttpRequest, obj: AutoRemediationPolicy, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        others = [u for u in category_uses(obj.category) if not u.startswith("policy ")]
+        if not others:
+            # A policy for a category nothing else names governs no ticket yet: a typo
+            # ("netwrok") would leave the real category without its policy.
+            self.message_user(
+                request,
+                f"No ticket, alert mapping, runbook or platform names category "
+                f"{obj.category!r} yet: this policy governs no ticket until one does. "
+                f"Known categories: {', '.join(known_categories()) or 'none'}.",
+                messages.WARNING,
+            )
+
     @admin.display(description="Policy what-if")
     def what_if(self, obj: AutoRemediationPolicy | None) -> str:
         if obj is None or obj.pk is None:
@@ -177,6 +195,34 @@ class AutoRemediationPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
         )
 
 
+class RemediationPauseForm(forms.ModelForm):
+    allow_unknown_category = forms.BooleanField(
+        required=False,
+        label="Pause it even if nothing names this category yet",
+        help_text="A category no policy, alert mapping, runbook, ticket or execution names "
+        "is refused otherwise: a typo would stop nothing.",
+    )
+
+    class Meta:
+        model = RemediationPause
+        fields = ("category", "reason")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        category = normalize_category(data.get("category") or "")
+        if (
+            is_category(category)  # else the field's own validation says what is wrong
+            and not data.get("allow_unknown_category")
+            and not category_uses(category)
+        ):
+            self.add_error(
+                "category",
+                f"Nothing names category {category!r}, so this pause would stop nothing. "
+                f"Known: {', '.join(known_categories()) or 'none'}.",
+            )
+        return data
+
+
 @admin.register(RemediationPause)
 class RemediationPauseAdmin(admin.ModelAdmin):
     """The live kill switch in the admin: adding a pause stops auto-remediation for its
@@ -184,8 +230,9 @@ class RemediationPauseAdmin(admin.ModelAdmin):
     resumes. Both through ``policies.services`` (audited). A pause is not edited: resume
     and pause again. Needs ``policies.pause_remediation``."""
 
+    form = RemediationPauseForm
     list_display = ("scope_shown", "reason", "paused_by", "paused_at")
-    fields = ("category", "reason")
+    fields = ("category", "reason", "allow_unknown_category")
     readonly_fields = ("paused_by", "paused_at")
 
     @admin.display(description="Paused for")

@@ -5,6 +5,7 @@ when granted, superusers always). The same services as the admin."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,9 @@ from config.api import (
     error_responses,
     require_permission,
 )
+from policies.categories import category_uses, known_categories
 from policies.models import PAUSE_ALL, PAUSE_PERMISSION, RemediationPause
+from policies.rules.category import normalize_category
 from policies.services import remediation_pause, remediation_resume
 
 
@@ -42,7 +45,27 @@ class PauseSerializer(serializers.ModelSerializer):
         return data
 
 
+class AppliedSerializer(serializers.Serializer):
+    paused = serializers.BooleanField(help_text="What was asked: true pause, false resume.")
+    category = serializers.CharField(
+        allow_null=True,
+        help_text="The category as tickets store it (lowercase), which the pause matches "
+        "exactly; null: every category.",
+    )
+    matches = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What names that category now (policies, alert mappings, tickets…); "
+        "empty for every category.",
+    )
+    changed = serializers.BooleanField(
+        help_text="false: it was paused (or not paused) already; nothing changed."
+    )
+
+
 class KillSwitchSerializer(serializers.Serializer):
+    applied = AppliedSerializer(
+        required=False, help_text="PUT only: what the request did, and what it matches."
+    )
     environment_enabled = serializers.BooleanField(
         help_text="AUTO_REMEDIATION_ENABLED: when false nothing runs, whatever the switch says."
     )
@@ -57,7 +80,14 @@ class KillSwitchInputSerializer(StrictInputMixin, serializers.Serializer):
         allow_null=True,
         regex=CATEGORY_REGEX,
         regex_message="Must be a category: letters, digits, hyphens, underscores.",
-        help_text="The category to pause or resume; omitted or null: every category.",
+        help_text="The category to pause or resume (compared in lowercase, as tickets "
+        "store it); omitted or null: every category. A pause of a category that no policy, "
+        "alert mapping, runbook, ticket or execution names is refused (a typo would stop "
+        "nothing) unless allow_unknown_category is true.",
+    )
+    allow_unknown_category = StrictBooleanField(
+        default=False,
+        help_text="Pause a category nothing names yet (e.g. ahead of a new alert source).",
     )
     reason = SafeCharField(
         max_length=500,
@@ -69,6 +99,28 @@ class KillSwitchInputSerializer(StrictInputMixin, serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["paused"] and not attrs.get("reason"):
             raise serializers.ValidationError({"reason": ["Required to pause."]})
+        category = normalize_category(attrs.get("category") or "")
+        attrs["category"] = category
+        attrs["uses"] = category_uses(category) if category else []
+        if (
+            attrs["paused"]
+            and category
+            and not attrs["uses"]
+            and not attrs["allow_unknown_category"]
+        ):
+            known = known_categories()
+            close = difflib.get_close_matches(category, known, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise serializers.ValidationError(
+                {
+                    "category": [
+                        f"No policy, alert mapping, runbook, ticket or execution names category "
+                        f"{category!r}, so this pause would stop nothing.{hint} Known: "
+                        f"{', '.join(known) or 'none'}. Send allow_unknown_category: true to "
+                        "pause it anyway."
+                    ]
+                }
+            )
         return attrs
 
 
@@ -104,13 +156,21 @@ class KillSwitchApi(APIView):
     def put(self, request: Request) -> Response:
         body = KillSwitchInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        category = body.validated_data.get("category") or PAUSE_ALL
-        if body.validated_data["paused"]:
-            remediation_pause(
+        category = body.validated_data["category"] or PAUSE_ALL
+        paused = body.validated_data["paused"]
+        if paused:
+            changed = remediation_pause(
                 category=category,
                 reason=body.validated_data["reason"],
                 user=request.user,  # type: ignore[arg-type]
-            )
+            ).created
         else:
-            remediation_resume(category=category, user=request.user)  # type: ignore[arg-type]
-        return Response(KillSwitchSerializer(_state()).data, status=status.HTTP_200_OK)
+            changed = remediation_resume(category=category, user=request.user)  # type: ignore[arg-type]
+        state = _state()
+        state["applied"] = {
+            "paused": paused,
+            "category": category or None,
+            "matches": body.validated_data["uses"],
+            "changed": changed,
+        }
+        return Response(KillSwitchSerializer(state).data, status=status.HTTP_200_OK)

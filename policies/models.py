@@ -9,11 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import (
     MaxValueValidator,
     MinValueValidator,
-    RegexValidator,
     validate_email,
 )
 from django.db import models
 
+from policies.categories import CategoryField
 from policies.rules import (
     ACTION_TYPES,
     DAY_NAMES,
@@ -54,7 +54,11 @@ def _is_str_list(value: Any) -> bool:
 
 class AutoRemediationPolicy(models.Model):
     name = models.CharField(max_length=100, unique=True)
-    category = models.CharField(max_length=50, unique=True)
+    category = CategoryField(
+        unique=True,
+        help_text="The tickets' category this policy governs (stored in lowercase; tickets, "
+        "pauses and alert mappings name it the same way).",
+    )
 
     # Thresholds
     min_confidence_score = models.FloatField(
@@ -301,17 +305,11 @@ class RemediationPause(models.Model):
     resumes. ``AUTO_REMEDIATION_ENABLED=false`` in the environment stays a floor the switch
     cannot lift. Written only by ``policies.services`` (audited)."""
 
-    category = models.CharField(
-        max_length=50,
+    category = CategoryField(
         unique=True,
         blank=True,
-        validators=[
-            RegexValidator(
-                r"^([A-Za-z0-9][A-Za-z0-9_\-]*)?$",
-                "A category: letters, digits, hyphens, underscores (empty: every category).",
-            )
-        ],
-        help_text="The category paused, as tickets name it; empty pauses every category.",
+        help_text="The category paused, as tickets name it (stored in lowercase); empty "
+        "pauses every category.",
     )
     reason = models.CharField(max_length=500, help_text="Why, for the people who see it.")
     paused_by = models.ForeignKey(

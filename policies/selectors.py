@@ -9,7 +9,8 @@ from policies.rules import GlobalSettings
 
 
 def policy_for_category(category: str) -> AutoRemediationPolicy | None:
-    """The enabled policy for ``category``, or None (a disabled policy counts as none)."""
+    """The enabled policy for ``category``, or None (a disabled policy counts as none).
+    The category is compared normalized (``policies.categories.CategoryField``)."""
     return AutoRemediationPolicy.objects.filter(category=category, enabled=True).first()
 
 
@@ -34,7 +35,8 @@ def global_settings() -> GlobalSettings:
 
 def pause_in_force(category: str) -> RemediationPause | None:
     """The live kill switch as it stands now for ``category``: the pause of every category
-    if there is one, else this category's, else None. One query; never cached."""
+    if there is one, else this category's, else None. One query; never cached. Compared
+    normalized: a pause typed ``CACHE`` is the pause of ``cache``."""
     return (
         RemediationPause.objects.filter(category__in=[PAUSE_ALL, category])
         .select_related("paused_by")

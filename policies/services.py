@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from policies.models import RemediationPause
+from policies.rules.category import normalize_category
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 
@@ -22,7 +23,9 @@ class PauseResult:
 
 def remediation_pause(*, category: str, reason: str, user: User) -> PauseResult:
     """Pause auto-remediation for ``category`` ("" for every category). Pausing what is
-    paused already changes nothing (and is not audited again)."""
+    paused already changes nothing (and is not audited again). The category is normalized
+    (``CACHE`` pauses ``cache``, the way tickets store it)."""
+    category = normalize_category(category)
     with transaction.atomic():
         existing = RemediationPause.objects.select_for_update().filter(category=category).first()
         if existing is not None:
@@ -46,6 +49,7 @@ def remediation_pause(*, category: str, reason: str, user: User) -> PauseResult:
 def remediation_resume(*, category: str, user: User) -> bool:
     """Lift the pause of ``category`` ("" for the pause of every category). False when it
     was not paused. The environment's AUTO_REMEDIATION_ENABLED still applies."""
+    category = normalize_category(category)
     with transaction.atomic():
         pause = RemediationPause.objects.select_for_update().filter(category=category).first()
         if pause is None:

@@ -15,6 +15,12 @@ class RemediationConfig(AppConfig):
     name = "remediation"
 
     def ready(self) -> None:
+        # The categories a diagnosis files tickets under are in use even before a policy or
+        # a ticket names them: a pause of one of them is not a typo.
+        from policies.categories import declare_categories
+        from remediation.analysis.rules.category import PLATFORM_CATEGORIES
+
+        declare_categories("the diagnosis's platforms", PLATFORM_CATEGORIES.values())
         # `manage.py check` shows remediation.W001, but workers and gunicorn never run it:
         # say it in the log of every process that starts, too. Only with the anthropic
         # analyzer: otherwise the SDK is not even imported.

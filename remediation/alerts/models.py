@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from policies.categories import CategoryField
 from remediation.alerts.rules import LABEL_NAME_REGEX, SEVERITIES, MappingRule
 
 _LABEL_NAME = re.compile(LABEL_NAME_REGEX)
@@ -63,11 +64,7 @@ class AlertMapping(models.Model):
     category_label = models.CharField(
         max_length=128, blank=True, default="category", validators=[_label_name]
     )
-    default_category = models.CharField(
-        max_length=50,
-        default="server",
-        validators=[RegexValidator(r"^[a-z0-9][a-z0-9_\-]{0,49}$", "Lowercase category name.")],
-    )
+    default_category = CategoryField(default="server")
     severity_label = models.CharField(
         max_length=128, blank=True, default="severity", validators=[_label_name]
     )

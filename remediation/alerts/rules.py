@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 
 from remediation.catalogue.rules import names
 
+from policies.rules.category import normalize_category
+
 # Alertmanager's own label-name syntax.
 LABEL_NAME_REGEX = r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$"
 # ``{label}`` placeholders in a system template; nothing else is interpreted.
@@ -100,7 +102,7 @@ def map_alert(labels: Mapping[str, str], rules: Sequence[MappingRule]) -> Mapped
     if rule.category_label and labels.get(rule.category_label):
         category_label = rule.category_label
         category = labels[rule.category_label]
-    category = category.lower()
+    category = normalize_category(category)
 
     severity_label: str | None = None
     severity = rule.default_severity

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from policies.categories import CategoryField
+
 
 class RunbookSource(models.TextChoices):
     SEED = "seed", "Shipped with the system"
@@ -17,8 +19,8 @@ class Runbook(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     operation = models.CharField(max_length=64, help_text="A key of the action catalogue")
-    category = models.CharField(
-        max_length=50, blank=True, help_text="Only for tickets of this category; blank for any"
+    category = CategoryField(
+        blank=True, help_text="Only for tickets of this category; blank for any"
     )
     symptoms = models.TextField(help_text="One symptom phrase per line")
     resolution = models.TextField()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # Slack's interaction payloads are a few KB
 STALE_SECONDS = 5 * 60  # the verifier's own window, named for the refusal's wording
 TOKEN_BYTES = 24
+# Slack's X-Slack-Request-Timestamp: Unix seconds.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 # Refusals of unsigned (forged, stale, oversized) requests audited per minute at most.
 UNSIGNED_AUDITS_PER_MINUTE = 30
 
@@ -144,7 +147,9 @@ def approval_message_post(request: ApprovalRequest) -> str:
     try:
         answer = client.chat_postMessage(
             channel=settings.SLACK_APPROVAL_CHANNEL,
-            text=f"{ticket.ticket_id} waits for approval: {ticket.title}"[:300],
+            # The notification's fallback text is read by Slack as mrkdwn too: escaped like
+            # the blocks, so a title cannot say <!channel> or forge a link.
+            text=_escape(f"{ticket.ticket_id} waits for approval: {ticket.title}"[:300]),
             blocks=blocks,
         )
     except SlackApiError as exc:
@@ -182,7 +187,7 @@ def _refused(status: int, why: str, details: dict[str, Any], ticket: Any = None)
             ticket=ticket,
             details={"why": why, **details},
         )
-    text = f"Refused: {why.rstrip('.')}."
+    text = _escape(f"Refused: {why.rstrip('.')}.")
     return SlackAnswer(status, {"response_type": "ephemeral", "text": text})
 
 
@@ -200,7 +205,7 @@ def _refused_unsigned(status: int, why: str, details: dict[str, Any]) -> SlackAn
     if n <= UNSIGNED_AUDITS_PER_MINUTE:
         return _refused(status, why, details)
     logger.warning("slack: request refused, not audited (over the minute's bound): %s", why)
-    return SlackAnswer(status, {"response_type": "ephemeral", "text": f"Refused: {why}."})
+    return SlackAnswer(status, {"response_type": "ephemeral", "text": _escape(f"Refused: {why}.")})
 
 
 def _payload(body: bytes) -> dict[str, Any] | None:
@@ -224,6 +229,14 @@ def interaction(body: bytes, timestamp: str | None, signature: str | None) -> Sl
 
     if len(body) > MAX_BODY:
         return _refused_unsigned(413, "the request is too large", {"bytes": len(body)})
+    if not _TIMESTAMP.fullmatch(timestamp or ""):
+        # slack_sdk's verifier reads the header with int(): anything else raised (a 500 to
+        # anyone, and a mail to the administrators per request).
+        return _refused_unsigned(
+            401,
+            "the request's timestamp is missing or not a number (not from Slack)",
+            {"timestamp": (timestamp or "")[:20].encode("unicode_escape").decode()},
+        )
     verifier = SignatureVerifier(settings.SLACK_SIGNING_SECRET)
     if not verifier.is_valid(body, timestamp, signature):
         try:
@@ -288,4 +301,4 @@ def interaction(body: bytes, timestamp: str | None, signature: str | None) -> Sl
         )
     except ApplicationError as exc:
         return _refused(200, exc.message, {**who, "user": name}, ticket)
-    return SlackAnswer(200, {"response_type": "ephemeral", "text": result.message})
+    return SlackAnswer(200, {"response_type": "ephemeral", "text": _escape(result.message)})

@@ -196,7 +196,6 @@ def audit(
         message=message,
         # Round-trip through JSON so the hash covers exactly what the database stores.
         details=json.loads(json.dumps(details or {}, default=str)),
-        created_at=timezone.now(),
     )
     event.stream = stream_of(event.ticket_id, event.pattern_id)
     if new_stream:
@@ -205,6 +204,10 @@ def audit(
         anchor = None
     else:
         anchor = _locked_anchor(event.stream)
+    # The time is read once the stream is ours (its id is drawn at the INSERT below, also
+    # under the lock): a writer that waited for the lock cannot carry a time older than the
+    # row written before it, which verify_trail would report as reordered.
+    event.created_at = timezone.now()
     event.prev_hash = anchor.head_hash if anchor is not None else GENESIS
     event.hash = row_hash(event, event.prev_hash)
     event.save()

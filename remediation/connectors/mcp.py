@@ -69,6 +69,26 @@ class ServerSpec:
     token: str = field(default="", repr=False)
 
 
+def _origin(url: httpx2.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+class OwnEndpointBearer(httpx2.Auth):
+    """``Authorization: Bearer <token>`` on requests to the connector's own endpoint (same
+    scheme, host and port as its configured URL) and on nothing else: a server that points
+    the client elsewhere (a redirect, a session URL on another host) never receives the
+    token."""
+
+    def __init__(self, token: str, url: str) -> None:
+        self._token = token
+        self._origin = _origin(httpx2.URL(url))
+
+    def auth_flow(self, request: httpx2.Request) -> Any:
+        if _origin(request.url) == self._origin:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
 class McpSession(AbstractContextManager["McpSession"]):
     def __init__(self, spec: ServerSpec) -> None:
         self.spec = spec
@@ -92,10 +112,13 @@ class McpSession(AbstractContextManager["McpSession"]):
     async def _server(self, stack: AsyncExitStack) -> Any:
         spec = self.spec
         if spec.transport == "http":
-            headers = {"Authorization": f"Bearer {spec.token}"} if spec.token else {}
             wait = max(spec.timeout, spec.startup_timeout)
             http = await stack.enter_async_context(
-                httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(wait, read=wait))
+                httpx2.AsyncClient(
+                    auth=OwnEndpointBearer(spec.token, spec.url) if spec.token else None,
+                    follow_redirects=False,
+                    timeout=httpx2.Timeout(wait, read=wait),
+                )
             )
             return streamable_http_client(spec.url, http_client=http)
         params = StdioServerParameters(

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
+from config.secrets import reserved_env_problem
 from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
 from remediation.connectors.mcp import (
     ConnectorError,
@@ -111,7 +112,13 @@ def server_spec(row: PlatformConnector) -> ServerSpec:
         timeout=float(row.timeout_seconds),
         startup_timeout=float(settings.MCP_STARTUP_SECONDS),
         errlog=str(settings.MCP_STDERR_LOG) if row.transport == ConnectorTransport.STDIO else "",
-        token=os.environ.get(row.token_env, "") if row.token_env else "",
+        # A secret of the project itself is never sent, whatever the row says (a row
+        # written past the admin's validation): the connector then refuses every call.
+        token=(
+            os.environ.get(row.token_env, "")
+            if row.token_env and reserved_env_problem(row.token_env) is None
+            else ""
+        ),
     )
 
 
@@ -131,11 +138,16 @@ class McpConnector:
             {} if self._map_problems else {role: row.tool_for(role) for role in row.tool_map or {}}
         )
         self.spec = server_spec(row)
+        self._credential_problem = reserved_env_problem(row.token_env or "")
         entries = row.investigation_tools if isinstance(row.investigation_tools, list) else []
         # Checked again here, not only in the admin form: a row written another way (a data
         # migration, the shell) still never lets an investigation call a write tool.
         problems = investigation_tool_errors(entries, row.tool_map)
         self._investigation = [] if problems else [dict(e) for e in entries]
+
+    def _refuse_borrowed_credential(self) -> None:
+        if self._credential_problem:
+            raise ConnectorError(f"{self.name}: token_env refused: {self._credential_problem}")
 
     def tool(self, role: str) -> str:
         return self._tools.get(role, role)
@@ -143,6 +155,7 @@ class McpConnector:
     @contextmanager
     def session(self) -> Iterator[McpSession]:
         """Hold one MCP session for the block; calls inside reuse it (same thread)."""
+        self._refuse_borrowed_credential()
         sessions = _open_sessions()
         current = sessions.get(self.spec)
         if current is not None:
@@ -168,6 +181,7 @@ class McpConnector:
     def _ask(self, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
         """On the session this thread holds (an execution), else on the pooled one, which
         the worker reuses across tickets (a stdio server starts once, not per question)."""
+        self._refuse_borrowed_credential()
         current = _open_sessions().get(self.spec)
         if current is not None:
             return current.call(tool, arguments, timeout=timeout)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from config.secrets import reserved_env_problem
 from remediation.catalogue.rules.operations import CATALOGUE, Platform
 
 # The read tools a connector needs besides the 14 write tools; a real server may name them
@@ -220,6 +221,8 @@ class PlatformConnector(models.Model):
             errors.setdefault("investigation_tools", []).append(problem)
         if self.token_env and not ENV_NAME.fullmatch(self.token_env):
             errors.setdefault("token_env", []).append("Not an environment variable name.")
+        elif reserved := reserved_env_problem(self.token_env):
+            errors.setdefault("token_env", []).append(reserved)
         if any("\x00" in str(v) for v in (self.command, self.url, self.name)):
             errors.setdefault("command", []).append("NUL bytes are not allowed.")
         if errors:

@@ -17,7 +17,7 @@ from policies.rules.timewindow import describe, is_open
 from policies.selectors import global_settings, pause_in_force, pause_sentence, policy_for_category
 from remediation.approvals.selectors import approval_check
 from remediation.catalogue.rules.operations import SuggestedAction
-from remediation.catalogue.rules.policy import policy_refusals
+from remediation.catalogue.rules.policy import no_policy_refusals, policy_refusals
 from remediation.connectors.base import ActionConnector
 from remediation.connectors.registry import get_connector
 from remediation.execution.budget import reserve_budget
@@ -77,9 +77,13 @@ def policy_rule_refusal(
 ) -> str | None:
     """Why ``policy``, as it stands, refuses to run ``actions`` for ``ticket`` at ``now``,
     even with a person's approval (shadow mode, its rules, its time window); None when it
-    does not (or there is no policy: a person's approval then suffices). The claim checks
-    it; the review queue asks it before offering to run a proposal."""
+    does not. With no policy, a person's approval suffices only for what the strictest
+    default allows (``no_policy_refusals``). The claim checks it; the review queue asks it
+    before offering to run a proposal."""
     if policy is None:
+        refusals = no_policy_refusals(actions, ticket.resolution)
+        if refusals:
+            return f"no active policy for {ticket.category!r}: {'; '.join(refusals)}"
         return None
     if policy.mode == PolicyMode.SHADOW:
         return f"policy {policy.name} is in shadow mode"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from policies.categories import CategoryField
+
 
 class ExecutionState(models.TextChoices):
     PENDING = "pending", "Pending: queued, not claimed"
@@ -44,7 +46,7 @@ class Execution(models.Model):
     pattern = models.ForeignKey(
         "patterns.Pattern", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    category = models.CharField(max_length=50, blank=True, db_index=True)
+    category = CategoryField(blank=True, db_index=True)
     action_count = models.PositiveIntegerField(default=0)
     simulated = models.BooleanField(default=False, help_text="Ran against the bundled lab")
     reason = models.TextField(blank=True, help_text="Why it ended where it is")

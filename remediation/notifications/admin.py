@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from config.secrets import reserved_env_problem
 from remediation.audit.admin import AuditedAdminMixin
 from remediation.notifications.channels import Message, send
 from remediation.notifications.models import NotificationChannel
@@ -24,6 +25,8 @@ class NotificationChannelAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @admin.display(boolean=True, description="URL set in the environment")
     def configured(self, obj: NotificationChannel) -> bool:
+        if reserved_env_problem(obj.url_env):
+            return False
         return bool(os.environ.get(obj.url_env, "").strip())
 
     @admin.action(description="Send a test message")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +19,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 
+from config.secrets import reserved_env_problem
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.notifications.models import NotificationChannel
 from remediation.tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
+# What every Apprise URL starts with: a scheme ("slack://", "jsons://", "mailto://").
+_APPRISE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{0,31}://")
 
 APPROVAL_NEEDED = "approval_needed"
 PROBLEM = "problem"
@@ -62,9 +66,16 @@ def channels_for(event: str, category: str) -> list[NotificationChannel]:
 
 def send(channel: NotificationChannel, msg: Message) -> str:
     """Send ``msg`` to one channel: "sent", or why not."""
+    problem = reserved_env_problem(channel.url_env)
+    if problem:
+        # A row written past the admin's validation: the secret is never read.
+        return f"refused: {problem}"
     url = os.environ.get(channel.url_env, "").strip()
     if not url:
         return f"not configured ({channel.url_env} is not set)"
+    if not _APPRISE_URL.match(url):
+        # Apprise logs a URL it cannot parse, in full: a value that is not one stays here.
+        return f"not a usable Apprise URL in {channel.url_env}"
     import apprise  # here, not at start-up: only a process that sends needs it
 
     sender = apprise.Apprise()

@@ -10,8 +10,11 @@ Foreign keys are named by string: this module must not import ``remediation.mode
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+
+from config.secrets import reserved_env_problem
 
 
 class AdminEvent(models.TextChoices):
@@ -82,3 +85,9 @@ class NotificationChannel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        problem = reserved_env_problem(self.url_env)
+        if problem:
+            raise ValidationError({"url_env": problem})

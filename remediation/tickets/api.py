@@ -25,6 +25,7 @@ from config.api import (
     paginated,
 )
 from config.throttling import IntakeThrottle
+from policies.rules.category import normalize_category
 from remediation.audit.models import AuditEvent
 from remediation.catalogue.rules.digest import actions_digest
 from remediation.catalogue.rules.targets import canonical_affected
@@ -181,7 +182,7 @@ class TicketInputSerializer(StrictInputMixin, serializers.Serializer):
     source = SafeCharField(max_length=64, required=False, allow_blank=True)  # type: ignore[assignment]
 
     def validate_category(self, value: str) -> str:
-        return value.lower()
+        return normalize_category(value)
 
     def validate_affected_system(self, value: str) -> str:
         canonical, refusal = canonical_affected(value)

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from policies.categories import CategoryField
 from remediation.tickets.rules import lifecycle
 
 
@@ -59,7 +60,7 @@ class Ticket(models.Model):
     ticket_id = models.CharField(max_length=64, unique=True)
     title = models.CharField(max_length=200)
     description = models.TextField()
-    category = models.CharField(max_length=50, db_index=True)
+    category = CategoryField(db_index=True)
     # An alert that names no category gets its mapping's default (``alert_default``); the
     # analysis then files it under the category of the platform it observed the cause on
     # (``diagnosis``, audited), once. A category a submitter gave is never changed.
@@ -222,7 +223,7 @@ class CategoryDailyStats(models.Model):
     ticket reads at most a bounded window of rows, whatever the history size.
     """
 
-    category = models.CharField(max_length=50)
+    category = CategoryField()
     day = models.DateField()
     tickets = models.PositiveIntegerField(default=0)
     success_count = models.PositiveIntegerField(default=0)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django_q.tasks import async_task
 
 from config.errors import Conflict
+from policies.rules.category import normalize_category
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.tickets import storm
@@ -34,6 +35,11 @@ class TicketInput:
     category_source: str = CategorySource.GIVEN
     # Set by the alert intake only: the labels of the alert this ticket is opened for.
     alert_labels: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # One normalized category everywhere (storm control's signature included), whoever
+        # builds the input: the API, the alert intake, the replay.
+        object.__setattr__(self, "category", normalize_category(self.category))
 
 
 @dataclass(frozen=True)

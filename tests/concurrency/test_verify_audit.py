@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -485,3 +487,123 @@ def test_the_command_exits_0_when_intact_and_1_when_not(submitter):
     assert broken.returncode == 1
     assert "none remain (the stream was deleted)" in broken.stdout
     assert "problem(s) in 0 audit rows" in broken.stderr
+
+
+# --- An untampered trail under a concurrent flood ---------------------------------------
+
+
+FLOOD_THREADS = 24
+FLOOD_ROUNDS = 6
+
+
+class Flood:
+    """Each kind of audited event the flood writes, ``n`` its round."""
+
+    def __init__(self, keys: dict[str, str], shared: Ticket, operator: Any) -> None:
+        self.keys, self.shared, self.operator = keys, shared, operator
+
+    def client(self, who: str | None) -> Any:
+        from rest_framework.test import APIClient
+
+        c = APIClient()
+        if who is not None:
+            c.credentials(HTTP_AUTHORIZATION=f"Token {self.keys[who]}")
+        return c
+
+    def slack_unsigned(self, n: int) -> None:
+        r = self.client(None).post(
+            "/integrations/slack/interactions",
+            data=f"payload=%7B%22n%22%3A{n}%7D",
+            content_type="application/x-www-form-urlencoded",
+            HTTP_X_SLACK_REQUEST_TIMESTAMP=str(int(time.time())),
+            HTTP_X_SLACK_SIGNATURE="v0=" + "0" * 64,
+        )
+        assert r.status_code == 401, r.status_code
+
+    def kill_switch(self, n: int) -> None:
+        body = {"paused": n % 2 == 0, "category": "server", "reason": f"flood {n}"}
+        r = self.client("operator").put("/api/v1/kill-switch", body, format="json")
+        assert r.status_code == 200, r.content[:200]
+
+    def intake(self, n: int) -> None:
+        r = self.client("submitter").post(
+            "/api/v1/tickets",
+            {
+                "ticket_id": f"INC-FLOOD-{threading.get_ident()}-{n}",
+                "title": "Service down",
+                "description": f"Web service not responding on port 8080, round {n}",
+                "category": "server",
+            },
+            format="json",
+        )
+        assert r.status_code in (200, 201), r.content[:200]
+
+    def ticket_event(self, n: int) -> None:
+        with transaction.atomic():
+            audit(AuditAction.STATUS_CHANGED, f"flood {n}", ticket=self.shared)
+
+    def system_event(self, n: int) -> None:
+        with transaction.atomic():
+            audit(AuditAction.CONFIG_CHANGED, f"flood {n}", acting_user=self.operator)
+
+    def seal(self, n: int) -> None:
+        audit_seal()
+
+    def kinds(self) -> list[Any]:
+        return [
+            self.slack_unsigned,
+            self.kill_switch,
+            self.intake,
+            self.ticket_event,
+            self.system_event,
+            self.seal,
+        ]
+
+
+def test_verify_audit_stays_green_under_a_concurrent_flood_of_every_audited_kind(
+    submitter, settings
+):
+    """The second outside probe: concurrent unsigned Slack requests (each refusal audited)
+    made verify_audit report "reordered" rows on a trail nobody touched, and exit 1 for
+    good, because an event took its time before it waited for its stream's lock. Here
+    threads write every kind of event at once, most of them to the same stream: unsigned
+    Slack refusals, pauses and resumes of the kill switch, ticket intake, events of one
+    ticket, and the sealer. Nothing is tampered with, so the trail must verify."""
+    from remediation.accounts.models import ApiToken
+
+    settings.SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+    settings.SLACK_BOT_TOKEN = "xoxb-test-token"
+    settings.SLACK_APPROVAL_CHANNEL = "C0APPROVALS"
+    settings.THROTTLE_INTAKE_RATE = "off"
+    operator = UserFactory(username="operator", is_superuser=True, is_staff=True)
+    keys = {
+        "operator": ApiToken.objects.create(user=operator, name="flood")[1],
+        "submitter": ApiToken.objects.create(user=submitter, name="flood")[1],
+    }
+    kinds = Flood(keys, ticket_with_events(submitter, "INC-SHARED", 0), operator).kinds()
+    barrier = threading.Barrier(FLOOD_THREADS)
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def worker(i: int) -> None:
+        kind = kinds[i % len(kinds)]
+        try:
+            barrier.wait(timeout=60)
+            for n in range(FLOOD_ROUNDS):
+                kind(n)
+        except Exception as exc:  # reported below, with the others
+            with lock:
+                failures.append(f"{kind.__name__}: {exc!r}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(FLOOD_THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not failures, failures
+    assert AuditEvent.objects.filter(stream="system").count() >= FLOOD_THREADS
+    assert verify() == ""
+    audit_seal()
+    assert verify() == ""

@@ -59,6 +59,23 @@ def _label(action: SuggestedAction) -> str:
     return f"{action.operation} on {action.system}"
 
 
+# With no policy for the category, a person's approval is the only rule, and the submitter
+# chooses the category: so what runs there is never more than the strictest default allows
+# (docs/decisions.md): safe writes, one approval (AUTO_REMEDIATION_REQUIRE_APPROVAL's
+# default); a critical action needs a policy's approvers and M-of-N.
+NO_POLICY_ACTION_TYPES = ("read_only", "safe_write")
+
+
+def no_policy_refusals(actions: Iterable[SuggestedAction], resolution: str = "") -> list[str]:
+    """Why these actions may not run, even approved, in a category no policy governs."""
+    return [
+        f"{_label(action)} is {action.action_type}, which needs a policy for its category "
+        "(none is active)"
+        for action in actions
+        if action.action_type not in NO_POLICY_ACTION_TYPES
+    ]
+
+
 def policy_refusals(
     policy: PolicyRules, actions: Iterable[SuggestedAction], resolution: str = ""
 ) -> list[str]:

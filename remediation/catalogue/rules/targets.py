@@ -14,6 +14,10 @@ Two rules every analyzer's proposal passes (``target_refusal``):
   in as ``related``. Never by kind alone: a ticket about VM prod-web-03 that names
   vol-logs-01 does not act on vol-logs-01 unless the platform lists it as that VM's volume,
   and a ticket about a whole cluster does not let its text pick any object in it.
+* **A scope is not an object.** An affected system that is a cluster or a namespace
+  (``is_scope``) never lets the text choose a target inside it, by name or by having the
+  investigation look at what the text named: only what the platform showed through the
+  scope itself (``observed_in_scope``); otherwise a person names the target.
 
 Which object is meant is parsed from names and the words around them (``parse_affected``);
 the names themselves (interfaces, namespaces, hosts, volumes, ports, addresses) are read by
@@ -199,9 +203,32 @@ Related = frozenset[tuple[str, str]]
 NO_RELATIONS: Related = frozenset()
 
 
+# Affected systems that are a scope (a whole cluster, a namespace), not one object: they
+# contain many objects, so the ticket's words could pick any of them.
+SCOPE_KINDS = frozenset({ObjectKind.CLUSTER, ObjectKind.NAMESPACE})
+
+
+def is_scope(affected: ObjectRef | None) -> bool:
+    """Whether ``affected`` is a scope (cluster, namespace) rather than one object."""
+    return affected is not None and affected.kind in SCOPE_KINDS
+
+
+def observed_in_scope(ref: ObjectRef, scope: ObjectRef, related: Related) -> bool:
+    """For a scope: ``ref`` is a target only when the platform showed it inside the scope,
+    i.e. the scope itself was the object investigated (it is in ``related``) and ``ref`` is
+    among what was read through it. Never by name (``default/web`` in namespace
+    ``default``), never because the text named it and it was looked at."""
+    if (scope.kind.value, scope.name) not in related:
+        return False
+    return ref == scope or (ref.kind.value, ref.name) in related
+
+
 def belongs_to(ref: ObjectRef, affected: ObjectRef, related: Related = NO_RELATIONS) -> bool:
     """Whether ``ref`` is ``affected``, an object its name puts inside it, or an object the
-    platform reported as related to it (``related``: (kind, name) pairs)."""
+    platform reported as related to it (``related``: (kind, name) pairs). For a scope
+    (``is_scope``) only the platform's own answer counts (``observed_in_scope``)."""
+    if is_scope(affected):
+        return observed_in_scope(ref, affected, related)
     if ref.name.casefold() == affected.name.casefold():
         return True
     if (ref.kind.value, ref.name) in related:

@@ -27,7 +27,7 @@ from typing import Any
 
 from policies.rules import MODE_ENFORCE, MODE_SHADOW, GlobalSettings, PolicyRules
 from remediation.catalogue.rules.operations import RISK_LEVEL, ActionType, SuggestedAction
-from remediation.catalogue.rules.policy import policy_refusals
+from remediation.catalogue.rules.policy import no_policy_refusals, policy_refusals
 
 # Lowest to highest risk; the ticket's action type is the highest among its actions.
 RISK_ORDER: tuple[str, ...] = (
@@ -264,7 +264,11 @@ def decide(inp: DecisionInput) -> Decision:
     dropped = f"; dropped by the catalogue: {'; '.join(inp.dropped)}" if inp.dropped else ""
     if not inp.actions:
         return run.reject(f"Rejected: no catalogue action to run{dropped}")
-    refusals = policy_refusals(policy, inp.actions, inp.resolution) if policy is not None else []
+    refusals = (
+        policy_refusals(policy, inp.actions, inp.resolution)
+        if policy is not None
+        else no_policy_refusals(inp.actions, inp.resolution)
+    )
     if refusals:
         return run.reject(f"Rejected: {'; '.join(refusals)}{dropped}")
     action_type = highest_action_type(inp.actions)

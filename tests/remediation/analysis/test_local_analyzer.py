@@ -42,7 +42,7 @@ TICKETS = [
      "8 vCPUs.", "prod-batch-03"),
     ("restart_pod", "payments/api-7d9f8b6c5-x2k4q", "Pod deadlocked",
      "The pod payments/api-7d9f8b6c5-x2k4q stopped responding: thread dump shows a deadlock. "
-     "Node healthy.", "namespace/payments"),
+     "Node healthy.", "payments/api-7d9f8b6c5-x2k4q"),  # a namespace is a scope: no target
     ("scale_deployment", "shop/frontend", "Traffic spike on shop frontend",
      "Traffic spike after the campaign, high request latency. Scale deployment shop/frontend "
      "to 6 replicas.", "shop/frontend"),

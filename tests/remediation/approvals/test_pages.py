@@ -331,6 +331,9 @@ def test_the_first_screen_says_what_runs_on_what_the_risk_and_why_a_person_is_as
 def test_a_critical_action_needs_the_confirmation_to_be_approved(client, lab, user, carol):
     from tests.support.factories import EXPAND_VOLUME
 
+    # A critical action waits for people only under a policy that allows it (with no
+    # policy it goes to manual review: docs/decisions.md, step 2).
+    policy(allowed_action_types=["safe_write", "critical_write"])
     critical = awaiting_ticket(
         user, affected_system="vol-data-01", suggested_actions=[EXPAND_VOLUME]
     )
@@ -361,6 +364,9 @@ def test_a_critical_action_needs_the_confirmation_to_be_approved(client, lab, us
 def test_rejecting_a_critical_action_needs_no_confirmation(client, lab, user, carol):
     from tests.support.factories import EXPAND_VOLUME
 
+    # A critical action waits for people only under a policy that allows it (with no
+    # policy it goes to manual review: docs/decisions.md, step 2).
+    policy(allowed_action_types=["safe_write", "critical_write"])
     critical = awaiting_ticket(
         user, affected_system="vol-data-01", suggested_actions=[EXPAND_VOLUME]
     )

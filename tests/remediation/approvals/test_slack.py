@@ -24,7 +24,7 @@ from remediation.approvals.models import (
 )
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import TicketStatus
-from tests.support.approvals import approver, awaiting_ticket
+from tests.support.approvals import approver, awaiting_ticket, policy
 from tests.support.factories import EXPAND_VOLUME
 
 pytestmark = pytest.mark.django_db
@@ -226,6 +226,8 @@ def test_the_approval_rules_hold_in_slack_too(lab, user, drain_queue, slack_api,
 
 
 def test_a_critical_action_asks_slack_to_confirm(lab, user, drain_queue, slack_api, carol):
+    # A critical action waits for people only under a policy that allows it.
+    policy(allowed_action_types=["safe_write", "critical_write"])
     _, _, buttons = posted(
         lab,
         user,
@@ -272,3 +274,16 @@ def test_forged_requests_cannot_flood_the_audit_trail(slack_api, client, monkeyp
         r = click(client, payload("whatever", "approve"), secret="not-the-secret")
         assert r.status_code == 401
     assert len(refusals()) == 2
+
+
+def test_every_text_sent_to_slack_escapes_its_control_sequences(
+    lab, user, drain_queue, slack_api, carol, client
+):
+    """The second outside probe: the notification's fallback ``text`` carried the ticket's
+    title unescaped, so a title could say ``<!channel>`` (notify everyone) or forge a
+    link. Every text sent to Slack escapes &, < and >."""
+    title = "<!channel> disk <https://evil.example|click> & more"
+    _, call, _ = posted(lab, user, drain_queue, slack_api, title=title)
+    for text in (call["text"], call["blocks"][0]["text"]["text"]):
+        assert "<!channel>" not in text and "<https://" not in text
+        assert "&lt;!channel&gt; disk &lt;https://evil.example|click&gt; &amp; more" in text

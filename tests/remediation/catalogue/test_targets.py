@@ -94,7 +94,8 @@ def test_pods_belong_to_their_deployment_or_statefulset_by_name():
         (ObjectRef(ObjectKind.VM, "PROD-WEB-01"), HOST, True),
         # A whole cluster does not let the text pick any object in it.
         (POD, ObjectRef(ObjectKind.CLUSTER, "k8s-prod"), False),
-        (POD, ObjectRef(ObjectKind.NAMESPACE, "shop"), True),
+        # Nor a namespace, by name alone (a scope: only what the platform showed in it).
+        (POD, ObjectRef(ObjectKind.NAMESPACE, "shop"), False),
         (POD, ObjectRef(ObjectKind.NAMESPACE, "billing"), False),
         # A volume is not a host's, VM's or instance's by kind alone.
         (VOLUME, ObjectRef(ObjectKind.HOST, "fileserver-01"), False),
