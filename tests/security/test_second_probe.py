@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
-
 from feedback.replay.worker import drain
+
 from lab.state import LabState
 from policies.models import AutoRemediationPolicy, RemediationPause
 from remediation.tickets.models import Ticket, TicketStatus

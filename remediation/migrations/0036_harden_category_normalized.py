@@ -41,7 +41,7 @@ def lower_categories(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('remediation', '0034_ticket_category_source'),
+        ('remediation', '0035_names_ticket_alert_labels'),
     ]
 
     operations = [
