@@ -3,7 +3,7 @@
 Every path that can execute (auto-approval in ``ticket_decide``, a person's approval, a
 re-delivered task, an admin action, a command) queues through ``execution_request`` and runs
 through ``execution_run``. Nothing else calls a connector's ``execute``
-(``tests/execution/test_choke_point.py`` enumerates the callers).
+(``tests/remediation/execution/test_choke_point.py`` enumerates the callers).
 
 ``execution_run`` in one short transaction: locks the ticket, claims the execution with a
 conditional update (PENDING -> RUNNING; a second delivery finds it claimed and leaves),

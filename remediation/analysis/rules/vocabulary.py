@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (wording tables: one spelling list per line reads better than wrapped)
 """Wording as data: the terms alerts, logs and people use, the causes they establish, and
 which catalogue operation fixes which cause. Pure, no Django; every table is tested
-(tests/unit/test_vocabulary.py), and wording is added here, not in code.
+(tests/remediation/analysis/test_vocabulary.py), and wording is added here, not in code.
 
 * ``TERMS``: a canonical term and the spellings that mean it in real alerts and logs
   (Kubernetes reason fields, Prometheus alert names, switch syslog, vSphere and Nova

@@ -134,7 +134,7 @@ def parse_affected(affected: str) -> ObjectRef | None:
 
 
 # Words that say what the next name is ("pod", "deploy", "sts", "switch", "lun"...). Data, so
-# that wording can be added without code; tested in tests/unit/test_targets.py.
+# that wording can be added without code; tested in tests/remediation/catalogue/test_targets.py.
 KIND_WORDS: dict[str, ObjectKind] = {
     "pod": ObjectKind.POD,
     "pods": ObjectKind.POD,
