@@ -109,10 +109,10 @@ def policy(**changes: object) -> PolicyRules:
     return replace(POLICY, **changes)  # type: ignore[arg-type]
 
 
-# --- the design's Decision Example -------------------------------------------------------
+# --- a worked example: every field of one decision, by hand ---------------------------
 
 
-def test_the_designs_decision_example_comes_out_as_designed():
+def test_a_worked_example_decision_comes_out_field_by_field():
     decision = decide(facts())
 
     body = decision.to_dict()
