@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
-from feedback.replay.worker import drain
 
 from lab.state import LabState
 from policies.models import AutoRemediationPolicy, RemediationPause
@@ -13,6 +12,7 @@ from remediation.tickets.models import Ticket, TicketStatus
 from remediation.tickets.services import TicketInput, ticket_create
 from tests.support.execution import LAB_CATEGORY, action, approved_ticket, lab_policy, lab_writes
 from tests.support.factories import UserFactory
+from tests.support.queue import drain
 
 pytestmark = pytest.mark.django_db
 
