@@ -1,8 +1,8 @@
 """Plain values shared by the policy model and the pure decision engine (no Django here).
 
 The policies app may not import ``remediation`` (import-linter), so the names of action
-types and platforms are repeated here; ``tests/remediation/decisions/test_decision.py`` asserts they stay
-equal to the catalogue's ``ActionType`` and ``Platform``.
+types and platforms are repeated here; ``tests/remediation/decisions/test_decision.py``
+asserts they stay equal to the catalogue's ``ActionType`` and ``Platform``.
 """
 
 from __future__ import annotations
