@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from remediation.catalogue.rules import names
+from remediation.tickets.rules.ids import ALERT_TICKET_PREFIX
 
 # Alertmanager's own label-name syntax.
 LABEL_NAME_REGEX = r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$"
@@ -183,4 +184,4 @@ def alert_ticket_id(fingerprint: str, starts_at: datetime, submitter: int) -> st
     at = starts_at.astimezone(UTC)
     when = f"{at:%Y%m%dT%H%M%S}.{at.microsecond // 1000:03d}Z"
     tail = f"-{when}-{submitter}"
-    return f"am-{fingerprint[: 64 - 3 - len(tail)][:32]}{tail}"
+    return f"{ALERT_TICKET_PREFIX}{fingerprint[: 64 - 3 - len(tail)][:32]}{tail}"
