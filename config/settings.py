@@ -272,9 +272,10 @@ if _rate not in ("", "off") and not re.fullmatch(
         f"THROTTLE_INTAKE_RATE must be like 120/min (or off), got {_rate[:40]!r}"
     )
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"intake": None if _rate in ("", "off") else _rate}
-# Where the intake throttle counts: per process by default; with several processes
-# (gunicorn workers) point it at a shared cache, e.g. dbcache://throttle_cache after
-# `manage.py createcachetable`, so the rate holds across them.
+# The intake throttle counts in the database (config/throttling.py). The ``throttle`` cache
+# holds the Slack endpoint's count of audited unsigned requests: per process by default;
+# with several processes point it at a shared cache, e.g. dbcache://throttle_cache after
+# `manage.py createcachetable`.
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="locmemcache://default"),
     "throttle": env.cache_url("THROTTLE_CACHE_URL", default="locmemcache://throttle"),
