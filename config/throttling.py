@@ -5,7 +5,7 @@ A weight per request: a ticket costs 1, an Alertmanager batch costs its number o
 room). Over the rate: 429 in the API's error shape, with ``Retry-After``. The rate is
 ``THROTTLE_INTAKE_RATE`` (e.g. ``120/min``).
 
-The count lives in the database every process shares (``remediation.accounts.IntakeCount``):
+The count lives in the database every process shares (``remediation.tickets.models.IntakeCount``):
 one row per identity, raised by one atomic statement (``INSERT … ON CONFLICT DO UPDATE SET n
 = n + weight … RETURNING n``), committed on its own (the API runs in autocommit); a window
 starts with the first request after the last one ended. The row lock serializes a concurrent
@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from remediation.accounts.models import IntakeCount
+from remediation.tickets.models import IntakeCount
 
 _TABLE = IntakeCount._meta.db_table
 

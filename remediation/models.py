@@ -4,7 +4,7 @@ Django registers a model when its module is imported; this module imports every 
 app's models load together. Code imports a model from its own package, never from here.
 """
 
-from remediation.accounts.models import ApiToken, IntakeCount
+from remediation.accounts.models import ApiToken
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.analysis.models import Runbook
 from remediation.approvals.models import (
@@ -17,7 +17,13 @@ from remediation.audit.models import AuditEvent
 from remediation.connectors.models import PlatformConnector
 from remediation.execution.models import CircuitBreaker, Execution, ExecutionStep, RateBudget
 from remediation.notifications.models import AdminNotice
-from remediation.tickets.models import CategoryDailyStats, StormTrack, Ticket, TicketRepeat
+from remediation.tickets.models import (
+    CategoryDailyStats,
+    IntakeCount,
+    StormTrack,
+    Ticket,
+    TicketRepeat,
+)
 
 __all__ = [
     "AdminNotice",

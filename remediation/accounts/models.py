@@ -40,18 +40,3 @@ class ApiToken(AbstractAuthToken):  # type: ignore[misc]  # knox is untyped
 
     def is_expired(self, now: dt.datetime | None = None) -> bool:
         return self.expiry is not None and self.expiry <= (now or timezone.now())
-
-
-class IntakeCount(models.Model):
-    """How much one identity submitted in its current window of the intake rate
-    (config/throttling.py): one row per identity, raised by one atomic ``INSERT … ON
-    CONFLICT DO UPDATE … RETURNING`` (a new window when the last one is over), so every
-    process (gunicorn workers, hosts) shares the count and a concurrent burst passes
-    exactly the rate."""
-
-    identity = models.CharField(max_length=120, unique=True)
-    window_start = models.FloatField(help_text="Unix time at which the current window began.")
-    n = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.identity}: {self.n}"
