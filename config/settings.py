@@ -218,6 +218,10 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # Request bodies are bounded before any parsing: the API's largest legal body (a ticket
 # with a 20,000-character description) fits well inside this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+# A request body must arrive within this many seconds in all (config.middleware.BodyDeadline,
+# under gunicorn), else 408: a client trickling a body cannot hold a sync worker for
+# gunicorn's whole timeout. 0 switches the bound off (a buffering proxy in front bounds it).
+REQUEST_BODY_TIMEOUT = _number("REQUEST_BODY_TIMEOUT", 10, low=0, high=300, integer=False)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
