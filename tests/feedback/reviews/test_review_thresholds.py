@@ -130,6 +130,8 @@ def test_an_operator_who_cannot_approve_cannot_start_a_run(lab, client, client_f
         auto_remediation_enabled=True,
     )
 
+    [row] = client_for(operator).get(API).json()["results"]
+    assert row["can_run"] is False  # not for them
     r = client_for(operator).post(f"{API}/{ticket.ticket_id}/run")
     assert r.status_code == 403, r.content
     assert r.json()["error"]["code"] == "not_allowed"
@@ -142,5 +144,8 @@ def test_an_operator_who_cannot_approve_cannot_start_a_run(lab, client, client_f
     client.post(f"/reviews/{ticket.ticket_id}/", {"act": "run"})
     assert_nothing_ran(ticket)
     # The same ticket is runnable by an approver: the refusal above was about who asked.
-    client.force_login(approver("rita"))
+    rita = approver("rita")
+    client.force_login(rita)
     assert b'id="run"' in client.get(f"/reviews/{ticket.ticket_id}/").content
+    [row] = client_for(rita).get(API).json()["results"]
+    assert row["can_run"] is True
