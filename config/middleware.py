@@ -13,6 +13,12 @@ most one byte more than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` and hands the body on wi
 length, so the 413 above applies to it. A server that does not say so (``runserver``) would
 hand Django the body as empty; such a request is refused with 411 instead.
 
+A slow body is bounded: ``BodyDeadline`` (outermost in ``config.wsgi``) reads a request's
+body, when the server gives the client's socket (gunicorn's ``gunicorn.socket``), within
+``REQUEST_BODY_TIMEOUT`` seconds in all, however it trickles in; past that the answer is
+408 and the worker is free again. A sync worker would otherwise wait on one byte at a time
+until gunicorn's ``timeout`` killed it (docs/security.md).
+
 Also here: django-prometheus' request metrics with a bounded ``method`` label (a method
 outside HTTP's own is counted as ``other``, so invented methods add no series).
 """
@@ -20,7 +26,9 @@ outside HTTP's own is counted as ``other``, so invented methods add no series).
 from __future__ import annotations
 
 import io
+import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -43,6 +51,7 @@ _CODES = {
     403: "permission_denied",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     411: "length_required",
     413: "payload_too_large",
     500: "server_error",
@@ -111,6 +120,138 @@ def _refuse(api: bool, status: int, message: str) -> HttpResponse:
     if api:
         return json_error(status, message)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+logger = logging.getLogger(__name__)
+
+BODY_TOO_SLOW = "The request body did not arrive in time."
+
+
+class _BodyTooSlow(Exception):
+    pass
+
+
+def _has_body(environ: dict[str, Any]) -> bool:
+    if _chunked_without_length(environ):
+        return True
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0) > 0
+    except ValueError:
+        return False
+
+
+class _DeadlineSocket:
+    """The client's socket as gunicorn's body reader sees it: each ``recv`` waits at most
+    the time left before the deadline, so a body trickling in one byte at a time cannot
+    stretch the whole read past it (gunicorn's reader loops over ``recv`` until it has the
+    size it was asked for)."""
+
+    def __init__(self, sock: Any, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def recv(self, size: int) -> bytes:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise _BodyTooSlow
+        self._sock.settimeout(left)
+        try:
+            data: bytes = self._sock.recv(size)
+        except TimeoutError:
+            raise _BodyTooSlow from None
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _read_by(stream: Any, sock: Any, count: int | None, deadline: float) -> bytes:
+    """Read ``count`` bytes (to the end when None) of ``stream``, whose bytes come from
+    ``sock``, before ``deadline`` (time.monotonic()). gunicorn's body reader reads through
+    its ``unreader``'s socket: that socket is bounded by the deadline for the read."""
+    unreader: Any = getattr(getattr(stream, "reader", None), "unreader", None)
+    bounded = unreader is not None and getattr(unreader, "sock", None) is sock
+    if bounded:
+        unreader.sock = _DeadlineSocket(sock, deadline)
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while count is None or size < count:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _BodyTooSlow
+            sock.settimeout(left)
+            try:
+                want = _READ_SIZE if count is None else min(_READ_SIZE, count - size)
+                part = stream.read(want)
+            except TimeoutError:
+                raise _BodyTooSlow from None
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+    finally:
+        if bounded:
+            unreader.sock = sock
+    return b"".join(parts)
+
+
+class BodyDeadline:
+    """WSGI middleware: a request body is read within ``REQUEST_BODY_TIMEOUT`` seconds in
+    all, or answered 408 (``Connection: close``). At most ``DATA_UPLOAD_MAX_MEMORY_SIZE + 1``
+    bytes are read here (the limits after it then apply as before); a longer declared body
+    is left to them (the API refuses it by its length, without reading it). Only with a
+    server that hands over the client's socket (gunicorn); otherwise it steps aside."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        sock = environ.get("gunicorn.socket")
+        timeout = settings.REQUEST_BODY_TIMEOUT
+        if sock is None or not timeout or not _has_body(environ):
+            return self.app(environ, start_response)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        cap = None if limit is None else limit + 1
+        chunked = _chunked_without_length(environ)
+        if chunked and not environ.get("wsgi.input_terminated"):
+            return self.app(environ, start_response)  # refused with 411 without reading
+        declared = None if chunked else int(environ["CONTENT_LENGTH"])
+        if declared is not None and cap is not None and declared > cap:
+            return self.app(environ, start_response)  # refused by its length, unread
+        before = sock.gettimeout()
+        try:
+            count = declared if declared is not None else cap
+            body = _read_by(environ["wsgi.input"], sock, count, time.monotonic() + timeout)
+        except (_BodyTooSlow, OSError):
+            logger.warning(
+                "request body not received within %ss: %s %s",
+                timeout,
+                environ.get("REQUEST_METHOD"),
+                str(environ.get("PATH_INFO", ""))[:200],
+            )
+            return _too_slow(environ, start_response)
+        finally:
+            sock.settimeout(before)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return self.app(environ, start_response)
+
+
+def _too_slow(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    api = str(environ.get("PATH_INFO", "")).startswith(API_PREFIX)
+    if api:
+        body = json_error(408, BODY_TOO_SLOW).content
+        kind = "application/json"
+    else:
+        body, kind = BODY_TOO_SLOW.encode(), "text/plain; charset=utf-8"
+    start_response(
+        "408 Request Timeout",
+        [("Content-Type", kind), ("Content-Length", str(len(body))), ("Connection", "close")],
+    )
+    return [body]
 
 
 def _declared_length(request: HttpRequest) -> int | None:

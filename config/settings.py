@@ -218,6 +218,10 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # Request bodies are bounded before any parsing: the API's largest legal body (a ticket
 # with a 20,000-character description) fits well inside this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+# A request body must arrive within this many seconds in all (config.middleware.BodyDeadline,
+# under gunicorn), else 408: a client trickling a body cannot hold a sync worker for
+# gunicorn's whole timeout. 0 switches the bound off (a buffering proxy in front bounds it).
+REQUEST_BODY_TIMEOUT = _number("REQUEST_BODY_TIMEOUT", 10, low=0, high=300, integer=False)
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -272,9 +276,10 @@ if _rate not in ("", "off") and not re.fullmatch(
         f"THROTTLE_INTAKE_RATE must be like 120/min (or off), got {_rate[:40]!r}"
     )
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"intake": None if _rate in ("", "off") else _rate}
-# Where the intake throttle counts: per process by default; with several processes
-# (gunicorn workers) point it at a shared cache, e.g. dbcache://throttle_cache after
-# `manage.py createcachetable`, so the rate holds across them.
+# The intake throttle counts in the database (config/throttling.py). The ``throttle`` cache
+# holds the Slack endpoint's count of audited unsigned requests: per process by default;
+# with several processes point it at a shared cache, e.g. dbcache://throttle_cache after
+# `manage.py createcachetable`.
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="locmemcache://default"),
     "throttle": env.cache_url("THROTTLE_CACHE_URL", default="locmemcache://throttle"),

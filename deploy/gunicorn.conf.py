@@ -21,6 +21,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # replaced. The API does no slow work in the request (analysis and execution run in the
 # worker), so 30 s is generous.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# A sync worker reads one request at a time, body included: a client trickling its body
+# would hold the worker until `timeout`. The application bounds every body to
+# REQUEST_BODY_TIMEOUT [10] seconds in all (config.middleware.BodyDeadline: 408, worker
+# free again). In production also put a buffering proxy in front (nginx: the default
+# `proxy_request_buffering on`, `client_body_timeout 10s`, `client_header_timeout 10s`):
+# it hands gunicorn only complete requests, slow headers included (docs/security.md).
 graceful_timeout = 30
 keepalive = 5
 # Replace each worker after about 1000 requests (jittered so they do not all restart at

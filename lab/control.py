@@ -107,7 +107,9 @@ def inject_fault(
 ) -> dict[str, Any]:
     """Stage a failure. kind: fail (the next call of the operation fails), postcheck_fail
     (its next post-check fails), unreachable (until cleared), slow / hang (answer after
-    `seconds`; a hang makes the change and answers too late), maintenance (until cleared).
+    `seconds`; a hang makes the change and answers too late), slow_read (the target's
+    next investigation read answers after `seconds`, its server busy meanwhile, as a
+    platform API that hangs), maintenance (until cleared).
     target: a target name, or for an interface "core-sw-01 Gi0/1". count 0: until cleared."""
     if kind not in FAULT_KINDS:
         raise ToolError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")

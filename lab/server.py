@@ -22,6 +22,7 @@ stdio server it belongs to the protocol.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import anyio
@@ -368,15 +369,20 @@ def post_check(operation: str, params: dict[str, Any], checks: list[str]) -> dic
 
 
 def _observe(read: Any, *args: Any) -> dict[str, Any]:
-    """Run one signal reader in a read transaction; unreachable targets refuse."""
+    """Run one signal reader in a read transaction; unreachable targets refuse; a staged
+    slow_read answers late, blocking this server meanwhile (a platform API that hangs)."""
     target = str(args[0])
+    targets = (target, " ".join(str(a) for a in args))
     with _state().tx() as tx:
-        if tx.has_fault("unreachable", (target, " ".join(str(a) for a in args))):
+        if tx.has_fault("unreachable", targets):
             raise ToolError(f"{target} is unreachable")
         try:
             answer: dict[str, Any] = read(tx.world, *args)
         except engine.LabError as exc:
             raise ToolError(str(exc)) from None
+        slow = tx.take_fault("slow_read", targets, None)
+    if slow is not None:
+        time.sleep(slow.seconds or DEFAULT_SLOW_SECONDS)
     return {**answer, "simulated": True}
 
 

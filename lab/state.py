@@ -24,7 +24,15 @@ from typing import Any
 from lab.inventory import default_hosts, default_inventory
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "var" / "lab-state.sqlite3"
-FAULT_KINDS = ("fail", "postcheck_fail", "unreachable", "slow", "hang", "maintenance")
+FAULT_KINDS = (
+    "fail",
+    "postcheck_fail",
+    "unreachable",
+    "slow",
+    "hang",
+    "slow_read",
+    "maintenance",
+)
 # Faults that stay until cleared (count does not apply).
 PERSISTENT_FAULTS = ("unreachable", "maintenance")
 

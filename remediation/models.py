@@ -17,7 +17,13 @@ from remediation.audit.models import AuditEvent
 from remediation.connectors.models import PlatformConnector
 from remediation.execution.models import CircuitBreaker, Execution, ExecutionStep, RateBudget
 from remediation.notifications.models import AdminNotice
-from remediation.tickets.models import CategoryDailyStats, StormTrack, Ticket, TicketRepeat
+from remediation.tickets.models import (
+    CategoryDailyStats,
+    IntakeCount,
+    StormTrack,
+    Ticket,
+    TicketRepeat,
+)
 
 __all__ = [
     "AdminNotice",
@@ -31,6 +37,7 @@ __all__ = [
     "CircuitBreaker",
     "Execution",
     "ExecutionStep",
+    "IntakeCount",
     "PlatformConnector",
     "RateBudget",
     "RejectedOperation",

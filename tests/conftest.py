@@ -106,7 +106,7 @@ def seeded(db) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counts() -> None:
-    # The intake throttle counts per user id in a per-process cache; ids repeat across tests.
+    # The throttle cache (the Slack refusals' audit limit) is per process; tests start it empty.
     caches["throttle"].clear()
 
 

@@ -23,6 +23,7 @@ from config.api import (
 )
 from feedback.reviews import access, selectors, services
 from policies.models import AutoRemediationPolicy
+from remediation.approvals.access import may_approve_anything
 from remediation.tickets.models import Ticket
 
 
@@ -42,13 +43,18 @@ class ReviewSerializer(serializers.Serializer):
     why = serializers.CharField(help_text="Why it waits for a person.")
     assignee = serializers.CharField(allow_null=True, help_text="Who took it, if anyone.")
     taken_at = serializers.DateTimeField(allow_null=True)
-    can_run = serializers.BooleanField(help_text="Its proposal can be run from the queue.")
+    can_run = serializers.BooleanField(
+        help_text="Its proposal can be run from the queue, by you (only approvers start a run)."
+    )
     proposed = serializers.ListField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
 
 
 def review_row(
-    ticket: Ticket, policies: dict[str, AutoRemediationPolicy | None] | None = None
+    ticket: Ticket,
+    policies: dict[str, AutoRemediationPolicy | None] | None = None,
+    *,
+    may_run: bool = True,
 ) -> dict[str, Any]:
     review = getattr(ticket, "review", None)
     return {
@@ -60,7 +66,7 @@ def review_row(
         "why": selectors.why(ticket),
         "assignee": review.assignee.get_username() if review and review.assignee else None,
         "taken_at": review.taken_at if review else None,
-        "can_run": selectors.can_run(ticket, policies) is None,
+        "can_run": may_run and selectors.can_run(ticket, policies) is None,
         "proposed": [
             f"{a.get('operation')} on {a.get('system')}"
             for a in ticket.suggested_actions or []
@@ -91,7 +97,8 @@ class ReviewListApi(APIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(selectors.review_queue(), request, view=self)
         policies = selectors.policies_of(page or [])
-        rows = [review_row(t, policies) for t in page or []]
+        may_run = may_approve_anything(request.user)
+        rows = [review_row(t, policies, may_run=may_run) for t in page or []]
         return paginator.get_paginated_response(ReviewSerializer(rows, many=True).data)
 
 
@@ -105,9 +112,10 @@ class ReviewActionSerializer(serializers.Serializer):
     review = ReviewSerializer()
 
 
-def _answer(ticket_id: str, message: str) -> Response:
+def _answer(request: Request, ticket_id: str, message: str) -> Response:
     ticket = Ticket.objects.select_related("review__assignee").get(ticket_id=ticket_id)
-    data = {"ticket_id": ticket_id, "message": message, "review": review_row(ticket)}
+    row = review_row(ticket, may_run=may_approve_anything(request.user))
+    data = {"ticket_id": ticket_id, "message": message, "review": row}
     return Response(ReviewActionSerializer(data).data)
 
 
@@ -122,7 +130,7 @@ class ReviewTakeApi(APIView):
     )
     def post(self, request: Request, ticket_id: str) -> Response:
         services.review_take(ticket_id, user=request.user)  # type: ignore[arg-type]
-        return _answer(ticket_id, f"Taken by {request.user.get_username()}.")
+        return _answer(request, ticket_id, f"Taken by {request.user.get_username()}.")
 
 
 class ReviewRunApi(APIView):
@@ -136,7 +144,7 @@ class ReviewRunApi(APIView):
     )
     def post(self, request: Request, ticket_id: str) -> Response:
         result = services.review_run(ticket_id, user=request.user)  # type: ignore[arg-type]
-        return _answer(ticket_id, result.message)
+        return _answer(request, ticket_id, result.message)
 
 
 class ReviewCloseApi(APIView):
@@ -156,4 +164,4 @@ class ReviewCloseApi(APIView):
             user=request.user,  # type: ignore[arg-type]
             reason=body.validated_data["reason"],
         )
-        return _answer(ticket_id, "Closed.")
+        return _answer(request, ticket_id, "Closed.")

@@ -8,12 +8,15 @@ or the Approvers' ``remediation.approve_remediation``) can:
 
 * **take** it: the assignment is shown to everyone else (taking it over is allowed, and
   audited);
-* **run its proposal** under a person's decision: a ticket where nothing ran, nobody
-  decided yet and whose submitter opted in goes back to ``awaiting_approval`` with a new
-  approval request, and the
-  reviewer's own approval is given through the approval service, so every rule holds (the
-  permission, never one's own ticket, M-of-N, the digest); the choke point re-checks all of
-  it before anything runs;
+* **run its proposal** under a person's decision (only someone who may approve: staff and
+  Operators without the approval permission may not start a run; and never what the
+  category's policy refuses, its thresholds included, so a decision's "Rejected:
+  reliability below the policy's minimum" is not turned into a write by a person): a
+  ticket where nothing ran, nobody decided yet and whose submitter opted in goes back to
+  ``awaiting_approval`` with a new approval request, and the reviewer's own approval is
+  given through the approval service, so every rule holds (the permission, never one's
+  own ticket, M-of-N, the digest); the choke point re-checks all of it before anything
+  runs;
 * **record what they did by hand**: trusted feedback with the actions taken (the feedback
   service: it concludes the ticket, teaches the pattern, feeds shadow agreement);
 * **close** it with a reason: it leaves the queue; its status and outcome stay as they are.
@@ -27,10 +30,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from config.errors import ApplicationError, Conflict
+from config.errors import ApplicationError, Conflict, Forbidden
 from feedback.models import Review
 from feedback.reviews.access import ticket_for_review
 from feedback.reviews.selectors import QUEUE_STATUSES, can_run
+from remediation.approvals.access import may_approve_anything
 from remediation.approvals.models import ApprovalChannel
 from remediation.approvals.selectors import current_digest
 from remediation.approvals.services import approval_grant, approval_request_open
@@ -101,9 +105,17 @@ class RunResult:
 def review_run(ticket_id: str, *, user: User) -> RunResult:
     """Run the ticket's proposal under a person's decision: back to awaiting approval with a
     new request, then the reviewer's approval through the approval service (which may
-    refuse it: one's own ticket, no permission; the request then waits for others)."""
+    refuse it: one's own ticket, not this policy's approver; the request then waits for
+    others). Only an approver starts a run: moving a ticket back to ``awaiting_approval``
+    is an approver's decision."""
     with transaction.atomic():
         ticket = ticket_for_review(ticket_id, user, lock=True)
+        if not may_approve_anything(user):
+            raise Forbidden(
+                "Only an approver may run a proposal from the review queue: you hold no "
+                "approval permission and no policy lists you as an approver.",
+                code="not_allowed",
+            )
         review = _open_review(ticket)
         refusal = can_run(ticket)
         if refusal:

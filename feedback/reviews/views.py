@@ -21,6 +21,7 @@ from config.errors import ApplicationError
 from feedback.models import Review
 from feedback.reviews import access, selectors, services
 from feedback.verdicts.services import FeedbackInput, feedback_submit
+from remediation.approvals.access import may_approve_anything
 from remediation.catalogue.rules.operations import CATALOGUE
 from remediation.tickets.models import Ticket
 
@@ -148,6 +149,7 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             "review": review,
             "why": selectors.why(ticket),
             "run_refusal": selectors.can_run(ticket),
+            "may_run": may_approve_anything(request.user),
             "in_queue": ticket.status in selectors.QUEUE_STATUSES
             and not (review and review.closed_at),
             "hand_fix": hand_fix,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from policies.rules.category import normalize_category
 from remediation.catalogue.rules import names
+from remediation.tickets.rules.ids import ALERT_TICKET_PREFIX
 
 # Alertmanager's own label-name syntax.
 LABEL_NAME_REGEX = r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$"
@@ -184,4 +185,4 @@ def alert_ticket_id(fingerprint: str, starts_at: datetime, submitter: int) -> st
     at = starts_at.astimezone(UTC)
     when = f"{at:%Y%m%dT%H%M%S}.{at.microsecond // 1000:03d}Z"
     tail = f"-{when}-{submitter}"
-    return f"am-{fingerprint[: 64 - 3 - len(tail)][:32]}{tail}"
+    return f"{ALERT_TICKET_PREFIX}{fingerprint[: 64 - 3 - len(tail)][:32]}{tail}"

@@ -145,12 +145,20 @@ class McpSession(AbstractContextManager["McpSession"]):
             self._ready.set()
             await self._stop.wait()
 
-    def open(self) -> None:
+    def open(self, *, deadline: float | None = None) -> None:
+        """Start the session and wait for its handshake: within the start-up timeout, and
+        before ``deadline`` (``time.monotonic()``) when one is given (a caller's own bound,
+        of which starting the session is a part)."""
         self._portal_cm = start_blocking_portal(backend="asyncio")
         self._portal = self._portal_cm.__enter__()
         self._serve = self._portal.start_task_soon(self._run)
         wait = max(self.spec.timeout, self.spec.startup_timeout)
-        deadline = time.monotonic() + wait + GUARD_SECONDS
+        start = time.monotonic()
+        limit = start + wait + GUARD_SECONDS
+        if deadline is not None and deadline < limit:
+            limit = deadline
+            wait = max(0.0, deadline - start)
+        deadline = limit
         # Wait for the handshake, or for the serving task to fail (bad command, refused).
         while time.monotonic() < deadline:
             if self._ready.wait(0.05):
@@ -160,7 +168,12 @@ class McpSession(AbstractContextManager["McpSession"]):
         if self._ready.is_set():
             return
         exc = self._serve.exception() if self._serve.done() else None
-        self._shutdown()
+        if exc is None:
+            # No handshake in time: stopping a process that is still starting can take a
+            # while, and the caller's time is up. It stops in the background.
+            threading.Thread(target=self._shutdown, name="mcp-close", daemon=True).start()
+        else:
+            self._shutdown()
         if exc is not None:
             raise ConnectorError(
                 f"{self.spec.label}: could not start the MCP session ({_why(exc)})"
@@ -197,8 +210,17 @@ class McpSession(AbstractContextManager["McpSession"]):
         self._shutdown()
 
     # calling -------------------------------------------------------------------------------
-    def call(self, tool: str, arguments: dict[str, Any], *, timeout: float | None = None) -> Any:
+    def call(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        deadline: float | None = None,
+    ) -> Any:
         """Call ``tool``; returns its structured answer (or its text when it has none).
+        With ``deadline`` (``time.monotonic()``), the call, waiting for the session
+        included, ends by then whatever the server does.
 
         Raises ToolRefused (the server said no), ConnectorTimeout (no answer in time: the
         outcome is unknown) or ConnectorError (the session broke).
@@ -206,13 +228,22 @@ class McpSession(AbstractContextManager["McpSession"]):
         if self._portal is None or self._client is None:
             raise ConnectorError(f"{self.spec.label}: the MCP session is not open")
         wait = timeout if timeout is not None else self.spec.timeout
+        guard = GUARD_SECONDS
+        if deadline is not None:
+            wait, guard = min(wait, max(0.01, deadline - time.monotonic())), 0.0
         client = self._client
-        with self._lock:
+        if not self._lock.acquire(timeout=wait + guard):
+            raise ConnectorTimeout(
+                f"{self.spec.label}: {tool} gave no answer within {wait:g}s (session busy)"
+            )
+        try:
+            if deadline is not None:
+                wait = min(wait, max(0.01, deadline - time.monotonic()))
             future = self._portal.start_task_soon(
                 lambda: client.call_tool(tool, arguments, read_timeout_seconds=wait)
             )
             try:
-                result = future.result(timeout=wait + GUARD_SECONDS)
+                result = future.result(timeout=wait + guard)
             except concurrent.futures.TimeoutError:
                 future.cancel()
                 raise ConnectorTimeout(
@@ -226,6 +257,8 @@ class McpSession(AbstractContextManager["McpSession"]):
                 raise ConnectorError(f"{self.spec.label}: {tool} failed ({exc})") from None
             except Exception as exc:
                 raise ConnectorError(f"{self.spec.label}: {tool} failed ({_why(exc)})") from None
+        finally:
+            self._lock.release()
         if result.is_error:
             text = " ".join(getattr(c, "text", "") for c in result.content).strip()
             raise ToolRefused(text or f"{tool} refused")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -63,9 +64,14 @@ _pool_pid = 0
 MAX_POOLED = 8
 
 
-def _pooled(spec: ServerSpec) -> McpSession:
+def _pooled(spec: ServerSpec, deadline: float | None = None) -> McpSession:
+    """The pooled session of ``spec``, started if need be (before ``deadline``, when given:
+    waiting for another thread's start and the start itself count against it)."""
     global _pool_pid
-    with _pool_lock:
+    wait = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+    if not _pool_lock.acquire(timeout=wait):
+        raise ConnectorTimeout(f"{spec.label}: no MCP session within {wait:g}s")
+    try:
         if _pool_pid != os.getpid():
             _pool.clear()  # inherited from a parent: not ours to use or close
             _pool_pid = os.getpid()
@@ -75,9 +81,11 @@ def _pooled(spec: ServerSpec) -> McpSession:
                 # An edited connector leaves its old session behind: close the oldest.
                 _pool.pop(next(iter(_pool))).close()
             session = McpSession(spec)
-            session.open()
+            session.open(deadline=deadline)
             _pool[spec] = session
         return session
+    finally:
+        _pool_lock.release()
 
 
 def _discard(spec: ServerSpec, session: McpSession) -> None:
@@ -178,22 +186,35 @@ class McpConnector:
             raise ConnectorError(f"{self.name}: {role} maps to {tool!r}, not its write tool")
         return self._ask(tool, arguments, self.timeout)
 
-    def _ask(self, tool: str, arguments: dict[str, Any], timeout: float) -> Any:
+    def _ask(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        timeout: float,
+        *,
+        deadline: float | None = None,
+    ) -> Any:
         """On the session this thread holds (an execution), else on the pooled one, which
-        the worker reuses across tickets (a stdio server starts once, not per question)."""
+        the worker reuses across tickets (a stdio server starts once, not per question).
+        With ``deadline`` (``time.monotonic()``) the whole call ends by then: starting the
+        session, waiting for it, the call and a retry on a fresh session all count."""
         self._refuse_borrowed_credential()
         current = _open_sessions().get(self.spec)
         if current is not None:
-            return current.call(tool, arguments, timeout=timeout)
-        session = _pooled(self.spec)
+            return current.call(tool, arguments, timeout=timeout, deadline=deadline)
+        session = _pooled(self.spec, deadline)
         try:
-            return session.call(tool, arguments, timeout=timeout)
+            return session.call(tool, arguments, timeout=timeout, deadline=deadline)
         except (ToolRefused, ConnectorTimeout):
             raise
         except ConnectorError:
-            # The pooled session broke (the server restarted): one fresh session, one retry.
+            # The pooled session broke (the server restarted): one fresh session, one retry,
+            # if there is time left for it.
             _discard(self.spec, session)
-            return _pooled(self.spec).call(tool, arguments, timeout=timeout)
+            if deadline is not None and deadline <= time.monotonic():
+                raise
+            session = _pooled(self.spec, deadline)
+            return session.call(tool, arguments, timeout=timeout, deadline=deadline)
 
     @staticmethod
     def _params(action: SuggestedAction) -> dict[str, Any]:
@@ -255,10 +276,13 @@ class McpConnector:
         return [e for e in self._investigation if e.get("kind") == kind]
 
     def observe(self, tool: str, arguments: dict[str, Any], *, timeout: float) -> Any:
-        """Call one listed read-only tool on a pooled session (reused across tickets)."""
+        """Call one listed read-only tool on a pooled session (reused across tickets), all
+        within ``timeout`` seconds: starting the session is part of the call, so a caller's
+        total bound (the investigation's) holds even when the server hangs."""
+        deadline = time.monotonic() + timeout
         if tool not in {e["tool"] for e in self._investigation}:
             raise ConnectorError(f"{self.name}: {tool!r} is not a listed investigation tool")
-        return self._ask(tool, arguments, min(timeout, self.timeout))
+        return self._ask(tool, arguments, min(timeout, self.timeout), deadline=deadline)
 
     def target_state(self, action: SuggestedAction) -> dict[str, Any]:
         """The action's target as the listed read-only tools show it, tool by tool."""

@@ -17,7 +17,11 @@ from policies.rules.timewindow import describe, is_open
 from policies.selectors import global_settings, pause_in_force, pause_sentence, policy_for_category
 from remediation.approvals.selectors import approval_check
 from remediation.catalogue.rules.operations import SuggestedAction
-from remediation.catalogue.rules.policy import no_policy_refusals, policy_refusals
+from remediation.catalogue.rules.policy import (
+    no_policy_refusals,
+    policy_refusals,
+    threshold_refusals,
+)
 from remediation.connectors.base import ActionConnector
 from remediation.connectors.registry import get_connector
 from remediation.execution.budget import reserve_budget
@@ -76,10 +80,15 @@ def policy_rule_refusal(
     now: datetime,
 ) -> str | None:
     """Why ``policy``, as it stands, refuses to run ``actions`` for ``ticket`` at ``now``,
-    even with a person's approval (shadow mode, its rules, its time window); None when it
-    does not. With no policy, a person's approval suffices only for what the strictest
-    default allows (``no_policy_refusals``). The claim checks it; the review queue asks it
-    before offering to run a proposal."""
+    even with a person's approval (shadow mode, its rules, its thresholds, its time window);
+    None when it does not. With no policy, a person's approval suffices only for what the
+    strictest default allows (``no_policy_refusals``). The claim checks it; the review queue
+    asks it before offering to run a proposal.
+
+    The thresholds are the policy's minimum confidence and reliability, against the score
+    the decision saw (``decided_reliability_score``; the current score where none was
+    recorded): what the decision rejected below them no person's approval runs
+    (docs/approvals.md)."""
     if policy is None:
         refusals = no_policy_refusals(actions, ticket.resolution)
         if refusals:
@@ -87,9 +96,18 @@ def policy_rule_refusal(
         return None
     if policy.mode == PolicyMode.SHADOW:
         return f"policy {policy.name} is in shadow mode"
-    refusals = policy_refusals(policy.rules(), actions, ticket.resolution)
+    rules = policy.rules()
+    refusals = policy_refusals(rules, actions, ticket.resolution)
     if refusals:
         return f"policy {policy.name} does not allow this: {'; '.join(refusals)}"
+    reliability = (
+        ticket.decided_reliability_score
+        if ticket.decided_reliability_score is not None
+        else ticket.reliability_score
+    )
+    below = threshold_refusals(rules, ticket.confidence_score, reliability)
+    if below:
+        return f"policy {policy.name} does not allow this: {'; '.join(below)}"
     window = policy.time_window()
     if not is_open(window, now):
         return f"outside the allowed time window ({describe(window)})"

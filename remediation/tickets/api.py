@@ -31,6 +31,7 @@ from remediation.catalogue.rules.digest import actions_digest
 from remediation.catalogue.rules.targets import canonical_affected
 from remediation.tickets import access, selectors, services
 from remediation.tickets.models import Severity, Ticket, TicketStatus
+from remediation.tickets.rules.ids import reserved_ticket_id
 from remediation.tickets.selectors import alert_note
 
 TICKET_ID_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
@@ -219,6 +220,11 @@ class TicketListCreateApi(APIView):
         serializer = TicketInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
+        reserved = reserved_ticket_id(data["ticket_id"])
+        if reserved:
+            # Refused before anything is looked up: the answer is the same whether an
+            # alert's ticket with that id exists or not.
+            raise serializers.ValidationError({"ticket_id": [reserved]})
         if (data.get("source") or "").strip().lower() in RESERVED_SOURCES:
             # Alert tickets are made by the Alertmanager intake, which records each alert;
             # a ticket claiming that source here would pass for one.

@@ -295,3 +295,18 @@ class TicketRepeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submitted_ticket_id} -> {self.ticket_id}"
+
+
+class IntakeCount(models.Model):
+    """How much one identity submitted in its current window of the intake rate
+    (config/throttling.py): one row per identity, raised by one atomic ``INSERT … ON
+    CONFLICT DO UPDATE … RETURNING`` (a new window when the last one is over), so every
+    process (gunicorn workers, hosts) shares the count and a concurrent burst passes
+    exactly the rate."""
+
+    identity = models.CharField(max_length=120, unique=True)
+    window_start = models.FloatField(help_text="Unix time at which the current window began.")
+    n = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.identity}: {self.n}"

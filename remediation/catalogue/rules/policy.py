@@ -1,12 +1,14 @@
 """What a policy allows of the catalogue's actions: the one copy of that rule.
 
-Pure (no Django). The decision (step 3) and the claim's re-check at the choke point both
-ask ``policy_refusals``; the decision's safety step, the what-if replay and the claim ask
+Pure (no Django). The decision (steps 3 and 4) and the claim's re-check at the choke point
+(and the review queue, before it offers to run a proposal) all ask ``policy_refusals`` and
+``threshold_refusals``; the decision's safety step, the what-if replay and the claim ask
 ``backup_needed``. A rule changed here changes everywhere it is enforced.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -103,6 +105,38 @@ def policy_refusals(
     if hits:
         refusals.append(f"the resolution mentions forbidden {', '.join(hits)}")
     return refusals
+
+
+def number_text(value: float) -> str:
+    """92.0 -> "92", 87.456 -> "87.46": how numbers read in the reasoning."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def percent_text(rate: float) -> str:
+    return f"{number_text(rate * 100)}%"
+
+
+def threshold_refusals(
+    policy: PolicyRules, confidence: float | None, reliability: float | None
+) -> list[str]:
+    """What falls below ``policy``'s thresholds (empty when nothing does): its minimum
+    confidence and its minimum reliability. A score that is missing or not a number counts
+    as 0 (NaN compares false with every threshold, so it would pass them all)."""
+    scored = reliability is not None and math.isfinite(reliability)
+    rel = reliability if scored and reliability is not None else 0.0
+    rel_text = number_text(rel) + "%" if scored else "not scored (0%)"
+    conf = confidence if confidence is not None and math.isfinite(confidence) else 0.0
+    below = []
+    if conf < policy.min_confidence_score:
+        below.append(
+            f"confidence {percent_text(conf)} < the policy's "
+            f"{percent_text(policy.min_confidence_score)}"
+        )
+    if rel < policy.min_reliability_score:
+        below.append(
+            f"reliability {rel_text} < the policy's {number_text(policy.min_reliability_score)}%"
+        )
+    return below
 
 
 def backup_needed(action: SuggestedAction, policy: PolicyRules | None) -> bool:

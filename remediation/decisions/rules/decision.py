@@ -27,7 +27,13 @@ from typing import Any
 
 from policies.rules import MODE_ENFORCE, MODE_SHADOW, GlobalSettings, PolicyRules
 from remediation.catalogue.rules.operations import RISK_LEVEL, ActionType, SuggestedAction
-from remediation.catalogue.rules.policy import no_policy_refusals, policy_refusals
+from remediation.catalogue.rules.policy import (
+    no_policy_refusals,
+    number_text,
+    percent_text,
+    policy_refusals,
+    threshold_refusals,
+)
 
 # Lowest to highest risk; the ticket's action type is the highest among its actions.
 RISK_ORDER: tuple[str, ...] = (
@@ -165,13 +171,8 @@ def rollout_bucket(ticket_id: str) -> int:
     return int(hashlib.sha256(ticket_id.encode()).hexdigest(), 16) % ROLLOUT_BUCKETS
 
 
-def _num(value: float) -> str:
-    """92.0 -> "92", 87.456 -> "87.46": how numbers read in the reasoning."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def _pct(rate: float) -> str:
-    return f"{_num(rate * 100)}%"
+_num = number_text
+_pct = percent_text
 
 
 @dataclass
@@ -314,17 +315,8 @@ def _thresholds(run: _Run, reliability: float, rel_text: str) -> list[str]:
     """Step 4: what falls below the policy's thresholds (the decision rejects on any); else
     says whether the global reliability floor still needs a person."""
     inp, policy = run.inp, run.inp.policy
-    below = []
-    if policy is not None:
-        if inp.confidence < policy.min_confidence_score:
-            below.append(
-                f"confidence {_pct(inp.confidence)} < the policy's "
-                f"{_pct(policy.min_confidence_score)}"
-            )
-        if reliability < policy.min_reliability_score:
-            below.append(
-                f"reliability {rel_text} < the policy's {_num(policy.min_reliability_score)}%"
-            )
+    # The one copy of the rule: the claim and the review queue ask it again later.
+    below = threshold_refusals(policy, inp.confidence, inp.reliability) if policy else []
     if below:
         return below
     floor = inp.settings.min_reliability

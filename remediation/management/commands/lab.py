@@ -56,7 +56,16 @@ class Command(BaseCommand):
         cond.add_argument("--interface")
         fault = sub.add_parser("fault", help="stage a failure")
         fault.add_argument(
-            "kind", choices=["fail", "postcheck_fail", "unreachable", "slow", "hang", "maintenance"]
+            "kind",
+            choices=[
+                "fail",
+                "postcheck_fail",
+                "unreachable",
+                "slow",
+                "hang",
+                "slow_read",
+                "maintenance",
+            ],
         )
         fault.add_argument("target", help="a target; for an interface 'core-sw-01 Gi0/1'")
         fault.add_argument("--operation")

@@ -12,7 +12,7 @@ from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketRepeat, TicketStatus
 from tests.support.alerts import START, URL, alert, batch, copies
-from tests.support.factories import UserFactory
+from tests.support.factories import TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -309,15 +309,10 @@ class TestBadInput:
         assert AlertRecord.objects.get().ends_at is None
 
     def test_an_alert_reusing_another_tickets_id_is_rejected_alone(self, api, user):
-        api.post(
-            "/api/v1/tickets",
-            {
-                "ticket_id": f"am-5ef6c3f4a1b2c3d4-20261127T010000.000Z-{user.pk}",
-                "title": "Hand-made",
-                "description": "x",
-                "category": "server",
-            },
-            format="json",
+        # The ticket API refuses the alerts' prefix (tests/remediation/tickets/
+        # test_reserved_ids.py): a ticket stored some other way holds the id here.
+        TicketFactory(
+            ticket_id=f"am-5ef6c3f4a1b2c3d4-20261127T010000.000Z-{user.pk}", submitted_by=user
         )
         r = post(api, batch(alert(), alert(fingerprint="c1", instance="prod-web-09:9100")))
         assert r.status_code == 207

@@ -184,6 +184,22 @@ def test_an_action_type_the_policy_dropped_after_the_decision_refuses_the_claim(
     assert lab_writes(lab_path) == []
 
 
+def test_a_threshold_the_policy_raised_after_the_decision_refuses_the_claim(lab_path, policy):
+    """The claim asks the policy's thresholds as well as its rules (the one function the
+    review queue asks too): what falls below them does not run, approved or not."""
+    ticket = approved_ticket([action("restart_vm", vm="prod-web-04")])  # scored 95, 0.95
+    policy.min_reliability_score = 96.0
+    policy.min_confidence_score = 0.99
+    policy.save()
+
+    outcome = execution_run(ticket.pk)
+
+    assert outcome.startswith("refused: policy lab-policy does not allow this"), outcome
+    assert "reliability 95% < the policy's 96%" in outcome
+    assert "confidence 95% < the policy's 99%" in outcome
+    assert lab_writes(lab_path) == []
+
+
 def test_queued_and_refused_executions_use_no_budget(lab_path, policy, settings):
     """The budget counts claimed executions only: the others waiting in the queue leave the
     hour's whole budget to the first one claimed, and a refusal uses none of it."""

@@ -141,13 +141,13 @@ class TestCreate:
 
     def test_the_number_of_queries_for_a_post_is_fixed(self, api, django_assert_num_queries):
         api.post(URL, {**EXAMPLE_BODY, "ticket_id": "WARM-1"}, format="json")  # token cache etc.
-        # token+user lookup, savepoint, insert ticket, insert audit (the first event of a
-        # ticket inserted in this transaction: no lock, no read of the chain's head), insert
-        # its stream's anchor (what lets verify_audit see the stream deleted or cut short),
-        # insert task, release; the answer is built from the inserted instance, not read
-        # back. (Outside a test's transaction the savepoint pair is the transaction's
-        # BEGIN/COMMIT.)
-        with django_assert_num_queries(7):
+        # token+user lookup, the intake count's upsert (config/throttling.py), savepoint, insert
+        # ticket, insert audit (the first event of a ticket inserted in this transaction: no lock,
+        # no read of the chain's head), insert its stream's anchor (what lets verify_audit see the
+        # stream deleted or cut short), insert task, release; the answer is built from the inserted
+        # instance, not read back. (Outside a test's transaction the savepoint pair is the
+        # transaction's BEGIN/COMMIT.)
+        with django_assert_num_queries(8):
             r = api.post(URL, {**EXAMPLE_BODY, "ticket_id": "Q-1"}, format="json")
         assert r.status_code == 201
 
@@ -157,7 +157,7 @@ class TestCreate:
         # ... plus: has this ticket_id joined a ticket already, upsert the storm row, lock
         # it, and point it at the new ticket. A new key has no ticket to read. (11 = the 7
         # above, the audit anchor's insert among them, + these 4.)
-        with django_assert_num_queries(11):
+        with django_assert_num_queries(12):
             r = api.post(URL, body, format="json")
         assert r.status_code == 201
         # A repeat of an open ticket: joined, nothing inserted but the repeat and its audit.
