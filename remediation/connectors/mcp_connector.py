@@ -32,9 +32,11 @@ from remediation.connectors.models import (
     PlatformConnector,
     fill_args,
     investigation_tool_errors,
+    listed_tools,
     read_only_tools,
     tool_map_errors,
 )
+from remediation.connectors.rules.profiles import kind_of, profile_errors, query_entries
 
 
 def _network_names(params: Mapping[str, Any]) -> dict[str, str]:
@@ -136,6 +138,11 @@ class McpConnector:
         # migration, the shell) still never lets an investigation call a write tool.
         problems = investigation_tool_errors(entries, row.tool_map)
         self._investigation = [] if problems else [dict(e) for e in entries]
+        # The profile, checked again for the same reason: a bad one reads nothing.
+        profile = row.profile if isinstance(row.profile, dict) else {}
+        bad = problems or profile_errors(profile, listed_tools(entries), read_only_tools())
+        self.profile: dict[str, Any] = {} if bad else profile
+        self._profile = [] if bad else [dict(e) for e in profile.get("observations") or []]
 
     def tool(self, role: str) -> str:
         return self._tools.get(role, role)
@@ -240,9 +247,19 @@ class McpConnector:
     def investigation_entries(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self._investigation if e.get("kind") == kind]
 
+    def profile_entries(self, kind: str = "") -> list[dict[str, Any]]:
+        """The profile's observations (of one kind, when named)."""
+        return [e for e in self._profile if not kind or kind_of(e["observation"]) == kind]
+
+    def serves(self, kind: str) -> bool:
+        """It can show this kind of object: listed tools, or queries in its profile."""
+        return bool(self.investigation_entries(kind) or query_entries(self._profile, kind))
+
     def observe(self, tool: str, arguments: dict[str, Any], *, timeout: float) -> Any:
         """Call one listed read-only tool on a pooled session (reused across tickets)."""
-        if tool not in {e["tool"] for e in self._investigation}:
+        listed = {e["tool"] for e in self._investigation}
+        listed |= {str(e["tool"]) for e in self._profile if e.get("query") is not None}
+        if tool not in listed:
             raise ConnectorError(f"{self.name}: {tool!r} is not a listed investigation tool")
         return self._ask(tool, arguments, min(timeout, self.timeout))
 
