@@ -104,6 +104,7 @@ SEED_MIGRATIONS = [
     ("remediation.migrations.0021_connector_investigation_tools", "fill"),
     ("remediation.migrations.0023_runbooks_fix_observed_causes", "add"),
     ("remediation.migrations.0029_lab_volume_relations", "relate"),
+    ("remediation.migrations.0036_evidence_connector_profiles", "seed"),
 ]
 
 

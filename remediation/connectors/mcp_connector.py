@@ -141,7 +141,8 @@ class McpConnector:
         # The profile, checked again for the same reason: a bad one reads nothing.
         profile = row.profile if isinstance(row.profile, dict) else {}
         bad = problems or profile_errors(profile, listed_tools(entries), read_only_tools())
-        self.profile: dict[str, Any] = {} if bad else profile
+        # No profile: the lab's dialect (the investigation's default); a refused one: none.
+        self.profile: dict[str, Any] = {"observations": []} if bad and profile else profile
         self._profile = [] if bad else [dict(e) for e in profile.get("observations") or []]
 
     def tool(self, role: str) -> str:

@@ -470,3 +470,62 @@ def evidence_recheck(diagnosis: Any, actions: Sequence[Mapping[str, Any]] = ()) 
     if here:
         return f"{name} now shows {here[0].cause} instead of the {label} observed before"
     return f"the {label} observed on {name} before is no longer seen"
+
+
+# Answer fields every lab answer carries that say nothing about the object.
+_META_FIELDS = frozenset({"simulated"})
+
+
+def check_connector(
+    connector: InvestigatingConnector, objects: Mapping[str, str], *, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """What each kind's profile reads from this connector's answers about one known object
+    (``objects``, else the profile's ``examples``): per kind, the object asked, the calls,
+    what mapped (observation -> value), what the profile expects and did not find, what the
+    answers hold that no entry reads, and the calls that failed. What an admin runs when
+    plugging in a new MCP server (``manage.py check_connector``)."""
+    examples = getattr(connector, "profile", None) or LAB_PROFILE
+    known = examples.get("examples", {}) if isinstance(examples, Mapping) else {}
+    report: list[dict[str, Any]] = []
+    for kind in KIND_PLATFORM:
+        if not _serves(connector, kind):
+            continue
+        name = str(objects.get(kind) or known.get(kind) or "")
+        if not name:
+            report.append({"kind": kind, "object": "", "skipped": "no known object of this kind"})
+            continue
+        run = _Run(time.monotonic(), max_calls=64, max_seconds=timeout)
+        obj = _observe(run, [connector], kind, name, role="check")
+        entries = profile_of(connector, kind)
+        expected = list(dict.fromkeys(str(e["observation"]) for e in entries))
+        read_fields = {
+            (str(e["tool"]), str(e["path"]).split(".", 1)[0])
+            for e in entries
+            if e.get("query") is None
+        }
+        unexpected: list[str] = []
+        for entry in connector.investigation_entries(kind):
+            answer = obj["answers"].get(entry["tool"])
+            if isinstance(answer, Mapping):
+                unexpected += [
+                    f"{entry['tool']}.{key}"
+                    for key in answer
+                    if (entry["tool"], key) not in read_fields
+                    and key not in _META_FIELDS
+                    and key not in (entry.get("relatives") or {}).values()
+                ]
+        for entry in query_entries(entries, kind):
+            if empty_answer(obj["answers"].get(answer_key(entry))):
+                unexpected.append(f"{entry['observation']}: no series")
+        report.append(
+            {
+                "kind": kind,
+                "object": name,
+                "calls": len(run.calls),
+                "mapped": dict(obj["observations"]),
+                "not_mapped": [o for o in expected if o not in obj["observations"]],
+                "unexpected": unexpected,
+                "errors": dict(obj["errors"]),
+            }
+        )
+    return report

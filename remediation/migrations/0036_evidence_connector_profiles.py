@@ -660,9 +660,19 @@ PROMETHEUS_CONNECTOR = {
 def seed(apps, schema_editor):
     PlatformConnector = apps.get_model("remediation", "PlatformConnector")
     for row in PlatformConnector.objects.filter(simulated=True, args=["-m", "lab"]):
-        if not row.profile:
-            row.profile = LAB_PROFILE
-            row.save(update_fields=["profile"])
+        if row.profile:
+            continue
+        # The entries that read this row's own listed tools.
+        listed = {(e.get("kind"), e.get("tool")) for e in row.investigation_tools or []}
+        entries = [
+            e
+            for e in LAB_PROFILE["observations"]
+            if (e["observation"].split(".", 1)[0], e["tool"]) in listed
+        ]
+        kinds = {kind for kind, _ in listed}
+        examples = {k: v for k, v in LAB_PROFILE["examples"].items() if k in kinds}
+        row.profile = {"examples": examples, "observations": entries}
+        row.save(update_fields=["profile"])
     if not PlatformConnector.objects.filter(platform="prometheus").exists():
         PlatformConnector.objects.create(profile=PROMETHEUS_PROFILE, **PROMETHEUS_CONNECTOR)
 
