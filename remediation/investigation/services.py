@@ -278,9 +278,17 @@ def _relatives(obj: dict[str, Any], entries: list[dict[str, Any]]) -> list[tuple
                 if kind == "interface":
                     name = f"{obj['name']} {name}"
                 found.append((kind, name))
-    owner = owner_of(obj["kind"], obj["name"])
-    if owner is not None and not any(k == owner[0] for k, _ in found):
-        found.append(owner)
+    if obj["kind"] == "pod" and not any(k == "deployment" for k, _ in found):
+        seen = obj.get("observations") or {}
+        said = seen.get("pod.owner")
+        owner = (
+            ("deployment", said)
+            if isinstance(said, str) and said
+            else owner_of("pod", obj["name"], seen.get("pod.namespace_deployments"))
+        )
+        if owner is not None:
+            found.append(owner)
+            seen.setdefault("pod.owner", owner[1])
     return found
 
 

@@ -497,6 +497,14 @@ PROMETHEUS_PROFILE = {
             "unit": "bytes",
         },
         {
+            "observation": "pod.namespace_deployments",
+            "tool": "execute_query",
+            "args": {"query": "{query}"},
+            "query": "kube_deployment_spec_replicas{namespace=$namespace}",
+            "path": "result",
+            "unit": "json",
+        },
+        {
             "observation": "deployment.replicas",
             "tool": "execute_query",
             "args": {"query": "{query}"},

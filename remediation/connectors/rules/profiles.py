@@ -27,6 +27,7 @@ reads a platform's field name.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -123,6 +124,7 @@ OBSERVATIONS: dict[str, Observation] = {
     "pod.events": _o("json", "the pod's recent events"),
     "pod.owner": _o("text", "the deployment it belongs to (namespace/name)"),
     "pod.log_lines": _o("json", "the container's last log lines"),
+    "pod.namespace_deployments": _o("json", "the deployments of its namespace (series)"),
     "deployment.replicas": _o("count", "desired replicas"),
     "deployment.available_replicas": _o("count", "available (ready) replicas"),
     "deployment.max_replicas": _o("count", "the replica quota"),
@@ -386,7 +388,7 @@ def observations_of(
         key = answer_key(entry)
         if key not in answers:
             continue
-        raw = at_path(answers[key], str(entry.get("path")))
+        raw = at_path(as_data(answers[key]), str(entry.get("path")))
         value = (
             None if raw is _MISSING else convert(raw, str(entry["unit"]), OBSERVATIONS[name].unit)
         )
@@ -396,6 +398,16 @@ def observations_of(
         else:
             values.setdefault(name, value)
     return Mapped(values, tuple(m for m in dict.fromkeys(missing) if m not in values))
+
+
+def as_data(answer: Any) -> Any:
+    """An answer given as JSON text (a server without structured output) as data."""
+    if isinstance(answer, str) and answer.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(answer)
+        except ValueError:
+            return answer
+    return answer
 
 
 def answer_key(entry: Mapping[str, Any]) -> str:
@@ -413,6 +425,7 @@ def query_entries(entries: Sequence[Mapping[str, Any]], kind: str) -> list[Mappi
 
 def empty_answer(answer: Any) -> bool:
     """A Prometheus answer with no series: the object is unknown to it."""
+    answer = as_data(answer)
     return isinstance(answer, Mapping) and answer.get("result") == []
 
 
@@ -480,12 +493,25 @@ def render_query(template: str, kind: str, name: str) -> str:
     return _PLACEHOLDER.sub(fill, template)
 
 
-def owner_of(kind: str, name: str) -> tuple[str, str] | None:
-    """A pod's deployment as its name says (``names.pod_owner``): (kind, namespace/name)."""
+def owner_of(kind: str, name: str, candidates: Any = None) -> tuple[str, str] | None:
+    """A pod's deployment: as its name says (``names.pod_owner``), else the longest of its
+    namespace's deployments (``candidates``, a Prometheus answer's series with a
+    ``deployment`` label) whose name and a dash begin the pod's: (kind, namespace/name)."""
     if kind != "pod":
         return None
     namespace, _, short = name.rpartition("/")
+    namespace = namespace or "default"
     owner = names.pod_owner(short)
-    if owner is None or owner[0] != "deployment":
+    if owner is not None and owner[0] == "deployment":
+        return "deployment", f"{namespace}/{owner[1]}"
+    found = [
+        str(series["metric"]["deployment"])
+        for series in (candidates if isinstance(candidates, list) else [])
+        if isinstance(series, Mapping)
+        and isinstance(series.get("metric"), Mapping)
+        and isinstance(series["metric"].get("deployment"), str)
+    ]
+    matching = [d for d in found if d and short.startswith(d + "-")]
+    if not matching:
         return None
-    return "deployment", f"{namespace or 'default'}/{owner[1]}"
+    return "deployment", f"{namespace}/{max(matching, key=len)}"

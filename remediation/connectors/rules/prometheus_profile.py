@@ -64,6 +64,8 @@ _QUERIES: tuple[tuple[str, str, str, str], ...] = (
     ("pod.memory_limit",
      'max(kube_pod_container_resource_limits{namespace=$namespace, pod=$pod, '
      'resource="memory"})', VALUE, "bytes"),
+    ("pod.namespace_deployments", "kube_deployment_spec_replicas{namespace=$namespace}",
+     "result", "json"),
     # A deployment: kube-state-metrics, and blackbox's probe of its service.
     ("deployment.replicas",
      "max(kube_deployment_spec_replicas{namespace=$namespace, deployment=$deployment})",
