@@ -40,6 +40,7 @@ from remediation.connectors.models import EVIDENCE_PLATFORMS, fill_args
 from remediation.connectors.registry import get_connector
 from remediation.connectors.rules.lab_profile import LAB_PROFILE
 from remediation.connectors.rules.profiles import (
+    OBSERVATIONS,
     answer_key,
     empty_answer,
     kind_of,
@@ -251,6 +252,11 @@ def _observe(
     unseen = [m for m in dict.fromkeys(unmapped) if m not in obj["observations"]]
     if unseen:
         obj["unmapped"] = unseen
+    if not settings.INVESTIGATION_PLATFORM_READS:
+        # Evidence sources only: say which observations the rules read for this kind no
+        # source asked can show (a person knows what was not looked at).
+        readable = {str(e["observation"]) for c in connectors for e in profile_of(c, kind)}
+        obj["not_seen"] = [o for o in OBSERVATIONS if kind_of(o) == kind and o not in readable]
     run.objects.append(obj)
     return obj
 
@@ -355,6 +361,11 @@ def investigate(
             primary_done, status, reason = True, COMPLETE, ""
             obj["primary"] = True
         _follow(run, obj, subject)
+    if not settings.INVESTIGATION_PLATFORM_READS:
+        run.notes.append(
+            "the platforms' own read tools were not asked (INVESTIGATION_PLATFORM_READS="
+            "false): only evidence sources looked; each object says what they could not see"
+        )
     if primary_done and (run.exhausted or any(c.get("error") for c in run.calls)):
         status = PARTIAL
         reason = "the investigation budget ran out" if run.exhausted else "some calls failed"
