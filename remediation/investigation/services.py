@@ -533,9 +533,9 @@ def check_connector(
                     and key not in _META_FIELDS
                     and key not in (entry.get("relatives") or {}).values()
                 ]
-        for entry in query_entries(entries, kind):
-            if empty_answer(obj["answers"].get(answer_key(entry))):
-                unexpected.append(f"{entry['observation']}: no series")
+        for query in query_entries(entries, kind):
+            if empty_answer(obj["answers"].get(answer_key(query))):
+                unexpected.append(f"{query['observation']}: no series")
         report.append(
             {
                 "kind": kind,
