@@ -43,6 +43,13 @@ _QUERIES: tuple[tuple[str, str, str, str], ...] = (
     ("vm.load_per_cpu",
      "max(node_load1{instance=$node_instance}) / max(vmware_vm_num_cpu{vm_name=$name})",
      VALUE, "number"),
+    # vCenter's cpu.usage.average is in hundredths of a percent; cpu.ready.summation is ms
+    # of ready time per 20 s sample summed over the vCPUs (ms / 200 = % of one vCPU).
+    ("vm.cpu_usage_pct", "max(vmware_vm_cpu_usage_average{vm_name=$name}) / 100", VALUE,
+     "percent"),
+    ("vm.cpu_ready_pct",
+     "max(vmware_vm_cpu_ready_summation{vm_name=$name}) / 200"
+     " / max(vmware_vm_num_cpu{vm_name=$name})", VALUE, "percent"),
     ("vm.ballooned", "max(vmware_vm_mem_vmmemctl_average{vm_name=$name})", VALUE, "kib"),
     ("vm.swapped", "max(vmware_vm_mem_swapped_average{vm_name=$name})", VALUE, "kib"),
     ("vm.cpus", "max(vmware_vm_num_cpu{vm_name=$name})", VALUE, "count"),
