@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from remediation.connectors.models import PlatformConnector
+from remediation.connectors.rules.prometheus_profile import PROMETHEUS_PROFILE
 from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,8 @@ def test_the_seeded_profiles_are_valid(seeded):
     assert not prometheus.enabled  # nothing needs a Prometheus until an admin says so
     assert prometheus.command == "var/prometheus-mcp/bin/prometheus-mcp-server"
     assert {e["tool"] for e in prometheus.profile["observations"]} == {"execute_query"}
+    # The migration's frozen copy is the shipped profile (a change to it needs a migration).
+    assert prometheus.profile == PROMETHEUS_PROFILE
 
 
 @pytest.mark.parametrize(
