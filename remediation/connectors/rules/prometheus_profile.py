@@ -53,6 +53,7 @@ _QUERIES: tuple[tuple[str, str, str, str], ...] = (
     ("vm.ballooned", "max(vmware_vm_mem_vmmemctl_average{vm_name=$name})", VALUE, "kib"),
     ("vm.swapped", "max(vmware_vm_mem_swapped_average{vm_name=$name})", VALUE, "kib"),
     ("vm.cpus", "max(vmware_vm_num_cpu{vm_name=$name})", VALUE, "count"),
+    ("vm.memory", "max(vmware_vm_memory_max{vm_name=$name})", VALUE, "mib"),
     # An OpenStack instance: its node_exporter.
     ("instance.up", 'max(up{job="node", instance=$node_instance})', VALUE, "bool"),
     ("instance.memory_used_pct",
