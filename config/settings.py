@@ -449,6 +449,9 @@ MCP_STARTUP_SECONDS = _number("MCP_STARTUP_SECONDS", 20.0, low=1, high=300, inte
 # objects a ticket names before the analysis (docs/investigation.md). Off: every proposal
 # rests on the ticket's words alone, so none runs unattended.
 INVESTIGATION_ENABLED = _bool("INVESTIGATION_ENABLED", True)
+# Ask the platforms' own read tools (the lab's get_vm, get_pod...). Off: only the evidence
+# sources (a Prometheus connector) investigate, and what they cannot show is said so.
+INVESTIGATION_PLATFORM_READS = _bool("INVESTIGATION_PLATFORM_READS", True)
 # Bounds of one investigation: calls and seconds for all of it.
 INVESTIGATION_MAX_CALLS = _number("INVESTIGATION_MAX_CALLS", 16, low=1, high=64, integer=True)
 INVESTIGATION_MAX_SECONDS = _number(

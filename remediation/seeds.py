@@ -21,6 +21,8 @@ from django_q.models import Schedule
 from remediation.alerts.models import AlertMapping
 from remediation.analysis.models import Runbook, RunbookSource
 from remediation.connectors.models import LAB_INVESTIGATION_TOOLS, PlatformConnector
+from remediation.connectors.rules.lab_profile import LAB_PROFILE
+from remediation.connectors.rules.prometheus_profile import PROMETHEUS_PROFILE
 
 # --- Runbooks: one (or more) per catalogue operation, so the local analyzer works out of
 # the box; the causes each fixes and those it does not help with (docs/analysis.md).
@@ -482,12 +484,54 @@ LAB_CONNECTOR: dict[str, Any] = {
 }
 
 
+# The Prometheus connector: the published prometheus-mcp-server over stdio (make
+# prometheus-mcp), shipped disabled so the embedded default needs no Prometheus.
+PROMETHEUS_CONNECTOR: dict[str, Any] = {
+    "platform": "prometheus",
+    "name": "Prometheus (exporters' series, read-only)",
+    "transport": "stdio",
+    "command": "var/prometheus-mcp/bin/prometheus-mcp-server",
+    "args": [],
+    "env": {
+        "PROMETHEUS_URL": "http://127.0.0.1:9090",
+        "PROMETHEUS_DISABLE_LINKS": "true",
+        "PROMETHEUS_REQUEST_TIMEOUT": "5",
+    },
+    "timeout_seconds": 5.0,
+    "simulated": False,
+    "enabled": False,
+}
+
+
+def lab_profile_for(tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The lab's dialect, limited to the entries that read a connector's own listed tools."""
+    listed = {(e.get("kind"), e.get("tool")) for e in tools}
+    kinds = {kind for kind, _ in listed}
+    return {
+        "examples": {k: v for k, v in LAB_PROFILE["examples"].items() if k in kinds},
+        "observations": [
+            e
+            for e in LAB_PROFILE["observations"]
+            if (e["observation"].split(".", 1)[0], e["tool"]) in listed
+        ],
+    }
+
+
 def lab_connectors_seed() -> None:
     for platform in LAB_PLATFORMS:
+        tools = LAB_INVESTIGATION_TOOLS[platform]
         PlatformConnector.objects.get_or_create(
             platform=platform,
-            defaults={**LAB_CONNECTOR, "investigation_tools": LAB_INVESTIGATION_TOOLS[platform]},
+            defaults={
+                **LAB_CONNECTOR,
+                "investigation_tools": tools,
+                "profile": lab_profile_for(tools),
+            },
         )
+    PlatformConnector.objects.get_or_create(
+        platform="prometheus",
+        defaults={**PROMETHEUS_CONNECTOR, "profile": PROMETHEUS_PROFILE},
+    )
 
 
 # --- The groups that hold the trusted permissions by default (docs/learning.md,

@@ -32,7 +32,11 @@ from patterns.models import Pattern
 from policies.models import AutoRemediationPolicy
 from remediation.connectors.mcp import McpSession
 from remediation.connectors.mcp_connector import close_pooled_sessions
-from remediation.connectors.models import ConnectorTransport, PlatformConnector
+from remediation.connectors.models import (
+    EVIDENCE_PLATFORMS,
+    ConnectorTransport,
+    PlatformConnector,
+)
 from remediation.scoring.selectors import calibration_stats
 from remediation.tickets.models import Ticket, TicketStatus
 from replay.kinds import (
@@ -294,7 +298,8 @@ class Replay:
                     "pk", "transport", "url", "command", "args", "token_env"
                 )
             )
-            PlatformConnector.objects.update(
+            # The platforms' connectors only: an evidence source (Prometheus) is not the lab.
+            PlatformConnector.objects.exclude(platform__in=EVIDENCE_PLATFORMS).update(
                 transport=ConnectorTransport.HTTP,
                 url=spec.url,
                 command="",

@@ -18,6 +18,14 @@ observations), and the investigation's call count and duration (p50, p95).
 
 ``bench/analysis/live/holdout.jsonl`` was written apart from the rules and is never used to
 tune them; report its figures.
+
+``--metrics-only`` investigates through the Prometheus connector alone (the platforms' own
+read tools off, ``INVESTIGATION_PLATFORM_READS=false``): for every case a fresh lab exporter
+and Prometheus (Debian's, scraping every second) are started over the staged lab, given
+``--settle`` seconds, and asked through the published prometheus-mcp-server
+(``make prometheus-mcp``). Fresh series are young: a ``rate()`` over the profile's 5-minute
+windows reads low for the first minutes, so this is a pessimistic bound of what metrics
+show on an estate whose series have history.
 """
 
 from __future__ import annotations
@@ -78,6 +86,100 @@ class Score:
                 f"{max(self.calls)}; ms p50 {statistics.median(self.ms):.0f}, p95 {p95:.0f}"
             )
         return "\n".join(out)
+
+
+class MetricsStack:
+    """The lab exporter and Prometheus over the bench's lab state, started afresh per case
+    (no case's rates carry into the next)."""
+
+    def __init__(self, tmp: Path, lab_state: Path, settle: float) -> None:
+        import socket
+
+        self.tmp, self.lab_state, self.settle = tmp, lab_state, settle
+        ports = []
+        for _ in range(2):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                ports.append(s.getsockname()[1])
+        self.exporter_port, self.prom_port = ports
+        self.url = f"http://127.0.0.1:{self.prom_port}"
+        self.processes: list[Any] = []
+        self.runs = 0
+
+    def _config(self) -> Path:
+        import yaml
+
+        shipped = ROOT / "deploy" / "prometheus" / "lab-scrape.yml"
+        config = yaml.safe_load(shipped.read_text())
+        config["global"].update(scrape_interval="1s", evaluation_interval="1s")
+        config.pop("rule_files", None)
+        config["scrape_configs"][0]["static_configs"] = [
+            {"targets": [f"127.0.0.1:{self.exporter_port}"]}
+        ]
+        path = self.tmp / "prometheus.yml"
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+    def restart(self) -> None:
+        import subprocess
+        import urllib.request
+
+        self.stop()
+        self.runs += 1
+        log = (self.tmp / "metrics.log").open("ab")
+        self.processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "lab", "exporter", "--port", str(self.exporter_port)],
+                cwd=ROOT,
+                env={**os.environ, "LAB_STATE_PATH": str(self.lab_state)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            ),
+            subprocess.Popen(
+                ["/usr/bin/prometheus", f"--config.file={self._config()}",
+                 f"--storage.tsdb.path={self.tmp / f'tsdb-{self.runs}'}",
+                 f"--web.listen-address=127.0.0.1:{self.prom_port}"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            ),
+        ]  # fmt: skip
+        deadline = time.monotonic() + 60
+        query = f"{self.url}/api/v1/query?query=count(up)"
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(query, timeout=2) as answer:
+                    if json.loads(answer.read())["data"]["result"]:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        time.sleep(self.settle)
+
+    def stop(self) -> None:
+        import signal
+
+        for proc in self.processes:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=20)
+        self.processes = []
+
+
+def metrics_only_connector(url: str) -> None:
+    """The migrated Prometheus connector, enabled and pointed at the bench's Prometheus."""
+    from remediation.connectors.models import PlatformConnector
+
+    server = ROOT / "var" / "prometheus-mcp" / "bin" / "prometheus-mcp-server"
+    if not server.exists():
+        raise SystemExit(f"{server} is missing: run `make prometheus-mcp`")
+    PlatformConnector.objects.filter(platform="prometheus").update(
+        command=str(server),
+        env={"PROMETHEUS_URL": url, "PROMETHEUS_DISABLE_LINKS": "true",
+             "PROMETHEUS_REQUEST_TIMEOUT": "5"},
+        enabled=True,
+    )  # fmt: skip
 
 
 def setup_django(database: Path, lab_state: Path) -> None:
@@ -150,7 +252,12 @@ def system_of(action: Any) -> str:
 
 
 def run_case(
-    case: dict[str, Any], control: Any, investigate: bool, score: Score, verbose: bool
+    case: dict[str, Any],
+    control: Any,
+    investigate: bool,
+    score: Score,
+    verbose: bool,
+    metrics: MetricsStack | None = None,
 ) -> None:
     from remediation.analysis.base import TicketText
     from remediation.analysis.local import LocalAnalyzer
@@ -167,6 +274,8 @@ def run_case(
                 "interface": staged.get("interface"),
             },
         )
+    if metrics is not None and investigate:
+        metrics.restart()
     ticket = ticket_of(case)
     expected = case["expect"] if case["expect"].get("operation") else None
     if ticket.refused:
@@ -233,10 +342,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-words", dest="words_only", action="store_true", help="skip the words-only pass"
     )
+    parser.add_argument(
+        "--metrics-only",
+        action="store_true",
+        help="investigate through Prometheus alone (a fresh exporter and Prometheus per case)",
+    )
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds of scrapes per case")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
+        metrics = None
+        if args.metrics_only:
+            os.environ["INVESTIGATION_PLATFORM_READS"] = "false"
+            metrics = MetricsStack(Path(tmp), Path(tmp) / "lab.sqlite3", args.settle)
         setup_django(Path(tmp) / "bench.sqlite3", Path(tmp) / "lab.sqlite3")
+        if metrics is not None:
+            metrics_only_connector(metrics.url)
         from remediation.connectors.mcp import McpSession, ServerSpec
         from remediation.connectors.mcp_connector import close_pooled_sessions
 
@@ -260,13 +381,15 @@ def main(argv: list[str] | None = None) -> int:
                         label = "with investigation" if investigate else "words only"
                         score = Score(f"{path.name} — {label}")
                         for case in cases:
-                            run_case(case, control, investigate, score, args.verbose)
+                            run_case(case, control, investigate, score, args.verbose, metrics)
                         print(score.report())
                         if args.verbose or args.misses:
                             for line in score.lines:
                                 print(f"    {line}")
         finally:
             close_pooled_sessions()
+            if metrics is not None:
+                metrics.stop()
     return 0
 
 

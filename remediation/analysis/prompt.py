@@ -43,7 +43,10 @@ MAX_TOOL_RESULT_CHARS = 4000
 MAX_INVESTIGATION_CHARS = 12_000
 MAX_ARGUMENT_CHARS = 253
 # The investigation record's fields shown for each object.
-_OBJECT_FIELDS = ("kind", "name", "platform", "role", "of", "primary", "answers", "errors")
+_OBJECT_FIELDS = (
+    "kind", "name", "platform", "role", "of", "primary", "observations", "not_seen", "answers",
+    "errors",
+)  # fmt: skip
 # What each placeholder of a listed tool's argument template stands for.
 _PLACEHOLDER_MEANING = {
     "{name}": "The object's name, as the ticket or a platform gives it.",

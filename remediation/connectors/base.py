@@ -53,8 +53,11 @@ class InvestigatingConnector(Protocol):
     """A connector that can show an object's signals through read-only tools.
 
     ``investigation_entries(kind)`` is the project's own list of the read-only tools for
-    that kind of object (``PlatformConnector.investigation_tools``); ``observe`` calls one
-    of them and nothing else. It raises ``ToolRefused`` (the server said no, e.g. an unknown
+    that kind of object (``PlatformConnector.investigation_tools``); ``profile_entries``
+    says where each observation sits in their answers, or which query reads it
+    (``PlatformConnector.profile``; optional: a connector without one speaks the lab's
+    dialect); ``observe`` calls a listed tool (or a profile's query
+    tool) and nothing else. It raises ``ToolRefused`` (the server said no, e.g. an unknown
     name), ``ConnectorTimeout`` or ``ConnectorError``.
     """
 

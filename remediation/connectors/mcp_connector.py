@@ -34,9 +34,11 @@ from remediation.connectors.models import (
     PlatformConnector,
     fill_args,
     investigation_tool_errors,
+    listed_tools,
     read_only_tools,
     tool_map_errors,
 )
+from remediation.connectors.rules.profiles import kind_of, profile_errors, query_entries
 
 
 def _network_names(params: Mapping[str, Any]) -> dict[str, str]:
@@ -152,6 +154,12 @@ class McpConnector:
         # migration, the shell) still never lets an investigation call a write tool.
         problems = investigation_tool_errors(entries, row.tool_map)
         self._investigation = [] if problems else [dict(e) for e in entries]
+        # The profile, checked again for the same reason: a bad one reads nothing.
+        profile = row.profile if isinstance(row.profile, dict) else {}
+        bad = problems or profile_errors(profile, listed_tools(entries), read_only_tools())
+        # No profile: the lab's dialect (the investigation's default); a refused one: none.
+        self.profile: dict[str, Any] = {"observations": []} if bad and profile else profile
+        self._profile = [] if bad else [dict(e) for e in profile.get("observations") or []]
 
     def _refuse_borrowed_credential(self) -> None:
         if self._credential_problem:
@@ -275,12 +283,22 @@ class McpConnector:
     def investigation_entries(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self._investigation if e.get("kind") == kind]
 
+    def profile_entries(self, kind: str = "") -> list[dict[str, Any]]:
+        """The profile's observations (of one kind, when named)."""
+        return [e for e in self._profile if not kind or kind_of(e["observation"]) == kind]
+
+    def serves(self, kind: str) -> bool:
+        """It can show this kind of object: listed tools, or queries in its profile."""
+        return bool(self.investigation_entries(kind) or query_entries(self._profile, kind))
+
     def observe(self, tool: str, arguments: dict[str, Any], *, timeout: float) -> Any:
         """Call one listed read-only tool on a pooled session (reused across tickets), all
         within ``timeout`` seconds: starting the session is part of the call, so a caller's
         total bound (the investigation's) holds even when the server hangs."""
         deadline = time.monotonic() + timeout
-        if tool not in {e["tool"] for e in self._investigation}:
+        listed = {e["tool"] for e in self._investigation}
+        listed |= {str(e["tool"]) for e in self._profile if e.get("query") is not None}
+        if tool not in listed:
             raise ConnectorError(f"{self.name}: {tool!r} is not a listed investigation tool")
         return self._ask(tool, arguments, min(timeout, self.timeout), deadline=deadline)
 

@@ -13,6 +13,8 @@ from django.db import models
 
 from config.secrets import reserved_env_problem
 from remediation.catalogue.rules.operations import CATALOGUE, Platform
+from remediation.connectors.rules.profiles import profile_errors
+from remediation.connectors.rules.prometheus_profile import PROMETHEUS_TOOLS
 
 # The read tools a connector needs besides the 14 write tools; a real server may name them
 # differently, which is what ``tool_map`` is for.
@@ -39,6 +41,12 @@ LAB_READ_ONLY_TOOLS = frozenset(
         "get_instance",
     }
 )
+# The published prometheus-mcp-server's tools: every one reads (PromQL queries, metric
+# names and metadata, targets, its own health); none writes.
+PROMETHEUS_READ_ONLY_TOOLS = frozenset(PROMETHEUS_TOOLS)
+# Connectors that only show evidence (never act): a platform name of their own, so the
+# investigation can ask them about any kind their profile reads.
+EVIDENCE_PLATFORMS = ("prometheus",)
 # Tools that change things outside the catalogue (the lab's control surface): never mapped,
 # never listed, whatever the settings say.
 NEVER_MAPPED = frozenset({"reset_lab", "inject_fault", "set_condition", "clear_faults"})
@@ -47,7 +55,8 @@ NEVER_MAPPED = frozenset({"reset_lab", "inject_fault", "set_condition", "clear_f
 def read_only_tools() -> frozenset[str]:
     """The registry: the lab's read-only tools and the deployment's declared ones."""
     extra = frozenset(getattr(settings, "EXTRA_READ_ONLY_TOOLS", ()) or ())
-    return (LAB_READ_ONLY_TOOLS | extra) - NEVER_MAPPED - frozenset(CATALOGUE)
+    known = LAB_READ_ONLY_TOOLS | PROMETHEUS_READ_ONLY_TOOLS | extra
+    return known - NEVER_MAPPED - frozenset(CATALOGUE)
 
 
 def tool_map_errors(tool_map: Any) -> list[str]:
@@ -136,7 +145,10 @@ class ConnectorTransport(models.TextChoices):
 
 class PlatformConnector(models.Model):
     platform = models.CharField(
-        max_length=16, unique=True, choices=[(p.value, p.value) for p in Platform]
+        max_length=16,
+        unique=True,
+        choices=[(p.value, p.value) for p in Platform] + [(e, e) for e in EVIDENCE_PLATFORMS],
+        help_text="The platform it acts for; 'prometheus': an evidence source that only reads.",
     )
     name = models.CharField(max_length=100, help_text="What people read, e.g. 'Lab (simulated)'.")
     transport = models.CharField(
@@ -168,6 +180,19 @@ class PlatformConnector(models.Model):
             '"relatives": {"host": "host"}}. Kinds: vm, host, pod, deployment, device, '
             "interface, volume, instance. Arguments may use {name}, {device}, {interface}. "
             "Nothing else is called to investigate; a write tool is refused here."
+        ),
+    )
+    profile = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "What the read tools answer, as the observations the rules read: "
+            '{"examples": {"vm": "prod-web-01"}, "observations": [{"observation": '
+            '"vm.guest_heartbeat", "tool": "get_vm", "path": "guest_heartbeat", "unit": '
+            '"text"}, {"observation": "pod.restarts_rate", "tool": "execute_query", "args": '
+            '{"query": "{query}"}, "query": "sum(rate(kube_pod_container_status_restarts_total'
+            '{namespace=$namespace, pod=$pod}[5m]))", "path": "result.0.value.1", "unit": '
+            '"per_second"}]}. docs/investigation.md lists the observations and units.'
         ),
     )
     token_env = models.CharField(
@@ -219,6 +244,10 @@ class PlatformConnector(models.Model):
             errors.setdefault("tool_map", []).append(problem)
         for problem in investigation_tool_errors(self.investigation_tools, self.tool_map):
             errors.setdefault("investigation_tools", []).append(problem)
+        for problem in profile_errors(
+            self.profile, listed_tools(self.investigation_tools), read_only_tools()
+        ):
+            errors.setdefault("profile", []).append(problem)
         if self.token_env and not ENV_NAME.fullmatch(self.token_env):
             errors.setdefault("token_env", []).append("Not an environment variable name.")
         elif reserved := reserved_env_problem(self.token_env):
@@ -277,9 +306,28 @@ def investigation_tool_errors(entries: Any, tool_map: Any) -> list[str]:
     return problems
 
 
+def listed_tools(entries: Any) -> dict[str, list[str]]:
+    """The listed investigation tools, per kind."""
+    listed: dict[str, list[str]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("tool"), str):
+            listed.setdefault(str(entry.get("kind")), []).append(entry["tool"])
+    return listed
+
+
 def fill_args(
-    template: Mapping[str, str], *, name: str, device: str = "", interface: str = ""
+    template: Mapping[str, str],
+    *,
+    name: str,
+    device: str = "",
+    interface: str = "",
+    query: str = "",
 ) -> dict[str, str]:
     """A listed tool's arguments for one object: each placeholder replaced by its value."""
-    values = {"{name}": name, "{device}": device or name, "{interface}": interface}
+    values = {
+        "{name}": name,
+        "{device}": device or name,
+        "{interface}": interface,
+        "{query}": query,
+    }
     return {arg: values[placeholder] for arg, placeholder in template.items()}

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from remediation.catalogue.rules.operations import Platform
 from remediation.connectors.base import Connector, UnconfiguredConnector
 from remediation.connectors.mcp_connector import McpConnector
-from remediation.connectors.models import PlatformConnector
+from remediation.connectors.models import EVIDENCE_PLATFORMS, PlatformConnector
 
 _lock = threading.Lock()
 _connectors: dict[str, Connector] = {}
@@ -24,7 +24,7 @@ _UNCONFIGURED = UnconfiguredConnector()
 
 def _platforms(platforms: tuple[str, ...]) -> tuple[str, ...]:
     names = platforms or tuple(p.value for p in Platform)
-    known = {p.value for p in Platform}
+    known = {p.value for p in Platform} | set(EVIDENCE_PLATFORMS)
     unknown = [p for p in names if p not in known]
     if unknown:
         raise ValueError(f"unknown platform(s): {', '.join(unknown)}")

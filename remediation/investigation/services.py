@@ -36,8 +36,19 @@ from django.conf import settings
 from remediation.catalogue.rules.operations import growth_refusal
 from remediation.connectors.base import InvestigatingConnector
 from remediation.connectors.mcp import ConnectorError, ConnectorTimeout, ToolRefused
-from remediation.connectors.models import fill_args
+from remediation.connectors.models import EVIDENCE_PLATFORMS, fill_args
 from remediation.connectors.registry import get_connector
+from remediation.connectors.rules.lab_profile import LAB_PROFILE
+from remediation.connectors.rules.profiles import (
+    OBSERVATIONS,
+    answer_key,
+    empty_answer,
+    kind_of,
+    observations_of,
+    owner_of,
+    query_entries,
+    render_query,
+)
 from remediation.investigation.rules.observations import read_observations
 from remediation.investigation.rules.subjects import (
     KIND_PLATFORM,
@@ -73,14 +84,14 @@ class _Run:
     objects: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     exhausted: bool = False
-    # The connector of each kind, looked up once per investigation (a row read and a
-    # validated tool list), not once per call.
-    connectors: dict[str, InvestigatingConnector | None] = field(default_factory=dict)
+    # The connectors of each kind, looked up once per investigation (a row read and a
+    # validated tool list), not once per call: the platform's, then the evidence sources'.
+    by_kind: dict[str, list[InvestigatingConnector]] = field(default_factory=dict)
 
-    def connector(self, kind: str) -> InvestigatingConnector | None:
-        if kind not in self.connectors:
-            self.connectors[kind] = _connector(kind)
-        return self.connectors[kind]
+    def connectors(self, kind: str) -> list[InvestigatingConnector]:
+        if kind not in self.by_kind:
+            self.by_kind[kind] = _connectors(kind)
+        return self.by_kind[kind]
 
     def remaining(self) -> float:
         return self.max_seconds - (time.monotonic() - self.started)
@@ -126,57 +137,133 @@ class _Run:
         return answer, error, unavailable
 
 
-def _connector(kind: str) -> InvestigatingConnector | None:
-    connector = get_connector(KIND_PLATFORM[kind])
-    if isinstance(connector, InvestigatingConnector) and connector.investigation_entries(kind):
-        return connector
-    return None
+def profile_of(connector: Any, kind: str) -> list[dict[str, Any]]:
+    """A connector's profile entries for a kind; the lab's dialect when it declares none."""
+    entries = connector.profile_entries(kind) if hasattr(connector, "profile_entries") else []
+    if entries or getattr(connector, "profile", None):
+        return list(entries)
+    return [e for e in LAB_PROFILE["observations"] if kind_of(e["observation"]) == kind]
+
+
+def _serves(connector: Any, kind: str) -> bool:
+    if not isinstance(connector, InvestigatingConnector):
+        return False
+    return bool(
+        connector.investigation_entries(kind) or query_entries(profile_of(connector, kind), kind)
+    )
+
+
+def _connectors(kind: str) -> list[InvestigatingConnector]:
+    """Who can show this kind: its platform's connector (unless platform reads are off),
+    then the evidence sources (Prometheus) whose profile reads it."""
+    found: list[InvestigatingConnector] = []
+    if settings.INVESTIGATION_PLATFORM_READS:
+        platform = get_connector(KIND_PLATFORM[kind])
+        if _serves(platform, kind):
+            found.append(platform)  # type: ignore[arg-type]
+    for source in EVIDENCE_PLATFORMS:
+        connector = get_connector(source)
+        if _serves(connector, kind):
+            found.append(connector)  # type: ignore[arg-type]
+    return found
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One call for one object: a listed tool, or a profile's query."""
+
+    tool: str
+    arguments: dict[str, Any]
+    key: str  # where its answer is kept on the object
+    query: bool
+
+
+def _asks(connector: InvestigatingConnector, kind: str, name: str) -> list[_Ask]:
+    device, _, interface = name.partition(" ") if kind == "interface" else (name, "", "")
+    asks = [
+        _Ask(
+            e["tool"],
+            fill_args(e["args"], name=device, device=device, interface=interface),
+            e["tool"],
+            False,
+        )
+        for e in connector.investigation_entries(kind)
+    ]
+    for entry in query_entries(profile_of(connector, kind), kind):
+        try:
+            query = render_query(str(entry["query"]), kind, name)
+        except ValueError:
+            continue
+        arguments = fill_args(
+            entry["args"], name=name, device=device, interface=interface, query=query
+        )
+        asks.append(_Ask(str(entry["tool"]), arguments, answer_key(entry), True))
+    return asks
 
 
 def _observe(
     run: _Run,
-    connector: InvestigatingConnector,
+    connectors: list[InvestigatingConnector],
     kind: str,
     name: str,
-    entries: list[dict[str, Any]],
     *,
     role: str,
     of: str = "",
     first: tuple[Any, str | None] | None = None,
 ) -> dict[str, Any]:
-    """Call every listed tool for one object (the first may be done already); record it."""
-    device, _, interface = name.partition(" ") if kind == "interface" else (name, "", "")
+    """Call every listed tool and profile query for one object, of its connector and then
+    of the other sources that show its kind (the first call may be done already); record
+    it, with the observations each connector's profile reads from the answers."""
     obj: dict[str, Any] = {
         "kind": kind,
         "name": name,
         "platform": KIND_PLATFORM[kind],
-        "connector": connector.name,
+        "connector": connectors[0].name,
         "role": role,
         "answers": {},
         "errors": {},
+        "observations": {},
     }
     if of:
         obj["of"] = of
-    for n, entry in enumerate(entries):
-        if n == 0 and first is not None:
-            answer, error = first
-        elif not run.budget_left():
-            break
-        else:
-            arguments = fill_args(entry["args"], name=device, device=device, interface=interface)
-            answer, error, _ = run.call(connector, entry["tool"], arguments)
-        if error is not None:
-            obj["errors"][entry["tool"]] = error
-        else:
-            obj["answers"][entry["tool"]], cut = truncate_answer(answer)
+    unmapped: list[str] = []
+    for c, connector in enumerate(connectors):
+        answers: dict[str, Any] = {}
+        for n, ask in enumerate(_asks(connector, kind, name)):
+            if c == 0 and n == 0 and first is not None:
+                answer, error = first
+            elif not run.budget_left():
+                break
+            else:
+                answer, error, _ = run.call(connector, ask.tool, ask.arguments)
+            if error is not None:
+                obj["errors"][ask.key] = error
+                continue
+            answers[ask.key] = answer
+            obj["answers"][ask.key], cut = truncate_answer(answer)
             if cut:
-                obj.setdefault("truncated", []).append(entry["tool"])
+                obj.setdefault("truncated", []).append(ask.key)
+        mapped = observations_of(profile_of(connector, kind), answers, kind)
+        for key, value in mapped.values.items():
+            obj["observations"].setdefault(key, value)
+        unmapped.extend(mapped.missing)
+        if c > 0:
+            obj.setdefault("sources", [connectors[0].name]).append(connector.name)
+    unseen = [m for m in dict.fromkeys(unmapped) if m not in obj["observations"]]
+    if unseen:
+        obj["unmapped"] = unseen
+    if not settings.INVESTIGATION_PLATFORM_READS:
+        # Evidence sources only: say which observations the rules read for this kind no
+        # source asked can show (a person knows what was not looked at).
+        readable = {str(e["observation"]) for c in connectors for e in profile_of(c, kind)}
+        obj["not_seen"] = [o for o in OBSERVATIONS if kind_of(o) == kind and o not in readable]
     run.objects.append(obj)
     return obj
 
 
 def _relatives(obj: dict[str, Any], entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(kind, name) of the related objects the answers name, per the listed ``relatives``."""
+    """(kind, name) of the related objects the answers name, per the listed ``relatives``;
+    a pod's deployment as its name says when no answer names it."""
     found: list[tuple[str, str]] = []
     for entry in entries:
         answer = obj["answers"].get(entry["tool"])
@@ -197,7 +284,23 @@ def _relatives(obj: dict[str, Any], entries: list[dict[str, Any]]) -> list[tuple
                 if kind == "interface":
                     name = f"{obj['name']} {name}"
                 found.append((kind, name))
+    if obj["kind"] == "pod" and not any(k == "deployment" for k, _ in found):
+        seen = obj.get("observations") or {}
+        said = seen.get("pod.owner")
+        owner = (
+            ("deployment", said)
+            if isinstance(said, str) and said
+            else owner_of("pod", obj["name"], seen.get("pod.namespace_deployments"))
+        )
+        if owner is not None:
+            found.append(owner)
+            seen.setdefault("pod.owner", owner[1])
     return found
+
+
+def _first_ask(connector: InvestigatingConnector, kind: str, name: str) -> _Ask | None:
+    asks = _asks(connector, kind, name)
+    return asks[0] if asks else None
 
 
 def _resolve(run: _Run, subject: Subject) -> tuple[dict[str, Any] | None, str]:
@@ -207,21 +310,21 @@ def _resolve(run: _Run, subject: Subject) -> tuple[dict[str, Any] | None, str]:
     asked = False
     for name, kinds in subject.spellings():
         for kind in kinds:
-            connector = run.connector(kind)
-            if connector is None:
-                continue
-            entries = connector.investigation_entries(kind)
-            if not run.budget_left():
-                break
-            asked = True
-            arguments = fill_args(entries[0]["args"], name=name, device=name)
-            answer, error, unavailable = run.call(connector, entries[0]["tool"], arguments)
-            if error is None:
-                obj = _observe(
-                    run, connector, kind, name, entries, role="subject", first=(answer, None)
-                )
-                return obj, ""
-            (failures if unavailable else refused).append(f"{kind} {name}: {error}")
+            connectors = run.connectors(kind)
+            for n, connector in enumerate(connectors):
+                ask = _first_ask(connector, kind, name)
+                if ask is None or not run.budget_left():
+                    continue
+                asked = True
+                answer, error, unavailable = run.call(connector, ask.tool, ask.arguments)
+                if error is None and ask.query and empty_answer(answer):
+                    error = f"{connector.name} has no series for this {kind}"
+                if error is None:
+                    obj = _observe(
+                        run, connectors[n:], kind, name, role="subject", first=(answer, None)
+                    )
+                    return obj, ""
+                (failures if unavailable else refused).append(f"{kind} {name}: {error}")
         if failures:
             break  # the platform did not answer: another spelling would not help
     if failures:
@@ -258,6 +361,11 @@ def investigate(
             primary_done, status, reason = True, COMPLETE, ""
             obj["primary"] = True
         _follow(run, obj, subject)
+    if not settings.INVESTIGATION_PLATFORM_READS:
+        run.notes.append(
+            "the platforms' own read tools were not asked (INVESTIGATION_PLATFORM_READS="
+            "false): only evidence sources looked; each object says what they could not see"
+        )
     if primary_done and (run.exhausted or any(c.get("error") for c in run.calls)):
         status = PARTIAL
         reason = "the investigation budget ran out" if run.exhausted else "some calls failed"
@@ -276,8 +384,8 @@ def investigate(
 
 def _follow(run: _Run, obj: dict[str, Any], subject: Subject) -> None:
     """Observe the subject's relatives (one level): named interfaces first for a device."""
-    connector = run.connector(obj["kind"])
-    entries = connector.investigation_entries(obj["kind"]) if connector else []
+    connectors = run.connectors(obj["kind"])
+    entries = [e for c in connectors for e in c.investigation_entries(obj["kind"])]
     related = _relatives(obj, entries)
     if obj["kind"] == "device" and subject.interfaces:
         named = [("interface", f"{obj['name']} {i}") for i in subject.interfaces]
@@ -286,19 +394,11 @@ def _follow(run: _Run, obj: dict[str, Any], subject: Subject) -> None:
     for kind, name in related[:MAX_RELATIVES]:
         if (kind, name) in seen or not run.budget_left():
             continue
-        rel_connector = run.connector(kind)
-        if rel_connector is None:
+        rel_connectors = run.connectors(kind)
+        if not rel_connectors:
             continue
         seen.add((kind, name))
-        _observe(
-            run,
-            rel_connector,
-            kind,
-            name,
-            rel_connector.investigation_entries(kind),
-            role="relative",
-            of=obj["name"],
-        )
+        _observe(run, rel_connectors, kind, name, role="relative", of=obj["name"])
 
 
 def investigation_failed(reason: str) -> dict[str, Any]:
@@ -389,3 +489,62 @@ def evidence_recheck(diagnosis: Any, actions: Sequence[Mapping[str, Any]] = ()) 
     if here:
         return f"{name} now shows {here[0].cause} instead of the {label} observed before"
     return f"the {label} observed on {name} before is no longer seen"
+
+
+# Answer fields every lab answer carries that say nothing about the object.
+_META_FIELDS = frozenset({"simulated"})
+
+
+def check_connector(
+    connector: InvestigatingConnector, objects: Mapping[str, str], *, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """What each kind's profile reads from this connector's answers about one known object
+    (``objects``, else the profile's ``examples``): per kind, the object asked, the calls,
+    what mapped (observation -> value), what the profile expects and did not find, what the
+    answers hold that no entry reads, and the calls that failed. What an admin runs when
+    plugging in a new MCP server (``manage.py check_connector``)."""
+    examples = getattr(connector, "profile", None) or LAB_PROFILE
+    known = examples.get("examples", {}) if isinstance(examples, Mapping) else {}
+    report: list[dict[str, Any]] = []
+    for kind in KIND_PLATFORM:
+        if not _serves(connector, kind):
+            continue
+        name = str(objects.get(kind) or known.get(kind) or "")
+        if not name:
+            report.append({"kind": kind, "object": "", "skipped": "no known object of this kind"})
+            continue
+        run = _Run(time.monotonic(), max_calls=64, max_seconds=timeout)
+        obj = _observe(run, [connector], kind, name, role="check")
+        entries = profile_of(connector, kind)
+        expected = list(dict.fromkeys(str(e["observation"]) for e in entries))
+        read_fields = {
+            (str(e["tool"]), str(e["path"]).split(".", 1)[0])
+            for e in entries
+            if e.get("query") is None
+        }
+        unexpected: list[str] = []
+        for entry in connector.investigation_entries(kind):
+            answer = obj["answers"].get(entry["tool"])
+            if isinstance(answer, Mapping):
+                unexpected += [
+                    f"{entry['tool']}.{key}"
+                    for key in answer
+                    if (entry["tool"], key) not in read_fields
+                    and key not in _META_FIELDS
+                    and key not in (entry.get("relatives") or {}).values()
+                ]
+        for query in query_entries(entries, kind):
+            if empty_answer(obj["answers"].get(answer_key(query))):
+                unexpected.append(f"{query['observation']}: no series")
+        report.append(
+            {
+                "kind": kind,
+                "object": name,
+                "calls": len(run.calls),
+                "mapped": dict(obj["observations"]),
+                "not_mapped": [o for o in expected if o not in obj["observations"]],
+                "unexpected": unexpected,
+                "errors": dict(obj["errors"]),
+            }
+        )
+    return report

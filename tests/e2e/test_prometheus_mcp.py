@@ -194,6 +194,11 @@ def test_the_prometheus_mcp_server_sees_a_staged_condition_rise_and_the_fix_end_
             "ifAlias": "core-sw-01 to rack-01",
         }  # fmt: skip
 
+        # A few seconds of calm on record before the fault, so the range query below has
+        # points before it even on a loaded machine (the first rate needs two scrapes).
+        calm_from = time.time()
+        assert wait_for(lambda: time.time() > calm_from + 4, timeout=10)
+        assert mcp.value(ERRORS) == 0
         staged_at = time.time()
         lab_tool("set_condition", {"target": "core-sw-01", "condition": "interface_errors",
                                    "interface": "Gi0/1"})  # fmt: skip

@@ -87,7 +87,7 @@ def test_a_freshly_migrated_database_holds_exactly_what_the_seeds_describe():
     # And the seeds describe every row, not just the same ones twice.
     assert [r["name"] for r in migrated["runbooks"]] == sorted(r["name"] for r in RUNBOOKS)
     assert len(migrated["alert_mappings"]) == len(ALERT_MAPPINGS)
-    assert [c["platform"] for c in migrated["connectors"]] == sorted(LAB_PLATFORMS)
+    assert [c["platform"] for c in migrated["connectors"]] == sorted([*LAB_PLATFORMS, "prometheus"])
     assert set(migrated["groups"]) == set(GROUPS)
     assert len(migrated["schedules"]) == len(SCHEDULES)
     assert len(migrated["policies"]) == len(DEFAULT_POLICIES)

@@ -27,8 +27,11 @@ The rules read the signals a platform shows, the way an engineer tells look-alik
 * Instance: ERROR or a fault → instance_error; guest checks impaired with the system check
   ok → hung; CPU and memory both saturated → undersized.
 
-The field names are the lab's (``lab.signals``); a connector to a real platform lists tools
-whose answers carry the same fields.
+The rules read observations by name (``vm.guest_heartbeat``, ``pod.restarts_rate``,
+``interface.in_errors_rate``...), never a platform's field names: each connector's profile
+(``connectors.rules.profiles``) maps its tools' answers (the lab's fields, or PromQL over the
+standard exporters' series) to them, and the investigation records them on each object
+(``observations``). A record stored before profiles existed is read through the lab's.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from remediation.connectors.rules.lab_profile import LAB_PROFILE
+from remediation.connectors.rules.profiles import observations_of
 
 QUOTE_CHARS = 240
 
@@ -59,6 +65,10 @@ ERROR_RATE_HIGH_PCT = 5.0
 ERROR_RATE_NORMAL_PCT = 1.0
 ROLLOUT_MATCH_MINUTES = 10
 LATENCY_HIGH_MS = 1000.0
+# node-mixin alerts at 500/s sustained; beside memory nearly exhausted, 100/s over 5 min is
+# heavy paging (a healthy guest faults ~1/s), and a young series's rate reads low.
+MAJOR_FAULTS_HIGH_PER_S = 100.0
+RESTARTS_HIGH_PER_HOUR = 30.0
 
 
 @dataclass(frozen=True)
@@ -107,10 +117,17 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _answer(obj: Mapping[str, Any], tool: str) -> Mapping[str, Any]:
+def observations(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What was observed of one object, by observation name: as the investigation recorded
+    it, or (a record from before profiles) read from its answers with the lab's profile."""
+    seen = obj.get("observations")
+    if isinstance(seen, Mapping):
+        return seen
     answers = obj.get("answers")
-    answer = answers.get(tool) if isinstance(answers, Mapping) else None
-    return answer if isinstance(answer, Mapping) else {}
+    if not isinstance(answers, Mapping):
+        return {}
+    kind = str(obj.get("kind"))
+    return observations_of(LAB_PROFILE["observations"], answers, kind).values
 
 
 @dataclass
@@ -124,79 +141,97 @@ class _Read:
         self.findings.append(Finding(cause, str(obj.get("kind")), str(obj.get("name")), quote))
 
 
+def _src(obj: Mapping[str, Any], tool: str) -> str:
+    """What a quote says was looked at: the platform's tool when it answered, else the
+    evidence source's series."""
+    answers = obj.get("answers")
+    if isinstance(answers, Mapping) and tool in answers:
+        return tool
+    return "metrics"
+
+
 # --- VMware ------------------------------------------------------------------------------
+
+
+def _frozen_parts(o: Mapping[str, Any], mem: float | None) -> list[str]:
+    """What shows a guest frozen, as observed."""
+    parts = []
+    heartbeat = _str(o, "vm.guest_heartbeat")
+    if heartbeat:
+        parts.append(f"guest heartbeat {heartbeat} for {_num(o, 'vm.heartbeat_age', 0) or 0:g} s")
+    if o.get("vm.up") is False:
+        parts.append("node_exporter does not answer its scrape (up 0)")
+    parts.append("VMware Tools not running")
+    if o.get("vm.answers_ping") is False:
+        parts.append("guest IP does not answer ping")
+    if _str(o, "vm.console"):
+        parts.append(f"console: {_str(o, 'vm.console')}")
+    if mem is not None:
+        parts.append(f"guest memory {mem:g}% (normal)")
+    return parts
 
 
 def _vm(read: _Read, obj: Mapping[str, Any], hosts: Mapping[str, Mapping[str, Any]]) -> None:
     name = str(obj.get("name"))
-    vm, metrics = _answer(obj, "get_vm"), _answer(obj, "get_vm_metrics")
-    if not vm and not metrics:
+    o = observations(obj)
+    if not o:
         return
-    heartbeat = _str(vm, "guest_heartbeat")
-    tools = _str(vm, "tools_status")
-    ping = vm.get("guest_ip_answers_ping")
-    mem = _num(metrics, "guest_memory_used_pct")
-    swap = _num(metrics, "swap_used_pct", 0.0) or 0.0
-    swap_in = _num(metrics, "swap_in_kbps", 0.0) or 0.0
-    cpu = _num(metrics, "cpu_usage_pct")
-    ready = _num(metrics, "cpu_ready_pct", 0.0) or 0.0
-    host = hosts.get(_str(vm, "host"), {})
-    host_cpu = _num(host, "cpu_usage_pct", 0.0) or 0.0
+    heartbeat = _str(o, "vm.guest_heartbeat")
+    tools = _str(o, "vm.tools_status")
+    ping = o.get("vm.answers_ping")
+    up = o.get("vm.up")
+    mem = _num(o, "vm.memory_used_pct")
+    swap = _num(o, "vm.swap_used_pct", 0.0) or 0.0
+    swap_in = _num(o, "vm.swap_in_rate", 0.0) or 0.0
+    faults = _num(o, "vm.major_faults_rate")
+    cpu = _num(o, "vm.cpu_usage_pct")
+    ready = _num(o, "vm.cpu_ready_pct", 0.0) or 0.0
+    host = hosts.get(_str(o, "vm.host"), {})
+    host_cpu = _num(host, "host.cpu_usage_pct", 0.0) or 0.0
     read.facts[name] = {
-        "memory_gb": _num(vm, "memory_gb"),
-        "cpus": _num(vm, "cpus"),
-        "host_free_memory_gb": _num(host, "free_memory_gb"),
-        "host_free_cpus": _num(host, "free_cpus"),
+        "memory_gb": _num(o, "vm.memory"),
+        "cpus": _num(o, "vm.cpus"),
+        "host_free_memory_gb": _num(host, "host.free_memory"),
+        "host_free_cpus": _num(host, "host.free_cpus"),
     }
     before = len(read.findings)
-    if host and _str(host, "connection_state") not in ("", "connected"):
+    if host and _str(host, "host.connection_state") not in ("", "connected"):
+        state = _str(host, "host.connection_state")
         read.found(
             "host_down",
             obj,
-            _quote(
-                "get_host",
-                _str(vm, "host"),
-                [f"host connection state {_str(host, 'connection_state')}"],
-            ),
+            _quote("get_host", _str(o, "vm.host"), [f"host connection state {state}"]),
         )
         return
-    frozen = heartbeat in ("red", "gray") and tools == "toolsNotRunning"
+    # Frozen: the platform's heartbeat and Tools say so, or (metrics) its node_exporter no
+    # longer answers its scrape while vCenter says it is on and Tools are not running.
+    frozen = (heartbeat in ("red", "gray") and tools == "toolsNotRunning") or (
+        up is False and tools == "toolsNotRunning" and o.get("vm.powered_on") is not False
+    )
     memory_full = mem is not None and mem >= MEMORY_FULL_PCT
-    swapping = swap >= SWAP_HEAVY_PCT or swap_in >= SWAP_IN_HEAVY_KBPS
+    swapping = (
+        swap >= SWAP_HEAVY_PCT
+        or swap_in >= SWAP_IN_HEAVY_KBPS
+        or (faults is not None and faults >= MAJOR_FAULTS_HIGH_PER_S)
+    )
     if memory_full and swapping:
-        read.found(
-            "memory_undersized",
-            obj,
-            _quote(
-                "get_vm_metrics",
-                name,
-                [
-                    f"guest memory {mem:g}% used",
-                    f"swap {swap:g}% used",
-                    f"swap-in {swap_in:g} KB/s",
-                ],
-            ),
-        )
+        parts = [f"guest memory {mem:g}% used", f"swap {swap:g}% used"]
+        if "vm.swap_in_rate" in o:
+            parts.append(f"swap-in {swap_in:g} KB/s")
+        if faults is not None:
+            parts.append(f"{faults:.0f} major page faults/s")
+        read.found("memory_undersized", obj, _quote(_src(obj, "get_vm_metrics"), name, parts))
     elif frozen and ping is not True and not memory_full:
-        parts = [
-            f"guest heartbeat {heartbeat} for {_num(vm, 'heartbeat_age_seconds', 0):g} s",
-            "VMware Tools not running",
-        ]
-        if ping is False:
-            parts.append("guest IP does not answer ping")
-        if _str(vm, "console"):
-            parts.append(f"console: {_str(vm, 'console')}")
-        if mem is not None:
-            parts.append(f"guest memory {mem:g}% (normal)")
-        read.found("hung", obj, _quote("get_vm", name, parts))
+        parts = _frozen_parts(o, mem)
+        read.found("hung", obj, _quote(_src(obj, "get_vm"), name, parts))
     if ready >= CPU_READY_HIGH_PCT or (
         host_cpu >= HOST_CPU_HIGH_PCT and cpu is not None and cpu >= 50 and ready >= 5
     ):
         parts = [f"CPU ready {ready:g}%"]
         if host:
             parts.append(
-                f"host {_str(vm, 'host')} CPU {host_cpu:g}%, vCPU:pCPU "
-                f"{_num(host, 'vcpu_to_pcpu_ratio', 0):g}"
+                f"host {_str(o, 'vm.host')} CPU {host_cpu:g}%, vCPU:pCPU "
+                f"{_num(host, 'host.vcpu_per_pcpu', 0):g}"
             )
         read.found("cpu_contention", obj, _quote("get_vm_metrics", name, parts))
     elif cpu is not None and cpu >= CPU_BUSY_PCT and not frozen:
@@ -206,17 +241,26 @@ def _vm(read: _Read, obj: Mapping[str, Any], hosts: Mapping[str, Mapping[str, An
             _quote(
                 "get_vm_metrics",
                 name,
-                [f"CPU {cpu:g}% of {_num(vm, 'cpus', 0):g} vCPUs", f"CPU ready {ready:g}% (low)"],
+                [
+                    f"CPU {cpu:g}% of {_num(o, 'vm.cpus', 0):g} vCPUs",
+                    f"CPU ready {ready:g}% (low)",
+                ],
             ),
         )
     if len(read.findings) > before:
         return
-    if heartbeat in ("", "green") and tools in ("", "toolsOk") and not memory_full:
+    if (
+        heartbeat in ("", "green")
+        and tools in ("", "toolsOk")
+        and up is not False
+        and not memory_full
+    ):
         read.healthy.append(f"vm {name}")
     else:
-        read.unexplained.append(
-            _quote("get_vm", name, [f"heartbeat {heartbeat}", f"tools {tools}"])
-        )
+        parts = [f"heartbeat {heartbeat}" if heartbeat else f"up {up}", f"tools {tools}"]
+        if mem is not None:
+            parts.append(f"memory {mem:g}%")
+        read.unexplained.append(_quote(_src(obj, "get_vm"), name, parts))
 
 
 # --- Kubernetes ---------------------------------------------------------------------------
@@ -224,45 +268,55 @@ def _vm(read: _Read, obj: Mapping[str, Any], hosts: Mapping[str, Mapping[str, An
 
 def _pod(read: _Read, obj: Mapping[str, Any]) -> None:
     name = str(obj.get("name"))
-    pod = _answer(obj, "get_pod")
-    if not pod:
+    o = observations(obj)
+    if not o:
         return
-    last = pod.get("last_termination")
-    last = last if isinstance(last, Mapping) else {}
-    reason, code = _str(last, "reason"), _num(last, "exit_code")
-    restarts = _num(pod, "restart_count", 0.0) or 0.0
-    ready = pod.get("ready")
-    limit, usage = _num(pod, "memory_limit_mib"), _num(pod, "memory_usage_mib")
-    events = _list(pod.get("events"))
+    src = _src(obj, "get_pod")
+    reason, code = _str(o, "pod.last_terminated_reason"), _num(o, "pod.last_exit_code")
+    restarts = _num(o, "pod.restarts", 0.0) or 0.0
+    rate = _num(o, "pod.restarts_rate")
+    waiting = _str(o, "pod.waiting_reason")
+    state = _str(o, "pod.state") or waiting
+    ready = o.get("pod.ready")
+    limit, usage = _num(o, "pod.memory_limit"), _num(o, "pod.memory_usage")
+    events = _list(o.get("pod.events"))
     liveness = [
         _str(e, "message")
         for e in events
         if isinstance(e, Mapping) and "liveness probe failed" in _str(e, "message").lower()
     ]
-    crashing = restarts >= 3 and (ready is False or "CrashLoopBackOff" in _str(pod, "state"))
-    base = [f"restarts {restarts:g}", f"state {_str(pod, 'state') or 'unknown'}"]
+    crashing = (
+        restarts >= 3 and (ready is False or "CrashLoopBackOff" in _str(o, "pod.state"))
+    ) or (rate is not None and rate >= RESTARTS_HIGH_PER_HOUR and waiting == "CrashLoopBackOff")
+    base = [
+        f"restarts {rate:.0f}/h" if rate is not None else f"restarts {restarts:g}",
+        f"state {state or 'unknown'}",
+    ]
+    exit_code = f" (exit {code:g})" if code is not None else ""
     if reason == "OOMKilled":
         used = f", memory {usage:g}/{limit:g} MiB" if usage is not None and limit else ""
+        if usage is None and limit:
+            used = f", memory limit {limit:g} MiB"
         read.found(
             "oom_killed",
             obj,
-            _quote("get_pod", name, [*base, f"last termination OOMKilled (exit {code:g}){used}"]),
+            _quote(src, name, [*base, f"last termination OOMKilled{exit_code}{used}"]),
         )
     elif crashing and code is not None and code not in (0, 137, 143):
-        logs = _answer(obj, "get_pod_logs").get("lines")
+        logs = o.get("pod.log_lines")
         tail = [ln for ln in logs if isinstance(ln, str)][-2:] if isinstance(logs, list) else []
         read.facts.setdefault(name, {})["crash_exit_code"] = code
         read.found(
             "config_error" if code == 1 else "bad_command",
             obj,
-            _quote("get_pod", name, [*base, f"last termination {reason} exit {code:g}", *tail]),
+            _quote(src, name, [*base, f"last termination {reason} exit {code:g}", *tail]),
         )
     elif crashing and liveness and (usage is None or not limit or usage < 0.9 * limit):
         read.found(
             "hung",
             obj,
             _quote(
-                "get_pod",
+                src,
                 name,
                 [
                     *base,
@@ -274,34 +328,38 @@ def _pod(read: _Read, obj: Mapping[str, Any]) -> None:
     elif not crashing and ready is not False:
         read.healthy.append(f"pod {name}")
     else:
-        read.unexplained.append(_quote("get_pod", name, base))
+        more = [f"last termination {reason}{exit_code}"] if reason else []
+        read.unexplained.append(_quote(src, name, [*base, *more]))
 
 
 def _deployment(read: _Read, obj: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> None:
     name = str(obj.get("name"))
-    dep = _answer(obj, "get_deployment")
-    if not dep:
+    o = observations(obj)
+    if not o:
         return
-    http = _mapping(dep.get("http"))
-    err_now = _num(http, "error_rate_pct_now", 0.0) or 0.0
-    err_before = _num(http, "error_rate_pct_before_last_rollout", 0.0) or 0.0
-    p95 = _num(http, "p95_latency_ms_now", 0.0) or 0.0
-    p95_before = _num(http, "p95_latency_ms_before_last_rollout", 0.0) or 0.0
-    rising = _num(http, "errors_rising_since_minutes")
-    rollout = _num(dep, "last_rollout_minutes_ago")
-    cpu = _num(dep, "cpu_usage_pct_of_requests", 0.0) or 0.0
-    replicas, ready = _num(dep, "replicas"), _num(dep, "ready_replicas")
+    src = _src(obj, "get_deployment")
+    err_now = _num(o, "deployment.error_rate_pct", 0.0) or 0.0
+    err_before = _num(o, "deployment.error_rate_before_pct", 0.0) or 0.0
+    p95 = _num(o, "deployment.p95_latency", 0.0) or 0.0
+    p95_before = _num(o, "deployment.p95_latency_before", 0.0) or 0.0
+    rising = _num(o, "deployment.errors_rising_since")
+    rollout = _num(o, "deployment.last_rollout_ago")
+    cpu = _num(o, "deployment.cpu_pct_of_requests", 0.0) or 0.0
+    replicas, ready = _num(o, "deployment.replicas"), _num(o, "deployment.available_replicas")
     read.facts[name] = {
         "replicas": replicas,
-        "max_replicas": _num(dep, "max_replicas_quota"),
-        "revision": _num(dep, "revision"),
+        "max_replicas": _num(o, "deployment.max_replicas"),
+        "revision": _num(o, "deployment.revision"),
     }
+    pod_seen = [observations(p) for p in pods]
     pod_logs = " ".join(
-        str(ln)
-        for p in pods
-        for ln in (_answer(p, "get_pod_logs").get("lines") or [])
-        if isinstance(ln, str)
+        str(ln) for p in pod_seen for ln in _list(p.get("pod.log_lines")) if isinstance(ln, str)
     ).lower()
+    pods_error = [_str(p, "pod.last_terminated_reason") for p in pod_seen]
+    if "deployment.error_rate_pct" not in o and "deployment.probe_success" in o:
+        # Metrics: the service's probe, the replicas and the spec's generation.
+        _deployment_metrics(read, obj, name, o, pods_error)
+        return
     tied = (
         rollout is not None
         and rising is not None
@@ -315,18 +373,16 @@ def _deployment(read: _Read, obj: Mapping[str, Any], pods: Sequence[Mapping[str,
     ]
     if err_now >= ERROR_RATE_HIGH_PCT and err_before < ERROR_RATE_NORMAL_PCT and tied:
         numbers.append(f"ready {ready:g}/{replicas:g}" if ready is not None and replicas else "")
-        read.found("bad_release", obj, _quote("get_deployment", name, [n for n in numbers if n]))
+        read.found("bad_release", obj, _quote(src, name, [n for n in numbers if n]))
     elif cpu >= CPU_BUSY_PCT and p95 >= LATENCY_HIGH_MS:
-        read.found("load_spike", obj, _quote("get_deployment", name, numbers))
+        read.found("load_spike", obj, _quote(src, name, numbers))
     elif err_now >= ERROR_RATE_HIGH_PCT and (
         "connection refused" in pod_logs or "connect: " in pod_logs
     ):
         read.found(
             "dependency_down",
             obj,
-            _quote(
-                "get_deployment", name, [*numbers, "pods log refused connections to a dependency"]
-            ),
+            _quote(src, name, [*numbers, "pods log refused connections to a dependency"]),
         )
     elif (
         err_now < ERROR_RATE_HIGH_PCT
@@ -335,7 +391,45 @@ def _deployment(read: _Read, obj: Mapping[str, Any], pods: Sequence[Mapping[str,
     ):
         read.healthy.append(f"deployment {name}")
     else:
-        read.unexplained.append(_quote("get_deployment", name, numbers))
+        read.unexplained.append(_quote(src, name, numbers))
+
+
+def _deployment_metrics(
+    read: _Read, obj: Mapping[str, Any], name: str, o: Mapping[str, Any], pods_error: list[str]
+) -> None:
+    """A deployment seen through its metrics only (kube-state-metrics, a blackbox probe): no
+    error rate over time, no rollout clock. A release that broke it shows as no replica
+    available, the service answering 5xx, and its pods ending in Error (not OOMKilled);
+    a spec change in the last hour (generation) is quoted when the series show one."""
+    replicas, ready = _num(o, "deployment.replicas"), _num(o, "deployment.available_replicas")
+    probe, status = o.get("deployment.probe_success"), _num(o, "deployment.probe_status_code")
+    duration = _num(o, "deployment.probe_duration")
+    changes = _num(o, "deployment.generation_changes")
+    numbers = [
+        f"available {ready:g}/{replicas:g}" if ready is not None and replicas else "",
+        f"probe {'ok' if probe else 'failing'}"
+        + (f" (HTTP {status:g})" if status else "")
+        + (f" in {duration:.1f} s" if duration is not None else ""),
+        f"{changes:g} spec changes in the last hour" if changes is not None else "",
+    ]
+    numbers = [n for n in numbers if n]
+    none_available = ready is not None and replicas is not None and replicas > 0 and ready == 0
+    server_error = status is not None and status >= 500
+    if probe is False and (none_available or (changes or 0) > 0) and server_error:
+        if "OOMKilled" in pods_error:
+            read.unexplained.append(_quote("metrics", name, [*numbers, "pods OOMKilled"]))
+            return
+        if "Error" in pods_error:
+            numbers.append("its pods end in Error")
+        read.found("bad_release", obj, _quote("metrics", name, numbers))
+    elif (
+        probe is not False
+        and (ready is None or replicas is None or ready >= replicas)
+        and (duration is None or duration * 1000 < LATENCY_HIGH_MS)
+    ):
+        read.healthy.append(f"deployment {name}")
+    else:
+        read.unexplained.append(_quote("metrics", name, numbers))
 
 
 # --- Network ------------------------------------------------------------------------------
@@ -343,51 +437,57 @@ def _deployment(read: _Read, obj: Mapping[str, Any], pods: Sequence[Mapping[str,
 
 def _interface(read: _Read, obj: Mapping[str, Any]) -> None:
     name = str(obj.get("name"))
-    iface = _answer(obj, "get_interface")
-    if not iface:
+    o = observations(obj)
+    if not o:
         return
-    admin, oper = _str(iface, "admin_status"), _str(iface, "oper_status")
-    total = _num(iface, "input_errors_total", 0.0) or 0.0
-    rate = _num(iface, "errors_per_minute_now", 0.0) or 0.0
-    flaps = _num(iface, "flaps_last_hour", 0.0) or 0.0
-    rx = _num(iface, "rx_power_dbm")
-    violations = _num(iface, "errdisable_violations_last_15m", 0.0) or 0.0
-    last_error = _num(iface, "last_error_minutes_ago")
+    src = _src(obj, "get_interface")
+    admin, oper = _str(o, "interface.admin_status"), _str(o, "interface.oper_status")
+    total = _num(o, "interface.in_errors_total")
+    rate = (_num(o, "interface.in_errors_rate", 0.0) or 0.0) + (
+        _num(o, "interface.out_errors_rate", 0.0) or 0.0
+    )
+    flaps = _num(o, "interface.flaps", 0.0) or 0.0
+    rx = _num(o, "interface.rx_power")
+    violations = _num(o, "interface.errdisable_violations")
+    last_error = _num(o, "interface.last_error_ago")
     readings = [
         f"admin {admin}",
         f"oper {oper}",
-        f"errors {total:g} total, {rate:g}/min now",
+        f"errors {total:g} total, {rate:g}/min now"
+        if total is not None
+        else f"errors {rate:g}/min now",
         f"flaps {flaps:g} in the last hour",
     ] + ([f"rx {rx:g} dBm"] if rx is not None else [])
     weak = rx is not None and rx <= RX_WEAK_DBM
     if oper == "err-disabled":
-        cause = "err_disabled_recovered" if violations == 0 else "err_disabled"
+        cause = "err_disabled_recovered" if not violations else "err_disabled"
+        reason = _str(o, "interface.errdisable_reason") or "unknown"
         read.found(
             cause,
             obj,
             _quote(
-                "get_interface",
+                src,
                 name,
                 [
                     *readings[:2],
-                    f"reason {_str(iface, 'err_disabled_reason') or 'unknown'}",
-                    f"{violations:g} violations in the last 15 min",
+                    f"reason {reason}",
+                    f"{violations or 0:g} violations in the last 15 min",
                 ],
             ),
         )
     elif admin == "down":
-        read.found("admin_down", obj, _quote("get_interface", name, readings[:2]))
+        read.found("admin_down", obj, _quote(src, name, readings[:2]))
     elif rate >= ERRORS_RISING_PER_MIN or weak:
-        read.found("physical_layer", obj, _quote("get_interface", name, readings))
+        read.found("physical_layer", obj, _quote(src, name, readings))
     elif flaps >= FLAPS_MANY:
-        read.found("negotiation_flap", obj, _quote("get_interface", name, readings))
-    elif total >= ERRORS_STALE_TOTAL and rate == 0:
+        read.found("negotiation_flap", obj, _quote(src, name, readings))
+    elif total is not None and total >= ERRORS_STALE_TOTAL and rate == 0:
         since = f"last error {last_error:g} min ago" if last_error is not None else ""
-        read.found("stale_counters", obj, _quote("get_interface", name, [*readings, since]))
+        read.found("stale_counters", obj, _quote(src, name, [*readings, since]))
     elif oper == "up":
         read.healthy.append(f"interface {name}")
     else:
-        read.unexplained.append(_quote("get_interface", name, readings))
+        read.unexplained.append(_quote(src, name, readings))
 
 
 # --- Storage and OpenStack ----------------------------------------------------------------
@@ -395,100 +495,107 @@ def _interface(read: _Read, obj: Mapping[str, Any]) -> None:
 
 def _volume(read: _Read, obj: Mapping[str, Any]) -> None:
     name = str(obj.get("name"))
-    vol = _answer(obj, "get_volume")
-    if not vol:
+    o = observations(obj)
+    if not o:
         return
-    used_pct = _num(vol, "used_pct", 0.0) or 0.0
-    used = _num(vol, "used_gb", 0.0) or 0.0
-    size = _num(vol, "size_gb", 0.0) or 0.0
-    snaps = _num(vol, "snapshot_total_gb", 0.0) or 0.0
-    inodes = _num(vol, "inodes_used_pct", 0.0) or 0.0
-    data = _num(vol, "file_data_gb", used) or used
-    top = _list(vol.get("top_directories"))
+    src = _src(obj, "get_volume")
+    size = _num(o, "volume.size", 0.0) or 0.0
+    used_pct = _num(o, "volume.used_pct", 0.0) or 0.0
+    used = _num(o, "volume.used")
+    used = used if used is not None else size * used_pct / 100
+    snaps = _num(o, "volume.snapshots_size")
+    inodes = _num(o, "volume.inodes_used_pct", 0.0) or 0.0
+    data = _num(o, "volume.file_data", used) or used
+    growth = _num(o, "volume.growth", 0.0) or 0.0
+    top = _list(o.get("volume.top_directories"))
     logs = sum(
         _num(d, "gb", 0.0) or 0.0
         for d in top
         if isinstance(d, Mapping) and "log" in _str(d, "path").lower()
     )
-    read.facts[name] = {
-        "size_gb": size,
-        "used_gb": used,
-        "growth_gb_per_day": _num(vol, "growth_gb_per_day", 0.0),
-    }
+    read.facts[name] = {"size_gb": size, "used_gb": used, "growth_gb_per_day": growth}
     readings = [
-        f"{used_pct:g}% of {size:g} GB used",
-        f"snapshots {snaps:g} GB",
-        f"growth {_num(vol, 'growth_gb_per_day', 0.0):g} GB/day",
-        f"inodes {inodes:g}%",
+        f"{used_pct:.4g}% of {size:.4g} GB used",
+        *([f"snapshots {snaps:g} GB"] if snaps is not None else []),
+        f"growth {growth:.3g} GB/day",
+        f"inodes {inodes:.3g}%",
     ]
     if inodes >= INODES_FULL_PCT:
-        read.found("inode_exhaustion", obj, _quote("get_volume", name, readings))
+        read.found("inode_exhaustion", obj, _quote(src, name, readings))
     elif used_pct < VOLUME_FULL_PCT:
         read.healthy.append(f"volume {name}")
-    elif used and snaps / used >= SNAPSHOT_SHARE:
+    elif used and snaps is not None and snaps / used >= SNAPSHOT_SHARE:
         old = [
             s
-            for s in vol.get("snapshots") or []
+            for s in _list(o.get("volume.snapshots"))
             if isinstance(s, Mapping) and (_num(s, "age_days", 0.0) or 0.0) > 30
         ]
         read.found(
             "snapshot_growth",
             obj,
-            _quote("get_volume", name, [*readings, f"{len(old)} snapshots older than 30 days"]),
+            _quote(src, name, [*readings, f"{len(old)} snapshots older than 30 days"]),
         )
     elif data and logs / data >= LOG_SHARE:
         read.found(
             "log_growth",
             obj,
-            _quote(
-                "get_volume", name, [*readings, f"log directories hold {logs:g} GB of {data:g} GB"]
-            ),
+            _quote(src, name, [*readings, f"log directories hold {logs:g} GB of {data:g} GB"]),
+        )
+    elif snaps is None and not top:
+        # Metrics show the space, not what holds it (snapshots, logs, data): a person looks.
+        read.unexplained.append(
+            _quote(src, name, [*readings, "what holds the space is not visible in metrics"])
         )
     else:
-        read.found("data_growth", obj, _quote("get_volume", name, readings))
+        read.found("data_growth", obj, _quote(src, name, readings))
 
 
 def _instance(read: _Read, obj: Mapping[str, Any]) -> None:
     name = str(obj.get("name"))
-    inst = _answer(obj, "get_instance")
-    if not inst:
+    o = observations(obj)
+    if not o:
         return
-    status = _str(inst, "status")
-    checks = _mapping(inst.get("status_checks"))
-    system, guest = _str(checks, "system"), _str(checks, "instance")
-    cpu, mem = _num(inst, "cpu_util_pct", 0.0) or 0.0, _num(inst, "mem_util_pct", 0.0) or 0.0
-    read.facts[name] = {"flavor": _str(inst, "flavor")}
+    src = _src(obj, "get_instance")
+    status = _str(o, "instance.status")
+    system, guest = _str(o, "instance.system_check"), _str(o, "instance.guest_check")
+    cpu = _num(o, "instance.cpu_pct", 0.0) or 0.0
+    mem = _num(o, "instance.memory_used_pct", 0.0) or 0.0
+    read.facts[name] = {"flavor": _str(o, "instance.flavor")}
     readings = [
-        f"status {status}",
+        f"status {status or 'unknown'}",
         f"checks system {system}, instance {guest}",
         f"CPU {cpu:g}%",
         f"memory {mem:g}%",
     ]
-    fault = inst.get("fault")
+    fault = o.get("instance.fault")
     if status == "ERROR" or (isinstance(fault, Mapping) and fault):
         message = _str(fault, "message") if isinstance(fault, Mapping) else ""
-        read.found("instance_error", obj, _quote("get_instance", name, [*readings, message]))
+        read.found("instance_error", obj, _quote(src, name, [*readings, message]))
     elif guest.startswith("impaired") and system == "ok":
-        tail = inst.get("console_tail")
+        tail = o.get("instance.console_tail")
         last = str(tail[-2])[:120] if isinstance(tail, list) and len(tail) > 1 else ""
-        read.found("hung", obj, _quote("get_instance", name, [*readings, last]))
+        read.found("hung", obj, _quote(src, name, [*readings, last]))
     elif cpu >= CPU_BUSY_PCT and mem >= MEMORY_FULL_PCT:
         read.found(
             "cpu_undersized",
             obj,
-            _quote("get_instance", name, [*readings, f"flavor {_str(inst, 'flavor')}"]),
+            _quote(src, name, [*readings, f"flavor {_str(o, 'instance.flavor')}"]),
         )
-    elif status == "ACTIVE" and system in ("", "ok") and guest in ("", "ok"):
+    elif (status == "ACTIVE" and system in ("", "ok") and guest in ("", "ok")) or (
+        not status and o.get("instance.up") is not False and mem < MEMORY_FULL_PCT
+    ):
         read.healthy.append(f"instance {name}")
     else:
-        read.unexplained.append(_quote("get_instance", name, readings))
+        if o.get("instance.up") is False:
+            readings.append("node_exporter does not answer its scrape (up 0)")
+        read.unexplained.append(_quote(src, name, readings))
 
 
 def _owner(obj: Mapping[str, Any]) -> str:
     """The deployment a pod belongs to, as the platform said (or as it was followed)."""
     if obj.get("kind") != "pod":
         return ""
-    owner = _answer(obj, "get_pod").get("owner")
+    owner = observations(obj).get("pod.owner")
     return owner if isinstance(owner, str) else str(obj.get("of") or "")
 
 
@@ -496,7 +603,7 @@ def read_observations(objects: Sequence[Mapping[str, Any]]) -> Observed:
     """Findings, healthy objects and unexplained readings from an investigation's objects."""
     read = _Read()
     valid = [o for o in objects if isinstance(o, Mapping)]
-    hosts = {str(o.get("name")): _answer(o, "get_host") for o in valid if o.get("kind") == "host"}
+    hosts = {str(o.get("name")): observations(o) for o in valid if o.get("kind") == "host"}
     readers: dict[str, Callable[[_Read, Mapping[str, Any]], None]] = {
         "pod": _pod,
         "interface": _interface,
