@@ -52,6 +52,7 @@ PLAIN_SETTINGS = frozenset(
         "CALIBRATION_MIN_OUTCOMES", "INVESTIGATION_MAX_SECONDS", "PATTERN_MIN_SHADOW_AGREEMENT",
         "PATTERN_MIN_SHADOW_DECISIONS", "PATTERN_RELIABILITY_WINDOW", "STORM_MAX_OPEN_SECONDS",
         "STORM_MAX_TICKETS_PER_WINDOW", "REQUEST_BODY_TIMEOUT",
+        "INVESTIGATION_PLATFORM_READS",
     }
 )  # fmt: skip
 # Secrets of the deployment the project does not read itself: the database's credentials
