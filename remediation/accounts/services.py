@@ -90,8 +90,9 @@ def service_account_create(*, username: str, acting_user: User | None = None) ->
 
     model = get_user_model()
     username = (username or "").strip()
+    field = model._meta.get_field(model.USERNAME_FIELD)
     try:
-        model._meta.get_field(model.USERNAME_FIELD).clean(username, None)
+        field.clean(username, None)  # type: ignore[union-attr]
     except ValidationError as exc:
         raise ValidationError({"username": list(exc.messages)}) from None
     if model.objects.filter(**{model.USERNAME_FIELD: username}).exists():

@@ -125,7 +125,8 @@ def _actions(ticket: Any) -> list[dict[str, Any]]:
     for action in actions:
         operation = get_operation(str(action.get("operation")))
         connector = connectors.get(str(action.get("platform")))
-        params = action.get("params") if isinstance(action.get("params"), dict) else {}
+        raw = action.get("params")
+        params: dict[str, Any] = raw if isinstance(raw, dict) else {}
         system = str(action.get("system"))
         out.append(
             {
