@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
+# `make run PORT=8080` serves there; the links in notifications follow (SITE_URL's default).
 PORT ?= 8000
+export PORT
 PYTEST_ARGS ?=
 # The suite runs in parallel processes (pytest-xdist), each with its own test database;
 # TEST_WORKERS=0 runs it in this one process.

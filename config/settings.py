@@ -227,8 +227,11 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="auto-remediation@localhost")
 ADMINS = [("Administrators", a) for a in env.list("ADMIN_EMAILS", default=[])]
-# The address people reach the site at, for links in e-mails (approval requests).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The port `make run` serves on (`make run PORT=8080`), and the address people reach the site
+# at, for links in e-mails, chat messages and Slack (approval requests): by default this
+# machine on that port.
+PORT = env.int("PORT", default=8000)
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 
 # Approving from Slack (README, "Approving from Slack"): off until both secrets are set.
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")

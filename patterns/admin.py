@@ -15,9 +15,17 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from patterns.models import Pattern
-from patterns.services import PatternChange, enabled_set, pattern_update, review_cleared
+from patterns.services import (
+    PatternChange,
+    eligibility_unmet,
+    enabled_set,
+    pattern_update,
+    review_cleared,
+)
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.rules import percent
@@ -25,28 +33,66 @@ from remediation.rules import percent
 
 @admin.register(Pattern)
 class PatternAdmin(admin.ModelAdmin):
+    # Narrow enough for a 1280 px screen with the eligibility and its reasons in view; the
+    # rest (feedback rate, rejections, shadow agreement) is on each pattern's page.
+    # The admin's navigation sidebar is left out of this list (``changelist_view``), and the
+    # headers are short.
     list_display = [
-        "signature",
+        "short_signature",
         "category",
-        "occurrence_count",
-        "positive_outcome_rate",
-        "positive_feedback_rate",
-        "avg_reliability_score",
+        "seen",
+        "positive_outcomes",
+        "reliability",
         "outcome_success_rate",
-        "rejection_count",
-        "eligible_for_auto_remediation",
-        "enabled",
-        "needs_review",
-        "last_seen_at",
+        "eligible",
+        "why_not_eligible",  # says "disabled by an administrator" when it is
     ]
     list_filter = ["category", "eligible_for_auto_remediation", "enabled", "needs_review"]
     empty_value_display = "no data"  # a rate with nothing to divide by (remediation.rules)
     search_fields = ["signature", "hash"]
     actions = ["disable_patterns", "enable_patterns", "clear_review"]
 
-    @admin.display(description="Outcome success rate")
+    @admin.display(description="Fix held")
     def outcome_success_rate(self, obj: Pattern) -> str:
         return percent(obj.outcome_success_rate)
+
+    @admin.display(description="Seen", ordering="occurrence_count")
+    def seen(self, obj: Pattern) -> int:
+        return obj.occurrence_count
+
+    @admin.display(description="Positive", ordering="positive_outcome_rate")
+    def positive_outcomes(self, obj: Pattern) -> str:
+        return percent(obj.shown_rates()["positive_outcome_rate"])
+
+    @admin.display(description="Reliability", ordering="avg_reliability_score")
+    def reliability(self, obj: Pattern) -> str:
+        return f"{obj.avg_reliability_score:.1f}" if obj.reliability_count else "no data"
+
+    @admin.display(description="Eligible", boolean=True, ordering="eligible_for_auto_remediation")
+    def eligible(self, obj: Pattern) -> bool:
+        return obj.eligible_for_auto_remediation
+
+    class Media:
+        css = {"all": ["patterns/admin.css"]}
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        # Without the navigation sidebar the columns, eligibility and why included, fit a
+        # 1280 px screen beside the filters.
+        context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context=context)
+
+    @admin.display(description="Signature", ordering="signature")
+    def short_signature(self, obj: Pattern) -> str:
+        return obj.signature if len(obj.signature) <= 24 else f"{obj.signature[:23]}…"
+
+    @admin.display(description="Why not eligible")
+    def why_not_eligible(self, obj: Pattern) -> str:
+        unmet = eligibility_unmet(obj)
+        if not unmet:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{}", ((reason,) for reason in unmet))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in Pattern._meta.fields]

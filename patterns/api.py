@@ -23,6 +23,7 @@ from config.api import (
 )
 from patterns.models import Pattern
 from patterns.selectors import pattern_list
+from patterns.services import eligibility_unmet
 
 MAX_MIN_OCCURRENCES = 1_000_000
 
@@ -68,9 +69,17 @@ class PatternListApi(APIView):
             read_only=True, allow_null=True, help_text="0-1; null without a verdict."
         )
 
+        why_not_eligible = serializers.ListField(
+            child=serializers.CharField(),
+            read_only=True,
+            help_text="Every unmet eligibility condition, in words, at the current "
+            "thresholds; empty when the pattern is eligible.",
+        )
+
         def to_representation(self, instance: Pattern) -> dict[str, Any]:
             data = super().to_representation(instance)
             data.update(instance.shown_rates())  # no data is null, never 0
+            data["why_not_eligible"] = eligibility_unmet(instance)
             return data
 
         class Meta:
@@ -96,6 +105,7 @@ class PatternListApi(APIView):
                 "shadow_disagreement_count",
                 "shadow_agreement_rate",
                 "eligible_for_auto_remediation",
+                "why_not_eligible",
                 "enabled",
                 "first_seen_at",
                 "last_seen_at",

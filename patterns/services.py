@@ -88,6 +88,13 @@ def pattern_stats(pattern: Pattern) -> PatternStats:
     )
 
 
+def eligibility_unmet(pattern: Pattern) -> list[str]:
+    """Why ``pattern`` is not eligible for auto-remediation now, in words (every unmet
+    condition, at the current thresholds); empty when it is eligible."""
+    eligible, reasons = is_eligible(pattern_stats(pattern), current_thresholds())
+    return [] if eligible else reasons
+
+
 def _stored(part: int, whole: int) -> float:
     """A rate as the row stores it for the eligibility thresholds (``remediation.rules.ratio``
     unrounded): no data is stored as 0.0, which fails every threshold; the pages and the API

@@ -80,4 +80,5 @@ def can_run(
         if policies is not None and ticket.category in policies
         else policy_for_category(ticket.category)
     )
-    return policy_rule_refusal(ticket, policy, actions, timezone.now())
+    # A person runs it from the queue: the policy's time window (the machine's) does not apply.
+    return policy_rule_refusal(ticket, policy, actions, timezone.now(), by_person=True)

@@ -81,6 +81,41 @@ def api_token_create(
     return token, key
 
 
+def service_account_create(*, username: str, acting_user: User | None = None) -> User:
+    """A user for an integration (Alertmanager, a script): active, no password (it signs in
+    only with its tokens), not staff, in no group — so it may submit tickets and alerts and
+    read its own, nothing more. Audited. Refused (``ValidationError`` on ``username``) when
+    the name is not a valid username or is taken."""
+    from django.contrib.auth import get_user_model
+
+    model = get_user_model()
+    username = (username or "").strip()
+    field = model._meta.get_field(model.USERNAME_FIELD)
+    try:
+        field.clean(username, None)  # type: ignore[union-attr]
+    except ValidationError as exc:
+        raise ValidationError({"username": list(exc.messages)}) from None
+    if model.objects.filter(**{model.USERNAME_FIELD: username}).exists():
+        raise ValidationError({"username": [f"User {username!r} exists already."]})
+    with transaction.atomic():
+        user = model(**{model.USERNAME_FIELD: username})
+        user.set_unusable_password()
+        user.save()
+        audit(
+            AuditAction.CONFIG_CHANGED,
+            f"Service account {username!r} created (no password, no groups)",
+            acting_user=acting_user,
+            details={
+                "model": model._meta.label,
+                "object_id": str(user.pk),
+                "object": username,
+                "verb": "added",
+                "changes": {"username": [None, username], "password": [None, "unusable"]},
+            },
+        )
+    return user
+
+
 def api_token_revoke(token: ApiToken, *, acting_user: User | None = None) -> None:
     """Delete ``token``: from now on its key is refused (401)."""
     with transaction.atomic():

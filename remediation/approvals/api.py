@@ -60,6 +60,12 @@ class ApproveRemediationApi(APIView):
             allow_blank=True,
             help_text="Why; required when rejecting.",
         )
+        not_now = StrictBooleanField(
+            required=False,
+            default=False,
+            help_text="With approve=false: the fix may be right but not now (a freeze, a "
+            "busy hour); the rejection then does not count against the incident pattern.",
+        )
         actions_digest = SafeCharField(
             max_length=64,
             required=False,
@@ -113,14 +119,29 @@ class ApproveRemediationApi(APIView):
                 code="wrong_approver",
                 fields={"approver": ["Must name the authenticated user."]},
             )
-        call = services.approval_grant if data["approve"] else services.approval_reject
-        result = call(
-            ticket_id,
-            acting_user=user,  # type: ignore[arg-type]
-            comment=data.get("comment", ""),
-            shown_digest=data.get("actions_digest"),
-            via=ApprovalChannel.API,
-        )
+        if data["approve"] and data.get("not_now"):
+            raise ApplicationError(
+                "not_now: only a rejection can be 'not now'; send approve=false.",
+                code="validation_error",
+                fields={"not_now": ["Only with approve=false."]},
+            )
+        if data["approve"]:
+            result = services.approval_grant(
+                ticket_id,
+                acting_user=user,  # type: ignore[arg-type]
+                comment=data.get("comment", ""),
+                shown_digest=data.get("actions_digest"),
+                via=ApprovalChannel.API,
+            )
+        else:
+            result = services.approval_reject(
+                ticket_id,
+                acting_user=user,  # type: ignore[arg-type]
+                comment=data.get("comment", ""),
+                shown_digest=data.get("actions_digest"),
+                via=ApprovalChannel.API,
+                not_now=bool(data.get("not_now")),
+            )
         return Response(
             self.OutputSerializer(
                 {

@@ -13,7 +13,9 @@ from remediation.catalogue.rules.digest import DIGEST_REGEX
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("reject", "Reject"), ("not_now", "Not now")]
+    )
     comment = forms.CharField(
         max_length=MAX_COMMENT,
         required=False,
@@ -35,7 +37,8 @@ class DecisionForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if cleaned.get("decision") == "reject" and not (cleaned.get("comment") or "").strip():
+        rejecting = cleaned.get("decision") in ("reject", "not_now")
+        if rejecting and not (cleaned.get("comment") or "").strip():
             self.add_error("comment", "Say why you reject: a comment is required.")
         return cleaned
 

@@ -70,6 +70,9 @@ class ApprovalDecision(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_decisions"
     )
     approve = models.BooleanField()
+    # A rejection that says "the fix may be right, but not now" (a freeze, a busy hour, a
+    # person will do it later): it ends the request but does not count against the pattern.
+    not_now = models.BooleanField(default=False)
     comment = models.TextField(blank=True)
     actions_digest = models.CharField(max_length=64)
     via = models.CharField(max_length=8, choices=ApprovalChannel.choices)
@@ -88,7 +91,7 @@ class ApprovalDecision(models.Model):
         ]
 
     def __str__(self) -> str:
-        verdict = "approved" if self.approve else "rejected"
+        verdict = "approved" if self.approve else "put off" if self.not_now else "rejected"
         return f"{self.approver_id} {verdict} request {self.request_id}"
 
 

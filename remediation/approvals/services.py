@@ -278,9 +278,12 @@ def approval_reject(
     comment: str,
     shown_digest: str | None = None,
     via: str = ApprovalChannel.API,
+    not_now: bool = False,
 ) -> ApprovalResult:
     """Any rejection ends the request: the ticket goes to ``manual_review`` with who and
-    why, and the refused operations are remembered for the ticket's pattern."""
+    why, and the refused operations are remembered for the ticket's pattern — unless it is
+    a "not now" (``not_now``): the fix may be right, the moment is not, so nothing counts
+    against the pattern (no refused operations, no rejection, no disagreement)."""
     if not comment.strip():
         raise ApplicationError(
             "comment: say why you reject; a comment is required.",
@@ -291,7 +294,7 @@ def approval_reject(
         ticket_id,
         acting_user,
         lambda ticket, request, now: _reject(
-            ticket, request, acting_user, comment, shown_digest, via, now
+            ticket, request, acting_user, comment, shown_digest, via, now, not_now=not_now
         ),
     )
 
@@ -304,17 +307,23 @@ def _reject(
     shown_digest: str | None,
     via: str,
     now: datetime,
+    *,
+    not_now: bool,
 ) -> ApprovalResult:
     digest = _check_fresh(ticket, request, shown_digest)
     ApprovalDecision.objects.create(
         request=request,
         approver=user,
         approve=False,
+        not_now=not_now,
         comment=comment,
         actions_digest=digest,
         via=via,
     )
-    reason = f"Rejected by {user.get_username()}: {comment}"
+    if not_now:
+        reason = f"Put off by {user.get_username()} (not now): {comment}"
+    else:
+        reason = f"Rejected by {user.get_username()}: {comment}"
     request.status = ApprovalStatus.REJECTED
     request.decided_at = now
     request.decided_reason = reason
@@ -327,8 +336,20 @@ def _reject(
         f"{reason} (via {via})",
         ticket=ticket,
         acting_user=user,
-        details={"via": via, "comment": comment, "actions_digest": digest, "refused": operations},
+        details={
+            "via": via,
+            "comment": comment,
+            "actions_digest": digest,
+            "refused": [] if not_now else operations,
+            "not_now": not_now,
+        },
     )
+    if not_now:
+        # The moment was refused, not the fix: the pattern learns nothing from it.
+        ticket_transition(ticket, TicketStatus.MANUAL_REVIEW, reason=reason, acting_user=user)
+        return ApprovalResult(
+            ticket, request, False, True, 0, request.required_approvals, False, reason
+        )
     disagreed = agreement_record(
         ticket,
         agreed=False,

@@ -125,9 +125,17 @@ def _actions(ticket: Any) -> list[dict[str, Any]]:
     for action in actions:
         operation = get_operation(str(action.get("operation")))
         connector = connectors.get(str(action.get("platform")))
+        raw = action.get("params")
+        params: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        system = str(action.get("system"))
         out.append(
             {
                 **action,
+                # How big the action is (replicas, sizes, flavors): on the first screen, so a
+                # person approving a critical action sees its size before the details.
+                "size": ", ".join(
+                    f"{k}={v}" for k, v in sorted(params.items()) if str(v) != system
+                ),
                 "risk": operation.risk_level if operation else "unknown",
                 "rollback_note": (operation.rollback_note if operation else "")
                 or action.get("rollback"),
@@ -179,19 +187,25 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
                 "This is a critical action: tick the confirmation to approve it.",
             )
         if form.is_valid():
-            call = (
-                services.approval_grant
-                if form.cleaned_data["decision"] == "approve"
-                else services.approval_reject
-            )
+            decision = form.cleaned_data["decision"]
             try:
-                result = call(
-                    ticket.ticket_id,
-                    acting_user=request.user,  # type: ignore[arg-type]
-                    comment=form.cleaned_data["comment"],
-                    shown_digest=form.cleaned_data["actions_digest"],
-                    via=ApprovalChannel.WEB,
-                )
+                if decision == "approve":
+                    result = services.approval_grant(
+                        ticket.ticket_id,
+                        acting_user=request.user,  # type: ignore[arg-type]
+                        comment=form.cleaned_data["comment"],
+                        shown_digest=form.cleaned_data["actions_digest"],
+                        via=ApprovalChannel.WEB,
+                    )
+                else:
+                    result = services.approval_reject(
+                        ticket.ticket_id,
+                        acting_user=request.user,  # type: ignore[arg-type]
+                        comment=form.cleaned_data["comment"],
+                        shown_digest=form.cleaned_data["actions_digest"],
+                        via=ApprovalChannel.WEB,
+                        not_now=decision == "not_now",
+                    )
             except ApplicationError as exc:
                 messages.error(request, exc.message)
                 return redirect("approvals:detail", ticket_id=ticket.ticket_id)

@@ -70,7 +70,9 @@ def _policy_refusal(
         # Decided under a policy that an admin disabled (or removed) while the request
         # waited for approval: the approval was given under a rule that no longer stands.
         return f"policy {execution.policy_name} is no longer active for {ticket.category!r}"
-    return policy_rule_refusal(ticket, policy, actions, now)
+    return policy_rule_refusal(
+        ticket, policy, actions, now, by_person=execution.via != ExecutionVia.AUTO
+    )
 
 
 def policy_rule_refusal(
@@ -78,12 +80,18 @@ def policy_rule_refusal(
     policy: AutoRemediationPolicy | None,
     actions: list[SuggestedAction],
     now: datetime,
+    *,
+    by_person: bool,
 ) -> str | None:
     """Why ``policy``, as it stands, refuses to run ``actions`` for ``ticket`` at ``now``,
-    even with a person's approval (shadow mode, its rules, its thresholds, its time window);
-    None when it does not. With no policy, a person's approval suffices only for what the
-    strictest default allows (``no_policy_refusals``). The claim checks it; the review queue
-    asks it before offering to run a proposal.
+    even with a person's approval (shadow mode, its rules, its thresholds; its time window
+    only when the machine runs it by itself); None when it does not.
+
+    The time window says when the *system* may act unattended: a person who approved a
+    request, or runs a proposal from the review queue, decided to act now, in or out of
+    hours (``by_person``), as they could by hand. With no policy, a person's approval
+    suffices only for what the strictest default allows (``no_policy_refusals``). The claim
+    checks it; the review queue asks it before offering to run a proposal.
 
     The thresholds are the policy's minimum confidence and reliability, against the score
     the decision saw (``decided_reliability_score``; the current score where none was
@@ -109,7 +117,7 @@ def policy_rule_refusal(
     if below:
         return f"policy {policy.name} does not allow this: {'; '.join(below)}"
     window = policy.time_window()
-    if not is_open(window, now):
+    if not by_person and not is_open(window, now):
         return f"outside the allowed time window ({describe(window)})"
     return None
 

@@ -62,7 +62,10 @@ class NotificationChannel(models.Model):
     url_env = models.CharField(
         max_length=100,
         validators=[RegexValidator(ENV_NAME_REGEX, "An environment variable name: A-Z, 0-9, _")],
-        help_text="The environment variable that holds the Apprise URL, e.g. SLACK_OPS_URL.",
+        help_text=(
+            "The environment variable that holds the Apprise URL, by convention "
+            "NOTIFY_<NAME>_URL, e.g. NOTIFY_OPS_URL."
+        ),
     )
     policies = models.ManyToManyField(
         "policies.AutoRemediationPolicy",

@@ -107,3 +107,13 @@ def test_a_user_without_the_permission_is_refused(client_for, other_user):
     url = "/api/v1/patterns" if "patterns" in __name__ else "/api/v1/stats/reliability"
     r = client_for(other_user).get(url)
     assert r.status_code == 403
+
+
+@pytest.mark.django_db
+def test_it_says_why_a_pattern_is_not_eligible(api, settings):
+    settings.PATTERN_MIN_OCCURRENCES = 5
+    PatternFactory(category="server", occurrence_count=2, enabled=False)
+    [row] = api.get("/api/v1/patterns").json()["results"]
+    assert row["eligible_for_auto_remediation"] is False
+    assert "Seen 2 times, needs 5." in row["why_not_eligible"]
+    assert "Pattern is disabled by an administrator." in row["why_not_eligible"]

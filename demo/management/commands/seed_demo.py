@@ -14,8 +14,12 @@ the server category's pattern run unattended, which no real database should get 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -122,6 +126,22 @@ WAITING: list[tuple[str, str, str, str]] = [
 ]
 
 
+# The history is spread over the past weeks, so the analytics page draws lines on a first
+# look: the Nth of the history's tickets is submitted HISTORY_DAYS * N / total days ago.
+HISTORY_DAYS = 35
+
+
+@contextmanager
+def _clock_at(moment: datetime) -> Iterator[None]:
+    """Django's clock (``django.utils.timezone.now``) set to ``moment`` and running on, for
+    the history's past tickets: what they write (their rows, their audit trail, their
+    pattern's changes) is dated then, in the order it happened."""
+    real_now = timezone.now
+    offset = moment - real_now()
+    with mock.patch("django.utils.timezone.now", lambda: real_now() + offset):
+        yield
+
+
 def _is_quickstart_database() -> bool:
     """Is the connection the embedded SQLite file `make run` creates?"""
     if connection.vendor != "sqlite":
@@ -182,33 +202,67 @@ class Command(BaseCommand):
             self.stdout.write(f"  {ticket.ticket_id} on the simulated lab: {ticket.status}")
 
     def _history(self, lab: McpSession, demo: Any, user_model: Any) -> int:
+        # Each kind's tickets spread evenly over the past HISTORY_DAYS, the kinds interleaved;
+        # written in date order, so every audit stream (a ticket's, a pattern's) reads forward.
+        start = timezone.now() - timedelta(days=HISTORY_DAYS)
+        past = sorted(
+            (
+                start
+                + timedelta(days=HISTORY_DAYS * (index + 0.5 * kind / len(HISTORY)) / len(hosts)),
+                kind,
+                index,
+            )
+            for kind, (_, _, _, hosts, _, _) in enumerate(HISTORY)
+            for index in range(len(hosts))
+        )
         number = 0
-        for category, title, description, hosts, executed, feedbacks in HISTORY:
-            staged = STAGED.get(category)
-            for index, host in enumerate(hosts):
-                number += 1
-                if staged is not None:
-                    condition, interface = staged
-                    lab.call(
-                        "set_condition",
-                        {"target": host, "condition": condition, "interface": interface},
-                    )
-                ticket = self._ticket(demo, number, category, title, description, host)
-                if staged is not None:
-                    lab.call("set_condition", {"target": host, "interface": staged[1]})
-                given = feedbacks[index] if index < len(feedbacks) else None
-                if executed:
-                    worked = given is None or given["feedback_type"] != "negative"
-                    self._mark_executed(ticket, demo, worked=worked)
-                if given is not None:
-                    reviewer = user_model.objects.get(username=DEMO_REVIEWER)
-                    feedback_submit(ticket=ticket, user=reviewer, data=FeedbackInput(**given))
+        for when, kind, index in past:
+            category, title, description, hosts, executed, feedbacks = HISTORY[kind]
+            number += 1
+            with _clock_at(when):
+                self._past_ticket(
+                    lab,
+                    demo,
+                    user_model,
+                    number,
+                    (category, title, description, hosts[index]),
+                    executed=executed,
+                    given=feedbacks[index] if index < len(feedbacks) else None,
+                )
         for category, title, description, host in WAITING:
             number += 1
             # The lab shows the VM hung, so approving the request fixes something real.
             lab.call("set_condition", {"target": host, "condition": "vm_hung"})
             self._ticket(demo, number, category, title, description, host, auto=True)
         return number
+
+    def _past_ticket(
+        self,
+        lab: McpSession,
+        demo: Any,
+        user_model: Any,
+        number: int,
+        text: tuple[str, str, str, str],
+        *,
+        executed: bool,
+        given: dict[str, Any] | None,
+    ) -> None:
+        category, title, description, host = text
+        staged = STAGED.get(category)
+        if staged is not None:
+            condition, interface = staged
+            lab.call(
+                "set_condition", {"target": host, "condition": condition, "interface": interface}
+            )
+        ticket = self._ticket(demo, number, category, title, description, host)
+        if staged is not None:
+            lab.call("set_condition", {"target": host, "interface": staged[1]})
+        if executed:
+            worked = given is None or given["feedback_type"] != "negative"
+            self._mark_executed(ticket, demo, worked=worked)
+        if given is not None:
+            reviewer = user_model.objects.get(username=DEMO_REVIEWER)
+            feedback_submit(ticket=ticket, user=reviewer, data=FeedbackInput(**given))
 
     def _lab_executions(self, demo: Any, number: int) -> list[Ticket]:
         """Two tickets of the now-eligible server pattern, executed for real on the simulated

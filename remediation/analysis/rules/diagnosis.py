@@ -97,11 +97,29 @@ def normalise(text: str) -> str:
 
 
 def _quote(text: str, match: re.Match[str]) -> str:
-    start = max(text.rfind("\n", 0, match.start()) + 1, match.start() - 60)
-    end = text.find("\n", match.end())
-    end = min(end if end != -1 else len(text), match.end() + 80)
+    """The words around ``match`` on its line: about 60 characters before, 80 after, cut
+    at word boundaries (never mid-word), with "…" where the line goes on."""
+    line_start = text.rfind("\n", 0, match.start()) + 1
+    line_end = text.find("\n", match.end())
+    line_end = len(text) if line_end == -1 else line_end
+    start = max(line_start, match.start() - 60)
+    if start > line_start and not text[start - 1].isspace():
+        # Cut mid-word: begin at the next word (never after the match itself).
+        gap = re.search(r"\s", text[start : match.start()])
+        start = start + gap.end() if gap else match.start()
+    end = min(line_end, match.end() + 80)
+    if end < line_end and not text[end].isspace():
+        gaps = list(re.finditer(r"\s", text[match.end() : end]))
+        end = match.end() + gaps[-1].start() if gaps else match.end()
     quote = " ".join(text[start:end].split())
-    return quote[:QUOTE_CHARS]
+    cut_short = end < line_end
+    if len(quote) > QUOTE_CHARS - 2:
+        cut = quote.rfind(" ", 0, QUOTE_CHARS - 2)
+        quote = quote[: cut if cut > 0 else QUOTE_CHARS - 2].rstrip()
+        cut_short = True
+    before = "…" if start > line_start else ""
+    after = "…" if cut_short else ""
+    return f"{before}{quote}{after}"
 
 
 def _negated(text: str, match: re.Match[str]) -> bool:

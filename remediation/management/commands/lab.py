@@ -8,6 +8,7 @@ tools: nothing the application runs can stage, reset or read a condition.
     manage.py lab show prod-web-01          # one target's full state
     manage.py lab condition prod-web-01 vm_hung
     manage.py lab condition core-sw-01 interface_errors --interface Gi0/1
+    manage.py lab condition "core-sw-01 Gi0/1" interface_errors   # the same
     manage.py lab condition prod-web-01 none
     manage.py lab conditions                # what each kind of object can be given
     manage.py lab fault fail prod-web-01 --operation restart_vm
@@ -51,9 +52,14 @@ class Command(BaseCommand):
         show = sub.add_parser("show", help="every target, or one target's state")
         show.add_argument("target", nargs="?")
         cond = sub.add_parser("condition", help="give a target a symptom (or 'none')")
-        cond.add_argument("target")
-        cond.add_argument("condition")
-        cond.add_argument("--interface")
+        cond.add_argument(
+            "target", help="a target; for a switch's interface 'core-sw-01 Gi0/1' or --interface"
+        )
+        cond.add_argument("condition", help="see 'manage.py lab conditions'; 'none' clears")
+        cond.add_argument(
+            "--interface",
+            help="the switch interface a network condition is set on, e.g. Gi0/1",
+        )
         fault = sub.add_parser("fault", help="stage a failure")
         fault.add_argument(
             "kind",
@@ -97,10 +103,19 @@ class Command(BaseCommand):
             return lab.call("lab_inventory", {})
         if what == "condition":
             condition = None if o["condition"] in ("none", "healthy") else o["condition"]
-            return lab.call(
-                "set_condition",
-                {"target": o["target"], "condition": condition, "interface": o.get("interface")},
-            )
+            target, interface = o["target"].strip(), o.get("interface")
+            if interface is None and " " in target:
+                # "core-sw-01 Gi0/1", as faults and the docs write an interface target.
+                target, interface = target.split(None, 1)
+            try:
+                return lab.call(
+                    "set_condition",
+                    {"target": target, "condition": condition, "interface": interface},
+                )
+            except ConnectorError as exc:
+                if interface is None and "interface" in str(exc):
+                    raise CommandError(self._name_an_interface(lab, target, o)) from None
+                raise
         if what == "fault":
             return lab.call(
                 "inject_fault",
@@ -119,6 +134,21 @@ class Command(BaseCommand):
         if what == "conditions":
             return lab.call("conditions", {})
         return lab.call("reset_lab", {})
+
+    def _name_an_interface(self, lab: McpSession, target: str, o: dict[str, Any]) -> str:
+        """The lab wants an interface: say which ones the switch has, with the command."""
+        try:
+            state = lab.call("target_state", {"target": target})
+            inner = state.get("state") if isinstance(state, dict) else None
+            names = sorted((inner or {}).get("interfaces") or {})
+        except ConnectorError:
+            names = []
+        example = names[0] if names else "Gi0/1"
+        listed = f" ({target} has {', '.join(names)})" if names else ""
+        return (
+            f"{o['condition']} is set on one interface of a switch{listed}: "
+            f"manage.py lab condition {target} {o['condition']} --interface {example}"
+        )
 
     def _inventory(self, answer: dict[str, Any]) -> None:
         self.stdout.write("SIMULATED LAB (nothing here is real infrastructure)")

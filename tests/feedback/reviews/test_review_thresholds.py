@@ -5,6 +5,7 @@ from the queue, by API or page; and only an approver may start a run at all."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from remediation.approvals.models import ApprovalDecision, ApprovalRequest
 from remediation.audit.models import AuditAction, AuditEvent
@@ -149,3 +150,21 @@ def test_an_operator_who_cannot_approve_cannot_start_a_run(lab, client, client_f
     assert b'id="run"' in client.get(f"/reviews/{ticket.ticket_id}/").content
     [row] = client_for(rita).get(API).json()["results"]
     assert row["can_run"] is True
+
+
+def test_the_queue_offers_a_person_a_proposal_outside_the_policys_time_window(
+    lab, client_for, user, reviewer
+):
+    """The time window is for the machine: the decision sends the ticket to a person outside
+    it, and the queue lets an approver run it then (the claim's side: the execution tests)."""
+    hour = timezone.now().hour
+    policy(allowed_hours_start=(hour + 2) % 24, allowed_hours_end=(hour + 3) % 24)
+    ticket = rejected(user, reliability_score=90.0)
+    assert "outside the allowed time window" in ticket.status_reason
+
+    [row] = client_for(reviewer).get(API).json()["results"]
+    assert row["can_run"] is True, row
+    r = client_for(reviewer).post(f"{API}/{ticket.ticket_id}/run")
+    assert r.status_code == 200, r.content
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.REMEDIATING

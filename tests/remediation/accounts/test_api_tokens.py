@@ -27,7 +27,7 @@ from remediation.accounts.models import ApiToken
 from remediation.accounts.services import api_token_create, api_token_revoke
 from remediation.audit.models import AuditAction, AuditEvent
 from tests.support.dbutil import ROOT
-from tests.support.factories import UserFactory
+from tests.support.factories import TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -201,6 +201,44 @@ def test_the_command_refuses_an_inactive_user():
     UserFactory(username="gone", is_active=False)
     with pytest.raises(CommandError, match="inactive"):
         _create_token("gone", "--name", "x")
+
+
+def test_the_command_creates_a_service_account_that_may_only_submit_and_read_its_own():
+    other = UserFactory(username="someone")
+    api_token_create(user=other, name="x")
+    TicketFactory(ticket_id="INC-NOT-YOURS", submitted_by=other)
+
+    key, note = _create_token("alertmanager", "--name", "alertmanager", "--create-user")
+
+    user = apps.get_model("auth", "User").objects.get(username="alertmanager")
+    assert "service account" in note
+    assert not user.has_usable_password()
+    assert not user.is_staff and not user.is_superuser and not user.groups.exists()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    listed = client.get(URL)
+    assert listed.status_code == 200
+    assert "INC-NOT-YOURS" not in listed.content.decode()  # not someone else's tickets
+    assert client.get(f"{URL}/INC-NOT-YOURS").status_code == 404
+    created = AuditEvent.objects.filter(message__contains="Service account 'alertmanager'")
+    assert created.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["alice", "--name", "x", "--create-user"], "exists already"),
+        (["bad name!", "--name", "x", "--create-user"], "username"),
+        (["nobody", "--name", "x"], "--create-user"),
+        (["svc", "--name", "x", "--days", "-1", "--create-user"], "days"),
+    ],
+)
+def test_the_command_refuses_a_taken_or_bad_service_account_name(args, reason):
+    UserFactory(username="alice")
+    with pytest.raises(CommandError, match=reason):
+        _create_token(*args)
+    assert not ApiToken.objects.exists()
+    assert apps.get_model("auth", "User").objects.count() == 1
 
 
 def test_quickstart_admin_prints_a_working_token_and_keeps_it_across_runs(settings, tmp_path):

@@ -8,6 +8,8 @@ runbooks.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from remediation.analysis.base import TicketText
 from remediation.analysis.local import LocalAnalyzer, fixes
@@ -190,6 +192,41 @@ def test_evidence_is_quoted_from_the_ticket():
     d = diagnose(text, category="kubernetes")
     assert d.cause == "oom_killed"
     assert all(q in " ".join(text.split()) or q in text for q in d.evidence)
+
+
+def test_quoted_evidence_starts_and_ends_on_whole_words():
+    """A quote is cut at word boundaries, with "…" where the line goes on (it once began
+    mid-word: "ntainer web in pod…")."""
+    text = (
+        "Incident opened by the monitoring pipeline for the production cluster; "
+        "container web in pod default/web-7d9f was OOMKilled (exit code 137) after the "
+        "memory limit of 512Mi was reached during the nightly batch import of customer data"
+    )
+    d = diagnose(text, category="kubernetes")
+    assert d.evidence
+    words = set(text.replace("(", " ").replace(")", " ").split())
+    for quote in d.evidence:
+        body = quote.strip("…")
+        assert body.split()[0] in words and body.split()[-1] in words, quote
+        assert quote.startswith("…") and quote.endswith("…"), quote
+        assert "OOMKilled" in quote
+
+
+@given(
+    st.text(alphabet="abcdefghij \n", min_size=0, max_size=300),
+    st.text(alphabet="abcdefghij \n", min_size=0, max_size=300),
+)
+def test_every_quote_is_whole_words_of_the_text(left, right):
+    text = f"{left}OOMKilled{right}"
+    for quote in diagnose(text, category="kubernetes").evidence:
+        body = quote.removeprefix("…").removesuffix("…")
+        assert len(quote) <= 160
+        assert body in " ".join(text.split())
+        # Whole words: what precedes and follows the body in the text is a space or nothing.
+        flat = " ".join(text.split())
+        at = flat.index(body)
+        assert at == 0 or flat[at - 1] == " "
+        assert at + len(body) == len(flat) or flat[at + len(body)] == " "
 
 
 def test_confidence_comes_from_how_well_the_cause_is_established():

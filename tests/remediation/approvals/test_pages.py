@@ -340,6 +340,11 @@ def test_a_critical_action_needs_the_confirmation_to_be_approved(client, lab, us
     client.force_login(carol)
     page = client.get(detail(critical)).content.decode()
     assert 'name="confirm_critical"' in page and "expand_volume on vol-data-01" in page
+    # Its size is on the first screen, in the list and in the confirmation itself.
+    first = page[page.index('id="first-screen"') : page.index('id="details"')]
+    size = f"size_gb={EXPAND_VOLUME['params']['size_gb']}"
+    assert f'vol-data-01</strong> <span class="size">({size})' in first
+    assert f"expand_volume on vol-data-01 ({size})" in first
 
     r = decide(client, critical, "approve")
     assert "tick the confirmation" in r.content.decode()

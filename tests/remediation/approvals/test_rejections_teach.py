@@ -9,8 +9,14 @@ from django.db import transaction
 
 from patterns.models import Pattern
 from remediation.analysis.services import ticket_analyze
-from remediation.approvals.models import RejectedOperation
+from remediation.approvals.models import (
+    ApprovalDecision,
+    ApprovalRequest,
+    RejectedOperation,
+    ShadowAgreement,
+)
 from remediation.approvals.selectors import rejected_operations_for_pattern
+from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.outcomes import fix_held
 from remediation.tickets.services import TicketInput, ticket_create
@@ -158,3 +164,68 @@ def test_a_fix_that_was_not_confirmed_to_hold_does_not_outweigh_a_rejection(
     reject(client_for(approver("carol")), second)
     assert rejected_operations_for_pattern(second.pattern)["restart_vm"].withdrawn
     assert submit(user, 3).suggested_actions == []
+
+
+def test_a_not_now_rejection_does_not_count_against_the_pattern(
+    lab, user, restart_runbook, client_for
+):
+    """ "Not now" (a freeze, a busy hour) ends the request and hands the ticket to a person,
+    but the fix is not refused: the next ticket of the pattern proposes it again."""
+    carol = approver("carol")
+    first = submit(user, 1)
+    assert first.status == TicketStatus.AWAITING_APPROVAL, first.status_reason
+
+    r = client_for(carol).post(
+        f"/api/v1/tickets/{first.ticket_id}/approve-remediation",
+        {"approve": False, "not_now": True, "comment": "Change freeze until Monday"},
+        format="json",
+    )
+
+    assert r.status_code == 200, r.content
+    first.refresh_from_db()
+    assert first.status == TicketStatus.MANUAL_REVIEW
+    assert "not now" in first.status_reason
+    pattern = Pattern.objects.get(pk=first.pattern_id)
+    assert pattern.rejection_count == 0
+    assert not RejectedOperation.objects.filter(pattern=pattern).exists()
+    assert not ShadowAgreement.objects.filter(ticket=first).exists()
+    event = AuditEvent.objects.get(action=AuditAction.APPROVAL_REJECTED, ticket=first)
+    assert event.details["not_now"] is True and event.details["refused"] == []
+    second = submit(user, 2)
+    assert [a["operation"] for a in second.suggested_actions] == ["restart_vm"]
+
+
+def test_the_page_puts_a_request_off_without_counting_it(lab, user, restart_runbook, client):
+    carol = approver("carol")
+    ticket = submit(user, 1)
+    client.force_login(carol)
+    url = f"/approvals/requests/{ticket.ticket_id}/"
+    assert b'value="not_now"' in client.get(url).content
+
+    empty = client.post(url, {"decision": "not_now", "comment": "", "actions_digest": "0" * 64})
+    assert "comment is required" in empty.content.decode()
+    digest = ApprovalRequest.objects.get(ticket=ticket).actions_digest
+    client.post(url, {"decision": "not_now", "comment": "Freeze", "actions_digest": digest})
+
+    decision = ApprovalDecision.objects.get(request__ticket=ticket)
+    assert decision.not_now is True and decision.approve is False
+    assert Pattern.objects.get(pk=ticket.pattern_id).rejection_count == 0
+    assert "put off (not now)" in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, [True]])
+def test_not_now_must_be_a_boolean_and_only_with_a_rejection(
+    lab, user, restart_runbook, client_for, value
+):
+    carol = approver("carol")
+    ticket = submit(user, 1)
+    url = f"/api/v1/tickets/{ticket.ticket_id}/approve-remediation"
+    bad = client_for(carol).post(
+        url, {"approve": False, "not_now": value, "comment": "x"}, format="json"
+    )
+    assert bad.status_code == 400 and "not_now" in bad.json()["error"]["fields"]
+    both = client_for(carol).post(url, {"approve": True, "not_now": True}, format="json")
+    assert both.status_code == 400 and "not_now" in both.json()["error"]["fields"]
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.AWAITING_APPROVAL
+    assert not ApprovalDecision.objects.exists()

@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.connectors.models import PlatformConnector
@@ -22,6 +23,38 @@ from tests.support.factories import UserFactory
 from tests.support.queue import drain
 
 pytestmark = pytest.mark.django_db
+
+
+def _closed_window(policy) -> None:
+    hour = timezone.now().hour
+    policy.allowed_hours_start, policy.allowed_hours_end = (hour + 2) % 24, (hour + 3) % 24
+    policy.save()
+
+
+def test_a_person_approved_run_is_not_held_to_the_policys_time_window(lab_path, policy):
+    """The window is for the machine: what a person approved runs outside it."""
+    _closed_window(policy)
+    stage(lab_path, condition=("prod-web-01", "vm_hung"))
+    ticket = approved_ticket([action("restart_vm", vm="prod-web-01")], via="approval")
+
+    drain()
+
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.RESOLVED, ticket.status_reason
+    assert [w["tool"] for w in lab_writes(lab_path)] == ["restart_vm"]
+
+
+def test_an_automatic_run_is_refused_outside_the_policys_time_window(lab_path, policy):
+    _closed_window(policy)
+    stage(lab_path, condition=("prod-web-01", "vm_hung"))
+    ticket = approved_ticket([action("restart_vm", vm="prod-web-01")], via="auto")
+
+    drain()
+
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.MANUAL_REVIEW
+    assert "outside the allowed time window" in ticket.status_reason
+    assert lab_writes(lab_path) == []
 
 
 def test_an_approved_ticket_executes_on_the_lab_and_is_resolved(lab_path, policy):
