@@ -164,3 +164,23 @@ def test_after_the_hold_time_the_alert_firing_again_is_a_new_incident(
     fire_again(api)
     ticket.refresh_from_db()
     assert (ticket.status, ticket.fix_held_by) == (TicketStatus.RESOLVED, "alert_resolved")
+
+
+def test_a_volume_claim_alert_names_the_claim_not_the_kubelet(seeded, api):
+    """KubePersistentVolumeFillingUp carries the kubelet's ``instance``; the claim is the
+    object the fix acts on, so the seeded mapping names it."""
+    labels = {
+        "alertname": "KubePersistentVolumeFillingUp",
+        "instance": "k8s-node-03:10250",
+        "job": "kubelet",
+        "namespace": "default",
+        "persistentvolumeclaim": "vol-data-02",
+        "severity": "critical",
+    }
+    r = api.post(URL, batch(alert(labels=labels)), format="json")
+    ticket = Ticket.objects.get(ticket_id=r.json()["results"][0]["ticket_id"])
+    assert (ticket.affected_system, ticket.category, ticket.severity) == (
+        "vol-data-02",
+        "storage",
+        "critical",
+    )
