@@ -51,7 +51,7 @@ from remediation.accounts.models import ApiToken
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.connectors.models import PlatformConnector
-from remediation.execution.models import Execution, ExecutionState
+from remediation.execution.models import Execution, ExecutionState, ExecutionStep
 from remediation.tickets.models import FixEvidence, Ticket, TicketOutcome, TicketStatus
 from tests.e2e.test_alertmanager import ALERTMANAGER, AMTOOL, http, start_alertmanager
 from tests.e2e.test_prometheus_mcp import MCP_SERVER, installed_server, prometheus_config
@@ -410,6 +410,8 @@ def timeline(env: Loop, name: str, record: AlertRecord, ticket: Ticket, *, appro
     fired, gone = env.watch.first(match)
     record.refresh_from_db()
     execution = Execution.objects.filter(ticket=ticket, state=ExecutionState.SUCCEEDED).first()
+    write = ExecutionStep.objects.filter(execution=execution).order_by("started_at").first()
+    approval = AuditEvent.objects.filter(ticket=ticket, action=AuditAction.APPROVAL_GRANTED).first()
 
     def at(value: datetime | float | None) -> float | None:
         if value is None or fired is None:
@@ -425,7 +427,10 @@ def timeline(env: Loop, name: str, record: AlertRecord, ticket: Ticket, *, appro
         "fired_at": fired,
         "seconds_from_firing": {
             "ticket_created": at(ticket.created_at),
-            "fix_executed": at(execution.finished_at if execution else None),
+            "analyzed": at(ticket.analyzed_at),
+            "approved": at(approval.created_at if approval else None),
+            "fix_executed": at(write.finished_at if write else None),
+            "execution_finished": at(execution.finished_at if execution else None),
             "alert_resolved_prometheus": at(gone),
             "alert_resolved_ends_at": at(record.ends_at),
             "resolution_received": at(record.resolved_at),
