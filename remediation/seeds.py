@@ -422,6 +422,16 @@ ALERT_MAPPINGS: list[dict[str, Any]] = [
         "default_category": "kubernetes",
     },
     {
+        # The kubelet's volume stats (KubePersistentVolumeFillingUp): the claim is the
+        # object, not the node whose kubelet reported it (its ``instance``).
+        "name": "Kubernetes volume claim (namespace + persistentvolumeclaim)",
+        "priority": 15,
+        "required_labels": ["namespace", "persistentvolumeclaim"],
+        "system_template": "{persistentvolumeclaim}",
+        "strip_port": False,
+        "default_category": "storage",
+    },
+    {
         "name": "Kubernetes node (node)",
         "priority": 20,
         "required_labels": ["node"],

@@ -22,6 +22,7 @@ from config.errors import ApplicationError
 from remediation.alerts.models import AlertRecord, AlertStatus
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
+from remediation.tickets import outcomes
 from remediation.tickets.models import Ticket, TicketStatus
 from remediation.tickets.services import TicketInput, ticket_create
 
@@ -123,6 +124,7 @@ def _fire(alert: FiringAlert, *, receiver: str, acting_user: User) -> AlertResul
     ticket = intake.ticket
     record.ticket = ticket
     record.save(update_fields=["ticket", "deliveries", "last_received_at"])
+    _refute_earlier_fixes(alert, record, acting_user=acting_user)
     if not intake.joined:
         return AlertResult(Outcome.CREATED, ticket.ticket_id)
     if ticket.alert_resolved_at is not None:
@@ -138,6 +140,34 @@ def _fire(alert: FiringAlert, *, receiver: str, acting_user: User) -> AlertResul
             details={"alert": alert.key, "fingerprint": alert.fingerprint},
         )
     return AlertResult(Outcome.JOINED, ticket.ticket_id)
+
+
+def _refute_earlier_fixes(alert: FiringAlert, record: AlertRecord, *, acting_user: User) -> None:
+    """The same alert (fingerprint) from the same sender fires again: a measured fix of an
+    earlier firing that is still within its hold time did not hold, whatever confirmed it
+    meanwhile. Storm control usually notices first (the same incident reported again); this
+    reads the alert itself, so a changed annotation or storm control switched off cannot
+    hide it. Runs after ``ticket_create`` (storm row, then tickets: the lock order of every
+    intake)."""
+    now = timezone.now()
+    earlier = (
+        AlertRecord.objects.filter(
+            fingerprint=alert.fingerprint, submitted_by=acting_user, starts_at__lt=alert.starts_at
+        )
+        .exclude(ticket=record.ticket)
+        .exclude(ticket__isnull=True)
+        .values_list("ticket_id", flat=True)
+        .distinct()
+    )
+    for ticket_pk in sorted(set(earlier)):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
+        if not outcomes.on_hold(ticket, now):
+            continue
+        age = int((now - ticket.resolved_at).total_seconds()) if ticket.resolved_at else 0
+        name = alert.labels.get("alertname", "")
+        outcomes.fix_did_not_hold(
+            ticket, why=f"its alert {name} fired again ({alert.key}) {age} s after the fix"
+        )
 
 
 def alert_resolve(
@@ -186,7 +216,11 @@ def alert_resolve(
         else:
             ticket.alert_resolved_at = now
             ticket.save(update_fields=["alert_resolved_at", "updated_at"])
-            message = f"Alert {name} resolved by itself"
+            message = (
+                f"Alert {name} resolved after the remediation"
+                if outcomes.measured_success(ticket)
+                else f"Alert {name} resolved by itself"
+            )
             if ticket.status == TicketStatus.AWAITING_APPROVAL:
                 message += (
                     " while the ticket awaits approval: check the remediation is still needed"
@@ -198,4 +232,7 @@ def alert_resolve(
             acting_user=acting_user,
             details=details,
         )
+        if not firing:
+            # The environment's measure of a fix: its alert went away after the remediation.
+            outcomes.fix_confirm_by_alerts(ticket)
         return AlertResult(Outcome.RESOLVED, ticket.ticket_id)

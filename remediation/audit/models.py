@@ -22,6 +22,7 @@ class AuditAction(models.TextChoices):
     OUTCOME_CHANGED = "ticket.outcome_changed", "Outcome changed"
     FIX_HELD = "ticket.fix_held", "Fix held through the hold time"
     FIX_DID_NOT_HOLD = "ticket.fix_did_not_hold", "Fix did not hold (came back)"
+    FIX_CONFIRMED_BY_ALERT = "ticket.fix_confirmed_by_alert", "Fix confirmed: its alert resolved"
     PATTERN_ELIGIBILITY_CHANGED = "pattern.eligibility_changed", "Pattern eligibility changed"
     RUNBOOK_LEARNED = "runbook.learned", "Runbook learned from feedback"
     RUNBOOK_ACTIVATED = "runbook.activated", "Learned runbook activated"

@@ -324,16 +324,20 @@ def _finish(ticket_pk: int, execution: Execution, actions: list[Any], result: Ru
             )
         if state != ExecutionState.SUCCEEDED:
             _notify_admins(ticket, execution, state, reason)
-        elif outcomes.hold().total_seconds() > 0:
-            # Confirmed later, in the same transaction as the success it would confirm.
-            schedule(
-                CONFIRM_TASK,
-                ticket_pk,
-                name=f"hold {execution.key}"[:100],
-                schedule_type=Schedule.ONCE,
-                next_run=timezone.now() + outcomes.hold(),
-                repeats=1,
-            )
+        else:
+            # Its alerts may have resolved while the post-checks ran: the environment's
+            # confirmation counts from the moment the fix is measured.
+            outcomes.fix_confirm_by_alerts(ticket)
+            if outcomes.hold().total_seconds() > 0:
+                # Confirmed later, in the same transaction as the success it would confirm.
+                schedule(
+                    CONFIRM_TASK,
+                    ticket_pk,
+                    name=f"hold {execution.key}"[:100],
+                    schedule_type=Schedule.ONCE,
+                    next_run=timezone.now() + outcomes.hold(),
+                    repeats=1,
+                )
     return str(state)
 
 

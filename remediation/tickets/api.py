@@ -121,6 +121,7 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
             "updated_at",
             "resolved_at",
             "fix_held_at",
+            "fix_held_by",
             "repeat_count",
             "last_repeat_at",
             "alert_resolved_at",

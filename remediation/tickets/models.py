@@ -28,6 +28,13 @@ class TicketOutcome(models.TextChoices):
     FAILURE = "failure", "Failure"
 
 
+class FixEvidence(models.TextChoices):
+    """What confirmed that a measured fix held."""
+
+    ALERT_RESOLVED = "alert_resolved", "Its alert resolved after the remediation"
+    RECHECK = "recheck", "Nothing came back within the hold time"
+
+
 class Severity(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
@@ -150,6 +157,9 @@ class Ticket(models.Model):
     # When a fix measured by an execution was confirmed to hold (nothing came back within
     # OUTCOME_HOLD_SECONDS); empty until then, and for fixes a person confirmed.
     fix_held_at = models.DateTimeField(null=True, blank=True)
+    # What confirmed it: the environment (its alert resolved after the remediation started)
+    # or the delayed re-check at the end of the hold time.
+    fix_held_by = models.CharField(max_length=20, choices=FixEvidence.choices, blank=True)
     needs_review = models.BooleanField(
         default=False,
         help_text="Trusted feedback disagreed with the measured or confirmed outcome.",

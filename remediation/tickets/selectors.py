@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from patterns.models import Pattern
 from remediation.audit.models import AuditEvent
-from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.models import FixEvidence, Ticket, TicketStatus
 
 
 def ticket_get(pk: int) -> Ticket:
@@ -36,6 +36,11 @@ def alert_note(ticket: Ticket) -> str | None:
         return (
             f"The alert behind this ticket resolved by itself at {at}, before anyone approved: "
             "check whether the remediation is still needed."
+        )
+    if ticket.fix_held_by == FixEvidence.ALERT_RESOLVED:
+        return (
+            f"The alert behind this ticket resolved at {at}, after the remediation: the "
+            "environment confirmed the fix."
         )
     return f"The alert behind this ticket resolved by itself at {at}."
 

@@ -66,9 +66,11 @@ def http(url: str, body: object | None = None) -> tuple[int, bytes]:
         return 0, b""
 
 
-def start_alertmanager(tmp_path: Path, *, port: int, app_port: int, token: str):
+def start_alertmanager(
+    tmp_path: Path, *, port: int, app_port: int, token: str, template: str = CONFIG
+):
     config = tmp_path / "alertmanager.yml"
-    config.write_text(CONFIG.format(port=app_port, token=token))
+    config.write_text(template.format(port=app_port, token=token))
     check = subprocess.run(
         [AMTOOL, "check-config", str(config)], capture_output=True, text=True, check=False
     )

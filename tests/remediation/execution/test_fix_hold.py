@@ -12,11 +12,12 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from patterns.models import Pattern
+from remediation.alerts.models import AlertRecord, AlertStatus
 from remediation.audit.models import AuditAction, AuditEvent
 from remediation.execution.models import ExecutionState
 from remediation.execution.services import CONFIRM_TASK, execution_run
 from remediation.tasks import confirm_fix
-from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
+from remediation.tickets.models import FixEvidence, Ticket, TicketOutcome, TicketStatus
 from tests.support.alerts import START, URL, alert, batch
 from tests.support.execution import action, approved_ticket, stage
 from tests.support.factories import move
@@ -130,3 +131,32 @@ def test_no_hold_means_the_post_checks_alone_decide(lab_path, policy, settings):
     ticket = approved_ticket([action("restart_vm", vm="prod-web-06")])
     assert execution_run(ticket.pk) == ExecutionState.SUCCEEDED
     assert not Schedule.objects.filter(func=CONFIRM_TASK).exists()
+
+
+def test_an_alert_that_resolved_while_the_post_checks_ran_confirms_the_fix_at_once(
+    lab_path, policy, settings
+):
+    settings.OUTCOME_HOLD_SECONDS = 3600
+    stage(lab_path, condition=("prod-web-07", "vm_hung"))
+    ticket = approved_ticket([action("restart_vm", vm="prod-web-07")])
+    now = timezone.now()
+    AlertRecord.objects.create(
+        key="am-0123456789abcdef-x",
+        fingerprint="0123456789abcdef",
+        starts_at=now - timedelta(minutes=10),
+        labels={"alertname": "InstanceDown", "instance": "prod-web-07:9100"},
+        ticket=ticket,
+        submitted_by=ticket.submitted_by,
+        status=AlertStatus.RESOLVED,
+        ends_at=now,
+        resolved_at=now,
+    )
+    assert execution_run(ticket.pk) == ExecutionState.SUCCEEDED
+    ticket.refresh_from_db()
+    assert ticket.fix_held_by == FixEvidence.ALERT_RESOLVED and ticket.fix_held_at is not None
+    assert AuditEvent.objects.filter(
+        ticket=ticket, action=AuditAction.FIX_CONFIRMED_BY_ALERT
+    ).exists()
+    # The hold's re-check still runs at its time; the environment already confirmed it.
+    assert Schedule.objects.filter(func=CONFIRM_TASK).count() == 1
+    assert confirm_fix(ticket.pk) == "nothing to confirm"
