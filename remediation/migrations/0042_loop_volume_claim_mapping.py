@@ -46,6 +46,6 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("remediation", "0039_loop_fix_evidence")]
+    dependencies = [("remediation", "0041_loop_fix_evidence")]
 
     operations = [migrations.RunPython(seed, unseed)]

@@ -11,7 +11,7 @@ def earlier_confirmations(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("remediation", "0038_evidence_connector_profiles"),
+        ("remediation", "0040_edges_not_now"),
     ]
 
     operations = [
