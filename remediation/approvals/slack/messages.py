@@ -59,6 +59,7 @@ EXECUTION_WORDS = {
     ExecutionState.UNKNOWN: "has an unknown outcome (a person reconciles)",
     ExecutionState.REFUSED: "was refused at the claim (nothing ran)",
 }
+DECISION_EVENTS = frozenset({"approval", "expired"})
 # The thread's line for a ticket's move (``_move_ticket``'s statuses).
 STATUS_WORDS: dict[str, str] = {
     TicketStatus.REMEDIATING.value: "Remediating",
@@ -260,7 +261,9 @@ def message_refresh(message: SlackMessage) -> str:
     result = _update_in_place(client, message)
     posted = 0
     owed = SlackUpdate.objects.filter(ticket_id=message.ticket_id, sent_at=None).order_by("id")
-    for update in owed:
+    # The decision first: the last approval owes its line after the execution's start it
+    # caused (both in one transaction), but it came first.
+    for update in sorted(owed, key=lambda u: (u.event not in DECISION_EVENTS, u.pk)):
         claimed = SlackUpdate.objects.filter(pk=update.pk, sent_at=None).update(
             sent_at=timezone.now()
         )
@@ -291,6 +294,14 @@ def slack_update_deliver(update_pk: int) -> str:
         return "skipped: sent already"
     message = SlackMessage.objects.filter(ticket_id=update.ticket_id).first()
     if message is None:
-        # The approval message is not out yet: its post delivers what is owed by then.
-        return "waiting for the approval message"
+        pending = ApprovalRequest.objects.filter(
+            ticket_id=update.ticket_id, status=ApprovalStatus.PENDING
+        ).exists()
+        if pending:
+            # The approval message is not out yet: its post delivers what is owed by then.
+            return "waiting for the approval message"
+        # Decided before its message went out: none will (the approvers' task posts only
+        # what still waits), so there is nothing to update.
+        SlackUpdate.objects.filter(pk=update.pk, sent_at=None).update(sent_at=timezone.now())
+        return "skipped: the request has no message in Slack"
     return message_refresh(message)
