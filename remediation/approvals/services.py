@@ -168,8 +168,9 @@ def _unless_expired(
         if request.expires_at > now:
             result = decide(ticket, request, now)
             # The approval message in Slack shows the decision (sent after commit).
-            slack_update_later(ticket, key=f"approval:{request.pk}:{request.decisions.count()}",
-                               event="approval")
+            slack_update_later(
+                ticket, key=f"approval:{request.pk}:{request.decisions.count()}", event="approval"
+            )
             return result
         _expire(ticket, request, now=now)
     raise Conflict(

@@ -92,7 +92,9 @@ def _move_ticket(
     )
     # The approval message in Slack, if the ticket has one, shows it (sent after commit).
     slack_update_later(
-        ticket, key=f"status:{ticket.pk}:{ticket.updated_at.isoformat()}", event=status,
+        ticket,
+        key=f"status:{ticket.pk}:{ticket.updated_at.isoformat()}",
+        event=status,
         detail=reason,
     )
 

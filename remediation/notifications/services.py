@@ -104,17 +104,16 @@ def slack_update_later(ticket: Ticket, *, key: str, event: str, detail: str = ""
     not configured. Returns False when nothing was owed anew."""
     if not (settings.SLACK_BOT_TOKEN and settings.SLACK_APPROVAL_CHANNEL):
         return False
-    if event not in SLACK_EVENTS_BEFORE_POSTING and not SlackMessage.objects.filter(
-        ticket=ticket
-    ).exists():
+    if (
+        event not in SLACK_EVENTS_BEFORE_POSTING
+        and not SlackMessage.objects.filter(ticket=ticket).exists()
+    ):
         return False
     update, created = SlackUpdate.objects.get_or_create(
         key=key[:200], defaults={"ticket": ticket, "event": event, "detail": detail[:2000]}
     )
     if created:
-        async_task(
-            SLACK_UPDATE_TASK, update.pk, task_name=f"update slack {ticket.ticket_id}"[:100]
-        )
+        async_task(SLACK_UPDATE_TASK, update.pk, task_name=f"update slack {ticket.ticket_id}"[:100])
     return created
 
 

@@ -113,9 +113,7 @@ def link_read(token: str, user: User) -> LinkOffer:
         (user.email or "").strip().lower(),
     }:
         raise _refuse(
-            Forbidden(
-                "This link was made for another user of this system.", code="another_user"
-            ),
+            Forbidden("This link was made for another user of this system.", code="another_user"),
             user,
             who,
         )
@@ -133,8 +131,7 @@ def link_read(token: str, user: User) -> LinkOffer:
     if other:
         raise _refuse(
             Conflict(
-                "This Slack user is linked to another account; an administrator unlinks it "
-                "first.",
+                "This Slack user is linked to another account; an administrator unlinks it first.",
                 code="linked_to_another_user",
             ),
             user,

@@ -153,9 +153,7 @@ def message_blocks(view: MessageView, *, block_id: str) -> tuple[str, list[dict[
         f"Risk: {escape(view.risk)} · Reliability: {escape(view.reliability)}",
     ]
     if view.state == "pending":
-        lines.append(
-            f"{view.required} approval(s) needed, until {escape(view.expires_at)} UTC"
-        )
+        lines.append(f"{view.required} approval(s) needed, until {escape(view.expires_at)} UTC")
     lines.extend(escape(d) for d in view.decisions)
     if view.state in ("rejected", "expired") and view.decided_reason:
         lines.append(escape(view.decided_reason))

@@ -40,7 +40,5 @@ def slack_link(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "slack/link.html", {"linked": link})
         offer = links.link_read(token, user)  # type: ignore[arg-type]
     except ApplicationError as exc:
-        return render(
-            request, "slack/link.html", {"error": exc.message}, status=exc.status_code
-        )
+        return render(request, "slack/link.html", {"error": exc.message}, status=exc.status_code)
     return render(request, "slack/link.html", {"offer": offer})

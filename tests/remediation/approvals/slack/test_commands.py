@@ -111,7 +111,9 @@ def test_help_and_unknown_words(slack_api, oncall, client):
 
 def test_the_answers_escape_what_they_repeat(slack_api, oncall, client):
     text = said(run(client, "pause <!channel> & <https://evil.example|x>"))
-    assert "<!channel>" not in text and "&lt;!channel&gt; &amp; &lt;https://evil.example|x&gt;" in text
+    assert (
+        "<!channel>" not in text and "&lt;!channel&gt; &amp; &lt;https://evil.example|x&gt;" in text
+    )
 
 
 def test_forged_stale_and_unsigned_commands_are_refused(slack_api, oncall, client):

@@ -78,10 +78,11 @@ def test_an_altered_or_foreign_token_is_refused(slack_api, client, erin):
     path = link_from_slack(client)
     client.force_login(erin)
     token = path.rsplit("/", 1)[1]
-    forged = signing.dumps(
-        {"team": TEAM, "user": "U0EVIL001", "nonce": "n" * 20}, salt="another-salt"
+    forged = signing.dumps(  # the right salt, another key: not ours
+        {"team": TEAM, "user": "U0EVIL001", "nonce": "n" * 20}, salt=SALT, key="not-our-key"
     )
-    for bad in (token[:-2] + "xx", forged, "garbage", "a" * 300):
+    other_salt = signing.dumps({"team": TEAM, "user": "U0EVIL001", "nonce": "n" * 20})
+    for bad in (token[:-2] + "xx", forged, other_salt, "garbage", "a" * 300):
         r = client.post(f"/integrations/slack/link/{bad}")
         assert r.status_code == 400, bad
     assert not SlackUserLink.objects.exists()
@@ -134,7 +135,10 @@ def test_once_linked_its_clicks_act_as_the_owner(slack_api, client, erin, lab, u
     drain_queue()
     [post] = slack_api.of("chat.postMessage")
     token = next(
-        e["value"] for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]
+        e["value"]
+        for b in post["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
         if e["action_id"] == "reject"
     )
     payload = {

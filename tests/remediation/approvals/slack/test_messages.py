@@ -60,7 +60,7 @@ def waiting(lab, user, drain_queue, slack_api):
     """A ticket waiting for approval whose message is out in Slack."""
     ticket = awaiting_ticket(user, title="Web service down on prod-web-01")
     drain_queue()
-    post, message = posted_message(slack_api)
+    post, _ = posted_message(slack_api)
     assert buttons(post) == {"approve", "reject", "open"}
     return ticket
 
@@ -135,7 +135,10 @@ def test_an_admin_approval_updates_the_message(waiting, client, drain_queue, sla
 def test_a_click_in_slack_takes_the_buttons_away(waiting, carol, client, drain_queue, slack_api):
     post, message = posted_message(slack_api)
     token = next(
-        e["value"] for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]
+        e["value"]
+        for b in post["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
         if e["action_id"] == "reject"
     )
     payload = {
@@ -179,9 +182,10 @@ def test_a_partial_approval_keeps_the_buttons(lab, user, drain_queue, slack_api,
     update = last_update(slack_api, message)
     assert buttons(update) == {"approve", "reject", "open"}  # one more approver needed
     assert "Approved by carol (API)" in section(update)
-    assert thread(slack_api, message.ts) == [
-        thread(slack_api, message.ts)[0]
-    ] and "(1 of 2)" in thread(slack_api, message.ts)[0]
+    assert (
+        thread(slack_api, message.ts) == [thread(slack_api, message.ts)[0]]
+        and "(1 of 2)" in thread(slack_api, message.ts)[0]
+    )
 
 
 def test_a_decision_before_the_message_is_out_posts_nothing_and_owes_nothing(
@@ -215,7 +219,9 @@ def test_a_decision_while_the_message_is_on_its_way_waits_for_it(
     assert SlackUpdate.objects.filter(sent_at=None).count() == 1
 
 
-def test_an_update_delivered_twice_posts_its_line_once(waiting, carol, client_for, drain_queue, slack_api):
+def test_an_update_delivered_twice_posts_its_line_once(
+    waiting, carol, client_for, drain_queue, slack_api
+):
     client_for(carol).post(
         f"/api/v1/tickets/{waiting.ticket_id}/approve-remediation",
         {"approve": False, "comment": "no"},
@@ -229,7 +235,10 @@ def test_an_update_delivered_twice_posts_its_line_once(waiting, carol, client_fo
     assert thread(slack_api, message.ts) == lines
     # The same event recorded again owes nothing new.
     with pytest.MonkeyPatch.context():
-        assert slack_update_later(waiting, key=SlackUpdate.objects.first().key, event="approval") is False
+        assert (
+            slack_update_later(waiting, key=SlackUpdate.objects.first().key, event="approval")
+            is False
+        )
 
 
 def test_a_message_slack_will_not_update_ends_the_task_quietly(
