@@ -95,14 +95,20 @@ def admins_notify(notice_pk: int) -> str:
 
 def slack_update_later(ticket: Ticket, *, key: str, event: str, detail: str = "") -> bool:
     """Owe the ticket's approval message in Slack one update: the message shows the
-    ticket's state again and its thread gets the line of ``event`` (``decided``,
-    ``expired``, ``execution``, ``outcome``, ``held``...), once per ``key`` (the event itself).
+    ticket's state again and its thread gets the line of ``event`` (``approval``: a
+    decision; ``expired``; a ticket status execution moved it to; ``held``,
+    ``did_not_hold``), once per ``key`` (the event itself).
 
     Call it inside the transaction that records the event: the row and its task commit
-    with it, and the worker sends it after commit (never the request). A ticket with no
-    approval message and no approval request owes nothing, nor does anything while Slack is
-    not configured. Returns False when nothing was owed anew."""
-    if not (settings.SLACK_BOT_TOKEN and settings.SLACK_APPROVAL_CHANNEL):
+    with it, and the worker sends it after commit (never the request). Nothing is owed
+    while Slack is not configured, nor for an event after the decision on a ticket that
+    has no approval message. Returns False when nothing was owed anew."""
+    configured = (
+        settings.SLACK_SIGNING_SECRET
+        and settings.SLACK_BOT_TOKEN
+        and settings.SLACK_APPROVAL_CHANNEL
+    )
+    if not configured:
         return False
     if (
         event not in SLACK_EVENTS_BEFORE_POSTING
@@ -119,4 +125,4 @@ def slack_update_later(ticket: Ticket, *, key: str, event: str, detail: str = ""
 
 # The approval's own events are owed even before the message is posted (the post may still
 # be on its way): they wait for it. Later events concern tickets that have a message.
-SLACK_EVENTS_BEFORE_POSTING = frozenset({"approved", "rejected", "expired", "approval"})
+SLACK_EVENTS_BEFORE_POSTING = frozenset({"approval", "expired"})
