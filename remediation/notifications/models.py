@@ -106,6 +106,9 @@ class SlackMessage(models.Model):
     ts = models.CharField(max_length=32, help_text="Slack's id of the message in its channel.")
     posted_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(null=True, blank=True)
+    shown = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of what Slack shows now (text and blocks)."
+    )
 
     class Meta:
         ordering = ["-posted_at", "-id"]

@@ -17,6 +17,8 @@ refuses to update (deleted, archived channel) is logged, and the task ends.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import secrets
 from typing import Any
@@ -193,6 +195,7 @@ def approval_message_post(request: ApprovalRequest) -> str:
                 ticket=ticket,
                 channel=str(answer.get("channel") or settings.SLACK_APPROVAL_CHANNEL)[:32],
                 ts=str(answer["ts"])[:32],
+                shown=_digest(text, blocks),
             )
         audit(
             AuditAction.SLACK_POSTED,
@@ -235,22 +238,28 @@ def _thread_line(update: SlackUpdate, request: ApprovalRequest) -> str:
 def _update_in_place(client: Any, message: SlackMessage) -> str:
     from slack_sdk.errors import SlackApiError
 
-    sent: tuple[str, list[dict[str, Any]]] | None = None
+    shown = SlackMessage.objects.filter(pk=message.pk).values_list("shown", flat=True).first()
+    result = "unchanged"
     for _ in range(MAX_RENDERS):
         request = ApprovalRequest.objects.select_related("ticket").get(pk=message.request_id)
-        rendered = _rendered(request)
-        if rendered == sent:
-            break
-        text, blocks = rendered
+        text, blocks = _rendered(request)
+        digest = _digest(text, blocks)
+        if digest == shown:
+            break  # Slack shows this already
         try:
             client.chat_update(channel=message.channel, ts=message.ts, text=text, blocks=blocks)
         except SlackApiError as exc:  # Slack answered: deleted message, archived channel...
             error = exc.response.get("error", "error")
             logger.warning("slack: updating %s refused: %s", message, error)
             return f"update refused ({error})"
-        sent = rendered
-    SlackMessage.objects.filter(pk=message.pk).update(updated_at=timezone.now())
-    return "updated"
+        shown, result = digest, "updated"
+        SlackMessage.objects.filter(pk=message.pk).update(updated_at=timezone.now(), shown=digest)
+    return result
+
+
+def _digest(text: str, blocks: list[dict[str, Any]]) -> str:
+    canonical = json.dumps([text, blocks], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def message_refresh(message: SlackMessage) -> str:
