@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config.health import healthz
 from config.metrics import metrics
 from remediation.approvals import views as approval_views
+from remediation.approvals.slack import views as slack_views
 from remediation.decisions.admin import policy_whatif_view
 from remediation.metrics import views as analytics_views
 
@@ -28,6 +29,8 @@ urlpatterns = [
         approval_views.slack_interactions,
         name="slack-interactions",
     ),
+    path("integrations/slack/commands", slack_views.slack_commands, name="slack-commands"),
+    path("integrations/slack/link/<str:token>", slack_views.slack_link, name="slack-link"),
     path("stats/analytics/", analytics_views.analytics, name="analytics"),
     path("stats/", include("remediation.scoring.urls")),
     path("healthz", healthz, name="healthz"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_q.tasks import async_task
 
 from remediation.analysis import services as analysis_services
+from remediation.approvals.slack import messages as slack_messages
 from remediation.execution import services as execution_services
 from remediation.notifications import services as notification_services
 
@@ -28,3 +29,8 @@ def confirm_fix(ticket_pk: int) -> str:
 
 def notify_admins(notice_pk: int) -> str:
     return notification_services.admins_notify(notice_pk)
+
+
+def update_slack(update_pk: int) -> str:
+    """The approval message in Slack shows an event (``SlackUpdate``), after commit."""
+    return slack_messages.slack_update_deliver(update_pk)

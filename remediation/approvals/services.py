@@ -38,6 +38,7 @@ from remediation.audit.services import audit
 from remediation.catalogue.rules.digest import actions_digest
 from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
+from remediation.notifications.services import slack_update_later
 from remediation.tickets.models import Ticket, TicketStatus
 from remediation.tickets.selectors import pattern_ref
 from remediation.tickets.transitions import ticket_transition
@@ -151,6 +152,7 @@ def _expire(ticket: Ticket, request: ApprovalRequest, *, now: datetime) -> None:
     ticket_transition(
         ticket, TicketStatus.MANUAL_REVIEW, reason=f"Approval expired: {request.decided_reason}"
     )
+    slack_update_later(ticket, key=f"approval:{request.pk}:expired", event="expired")
 
 
 def _unless_expired(
@@ -164,7 +166,12 @@ def _unless_expired(
         ticket, request = _load(ticket_id, user)
         now = timezone.now()
         if request.expires_at > now:
-            return decide(ticket, request, now)
+            result = decide(ticket, request, now)
+            # The approval message in Slack shows the decision (sent after commit).
+            slack_update_later(
+                ticket, key=f"approval:{request.pk}:{request.decisions.count()}", event="approval"
+            )
+            return result
         _expire(ticket, request, now=now)
     raise Conflict(
         f"The approval request of ticket {ticket_id} expired; the ticket went to manual review.",

@@ -50,6 +50,7 @@ class AuditAction(models.TextChoices):
     CHANNELS_NOTIFIED = "channels.notified", "Chat and webhook channels notified"
     SLACK_POSTED = "slack.posted", "Approval message posted to Slack"
     SLACK_REFUSED = "slack.refused", "Slack request refused"
+    SLACK_LINKED = "slack.linked", "Slack user linked by its owner"
     REVIEW_TAKEN = "review.taken", "Review taken"
     REVIEW_RUN = "review.run", "Proposal run from the review queue"
     REVIEW_CLOSED = "review.closed", "Review closed"

@@ -43,7 +43,7 @@ from remediation.execution.models import (
 from remediation.execution.runner import RunResult, run_actions
 from remediation.investigation.services import cause_seen_again, evidence_recheck
 from remediation.notifications.models import AdminEvent
-from remediation.notifications.services import admins_notify_later
+from remediation.notifications.services import admins_notify_later, slack_update_later
 from remediation.tickets import outcomes
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.transitions import ticket_transition
@@ -89,6 +89,13 @@ def _move_ticket(
         reason=reason[:2000],
         acting_user=acting_user,
         extra_fields=extra,
+    )
+    # The approval message in Slack, if the ticket has one, shows it (sent after commit).
+    slack_update_later(
+        ticket,
+        key=f"status:{ticket.pk}:{ticket.updated_at.isoformat()}",
+        event=status,
+        detail=reason,
     )
 
 
@@ -360,15 +367,19 @@ def fix_confirm(ticket_pk: int) -> str:
         if not _awaits_confirmation(locked):
             return "nothing to confirm"
         if firing:
-            outcomes.fix_did_not_hold(locked, why=f"{firing} alert(s) of the ticket still firing")
-            return "did not hold"
-        if again:
+            why = f"{firing} alert(s) of the ticket still firing"
+        elif again:
             label = str((locked.diagnosis or {}).get("cause_label") or "the cause")
-            outcomes.fix_did_not_hold(locked, why=f"{label} is seen again on the same object")
-            return "did not hold"
-        how = "the cause is no longer seen" if again is False else "nothing came back"
-        outcomes.fix_held(locked, how=how)
-        return "held"
+            why = f"{label} is seen again on the same object"
+        else:
+            how = "the cause is no longer seen" if again is False else "nothing came back"
+            outcomes.fix_held(locked, how=how)
+            slack_update_later(locked, key=f"hold:{ticket_pk}", event="held", detail=how)
+            return "held"
+        # ``fix_did_not_hold`` moves the ticket itself, not through ``_move_ticket``
+        outcomes.fix_did_not_hold(locked, why=why)
+        slack_update_later(locked, key=f"hold:{ticket_pk}", event="did_not_hold", detail=why)
+        return "did not hold"
 
 
 def _awaits_confirmation(ticket: Ticket) -> bool:

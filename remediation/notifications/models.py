@@ -94,3 +94,66 @@ class NotificationChannel(models.Model):
         problem = reserved_env_problem(self.url_env)
         if problem:
             raise ValidationError({"url_env": problem})
+
+
+class SlackMessage(models.Model):
+    """An approval message posted to Slack: where it is (``channel`` and ``ts``, as Slack
+    answered ``chat.postMessage``), so that it is updated in place (``chat.update``) when the
+    request is decided, wherever that happened, and its thread carries what followed."""
+
+    request = models.OneToOneField(
+        "remediation.ApprovalRequest", on_delete=models.PROTECT, related_name="slack_message"
+    )
+    ticket = models.ForeignKey("remediation.Ticket", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=32)
+    ts = models.CharField(max_length=32, help_text="Slack's id of the message in its channel.")
+    posted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    shown = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of what Slack shows now (text and blocks)."
+    )
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.ts}"
+
+
+class SlackUpdate(models.Model):
+    """One event the approval message in Slack owes its readers (a decision, an execution's
+    start or end, whether the fix held): written in the transaction that records the event,
+    keyed by it, so the same event twice owes one update. The worker's task updates the
+    message from the ticket's state as it then stands, posts the event's line in the
+    message's thread, and marks the row sent (claimed first: a second delivery posts
+    nothing)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    ticket = models.ForeignKey("remediation.Ticket", on_delete=models.PROTECT, related_name="+")
+    event = models.CharField(max_length=32)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "sent_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({'sent' if self.sent_at else 'owed'})"
+
+
+class SlackLinkUse(models.Model):
+    """A one-time link that bound a Slack user to a user of this system: its nonce, used
+    once (a second use of the same link is refused by the unique nonce)."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    team_id = models.CharField(max_length=32)
+    slack_user_id = models.CharField(max_length=32)
+    user = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, related_name="+", help_text="Who used it."
+    )
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.team_id}/{self.slack_user_id} -> {self.user_id}"

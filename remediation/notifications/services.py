@@ -19,12 +19,13 @@ from django_q.tasks import async_task
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.notifications.channels import PROBLEM, channels_notify, message
-from remediation.notifications.models import AdminEvent, AdminNotice
+from remediation.notifications.models import AdminEvent, AdminNotice, SlackMessage, SlackUpdate
 from remediation.tickets.models import Ticket
 
 logger = logging.getLogger(__name__)
 
 ADMIN_TASK = "remediation.tasks.notify_admins"
+SLACK_UPDATE_TASK = "remediation.tasks.update_slack"
 
 
 def absolute(path: str) -> str:
@@ -90,3 +91,38 @@ def admins_notify(notice_pk: int) -> str:
         )
     channels_notify(PROBLEM, ticket, ticket.category if ticket else "", msg)
     return f"notified admins: {notice.event}"
+
+
+def slack_update_later(ticket: Ticket, *, key: str, event: str, detail: str = "") -> bool:
+    """Owe the ticket's approval message in Slack one update: the message shows the
+    ticket's state again and its thread gets the line of ``event`` (``approval``: a
+    decision; ``expired``; a ticket status execution moved it to; ``held``,
+    ``did_not_hold``), once per ``key`` (the event itself).
+
+    Call it inside the transaction that records the event: the row and its task commit
+    with it, and the worker sends it after commit (never the request). Nothing is owed
+    while Slack is not configured, nor for an event after the decision on a ticket that
+    has no approval message. Returns False when nothing was owed anew."""
+    configured = (
+        settings.SLACK_SIGNING_SECRET
+        and settings.SLACK_BOT_TOKEN
+        and settings.SLACK_APPROVAL_CHANNEL
+    )
+    if not configured:
+        return False
+    if (
+        event not in SLACK_EVENTS_BEFORE_POSTING
+        and not SlackMessage.objects.filter(ticket=ticket).exists()
+    ):
+        return False
+    update, created = SlackUpdate.objects.get_or_create(
+        key=key[:200], defaults={"ticket": ticket, "event": event, "detail": detail[:2000]}
+    )
+    if created:
+        async_task(SLACK_UPDATE_TASK, update.pk, task_name=f"update slack {ticket.ticket_id}"[:100])
+    return created
+
+
+# The approval's own events are owed even before the message is posted (the post may still
+# be on its way): they wait for it. Later events concern tickets that have a message.
+SLACK_EVENTS_BEFORE_POSTING = frozenset({"approval", "expired"})

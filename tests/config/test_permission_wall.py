@@ -28,9 +28,10 @@ OPEN = {
     "admin/login/": "the admin's login page",
     "admin/logout/": "logging out needs no rights",
     # Slack cannot log in: each request is authenticated by Slack's signature instead, and
-    # acts as the admin-linked user (tests/remediation/approvals/test_slack.py refuses
-    # forged, stale, replayed and unlinked ones).
+    # acts as the linked user (tests/remediation/approvals/slack/ refuses forged, stale,
+    # replayed and unlinked ones).
     "integrations/slack/interactions": "Slack's signed requests (404 until configured)",
+    "integrations/slack/commands": "Slack's signed commands (404 until configured)",
 }
 # Open to any logged-in user: what each of them may do for their own tickets.
 ANY_USER = {
@@ -41,6 +42,7 @@ ANY_USER = {
     "api/v1/alerts/alertmanager": "alerts become tickets of the caller, as POST tickets",
     "api/schema/": "the API's documentation: any logged-in user",
     "api/docs/": "the API's documentation: any logged-in user",
+    "integrations/slack/link/<str:token>": "a one-time link binds its visitor's own account",
 }
 LOGIN_PAGES = ("/accounts/login/", "/admin/login/")
 

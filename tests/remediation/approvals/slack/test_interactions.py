@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from urllib.parse import urlencode
 
 import pytest
 
@@ -26,55 +22,23 @@ from remediation.audit.models import AuditAction, AuditEvent
 from remediation.tickets.models import TicketStatus
 from tests.support.approvals import approver, awaiting_ticket, policy
 from tests.support.factories import EXPAND_VOLUME
+from tests.support.slack import (
+    INTERACTIONS_URL,
+    SECRET,
+    TEAM,
+    interaction_body,
+    post_signed,
+)
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the shape of a Slack signing secret
-URL = "/integrations/slack/interactions"
-TEAM = "T0TEAM001"
-
-
-@pytest.fixture
-def slack_api(settings):
-    """A fake of Slack's Web API: chat.postMessage answered as Slack answers it; every call
-    kept (path, headers, JSON body)."""
-    calls: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            body = json.loads(raw) if raw.startswith(b"{") else {}
-            calls.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
-            answer = {"ok": True, "channel": body.get("channel"), "ts": "1765000000.000100"}
-            data = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            return
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.SLACK_SIGNING_SECRET = SECRET
-    settings.SLACK_BOT_TOKEN = "xoxb-test-token"
-    settings.SLACK_APPROVAL_CHANNEL = "C0APPROVALS"
-    settings.SLACK_API_URL = f"http://127.0.0.1:{server.server_address[1]}/api/"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    try:
-        yield calls
-    finally:
-        server.shutdown()
-        server.server_close()
+URL = INTERACTIONS_URL
 
 
 def posted(lab, user, drain_queue, slack_api, **fields):
     ticket = awaiting_ticket(user, **fields)
     drain_queue()
-    [call] = [c for c in slack_api if c["path"].endswith("chat.postMessage")]
+    [call] = slack_api.of("chat.postMessage")
     buttons = {
         e["action_id"]: e for b in call["blocks"] if b["type"] == "actions" for e in b["elements"]
     }
@@ -113,27 +77,8 @@ def payload(token: str, action_id: str, slack_user: str = "U0CAROL01") -> dict:
 
 
 def click(client, body: dict, *, secret: str = SECRET, age: int = 0):
-    """POST the payload form-encoded, signed as Slack signs: v0=HMAC-SHA256 of
-    "v0:{timestamp}:{raw body}" with the signing secret."""
-    raw = urlencode({"payload": json.dumps(body)})
-    timestamp = str(int(time.time()) - age)
-    base = f"v0:{timestamp}:{raw}".encode()
-    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return client.generic(
-        "POST",
-        URL,
-        raw,
-        content_type="application/x-www-form-urlencoded",
-        HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp,
-        HTTP_X_SLACK_SIGNATURE=signature,
-    )
-
-
-@pytest.fixture
-def carol(db):
-    carol = approver("carol", email="carol@example.com")
-    SlackUserLink.objects.create(team_id=TEAM, slack_user_id="U0CAROL01", user=carol)
-    return carol
+    """POST the payload form-encoded (``payload=`` JSON), signed as Slack signs."""
+    return post_signed(client, URL, interaction_body(body), secret=secret, age=age)
 
 
 def refusals() -> list[str]:
@@ -197,7 +142,9 @@ def test_an_unmapped_slack_user_is_refused(lab, user, drain_queue, slack_api, ca
     ticket, _, buttons = posted(lab, user, drain_queue, slack_api)
     r = click(client, payload(buttons["approve"]["value"], "approve", slack_user="U0STRANGER"))
     assert "not linked" in r.json()["text"]
-    assert refusals() == ["your Slack user is not linked to a user of this system"]
+    assert refusals() == [
+        "your Slack user is not linked to a user of this system (run /remediation link)"
+    ]
     assert not ApprovalDecision.objects.filter(request__ticket=ticket).exists()
 
 
@@ -266,9 +213,9 @@ def test_garbage_is_refused_never_a_500(lab, slack_api, client, settings):
 def test_forged_requests_cannot_flood_the_audit_trail(slack_api, client, monkeypatch, time_machine):
     """Anyone who reaches the URL can send unsigned requests: each is refused, but only the
     first few a minute are audited (the rest are logged)."""
-    from remediation.approvals import slack
+    from remediation.approvals.slack import verify
 
-    monkeypatch.setattr(slack, "UNSIGNED_AUDITS_PER_MINUTE", 2)
+    monkeypatch.setattr(verify, "UNSIGNED_AUDITS_PER_MINUTE", 2)
     time_machine.move_to("2026-12-07 10:00:05+00:00", tick=False)  # all within one minute
     for _ in range(5):
         r = click(client, payload("whatever", "approve"), secret="not-the-secret")
