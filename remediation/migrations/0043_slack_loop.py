@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('remediation', '0038_evidence_connector_profiles'),
+        ('remediation', '0042_loop_volume_claim_mapping'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
