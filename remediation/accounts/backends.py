@@ -129,15 +129,15 @@ class OidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # the libra
         self.OIDC_RP_IDP_SIGN_KEY = None
 
     @property
-    def OIDC_OP_TOKEN_ENDPOINT(self) -> str:  # noqa: N802  (the library's attribute names)
+    def OIDC_OP_TOKEN_ENDPOINT(self) -> str:
         return str(oidc_setting("OIDC_OP_TOKEN_ENDPOINT"))
 
     @property
-    def OIDC_OP_USER_ENDPOINT(self) -> str:  # noqa: N802
+    def OIDC_OP_USER_ENDPOINT(self) -> str:
         return str(oidc_setting("OIDC_OP_USER_ENDPOINT"))
 
     @property
-    def OIDC_OP_JWKS_ENDPOINT(self) -> str:  # noqa: N802
+    def OIDC_OP_JWKS_ENDPOINT(self) -> str:
         return str(oidc_setting("OIDC_OP_JWKS_ENDPOINT"))
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:

@@ -22,7 +22,6 @@ from remediation.accounts.rules import SignIn
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 
-
 # The longest lifetime a token may be given (API_TOKEN_TTL_DAYS has the same bound).
 MAX_DAYS = 3650
 

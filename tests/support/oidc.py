@@ -31,7 +31,9 @@ def installed_provider() -> Path:
     """The Makefile's install of the pinned provider (made here when missing); skips, saying
     why, only where node or npm is absent."""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are needed to run the OpenID provider (apt-get install nodejs npm)")
+        pytest.skip(
+            "node and npm are needed to run the OpenID provider (apt-get install nodejs npm)"
+        )
     if not (PROVIDER_DIR / ".installed").exists():
         made = subprocess.run(
             ["make", "oidc-provider"], cwd=ROOT, capture_output=True, text=True, timeout=900
