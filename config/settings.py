@@ -220,7 +220,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # the login page offers "Sign in with OIDC_PROVIDER_NAME" (mozilla-django-oidc, the
 # provider's endpoints from its discovery document), people are matched by the ID token's
 # issuer and subject, and the groups claim sets Approvers and Operators at every sign-in.
-OIDC_ISSUER = env.str("OIDC_ISSUER", default="").strip().rstrip("/")
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").strip()  # exactly as the tokens say it
 OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="").strip()
 OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
 OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on").strip()

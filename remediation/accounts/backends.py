@@ -58,7 +58,7 @@ def discovery() -> dict[str, str]:
         cached = _discovery.get(issuer)
         if cached is not None and cached[0] > time.monotonic():
             return dict(cached[1])
-    url = f"{issuer}/.well-known/openid-configuration"
+    url = f"{issuer.rstrip('/')}/.well-known/openid-configuration"
     try:
         response = requests.get(url, timeout=settings.OIDC_TIMEOUT)
         response.raise_for_status()

@@ -67,7 +67,10 @@ def _display(value: Any, limit: int) -> str:
 
 
 def _email(value: Any) -> str:
-    text = _display(value, MAX_EMAIL + 1)
+    """An address as given, or '' (one with control characters is not cleaned into another)."""
+    if not isinstance(value, str) or _CONTROL.search(value):
+        return ""
+    text = value.strip()
     return text if len(text) <= MAX_EMAIL and _EMAIL.fullmatch(text) else ""
 
 
