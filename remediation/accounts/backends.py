@@ -155,8 +155,11 @@ class OidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # the libra
     def get_user(self, user_id: int) -> User | None:
         if not settings.OIDC_ENABLED:
             return None
-        # The identity comes along, so the audit trail can name it without another query.
-        return User.objects.select_related("oidc_identity").filter(pk=user_id).first()
+        # The identity comes along, so the audit trail can name it without another query. An
+        # inactive user's sessions end, as Django's own backend ends them.
+        return (
+            User.objects.select_related("oidc_identity").filter(pk=user_id, is_active=True).first()
+        )
 
     def get_or_create_user(
         self, access_token: str, id_token: str, payload: dict[str, Any]

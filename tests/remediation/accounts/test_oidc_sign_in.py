@@ -254,3 +254,15 @@ def test_a_callback_the_session_did_not_start_is_refused_not_an_error(oidc, clie
     assert client.get("/accounts/oidc/callback/?code=abc&state=forged").status_code == 400
     error = client.get("/accounts/oidc/callback/?error=access_denied&state=real")
     assert error.status_code == 302 and "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_user_made_inactive_here_loses_the_session_the_provider_gave(oidc, client: Client):
+    user = oidc_sign_in(signing_in("00u1", frozenset({"Approvers"})))
+    assert user is not None
+    client.force_login(user, backend="remediation.accounts.backends.OidcBackend")
+    assert client.get("/approvals/").status_code == 200
+    user.is_active = False
+    user.save()
+    answer = client.get("/approvals/")
+    assert answer.status_code == 302 and answer["Location"].startswith("/accounts/login/")
