@@ -56,7 +56,7 @@ PLAIN_SETTINGS = frozenset(
         "INVESTIGATION_PLATFORM_READS",
         # Sign-in (docs/security.md, "Signing in").
         "OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_PROVIDER_NAME", "OIDC_SCOPES", "OIDC_GROUPS_CLAIM",
-        "OIDC_GROUP_MAP", "LOCAL_LOGIN_ENABLED",
+        "OIDC_GROUP_MAP", "OIDC_SESSION_SECONDS", "LOCAL_LOGIN_ENABLED",
     }
 )  # fmt: skip
 # Secrets of the deployment the project does not read itself: the database's credentials

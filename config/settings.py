@@ -239,6 +239,11 @@ for _pair in env.list("OIDC_GROUP_MAP", default=[]):
             f"(the group here one of {', '.join(OIDC_MANAGED_GROUPS)})"
         )
     OIDC_GROUP_MAP[_idp_group] = (*OIDC_GROUP_MAP.get(_idp_group, ()), _local)
+# A session the provider signed someone in to lasts this long (then they sign in again, and
+# their groups are read again); 0: as long as any session (SESSION_COOKIE_AGE, two weeks).
+OIDC_SESSION_SECONDS = _number(
+    "OIDC_SESSION_SECONDS", 8 * 3600, low=0, high=30 * 86400, integer=True
+)
 # False: the password form and its POST are refused, on the login page and the admin's; the
 # provider is the only way in (a break-glass account: docs/security.md).
 LOCAL_LOGIN_ENABLED = _bool("LOCAL_LOGIN_ENABLED", True)

@@ -105,3 +105,10 @@ class OidcSignInCallback(OIDCAuthenticationCallbackView):  # type: ignore[misc]
             raise Http404("Sign-in through an OpenID provider is not configured.")
         response: HttpResponse = super().get(request)
         return response
+
+    def login_success(self) -> HttpResponse:
+        response: HttpResponse = super().login_success()
+        # Bounded, so the provider's groups are read again within OIDC_SESSION_SECONDS.
+        if settings.OIDC_SESSION_SECONDS:
+            self.request.session.set_expiry(int(settings.OIDC_SESSION_SECONDS))
+        return response

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
 from django.shortcuts import resolve_url
 from playwright.sync_api import Page, expect
 
@@ -102,6 +103,9 @@ def test_an_approver_signs_in_through_the_provider_and_approves(sso, live_server
 
     alice = user_of(sso, "alice")
     assert groups(alice) == {"Approvers"}
+    # The session lasts OIDC_SESSION_SECONDS, so the groups are read again within it.
+    key = next(c["value"] for c in page.context.cookies() if c["name"] == "sessionid")
+    assert SessionStore(session_key=key).get("_session_expiry") == 8 * 3600
     assert alice.email == "alice@example.test"
     assert not alice.has_usable_password() and not alice.is_staff
     identity = f"oidc:{sso.issuer}#alice"
