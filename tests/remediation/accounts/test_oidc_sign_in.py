@@ -7,6 +7,9 @@ service, the backend's handling of the verified claims, and the pages, without a
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from remediation.accounts.models import OidcIdentity
 from remediation.accounts.rules import SignIn, identity_label
 from remediation.accounts.services import api_token_create, oidc_sign_in
 from remediation.audit.models import AuditAction, AuditEvent
+from tests.support.dbutil import ROOT
 from tests.support.factories import UserFactory
 
 ISSUER = "https://idp.example"
@@ -266,3 +270,53 @@ def test_a_user_made_inactive_here_loses_the_session_the_provider_gave(oidc, cli
     user.save()
     answer = client.get("/approvals/")
     assert answer.status_code == 302 and answer["Location"].startswith("/accounts/login/")
+
+
+# --- Start-up refuses a configuration that cannot work ------------------------------------
+
+GOOD = {
+    "OIDC_ISSUER": "https://idp.example",
+    "OIDC_CLIENT_ID": CLIENT,
+    "OIDC_CLIENT_SECRET": "s3cret-for-tests",
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 50,
+}
+
+
+def _start(**env: str) -> subprocess.CompletedProcess:
+    child = {k: v for k, v in os.environ.items() if not k.startswith(("OIDC_", "LOCAL_LOGIN"))}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env={**child, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({**GOOD, "OIDC_CLIENT_SECRET": ""}, "OIDC_CLIENT_SECRET"),
+        ({**GOOD, "OIDC_ISSUER": "http://idp.example"}, "OIDC_ISSUER"),
+        ({**GOOD, "OIDC_ISSUER": "idp.example"}, "OIDC_ISSUER"),
+        ({**GOOD, "OIDC_SCOPES": "email groups"}, "OIDC_SCOPES"),
+        ({**GOOD, "OIDC_GROUP_MAP": "sre=Administrators"}, "OIDC_GROUP_MAP"),
+        ({**GOOD, "OIDC_GROUP_MAP": "Approvers"}, "OIDC_GROUP_MAP"),
+        ({**GOOD, "OIDC_SESSION_SECONDS": "-1"}, "OIDC_SESSION_SECONDS"),
+        ({"LOCAL_LOGIN_ENABLED": "false", "DEBUG": "true"}, "LOCAL_LOGIN_ENABLED"),
+        ({**GOOD, "LOCAL_LOGIN_ENABLED": "sometimes"}, "LOCAL_LOGIN_ENABLED"),
+    ],
+)
+def test_a_sign_in_configuration_that_cannot_work_stops_start_up(env, named):
+    result = _start(**env)
+    assert result.returncode != 0 and "started" not in result.stdout
+    assert named in result.stderr
+
+
+def test_a_provider_with_passwords_off_starts():
+    result = _start(
+        **GOOD, LOCAL_LOGIN_ENABLED="false", OIDC_GROUP_MAP="a=Approvers,b=Operators,a=Operators"
+    )
+    assert result.returncode == 0, result.stderr
