@@ -18,7 +18,7 @@ TEST_WORKERS ?= 4
 CONSTRAINTS := requirements/constraints.txt
 
 .PHONY: setup setup-dev run test lint check-deploy clean bench lock lock-upgrade \
-	prometheus-mcp lock-prometheus-mcp
+	prometheus-mcp lock-prometheus-mcp oidc-provider lock-oidc-provider
 
 # What running needs (`make run`), then the test tooling and linters on top (`make test`,
 # `make lint`, the replay's extras). Each stamp is redone when the dependencies change.
@@ -64,12 +64,32 @@ lock-prometheus-mcp: $(DEV_DEPS)
 	$(BIN)/uv pip compile requirements/prometheus-mcp.in --generate-hashes --universal \
 	  --python-version 3.11 --quiet -o $(PROMETHEUS_MCP_REQS)
 
+# The published OpenID provider the sign-in tests run (npm's oidc-provider), unmodified, in a
+# folder of its own: the exact versions and integrity hashes of
+# requirements/oidc-provider/package-lock.json (`npm ci`, no install scripts), so a fresh
+# clone runs what CI tested. Its start-up script is tests/support/oidc_provider.mjs.
+# `make lock-oidc-provider` re-resolves the lock after editing its package.json.
+OIDC_PROVIDER_DIR := var/oidc-provider
+OIDC_PROVIDER_REQS := requirements/oidc-provider
+OIDC_PROVIDER_STAMP := $(OIDC_PROVIDER_DIR)/.installed
+$(OIDC_PROVIDER_STAMP): $(OIDC_PROVIDER_REQS)/package.json $(OIDC_PROVIDER_REQS)/package-lock.json
+	rm -rf $(OIDC_PROVIDER_DIR)
+	mkdir -p $(OIDC_PROVIDER_DIR)
+	cp $(OIDC_PROVIDER_REQS)/package.json $(OIDC_PROVIDER_REQS)/package-lock.json $(OIDC_PROVIDER_DIR)/
+	cd $(OIDC_PROVIDER_DIR) && npm ci --ignore-scripts --no-audit --no-fund --silent
+	touch $@
+oidc-provider: $(OIDC_PROVIDER_STAMP)
+lock-oidc-provider:
+	cd $(OIDC_PROVIDER_REQS) && rm -f package-lock.json && npm install --package-lock-only --ignore-scripts
+
 .env:
 	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" > .env
 	@echo "Wrote .env with a generated SECRET_KEY"
 
 setup: $(RUN_DEPS) .env
-setup-dev: $(DEV_DEPS) .env prometheus-mcp
+# The OpenID provider of the sign-in tests comes along where npm is installed (CI installs
+# node and npm first); without them those tests skip, saying why.
+setup-dev: $(DEV_DEPS) .env prometheus-mcp $(if $(shell command -v npm),oidc-provider)
 
 # Everything on the embedded defaults: SQLite under var/, the local analyzer, demo history.
 run: setup

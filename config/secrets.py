@@ -29,6 +29,7 @@ SECRET_SETTINGS = frozenset(
         "SLACK_SIGNING_SECRET",
         "SLACK_BOT_TOKEN",
         "ANTHROPIC_API_KEY",
+        "OIDC_CLIENT_SECRET",
     }
 )
 # What config/settings.py reads that is not secret, but is the project's own configuration
@@ -53,6 +54,9 @@ PLAIN_SETTINGS = frozenset(
         "PATTERN_MIN_SHADOW_DECISIONS", "PATTERN_RELIABILITY_WINDOW", "STORM_MAX_OPEN_SECONDS",
         "STORM_MAX_TICKETS_PER_WINDOW", "REQUEST_BODY_TIMEOUT",
         "INVESTIGATION_PLATFORM_READS",
+        # Sign-in (docs/security.md, "Signing in").
+        "OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_PROVIDER_NAME", "OIDC_SCOPES", "OIDC_GROUPS_CLAIM",
+        "OIDC_GROUP_MAP", "OIDC_SESSION_SECONDS", "LOCAL_LOGIN_ENABLED",
     }
 )  # fmt: skip
 # Secrets of the deployment the project does not read itself: the database's credentials
@@ -88,4 +92,5 @@ def secret_values() -> list[str]:
         for name in ("SECRET_KEY", "AUDIT_HMAC_KEY", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
     }
     values |= {str(getattr(settings, "ANTHROPIC_API_KEY", "") or "")}
+    values |= {str(getattr(settings, "OIDC_CLIENT_SECRET", "") or "")}
     return sorted((v for v in values if len(v) >= MIN_REDACTED), key=len, reverse=True)

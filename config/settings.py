@@ -215,6 +215,75 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/approvals/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# --- Sign-in: local passwords and OpenID Connect (remediation.accounts) ------------------
+# docs/security.md, "Signing in". Off until OIDC_ISSUER and OIDC_CLIENT_ID are set: then
+# the login page offers "Sign in with OIDC_PROVIDER_NAME" (mozilla-django-oidc, the
+# provider's endpoints from its discovery document), people are matched by the ID token's
+# issuer and subject, and the groups claim sets Approvers and Operators at every sign-in.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").strip()  # exactly as the tokens say it
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="").strip()
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on").strip()
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid email profile").strip()
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups").strip()
+OIDC_ENABLED = bool(OIDC_ISSUER or OIDC_CLIENT_ID)
+# What each of the provider's groups makes someone here: "idp-group=Approvers,...". Only the
+# groups this system manages can be named; a provider group not listed is ignored.
+OIDC_MANAGED_GROUPS = ("Approvers", "Operators")
+OIDC_GROUP_MAP: dict[str, tuple[str, ...]] = {}
+for _pair in env.list("OIDC_GROUP_MAP", default=[]):
+    _idp_group, _sep, _local = (part.strip() for part in _pair.partition("="))
+    if not _sep or not _idp_group or _local not in OIDC_MANAGED_GROUPS:
+        raise ImproperlyConfigured(
+            f"OIDC_GROUP_MAP: {_pair[:80]!r} must be like idp-group=Approvers "
+            f"(the group here one of {', '.join(OIDC_MANAGED_GROUPS)})"
+        )
+    OIDC_GROUP_MAP[_idp_group] = (*OIDC_GROUP_MAP.get(_idp_group, ()), _local)
+# A session the provider signed someone in to lasts this long (then they sign in again, and
+# their groups are read again); 0: as long as any session (SESSION_COOKIE_AGE, two weeks).
+OIDC_SESSION_SECONDS = _number(
+    "OIDC_SESSION_SECONDS", 8 * 3600, low=0, high=30 * 86400, integer=True
+)
+# False: the password form and its POST are refused, on the login page and the admin's; the
+# provider is the only way in (a break-glass account: docs/security.md).
+LOCAL_LOGIN_ENABLED = _bool("LOCAL_LOGIN_ENABLED", True)
+if OIDC_ENABLED:
+    if not (OIDC_ISSUER and OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together"
+        )
+    if not re.fullmatch(r"https?://[^\s#?]{1,240}", OIDC_ISSUER):
+        raise ImproperlyConfigured(f"OIDC_ISSUER must be an http(s) URL, got {OIDC_ISSUER[:60]!r}")
+    if OIDC_ISSUER.startswith("http://") and not DEBUG:
+        raise ImproperlyConfigured("OIDC_ISSUER must be an https URL when DEBUG is false")
+    if "openid" not in OIDC_SCOPES.split():
+        raise ImproperlyConfigured(f"OIDC_SCOPES must include openid, got {OIDC_SCOPES[:60]!r}")
+    if not OIDC_GROUPS_CLAIM or not OIDC_PROVIDER_NAME:
+        raise ImproperlyConfigured("OIDC_GROUPS_CLAIM and OIDC_PROVIDER_NAME may not be empty")
+elif not LOCAL_LOGIN_ENABLED:
+    raise ImproperlyConfigured(
+        "LOCAL_LOGIN_ENABLED=false needs an OpenID provider (OIDC_ISSUER), or nobody can sign in"
+    )
+AUTHENTICATION_BACKENDS = [
+    # Passwords, refused while LOCAL_LOGIN_ENABLED is false (their sessions end too).
+    "remediation.accounts.backends.LocalPasswordBackend",
+    # The OpenID provider's sign-ins (nothing while OIDC is not configured).
+    "remediation.accounts.backends.OidcBackend",
+]
+# mozilla-django-oidc's own settings, from the ones above. The provider's endpoints come from
+# its discovery document (remediation.accounts.oidc), fetched at the first sign-in.
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SCOPES = OIDC_SCOPES
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_CREATE_USER = True
+OIDC_AUTHENTICATE_CLASS = "remediation.accounts.views.OidcSignInStart"
+OIDC_CALLBACK_CLASS = "remediation.accounts.views.OidcSignInCallback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?oidc=failed"
+# --- end of sign-in ----------------------------------------------------------------------
+
 # Request bodies are bounded before any parsing: the API's largest legal body (a ticket
 # with a 20,000-character description) fits well inside this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
 from config.metrics import metrics
+from remediation.accounts import views as account_views
 from remediation.approvals import views as approval_views
 from remediation.approvals.slack import views as slack_views
 from remediation.decisions.admin import policy_whatif_view
@@ -19,9 +20,21 @@ urlpatterns = [
         admin.site.admin_view(policy_whatif_view),
         name="policy_whatif",
     ),
+    # Sign-in (remediation.accounts.views): the admin's login follows LOCAL_LOGIN_ENABLED.
+    path("admin/login/", account_views.admin_login),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/oidc/authenticate/",
+        account_views.OidcSignInStart.as_view(),
+        name="oidc_authentication_init",
+    ),
+    path(
+        "accounts/oidc/callback/",
+        account_views.OidcSignInCallback.as_view(),
+        name="oidc_authentication_callback",
+    ),
     path("approvals/", include("remediation.approvals.urls")),
     path("reviews/", include("feedback.reviews.urls")),
     path(

@@ -4,7 +4,7 @@ Django registers a model when its module is imported; this module imports every 
 app's models load together. Code imports a model from its own package, never from here.
 """
 
-from remediation.accounts.models import ApiToken
+from remediation.accounts.models import ApiToken, OidcIdentity
 from remediation.alerts.models import AlertMapping, AlertRecord
 from remediation.analysis.models import Runbook
 from remediation.approvals.models import (
@@ -38,6 +38,7 @@ __all__ = [
     "Execution",
     "ExecutionStep",
     "IntakeCount",
+    "OidcIdentity",
     "PlatformConnector",
     "RateBudget",
     "RejectedOperation",

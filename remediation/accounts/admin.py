@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
-from remediation.accounts.models import ApiToken
+from remediation.accounts.models import ApiToken, OidcIdentity
 from remediation.accounts.services import MAX_DAYS, api_token_create, api_token_revoke
 
 
@@ -117,3 +117,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset.select_related("user"):
             api_token_revoke(token, acting_user=request.user)  # type: ignore[arg-type]
+
+
+@admin.register(OidcIdentity)
+class OidcIdentityAdmin(admin.ModelAdmin):
+    """Who signs in through the OpenID provider: read-only here, written at each sign-in.
+    Deleting one makes the provider's next sign-in of that subject a new user."""
+
+    list_display = ("user", "issuer", "subject", "last_sign_in_at")
+    search_fields = ("user__username", "subject")
+    readonly_fields = ("user", "issuer", "subject", "created_at", "last_sign_in_at", "idp_groups")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

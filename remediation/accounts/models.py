@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -40,3 +41,28 @@ class ApiToken(AbstractAuthToken):  # type: ignore[misc]  # knox is untyped
 
     def is_expired(self, now: dt.datetime | None = None) -> bool:
         return self.expiry is not None and self.expiry <= (now or timezone.now())
+
+
+class OidcIdentity(models.Model):
+    """Who a user is at an OpenID provider: the ID token's issuer and subject, the only
+    thing a sign-in is matched on (docs/security.md, "Signing in"). E-mail and name are
+    copied to the user for display at every sign-in, never used to find anyone."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identity"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    # The provider's groups at the last sign-in, as read (bounded): what the admin shows.
+    idp_groups = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "OpenID Connect identity"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"oidc:{self.issuer}#{self.subject}"

@@ -1,4 +1,5 @@
-"""Making and revoking API tokens. Each is audited in the same transaction.
+"""Making and revoking API tokens; signing in through the OpenID provider. Each is audited
+in the same transaction.
 
 The key exists only in the return value of ``api_token_create``: the database keeps its
 digest and its first characters, so whoever asked for it must hand it on at once.
@@ -7,18 +8,19 @@ digest and its first characters, so whoever asked for it must hand it on at once
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+import hashlib
+import re
 
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from remediation.accounts.models import ApiToken
+from remediation.accounts.models import ApiToken, OidcIdentity
+from remediation.accounts.rules import SignIn
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 # The longest lifetime a token may be given (API_TOKEN_TTL_DAYS has the same bound).
 MAX_DAYS = 3650
@@ -121,3 +123,92 @@ def api_token_revoke(token: ApiToken, *, acting_user: User | None = None) -> Non
     with transaction.atomic():
         _audit(token, "deleted", acting_user)
         token.delete()
+
+
+# --- Sign-in through the OpenID provider (docs/security.md, "Signing in") -----------------
+
+_USERNAME_BASE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _new_username(sign_in: SignIn) -> str:
+    """A unique, readable username for someone new: a display name made safe, then a digest
+    of issuer and subject (so nobody can take another's name by choosing their e-mail)."""
+    base = _USERNAME_BASE.sub("", (sign_in.email.split("@")[0] or sign_in.name))[:40] or "oidc"
+    digest = hashlib.sha256(sign_in.identity.encode()).hexdigest()
+    return f"{base}-{digest[:10]}"
+
+
+def oidc_sign_in(sign_in: SignIn) -> User | None:
+    """The user ``sign_in`` names (by issuer and subject), made at their first sign-in, with
+    their display fields and this system's groups set from the provider's answer: the
+    managed groups (``OIDC_MANAGED_GROUPS``) are added AND removed, so a person taken out of
+    the provider's group loses what it gave them here now. Audited (``account.signed_in``,
+    naming ``oidc:<issuer>#<subject>``) in the same transaction. Refused (None, audited)
+    for an inactive user."""
+    now = timezone.now()
+    managed = set(settings.OIDC_MANAGED_GROUPS)
+    with transaction.atomic():
+        identity = (
+            OidcIdentity.objects.select_for_update()
+            .select_related("user")
+            .filter(issuer=sign_in.issuer, subject=sign_in.subject)
+            .first()
+        )
+        created = identity is None
+        if identity is None:
+            user = User.objects.create_user(
+                _new_username(sign_in), email=sign_in.email, first_name=sign_in.name[:150]
+            )
+            identity = OidcIdentity.objects.create(
+                user=user, issuer=sign_in.issuer, subject=sign_in.subject
+            )
+        user = identity.user
+        if not user.is_active:
+            audit(
+                AuditAction.SIGN_IN_REFUSED,
+                f"Sign-in of inactive user {user.get_username()} refused",
+                acting_user=user,
+                details={"identity": sign_in.identity, "reason": "inactive"},
+            )
+            return None
+        user.email = sign_in.email
+        user.first_name = sign_in.name[:150]
+        user.last_login = now
+        user.save(update_fields=["email", "first_name", "last_login"])
+        identity.last_sign_in_at = now
+        identity.idp_groups = list(sign_in.idp_groups)
+        identity.save(update_fields=["last_sign_in_at", "idp_groups"])
+        held = set(user.groups.filter(name__in=managed).values_list("name", flat=True))
+        wanted = set(sign_in.groups) & managed
+        added, removed = sorted(wanted - held), sorted(held - wanted)
+        if removed:
+            user.groups.remove(*Group.objects.filter(name__in=removed))
+        if added:
+            user.groups.add(*Group.objects.filter(name__in=added))
+        changes = ", ".join([*(f"+{g}" for g in added), *(f"-{g}" for g in removed)])
+        audit(
+            AuditAction.SIGNED_IN,
+            f"{user.get_username()} signed in through the OpenID provider"
+            + (" (new user)" if created else "")
+            + (f"; groups {changes}" if changes else ""),
+            acting_user=user,
+            details={
+                "identity": sign_in.identity,
+                "new_user": created,
+                "groups": sorted(wanted),
+                "added": added,
+                "removed": removed,
+                "idp_groups": list(sign_in.idp_groups[:50]),
+            },
+        )
+    return user
+
+
+def oidc_sign_in_refused(reason: str, *, identity: str | None = None) -> None:
+    """Record a sign-in the provider vouched for (a verified token) that was refused."""
+    with transaction.atomic():
+        audit(
+            AuditAction.SIGN_IN_REFUSED,
+            f"OpenID sign-in refused: {reason[:200]}",
+            details={"identity": identity, "reason": reason[:500]},
+        )

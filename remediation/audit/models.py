@@ -59,6 +59,8 @@ class AuditAction(models.TextChoices):
     APPROVAL_REJECTED = "approval.rejected", "Approval refused"
     APPROVAL_EXPIRED = "approval.expired", "Approval request expired"
     SHADOW_AGREEMENT = "agreement.recorded", "Shadow agreement recorded"
+    SIGNED_IN = "account.signed_in", "Signed in through the OpenID provider"
+    SIGN_IN_REFUSED = "account.sign_in_refused", "OpenID sign-in refused"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

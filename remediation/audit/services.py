@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -165,6 +166,19 @@ def _anchor_advance(stream: str, anchor: AuditAnchor | None, head_hash: str) -> 
 events_logger = logging.getLogger("remediation.events")
 
 
+def _actor_identity(user: User | None) -> str | None:
+    """``oidc:<issuer>#<subject>`` for a person who signs in through the OpenID provider
+    (remediation.accounts), else None. Asked only while OIDC is configured; a user loaded
+    by the sign-in backend has the identity with it, so it costs no query then."""
+    if user is None or not getattr(settings, "OIDC_ENABLED", False) or user.pk is None:
+        return None
+    try:
+        identity = user.oidc_identity  # type: ignore[attr-defined]  # reverse one-to-one
+    except ObjectDoesNotExist:
+        return None
+    return str(identity)
+
+
 def audit(
     action: AuditAction,
     message: str,
@@ -187,6 +201,9 @@ def audit(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit() must run inside the transaction of the change it records")
+    identity = _actor_identity(acting_user)
+    if identity is not None:
+        details = {**(details or {}), "actor_identity": identity}
     event = AuditEvent(
         ticket=ticket,
         pattern=pattern,

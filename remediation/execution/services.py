@@ -334,7 +334,13 @@ def _finish(ticket_pk: int, execution: Execution, actions: list[Any], result: Ru
         else:
             # Its alerts may have resolved while the post-checks ran: the environment's
             # confirmation counts from the moment the fix is measured.
-            outcomes.fix_confirm_by_alerts(ticket)
+            if outcomes.fix_confirm_by_alerts(ticket):
+                slack_update_later(
+                    ticket,
+                    key=f"alert-confirmed:{ticket.pk}",
+                    event="held",
+                    detail="its alert resolved after the fix (confirmed by the environment)",
+                )
             if outcomes.hold().total_seconds() > 0:
                 # Confirmed later, in the same transaction as the success it would confirm.
                 schedule(

@@ -27,6 +27,11 @@ OPEN = {
     "accounts/logout/": "logging out needs no rights",
     "admin/login/": "the admin's login page",
     "admin/logout/": "logging out needs no rights",
+    # Sign-in through the OpenID provider (404 until configured): the start sends the visitor
+    # to the provider; the callback signs in only with a code the provider issued for the
+    # state and nonce this session was given (tests/remediation/accounts/test_oidc_sign_in.py).
+    "accounts/oidc/authenticate/": "starts sign-in at the OpenID provider",
+    "accounts/oidc/callback/": "the OpenID provider's answer",
     # Slack cannot log in: each request is authenticated by Slack's signature instead, and
     # acts as the linked user (tests/remediation/approvals/slack/ refuses forged, stale,
     # replayed and unlinked ones).
