@@ -1,0 +1,516 @@
+"""An alert storm absorbed: what Alertmanager sends in a storm, against gunicorn on PostgreSQL,
+with every alert accounted for from the answers and the database.
+
+    python bench/storm.py [--senders 4] [--alertnames 5] [--hosts 60] [--rounds 6]
+                          [--seconds 45] [--rate 1000/min] [--web 5]
+
+Each sender is its own service account with its own token (an Alertmanager of its own).
+Alertmanager groups by ``alertname``: every ``seconds / (rounds - 1)`` each group of each
+sender sends its current state, at most ``--max-alerts`` per notification: the alerts still
+firing again (re-notified every group_interval), those that resolved since (``resolved``
+with ``endsAt``), those firing anew (a flapping alert: same fingerprint, new ``startsAt``,
+which storm control folds into the open ticket). A fifth of the notifications are sent twice,
+as the second peer of an HA pair does. The groups of a sender notify concurrently; within a
+group, one notification at a time, as Alertmanager's aggregation group flushes.
+
+The sender retries as Alertmanager's webhook notifier does (notify/util.go, ``Retrier``):
+a 5xx or a failed connection is retried with its exponential backoff (0.5 s, x1.5, jitter
+0.5, at most 60 s apart) until the flush times out (``--group-interval``, 300 s by default);
+any 4xx, 429 included, is unrecoverable for that flush (counted as dropped).
+
+The intake throttle is on (``--rate`` per sender, weighted by alerts per batch) so the
+storm goes past it. Then the accounting, from the answers and the database:
+
+- every firing (sender, fingerprint, startsAt) sent was answered ``created`` or ``joined``
+  exactly once, every other delivery of it ``duplicate``; its ``AlertRecord`` exists, names
+  the ticket the answer named, and counts exactly the deliveries answered 2xx;
+- tickets = ``created`` answers, the sum of ``repeat_count`` = ``joined`` answers = the
+  ``TicketRepeat`` rows, one analysis queued per ticket;
+- every resolution of a firing that was stored answered ``resolved`` once (then
+  ``duplicate``), and its record is resolved; none answered ``unknown``.
+
+Prints the webhook's p50/p99 (every attempt, and the 2xx ones), the throttle's refusals
+and the retries that absorbed them, storm control's folding, and PASS/FAIL for lost 0 and
+duplicated 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import _common
+
+DB = "bench_storm"
+URL = "/api/v1/alerts/alertmanager"
+ALERTNAMES = [
+    ("InstanceDown", "critical", "Instance is down", "The node exporter target is unreachable."),
+    ("HighMemoryUsage", "warning", "Memory usage above 90%", "Available memory is low."),
+    ("DiskAlmostFull", "warning", "Root filesystem almost full", "Less than 5% free."),
+    ("ServiceUnhealthy", "critical", "Web service not responding", "HTTP probe on 8080 fails."),
+    ("HighLoadAverage", "warning", "Load average high", "Load above the CPU count for 10 m."),
+    ("NetworkErrors", "warning", "Interface errors rising", "Receive errors on eth0."),
+    ("SwapThrashing", "warning", "Swapping heavily", "Swap in/out above 100 pages/s."),
+    ("ClockSkew", "warning", "Clock skew detected", "NTP offset above 500 ms."),
+]
+
+
+def iso(t: datetime) -> str:
+    return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def fingerprint(alertname: str, instance: str) -> str:
+    return hashlib.sha256(f"{alertname}\0{instance}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class Delivery:
+    """One attempt's fate: the HTTP status, its latency, and the answer's results."""
+
+    status: int
+    seconds: float
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Log:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    attempts: list[Delivery] = field(default_factory=list)
+    # (sender, fingerprint, startsAt, status) -> outcomes answered, in order
+    outcomes: dict[tuple[str, str, str, str], list[str]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    ticket_of: dict[tuple[str, str, str], set[str]] = field(
+        default_factory=lambda: defaultdict(set)
+    )
+    dropped: list[tuple[str, int, str]] = field(default_factory=list)  # sender, alerts, why
+    unanswered: set[tuple[str, str, str, str]] = field(default_factory=set)
+    alerts_sent: int = 0  # alerts in notifications handed to the sender (not attempts)
+    first_send: float = 0.0
+    last_answer: float = 0.0
+
+
+def plan(args: argparse.Namespace, start: datetime) -> dict[tuple[int, int], list[list[dict]]]:
+    """For each (sender, alertname group): its notifications' alert lists, one per round.
+
+    An alert is down in round r when (host*7 + r*3 + group) % 5 == 0: sent resolved once
+    (if it was firing), then firing anew in its next up round with a new startsAt."""
+    rng = random.Random(7)
+    out: dict[tuple[int, int], list[list[dict]]] = {}
+    step = args.seconds / max(1, args.rounds - 1)
+    for s in range(args.senders):
+        for g in range(args.alertnames):
+            name, severity, summary, description = ALERTNAMES[g % len(ALERTNAMES)]
+            rounds: list[list[dict]] = []
+            started: dict[int, datetime | None] = dict.fromkeys(range(args.hosts))
+            for r in range(args.rounds):
+                now = start + timedelta(seconds=r * step)
+                alerts = []
+                for h in range(args.hosts):
+                    instance = f"node-{h:03d}.dc{1 + g % 3}:9100"
+                    labels = {
+                        "alertname": name,
+                        "instance": instance,
+                        "job": "node",
+                        "severity": severity,
+                    }
+                    fp = fingerprint(name, instance)
+                    down = (h * 7 + r * 3 + g) % 5 == 0
+                    base = {
+                        "labels": labels,
+                        "annotations": {"summary": summary, "description": description},
+                        "generatorURL": f"http://prometheus:9090/graph?g0.expr={name}",
+                        "fingerprint": fp,
+                    }
+                    if down:
+                        if started[h] is not None:
+                            alerts.append(
+                                {
+                                    **base,
+                                    "status": "resolved",
+                                    "startsAt": iso(started[h]),  # type: ignore[arg-type]
+                                    "endsAt": iso(now),
+                                }
+                            )
+                            started[h] = None
+                        continue
+                    if started[h] is None:
+                        started[h] = now - timedelta(milliseconds=rng.randint(0, 900))
+                    alerts.append(
+                        {
+                            **base,
+                            "status": "firing",
+                            "startsAt": iso(started[h]),  # type: ignore[arg-type]
+                            "endsAt": "0001-01-01T00:00:00Z",
+                        }
+                    )
+                rounds.append(alerts)
+            out[(s, g)] = rounds
+    return out
+
+
+def envelope(alerts: list[dict], name: str, s: int) -> dict[str, Any]:
+    firing = any(a["status"] == "firing" for a in alerts)
+    return {
+        "version": "4",
+        "groupKey": f'{{}}:{{alertname="{name}"}}',
+        "truncatedAlerts": 0,
+        "status": "firing" if firing else "resolved",
+        "receiver": f"auto-remediation-{s}",
+        "groupLabels": {"alertname": name},
+        "commonLabels": {"alertname": name, "job": "node"},
+        "commonAnnotations": {},
+        "externalURL": f"http://alertmanager-{s}:9093",
+        "alerts": alerts,
+    }
+
+
+def post(port: int, token: str, body: bytes) -> Delivery:
+    start = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(
+            "POST",
+            URL,
+            body,
+            {"Content-Type": "application/json", "Authorization": f"Token {token}"},
+        )
+        response = conn.getresponse()
+        data = response.read()
+    except OSError:
+        return Delivery(0, time.perf_counter() - start)
+    finally:
+        conn.close()
+    seconds = time.perf_counter() - start
+    results = []
+    if response.status in (200, 207):
+        results = json.loads(data)["results"]
+    return Delivery(response.status, seconds, results)
+
+
+def notify(
+    log: Log, port: int, token: str, sender: str, alerts: list[dict], body: bytes, deadline: float
+) -> None:
+    """One flush: Alertmanager's retry loop (exponential backoff, no Retry-After)."""
+    rng = random.Random()
+    interval = 0.5
+    while True:
+        d = post(port, token, body)
+        with log.lock:
+            log.attempts.append(d)
+            if d.status in (200, 207):
+                log.last_answer = time.perf_counter()
+                for a, res in zip(alerts, d.results, strict=True):
+                    assert res["fingerprint"] == a["fingerprint"], "answers out of order"
+                    k = (sender, a["fingerprint"], a["startsAt"], a["status"])
+                    log.outcomes[k].append(res["outcome"])
+                    if res["ticket_id"]:
+                        log.ticket_of[k[:3]].add(res["ticket_id"])
+                return
+        if 400 <= d.status < 500:  # unrecoverable for Alertmanager: the flush fails
+            with log.lock:
+                log.unanswered.update(
+                    (sender, a["fingerprint"], a["startsAt"], a["status"]) for a in alerts
+                )
+                log.dropped.append((sender, len(alerts), f"HTTP {d.status}"))
+            return
+        wait = interval * rng.uniform(0.5, 1.5)
+        if time.perf_counter() + wait > deadline:
+            with log.lock:
+                log.unanswered.update(
+                    (sender, a["fingerprint"], a["startsAt"], a["status"]) for a in alerts
+                )
+                log.dropped.append((sender, len(alerts), f"flush timed out after {d.status}"))
+            return
+        time.sleep(wait)
+        interval = min(interval * 1.5, 60.0)
+
+
+def start_server(args: argparse.Namespace, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _common.db_url(DB),
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-not-secret-" + "x" * 40),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "GUNICORN_BIND": "127.0.0.1:0",
+        "THROTTLE_INTAKE_RATE": args.rate,
+    }
+    if args.web:
+        env["WEB_CONCURRENCY"] = str(args.web)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(_common.ROOT / "deploy/gunicorn.conf.py")],
+        cwd=_common.ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited; see {log}")
+        text = log.read_text(errors="replace")
+        bound = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", text)
+        workers = int(args.web or (os.cpu_count() or 1) * 2 + 1)
+        if bound and text.count("Booting worker with pid") >= workers:
+            return proc, int(bound.group(1))
+        time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"gunicorn did not start; see {log}")
+
+
+def reconcile(log: Log, users: dict[str, int]) -> dict[str, Any]:
+    """Every alert sent against the answers and the database: lost and duplicated."""
+    from django_q.models import OrmQ
+
+    from remediation.alerts.api import parse_time
+    from remediation.alerts.models import AlertRecord, AlertStatus
+    from remediation.alerts.rules import alert_ticket_id
+    from remediation.tickets.models import Ticket, TicketRepeat
+
+    problems: list[str] = []
+    lost = duplicated = 0
+    records = {r.key: r for r in AlertRecord.objects.select_related("ticket")}
+    firing = {k[:3]: v for k, v in log.outcomes.items() if k[3] == "firing"}
+    resolving = {k[:3]: v for k, v in log.outcomes.items() if k[3] == "resolved"}
+    outcomes = Counter(o for v in log.outcomes.values() for o in v)
+    joined_by_ticket: Counter[str] = Counter()
+    seen_keys = set()
+    for (sender, fp, starts), outs in firing.items():
+        key = alert_ticket_id(fp, parse_time(starts), users[sender])  # type: ignore[arg-type]
+        seen_keys.add(key)
+        new = [o for o in outs if o in ("created", "joined")]
+        odd = [o for o in outs if o not in ("created", "joined", "duplicate")]
+        record = records.get(key)
+        if not new or record is None or record.ticket is None:
+            lost += 1
+            problems.append(f"lost firing {key}: answers {outs}, record {record}")
+            continue
+        if len(new) > 1 or odd:
+            duplicated += len(new) - 1
+            problems.append(f"firing {key} answered {outs}")
+        if "joined" in new:
+            joined_by_ticket[record.ticket.ticket_id] += 1
+        named = log.ticket_of[(sender, fp, starts)]
+        if named != {record.ticket.ticket_id}:
+            problems.append(f"{key}: answers named {named}, record {record.ticket.ticket_id}")
+        resolutions = resolving.get((sender, fp, starts), [])
+        expected = len(outs) + len([o for o in resolutions if o in ("resolved", "duplicate")])
+        if record.deliveries != expected:
+            problems.append(f"{key}: {record.deliveries} deliveries counted, {expected} answered")
+        if resolutions:
+            if resolutions[0] != "resolved" and "resolved" not in resolutions:
+                lost += 1
+                problems.append(f"resolution of {key} answered {resolutions}")
+            elif resolutions.count("resolved") > 1:
+                duplicated += 1
+                problems.append(f"resolution of {key} answered {resolutions}")
+            if record.status != AlertStatus.RESOLVED:
+                lost += 1
+                problems.append(f"{key} resolved but its record is {record.status}")
+    for (sender, fp, starts), outs in resolving.items():
+        if (sender, fp, starts) not in firing and "unknown" in outs:
+            # A resolution of a firing sent in a notification that was never answered 2xx.
+            problems.append(f"resolution without its firing: {sender} {fp} {starts} {outs}")
+    phantom = set(records) - seen_keys
+    if phantom:
+        duplicated += len(phantom)
+        problems.append(f"{len(phantom)} alert records no answer accounts for")
+    unanswered = [k for k in log.unanswered if k not in log.outcomes]
+    lost += len(unanswered)
+    tickets = Ticket.objects.filter(source="alertmanager")
+    created = outcomes["created"]
+    n_tickets = tickets.count()
+    if n_tickets != created:
+        duplicated += max(0, n_tickets - created)
+        lost += max(0, created - n_tickets)
+        problems.append(f"{n_tickets} tickets for {created} created answers")
+    for ticket_id, repeats in tickets.values_list("ticket_id", "repeat_count"):
+        if repeats != joined_by_ticket[ticket_id]:
+            problems.append(f"{ticket_id}: repeat_count {repeats}, {joined_by_ticket[ticket_id]} joins answered")
+    repeat_rows = TicketRepeat.objects.count()
+    if repeat_rows != outcomes["joined"]:
+        problems.append(f"{repeat_rows} TicketRepeat rows for {outcomes['joined']} joins")
+    queued = OrmQ.objects.count()
+    if queued != created:
+        problems.append(f"{queued} analyses queued for {created} tickets")
+    return {
+        "lost": lost,
+        "duplicated": duplicated,
+        "problems": problems,
+        "outcomes": outcomes,
+        "firings": len(firing),
+        "resolutions": len(resolving),
+        "tickets": n_tickets,
+        "repeat_rows": repeat_rows,
+        "queued": queued,
+        "records": len(records),
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--senders", type=int, default=int(os.environ.get("STORM_SENDERS", 4)))
+    parser.add_argument("--alertnames", type=int, default=int(os.environ.get("STORM_GROUPS", 5)))
+    parser.add_argument("--hosts", type=int, default=int(os.environ.get("STORM_HOSTS", 60)))
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("STORM_ROUNDS", 6)))
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("STORM_SECONDS", 45)))
+    parser.add_argument("--max-alerts", type=int, default=100)
+    parser.add_argument("--rate", default=os.environ.get("STORM_RATE", "2000/min"))
+    parser.add_argument("--web", type=int, default=int(os.environ.get("STORM_WEB", 0)) or None)
+    parser.add_argument("--group-interval", type=float, default=300.0)
+    parser.add_argument("--ha-copies", type=float, default=0.2)
+    args = parser.parse_args()
+    with _common.admin_connect() as conn:  # a fresh database: no tickets of an earlier run
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+    _common.ensure_empty_database(DB)
+    _common.setup_django(DB)
+    from django.contrib.auth import get_user_model
+
+    from remediation.accounts.services import api_token_create
+
+    User = get_user_model()
+    tokens: dict[str, str] = {}
+    users: dict[str, int] = {}
+    for s in range(args.senders):
+        user = User.objects.create_user(f"alertmanager-{s}")
+        _, tokens[user.username] = api_token_create(user=user, name="storm", days=1)
+        users[user.username] = user.pk
+    logs = Path(tempfile.mkdtemp(prefix="bench-storm-"))
+    server, port = start_server(args, logs / "gunicorn.log")
+    start = datetime.now(UTC).replace(microsecond=0)
+    schedule = plan(args, start - timedelta(minutes=1))
+    step = args.seconds / max(1, args.rounds - 1)
+    log = Log()
+    t0 = time.perf_counter()
+    log.first_send = t0
+
+    def group(s: int, g: int) -> None:
+        sender = f"alertmanager-{s}"
+        rng = random.Random(s * 100 + g)
+        name = ALERTNAMES[g % len(ALERTNAMES)][0]
+        for r, alerts in enumerate(schedule[(s, g)]):
+            # group_wait/interval: the first notification after a jitter, then every step
+            time.sleep(max(0.0, t0 + r * step + rng.uniform(0, 1.5) - time.perf_counter()))
+            for i in range(0, len(alerts), args.max_alerts):
+                chunk = alerts[i : i + args.max_alerts]
+                body = json.dumps(envelope(chunk, name, s)).encode()
+                with log.lock:
+                    log.alerts_sent += len(chunk)
+                copies = 2 if rng.random() < args.ha_copies else 1
+                threads = [
+                    threading.Thread(
+                        target=notify,
+                        args=(
+                            log,
+                            port,
+                            tokens[sender],
+                            sender,
+                            chunk,
+                            body,
+                            time.perf_counter() + args.group_interval,
+                        ),
+                    )
+                    for _ in range(copies)
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                if copies == 2:
+                    with log.lock:
+                        log.alerts_sent += len(chunk)
+
+    threads = [
+        threading.Thread(target=group, args=(s, g))
+        for s in range(args.senders)
+        for g in range(args.alertnames)
+    ]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return report(args, log, users, t0)
+
+
+def report(args: argparse.Namespace, log: Log, users: dict[str, int], t0: float) -> int:
+    acc = reconcile(log, users)
+    codes = Counter(d.status for d in log.attempts)
+    ok = [d.seconds for d in log.attempts if d.status in (200, 207)]
+    every = [d.seconds for d in log.attempts]
+    alerts_answered = sum(len(d.results) for d in log.attempts)
+    absorbed = log.last_answer - t0
+    o = acc["outcomes"]
+    print(
+        f"storm: {args.senders} senders x {args.alertnames} alertnames x {args.hosts} hosts, "
+        f"{args.rounds} rounds over {args.seconds:.0f} s, throttle {args.rate} per sender, "
+        f"gunicorn -c deploy/gunicorn.conf.py (WEB_CONCURRENCY {args.web or 'default'})"
+    )
+    print(
+        f"sent {log.alerts_sent} alerts in {sum(1 for d in log.attempts if d.status in (200, 207))}"
+        f" accepted notifications; {alerts_answered} alert answers; absorbed in {absorbed:.1f} s "
+        f"({alerts_answered / absorbed:.0f} alerts/s)"
+    )
+    print(f"HTTP answers: {dict(sorted(codes.items()))} (0 = connection failed)")
+    print(
+        f"webhook latency, every attempt: p50 {percentile(every, 0.5) * 1000:.0f} ms, "
+        f"p99 {percentile(every, 0.99) * 1000:.0f} ms; 2xx: p50 {percentile(ok, 0.5) * 1000:.0f}"
+        f" ms, p99 {percentile(ok, 0.99) * 1000:.0f} ms, max {max(ok or [0]) * 1000:.0f} ms"
+    )
+    print(f"outcomes: {dict(sorted(o.items()))}")
+    print(
+        f"storm control: {acc['firings']} distinct firings -> {acc['tickets']} tickets "
+        f"({o['joined']} folded into open tickets, {acc['repeat_rows']} TicketRepeat rows), "
+        f"{acc['queued']} analyses queued; {acc['resolutions']} resolutions; "
+        f"{acc['records']} alert records"
+    )
+    refused = sum(n for k, n in codes.items() if k >= 500 or k == 429)
+    print(
+        f"throttle: {refused} attempts refused, all retried with Alertmanager's backoff; "
+        f"{len(log.dropped)} notifications dropped {log.dropped[:3]}"
+    )
+    for line in acc["problems"][:20]:
+        print(f"  problem: {line}")
+    good = acc["lost"] == 0 and acc["duplicated"] == 0 and not acc["problems"] and not log.dropped
+    print(
+        f"storm accounting: lost {acc['lost']}, duplicated {acc['duplicated']}, "
+        f"{len(acc['problems'])} mismatches (target lost 0, duplicated 0) "
+        f"{'PASS' if good else 'FAIL'}"
+    )
+    big = log.alerts_sent >= 5000 and args.seconds <= 60
+    if not big:
+        print(f"(a smaller storm than the target's 5,000 alerts within a minute: {log.alerts_sent})")
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
