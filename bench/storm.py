@@ -103,6 +103,7 @@ class Log:
     unanswered: set[tuple[str, str, str, str]] = field(default_factory=set)
     alerts_sent: int = 0  # alerts in notifications handed to the sender (not attempts)
     first_send: float = 0.0
+    last_sent: float = 0.0  # when the last notification's first attempt went out
     last_answer: float = 0.0
 
 
@@ -277,7 +278,16 @@ def start_server(args: argparse.Namespace, log: Path) -> tuple[subprocess.Popen[
 
 
 def reconcile(log: Log, users: dict[str, int]) -> dict[str, Any]:
-    """Every alert sent against the answers and the database: lost and duplicated."""
+    """Every alert sent, against the database first, then against the answers.
+
+    The database: each stored firing (``AlertRecord``) either opened its ticket (the
+    ticket's id is the record's key) or joined it (a ``TicketRepeat`` row with the record's
+    key on that ticket); each ticket was opened by exactly one record, its ``repeat_count``
+    is its number of joins, and one analysis was queued for it. The answers: every firing
+    answered 2xx has its record and names its ticket, at most one answer says it was new
+    (none when the attempt that stored it was cut off, e.g. a worker killed at its timeout,
+    and the retry found it stored); every resolution answered ``resolved`` once at most and
+    its record is resolved. An alert never answered 2xx is lost."""
     from django_q.models import OrmQ
 
     from remediation.alerts.api import parse_time
@@ -288,69 +298,75 @@ def reconcile(log: Log, users: dict[str, int]) -> dict[str, Any]:
     problems: list[str] = []
     lost = duplicated = 0
     records = {r.key: r for r in AlertRecord.objects.select_related("ticket")}
+    repeats = dict(TicketRepeat.objects.values_list("submitted_ticket_id", "ticket__ticket_id"))
+    tickets = dict(
+        Ticket.objects.filter(source="alertmanager").values_list("ticket_id", "repeat_count")
+    )
+    opened: Counter[str] = Counter()
+    joins: Counter[str] = Counter()
+    for key, record in records.items():
+        if record.ticket is None:
+            lost += 1
+            problems.append(f"record {key} has no ticket")
+        elif record.ticket.ticket_id == key:
+            opened[key] += 1
+        elif repeats.get(key) == record.ticket.ticket_id:
+            joins[record.ticket.ticket_id] += 1
+        else:
+            problems.append(f"record {key} on {record.ticket.ticket_id}: neither opened nor joined")
+    for ticket_id, repeat_count in tickets.items():
+        if opened[ticket_id] != 1:
+            duplicated += 1
+            problems.append(f"ticket {ticket_id} opened by {opened[ticket_id]} records")
+        if repeat_count != joins[ticket_id]:
+            problems.append(
+                f"ticket {ticket_id}: repeat_count {repeat_count}, {joins[ticket_id]} joins"
+            )
+    queued = OrmQ.objects.count()
+    if queued != len(tickets):
+        problems.append(f"{queued} analyses queued for {len(tickets)} tickets")
+
     firing = {k[:3]: v for k, v in log.outcomes.items() if k[3] == "firing"}
     resolving = {k[:3]: v for k, v in log.outcomes.items() if k[3] == "resolved"}
     outcomes = Counter(o for v in log.outcomes.values() for o in v)
-    joined_by_ticket: Counter[str] = Counter()
+    answered_deliveries = 0
     seen_keys = set()
     for (sender, fp, starts), outs in firing.items():
         key = alert_ticket_id(fp, parse_time(starts), users[sender])  # type: ignore[arg-type]
         seen_keys.add(key)
-        new = [o for o in outs if o in ("created", "joined")]
-        odd = [o for o in outs if o not in ("created", "joined", "duplicate")]
         record = records.get(key)
-        if not new or record is None or record.ticket is None:
+        if record is None or record.ticket is None:
             lost += 1
-            problems.append(f"lost firing {key}: answers {outs}, record {record}")
+            problems.append(f"firing {key} answered {outs} but not stored")
             continue
-        if len(new) > 1 or odd:
-            duplicated += len(new) - 1
+        new = [o for o in outs if o in ("created", "joined")]
+        if len(new) > 1 or set(outs) - {"created", "joined", "duplicate"}:
+            duplicated += max(0, len(new) - 1)
             problems.append(f"firing {key} answered {outs}")
-        if "joined" in new:
-            joined_by_ticket[record.ticket.ticket_id] += 1
         named = log.ticket_of[(sender, fp, starts)]
         if named != {record.ticket.ticket_id}:
-            problems.append(f"{key}: answers named {named}, record {record.ticket.ticket_id}")
+            problems.append(f"{key}: answers named {named}, stored on {record.ticket.ticket_id}")
         resolutions = resolving.get((sender, fp, starts), [])
-        expected = len(outs) + len([o for o in resolutions if o in ("resolved", "duplicate")])
-        if record.deliveries != expected:
-            problems.append(f"{key}: {record.deliveries} deliveries counted, {expected} answered")
+        answered = len(outs) + sum(o in ("resolved", "duplicate") for o in resolutions)
+        answered_deliveries += answered
+        if record.deliveries < answered:
+            problems.append(f"{key}: {record.deliveries} deliveries counted, {answered} answered")
         if resolutions:
-            if resolutions[0] != "resolved" and "resolved" not in resolutions:
-                lost += 1
-                problems.append(f"resolution of {key} answered {resolutions}")
-            elif resolutions.count("resolved") > 1:
-                duplicated += 1
+            if resolutions.count("resolved") > 1 or set(resolutions) - {"resolved", "duplicate"}:
                 problems.append(f"resolution of {key} answered {resolutions}")
             if record.status != AlertStatus.RESOLVED:
                 lost += 1
                 problems.append(f"{key} resolved but its record is {record.status}")
-    for (sender, fp, starts), outs in resolving.items():
-        if (sender, fp, starts) not in firing and "unknown" in outs:
-            # A resolution of a firing sent in a notification that was never answered 2xx.
-            problems.append(f"resolution without its firing: {sender} {fp} {starts} {outs}")
+    for k, outs in resolving.items():
+        if k not in firing:
+            lost += 1
+            problems.append(f"resolution without its firing answered: {k} {outs}")
     phantom = set(records) - seen_keys
     if phantom:
-        duplicated += len(phantom)
-        problems.append(f"{len(phantom)} alert records no answer accounts for")
+        problems.append(f"{len(phantom)} alert records stored but never answered 2xx")
     unanswered = [k for k in log.unanswered if k not in log.outcomes]
     lost += len(unanswered)
-    tickets = Ticket.objects.filter(source="alertmanager")
-    created = outcomes["created"]
-    n_tickets = tickets.count()
-    if n_tickets != created:
-        duplicated += max(0, n_tickets - created)
-        lost += max(0, created - n_tickets)
-        problems.append(f"{n_tickets} tickets for {created} created answers")
-    for ticket_id, repeats in tickets.values_list("ticket_id", "repeat_count"):
-        if repeats != joined_by_ticket[ticket_id]:
-            problems.append(f"{ticket_id}: repeat_count {repeats}, {joined_by_ticket[ticket_id]} joins answered")
-    repeat_rows = TicketRepeat.objects.count()
-    if repeat_rows != outcomes["joined"]:
-        problems.append(f"{repeat_rows} TicketRepeat rows for {outcomes['joined']} joins")
-    queued = OrmQ.objects.count()
-    if queued != created:
-        problems.append(f"{queued} analyses queued for {created} tickets")
+    counted = sum(r.deliveries for r in records.values())
     return {
         "lost": lost,
         "duplicated": duplicated,
@@ -358,10 +374,11 @@ def reconcile(log: Log, users: dict[str, int]) -> dict[str, Any]:
         "outcomes": outcomes,
         "firings": len(firing),
         "resolutions": len(resolving),
-        "tickets": n_tickets,
-        "repeat_rows": repeat_rows,
+        "tickets": len(tickets),
+        "repeat_rows": len(repeats),
         "queued": queued,
         "records": len(records),
+        "cut_off_deliveries": counted - answered_deliveries,
     }
 
 
@@ -383,6 +400,7 @@ def main() -> int:
     parser.add_argument("--group-interval", type=float, default=300.0)
     parser.add_argument("--ha-copies", type=float, default=0.2)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop gunicorn on the way out
     with _common.admin_connect() as conn:  # a fresh database: no tickets of an earlier run
         conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     _common.ensure_empty_database(DB)
@@ -419,6 +437,7 @@ def main() -> int:
                 body = json.dumps(envelope(chunk, name, s)).encode()
                 with log.lock:
                     log.alerts_sent += len(chunk)
+                    log.last_sent = time.perf_counter()
                 copies = 2 if rng.random() < args.ha_copies else 1
                 threads = [
                     threading.Thread(
@@ -477,7 +496,8 @@ def report(args: argparse.Namespace, log: Log, users: dict[str, int], t0: float)
     )
     print(
         f"sent {log.alerts_sent} alerts in {sum(1 for d in log.attempts if d.status in (200, 207))}"
-        f" accepted notifications; {alerts_answered} alert answers; absorbed in {absorbed:.1f} s "
+        f" accepted notifications, the last first sent at {log.last_sent - t0:.1f} s; "
+        f"{alerts_answered} alert answers; absorbed in {absorbed:.1f} s "
         f"({alerts_answered / absorbed:.0f} alerts/s)"
     )
     print(f"HTTP answers: {dict(sorted(codes.items()))} (0 = connection failed)")
@@ -491,7 +511,8 @@ def report(args: argparse.Namespace, log: Log, users: dict[str, int], t0: float)
         f"storm control: {acc['firings']} distinct firings -> {acc['tickets']} tickets "
         f"({o['joined']} folded into open tickets, {acc['repeat_rows']} TicketRepeat rows), "
         f"{acc['queued']} analyses queued; {acc['resolutions']} resolutions; "
-        f"{acc['records']} alert records"
+        f"{acc['records']} alert records; {acc['cut_off_deliveries']} deliveries counted by "
+        f"attempts whose answer never arrived (retried, then answered duplicate)"
     )
     refused = sum(n for k, n in codes.items() if k >= 500 or k == 429)
     print(
@@ -506,9 +527,9 @@ def report(args: argparse.Namespace, log: Log, users: dict[str, int], t0: float)
         f"{len(acc['problems'])} mismatches (target lost 0, duplicated 0) "
         f"{'PASS' if good else 'FAIL'}"
     )
-    big = log.alerts_sent >= 5000 and args.seconds <= 60
+    big = log.alerts_sent >= 5000 and log.last_sent - t0 <= 60
     if not big:
-        print(f"(a smaller storm than the target's 5,000 alerts within a minute: {log.alerts_sent})")
+        print(f"(smaller than the target's 5,000 alerts within a minute: {log.alerts_sent})")
     return 0 if good else 1
 
 
