@@ -95,3 +95,34 @@ def test_a_burst_from_one_submitter_does_not_starve_the_next_ones_analysis(
     )
     assert len(order) == 16  # every ticket was analyzed in the end
     assert order.index("INC-REAL-1") <= 3, order
+
+
+def test_two_bursting_submitters_take_turns_without_yielding_to_each_other_forever(
+    api, client_for, drain_queue, settings, rate
+):
+    """Two integrations storm at once, both past their share: each yields only to the one
+    that has had fewer turns, so they alternate and a task is queued again a few times,
+    not until its yields run out (every task of both, when each yielded to any other)."""
+    from django_q.models import Task
+
+    rate(None)
+    settings.ANALYSIS_FAIR_SHARE = 3
+    second = client_for(UserFactory(username="second-integration"))
+    for n in range(12):
+        assert api.post(URL, ticket(n), format="json").status_code == 201
+        body = ticket(100 + n, ticket_id=f"INC-SECOND-{n}")
+        assert second.post(URL, body, format="json").status_code == 201
+
+    drain_queue()
+
+    order = list(
+        AuditEvent.objects.filter(action=AuditAction.ANALYSIS_COMPLETED)
+        .order_by("id")
+        .values_list("ticket__submitted_by__username", flat=True)
+    )
+    assert len(order) == 24
+    yielded = Task.objects.filter(name__endswith="(yielded)").count()
+    assert yielded <= 12, yielded
+    # Neither waits for all of the other's: each has its first six done within the first 16.
+    assert order[:16].count("second-integration") >= 6, order
+    assert order[:16].count("second-integration") <= 10, order
