@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -349,6 +349,40 @@ def profile(transport: str, k: int) -> dict[str, float]:
     }
 
 
+def broker_ceiling(depths: list[int], cycles: int = 300) -> None:
+    """The queue itself: enqueue, claim and acknowledge ``cycles`` tasks (in this process,
+    no work done) with ``depth`` tasks already waiting ahead, as during a storm."""
+    from django.utils import timezone
+    from django_q.brokers import get_broker
+    from django_q.models import OrmQ
+    from django_q.tasks import async_task
+
+    broker = get_broker()
+    for depth in depths:
+        OrmQ.objects.all().delete()
+        # Queued a moment ago, ahead of the ones timed below (their payload is never run).
+        earlier = timezone.now() - timedelta(seconds=1)
+        OrmQ.objects.bulk_create(
+            [OrmQ(key=broker.list_key, payload="x", lock=earlier) for _ in range(depth)],
+            batch_size=5000,
+        )
+        t = time.perf_counter()
+        for i in range(cycles):
+            async_task("math.ceil", i)
+        enqueue = (time.perf_counter() - t) / cycles
+        t = time.perf_counter()
+        for _ in range(cycles):
+            for ack_id, _payload in broker.dequeue() or []:
+                broker.acknowledge(ack_id)
+        claim = (time.perf_counter() - t) / cycles
+        print(
+            f"ORM broker with {depth} tasks waiting: enqueue {enqueue * 1000:.2f} ms, "
+            f"claim + acknowledge {claim * 1000:.2f} ms per task "
+            f"(one process: about {1 / (enqueue + claim):.0f} tasks/s through the queue)"
+        )
+    OrmQ.objects.all().delete()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=int(os.environ.get("DRAIN_TICKETS", 45)))
@@ -356,6 +390,9 @@ def main() -> int:
     parser.add_argument("--transports", default=os.environ.get("DRAIN_TRANSPORTS", "stdio,http"))
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--profile", type=int, default=int(os.environ.get("DRAIN_PROFILE", 8)))
+    parser.add_argument(
+        "--broker-depths", default=os.environ.get("DRAIN_BROKER_DEPTHS", "0,1000,20000")
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the worker on the way out
     args.tickets = min(args.tickets, 3 * len(VMS) * len(KINDS) // 2 * 2)
@@ -436,6 +473,8 @@ def main() -> int:
     finally:
         if lab_http is not None:
             stop(lab_http)
+    if args.broker_depths:
+        broker_ceiling([int(d) for d in args.broker_depths.split(",")])
     return verdicts(results)
 
 
