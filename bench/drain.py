@@ -111,12 +111,14 @@ def run(  # noqa: C901 (one timeline, read top to bottom)
             engine.set_condition(tx.world, vm, "vm_hung" if i % 2 else None)
         tx.save()
 
-    senders = [User.objects.get_or_create(username=f"sender-{s}")[0] for s in range(4)]
+    tag = f"{transport[0]}{workers}-{n}"
+    # New submitters each run: storm control lets a key open at most 3 tickets an hour, and
+    # the runs' tickets would join the earlier runs' instead of being analysed.
+    senders = [User.objects.create(username=f"sender-{s}-{tag}") for s in range(4)]
     approver = User.objects.get_or_create(username="approver")[0]
     approver.groups.add(Group.objects.get(name="Approvers"))
     log = Path(args.logs) / f"qcluster-{transport}-{workers}.log"
     worker = start_worker(env, workers, log)
-    tag = f"{transport[0]}{workers}-{n}"
     try:
         # 1. The probe that will wait for approval: a hung VM (another one per attempt: an
         # investigation cut short under load leaves the cause unknown, and no action).

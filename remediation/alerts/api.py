@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -226,7 +226,7 @@ class AlertmanagerThrottled(exceptions.Throttled):
 class AlertmanagerWebhookApi(APIView):
     throttle_classes = [IntakeThrottle]
 
-    def throttled(self, request: Request, wait: float | None) -> None:
+    def throttled(self, request: Request, wait: float | None) -> NoReturn:
         raise AlertmanagerThrottled(wait)
 
     @staticmethod
