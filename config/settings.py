@@ -406,6 +406,9 @@ Q_CLUSTER = {
     # ORM broker: its enqueue commits or rolls back with the ticket (a transactional outbox)
     # and it is at-least-once; the Redis broker loses in-flight tasks when a worker dies.
     "orm": "default",
+    # The ORM broker, with urgent tasks (an approved execution, notices for people) taken
+    # before the analyses of a storm; otherwise first in, first out (config/queue.py).
+    "broker_class": "config.queue.PriorityOrmBroker",
     "workers": env.int("Q_WORKERS", default=2),
     # Pre-fetch no more than one task per worker: time waiting in the cluster's in-memory
     # queue counts against `retry`, and a task that ages past it is handed out twice.

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -209,8 +209,25 @@ def _field_paths(index: int, mapped: MappedAlert) -> dict[str, str]:
     }
 
 
+class AlertmanagerThrottled(exceptions.Throttled):
+    """The intake throttle's refusal, as a status Alertmanager retries.
+
+    Alertmanager's webhook notifier retries 5xx answers with its backoff until the group's
+    flush times out, but takes any 4xx, 429 included, as unrecoverable: the notification is
+    dropped and its alerts wait for the group's next flush (``group_interval``, 5 minutes by
+    default). A firing that resolves meanwhile is then only ever sent as resolved, and its
+    incident is never filed. So a throttled batch answers 503 (with ``Retry-After`` and the
+    error code ``throttled``): Alertmanager comes back within seconds and, as nothing of the
+    batch was stored, the retry counts exactly once."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
 class AlertmanagerWebhookApi(APIView):
     throttle_classes = [IntakeThrottle]
+
+    def throttled(self, request: Request, wait: float | None) -> NoReturn:
+        raise AlertmanagerThrottled(wait)
 
     @staticmethod
     def throttle_weight(request: Request) -> int:
@@ -225,7 +242,7 @@ class AlertmanagerWebhookApi(APIView):
         responses={
             200: AlertBatchOutputSerializer,
             207: AlertBatchOutputSerializer,
-            **error_responses(400, 401, 403, 413, 429),
+            **error_responses(400, 401, 403, 413, 503),
         },
         summary="Alertmanager webhook: each firing alert becomes or joins a ticket",
         description=(
@@ -235,7 +252,9 @@ class AlertmanagerWebhookApi(APIView):
             "stores nothing. Each firing alert is then mapped to ticket fields (the alert "
             "label mappings in the admin) and checked like a ticket; one that fails is "
             "rejected alone (outcome `rejected`, `errors` by path) while the others are "
-            "stored: the answer is then 207, else 200. Resolved alerts annotate their ticket."
+            "stored: the answer is then 207, else 200. Resolved alerts annotate their ticket. "
+            "Past the sender's intake rate the answer is 503 `throttled` with `Retry-After`, "
+            "nothing stored: Alertmanager retries a 5xx with backoff, never a 4xx."
         ),
     )
     def post(self, request: Request) -> Response:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from patterns import services as pattern_services
@@ -39,8 +40,12 @@ def analysis_may_start(ticket_pk: int) -> bool:
     The worker takes tasks in the order they were queued, so one token's burst (60 tickets
     in a second) would otherwise delay everyone else's next ticket by all of its analyses.
     A submitter that had ``ANALYSIS_FAIR_SHARE`` tickets analyzed within the last
-    ``ANALYSIS_FAIR_WINDOW_SECONDS`` yields while a ticket of another submitter waits: its
-    task goes to the back of the queue (the caller re-queues it, a bounded number of times).
+    ``ANALYSIS_FAIR_WINDOW_SECONDS`` yields while a ticket waits from another submitter that
+    had fewer analyzed in that window: its task goes to the back of the queue (the caller
+    re-queues it, a bounded number of times). Only to one with fewer: when several senders
+    storm at once, each past its share, yielding to any other would have them all give way
+    to each other until their yields ran out, every task queued again and again for nothing
+    (a bench of three storming senders counted eleven yields per ticket).
     """
     ticket = Ticket.objects.filter(pk=ticket_pk).only("submitted_by_id", "status").first()
     if ticket is None or ticket.status != TicketStatus.PROCESSING:
@@ -51,12 +56,24 @@ def analysis_may_start(ticket_pk: int) -> bool:
     ).count()
     if recent < int(settings.ANALYSIS_FAIR_SHARE):
         return True
-    others_waiting = (
+    waiting = set(
         Ticket.objects.filter(status=TicketStatus.PROCESSING, analyzed_at__isnull=True)
         .exclude(submitted_by_id=ticket.submitted_by_id)
-        .exists()
+        .order_by()
+        .values_list("submitted_by_id", flat=True)
+        .distinct()
     )
-    return not others_waiting
+    if not waiting:
+        return True
+    served = dict(
+        Ticket.objects.filter(submitted_by_id__in=waiting, analyzed_at__gte=since)
+        .order_by()
+        .values_list("submitted_by_id")
+        .annotate(n=Count("id"))
+        .values_list("submitted_by_id", "n")
+    )
+    # Go ahead unless a waiting submitter has had fewer turns than this one.
+    return all(served.get(other, 0) >= recent for other in waiting)
 
 
 def ticket_analyze(ticket_pk: int) -> str:

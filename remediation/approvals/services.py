@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from config.errors import ApplicationError, Conflict, Forbidden, NotFound
+from config.queue import urgent
 from patterns.services import PatternChange, agreement_moved, pattern_update, rejection_counted
 from policies.selectors import policy_by_name
 from remediation.approvals.access import approval_refusal, may_approve_anything
@@ -101,7 +102,8 @@ def approval_request_open(ticket: Ticket) -> ApprovalRequest:
             "policy": request.policy_name or None,
         },
     )
-    async_task(NOTIFY_TASK, request.pk, task_name=f"notify approvers {ticket.ticket_id}"[:100])
+    with urgent():  # people are waiting to be told
+        async_task(NOTIFY_TASK, request.pk, task_name=f"notify approvers {ticket.ticket_id}"[:100])
     return request
 
 

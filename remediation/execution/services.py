@@ -27,6 +27,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task, schedule
 
 from config.errors import Conflict, Forbidden
+from config.queue import urgent
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
@@ -141,7 +142,10 @@ def execution_request(ticket: Ticket, *, acting_user: User | None, via: str) -> 
         acting_user=acting_user,
         details={"execution": execution.key, "via": via},
     )
-    async_task(RUN_TASK, ticket.pk, task_name=f"execute {execution.key}"[:100], ack_failure=True)
+    with urgent():  # ahead of a storm's analyses: a person may be waiting for it
+        async_task(
+            RUN_TASK, ticket.pk, task_name=f"execute {execution.key}"[:100], ack_failure=True
+        )
 
 
 # --- Running (the choke point) -----------------------------------------------------------
@@ -435,12 +439,13 @@ def execution_sweep(*, now: Any = None) -> dict[str, int]:
             marked += 1
     requeued = 0
     for execution in Execution.objects.filter(state=ExecutionState.PENDING, requested_at__lt=stale):
-        async_task(
-            RUN_TASK,
-            execution.ticket_id,
-            task_name=f"execute {execution.key}"[:100],
-            ack_failure=True,
-        )
+        with urgent():
+            async_task(
+                RUN_TASK,
+                execution.ticket_id,
+                task_name=f"execute {execution.key}"[:100],
+                ack_failure=True,
+            )
         requeued += 1
     return {"unknown": marked, "requeued": requeued}
 

@@ -60,7 +60,10 @@ def test_an_alert_batch_costs_its_number_of_alerts(api, rate):
     assert api.post("/api/v1/alerts/alertmanager", batch(*many), format="json").status_code == 200
     more = [alert(fingerprint=f"e{n:015d}", instance=f"prod-db-{n:02d}:9100") for n in range(2)]
     r = api.post("/api/v1/alerts/alertmanager", batch(*more), format="json")
-    assert r.status_code == 429
+    # 503, not 429: Alertmanager retries a 5xx with backoff and drops a 4xx notification.
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "throttled"
+    assert int(r["Retry-After"]) > 0
     assert Ticket.objects.count() == 4
 
 
@@ -92,3 +95,34 @@ def test_a_burst_from_one_submitter_does_not_starve_the_next_ones_analysis(
     )
     assert len(order) == 16  # every ticket was analyzed in the end
     assert order.index("INC-REAL-1") <= 3, order
+
+
+def test_two_bursting_submitters_take_turns_without_yielding_to_each_other_forever(
+    api, client_for, drain_queue, settings, rate
+):
+    """Two integrations storm at once, both past their share: each yields only to the one
+    that has had fewer turns, so they alternate and a task is queued again a few times,
+    not until its yields run out (every task of both, when each yielded to any other)."""
+    from django_q.models import Task
+
+    rate(None)
+    settings.ANALYSIS_FAIR_SHARE = 3
+    second = client_for(UserFactory(username="second-integration"))
+    for n in range(12):
+        assert api.post(URL, ticket(n), format="json").status_code == 201
+        body = ticket(100 + n, ticket_id=f"INC-SECOND-{n}")
+        assert second.post(URL, body, format="json").status_code == 201
+
+    drain_queue()
+
+    order = list(
+        AuditEvent.objects.filter(action=AuditAction.ANALYSIS_COMPLETED)
+        .order_by("id")
+        .values_list("ticket__submitted_by__username", flat=True)
+    )
+    assert len(order) == 24
+    yielded = Task.objects.filter(name__endswith="(yielded)").count()
+    assert yielded <= 12, yielded
+    # Neither waits for all of the other's: each has its first six done within the first 16.
+    assert order[:16].count("second-integration") >= 6, order
+    assert order[:16].count("second-integration") <= 10, order
