@@ -30,7 +30,7 @@ from remediation.audit.models import AuditEvent
 from remediation.catalogue.rules.digest import actions_digest
 from remediation.catalogue.rules.targets import canonical_affected
 from remediation.tickets import access, selectors, services
-from remediation.tickets.models import Severity, Ticket, TicketStatus
+from remediation.tickets.models import FixEvidence, Severity, Ticket, TicketStatus
 from remediation.tickets.rules.ids import reserved_ticket_id
 from remediation.tickets.selectors import alert_note
 
@@ -83,6 +83,13 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
     )
     submitted_by = serializers.CharField(source="submitted_by.get_username")
     alert_note = serializers.SerializerMethodField()
+    fix_held_by = serializers.ChoiceField(
+        choices=FixEvidence.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="What confirmed the fix held: its alert resolved after the remediation, or "
+        "nothing came back within the hold time; empty while nothing has.",
+    )
     actions_digest = serializers.SerializerMethodField(
         help_text="Digest of suggested_actions; send it when approving to bind the approval "
         "to exactly these actions."

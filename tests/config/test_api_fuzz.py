@@ -47,6 +47,17 @@ def _keep_the_test_connection(db):
     signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(autouse=True)
+def _no_intake_throttle(settings):
+    # Every fuzzed alert counts against the intake rate, and the webhook answers an exceeded
+    # rate with 503 on purpose (Alertmanager retries 5xx, drops 4xx): the throttle has its
+    # own tests (tests/security/test_probe_throttle.py); here it would only read as a 5xx.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"intake": None},
+    }
+
+
 @pytest.fixture
 def token(db) -> str:
     user = UserFactory(username="fuzzer", is_staff=True)
