@@ -24,6 +24,18 @@ PROMETHEUS_TOOLS = (
 VALUE = "result.0.value.1"
 _ARGS = {"query": "{query}"}
 
+# node_exporter's filesystems (real ones: not the kernel's pseudo filesystems) and network
+# devices of one host: the fullest filesystem's space and inodes, errors in and out.
+_FS = 'instance=$node_instance, fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"'
+_FS_USED = (
+    f"100 * max(1 - node_filesystem_avail_bytes{{{_FS}}} / node_filesystem_size_bytes{{{_FS}}})"
+)
+_FS_INODES = f"100 * max(1 - node_filesystem_files_free{{{_FS}}} / node_filesystem_files{{{_FS}}})"
+_NET_ERRORS = (
+    "sum(rate(node_network_receive_errs_total{instance=$node_instance}[5m]))"
+    " + sum(rate(node_network_transmit_errs_total{instance=$node_instance}[5m]))"
+)
+
 # (observation, PromQL, where the value is, unit). The first entry of each kind tells
 # whether Prometheus knows the object at all (an empty answer: it does not).
 _QUERIES: tuple[tuple[str, str, str, str], ...] = (
@@ -54,11 +66,19 @@ _QUERIES: tuple[tuple[str, str, str, str], ...] = (
     ("vm.swapped", "max(vmware_vm_mem_swapped_average{vm_name=$name})", VALUE, "kib"),
     ("vm.cpus", "max(vmware_vm_num_cpu{vm_name=$name})", VALUE, "count"),
     ("vm.memory", "max(vmware_vm_memory_max{vm_name=$name})", VALUE, "mib"),
+    # Last, so a tight call budget drops them first: the guest's filesystems (the fullest
+    # one) and its network errors, from node_exporter.
+    ("vm.filesystem_used_pct", _FS_USED, VALUE, "percent"),
+    ("vm.filesystem_inodes_used_pct", _FS_INODES, VALUE, "percent"),
+    ("vm.network_errors_rate", _NET_ERRORS, VALUE, "per_second"),
     # An OpenStack instance: its node_exporter.
     ("instance.up", 'max(up{job="node", instance=$node_instance})', VALUE, "bool"),
     ("instance.memory_used_pct",
      "100 * (1 - max(node_memory_MemAvailable_bytes{instance=$node_instance})"
      " / max(node_memory_MemTotal_bytes{instance=$node_instance}))", VALUE, "percent"),
+    ("instance.filesystem_used_pct", _FS_USED, VALUE, "percent"),
+    ("instance.filesystem_inodes_used_pct", _FS_INODES, VALUE, "percent"),
+    ("instance.network_errors_rate", _NET_ERRORS, VALUE, "per_second"),
     # A pod: kube-state-metrics.
     ("pod.restarts_rate",
      "sum(rate(kube_pod_container_status_restarts_total{namespace=$namespace, pod=$pod}[5m]))",
@@ -111,6 +131,8 @@ _QUERIES: tuple[tuple[str, str, str, str], ...] = (
      VALUE, "if_status"),
     ("interface.admin_status", "max(ifAdminStatus{instance=$device, ifName=$interface})",
      VALUE, "if_status"),
+    ("interface.in_errors_total", "max(ifInErrors{instance=$device, ifName=$interface})",
+     VALUE, "count"),
     ("interface.in_errors_rate", "sum(rate(ifInErrors{instance=$device, ifName=$interface}[5m]))",
      VALUE, "per_second"),
     ("interface.out_errors_rate",
