@@ -209,10 +209,16 @@ class Exporter:
     # --- counters ------------------------------------------------------------------------
 
     def _count(
-        self, name: str, labels: dict[str, str], rate: float, base: float, dt: float
+        self,
+        name: str,
+        labels: dict[str, str],
+        rate: float,
+        base: float,
+        dt: float,
+        at_least: float = 0.0,
     ) -> float:
         key = (name, tuple(sorted(labels.items())))
-        value = self._counters.get(key, base) + rate * dt
+        value = max(self._counters.get(key, base) + rate * dt, at_least)
         self._counters[key] = value
         return value
 
@@ -295,9 +301,12 @@ class _Scrape:
         base: float = 0.0,
         *,
         emit: bool = True,
+        at_least: float = 0.0,
     ) -> None:
-        """Add to a counter; show it unless its target did not answer (it counts on)."""
-        value = self.exporter._count(name, labels, rate, base, self.dt)
+        """Add to a counter; show it unless its target did not answer (it counts on). A
+        counter is never below what the lab says was counted (``at_least``: errors staged
+        in the past show as counted, then as not growing)."""
+        value = self.exporter._count(name, labels, rate, base, self.dt, at_least)
         if not emit:
             return
         if name in _BARE_COUNTERS:
@@ -715,6 +724,7 @@ class _Scrape:
                 rate,
                 base,
                 emit=answers,
+                at_least=float(iface.get("errors") or 0),
             )
             self.count(
                 "ifOutErrors",

@@ -257,6 +257,22 @@ def metrics_only_connector(url: str) -> None:
     )  # fmt: skip
 
 
+def warm_up(metrics: MetricsStack) -> None:
+    """Start the worker's pooled prometheus-mcp-server session before the first case, as a
+    running worker has it (its start is not part of any one investigation)."""
+    from remediation.connectors.mcp import ConnectorError
+    from remediation.connectors.registry import get_connector
+
+    metrics.restart()
+    connector: Any = get_connector("prometheus")
+    for _ in range(10):  # the connector's own timeout bounds each try; a loaded machine
+        try:
+            connector.observe("execute_query", {"query": "count(up)"}, timeout=60)
+            return
+        except ConnectorError:
+            time.sleep(1)
+
+
 def setup_django(database: Path, lab_state: Path) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
@@ -416,6 +432,11 @@ def run_case(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=Path, nargs="+", default=DEFAULT_CASES)
+    parser.add_argument(
+        "--split",
+        choices=("dev", "holdout"),
+        help='only the lines of this "split" (exporters.jsonl holds both)',
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list every case")
     parser.add_argument("--misses", action="store_true", help="list the cases gone wrong")
     parser.add_argument(
@@ -448,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         setup_django(Path(tmp) / "bench.sqlite3", Path(tmp) / "lab.sqlite3")
         if metrics is not None:
             metrics_only_connector(metrics.url)
+            warm_up(metrics)
         from remediation.connectors.mcp import McpSession, ServerSpec
         from remediation.connectors.mcp_connector import close_pooled_sessions
 
@@ -466,10 +488,13 @@ def main(argv: list[str] | None = None) -> int:
                     cases = [
                         json.loads(line) for line in path.read_text().splitlines() if line.strip()
                     ]
+                    if args.split:
+                        cases = [c for c in cases if c.get("split") == args.split]
                     modes = [True] if args.words_only else [True, False]
                     for investigate in modes:
                         label = "with investigation" if investigate else "words only"
-                        score = Score(f"{path.name} — {label}")
+                        part = f" ({args.split})" if args.split else ""
+                        score = Score(f"{path.name}{part} — {label}")
                         for case in cases:
                             run_case(case, control, investigate, score, args.verbose, metrics)
                         print(score.report())

@@ -1,5 +1,6 @@
 """The Prometheus connector's profile gains node_exporter's filesystems and network errors
-(for VMs and instances) and IF-MIB's error total, as a frozen copy. A profile an admin edited
+(for VMs and instances) and IF-MIB's error total, and finds a host by its short name or any
+FQDN of it, as a frozen copy. A profile an admin edited
 (anything but the previous shipped copy) is left alone."""
 
 from django.db import migrations
@@ -346,7 +347,7 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.up",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": 'max(up{job="node", instance=$node_instance})',
+            "query": 'max(up{job="node", instance=~$node_instance_re})',
             "path": "result.0.value.1",
             "unit": "bool",
         },
@@ -354,7 +355,7 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.powered_on",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "max(vmware_vm_power_state{vm_name=$name})",
+            "query": "max(vmware_vm_power_state{vm_name=~$host_re})",
             "path": "result.0.value.1",
             "unit": "bool",
         },
@@ -362,7 +363,7 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.tools_status",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "vmware_vm_guest_tools_running_status{vm_name=$name} == 1",
+            "query": "vmware_vm_guest_tools_running_status{vm_name=~$host_re} == 1",
             "path": "result.0.metric.tools_status",
             "unit": "text",
         },
@@ -371,8 +372,8 @@ PROMETHEUS_PROFILE = {
             "tool": "execute_query",
             "args": {"query": "{query}"},
             "query": "100 * (1 - "
-            "max(node_memory_MemAvailable_bytes{instance=$node_instance}) / "
-            "max(node_memory_MemTotal_bytes{instance=$node_instance}))",
+            "max(node_memory_MemAvailable_bytes{instance=~$node_instance_re}) "
+            "/ max(node_memory_MemTotal_bytes{instance=~$node_instance_re}))",
             "path": "result.0.value.1",
             "unit": "percent",
         },
@@ -381,8 +382,8 @@ PROMETHEUS_PROFILE = {
             "tool": "execute_query",
             "args": {"query": "{query}"},
             "query": "100 * (1 - "
-            "max(node_memory_SwapFree_bytes{instance=$node_instance}) / "
-            "max(node_memory_SwapTotal_bytes{instance=$node_instance}))",
+            "max(node_memory_SwapFree_bytes{instance=~$node_instance_re}) / "
+            "max(node_memory_SwapTotal_bytes{instance=~$node_instance_re}))",
             "path": "result.0.value.1",
             "unit": "percent",
         },
@@ -390,7 +391,7 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.major_faults_rate",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "sum(rate(node_vmstat_pgmajfault{instance=$node_instance}[5m]))",
+            "query": "sum(rate(node_vmstat_pgmajfault{instance=~$node_instance_re}[5m]))",
             "path": "result.0.value.1",
             "unit": "per_second",
         },
@@ -398,8 +399,8 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.load_per_cpu",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "max(node_load1{instance=$node_instance}) / "
-            "max(vmware_vm_num_cpu{vm_name=$name})",
+            "query": "max(node_load1{instance=~$node_instance_re}) / "
+            "max(vmware_vm_num_cpu{vm_name=~$host_re})",
             "path": "result.0.value.1",
             "unit": "number",
         },
@@ -407,7 +408,7 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.cpu_usage_pct",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "max(vmware_vm_cpu_usage_average{vm_name=$name}) / 100",
+            "query": "max(vmware_vm_cpu_usage_average{vm_name=~$host_re}) / 100",
             "path": "result.0.value.1",
             "unit": "percent",
         },
@@ -415,8 +416,8 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.cpu_ready_pct",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "max(vmware_vm_cpu_ready_summation{vm_name=$name}) / 200 / "
-            "max(vmware_vm_num_cpu{vm_name=$name})",
+            "query": "max(vmware_vm_cpu_ready_summation{vm_name=~$host_re}) / 200 / "
+            "max(vmware_vm_num_cpu{vm_name=~$host_re})",
             "path": "result.0.value.1",
             "unit": "percent",
         },
@@ -424,7 +425,7 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.ballooned",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "max(vmware_vm_mem_vmmemctl_average{vm_name=$name})",
+            "query": "max(vmware_vm_mem_vmmemctl_average{vm_name=~$host_re})",
             "path": "result.0.value.1",
             "unit": "kib",
         },
@@ -432,7 +433,7 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.swapped",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "max(vmware_vm_mem_swapped_average{vm_name=$name})",
+            "query": "max(vmware_vm_mem_swapped_average{vm_name=~$host_re})",
             "path": "result.0.value.1",
             "unit": "kib",
         },
@@ -440,7 +441,7 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.cpus",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "max(vmware_vm_num_cpu{vm_name=$name})",
+            "query": "max(vmware_vm_num_cpu{vm_name=~$host_re})",
             "path": "result.0.value.1",
             "unit": "count",
         },
@@ -448,7 +449,7 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.memory",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "max(vmware_vm_memory_max{vm_name=$name})",
+            "query": "max(vmware_vm_memory_max{vm_name=~$host_re})",
             "path": "result.0.value.1",
             "unit": "mib",
         },
@@ -457,9 +458,9 @@ PROMETHEUS_PROFILE = {
             "tool": "execute_query",
             "args": {"query": "{query}"},
             "query": "100 * max(1 - "
-            "node_filesystem_avail_bytes{instance=$node_instance, "
+            "node_filesystem_avail_bytes{instance=~$node_instance_re, "
             'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"} / '
-            "node_filesystem_size_bytes{instance=$node_instance, "
+            "node_filesystem_size_bytes{instance=~$node_instance_re, "
             'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"})',
             "path": "result.0.value.1",
             "unit": "percent",
@@ -468,9 +469,10 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.filesystem_inodes_used_pct",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "100 * max(1 - node_filesystem_files_free{instance=$node_instance, "
+            "query": "100 * max(1 - "
+            "node_filesystem_files_free{instance=~$node_instance_re, "
             'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"} / '
-            "node_filesystem_files{instance=$node_instance, "
+            "node_filesystem_files{instance=~$node_instance_re, "
             'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"})',
             "path": "result.0.value.1",
             "unit": "percent",
@@ -479,9 +481,9 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.network_errors_rate",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "sum(rate(node_network_receive_errs_total{instance=$node_instance}[5m])) "
+            "query": "sum(rate(node_network_receive_errs_total{instance=~$node_instance_re}[5m])) "
             "+ "
-            "sum(rate(node_network_transmit_errs_total{instance=$node_instance}[5m]))",
+            "sum(rate(node_network_transmit_errs_total{instance=~$node_instance_re}[5m]))",
             "path": "result.0.value.1",
             "unit": "per_second",
         },
@@ -489,7 +491,7 @@ PROMETHEUS_PROFILE = {
             "observation": "instance.up",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": 'max(up{job="node", instance=$node_instance})',
+            "query": 'max(up{job="node", instance=~$node_instance_re})',
             "path": "result.0.value.1",
             "unit": "bool",
         },
@@ -498,8 +500,8 @@ PROMETHEUS_PROFILE = {
             "tool": "execute_query",
             "args": {"query": "{query}"},
             "query": "100 * (1 - "
-            "max(node_memory_MemAvailable_bytes{instance=$node_instance}) / "
-            "max(node_memory_MemTotal_bytes{instance=$node_instance}))",
+            "max(node_memory_MemAvailable_bytes{instance=~$node_instance_re}) "
+            "/ max(node_memory_MemTotal_bytes{instance=~$node_instance_re}))",
             "path": "result.0.value.1",
             "unit": "percent",
         },
@@ -508,9 +510,9 @@ PROMETHEUS_PROFILE = {
             "tool": "execute_query",
             "args": {"query": "{query}"},
             "query": "100 * max(1 - "
-            "node_filesystem_avail_bytes{instance=$node_instance, "
+            "node_filesystem_avail_bytes{instance=~$node_instance_re, "
             'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"} / '
-            "node_filesystem_size_bytes{instance=$node_instance, "
+            "node_filesystem_size_bytes{instance=~$node_instance_re, "
             'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"})',
             "path": "result.0.value.1",
             "unit": "percent",
@@ -519,9 +521,10 @@ PROMETHEUS_PROFILE = {
             "observation": "instance.filesystem_inodes_used_pct",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "100 * max(1 - node_filesystem_files_free{instance=$node_instance, "
+            "query": "100 * max(1 - "
+            "node_filesystem_files_free{instance=~$node_instance_re, "
             'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"} / '
-            "node_filesystem_files{instance=$node_instance, "
+            "node_filesystem_files{instance=~$node_instance_re, "
             'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"})',
             "path": "result.0.value.1",
             "unit": "percent",
@@ -530,9 +533,9 @@ PROMETHEUS_PROFILE = {
             "observation": "instance.network_errors_rate",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": "sum(rate(node_network_receive_errs_total{instance=$node_instance}[5m])) "
+            "query": "sum(rate(node_network_receive_errs_total{instance=~$node_instance_re}[5m])) "
             "+ "
-            "sum(rate(node_network_transmit_errs_total{instance=$node_instance}[5m]))",
+            "sum(rate(node_network_transmit_errs_total{instance=~$node_instance_re}[5m]))",
             "path": "result.0.value.1",
             "unit": "per_second",
         },
