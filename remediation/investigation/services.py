@@ -33,6 +33,7 @@ from typing import Any
 
 from django.conf import settings
 
+from remediation.catalogue.rules import names
 from remediation.catalogue.rules.operations import growth_refusal
 from remediation.connectors.base import InvestigatingConnector
 from remediation.connectors.mcp import ConnectorError, ConnectorTimeout, ToolRefused
@@ -69,6 +70,7 @@ logger = logging.getLogger(__name__)
 # A refusal that says the platform could not look (as opposed to "no such object here").
 _UNAVAILABLE_WORDS = ("unreachable", "unavailable", "timed out", "timeout", "connection")
 
+HOST_KINDS = frozenset({"vm", "host", "instance"})
 # A combined query longer than this is asked one query at a time (a GET's URL stays short).
 MAX_BATCH_CHARS = 6000
 
@@ -354,17 +356,30 @@ def _first_ask(connector: InvestigatingConnector, kind: str, name: str) -> _Ask 
     return asks[0] if asks else None
 
 
+def _by_short_name(kind: str, name: str, spellings: set[str]) -> bool:
+    """A host-like FQDN whose short name is among the subject's other spellings."""
+    short = names.short_host(name)
+    return kind in HOST_KINDS and bool(short) and short != name and short in spellings
+
+
 def _resolve(run: _Run, subject: Subject) -> tuple[dict[str, Any] | None, str]:
     """Find which kind the subject is and observe it: (the object, "" or why not)."""
     refused: list[str] = []
     failures: list[str] = []
     asked = False
-    for name, kinds in subject.spellings():
+    spellings = subject.spellings()
+    shorter = {n for n, _ in spellings[1:]}
+    for name, kinds in spellings:
         for kind in kinds:
             connectors = run.connectors(kind)
             for n, connector in enumerate(connectors):
                 ask = _first_ask(connector, kind, name)
                 if ask is None or not run.budget_left():
+                    continue
+                if ask.query and _by_short_name(kind, name, shorter):
+                    # The series match a host by its short name or any FQDN of it: the
+                    # object is named as the short spelling, tried next (the name the
+                    # platforms and the catalogue's targets use).
                     continue
                 asked = True
                 answer, error, unavailable = run.call(connector, ask.tool, ask.arguments)

@@ -6,8 +6,9 @@ frozen copy of it on the ``prometheus`` connector; an admin edits that one.
 
 ``$label`` placeholders are the object's label values (``profiles.label_values``), always
 inserted as escaped string literals (``$host_re`` and ``$node_instance_re``: a host by its
-short name or any FQDN of it, the name escaped as a regular expression first). Windows are real ones (5 minutes for rates, an hour for
-changes); docs/investigation.md lists each query, threshold and what it is evidence for.
+short name or any FQDN of it, the name escaped as a regular expression first). Windows are
+real ones (5 minutes for rates, an hour for changes); docs/investigation.md lists each
+query, threshold and what it is evidence for.
 """
 
 from __future__ import annotations

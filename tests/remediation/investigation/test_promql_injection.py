@@ -122,3 +122,30 @@ def test_an_objects_queries_are_asked_in_one_call_and_read_as_if_asked_alone(set
     assert set(vm["observations"]) == values
     assert all(k.startswith("execute_query vm.") for k in vm["answers"])
     assert len(parts(LITERAL.sub('""', double.queries[1]))) == len(vm_entries) - 1
+
+
+class NoSwitches(CombiningPrometheus):
+    """No SNMP target of that name (a host is not a switch)."""
+
+    def observe(self, tool: str, arguments: dict[str, Any], *, timeout: float) -> Any:
+        answer = super().observe(tool, arguments, timeout=timeout)
+        return (
+            {"resultType": "vector", "result": []} if 'job="snmp"' in arguments["query"] else answer
+        )
+
+
+@pytest.mark.django_db
+def test_a_host_given_as_an_fqdn_is_found_and_named_by_its_short_name(settings):
+    settings.INVESTIGATION_ENABLED = True
+    settings.INVESTIGATION_PLATFORM_READS = False
+    double = NoSwitches()
+    ticket = SimpleNamespace(
+        title="down", description="down", affected_system="prod-db-01.lab.internal",
+        alert_labels={},
+    )  # fmt: skip
+    with registry.use(double, "prometheus"):
+        record = ticket_investigate(ticket)
+    (vm,) = [o for o in record["objects"] if o["kind"] == "vm"]
+    assert vm["name"] == "prod-db-01"  # the name the platforms and the targets use
+    # Its series are matched whichever way the scrape spells it.
+    assert any('instance=~"prod\\\\-db\\\\-01(\\\\..+)?:9100"' in q for q in double.queries)
