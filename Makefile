@@ -140,7 +140,7 @@ check-deploy: setup
 # and PASS/FAIL against its target; see bench/README.md. BENCH_LARGE=100000 for a quick run.
 BENCH_SMALL ?= 1000
 BENCH_LARGE ?= 1000000
-BENCHMARKS := decision.py ticket_list.py recompute.py recompute_memory.py post.py enqueue_latency.py decision_latency.py storm.py drain.py
+BENCHMARKS := decision.py ticket_list.py recompute.py recompute_memory.py post.py enqueue_latency.py decision_latency.py "decision_latency.py --prometheus" storm.py drain.py
 bench: setup-dev
 	$(PY) bench/generate.py --db bench_small --tickets $(BENCH_SMALL)
 	$(PY) bench/generate.py --db bench_large --tickets $(BENCH_LARGE)

@@ -1,6 +1,7 @@
 """Enqueue -> decision with the investigation, on the lab, with an idle worker (p95).
 
     python bench/decision_latency.py [tickets]
+    python bench/decision_latency.py --prometheus [tickets]
 
 Starts a real ``manage.py qcluster`` on database bench_decide (ORM broker, the shipped
 Q_CLUSTER settings) with its own lab state file, then submits the design's example ticket
@@ -12,6 +13,15 @@ investigated the VM and its host through the lab's read-only MCP tools (stdio, o
 session per worker process), analysed, scored and decided, with the safety checks asked of
 the lab too. Between tickets it waits for the worker to go idle plus a random pause. Prints
 p50/p95 and the ratio p95/1 s. Target: <= 1.
+
+``--prometheus``: the investigation through Prometheus alone, as a team without platform
+read tools runs it (``INVESTIGATION_PLATFORM_READS=false``, the migrated Prometheus
+connector enabled): the lab exporter with an hour of simulated past backfilled into a fresh
+Debian Prometheus (``promtool``, as ``bench/analysis/live.py`` does), scraping it every
+second, asked through the published prometheus-mcp-server over stdio (``make
+prometheus-mcp``; one pooled session per worker process). Each VM is observed with its
+profile's PromQL queries (node_exporter and vSphere series, 16 calls at most). The staged
+condition is given two scrapes before the ticket is created (not counted).
 """
 
 from __future__ import annotations
@@ -28,11 +38,14 @@ from pathlib import Path
 
 import _common
 
-DB = "bench_decide"
+PROMETHEUS = "--prometheus" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--prometheus"]
+DB = "bench_decide_prometheus" if PROMETHEUS else "bench_decide"
 # The lab's ten VMs; storm control joins a fourth ticket about one VM within the hour to the
 # third, so at most 27 tickets are new incidents.
 VMS = [f"prod-web-{n:02d}" for n in range(1, 9)] + ["prod-db-01", "prod-app-01"]
-TICKETS = min(int(sys.argv[1]) if len(sys.argv) > 1 else 24, 3 * len(VMS) - 3)
+TICKETS = min(int(ARGS[0]) if ARGS else 24, 3 * len(VMS) - 3)
+SCRAPES = 2.5  # seconds: two scrapes of the staged condition before the ticket
 TARGET = 1.0
 
 
@@ -61,6 +74,15 @@ def main() -> int:
         "INVESTIGATION_ENABLED": "true",
     }
     env.setdefault("SECRET_KEY", "bench-only-not-secret-" + "x" * 40)
+    metrics = None
+    if PROMETHEUS:
+        sys.path.insert(0, str(_common.ROOT / "bench"))
+        from analysis.live import MetricsStack, metrics_only_connector
+
+        metrics = MetricsStack(lab_file.parent, lab_file, settle=2.0)
+        metrics.restart()
+        metrics_only_connector(metrics.url)
+        env["INVESTIGATION_PLATFORM_READS"] = "false"
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=_common.ROOT,
@@ -80,6 +102,8 @@ def main() -> int:
             with lab.tx() as tx:
                 engine.set_condition(tx.world, vm, "vm_hung" if i % 2 else None)
                 tx.save()
+            if metrics is not None:
+                time.sleep(SCRAPES)  # Prometheus has scraped the VM as staged
             ticket_id = f"D-{run}-{i}"
             ticket_create(
                 TicketInput(
@@ -121,13 +145,17 @@ def main() -> int:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             worker.kill()
+        if metrics is not None:
+            metrics.stop()
     p50, p95 = _common.median(latencies), _common.p95(latencies)
+    how = "the Prometheus investigation (metrics only)" if PROMETHEUS else "investigation"
     print(
-        f"enqueue -> decision with investigation over {len(latencies)} tickets "
+        f"enqueue -> decision with {how} over {len(latencies)} tickets "
         f"({observed} diagnosed from observations): p50 {p50:.3f} s, p95 {p95:.3f} s, "
         f"max {max(latencies):.3f} s"
     )
-    return _common.verdict("enqueue->decision p95/1 s", p95 / TARGET, "<= 1", p95 <= TARGET)
+    name = "enqueue->decision (Prometheus) p95/1 s" if PROMETHEUS else "enqueue->decision p95/1 s"
+    return _common.verdict(name, p95 / TARGET, "<= 1", p95 <= TARGET)
 
 
 if __name__ == "__main__":

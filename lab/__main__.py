@@ -8,6 +8,9 @@
                                        the lab's state as the exporters' series (node_exporter,
                                        kube-state-metrics, snmp_exporter...) at GET /metrics
     python -m lab exporter --once      one exposition on stdout, then exit
+    python -m lab exporter --history 3600 [--step 15] --history-file past.om [--port ...]
+                                       first writes the simulated past hour (OpenMetrics with
+                                       timestamps, for promtool's backfill), then serves on
 
 Over HTTP the lab binds to loopback unless ``--host`` says otherwise and every request must
 carry ``Authorization: Bearer <token>``: the token is ``LAB_TOKEN`` for the platform server,
@@ -82,6 +85,16 @@ def serve_exporter(argv: list[str]) -> None:
     if "--once" in argv:
         sys.stdout.write(exporter.exposition().decode())
         return
+    if "--history" in argv:
+        from pathlib import Path
+
+        target = Path(_option(argv, "--history-file", "history.om"))
+        past = exporter.history(
+            float(_option(argv, "--history", "3600")), float(_option(argv, "--step", "15"))
+        )
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(past)
+        partial.replace(target)  # whole or absent: a reader never sees half a history
     host = _option(argv, "--host", "127.0.0.1")
     port = int(_option(argv, "--port", str(EXPORTER_PORT)))
     server = serve(host, port, exporter)

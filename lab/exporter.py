@@ -72,7 +72,9 @@ _BARE_COUNTERS = ("ifInErrors", "ifOutErrors")
 
 # Rates (per second) that the state sets.
 RESTARTS_CRASHLOOP = 1 / 30  # a container restarted every 30 s while it crash-loops
-IF_ERRORS = {None: 0.0, "interface_errors": 20.0, "physical_fault": 4.0}
+# Errors counted now: a failing optic counts them; ``interface_errors`` is the lab's large
+# error total that stopped growing hours ago (its last error long past), so it does not.
+IF_ERRORS = {None: 0.0, "physical_fault": 4.0}
 PGMAJFAULT = {None: 1.0, "memory_pressure": 900.0, "undersized": 650.0}
 RX_PACKETS, TX_PACKETS = 1500.0, 1200.0
 # A full volume keeps filling: this share of its size per hour, down to a last sliver.
@@ -83,6 +85,14 @@ LAST_SLIVER = 0.0005
 def _rng(name: str, salt: str = "") -> random.Random:
     """The same readings for the same object, different across objects."""
     return random.Random(zlib.crc32(f"{name}|{salt}".encode()))  # noqa: S311 (noise)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if value != int(value) else str(int(value))
 
 
 def _with(base: dict[str, str], **more: str) -> dict[str, str]:
@@ -141,19 +151,49 @@ class Exporter:
 
     # --- the public surface ----------------------------------------------------------------
 
-    def families(self, now: float | None = None) -> list[Metric]:
-        """Every family of one scrape at ``now`` (default: the clock)."""
+    def families(
+        self, now: float | None = None, seen: tuple[dict[str, Any], set[str]] | None = None
+    ) -> list[Metric]:
+        """Every family of one scrape at ``now`` (default: the clock), of the state as read
+        now (or as ``seen``: the world and its unreachable targets, read once)."""
         now = time.time() if now is None else now
         with self._lock:
-            with self.state.tx() as tx:
-                world = tx.world
-                unreachable = {f.target for f in tx.faults() if f.kind == "unreachable"}
+            world, unreachable = self._read() if seen is None else seen
             elapsed = 0.0 if self._last is None else max(0.0, now - self._last)
             self._last = now if self._last is None else max(self._last, now)
             out = _Families()
             scrape = _Scrape(self, world, unreachable, now, elapsed, out)
             scrape.run()
             return list(out)
+
+    def _read(self) -> tuple[dict[str, Any], set[str]]:
+        with self.state.tx() as tx:
+            return tx.world, {f.target for f in tx.faults() if f.kind == "unreachable"}
+
+    def history(self, seconds: float, step: float, end: float | None = None) -> bytes:
+        """The simulated past as OpenMetrics text with timestamps, to backfill a fresh
+        Prometheus (``promtool tsdb create-blocks-from openmetrics``): one scrape every
+        ``step`` seconds from ``end - seconds`` up to ``end`` (default: the clock), each
+        object as the state shows it now, as if it had been so all along. The counters
+        advance as they would have, and this exporter goes on counting from there, so live
+        scrapes after the history continue its series (``rate()`` over a real window reads
+        the rate, not a young series' ramp)."""
+        end = time.time() if end is None else end
+        count = max(1, int(seconds // step))
+        series: dict[str, list[str]] = {}
+        seen = self._read()
+        for n in range(count, -1, -1):
+            at = end - n * step
+            for family in self.families(at, seen):
+                for sample in family.samples:
+                    labels = ",".join(
+                        f'{k}="{_escape(v)}"' for k, v in sorted(sample.labels.items())
+                    )
+                    series.setdefault(sample.name, []).append(
+                        f"{sample.name}{{{labels}}} {_number(sample.value)} {at:.3f}"
+                    )
+        lines = [line for name in sorted(series) for line in series[name]]
+        return ("\n".join([*lines, "# EOF"]) + "\n").encode()
 
     def exposition(self, now: float | None = None) -> bytes:
         """The text exposition format (0.0.4), as the exporters answer ``/metrics``."""
@@ -169,10 +209,16 @@ class Exporter:
     # --- counters ------------------------------------------------------------------------
 
     def _count(
-        self, name: str, labels: dict[str, str], rate: float, base: float, dt: float
+        self,
+        name: str,
+        labels: dict[str, str],
+        rate: float,
+        base: float,
+        dt: float,
+        at_least: float = 0.0,
     ) -> float:
         key = (name, tuple(sorted(labels.items())))
-        value = self._counters.get(key, base) + rate * dt
+        value = max(self._counters.get(key, base) + rate * dt, at_least)
         self._counters[key] = value
         return value
 
@@ -255,9 +301,12 @@ class _Scrape:
         base: float = 0.0,
         *,
         emit: bool = True,
+        at_least: float = 0.0,
     ) -> None:
-        """Add to a counter; show it unless its target did not answer (it counts on)."""
-        value = self.exporter._count(name, labels, rate, base, self.dt)
+        """Add to a counter; show it unless its target did not answer (it counts on). A
+        counter is never below what the lab says was counted (``at_least``: errors staged
+        in the past show as counted, then as not growing)."""
+        value = self.exporter._count(name, labels, rate, base, self.dt, at_least)
         if not emit:
             return
         if name in _BARE_COUNTERS:
@@ -675,6 +724,7 @@ class _Scrape:
                 rate,
                 base,
                 emit=answers,
+                at_least=float(iface.get("errors") or 0),
             )
             self.count(
                 "ifOutErrors",

@@ -33,6 +33,7 @@ from typing import Any
 
 from django.conf import settings
 
+from remediation.catalogue.rules import names
 from remediation.catalogue.rules.operations import growth_refusal
 from remediation.connectors.base import InvestigatingConnector
 from remediation.connectors.mcp import ConnectorError, ConnectorTimeout, ToolRefused
@@ -42,12 +43,14 @@ from remediation.connectors.rules.lab_profile import LAB_PROFILE
 from remediation.connectors.rules.profiles import (
     OBSERVATIONS,
     answer_key,
+    batch_query,
     empty_answer,
     kind_of,
     observations_of,
     owner_of,
     query_entries,
     render_query,
+    split_batch,
 )
 from remediation.investigation.rules.observations import read_observations
 from remediation.investigation.rules.subjects import (
@@ -66,6 +69,10 @@ logger = logging.getLogger(__name__)
 
 # A refusal that says the platform could not look (as opposed to "no such object here").
 _UNAVAILABLE_WORDS = ("unreachable", "unavailable", "timed out", "timeout", "connection")
+
+HOST_KINDS = frozenset({"vm", "host", "instance"})
+# A combined query longer than this is asked one query at a time (a GET's URL stays short).
+MAX_BATCH_CHARS = 6000
 
 COMPLETE = "complete"
 PARTIAL = "partial"
@@ -176,6 +183,12 @@ class _Ask:
     arguments: dict[str, Any]
     key: str  # where its answer is kept on the object
     query: bool
+    query_arg: str = ""  # the argument that holds the PromQL query
+
+    def batch_key(self) -> tuple[str, str, tuple[tuple[str, Any], ...]]:
+        """Queries with the same tool and other arguments can be asked in one call."""
+        rest = tuple(sorted((k, v) for k, v in self.arguments.items() if k != self.query_arg))
+        return self.tool, self.query_arg, rest
 
 
 def _asks(connector: InvestigatingConnector, kind: str, name: str) -> list[_Ask]:
@@ -197,8 +210,46 @@ def _asks(connector: InvestigatingConnector, kind: str, name: str) -> list[_Ask]
         arguments = fill_args(
             entry["args"], name=name, device=device, interface=interface, query=query
         )
-        asks.append(_Ask(str(entry["tool"]), arguments, answer_key(entry), True))
+        query_arg = next((k for k, v in entry["args"].items() if v == "{query}"), "")
+        asks.append(_Ask(str(entry["tool"]), arguments, answer_key(entry), True, query_arg))
     return asks
+
+
+def _ask_all(
+    run: _Run, connector: InvestigatingConnector, asks: list[_Ask], done: set[int]
+) -> dict[int, tuple[Any, str | None]]:
+    """The (answer, error) of each ask not ``done`` yet, by index, as far as the budget goes.
+    The profile's queries that share a tool are asked in one call (``batch_query``) and
+    their answers split back; a combined answer that cannot be split (the server refused the
+    combination) is asked again one query at a time."""
+    results: dict[int, tuple[Any, str | None]] = {}
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for n, ask in enumerate(asks):
+        if n not in done and ask.query and ask.query_arg:
+            groups.setdefault(ask.batch_key(), []).append(n)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        first = asks[members[0]]
+        combined = batch_query([str(asks[m].arguments[first.query_arg]) for m in members])
+        if len(combined) > MAX_BATCH_CHARS or not run.budget_left():
+            continue
+        answer, error, unavailable = run.call(
+            connector, first.tool, {**first.arguments, first.query_arg: combined}
+        )
+        parts = split_batch(answer, len(members)) if error is None else None
+        if parts is not None:
+            results.update({m: (part, None) for m, part in zip(members, parts, strict=True)})
+        elif unavailable:
+            results.update(dict.fromkeys(members, (None, error)))
+    for n, ask in enumerate(asks):
+        if n in done or n in results:
+            continue
+        if not run.budget_left():
+            break
+        answer, error, _ = run.call(connector, ask.tool, ask.arguments)
+        results[n] = (answer, error)
+    return results
 
 
 def _observe(
@@ -229,13 +280,15 @@ def _observe(
     unmapped: list[str] = []
     for c, connector in enumerate(connectors):
         answers: dict[str, Any] = {}
-        for n, ask in enumerate(_asks(connector, kind, name)):
-            if c == 0 and n == 0 and first is not None:
-                answer, error = first
-            elif not run.budget_left():
-                break
-            else:
-                answer, error, _ = run.call(connector, ask.tool, ask.arguments)
+        asks = _asks(connector, kind, name)
+        got: dict[int, tuple[Any, str | None]] = {}
+        if c == 0 and first is not None and asks:
+            got[0] = first
+        got.update(_ask_all(run, connector, asks, set(got)))
+        for n, ask in enumerate(asks):
+            if n not in got:
+                continue
+            answer, error = got[n]
             if error is not None:
                 obj["errors"][ask.key] = error
                 continue
@@ -303,17 +356,30 @@ def _first_ask(connector: InvestigatingConnector, kind: str, name: str) -> _Ask 
     return asks[0] if asks else None
 
 
+def _by_short_name(kind: str, name: str, spellings: set[str]) -> bool:
+    """A host-like FQDN whose short name is among the subject's other spellings."""
+    short = names.short_host(name)
+    return kind in HOST_KINDS and bool(short) and short != name and short in spellings
+
+
 def _resolve(run: _Run, subject: Subject) -> tuple[dict[str, Any] | None, str]:
     """Find which kind the subject is and observe it: (the object, "" or why not)."""
     refused: list[str] = []
     failures: list[str] = []
     asked = False
-    for name, kinds in subject.spellings():
+    spellings = subject.spellings()
+    shorter = {n for n, _ in spellings[1:]}
+    for name, kinds in spellings:
         for kind in kinds:
             connectors = run.connectors(kind)
             for n, connector in enumerate(connectors):
                 ask = _first_ask(connector, kind, name)
                 if ask is None or not run.budget_left():
+                    continue
+                if ask.query and _by_short_name(kind, name, shorter):
+                    # The series match a host by its short name or any FQDN of it: the
+                    # object is named as the short spelling, tried next (the name the
+                    # platforms and the catalogue's targets use).
                     continue
                 asked = True
                 answer, error, unavailable = run.call(connector, ask.tool, ask.arguments)

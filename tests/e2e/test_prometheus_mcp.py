@@ -200,16 +200,17 @@ def test_the_prometheus_mcp_server_sees_a_staged_condition_rise_and_the_fix_end_
         assert wait_for(lambda: time.time() > calm_from + 4, timeout=10)
         assert mcp.value(ERRORS) == 0
         staged_at = time.time()
-        lab_tool("set_condition", {"target": "core-sw-01", "condition": "interface_errors",
+        lab_tool("set_condition", {"target": "core-sw-01", "condition": "physical_fault",
                                    "interface": "Gi0/1"})  # fmt: skip
         lab_tool("set_condition", {"target": "default/web-7d9f", "condition": "crash_looping"})
-        assert wait_for(lambda: scraped(ERRORS, lambda v: v is not None and v > 10), 60, 1)
+        assert wait_for(lambda: scraped(ERRORS, lambda v: v is not None and v > 2), 60, 1)
         assert wait_for(lambda: scraped(WAITING, lambda v: v == 1), 60, 1)
         neighbour = 'rate(ifInErrors{instance="core-sw-01", ifName="Gi0/2"}[5s])'
         assert mcp.value(neighbour) == 0
 
-        lab_tool("clear_interface_errors", {"device": "core-sw-01", "interface": "Gi0/1",
-                                            "idempotency_key": "e2e-1"})  # fmt: skip
+        # The optic replaced (a person's fix: no catalogue write clears a failing optic).
+        lab_tool("set_condition", {"target": "core-sw-01", "condition": None,
+                                   "interface": "Gi0/1"})  # fmt: skip
         lab_tool("restart_pod", {"pod": "default/web-7d9f", "idempotency_key": "e2e-2"})
         fixed_at = time.time()
         assert wait_for(lambda: scraped(ERRORS, lambda v: v == 0), 60, 1)
@@ -229,7 +230,7 @@ def test_the_prometheus_mcp_server_sees_a_staged_condition_rise_and_the_fix_end_
         values = [(float(t), float(v)) for t, v in points]
         story = [(round(t - fixed_at, 1), v) for t, v in values]
         assert any(v == 0 for t, v in values if t < staged_at), story
-        assert max(v for t, v in values if staged_at < t < fixed_at + 6) > 5, story
+        assert max(v for t, v in values if staged_at < t < fixed_at + 6) > 2, story
         calm = [v for t, v in values if t > fixed_at + 7]
         assert calm and set(calm) == {0.0}, story
     finally:

@@ -106,6 +106,9 @@ OBSERVATIONS: dict[str, Observation] = {
     "vm.cpu_usage_pct": _o("percent", "CPU in use, of its vCPUs"),
     "vm.cpu_ready_pct": _o("percent", "CPU ready time"),
     "vm.load_per_cpu": _o("number", "1-minute load average per vCPU"),
+    "vm.filesystem_used_pct": _o("percent", "space in use on the guest's fullest filesystem"),
+    "vm.filesystem_inodes_used_pct": _o("percent", "inodes in use, the guest's fullest"),
+    "vm.network_errors_rate": _o("per_minute", "the guest's network errors, in and out"),
     "host.cpu_usage_pct": _o("percent", "the host's CPU in use"),
     "host.free_memory": _o("gib", "the host's free memory"),
     "host.free_cpus": _o("count", "the host's free CPUs"),
@@ -169,6 +172,9 @@ OBSERVATIONS: dict[str, Observation] = {
     "instance.up": _o("bool", "the guest's node_exporter answers its scrape (up)"),
     "instance.cpu_pct": _o("percent", "CPU in use"),
     "instance.memory_used_pct": _o("percent", "memory in use"),
+    "instance.filesystem_used_pct": _o("percent", "space in use on its fullest filesystem"),
+    "instance.filesystem_inodes_used_pct": _o("percent", "inodes in use, its fullest"),
+    "instance.network_errors_rate": _o("per_minute", "its network errors, in and out"),
     "instance.flavor": _o("text", "the flavor"),
     "instance.fault": _o("json", "the fault the cloud reports"),
     "instance.console_tail": _o("json", "the console's last lines"),
@@ -184,9 +190,9 @@ TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-/]{1,128}$")
 ARG_PLACEHOLDERS = ("{name}", "{device}", "{interface}", "{query}")
 # $label placeholders a query may use, per kind (``label_values``).
 QUERY_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
-    "vm": ("name", "host", "node_instance"),
-    "host": ("name", "host"),
-    "instance": ("name", "host", "node_instance"),
+    "vm": ("name", "host", "node_instance", "host_re", "node_instance_re"),
+    "host": ("name", "host", "host_re"),
+    "instance": ("name", "host", "node_instance", "host_re", "node_instance_re"),
     "pod": ("name", "namespace", "pod"),
     "deployment": ("name", "namespace", "deployment", "service_url"),
     "device": ("name", "device"),
@@ -452,6 +458,21 @@ def promql_string(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def regex_literal(value: str) -> str:
+    """``value`` as an RE2 pattern that matches exactly it: every character but letters,
+    digits and the underscore escaped (punctuation with a backslash, anything else by its
+    code point), so a name can never add to a pattern."""
+    out = []
+    for ch in value:
+        if ch.isascii() and (ch.isalnum() or ch == "_"):
+            out.append(ch)
+        elif ch.isascii() and ch.isprintable() and not ch.isspace():
+            out.append("\\" + ch)
+        else:
+            out.append(f"\\x{{{ord(ch):x}}}")
+    return "".join(out)
+
+
 def label_values(kind: str, name: str) -> dict[str, str]:
     """The label values an object's series carry, from its name (``names`` reads it): a
     host's node_exporter ``instance`` is ``host:9100``, a pod is ``namespace/pod``, an
@@ -460,6 +481,10 @@ def label_values(kind: str, name: str) -> dict[str, str]:
     if kind in ("vm", "host", "instance"):
         host = names.short_host(name) or name
         values.update(host=host, node_instance=f"{host}:{NODE_EXPORTER_PORT}")
+        # The host by its short name or any FQDN of it, as scrape targets and inventories
+        # spell it either way (``=~`` matches the whole value; the name only ever literal).
+        values["host_re"] = f"{regex_literal(host)}(\\..+)?"
+        values["node_instance_re"] = f"{values['host_re']}:{NODE_EXPORTER_PORT}"
     elif kind in ("pod", "deployment", "volume"):
         namespace, _, short = name.rpartition("/")
         namespace = namespace if namespace and names.is_namespace(namespace) else "default"
@@ -515,3 +540,39 @@ def owner_of(kind: str, name: str, candidates: Any = None) -> tuple[str, str] | 
     if not matching:
         return None
     return "deployment", f"{namespace}/{max(matching, key=len)}"
+
+
+# --- One call for many queries ------------------------------------------------------------
+
+# The label that tells, in one combined answer, which query each series answers.
+BATCH_LABEL = "profile_entry"
+
+
+def batch_query(queries: Sequence[str]) -> str:
+    """Several instant-vector queries as one: each answer's series tagged with its index
+    (``label_replace``), joined with ``or`` (the tags keep every series apart). One call
+    instead of one per observation; ``split_batch`` gives each query its own answer back."""
+    return " or ".join(
+        f'label_replace(({q}), "{BATCH_LABEL}", "{n}", "", "")' for n, q in enumerate(queries)
+    )
+
+
+def split_batch(answer: Any, count: int) -> list[Any] | None:
+    """A combined answer (``batch_query``) as ``count`` answers in the shape each query
+    alone would have had (its series, without the tag); None when it is not such an
+    answer (a server's error text, a scalar, a tag out of range): ask one by one."""
+    data = as_data(answer)
+    if not isinstance(data, Mapping) or data.get("resultType") != "vector":
+        return None
+    result = data.get("result")
+    if not isinstance(result, list):
+        return None
+    parts: list[list[Any]] = [[] for _ in range(count)]
+    for series in result:
+        metric = series.get("metric") if isinstance(series, Mapping) else None
+        tag = metric.get(BATCH_LABEL) if isinstance(metric, Mapping) else None
+        if not isinstance(tag, str) or not tag.isdigit() or int(tag) >= count:
+            return None
+        own = {k: v for k, v in metric.items() if k != BATCH_LABEL}  # type: ignore[union-attr]
+        parts[int(tag)].append({**series, "metric": own})
+    return [{"resultType": "vector", "result": part} for part in parts]

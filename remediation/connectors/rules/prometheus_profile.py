@@ -5,8 +5,10 @@ published ``prometheus-mcp-server``'s read-only ``execute_query``. The data migr
 frozen copy of it on the ``prometheus`` connector; an admin edits that one.
 
 ``$label`` placeholders are the object's label values (``profiles.label_values``), always
-inserted as escaped string literals. Windows are real ones (5 minutes for rates, an hour for
-changes); docs/investigation.md lists each query, threshold and what it is evidence for.
+inserted as escaped string literals (``$host_re`` and ``$node_instance_re``: a host by its
+short name or any FQDN of it, the name escaped as a regular expression first). Windows are
+real ones (5 minutes for rates, an hour for changes); docs/investigation.md lists each
+query, threshold and what it is evidence for.
 """
 
 from __future__ import annotations
@@ -24,41 +26,61 @@ PROMETHEUS_TOOLS = (
 VALUE = "result.0.value.1"
 _ARGS = {"query": "{query}"}
 
+# node_exporter's filesystems (real ones: not the kernel's pseudo filesystems) and network
+# devices of one host: the fullest filesystem's space and inodes, errors in and out.
+_FS = 'instance=~$node_instance_re, fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.lxcfs"'
+_FS_USED = (
+    f"100 * max(1 - node_filesystem_avail_bytes{{{_FS}}} / node_filesystem_size_bytes{{{_FS}}})"
+)
+_FS_INODES = f"100 * max(1 - node_filesystem_files_free{{{_FS}}} / node_filesystem_files{{{_FS}}})"
+_NET_ERRORS = (
+    "sum(rate(node_network_receive_errs_total{instance=~$node_instance_re}[5m]))"
+    " + sum(rate(node_network_transmit_errs_total{instance=~$node_instance_re}[5m]))"
+)
+
 # (observation, PromQL, where the value is, unit). The first entry of each kind tells
 # whether Prometheus knows the object at all (an empty answer: it does not).
 _QUERIES: tuple[tuple[str, str, str, str], ...] = (
     # A VM: its node_exporter (job node, instance host:9100) and vCenter (job vmware).
-    ("vm.up", 'max(up{job="node", instance=$node_instance})', VALUE, "bool"),
-    ("vm.powered_on", "max(vmware_vm_power_state{vm_name=$name})", VALUE, "bool"),
-    ("vm.tools_status", "vmware_vm_guest_tools_running_status{vm_name=$name} == 1",
+    ("vm.up", 'max(up{job="node", instance=~$node_instance_re})', VALUE, "bool"),
+    ("vm.powered_on", "max(vmware_vm_power_state{vm_name=~$host_re})", VALUE, "bool"),
+    ("vm.tools_status", "vmware_vm_guest_tools_running_status{vm_name=~$host_re} == 1",
      "result.0.metric.tools_status", "text"),
     ("vm.memory_used_pct",
-     "100 * (1 - max(node_memory_MemAvailable_bytes{instance=$node_instance})"
-     " / max(node_memory_MemTotal_bytes{instance=$node_instance}))", VALUE, "percent"),
+     "100 * (1 - max(node_memory_MemAvailable_bytes{instance=~$node_instance_re})"
+     " / max(node_memory_MemTotal_bytes{instance=~$node_instance_re}))", VALUE, "percent"),
     ("vm.swap_used_pct",
-     "100 * (1 - max(node_memory_SwapFree_bytes{instance=$node_instance})"
-     " / max(node_memory_SwapTotal_bytes{instance=$node_instance}))", VALUE, "percent"),
-    ("vm.major_faults_rate", "sum(rate(node_vmstat_pgmajfault{instance=$node_instance}[5m]))",
+     "100 * (1 - max(node_memory_SwapFree_bytes{instance=~$node_instance_re})"
+     " / max(node_memory_SwapTotal_bytes{instance=~$node_instance_re}))", VALUE, "percent"),
+    ("vm.major_faults_rate", "sum(rate(node_vmstat_pgmajfault{instance=~$node_instance_re}[5m]))",
      VALUE, "per_second"),
     ("vm.load_per_cpu",
-     "max(node_load1{instance=$node_instance}) / max(vmware_vm_num_cpu{vm_name=$name})",
+     "max(node_load1{instance=~$node_instance_re}) / max(vmware_vm_num_cpu{vm_name=~$host_re})",
      VALUE, "number"),
     # vCenter's cpu.usage.average is in hundredths of a percent; cpu.ready.summation is ms
     # of ready time per 20 s sample summed over the vCPUs (ms / 200 = % of one vCPU).
-    ("vm.cpu_usage_pct", "max(vmware_vm_cpu_usage_average{vm_name=$name}) / 100", VALUE,
+    ("vm.cpu_usage_pct", "max(vmware_vm_cpu_usage_average{vm_name=~$host_re}) / 100", VALUE,
      "percent"),
     ("vm.cpu_ready_pct",
-     "max(vmware_vm_cpu_ready_summation{vm_name=$name}) / 200"
-     " / max(vmware_vm_num_cpu{vm_name=$name})", VALUE, "percent"),
-    ("vm.ballooned", "max(vmware_vm_mem_vmmemctl_average{vm_name=$name})", VALUE, "kib"),
-    ("vm.swapped", "max(vmware_vm_mem_swapped_average{vm_name=$name})", VALUE, "kib"),
-    ("vm.cpus", "max(vmware_vm_num_cpu{vm_name=$name})", VALUE, "count"),
-    ("vm.memory", "max(vmware_vm_memory_max{vm_name=$name})", VALUE, "mib"),
+     "max(vmware_vm_cpu_ready_summation{vm_name=~$host_re}) / 200"
+     " / max(vmware_vm_num_cpu{vm_name=~$host_re})", VALUE, "percent"),
+    ("vm.ballooned", "max(vmware_vm_mem_vmmemctl_average{vm_name=~$host_re})", VALUE, "kib"),
+    ("vm.swapped", "max(vmware_vm_mem_swapped_average{vm_name=~$host_re})", VALUE, "kib"),
+    ("vm.cpus", "max(vmware_vm_num_cpu{vm_name=~$host_re})", VALUE, "count"),
+    ("vm.memory", "max(vmware_vm_memory_max{vm_name=~$host_re})", VALUE, "mib"),
+    # Last, so a tight call budget drops them first: the guest's filesystems (the fullest
+    # one) and its network errors, from node_exporter.
+    ("vm.filesystem_used_pct", _FS_USED, VALUE, "percent"),
+    ("vm.filesystem_inodes_used_pct", _FS_INODES, VALUE, "percent"),
+    ("vm.network_errors_rate", _NET_ERRORS, VALUE, "per_second"),
     # An OpenStack instance: its node_exporter.
-    ("instance.up", 'max(up{job="node", instance=$node_instance})', VALUE, "bool"),
+    ("instance.up", 'max(up{job="node", instance=~$node_instance_re})', VALUE, "bool"),
     ("instance.memory_used_pct",
-     "100 * (1 - max(node_memory_MemAvailable_bytes{instance=$node_instance})"
-     " / max(node_memory_MemTotal_bytes{instance=$node_instance}))", VALUE, "percent"),
+     "100 * (1 - max(node_memory_MemAvailable_bytes{instance=~$node_instance_re})"
+     " / max(node_memory_MemTotal_bytes{instance=~$node_instance_re}))", VALUE, "percent"),
+    ("instance.filesystem_used_pct", _FS_USED, VALUE, "percent"),
+    ("instance.filesystem_inodes_used_pct", _FS_INODES, VALUE, "percent"),
+    ("instance.network_errors_rate", _NET_ERRORS, VALUE, "per_second"),
     # A pod: kube-state-metrics.
     ("pod.restarts_rate",
      "sum(rate(kube_pod_container_status_restarts_total{namespace=$namespace, pod=$pod}[5m]))",
@@ -111,6 +133,8 @@ _QUERIES: tuple[tuple[str, str, str, str], ...] = (
      VALUE, "if_status"),
     ("interface.admin_status", "max(ifAdminStatus{instance=$device, ifName=$interface})",
      VALUE, "if_status"),
+    ("interface.in_errors_total", "max(ifInErrors{instance=$device, ifName=$interface})",
+     VALUE, "count"),
     ("interface.in_errors_rate", "sum(rate(ifInErrors{instance=$device, ifName=$interface}[5m]))",
      VALUE, "per_second"),
     ("interface.out_errors_rate",

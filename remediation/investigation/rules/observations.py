@@ -141,6 +141,23 @@ class _Read:
         self.findings.append(Finding(cause, str(obj.get("kind")), str(obj.get("name")), quote))
 
 
+def _guest_alarms(o: Mapping[str, Any], kind: str) -> list[str]:
+    """What node_exporter shows wrong inside a guest that no cause of the VM or instance
+    explains: a filesystem nearly full or out of inodes (which volume, and what holds it,
+    the series do not say), network errors counting now. A person looks."""
+    alarms = []
+    used = _num(o, f"{kind}.filesystem_used_pct")
+    if used is not None and used >= VOLUME_FULL_PCT:
+        alarms.append(f"fullest filesystem {used:.3g}% used (what holds it is not in the series)")
+    inodes = _num(o, f"{kind}.filesystem_inodes_used_pct")
+    if inodes is not None and inodes >= INODES_FULL_PCT:
+        alarms.append(f"a filesystem's inodes {inodes:.3g}% used")
+    errors = _num(o, f"{kind}.network_errors_rate")
+    if errors is not None and errors >= ERRORS_RISING_PER_MIN:
+        alarms.append(f"network errors {errors:.3g}/min now")
+    return alarms
+
+
 def _src(obj: Mapping[str, Any], tool: str) -> str:
     """What a quote says was looked at: the platform's tool when it answered, else the
     evidence source's series."""
@@ -249,18 +266,20 @@ def _vm(read: _Read, obj: Mapping[str, Any], hosts: Mapping[str, Mapping[str, An
         )
     if len(read.findings) > before:
         return
+    alarms = _guest_alarms(o, "vm")
     if (
         heartbeat in ("", "green")
         and tools in ("", "toolsOk")
         and up is not False
         and not memory_full
+        and not alarms
     ):
         read.healthy.append(f"vm {name}")
     else:
         parts = [f"heartbeat {heartbeat}" if heartbeat else f"up {up}", f"tools {tools}"]
         if mem is not None:
             parts.append(f"memory {mem:g}%")
-        read.unexplained.append(_quote(_src(obj, "get_vm"), name, parts))
+        read.unexplained.append(_quote(_src(obj, "get_vm"), name, [*parts, *alarms]))
 
 
 # --- Kubernetes ---------------------------------------------------------------------------
@@ -581,14 +600,15 @@ def _instance(read: _Read, obj: Mapping[str, Any]) -> None:
             obj,
             _quote(src, name, [*readings, f"flavor {_str(o, 'instance.flavor')}"]),
         )
-    elif (status == "ACTIVE" and system in ("", "ok") and guest in ("", "ok")) or (
-        not status and o.get("instance.up") is not False and mem < MEMORY_FULL_PCT
+    elif not (alarms := _guest_alarms(o, "instance")) and (
+        (status == "ACTIVE" and system in ("", "ok") and guest in ("", "ok"))
+        or (not status and o.get("instance.up") is not False and mem < MEMORY_FULL_PCT)
     ):
         read.healthy.append(f"instance {name}")
     else:
         if o.get("instance.up") is False:
             readings.append("node_exporter does not answer its scrape (up 0)")
-        read.unexplained.append(_quote(src, name, readings))
+        read.unexplained.append(_quote(src, name, [*readings, *alarms]))
 
 
 def _owner(obj: Mapping[str, Any]) -> str:

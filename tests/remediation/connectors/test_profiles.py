@@ -14,13 +14,17 @@ from lab import engine, signals
 from lab.inventory import default_hosts, default_inventory
 from remediation.connectors.rules.lab_profile import LAB_PROFILE
 from remediation.connectors.rules.profiles import (
+    BATCH_LABEL,
     OBSERVATIONS,
+    batch_query,
     label_values,
     observations_of,
     owner_of,
     profile_errors,
     promql_string,
+    regex_literal,
     render_query,
+    split_batch,
 )
 from remediation.connectors.rules.prometheus_profile import PROMETHEUS_PROFILE, PROMETHEUS_TOOLS
 
@@ -196,3 +200,121 @@ def test_any_string_is_one_literal_that_reads_back_as_itself(value):
 def test_a_bad_entry_is_refused_naming_its_field(entry, field):
     problems = profile_errors({"observations": [entry]}, LAB_LISTED, READABLE)
     assert problems and problems[0].startswith(field + ":"), problems
+
+
+# The standard series every profile entry reads, by exporter (docs/investigation.md).
+STANDARD = {
+    "node_exporter": ("up{", "node_load1", "node_memory_MemAvailable_bytes",
+                      "node_memory_MemTotal_bytes", "node_memory_SwapFree_bytes",
+                      "node_vmstat_pgmajfault", "node_filesystem_avail_bytes",
+                      "node_filesystem_size_bytes", "node_filesystem_files_free",
+                      "node_filesystem_files", "node_network_receive_errs_total",
+                      "node_network_transmit_errs_total"),
+    "kube-state-metrics": ("kube_pod_container_status_restarts_total",
+                           "kube_pod_container_status_waiting_reason",
+                           "kube_pod_container_status_last_terminated_reason",
+                           "kube_deployment_spec_replicas",
+                           "kube_deployment_status_replicas_available",
+                           "kube_deployment_metadata_generation",
+                           "kube_pod_container_resource_limits"),
+    "kubelet": ("kubelet_volume_stats_available_bytes", "kubelet_volume_stats_capacity_bytes",
+                "kubelet_volume_stats_inodes_free", "kubelet_volume_stats_inodes"),
+    "snmp_exporter": ("ifInErrors", "ifOutErrors", "ifOperStatus", "ifAdminStatus",
+                      "ifLastChange"),
+    "blackbox_exporter": ("probe_success", "probe_http_status_code", "probe_duration_seconds"),
+    "vmware_exporter": ("vmware_vm_power_state", "vmware_vm_guest_tools_running_status",
+                        "vmware_vm_mem_vmmemctl_average", "vmware_vm_mem_swapped_average"),
+}  # fmt: skip
+
+
+def test_the_prometheus_profile_reads_every_standard_series():
+    queries = " ".join(e["query"] for e in PROMETHEUS_PROFILE["observations"])
+    missing = [s for series in STANDARD.values() for s in series if s not in queries]
+    assert not missing
+    assert not profile_errors(PROMETHEUS_PROFILE, {}, frozenset(PROMETHEUS_TOOLS))
+
+
+def test_rates_are_over_real_windows():
+    for entry in PROMETHEUS_PROFILE["observations"]:
+        for window in re.findall(r"(?:rate|changes|deriv)\([^\[]*\[(\w+)", entry["query"]):
+            assert window in ("5m", "1h"), entry
+
+
+def test_the_new_entries_read_filesystems_network_errors_and_the_error_total():
+    entries = {e["observation"]: e for e in PROMETHEUS_PROFILE["observations"]}
+    for kind in ("vm", "instance"):
+        for what in ("filesystem_used_pct", "filesystem_inodes_used_pct", "network_errors_rate"):
+            assert f"{kind}.{what}" in entries
+    answer = {"resultType": "vector", "result": [{"metric": {}, "value": [0, "0.5"]}]}
+    seen = observations_of(
+        [entries["vm.network_errors_rate"], entries["interface.in_errors_total"]],
+        {"execute_query vm.network_errors_rate": answer},
+        "vm",
+    )
+    assert seen.values == {"vm.network_errors_rate": 30.0}  # 0.5/s is 30 a minute
+    query = render_query(entries["vm.filesystem_used_pct"]["query"], "vm", "prod-db-01")
+    assert 'instance=~"prod\\\\-db\\\\-01(\\\\..+)?:9100"' in query
+    assert 'fstype!~"tmpfs' in query
+
+
+@pytest.mark.parametrize(
+    "name", ["prod-web-01", "prod-web-01.corp.example.com", "a.b", "x(y)|z*", "é ü"]
+)
+def test_a_host_pattern_matches_its_short_name_and_fqdns_and_nothing_else(name):
+    host = label_values("vm", name)["host"]
+    pattern = label_values("vm", name)["host_re"]
+    if host.isascii():
+        assert re.fullmatch(pattern, host)
+        assert re.fullmatch(pattern, host + ".lab.internal")
+        assert not re.fullmatch(pattern, host + "0")
+        assert not re.fullmatch(pattern, "x" + host)
+    assert regex_literal("a-b.c") == "a\\-b\\.c"
+    assert regex_literal("é\n") == "\\x{e9}\\x{a}"
+
+
+@pytest.mark.parametrize("name", INJECTIONS)
+def test_an_attacker_written_host_stays_one_label_value(name):
+    query = render_query("max(up{instance=~$node_instance_re})", "vm", name)
+    shape = re.sub(r'"(?:[^"\\]|\\.)*"', '""', query)
+    assert shape == 'max(up{instance=~""})'
+    assert "\n" not in query
+
+
+def test_many_queries_are_asked_as_one_and_split_back():
+    queries = ['max(up{job="node"})', 'kube_deployment_spec_replicas{namespace="default"}']
+    combined = batch_query(queries)
+    assert combined == (
+        f'label_replace((max(up{{job="node"}})), "{BATCH_LABEL}", "0", "", "") or '
+        f'label_replace((kube_deployment_spec_replicas{{namespace="default"}}), '
+        f'"{BATCH_LABEL}", "1", "", "")'
+    )
+    answer = {
+        "resultType": "vector",
+        "result": [
+            {"metric": {BATCH_LABEL: "1", "deployment": "web"}, "value": [1, "3"]},
+            {"metric": {BATCH_LABEL: "0"}, "value": [1, "1"]},
+            {"metric": {BATCH_LABEL: "1", "deployment": "api"}, "value": [1, "2"]},
+        ],
+    }
+    first, second = split_batch(answer, 2)
+    assert first == {"resultType": "vector", "result": [{"metric": {}, "value": [1, "1"]}]}
+    assert [s["metric"] for s in second["result"]] == [{"deployment": "web"}, {"deployment": "api"}]
+    # An empty part is an empty answer: that query's object has no series.
+    assert (
+        split_batch({"resultType": "vector", "result": []}, 2)
+        == [{"resultType": "vector", "result": []}] * 2
+    )
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Error executing tool: bad_data",
+        {"resultType": "scalar", "result": [1, "1"]},
+        {"resultType": "vector", "result": [{"metric": {}, "value": [1, "1"]}]},  # untagged
+        {"resultType": "vector", "result": [{"metric": {BATCH_LABEL: "7"}, "value": [1, "1"]}]},
+        {"resultType": "vector", "result": "x"},
+    ],
+)
+def test_an_answer_that_is_not_a_combined_one_is_not_split(answer):
+    assert split_batch(answer, 2) is None

@@ -194,3 +194,67 @@ def test_inodes_exhausted_from_the_kubelets_stats():
     )
     found, _ = causes(vol)
     assert found == {("volume", "vol-data-02"): "inode_exhaustion"}
+
+
+def test_a_large_error_total_not_growing_is_stale_counters():
+    seen = {
+        "interface__in_errors_total": 1523.0,
+        "interface__in_errors_rate": 0.0,
+        "interface__out_errors_rate": 0.0,
+        "interface__oper_status": "up",
+        "interface__admin_status": "up",
+        "interface__flaps": 0,
+    }
+    found, _ = causes(obj("interface", "core-sw-01 Gi0/2", **seen))
+    assert found == {("interface", "core-sw-01 Gi0/2"): "stale_counters"}
+    # The same total still growing is the physical layer, for a person.
+    found, _ = causes(
+        obj("interface", "core-sw-01 Gi0/2", **{**seen, "interface__in_errors_rate": 240.0})
+    )
+    assert found == {("interface", "core-sw-01 Gi0/2"): "physical_layer"}
+
+
+HEALTHY_VM = {"vm__up": True, "vm__tools_status": "toolsOk", "vm__memory_used_pct": 40.0}
+
+
+@pytest.mark.parametrize(
+    ("seen", "said"),
+    [
+        ({"vm__filesystem_used_pct": 98.6}, "fullest filesystem 98.6% used"),
+        ({"vm__filesystem_inodes_used_pct": 99.2}, "inodes 99.2% used"),
+        ({"vm__network_errors_rate": 30.0}, "network errors 30/min now"),
+    ],
+)
+def test_a_guest_filesystem_or_network_alarm_is_for_a_person(seen, said):
+    found, result = causes(obj("vm", "prod-db-01", **HEALTHY_VM, **seen))
+    assert found == {} and "vm prod-db-01" not in result.healthy
+    assert any(said in u for u in result.unexplained), result.unexplained
+    # The same readings under the threshold: healthy.
+    calm = {k: 10.0 if "rate" not in k else 0.0 for k in seen}
+    _, result = causes(obj("vm", "prod-db-01", **HEALTHY_VM, **calm))
+    assert "vm prod-db-01" in result.healthy
+
+
+def test_an_instances_full_filesystem_is_for_a_person_not_healthy():
+    base = {"instance__up": True, "instance__memory_used_pct": 50.0}
+    found, result = causes(
+        obj("instance", "app-instance-01", **base, instance__filesystem_used_pct=97.0)
+    )
+    assert found == {} and any("what holds it" in u for u in result.unexplained)
+    _, result = causes(
+        obj("instance", "app-instance-01", **base, instance__filesystem_used_pct=40.0)
+    )
+    assert "instance app-instance-01" in result.healthy
+
+
+def test_a_guest_alarm_does_not_hide_an_established_cause():
+    vm = obj(
+        "vm",
+        "prod-web-01",
+        vm__up=False,
+        vm__tools_status="toolsNotRunning",
+        vm__powered_on=True,
+        vm__filesystem_used_pct=99.0,
+    )
+    found, _ = causes(vm)
+    assert found == {("vm", "prod-web-01"): "hung"}
