@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
 from config.metrics import metrics
+from feedback.inbox import views as inbox_views
+from remediation.approvals import urls as approval_urls
 from remediation.approvals import views as approval_views
 from remediation.decisions.admin import policy_whatif_view
 from remediation.metrics import views as analytics_views
@@ -21,7 +23,21 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("approvals/", include("remediation.approvals.urls")),
+    path("", inbox_views.home, name="home"),
+    path("inbox/", include("feedback.inbox.urls")),
+    # The approval queue is the inbox's approvals; the request pages are the approvals'.
+    path(
+        "approvals/",
+        include(
+            (
+                [
+                    path("", inbox_views.approval_queue, name="queue"),
+                    *approval_urls.urlpatterns,
+                ],
+                approval_urls.app_name,
+            )
+        ),
+    ),
     path("reviews/", include("feedback.reviews.urls")),
     path(
         "integrations/slack/interactions",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django_q.tasks import async_task
 
 from remediation.analysis import services as analysis_services
+from remediation.approvals import services as approval_services
+from remediation.decisions import services as decision_services
 from remediation.execution import services as execution_services
 from remediation.notifications import services as notification_services
 
@@ -28,3 +32,13 @@ def confirm_fix(ticket_pk: int) -> str:
 
 def notify_admins(notice_pk: int) -> str:
     return notification_services.admins_notify(notice_pk)
+
+
+def remediation_resumed(category: str, paused_at: str) -> str:
+    """After a pause was lifted (queued by ``policies.services.remediation_resume``):
+    requests that waited go on (deadlines moved by the pause, approved ones executed), and
+    tickets decided while paused are decided again. Safe to run twice."""
+    since = datetime.fromisoformat(paused_at)
+    handed = approval_services.approvals_after_resume(category=category, paused_at=since)
+    decided = decision_services.tickets_redecide_after_resume(category=category)
+    return f"resumed {category or 'every category'}: {handed} approved, {decided} decided again"
