@@ -105,6 +105,7 @@ def teams_owning(category: str, system: str = "", *, among: list[Team] | None = 
 
 def team_ids_of(user: object) -> set[int]:
     """The ids of the teams ``user`` belongs to."""
-    if not getattr(user, "is_authenticated", False):
+    pk = getattr(user, "pk", None)
+    if not getattr(user, "is_authenticated", False) or not isinstance(pk, int):
         return set()
-    return set(Team.objects.filter(members=user).values_list("id", flat=True))
+    return set(Team.objects.filter(members__id=pk).values_list("id", flat=True))

@@ -24,9 +24,10 @@ from remediation.approvals.models import ApprovalStatus
 from remediation.approvals.selectors import counting_approvers, current_digest
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 
+KIND = "inbox_kind"  # the annotation ``with_kind`` adds
 OPEN = Q(review__closed_at__isnull=True)  # no review row, or one nobody closed
 DECIDED_WHILE_PAUSED = Q(
-    remediation_decision__outcome="not_enabled",
+    decision_facts__outcome="not_enabled",
     decision_facts__paused__startswith=PAUSED_PREFIX,
 )
 
@@ -97,7 +98,7 @@ def inbox(user: User | AnonymousUser, filters: Filters = Filters()) -> QuerySet[
     and ``mine`` (0: of one of ``user``'s teams or taken by them; 1: else), ordered mine
     first, then oldest first. Approvals are those of ``visible_requests`` (the approval
     pages' rule); the other kinds are for those who may work the review queue."""
-    tickets = with_kind(Ticket.objects.all()).exclude(inbox_kind=None)
+    tickets = with_kind(Ticket.objects.all()).exclude(**{KIND: None})
     allowed = Q(pk__in=[])
     if may_use_approval_pages(user):
         allowed |= Q(
@@ -130,8 +131,8 @@ def inbox(user: User | AnonymousUser, filters: Filters = Filters()) -> QuerySet[
             owned |= _owned_q(team)
         tickets = tickets.exclude(owned)
     elif filters.owner:
-        team = next((t for t in all_teams if t.name == filters.owner), None)
-        tickets = tickets.filter(_owned_q(team)) if team is not None else tickets.none()
+        named = next((t for t in all_teams if t.name == filters.owner), None)
+        tickets = tickets.filter(_owned_q(named)) if named is not None else tickets.none()
     return tickets.select_related(
         "approval_request", "review__assignee", "submitted_by", "pattern"
     ).order_by("mine", "since", "id")
@@ -177,8 +178,8 @@ def _why(ticket: Ticket, kind: str, pause: RemediationPause | None) -> str:
     if kind == Kind.UNKNOWN_OUTCOME:
         return f"The outcome of what ran is unknown: {reason}"
     if kind == Kind.UNHANDLED:
-        decision = ticket.remediation_decision or {}
-        return why_unhandled(decision.get("outcome"), reason)
+        facts = ticket.decision_facts if isinstance(ticket.decision_facts, dict) else {}
+        return why_unhandled(facts.get("outcome"), reason)
     if kind == Kind.PAUSED:
         return f"{reason} It is decided again when remediation resumes."
     if kind == Kind.DISAGREEMENT:
@@ -255,11 +256,12 @@ def items(
 
 def counts(user: User | AnonymousUser) -> dict[str, int]:
     """How many items of each kind ``user`` has (for the filters)."""
-    rows = inbox(user).order_by().values("inbox_kind").annotate(n=Count("id"))
-    return {str(row["inbox_kind"]): int(row["n"]) for row in rows}
+    rows = inbox(user).order_by().values(KIND).annotate(n=Count("id"))
+    return {str(row[KIND]): int(row["n"]) for row in rows}
 
 
 def kind_of(ticket: Ticket) -> str | None:
     """The inbox kind of one ticket now (None: nobody must act on it)."""
-    row = with_kind(Ticket.objects.filter(pk=ticket.pk)).values_list("inbox_kind", flat=True)
-    return next(iter(row), None)
+    row = with_kind(Ticket.objects.filter(pk=ticket.pk)).values_list(KIND, flat=True)
+    found = next(iter(row), None)
+    return str(found) if found is not None else None

@@ -191,7 +191,7 @@ def decided_while_paused() -> QuerySet[Ticket]:
     return Ticket.objects.filter(
         status=TicketStatus.ANALYZED,
         outcome=TicketOutcome.UNKNOWN,
-        remediation_decision__outcome=Outcome.NOT_ENABLED.value,
+        decision_facts__outcome=Outcome.NOT_ENABLED.value,
         decision_facts__paused__startswith=PAUSED_PREFIX,
     )
 

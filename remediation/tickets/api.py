@@ -53,14 +53,15 @@ class PausedSerializer(serializers.Serializer):
     reason = serializers.CharField(help_text="Why.")
 
 
-def paused_of(ticket: Ticket, context: dict[str, Any]) -> dict[str, Any] | None:
+def paused_of(ticket: Ticket, context: Any) -> dict[str, Any] | None:
     """The ``paused`` field of an answer about ``ticket``: the pauses are read once per
     answer (kept in the serializer's ``context``), however many tickets it lists."""
     if "pauses" not in context:
         context["pauses"] = pauses_in_force()
     found = pause_dict(pause_for(ticket.category, context["pauses"]))
     if found is not None:
-        found = {**found, "at": serializers.DateTimeField().to_representation(found["at"])}
+        at = found["at"]
+        found = {**found, "at": serializers.DateTimeField().to_representation(at)}  # type: ignore[arg-type]
     return found
 
 
