@@ -292,7 +292,6 @@ class TeamForm(forms.ModelForm):
     class Meta:
         model = Team
         fields = ("name", "members", "categories", "systems")
-        widgets = {"members": forms.CheckboxSelectMultiple}
 
 
 @admin.register(Team)
@@ -302,6 +301,7 @@ class TeamAdmin(AuditedAdminMixin, admin.ModelAdmin):
     the members before and after."""
 
     form = TeamForm
+    filter_horizontal = ("members",)
     list_display = ("name", "categories_shown", "members_shown", "updated_at")
     search_fields = ("name",)
 

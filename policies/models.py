@@ -22,6 +22,7 @@ from policies.rules import (
     PLATFORMS,
     PolicyRules,
 )
+from policies.rules.category import is_category, normalize_category
 from policies.rules.timewindow import TimeWindow
 
 MAX_APPROVAL_TIMEOUT_MINUTES = 7 * 24 * 60
@@ -366,9 +367,14 @@ class Team(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Categories are one value everywhere: stored as tickets store them, whoever writes.
+        if _is_str_list(self.categories):
+            self.categories = sorted({normalize_category(c) for c in self.categories if c.strip()})
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         super().clean()
-        from policies.rules.category import is_category, normalize_category
 
         errors: dict[str, list[str]] = {}
         if not _is_str_list(self.categories):

@@ -80,11 +80,6 @@ def _owned_q(team: Team) -> Q:
     return q
 
 
-def may_use_inbox(user: User | AnonymousUser) -> bool:
-    """Every active person who is logged in has an inbox (it may be empty)."""
-    return bool(user.is_authenticated and user.is_active)
-
-
 @dataclass(frozen=True)
 class Filters:
     kinds: Sequence[str] = ()

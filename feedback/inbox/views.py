@@ -45,6 +45,8 @@ def page(request: HttpRequest) -> HttpResponse:
     tickets = selectors.inbox(request.user, chosen)
     paged = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     mine = team_ids_of(request.user)
+    counted = selectors.counts(request.user)
+    every_team = teams()
     return render(
         request,
         "inbox/inbox.html",
@@ -52,13 +54,9 @@ def page(request: HttpRequest) -> HttpResponse:
             "items": selectors.items(paged),
             "page": paged,
             "filters": filters,
-            "counts": [
-                (k.value, KINDS[k].label, n)
-                for k in Kind
-                if (n := selectors.counts(request.user).get(k.value))
-            ],
-            "teams": [t.name for t in teams()],
-            "my_teams": [t.name for t in teams() if t.pk in mine],
+            "counts": [(k.value, KINDS[k].label, n) for k in Kind if (n := counted.get(k.value))],
+            "teams": [t.name for t in every_team],
+            "my_teams": [t.name for t in every_team if t.pk in mine],
             "may_approve": approval_access.may_use_approval_pages(request.user),
             "may_review": may_review(request.user),
         },

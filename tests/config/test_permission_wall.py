@@ -41,6 +41,9 @@ ANY_USER = {
     "api/v1/alerts/alertmanager": "alerts become tickets of the caller, as POST tickets",
     "api/schema/": "the API's documentation: any logged-in user",
     "api/docs/": "the API's documentation: any logged-in user",
+    "": "the root: the inbox when logged in, else the login page",
+    "inbox/": "everyone's landing page: what they may act on (empty for a plain submitter)",
+    "api/v1/inbox": "the same list as the inbox page: empty for a plain submitter",
 }
 LOGIN_PAGES = ("/accounts/login/", "/admin/login/")
 
