@@ -1,5 +1,6 @@
-"""The approval pages: queue, request, history. Thin: reads through selectors, decisions
-through the same services as the API."""
+"""The approval pages: request, history (the queue, ``/approvals/``, is the inbox's
+approvals: ``feedback.inbox.views.approval_queue``). Thin: reads through selectors,
+decisions through the same services as the API."""
 
 from __future__ import annotations
 

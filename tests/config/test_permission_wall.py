@@ -31,6 +31,7 @@ OPEN = {
     # acts as the admin-linked user (tests/remediation/approvals/test_slack.py refuses
     # forged, stale, replayed and unlinked ones).
     "integrations/slack/interactions": "Slack's signed requests (404 until configured)",
+    "": "the root only leads on: to the inbox when logged in, else to the login page",
 }
 # Open to any logged-in user: what each of them may do for their own tickets.
 ANY_USER = {
@@ -41,7 +42,6 @@ ANY_USER = {
     "api/v1/alerts/alertmanager": "alerts become tickets of the caller, as POST tickets",
     "api/schema/": "the API's documentation: any logged-in user",
     "api/docs/": "the API's documentation: any logged-in user",
-    "": "the root: the inbox when logged in, else the login page",
     "inbox/": "everyone's landing page: what they may act on (empty for a plain submitter)",
     "api/v1/inbox": "the same list as the inbox page: empty for a plain submitter",
 }

@@ -304,3 +304,19 @@ def test_a_ticket_decided_while_paused_can_be_handled_by_a_person_instead(
     drain()
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.ANALYZED  # a person closed it: not decided again
+
+
+def test_a_page_of_reviews_costs_the_same_queries_for_one_or_many(user, carol, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(carol)
+    manual(user, "INB-0")
+    client.get(API)  # warm: the token's first use
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(API).json()["count"] == 1
+    for n in range(1, 7):
+        manual(user, f"INB-{n}")
+    with CaptureQueriesContext(connection) as seven:
+        assert client.get(API).json()["count"] == 7
+    assert len(seven) == len(one)
