@@ -4,6 +4,10 @@ the approval queue (``/approvals/``), which is the inbox's approvals. Thin: read
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -63,12 +67,23 @@ def page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+def _approvers_first(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged in, then an approver (else 403), before anything else about the request, the
+    HTTP method included (as the other approval pages)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not approval_access.may_use_approval_pages(request.user):
+            raise PermissionDenied("You are not an approver.")
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+@_approvers_first
 @require_http_methods(["GET", "HEAD"])
 def approval_queue(request: HttpRequest) -> HttpResponse:
     """``/approvals/``: the inbox's approvals (its kind filter), with category and risk."""
-    if not approval_access.may_use_approval_pages(request.user):
-        raise PermissionDenied("You are not an approver.")
     filters = QueueFilterForm(request.GET or None)
     category = risk = ""
     if filters.is_bound and filters.is_valid():
