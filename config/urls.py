@@ -6,7 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz
 from config.metrics import metrics
+from feedback.inbox import views as inbox_views
 from remediation.accounts import views as account_views
+from remediation.approvals import urls as approval_urls
 from remediation.approvals import views as approval_views
 from remediation.approvals.slack import views as slack_views
 from remediation.decisions.admin import policy_whatif_view
@@ -35,7 +37,21 @@ urlpatterns = [
         account_views.OidcSignInCallback.as_view(),
         name="oidc_authentication_callback",
     ),
-    path("approvals/", include("remediation.approvals.urls")),
+    path("", inbox_views.home, name="home"),
+    path("inbox/", include("feedback.inbox.urls")),
+    # The approval queue is the inbox's approvals; the request pages are the approvals'.
+    path(
+        "approvals/",
+        include(
+            (
+                [
+                    path("", inbox_views.approval_queue, name="queue"),
+                    *approval_urls.urlpatterns,
+                ],
+                approval_urls.app_name,
+            )
+        ),
+    ),
     path("reviews/", include("feedback.reviews.urls")),
     path(
         "integrations/slack/interactions",

@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from policies.categories import category_uses, known_categories
-from policies.models import PAUSE_PERMISSION, AutoRemediationPolicy, RemediationPause
+from policies.models import PAUSE_PERMISSION, AutoRemediationPolicy, RemediationPause, Team
 from policies.rules import ACTION_TYPES, DAY_NAMES, PLATFORMS
 from policies.rules.category import is_category, normalize_category
 from policies.services import remediation_pause, remediation_resume
-from remediation.audit.admin import AuditedAdminMixin
+from remediation.audit.admin import AuditedAdminMixin, audit_config_change
 
 
 class CommaSeparatedListField(forms.CharField):
@@ -79,6 +79,7 @@ class AutoRemediationPolicyForm(forms.ModelForm):
             "requires_approval",
             "auto_approve_threshold",
             "approvers",
+            "approvers_team",
             "required_approvals",
             "approval_timeout_minutes",
             "max_actions_per_hour",
@@ -144,6 +145,7 @@ class AutoRemediationPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
                     "requires_approval",
                     "auto_approve_threshold",
                     "approvers",
+                    "approvers_team",
                     "required_approvals",
                     "approval_timeout_minutes",
                 )
@@ -273,3 +275,56 @@ class RemediationPauseAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for pause in queryset:
             self.delete_model(request, pause)
+
+
+class TeamForm(forms.ModelForm):
+    categories = CommaSeparatedListField(
+        required=False,
+        max_length=2000,
+        help_text="Comma-separated categories it owns, as tickets name them.",
+    )
+    systems = CommaSeparatedListField(
+        required=False,
+        max_length=4000,
+        help_text="Optionally, comma-separated systems (a ticket's affected system) it owns.",
+    )
+
+    class Meta:
+        model = Team
+        fields = ("name", "members", "categories", "systems")
+
+
+@admin.register(Team)
+class TeamAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Teams: who owns which categories (and systems). Every add, change and delete is
+    audited (``config.changed``), members included: a change of members is written with
+    the members before and after."""
+
+    form = TeamForm
+    filter_horizontal = ("members",)
+    list_display = ("name", "categories_shown", "members_shown", "updated_at")
+    search_fields = ("name",)
+
+    @admin.display(description="Categories")
+    def categories_shown(self, obj: Team) -> str:
+        return ", ".join(obj.categories or []) or "none"
+
+    @admin.display(description="Members")
+    def members_shown(self, obj: Team) -> str:
+        return ", ".join(sorted(u.get_username() for u in obj.members.all())) or "nobody"
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("members")
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        team = form.instance
+        before = sorted(u.get_username() for u in team.members.all()) if change else []
+        super().save_related(request, form, formsets, change)
+        after = sorted(u.get_username() for u in team.members.all())
+        if before != after:
+            audit_config_change(
+                request,
+                team,
+                verb="changed",
+                changes={"members": [", ".join(before), ", ".join(after)]},
+            )

@@ -22,6 +22,7 @@ from policies.rules import (
     PLATFORMS,
     PolicyRules,
 )
+from policies.rules.category import is_category, normalize_category
 from policies.rules.timewindow import TimeWindow
 
 MAX_APPROVAL_TIMEOUT_MINUTES = 7 * 24 * 60
@@ -125,6 +126,15 @@ class AutoRemediationPolicy(models.Model):
         help_text="Auto-approve at this reliability or above. Empty: never auto-approves.",
     )
     approvers = models.JSONField(default=list, blank=True, help_text="E-mail addresses.")
+    approvers_team = models.ForeignKey(
+        "policies.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Its members approve this category's tickets (with the e-mail addresses "
+        "above, if any). Empty: as the addresses, else the Approvers permission, say.",
+    )
     required_approvals = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1)]
     )
@@ -327,3 +337,56 @@ class RemediationPause(models.Model):
     @property
     def scope(self) -> str:
         return f"category {self.category}" if self.category else "every category"
+
+
+class Team(models.Model):
+    """A team that owns categories of tickets (and, optionally, systems): its members see
+    its inbox items first, approve and review its tickets; a person outside every team that
+    owns a ticket's category decides nothing of it (``remediation.approvals.access``). A
+    category no team owns is decided as before (policy approvers, then the permission).
+    Edited in the admin, audited (members included)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField("auth.User", blank=True, related_name="remediation_teams")
+    categories = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The categories it owns, as tickets name them (stored in lowercase).",
+    )
+    systems = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Optionally, the systems (affected_system) it owns, whatever their category.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Categories are one value everywhere: stored as tickets store them, whoever writes.
+        if _is_str_list(self.categories):
+            self.categories = sorted({normalize_category(c) for c in self.categories if c.strip()})
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+
+        errors: dict[str, list[str]] = {}
+        if not _is_str_list(self.categories):
+            errors["categories"] = ["Must be a list of categories."]
+        else:
+            self.categories = sorted({normalize_category(c) for c in self.categories if c.strip()})
+            bad = [c for c in self.categories if not is_category(c)]
+            if bad:
+                errors["categories"] = [f"Not a category: {', '.join(bad)}."]
+        if not _is_str_list(self.systems):
+            errors["systems"] = ["Must be a list of system names."]
+        else:
+            self.systems = sorted({s.strip() for s in self.systems if s.strip()})
+        if errors:
+            raise ValidationError(errors)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from policies.models import PAUSE_ALL, AutoRemediationPolicy, RemediationPause
+from policies.models import PAUSE_ALL, AutoRemediationPolicy, RemediationPause, Team
 from policies.rules import GlobalSettings
+from policies.rules.category import normalize_category
 
 
 def policy_for_category(category: str) -> AutoRemediationPolicy | None:
@@ -45,7 +46,66 @@ def pause_in_force(category: str) -> RemediationPause | None:
     )
 
 
+# Every pause sentence starts so (a decision taken while paused is found by it).
+PAUSED_PREFIX = "Auto-remediation is paused for "
+
+
 def pause_sentence(pause: RemediationPause) -> str:
     """How a decision or a refused claim names the switch."""
     who = pause.paused_by.get_username() if pause.paused_by else "an administrator"
-    return f"Auto-remediation is paused for {pause.scope} by {who}: {pause.reason}"
+    return f"{PAUSED_PREFIX}{pause.scope} by {who}: {pause.reason}"
+
+
+def pauses_in_force() -> list[RemediationPause]:
+    """Every pause in force (every category first): one query, for a page or an API answer
+    that speaks of many tickets (``pause_for`` matches one ticket against them)."""
+    return list(RemediationPause.objects.select_related("paused_by").order_by("category"))
+
+
+def pause_for(category: str, pauses: list[RemediationPause]) -> RemediationPause | None:
+    """The pause among ``pauses`` that holds ``category``, as ``pause_in_force`` would."""
+    wanted = normalize_category(category or "")
+    for pause in pauses:
+        if pause.category in (PAUSE_ALL, wanted):
+            return pause
+    return None
+
+
+def pause_dict(pause: RemediationPause | None) -> dict[str, object] | None:
+    """A pause as every API answer about a ticket shows it (``paused``), or None."""
+    if pause is None:
+        return None
+    return {
+        "scope": pause.scope,
+        "category": pause.category or None,
+        "by": pause.paused_by.get_username() if pause.paused_by else None,
+        "at": pause.paused_at,
+        "reason": pause.reason,
+    }
+
+
+# --- teams --------------------------------------------------------------------------------
+
+
+def teams() -> list[Team]:
+    """Every team with its member ids (one query for teams, one for memberships)."""
+    return list(Team.objects.prefetch_related("members").order_by("name"))
+
+
+def teams_owning(category: str, system: str = "", *, among: list[Team] | None = None) -> list[Team]:
+    """The teams that own a ticket of ``category`` on ``system``: those naming its category,
+    and those naming its system. Empty: nobody owns it (decided as without teams)."""
+    wanted = normalize_category(category or "")
+    return [
+        team
+        for team in (teams() if among is None else among)
+        if wanted in (team.categories or []) or (system and system in (team.systems or []))
+    ]
+
+
+def team_ids_of(user: object) -> set[int]:
+    """The ids of the teams ``user`` belongs to."""
+    pk = getattr(user, "pk", None)
+    if not getattr(user, "is_authenticated", False) or not isinstance(pk, int):
+        return set()
+    return set(Team.objects.filter(members__id=pk).values_list("id", flat=True))

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django_q.tasks import async_task
 
 from policies.models import RemediationPause
 from policies.rules.category import normalize_category
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
+
+RESUMED_TASK = "remediation.tasks.remediation_resumed"
 
 
 @dataclass(frozen=True)
@@ -54,12 +57,21 @@ def remediation_resume(*, category: str, user: User) -> bool:
         pause = RemediationPause.objects.select_for_update().filter(category=category).first()
         if pause is None:
             return False
-        scope, reason = pause.scope, pause.reason
+        scope, reason, paused_at = pause.scope, pause.reason, pause.paused_at
         pause.delete()
         audit(
             AuditAction.REMEDIATION_RESUMED,
             f"Auto-remediation resumed for {scope} by {user.get_username()}",
             acting_user=user,
             details={"category": category, "paused_for": reason},
+        )
+        # What waited for the pause goes on, after commit (by its dotted path: the policies
+        # app imports nothing of remediation): approved requests run, tickets decided while
+        # paused are decided again (docs/approvals.md, "Pause").
+        async_task(
+            RESUMED_TASK,
+            category,
+            paused_at.isoformat(),
+            task_name=f"resumed {scope}"[:100],
         )
     return True

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django_q.tasks import async_task
 
 from remediation.analysis import services as analysis_services
+from remediation.approvals import services as approval_services
 from remediation.approvals.slack import messages as slack_messages
+from remediation.decisions import services as decision_services
 from remediation.execution import services as execution_services
 from remediation.notifications import services as notification_services
 
@@ -34,3 +38,13 @@ def notify_admins(notice_pk: int) -> str:
 def update_slack(update_pk: int) -> str:
     """The approval message in Slack shows an event (``SlackUpdate``), after commit."""
     return slack_messages.slack_update_deliver(update_pk)
+
+
+def remediation_resumed(category: str, paused_at: str) -> str:
+    """After a pause was lifted (queued by ``policies.services.remediation_resume``):
+    requests that waited go on (deadlines moved by the pause, approved ones executed), and
+    tickets decided while paused are decided again. Safe to run twice."""
+    since = datetime.fromisoformat(paused_at)
+    handed = approval_services.approvals_after_resume(category=category, paused_at=since)
+    decided = decision_services.tickets_redecide_after_resume(category=category)
+    return f"resumed {category or 'every category'}: {handed} approved, {decided} decided again"

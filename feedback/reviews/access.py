@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 
 from config.errors import Forbidden, NotFound
+from remediation.approvals.access import team_refusal
 from remediation.tickets.access import can_see_all_tickets
 from remediation.tickets.models import Ticket
 
@@ -24,6 +25,14 @@ def may_review(user: User | AnonymousUser) -> bool:
     )
 
 
+def may_act_on(user: User | AnonymousUser, ticket: Ticket) -> str | None:
+    """None when ``user`` may work ``ticket``'s review (take, hand fix, close), else why not."""
+    if not may_review(user):
+        return "You may not work the review queue."
+    refusal = team_refusal(user, ticket)
+    return refusal.message if refusal is not None else None
+
+
 def ticket_for_review(ticket_id: str, user: User | AnonymousUser, *, lock: bool = False) -> Ticket:
     if not may_review(user):
         raise Forbidden("You may not work the review queue.", code="not_allowed")
@@ -31,4 +40,7 @@ def ticket_for_review(ticket_id: str, user: User | AnonymousUser, *, lock: bool 
     ticket = tickets.filter(ticket_id=ticket_id[:64]).first()
     if ticket is None:
         raise NotFound(f"No ticket {ticket_id!r}.", fields={"ticket_id": ["Not found."]})
+    refusal = team_refusal(user, ticket)
+    if refusal is not None:  # a team owns it, and user is not one of its members
+        raise Forbidden(refusal.message, code=refusal.code)
     return ticket

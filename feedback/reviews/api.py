@@ -22,8 +22,10 @@ from config.api import (
     paginated,
 )
 from feedback.reviews import access, selectors, services
-from policies.models import AutoRemediationPolicy
+from policies.models import AutoRemediationPolicy, RemediationPause
+from policies.selectors import pause_dict, pause_for, pauses_in_force
 from remediation.approvals.access import may_approve_anything
+from remediation.tickets.api import PausedSerializer
 from remediation.tickets.models import Ticket
 
 
@@ -48,6 +50,7 @@ class ReviewSerializer(serializers.Serializer):
     )
     proposed = serializers.ListField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
+    paused = PausedSerializer(allow_null=True, help_text="The pause holding it, or null.")
 
 
 def review_row(
@@ -55,9 +58,12 @@ def review_row(
     policies: dict[str, AutoRemediationPolicy | None] | None = None,
     *,
     may_run: bool = True,
+    pauses: list[RemediationPause] | None = None,
 ) -> dict[str, Any]:
     review = getattr(ticket, "review", None)
+    pause = pause_for(ticket.category, pauses_in_force() if pauses is None else pauses)
     return {
+        "paused": pause_dict(pause),
         "ticket_id": ticket.ticket_id,
         "title": ticket.title,
         "category": ticket.category,
@@ -92,13 +98,16 @@ class ReviewListApi(APIView):
         summary="The review queue: tickets waiting for a person, each with why",
     )
     def get(self, request: Request) -> Response:
+        """The inbox's review kinds (``GET /api/v1/inbox?kind=review&kind=unknown_outcome``
+        says the same with more)."""
         filters = self.FilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
         paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.review_queue(), request, view=self)
+        page = paginator.paginate_queryset(selectors.review_queue(request.user), request, view=self)
         policies = selectors.policies_of(page or [])
         may_run = may_approve_anything(request.user)
-        rows = [review_row(t, policies, may_run=may_run) for t in page or []]
+        pauses = pauses_in_force()
+        rows = [review_row(t, policies, may_run=may_run, pauses=pauses) for t in page or []]
         return paginator.get_paginated_response(ReviewSerializer(rows, many=True).data)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from feedback.inbox.rules import REVIEW_KINDS
+from feedback.inbox.selectors import Filters, inbox
 from policies.models import AutoRemediationPolicy
 from policies.selectors import policy_for_category
 from remediation.approvals.models import ApprovalRequest
@@ -22,17 +25,12 @@ QUEUE_STATUSES = (
 )
 
 
-def review_queue() -> QuerySet[Ticket]:
-    """The open reviews, oldest first; each says whether people were already asked to
-    approve it (``has_approval_request``, read by ``can_run``)."""
-    return (
-        Ticket.objects.filter(status__in=QUEUE_STATUSES)
-        .exclude(review__closed_at__isnull=False)
-        .select_related("review__assignee", "submitted_by")
-        .annotate(
-            has_approval_request=Exists(ApprovalRequest.objects.filter(ticket=OuterRef("pk")))
-        )
-        .order_by("created_at", "id")
+def review_queue(user: User | AnonymousUser) -> QuerySet[Ticket]:
+    """The open reviews: the inbox (``feedback.inbox.selectors.inbox``) of its review kinds,
+    the user's teams' first, then oldest first; each says whether people were already asked
+    to approve it (``has_approval_request``, read by ``can_run``)."""
+    return inbox(user, Filters(kinds=REVIEW_KINDS)).annotate(
+        has_approval_request=Exists(ApprovalRequest.objects.filter(ticket=OuterRef("pk")))
     )
 
 

@@ -31,9 +31,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import ApplicationError, Conflict, Forbidden
+from feedback.inbox.rules import REVIEW_PAGE_KINDS
+from feedback.inbox.selectors import kind_of
 from feedback.models import Review
 from feedback.reviews.access import ticket_for_review
-from feedback.reviews.selectors import QUEUE_STATUSES, can_run
+from feedback.reviews.selectors import can_run
 from remediation.approvals.access import may_approve_anything
 from remediation.approvals.models import ApprovalChannel
 from remediation.approvals.selectors import current_digest
@@ -47,8 +49,11 @@ MAX_REASON = 500
 
 
 def _open_review(ticket: Ticket) -> Review:
+    """The ticket's review, made if need be; refused unless the inbox lists the ticket for
+    a person to handle here (a review, an unknown outcome, nobody will handle it, decided
+    while paused, feedback disagrees: ``feedback.inbox.rules.REVIEW_PAGE_KINDS``)."""
     review, _ = Review.objects.select_for_update().get_or_create(ticket=ticket)
-    if review.closed_at is not None or ticket.status not in QUEUE_STATUSES:
+    if review.closed_at is not None or kind_of(ticket) not in REVIEW_PAGE_KINDS:
         raise Conflict(
             f"Ticket {ticket.ticket_id} is not in the review queue.", code="not_in_review"
         )

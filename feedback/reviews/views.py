@@ -18,6 +18,8 @@ from django.views.decorators.http import require_http_methods
 
 from config.api import contains_control_characters
 from config.errors import ApplicationError
+from feedback.inbox.rules import REVIEW_PAGE_KINDS
+from feedback.inbox.selectors import kind_of
 from feedback.models import Review
 from feedback.reviews import access, selectors, services
 from feedback.verdicts.services import FeedbackInput, feedback_submit
@@ -80,7 +82,9 @@ def reviewers_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 @reviewers_only
 @require_http_methods(["GET", "HEAD"])
 def queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.review_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.review_queue(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     rows = [
         {"ticket": t, "why": selectors.why(t), "review": getattr(t, "review", None)} for t in page
     ]
@@ -115,6 +119,9 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
                 messages.success(request, "Closed: it left the queue.")
                 return redirect("reviews:queue")
             if act == "hand_fix" and hand_fix.is_valid():
+                refusal = access.may_act_on(request.user, ticket)
+                if refusal is not None:
+                    raise PermissionDenied(refusal)
                 data = hand_fix.cleaned_data
                 worked = data["worked"] == "yes"
                 taken: list[Any] = []
@@ -150,8 +157,8 @@ def detail(request: HttpRequest, ticket_id: str) -> HttpResponse:
             "why": selectors.why(ticket),
             "run_refusal": selectors.can_run(ticket),
             "may_run": may_approve_anything(request.user),
-            "in_queue": ticket.status in selectors.QUEUE_STATUSES
-            and not (review and review.closed_at),
+            "in_queue": kind_of(ticket) in REVIEW_PAGE_KINDS and not (review and review.closed_at),
+            "act_refusal": access.may_act_on(request.user, ticket),
             "hand_fix": hand_fix,
             "close": close,
         },

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from policies.models import AutoRemediationPolicy
-from policies.selectors import policy_by_name
+from policies.selectors import policy_by_name, team_ids_of, teams_owning
 from remediation.approvals.models import ApprovalRequest
 from remediation.tickets.access import can_see_all_tickets
 from remediation.tickets.models import Ticket
@@ -41,6 +41,37 @@ def approver_emails(request: ApprovalRequest) -> tuple[str, ...]:
     return tuple(str(e).strip().lower() for e in emails or () if str(e).strip())
 
 
+def team_refusal(user: User | AnonymousUser, ticket: Ticket) -> Refusal | None:
+    """Why ``user`` may not decide ``ticket`` as far as teams go: a ticket whose category (or
+    system) a team owns is decided only by a member of an owning team. None when no team
+    owns it, or when ``user`` is in one that does. Asked by the approval service (approve,
+    reject, a run from the review queue) and by the review queue (take, close, hand fix)."""
+    owners = teams_owning(ticket.category, ticket.affected_system)
+    if not owners:
+        return None
+    if {t.pk for t in owners} & team_ids_of(user):
+        return None
+    names = ", ".join(t.name for t in owners)
+    return Refusal(
+        "not_your_team",
+        f"Ticket {ticket.ticket_id} belongs to team {names}; only its members decide it.",
+    )
+
+
+def team_member_emails(request: ApprovalRequest) -> tuple[str, ...]:
+    """The e-mail addresses of the members of the team the governing policy names as its
+    approvers (``approvers_team``), as it is now; empty when it names none."""
+    policy = policy_by_name(request.policy_name) if request.policy_name else None
+    team = policy.approvers_team if policy is not None else None
+    if team is None:
+        return ()
+    return tuple(
+        e.strip().lower()
+        for e in team.members.filter(is_active=True).values_list("email", flat=True)
+        if e and e.strip()
+    )
+
+
 def approval_refusal(
     user: User | AnonymousUser, ticket: Ticket, request: ApprovalRequest
 ) -> Refusal | None:
@@ -49,7 +80,10 @@ def approval_refusal(
         return Refusal("not_allowed", "You must be logged in as an active user to approve.")
     if ticket.submitted_by_id == user.pk:
         return Refusal("own_ticket", "You submitted this ticket; someone else must approve it.")
-    emails = approver_emails(request)
+    refusal = team_refusal(user, ticket)
+    if refusal is not None:
+        return refusal
+    emails = approver_emails(request) + team_member_emails(request)
     if emails:
         if _email(user) not in emails:
             return Refusal(
@@ -68,14 +102,21 @@ def approval_refusal(
 
 
 def policy_names_listing(user: User | AnonymousUser) -> list[str]:
-    """Names of the policies that list ``user``'s e-mail among their approvers."""
+    """Names of the policies that list ``user``'s e-mail among their approvers, or whose
+    approvers' team ``user`` belongs to."""
     email = _email(user)
-    if not email:
-        return []
+    mine = team_ids_of(user)
     return [
         name
-        for name, approvers in AutoRemediationPolicy.objects.values_list("name", "approvers")
-        if isinstance(approvers, list) and email in {str(a).strip().lower() for a in approvers}
+        for name, approvers, team_id in AutoRemediationPolicy.objects.values_list(
+            "name", "approvers", "approvers_team_id"
+        )
+        if (team_id is not None and team_id in mine)
+        or (
+            email
+            and isinstance(approvers, list)
+            and email in {str(a).strip().lower() for a in approvers}
+        )
     ]
 
 

@@ -14,12 +14,13 @@ from rest_framework.views import APIView
 
 from config.api import SafeCharField, StrictBooleanField, StrictInputMixin, error_responses
 from config.errors import ApplicationError, Forbidden
+from policies.selectors import pause_dict, pause_in_force
 from remediation.approvals import services
 from remediation.approvals.access import may_approve_anything
 from remediation.approvals.models import ApprovalChannel
 from remediation.approvals.services import MAX_COMMENT
 from remediation.catalogue.rules.digest import DIGEST_REGEX
-from remediation.tickets.api import TICKET_ID_REGEX
+from remediation.tickets.api import TICKET_ID_REGEX, PausedSerializer
 
 
 class MayApprove(BasePermission):
@@ -89,7 +90,14 @@ class ApproveRemediationApi(APIView):
             help_text="True when this was the last needed approval and execution started."
         )
         actions_digest = serializers.CharField()
-        message = serializers.CharField()
+        message = serializers.CharField(
+            help_text="What happened, in words; while paused, why the approval waits."
+        )
+        paused = PausedSerializer(
+            allow_null=True,
+            help_text="The pause holding the ticket: the request stays pending (approvals "
+            "kept, no expiry) and runs when remediation resumes; null when none.",
+        )
 
     @extend_schema(
         operation_id="tickets_approve_remediation",
@@ -156,6 +164,7 @@ class ApproveRemediationApi(APIView):
                     "execution_requested": result.execution_requested,
                     "actions_digest": services.current_digest(result.ticket),
                     "message": result.message,
+                    "paused": pause_dict(pause_in_force(result.ticket.category)),
                 }
             ).data
         )

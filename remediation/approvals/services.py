@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
@@ -22,7 +23,7 @@ from django_q.tasks import async_task
 from config.errors import ApplicationError, Conflict, Forbidden, NotFound
 from config.queue import urgent
 from patterns.services import PatternChange, agreement_moved, pattern_update, rejection_counted
-from policies.selectors import policy_by_name
+from policies.selectors import pause_in_force, pause_sentence, policy_by_name
 from remediation.approvals.access import approval_refusal, may_approve_anything
 from remediation.approvals.models import (
     AgreementSource,
@@ -79,7 +80,7 @@ def approval_request_open(ticket: Ticket) -> ApprovalRequest:
     request = ApprovalRequest.objects.create(
         ticket=ticket,
         policy_name=policy.name if policy is not None else "",
-        approvers=list(policy.approvers) if policy is not None else [],
+        approvers=_approvers_of(policy),
         required_approvals=max(1, required),
         actions_digest=actions_digest(ticket.suggested_actions or []),
         opened_at=now,
@@ -105,6 +106,21 @@ def approval_request_open(ticket: Ticket) -> ApprovalRequest:
     with urgent():  # people are waiting to be told
         async_task(NOTIFY_TASK, request.pk, task_name=f"notify approvers {ticket.ticket_id}"[:100])
     return request
+
+
+def _approvers_of(policy: Any) -> list[str]:
+    """The addresses a request is sent to: the policy's list, then its team's members."""
+    if policy is None:
+        return []
+    emails = [str(e) for e in policy.approvers or []]
+    team = policy.approvers_team
+    if team is not None:
+        listed = {e.strip().lower() for e in emails}
+        for email in team.members.filter(is_active=True).values_list("email", flat=True):
+            if email and email.strip().lower() not in listed:
+                emails.append(email)
+                listed.add(email.strip().lower())
+    return emails
 
 
 def _load(ticket_id: str, user: User | AnonymousUser) -> tuple[Ticket, ApprovalRequest]:
@@ -167,7 +183,10 @@ def _unless_expired(
     with transaction.atomic():
         ticket, request = _load(ticket_id, user)
         now = timezone.now()
-        if request.expires_at > now:
+        # While the ticket's category is paused its request does not expire: the deadline
+        # moves on by the length of the pause when remediation resumes
+        # (``approvals_after_resume``).
+        if request.expires_at > now or pause_in_force(ticket.category) is not None:
             result = decide(ticket, request, now)
             # The approval message in Slack shows the decision (sent after commit).
             slack_update_later(
@@ -264,7 +283,23 @@ def _grant(
         if agreed is not None:
             pattern_update(pattern_ref(ticket), agreed, ticket=ticket, acting_user=user)
     executed = False
-    if given >= required:
+    pause = pause_in_force(ticket.category) if given >= required else None
+    if pause is not None:
+        # Enough approvals, but remediation is paused: the request stays pending (not
+        # failed, not expired) and runs when the pause is lifted (``approvals_after_resume``).
+        held = pause_sentence(pause)
+        audit(
+            AuditAction.APPROVAL_GRANTED,
+            f"Approved by {given} of {required}, held: {held}",
+            ticket=ticket,
+            acting_user=user,
+            details={"held": held, "given": given, "required": required},
+        )
+        message = (
+            f"Approval recorded ({given} of {required}), but it waits: {held}. It runs when "
+            "remediation resumes, unless a person decides otherwise before."
+        )
+    elif given >= required:
         request.status = ApprovalStatus.APPROVED
         request.decided_at = now
         request.decided_reason = f"Approved by {given} of {required} approver(s)."
@@ -470,6 +505,68 @@ def approval_expire_due(*, now: datetime | None = None) -> int:
                 continue
             if ticket.status != TicketStatus.AWAITING_APPROVAL:
                 continue
+            if pause_in_force(ticket.category) is not None:
+                continue  # a pause stops the clock: it moves on when remediation resumes
             _expire(ticket, request, now=now)
             expired += 1
     return expired
+
+
+def approvals_after_resume(
+    *, category: str, paused_at: datetime, now: datetime | None = None
+) -> int:
+    """After the pause of ``category`` ("" every category) that began at ``paused_at`` was
+    lifted: each request waiting in its scope gets its deadline moved on by the time it spent
+    paused, and one that has its approvals already is handed to execution. Returns how many
+    were handed on. Safe to run twice (each request is re-read under the ticket's lock; a
+    request still held by another pause is left as it is)."""
+    now = now or timezone.now()
+    waiting = ApprovalRequest.objects.filter(
+        status=ApprovalStatus.PENDING, ticket__status=TicketStatus.AWAITING_APPROVAL
+    )
+    if category:
+        waiting = waiting.filter(ticket__category=category)
+    handed = 0
+    for ticket_pk in list(waiting.values_list("ticket_id", flat=True)[:2000]):
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=ticket_pk)
+            request = ApprovalRequest.objects.select_for_update().get(ticket=ticket)
+            if request.status != ApprovalStatus.PENDING:
+                continue
+            if ticket.status != TicketStatus.AWAITING_APPROVAL:
+                continue
+            if pause_in_force(ticket.category) is not None:
+                continue
+            held_since = max(paused_at, request.opened_at)
+            if held_since < now and request.decided_reason != _shifted(paused_at):
+                request.expires_at = request.expires_at + (now - held_since)
+                request.decided_reason = _shifted(paused_at)  # moved once per pause
+                request.save(update_fields=["expires_at", "decided_reason"])
+            digest = current_digest(ticket)
+            given = len(counting_approvers(request, ticket, digest))
+            if given < request.required_approvals:
+                continue
+            request.status = ApprovalStatus.APPROVED
+            request.decided_at = now
+            request.decided_reason = (
+                f"Approved by {given} of {request.required_approvals} approver(s); it waited "
+                "for remediation to resume."
+            )
+            request.save(update_fields=["status", "decided_at", "decided_reason"])
+            last = (
+                request.decisions.filter(approve=True, actions_digest=digest)
+                .select_related("approver")
+                .order_by("-created_at", "-id")
+                .first()
+            )
+            execution_request(
+                ticket,
+                acting_user=last.approver if last is not None else None,
+                via=ExecutionVia.APPROVAL,
+            )
+            handed += 1
+    return handed
+
+
+def _shifted(paused_at: datetime) -> str:
+    return f"Deadline moved on after the pause of {paused_at.isoformat()}."

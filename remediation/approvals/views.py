@@ -1,5 +1,6 @@
-"""The approval pages: queue, request, history. Thin: reads through selectors, decisions
-through the same services as the API."""
+"""The approval pages: request, history (the queue, ``/approvals/``, is the inbox's
+approvals: ``feedback.inbox.views.approval_queue``). Thin: reads through selectors,
+decisions through the same services as the API."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from config.errors import ApplicationError
 from remediation.approvals import access, selectors, services, slack
-from remediation.approvals.forms import DecisionForm, QueueFilterForm
+from remediation.approvals.forms import DecisionForm
 from remediation.approvals.models import ApprovalChannel, ApprovalRequest, ApprovalStatus
 from remediation.catalogue.rules.operations import ActionType, get_operation
 from remediation.connectors.models import PlatformConnector
@@ -62,39 +62,6 @@ def _row(req: ApprovalRequest, now: Any) -> dict[str, Any]:
         "minutes_left": max(0, int(left // 60)),
         "expired": left <= 0,
     }
-
-
-@approvers_only
-@require_http_methods(["GET", "HEAD"])
-def queue(request: HttpRequest) -> HttpResponse:
-    filters = QueueFilterForm(request.GET or None)
-    category = risk = None
-    if filters.is_bound and filters.is_valid():
-        category = filters.cleaned_data["category"] or None
-        risk = filters.cleaned_data["risk"] or None
-    visible = access.visible_requests(request.user)
-    waiting = selectors.request_list(
-        visible, statuses=[ApprovalStatus.PENDING], category=category, risk=risk
-    ).order_by("opened_at", "id")
-    page = Paginator(waiting, PAGE_SIZE).get_page(request.GET.get("page"))
-    now = timezone.now()
-    counts = dict(
-        visible.filter(status=ApprovalStatus.PENDING)
-        .values_list("ticket__category")
-        .annotate(n=Count("id"))
-        .values_list("ticket__category", "n")
-    )
-    return render(
-        request,
-        "approvals/queue.html",
-        {
-            "rows": [_row(r, now) for r in page],
-            "page": page,
-            "filters": filters,
-            "counts": sorted(counts.items()),
-            "total": sum(counts.values()),
-        },
-    )
 
 
 @approvers_only

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.errors import Conflict
-from policies.selectors import global_settings, pause_in_force, pause_sentence, policy_for_category
+from policies.selectors import (
+    PAUSED_PREFIX,
+    global_settings,
+    pause_in_force,
+    pause_sentence,
+    policy_for_category,
+)
 from remediation.approvals.selectors import rejected_operations_for_pattern
 from remediation.approvals.services import approval_request_open
 from remediation.audit.models import AuditAction
@@ -26,7 +33,7 @@ from remediation.decisions.rules.decision import (
 from remediation.decisions.rules.whatif import record_facts
 from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
-from remediation.tickets.models import Ticket, TicketStatus
+from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.transitions import ticket_transition
 
 # Where each outcome sends the ticket.
@@ -175,3 +182,38 @@ def _store(ticket: Ticket, decision: Decision) -> None:
     ticket_transition(ticket, new_status, reason=reason, extra_fields=fields)
     if new_status == TicketStatus.AWAITING_APPROVAL:
         approval_request_open(ticket)
+
+
+def decided_while_paused() -> QuerySet[Ticket]:
+    """Tickets the decision left ``analyzed`` because remediation was paused (their stored
+    facts name the pause): decided again when it is lifted (``tickets_redecide_after_resume``),
+    and listed in the inbox meanwhile."""
+    return Ticket.objects.filter(
+        status=TicketStatus.ANALYZED,
+        outcome=TicketOutcome.UNKNOWN,
+        decision_facts__outcome=Outcome.NOT_ENABLED.value,
+        decision_facts__paused__startswith=PAUSED_PREFIX,
+    )
+
+
+def tickets_redecide_after_resume(*, category: str) -> int:
+    """Decide again each ticket decided while ``category`` ("" every category) was paused,
+    now that the pause is lifted; returns how many were decided. The safety facts are
+    gathered outside any transaction (as the analysis does), then each ticket is re-read
+    under its lock: one decided since, closed by a person, or still held by another pause is
+    left alone. Safe to run twice."""
+    tickets = decided_while_paused().exclude(review__closed_at__isnull=False)
+    if category:
+        tickets = tickets.filter(category=category)
+    decided = 0
+    for ticket in list(tickets.order_by("created_at", "id")[:2000]):
+        if pause_in_force(ticket.category) is not None:
+            continue
+        facts = safety_facts_gather(ticket)
+        with transaction.atomic():
+            locked = decided_while_paused().select_for_update().filter(pk=ticket.pk).first()
+            if locked is None or pause_in_force(locked.category) is not None:
+                continue
+            ticket_decide(locked, facts=facts)
+            decided += 1
+    return decided

@@ -26,6 +26,7 @@ from config.api import (
 )
 from config.throttling import IntakeThrottle
 from policies.rules.category import normalize_category
+from policies.selectors import pause_dict, pause_for, pauses_in_force
 from remediation.audit.models import AuditEvent
 from remediation.catalogue.rules.digest import actions_digest
 from remediation.catalogue.rules.targets import canonical_affected
@@ -40,6 +41,28 @@ SYSTEM_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._:/@ \-]{0,199}$"
 MAX_TITLE = 200
 RESERVED_SOURCES = ("alertmanager",)
 MAX_DESCRIPTION = 20_000
+
+
+class PausedSerializer(serializers.Serializer):
+    """The pause that holds a ticket now (its category's, or every category's)."""
+
+    scope = serializers.CharField(help_text='"every category" or "category NAME".')
+    category = serializers.CharField(allow_null=True, help_text="null: every category.")
+    by = serializers.CharField(allow_null=True, help_text="Who paused.")
+    at = serializers.DateTimeField(help_text="When.")
+    reason = serializers.CharField(help_text="Why.")
+
+
+def paused_of(ticket: Ticket, context: Any) -> dict[str, Any] | None:
+    """The ``paused`` field of an answer about ``ticket``: the pauses are read once per
+    answer (kept in the serializer's ``context``), however many tickets it lists."""
+    if "pauses" not in context:
+        context["pauses"] = pauses_in_force()
+    found = pause_dict(pause_for(ticket.category, context["pauses"]))
+    if found is not None:
+        at = found["at"]
+        found = {**found, "at": serializers.DateTimeField().to_representation(at)}  # type: ignore[arg-type]
+    return found
 
 
 class SuggestedActionSerializer(serializers.Serializer):
@@ -94,6 +117,10 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
         help_text="Digest of suggested_actions; send it when approving to bind the approval "
         "to exactly these actions."
     )
+    paused = serializers.SerializerMethodField(
+        help_text="The pause that holds this ticket's category now (scope, category, by, at, "
+        "reason), or null: nothing runs by itself while it holds; approvals wait."
+    )
 
     class Meta:
         model = Ticket
@@ -134,6 +161,7 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
             "alert_resolved_at",
             "alert_note",
             "actions_digest",
+            "paused",
         ]
         read_only_fields = fields
 
@@ -143,6 +171,10 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
 
     def get_actions_digest(self, ticket: Ticket) -> str:
         return actions_digest(ticket.suggested_actions or [])
+
+    @extend_schema_field(PausedSerializer(allow_null=True))
+    def get_paused(self, ticket: Ticket) -> dict[str, Any] | None:
+        return paused_of(ticket, self.context)
 
 
 class JoinedTicketOutputSerializer(serializers.Serializer):

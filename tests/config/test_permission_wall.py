@@ -37,6 +37,7 @@ OPEN = {
     # replayed and unlinked ones).
     "integrations/slack/interactions": "Slack's signed requests (404 until configured)",
     "integrations/slack/commands": "Slack's signed commands (404 until configured)",
+    "": "the root only leads on: to the inbox when logged in, else to the login page",
 }
 # Open to any logged-in user: what each of them may do for their own tickets.
 ANY_USER = {
@@ -48,6 +49,8 @@ ANY_USER = {
     "api/schema/": "the API's documentation: any logged-in user",
     "api/docs/": "the API's documentation: any logged-in user",
     "integrations/slack/link/<str:token>": "a one-time link binds its visitor's own account",
+    "inbox/": "everyone's landing page: what they may act on (empty for a plain submitter)",
+    "api/v1/inbox": "the same list as the inbox page: empty for a plain submitter",
 }
 LOGIN_PAGES = ("/accounts/login/", "/admin/login/")
 

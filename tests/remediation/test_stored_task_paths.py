@@ -11,6 +11,7 @@ from django.utils.module_loading import import_string
 from django_q.models import Schedule, Task
 from django_q.tasks import async_task
 
+from policies.services import RESUMED_TASK
 from remediation.approvals.services import NOTIFY_TASK
 from remediation.execution.services import CONFIRM_TASK, RUN_TASK
 from remediation.notifications.services import ADMIN_TASK
@@ -26,13 +27,21 @@ STORED_PATHS = {
     "remediation.approvals.tasks.expire_approval_requests",
     "remediation.audit.tasks.seal_audit_anchors",
     "remediation.tasks.confirm_fix",
+    "remediation.tasks.remediation_resumed",
 }
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_paths_the_code_enqueues_are_the_stored_ones():
-    assert {ANALYZE_TASK, ADMIN_TASK, RUN_TASK, NOTIFY_TASK, CONFIRM_TASK} <= STORED_PATHS
+    assert {
+        ANALYZE_TASK,
+        ADMIN_TASK,
+        RUN_TASK,
+        NOTIFY_TASK,
+        CONFIRM_TASK,
+        RESUMED_TASK,
+    } <= STORED_PATHS
 
 
 def test_every_stored_path_imports_as_a_function():
@@ -59,6 +68,7 @@ def test_the_migrations_schedule_only_stored_paths():
         ("remediation.approvals.tasks.notify_approvers", (0,)),
         ("remediation.approvals.tasks.expire_approval_requests", ()),
         ("remediation.audit.tasks.seal_audit_anchors", ()),
+        ("remediation.tasks.remediation_resumed", ("", "2026-01-01T00:00:00+00:00")),
     ],
 )
 def test_each_stored_path_runs_through_the_queue_worker(path, args):

@@ -71,7 +71,7 @@ def test_the_pages_are_for_approvers_and_staff_as_the_docs_say(client, ticket, c
     assert [client.get(p).status_code for p in paths] == [200, 200, 200]
 
 
-def test_the_login_page_logs_an_approver_in_and_lands_on_the_queue(client, ticket, carol):
+def test_the_login_page_logs_an_approver_in_and_lands_on_the_inbox(client, ticket, carol):
     page = client.get("/accounts/login/")
     assert page.status_code == 200 and b'name="password"' in page.content
     r = client.post(
@@ -79,8 +79,8 @@ def test_the_login_page_logs_an_approver_in_and_lands_on_the_queue(client, ticke
         {"username": "carol", "password": "correct horse battery staple"},
         follow=True,
     )
-    assert r.redirect_chain[-1][0] == "/approvals/"
-    assert ticket.ticket_id.encode() in r.content
+    assert r.redirect_chain[-1][0] == "/inbox/"
+    assert ticket.ticket_id.encode() in r.content  # the request waiting is in the inbox
     out = client.post("/accounts/logout/", follow=True)
     assert out.redirect_chain[-1][0] == "/accounts/login/"
 
@@ -421,22 +421,18 @@ def test_the_polled_status_is_for_those_who_may_see_the_page(client, ticket):
     assert client.get("/approvals/requests/NO-SUCH/status").status_code == 404
 
 
-def test_queue_pages_keep_the_filters(client, lab, user, carol, settings):
-    from remediation.approvals import views
+def test_queue_pages_keep_the_filters(client, lab, user, carol, settings, monkeypatch):
+    from feedback.inbox import views
 
     settings.DEBUG = False
-    original = views.PAGE_SIZE
-    views.PAGE_SIZE = 1
-    try:
-        for n in range(3):
-            awaiting_ticket(user, ticket_id=f"PAGE-{n}", title=f"Down {n}")
-        client.force_login(carol)
-        html = client.get("/approvals/?category=server&risk=").content.decode()
-        nxt = re.search(r'href="([^"]*page=2[^"]*)"', html)
-        assert nxt is not None
-        assert "category=server" in nxt.group(1).replace("&amp;", "&")
-    finally:
-        views.PAGE_SIZE = original
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)  # the queue is the inbox's approvals
+    for n in range(3):
+        awaiting_ticket(user, ticket_id=f"PAGE-{n}", title=f"Down {n}")
+    client.force_login(carol)
+    html = client.get("/approvals/?category=server&risk=").content.decode()
+    nxt = re.search(r'href="([^"]*page=2[^"]*)"', html)
+    assert nxt is not None
+    assert "category=server" in nxt.group(1).replace("&amp;", "&")
 
 
 def test_history_says_who_decided_and_what_happened_next(client, ticket, carol):

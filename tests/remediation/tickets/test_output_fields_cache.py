@@ -18,6 +18,7 @@ Uncached = type(
         **copy.deepcopy(TicketOutputSerializer._declared_fields),
         "get_alert_note": TicketOutputSerializer.get_alert_note,
         "get_actions_digest": TicketOutputSerializer.get_actions_digest,
+        "get_paused": TicketOutputSerializer.get_paused,
         "Meta": TicketOutputSerializer.Meta,
     },
 )

@@ -21,6 +21,7 @@ OTHER_MODELS = {
     ("remediation.approvals.services:_expire", "request"),  # ApprovalRequest
     ("remediation.approvals.services:_grant", "request"),
     ("remediation.approvals.services:_reject", "request"),
+    ("remediation.approvals.services:approvals_after_resume", "request"),
     ("remediation.alerts.services:alert_resolve", "record"),  # AlertRecord
     # Counters updated by name (setattr with a variable field, update(**deltas)):
     ("patterns.services:pattern_update", "pattern"),  # Pattern: the locked row's values

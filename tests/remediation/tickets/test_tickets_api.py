@@ -145,9 +145,10 @@ class TestCreate:
         # ticket, insert audit (the first event of a ticket inserted in this transaction: no lock,
         # no read of the chain's head), insert its stream's anchor (what lets verify_audit see the
         # stream deleted or cut short), insert task, release; the answer is built from the inserted
-        # instance, not read back. (Outside a test's transaction the savepoint pair is the
-        # transaction's BEGIN/COMMIT.)
-        with django_assert_num_queries(8):
+        # instance, not read back, but for the pauses in force (its `paused`: one read per
+        # answer). (Outside a test's transaction the savepoint pair is the transaction's
+        # BEGIN/COMMIT.)
+        with django_assert_num_queries(9):
             r = api.post(URL, {**EXAMPLE_BODY, "ticket_id": "Q-1"}, format="json")
         assert r.status_code == 201
 
@@ -156,8 +157,8 @@ class TestCreate:
         body = {**EXAMPLE_BODY, "ticket_id": "Q-2", "affected_system": "prod-web-01"}
         # ... plus: has this ticket_id joined a ticket already, upsert the storm row, lock
         # it, and point it at the new ticket. A new key has no ticket to read. (11 = the 7
-        # above, the audit anchor's insert among them, + these 4.)
-        with django_assert_num_queries(12):
+        # above, the audit anchor's insert among them, + these 4; + the pauses in force.)
+        with django_assert_num_queries(13):
             r = api.post(URL, body, format="json")
         assert r.status_code == 201
         # A repeat of an open ticket: joined, nothing inserted but the repeat and its audit.
@@ -251,13 +252,14 @@ class TestRead:
             url, params = body["next"], None
         assert sorted(seen) == [f"T-{i}" for i in range(5)] and len(seen) == 5
 
-    def test_a_page_costs_four_queries_and_no_count(self, api, user, django_assert_num_queries):
+    def test_a_page_costs_five_queries_and_no_count(self, api, user, django_assert_num_queries):
         for i in range(3):
             TicketFactory(ticket_id=f"C-{i}", category="cache", submitted_by=user)
         api.get(URL)  # warm-up
         # token+user, the caller's permissions (user, group: may they see every ticket?),
-        # then the page itself with submitter and pattern; no COUNT(*), whatever the size.
-        with django_assert_num_queries(4) as captured:
+        # then the page itself with submitter and pattern, and the pauses in force (one read
+        # for the whole page: each ticket's `paused`); no COUNT(*), whatever the size.
+        with django_assert_num_queries(5) as captured:
             r = api.get(URL, {"category": "cache", "status": "processing", "page_size": 2})
         assert len(r.json()["results"]) == 2
         assert not any("COUNT(" in q["sql"].upper() for q in captured.captured_queries)
