@@ -25,7 +25,7 @@ from pathlib import Path
 
 import _common
 
-DB = "bench_post"
+DB = _common.db_name("post")
 PHASE = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))

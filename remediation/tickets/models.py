@@ -253,6 +253,34 @@ class CategoryDailyStats(models.Model):
         return f"{self.category} {self.day}"
 
 
+class CalibrationDailyStats(models.Model):
+    """One row per category, day and confidence bin: the concluded, analyzed tickets created
+    that day whose confidence falls in the bin, and how many of them succeeded.
+
+    The reliability score's AI factor reads its calibration window from here (at most one
+    row per day and bin), not from the tickets, so scoring costs the same with a thousand
+    tickets of history as with a million. Kept in step by ``tickets.rollups`` in the
+    transaction of each change of a ticket's outcome, analyzer or confidence.
+    """
+
+    category = CategoryField()
+    day = models.DateField()
+    bin = models.PositiveSmallIntegerField()
+    outcomes = models.IntegerField(default=0)
+    successes = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "day", "bin"], name="uniq_calibration_category_day_bin"
+            )
+        ]
+        ordering = ["category", "day", "bin"]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.day} bin {self.bin}"
+
+
 class StormTrack(models.Model):
     """One row per pattern + target: the lock every intake of that incident takes, the
     newest ticket for it, and the current window's ticket count."""
