@@ -100,7 +100,6 @@ GROUP BY 1, 2
 """
 
 
-
 def calibration_sql() -> str:
     """The calibration rollup (concluded, analyzed tickets by category, day and confidence
     bin), binned with the same edges as ``remediation.rules.bin_index``."""
