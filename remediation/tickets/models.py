@@ -179,6 +179,15 @@ class Ticket(models.Model):
             models.Index(
                 fields=["category", "status", "created_at"], name="ticket_cat_status_created"
             ),
+            # A pattern's latest scored, concluded tickets (its average reliability): read
+            # newest first, ten per pattern, not the whole history (patterns.services).
+            models.Index(
+                fields=["pattern", "-id"],
+                condition=models.Q(
+                    outcome__in=["success", "failure"], reliability_score__isnull=False
+                ),
+                name="ticket_pattern_scored_recent",
+            ),
         ]
         permissions = [("approve_remediation", "Can approve remediation")]
         constraints = [
