@@ -140,10 +140,12 @@ check-deploy: setup
 # and PASS/FAIL against its target; see bench/README.md. BENCH_LARGE=100000 for a quick run.
 BENCH_SMALL ?= 1000
 BENCH_LARGE ?= 1000000
+BENCH_DB_PREFIX ?= bench_
+export BENCH_DB_PREFIX
 BENCHMARKS := decision.py ticket_list.py recompute.py recompute_memory.py post.py enqueue_latency.py decision_latency.py "decision_latency.py --prometheus" storm.py drain.py
 bench: setup-dev
-	$(PY) bench/generate.py --db bench_small --tickets $(BENCH_SMALL)
-	$(PY) bench/generate.py --db bench_large --tickets $(BENCH_LARGE)
+	$(PY) bench/generate.py --db $(BENCH_DB_PREFIX)small --tickets $(BENCH_SMALL)
+	$(PY) bench/generate.py --db $(BENCH_DB_PREFIX)large --tickets $(BENCH_LARGE)
 	@fail=0; for b in $(BENCHMARKS); do echo "== bench/$$b"; $(PY) bench/$$b || fail=1; done; exit $$fail
 
 clean:

@@ -20,9 +20,20 @@ PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 SMALL = int(os.environ.get("BENCH_SMALL", "1000"))
 LARGE = int(os.environ.get("BENCH_LARGE", "1000000"))
 PATTERNS = int(os.environ.get("BENCH_PATTERNS", "1000"))
+# Every benchmark database is named PREFIX + its role (bench_small, bench_post, ...); a
+# prefix such as bench_mine_ lets two people run the benchmarks on one server at once.
+PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_")
+if not PREFIX.startswith("bench_"):
+    raise SystemExit(f"BENCH_DB_PREFIX {PREFIX!r} must start with bench_")
+
+
+def db_name(role: str) -> str:
+    return PREFIX + role
+
+
 # The two histories the 1k-vs-1M benchmarks compare (another pair for the smoke test).
-SMALL_DB = os.environ.get("BENCH_SMALL_DB", "bench_small")
-LARGE_DB = os.environ.get("BENCH_LARGE_DB", "bench_large")
+SMALL_DB = os.environ.get("BENCH_SMALL_DB", db_name("small"))
+LARGE_DB = os.environ.get("BENCH_LARGE_DB", db_name("large"))
 
 
 def db_url(name: str) -> str:

@@ -40,13 +40,28 @@ import _common
 
 PROMETHEUS = "--prometheus" in sys.argv[1:]
 ARGS = [a for a in sys.argv[1:] if a != "--prometheus"]
-DB = "bench_decide_prometheus" if PROMETHEUS else "bench_decide"
+DB = _common.db_name("decide_prometheus" if PROMETHEUS else "decide")
 # The lab's ten VMs; storm control joins a fourth ticket about one VM within the hour to the
 # third, so at most 27 tickets are new incidents.
 VMS = [f"prod-web-{n:02d}" for n in range(1, 9)] + ["prod-db-01", "prod-app-01"]
 TICKETS = min(int(ARGS[0]) if ARGS else 24, 3 * len(VMS) - 3)
 SCRAPES = 2.5  # seconds: two scrapes of the staged condition before the ticket
 TARGET = 1.0
+
+
+def _parts(enqueued: datetime, investigation: dict) -> str:
+    """When the investigation started after the enqueue, its duration and its calls (ms)."""
+    started = investigation.get("started_at")
+    wait = (datetime.fromisoformat(started) - enqueued).total_seconds() if started else None
+    calls = ", ".join(
+        f"{c.get('tool')}({c.get('arguments', {}).get('name', '')}) {c.get('ms')}"
+        + ("" if c.get("ok") else " failed")
+        for c in investigation.get("calls", [])
+    )
+    return (
+        f"picked up after {wait if wait is None else round(wait, 3)} s, investigation "
+        f"{investigation.get('duration_ms')} ms [{calls}]"
+    )
 
 
 def main() -> int:
@@ -93,6 +108,8 @@ def main() -> int:
     user = get_user_model().objects.get(username="bench")
     rng = random.Random(17)
     latencies: list[float] = []
+    # Where each measured ticket's time went, to name the tail: (latency, ticket id, parts).
+    details: list[tuple[float, str, str]] = []
     observed = 0
     try:
         time.sleep(5)  # the cluster starts its workers
@@ -123,18 +140,20 @@ def main() -> int:
                 row = (
                     Ticket.objects.filter(ticket_id=ticket_id)
                     .exclude(remediation_decision__isnull=True)
-                    .values_list("remediation_decision", "diagnosis")
+                    .values_list("remediation_decision", "diagnosis", "investigation")
                     .first()
                 )
                 if row is None:
                     time.sleep(0.01)
             if row is None:
                 raise SystemExit(f"the worker did not decide {ticket_id}")
-            decision, diagnosis = row
+            decision, diagnosis, investigation = row
             decided = datetime.fromisoformat(decision["decided_at"])
             observed += (diagnosis or {}).get("basis") == "observed"
             if i >= 3:  # the first ones start the worker's lab session
-                latencies.append((decided - enqueued).total_seconds())
+                latency = (decided - enqueued).total_seconds()
+                latencies.append(latency)
+                details.append((latency, ticket_id, _parts(enqueued, investigation or {})))
             # Closed, so the next ticket about this VM is a new incident, not a repeat that
             # storm control joins to this one.
             Ticket.objects.filter(ticket_id=ticket_id).update(status="resolved", outcome="success")
@@ -149,6 +168,9 @@ def main() -> int:
             metrics.stop()
     p50, p95 = _common.median(latencies), _common.p95(latencies)
     how = "the Prometheus investigation (metrics only)" if PROMETHEUS else "investigation"
+    print("slowest tickets:")
+    for latency, ticket_id, parts in sorted(details, reverse=True)[:3]:
+        print(f"  {ticket_id} {latency:.3f} s: {parts}")
     print(
         f"enqueue -> decision with {how} over {len(latencies)} tickets "
         f"({observed} diagnosed from observations): p50 {p50:.3f} s, p95 {p95:.3f} s, "

@@ -23,7 +23,7 @@ import time
 
 import _common
 
-DB = "bench_queue"
+DB = _common.db_name("queue")
 TICKETS = int(sys.argv[1]) if len(sys.argv) > 1 else 40
 TARGET = 0.4
 

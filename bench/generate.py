@@ -1,5 +1,5 @@
-"""Generate benchmark history with bulk SQL: patterns, tickets, feedback and the daily
-rollups, each one ``INSERT … SELECT … generate_series`` (no ORM row by row).
+"""Generate benchmark history with bulk SQL: patterns, tickets, feedback, the daily rollups
+and the calibration rollup, each one ``INSERT … SELECT …`` (no ORM row by row).
 
     python bench/generate.py --db bench_large --tickets 1000000 --patterns 1000
 
@@ -100,6 +100,27 @@ GROUP BY 1, 2
 """
 
 
+def calibration_sql() -> str:
+    """The calibration rollup (concluded, analyzed tickets by category, day and confidence
+    bin), binned with the same edges as ``remediation.rules.bin_index``."""
+    from remediation.rules import CALIBRATION_BINS, bin_edges
+
+    edges = bin_edges(CALIBRATION_BINS)
+    cases = " ".join(
+        f"WHEN t.confidence_score < {edges[k]!r}::float8 THEN {k - 1}"
+        for k in range(1, CALIBRATION_BINS)
+    )
+    return f"""
+INSERT INTO remediation_calibrationdailystats (category, day, bin, outcomes, successes)
+SELECT t.category, (t.created_at AT TIME ZONE 'UTC')::date,
+       CASE {cases} ELSE {CALIBRATION_BINS - 1} END, count(*),
+       count(*) FILTER (WHERE t.outcome = 'success')
+FROM remediation_ticket AS t
+WHERE t.outcome IN ('success', 'failure') AND t.analyzer <> ''
+GROUP BY 1, 2, 3
+"""
+
+
 def generate(db: str, tickets: int, patterns: int) -> None:
     _common.recreate_database(db)
     _common.setup_django(db)
@@ -118,6 +139,7 @@ def generate(db: str, tickets: int, patterns: int) -> None:
         ("tickets", TICKETS_SQL),
         ("feedback", FEEDBACK_SQL),
         ("daily rollups", ROLLUP_SQL),
+        ("calibration rollup", calibration_sql()),
     ]
     with connection.cursor() as cursor:
         for label, sql in steps:

@@ -106,9 +106,43 @@ def _average(total: float, count: int) -> float:
     return quantize(total / count) if count else 0.0
 
 
+# Each pattern's latest scored, concluded tickets, read through the partial index
+# ticket_pattern_scored_recent: at most the window's rows per pattern, whatever the history.
+_RECENT_SCORES_SQL = """
+SELECT p.id, t.reliability_score
+FROM patterns_pattern AS p
+CROSS JOIN LATERAL (
+    SELECT id, reliability_score FROM remediation_ticket
+    WHERE pattern_id = p.id AND outcome IN ('success', 'failure')
+      AND reliability_score IS NOT NULL
+    ORDER BY id DESC LIMIT %s
+) AS t
+{where}
+ORDER BY p.id, t.id DESC
+"""
+
+
 def _recent_scores(pattern_ids: list[int] | None = None) -> dict[int, list[float]]:
     """The reliability scores of each pattern's latest PATTERN_RELIABILITY_WINDOW concluded
     tickets (newest first), in one query; ``pattern_ids`` None: every pattern's."""
+    window = int(settings.PATTERN_RELIABILITY_WINDOW)
+    scores: dict[int, list[float]] = {}
+    if connection.vendor == "postgresql":
+        every = pattern_ids is None
+        sql = _RECENT_SCORES_SQL.format(where="" if every else "WHERE p.id = ANY(%s)")
+        with connection.cursor() as cursor:
+            # Index reads, a few per pattern: compiling the plan (JIT, triggered by the
+            # planner's estimate of the whole lateral join) costs more than running it.
+            local = connection.in_atomic_block
+            if local:
+                cursor.execute("SET LOCAL jit = off")
+            cursor.execute(sql, [window] if every else [window, list(pattern_ids or [])])
+            fetched = cursor.fetchall()
+            if local:
+                cursor.execute("SET LOCAL jit TO DEFAULT")
+        for pattern_id, score in fetched:
+            scores.setdefault(pattern_id, []).append(float(score))
+        return scores
     tickets = Pattern.tickets.rel.related_model._default_manager  # type: ignore[attr-defined]
     rows = tickets.filter(
         pattern__isnull=False, outcome__in=CONCLUDED_OUTCOMES, reliability_score__isnull=False
@@ -117,8 +151,7 @@ def _recent_scores(pattern_ids: list[int] | None = None) -> dict[int, list[float
         rows = rows.filter(pattern_id__in=pattern_ids)
     ranked = rows.annotate(
         rank=Window(RowNumber(), partition_by=[F("pattern_id")], order_by=F("id").desc())
-    ).filter(rank__lte=int(settings.PATTERN_RELIABILITY_WINDOW))
-    scores: dict[int, list[float]] = {}
+    ).filter(rank__lte=window)
     for pattern_id, score in ranked.order_by("pattern_id", "-id").values_list(
         "pattern_id", "reliability_score"
     ):

@@ -21,6 +21,13 @@ class RemediationConfig(AppConfig):
         from remediation.analysis.rules.category import PLATFORM_CATEGORIES
 
         declare_categories("the diagnosis's platforms", PLATFORM_CATEGORIES.values())
+        # A worker process starts its MCP servers' sessions as it starts, not on its first
+        # ticket (remediation.connectors.mcp_connector.warm_pooled_sessions).
+        from django_q.signals import post_spawn
+
+        from remediation.connectors.mcp_connector import warm_on_spawn
+
+        post_spawn.connect(warm_on_spawn, dispatch_uid="remediation.warm_mcp_sessions")
         # `manage.py check` shows remediation.W001, but workers and gunicorn never run it:
         # say it in the log of every process that starts, too. Only with the anthropic
         # analyzer: otherwise the SDK is not even imported.

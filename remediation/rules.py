@@ -81,3 +81,30 @@ def outcome_success_rate(succeeded: int, failed: int) -> float | None:
 def percent(rate: float | None) -> str:
     """A rate as a page writes it: "67%", or "no data"."""
     return NO_DATA if rate is None else f"{rate * 100:.0f}%"
+
+
+# Calibration bins: predictions in equal-width bins over [0, 1]; bin k holds
+# k/10 <= p < (k+1)/10, the last one takes 1.0 too. Here, under every app, because the
+# tickets' calibration rollup bins a ticket's confidence as the scoring reads it.
+CALIBRATION_BINS = 10
+
+
+def bin_edges(bins: int = CALIBRATION_BINS) -> tuple[float, ...]:
+    """The ``bins + 1`` edges of equal-width bins over [0, 1]: 0.0, 0.1, ..., 1.0."""
+    return tuple(k / bins for k in range(bins + 1))
+
+
+def bin_bounds(index: int, bins: int = CALIBRATION_BINS) -> tuple[float, float]:
+    edges = bin_edges(bins)
+    return edges[index], edges[index + 1]
+
+
+def bin_index(p: float, bins: int = CALIBRATION_BINS) -> int:
+    """The bin of ``p``: the k with edge[k] <= p < edge[k+1], by comparison with the same
+    edges a database query uses (no floor of p * bins, which rounds differently). Below 0
+    is bin 0, 1.0 and above the last bin."""
+    edges = bin_edges(bins)
+    for k in range(1, bins):
+        if p < edges[k]:
+            return k - 1
+    return bins - 1

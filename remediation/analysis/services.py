@@ -294,10 +294,12 @@ def _category_from_diagnosis(ticket: Ticket, category: str, result: AnalysisResu
     """File the (locked) ticket under ``category`` before anything counts it (rollups,
     pattern, score, the policy); audited, once."""
     before = ticket.category
+    calibration_before = rollups.calibration_key(ticket)
     platform = (result.diagnosis_dict or {}).get("platform")
     ticket.category = category
     ticket.category_source = CategorySource.DIAGNOSIS
     ticket.save(update_fields=["category", "category_source", "updated_at"])
+    rollups.record_calibration_change(calibration_before, rollups.calibration_key(ticket))
     audit(
         AuditAction.CATEGORY_DIAGNOSED,
         f"Category {before} -> {category}: the alert named no category, and the cause was "
@@ -308,6 +310,8 @@ def _category_from_diagnosis(ticket: Ticket, category: str, result: AnalysisResu
 
 
 def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
+    # A concluded ticket counts in the calibration rollup by its analyzer and confidence.
+    calibration_before = rollups.calibration_key(ticket)
     ticket.analyzer = result.analyzer
     ticket.resolution = result.resolution
     ticket.suggested_actions = [a.to_dict() for a in result.actions]
@@ -362,4 +366,5 @@ def _store_analysis(ticket: Ticket, result: AnalysisResult) -> None:
         },
     )
     rollups.record_ticket_analyzed(ticket)
+    rollups.record_calibration_change(calibration_before, rollups.calibration_key(ticket))
     scoring.score_ticket(ticket)

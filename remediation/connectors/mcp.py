@@ -52,18 +52,25 @@ class ToolRefused(ConnectorError):
 
 @dataclass(frozen=True)
 class ServerSpec:
-    """How to reach one MCP server; built from a ``PlatformConnector`` row."""
+    """How to reach one MCP server; built from a ``PlatformConnector`` row.
 
-    label: str
+    Two specs are equal when they reach the same server the same way: the label and the
+    timeouts do not count, so connectors of several platforms served by one server (the lab
+    serves all five) share one pooled session, one server process per worker, instead of
+    each starting its own on its first question. A shared session is labelled by the
+    connector that opened it; every call passes its own connector's timeout.
+    """
+
+    label: str = field(compare=False)
     transport: str  # "stdio" or "http"
     command: str = ""
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     cwd: str = ""
     url: str = ""
-    timeout: float = 10.0
+    timeout: float = field(default=10.0, compare=False)
     # Starting a stdio server (a Python process importing its SDK) takes longer than a call.
-    startup_timeout: float = 20.0
+    startup_timeout: float = field(default=20.0, compare=False)
     errlog: str = ""  # file for a stdio server's stderr; empty: inherit ours
     # http: sent as "Authorization: Bearer <token>". Kept out of repr (logs, error pages).
     token: str = field(default="", repr=False)

@@ -8,6 +8,7 @@ across tickets, so a worker starts a stdio server once, not once per question.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -39,6 +40,8 @@ from remediation.connectors.models import (
     tool_map_errors,
 )
 from remediation.connectors.rules.profiles import kind_of, profile_errors, query_entries
+
+logger = logging.getLogger(__name__)
 
 
 def _network_names(params: Mapping[str, Any]) -> dict[str, str]:
@@ -95,6 +98,41 @@ def _discard(spec: ServerSpec, session: McpSession) -> None:
         if _pool.get(spec) is session:
             del _pool[spec]
     session.close()
+
+
+def warm_pooled_sessions() -> threading.Thread | None:
+    """Start, in a background thread, the pooled session of every enabled MCP connector's
+    server (one per server: the lab's five connectors share one), so that a worker's first
+    ticket does not wait for a server process to start (seconds) in its investigation and
+    safety checks. Called when a worker process starts; a server that cannot be reached is
+    only logged: the ticket that needs it starts it again, within its own bounds."""
+    specs: list[ServerSpec] = []
+    for row in PlatformConnector.objects.filter(enabled=True).order_by("platform"):
+        connector = McpConnector(row)
+        if connector._credential_problem or connector.spec in specs:
+            continue
+        specs.append(connector.spec)
+    if not specs:
+        return None
+
+    def warm() -> None:
+        for spec in specs[:MAX_POOLED]:
+            try:
+                _pooled(spec)
+            except Exception as exc:  # the first ticket tries again, bounded
+                logger.warning("could not start the MCP session of %s: %s", spec.label, exc)
+
+    thread = threading.Thread(target=warm, name="mcp-warm", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_on_spawn(sender: object, **kwargs: object) -> None:
+    """django-q's ``post_spawn``: a worker process starts; warm its pooled sessions."""
+    try:
+        warm_pooled_sessions()
+    except Exception:  # never stop a worker from starting
+        logger.warning("warming the MCP sessions failed", exc_info=True)
 
 
 def close_pooled_sessions() -> None:

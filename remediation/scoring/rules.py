@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from remediation.rules import CALIBRATION_BINS as CALIBRATION_BINS
+from remediation.rules import bin_bounds as bin_bounds
+from remediation.rules import bin_edges as bin_edges
+from remediation.rules import bin_index as bin_index
 from remediation.rules import ratio
 
 # --- Weights (design: Multi-Factor Calculation) --------------------------------------------
@@ -58,8 +62,8 @@ MEDIUM_MIN_SCORE = 60.0
 
 # --- Calibration (docs/reliability.md, "Calibration") ---------------------------------------
 # Predictions (the reliability score / 100, the analyzer's confidence) against outcomes, in
-# equal-width bins over [0, 1]: bin k holds k/10 <= p < (k+1)/10, the last one takes 1.0 too.
-CALIBRATION_BINS = 10
+# equal-width bins over [0, 1]: bin k holds k/10 <= p < (k+1)/10, the last one takes 1.0 too
+# (CALIBRATION_BINS and the bins themselves are remediation.rules').
 CALIBRATION_DECIMALS = 4
 # The reliability score's AI factor uses the category's observed success rate in the bin of
 # the raw confidence once the category has enough outcomes (the CALIBRATION_MIN_OUTCOMES
@@ -387,27 +391,8 @@ def breakdown_dict(result: ReliabilityResult) -> dict[str, object]:
 
 
 # --- Calibration: predictions against outcomes -----------------------------------------------
-
-
-def bin_edges(bins: int = CALIBRATION_BINS) -> tuple[float, ...]:
-    """The ``bins + 1`` edges of equal-width bins over [0, 1]: 0.0, 0.1, ..., 1.0."""
-    return tuple(k / bins for k in range(bins + 1))
-
-
-def bin_bounds(index: int, bins: int = CALIBRATION_BINS) -> tuple[float, float]:
-    edges = bin_edges(bins)
-    return edges[index], edges[index + 1]
-
-
-def bin_index(p: float, bins: int = CALIBRATION_BINS) -> int:
-    """The bin of ``p``: the k with edge[k] <= p < edge[k+1], by comparison with the same
-    edges a database query uses (no floor of p * bins, which rounds differently). Below 0
-    is bin 0, 1.0 and above the last bin."""
-    edges = bin_edges(bins)
-    for k in range(1, bins):
-        if p < edges[k]:
-            return k - 1
-    return bins - 1
+# bin_edges, bin_bounds and bin_index are remediation.rules' (the tickets' calibration rollup
+# bins confidences with them too), imported above.
 
 
 @dataclass

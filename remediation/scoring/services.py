@@ -1,17 +1,16 @@
 """Scoring a ticket: gather the facts, call the pure score, store it, keep the sums in step.
 
-The facts come from the category's daily rollups and the ticket's pattern, plus one
-aggregate over the category's concluded tickets of the calibration window (the AI factor's
-calibration), so scoring costs the same number of queries with ten past tickets as with a
-million.
+The facts come from the category's daily rollups, its calibration rollup (the AI factor's
+calibration, ``CalibrationDailyStats``) and the ticket's pattern, so scoring costs the same
+queries, each over a bounded window of rows, with ten past tickets as with a million.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from patterns.models import Pattern
@@ -20,7 +19,6 @@ from patterns.services import PatternChange, pattern_update, reliability_moved
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.scoring.rules import (
-    CALIBRATION_BINS,
     CALIBRATION_WINDOW_DAYS,
     FEEDBACK_HORIZON_DAYS,
     SUCCESS_HISTORY_WINDOW_DAYS,
@@ -30,14 +28,18 @@ from remediation.scoring.rules import (
     ReliabilityInputs,
     ReliabilityResult,
     SuccessFacts,
-    bin_bounds,
     bin_index,
     breakdown_dict,
     compute_reliability,
     weigh_feedback,
 )
 from remediation.tickets import rollups
-from remediation.tickets.models import CategoryDailyStats, Ticket, TicketOutcome
+from remediation.tickets.models import (
+    CalibrationDailyStats,
+    CategoryDailyStats,
+    Ticket,
+    TicketOutcome,
+)
 from remediation.tickets.selectors import pattern_ref
 
 
@@ -57,31 +59,29 @@ def concluded_analyzed() -> Q:
 def _confidence_history(ticket: Ticket, since: date) -> ConfidenceHistory:
     """The category's concluded, analyzed tickets created since ``since`` (the ticket itself
     left out: its own outcome must not predict it), in all and in the bin of the ticket's
-    confidence. One aggregate query, over the (category, created_at) index."""
+    confidence. One aggregate over the calibration rollup (at most one row per day and bin
+    of the window), whatever the number of tickets."""
     index = bin_index(ticket.confidence_score)
-    lower, upper = bin_bounds(index)
-    in_bin = Q()
-    if index > 0:
-        in_bin &= Q(confidence_score__gte=lower)
-    if index < CALIBRATION_BINS - 1:
-        in_bin &= Q(confidence_score__lt=upper)
-    totals = (
-        Ticket.objects.filter(
-            concluded_analyzed(),
-            category=ticket.category,
-            created_at__gte=timezone.make_aware(datetime.combine(since, time.min)),
-        )
-        .exclude(pk=ticket.pk)
-        .aggregate(
-            outcomes=Count("id"),
-            bin_outcomes=Count("id", filter=in_bin),
-            bin_successes=Count("id", filter=in_bin & Q(outcome=TicketOutcome.SUCCESS)),
-        )
+    totals = CalibrationDailyStats.objects.filter(
+        category=ticket.category, day__gte=since
+    ).aggregate(
+        all_outcomes=Sum("outcomes"),
+        bin_outcomes=Sum("outcomes", filter=Q(bin=index)),
+        bin_successes=Sum("successes", filter=Q(bin=index)),
     )
+    outcomes = totals["all_outcomes"] or 0
+    bin_outcomes = totals["bin_outcomes"] or 0
+    bin_successes = totals["bin_successes"] or 0
+    own = rollups.calibration_key(ticket)
+    if own is not None and own[0] == ticket.category and own[1] >= since:
+        outcomes -= 1
+        if own[2] == index:
+            bin_outcomes -= 1
+            bin_successes -= int(own[3])
     return ConfidenceHistory(
-        outcomes=totals["outcomes"],
-        bin_outcomes=totals["bin_outcomes"],
-        bin_successes=totals["bin_successes"],
+        outcomes=outcomes,
+        bin_outcomes=bin_outcomes,
+        bin_successes=bin_successes,
         min_outcomes=settings.CALIBRATION_MIN_OUTCOMES,
     )
 

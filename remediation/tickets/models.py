@@ -189,6 +189,15 @@ class Ticket(models.Model):
             models.Index(
                 fields=["category", "status", "created_at"], name="ticket_cat_status_created"
             ),
+            # A pattern's latest scored, concluded tickets (its average reliability): read
+            # newest first, ten per pattern, not the whole history (patterns.services).
+            models.Index(
+                fields=["pattern", "-id"],
+                condition=models.Q(
+                    outcome__in=["success", "failure"], reliability_score__isnull=False
+                ),
+                name="ticket_pattern_scored_recent",
+            ),
         ]
         permissions = [("approve_remediation", "Can approve remediation")]
         constraints = [
@@ -261,6 +270,34 @@ class CategoryDailyStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.day}"
+
+
+class CalibrationDailyStats(models.Model):
+    """One row per category, day and confidence bin: the concluded, analyzed tickets created
+    that day whose confidence falls in the bin, and how many of them succeeded.
+
+    The reliability score's AI factor reads its calibration window from here (at most one
+    row per day and bin), not from the tickets, so scoring costs the same with a thousand
+    tickets of history as with a million. Kept in step by ``tickets.rollups`` in the
+    transaction of each change of a ticket's outcome, analyzer or confidence.
+    """
+
+    category = CategoryField()
+    day = models.DateField()
+    bin = models.PositiveSmallIntegerField()
+    outcomes = models.IntegerField(default=0)
+    successes = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "day", "bin"], name="uniq_calibration_category_day_bin"
+            )
+        ]
+        ordering = ["category", "day", "bin"]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.day} bin {self.bin}"
 
 
 class StormTrack(models.Model):

@@ -14,6 +14,9 @@ Buckets: ticket counts, outcomes and reliability go to the day the ticket was cr
 ``settings.TIME_ZONE``), so a ticket's numbers stay on one row whenever they change;
 feedback goes to the day the caller names (the day the feedback was given), which is what
 recency weighting measures.
+
+``CalibrationDailyStats`` counts the concluded (success or failure), analyzed tickets by
+category, creation day and confidence bin: what the AI factor's calibration reads.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from remediation.tickets.models import CategoryDailyStats, Ticket, TicketOutcome
+from remediation.rules import bin_index
+from remediation.tickets.models import (
+    CalibrationDailyStats,
+    CategoryDailyStats,
+    Ticket,
+    TicketOutcome,
+)
 
 FEEDBACK_COUNTERS = {
     "positive": "positive_count",
@@ -120,3 +129,46 @@ def record_reliability_change(ticket: Ticket, old: float | None, new: float | No
     elif new is None:
         deltas["reliability_count"] = -1
     _add(ticket.category, ticket_day(ticket), deltas)
+
+
+# (category, day, bin, succeeded) of a ticket the calibration counts; None when it does not.
+CalibrationKey = tuple[str, date, int, bool]
+
+
+def calibration_key(ticket: Ticket, outcome: str | None = None) -> CalibrationKey | None:
+    """Where ``ticket`` counts in the calibration rollup (with ``outcome`` instead of its
+    own, when given): concluded and analyzed (an analyzer named), else nowhere."""
+    outcome = str(ticket.outcome if outcome is None else outcome)
+    if outcome not in OUTCOME_COUNTERS or not ticket.analyzer:
+        return None
+    return (
+        str(ticket.category),
+        ticket_day(ticket),
+        bin_index(float(ticket.confidence_score)),
+        outcome == TicketOutcome.SUCCESS,
+    )
+
+
+def _add_calibration(key: CalibrationKey, sign: int) -> None:
+    category, day, bin_, succeeded = key
+    rows = CalibrationDailyStats.objects.filter(category=category, day=day, bin=bin_)
+    changes = {"outcomes": F("outcomes") + sign}
+    if succeeded:
+        changes["successes"] = F("successes") + sign
+    if rows.update(**changes):
+        return
+    CalibrationDailyStats.objects.bulk_create(
+        [CalibrationDailyStats(category=category, day=day, bin=bin_)], ignore_conflicts=True
+    )
+    rows.update(**changes)
+
+
+def record_calibration_change(old: CalibrationKey | None, new: CalibrationKey | None) -> None:
+    """Move a ticket in the calibration rollup from ``old`` to ``new`` (``calibration_key``
+    before and after its change; None: not counted)."""
+    if old == new:
+        return
+    if old is not None:
+        _add_calibration(old, -1)
+    if new is not None:
+        _add_calibration(new, 1)

@@ -96,6 +96,9 @@ def ticket_transition(
             details={"old": old.outcome, "new": new.outcome, "reason": reason},
         )
         rollups.record_outcome_change(ticket, old.outcome, new.outcome)
+        rollups.record_calibration_change(
+            rollups.calibration_key(ticket, old.outcome), rollups.calibration_key(ticket)
+        )
         changes.insert(
             0,
             outcome_moved(

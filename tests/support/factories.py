@@ -8,6 +8,7 @@ from django.db import transaction
 
 from patterns.models import Pattern
 from remediation.analysis.services import ticket_analyze
+from remediation.tickets import rollups
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.services import TicketInput, ticket_create
 from remediation.tickets.transitions import ticket_transition
@@ -83,7 +84,11 @@ class TicketFactory(factory.django.DjangoModelFactory):
                 TicketOutcome.SUCCESS: TicketStatus.RESOLVED,
                 TicketOutcome.FAILURE: TicketStatus.FAILED,
             }.get(outcome, TicketStatus.PROCESSING)
-        return super()._create(model_class, *args, **kwargs)
+        ticket = super()._create(model_class, *args, **kwargs)
+        # Born concluded and analyzed, as if the lifecycle had got it there: counted in the
+        # calibration rollup as ticket_transition would have counted it.
+        rollups.record_calibration_change(None, rollups.calibration_key(ticket))
+        return ticket
 
 
 class PatternFactory(factory.django.DjangoModelFactory):

@@ -63,8 +63,10 @@ def test_past_the_minimum_the_ai_factor_is_the_bins_observed_rate(user, thirty):
     assert set(breakdown) >= {"overall_score", "confidence_level", "breakdown", "notes"}
 
 
-def test_one_outcome_short_of_the_minimum_the_raw_confidence_counts(user, thirty):
-    Ticket.objects.filter(pk=thirty[-1].pk).update(analyzer="")  # no longer an analyzed one
+def test_one_outcome_short_of_the_minimum_the_raw_confidence_counts(user):
+    # 29 analyzed outcomes; a thirtieth without an analyzer is no prediction to check.
+    _past(user, 10, confidence=0.82, successes=6) + _past(user, 19, confidence=0.3, successes=19)
+    _past(user, 1, confidence=0.3, successes=1, analyzer="")
     breakdown = _score(_new(user))
     assert breakdown["breakdown"]["ai_confidence"] == "85%"
     assert breakdown["ai_confidence_calibrated"] is False

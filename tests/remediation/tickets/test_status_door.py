@@ -28,6 +28,7 @@ OTHER_MODELS = {
     ("patterns.services:change", "p"),  # Pattern: one more feedback of a type
     ("patterns.services:pattern_rebuild", "p"),
     ("remediation.tickets.rollups:_add", "rows"),  # CategoryDailyStats counters
+    ("remediation.tickets.rollups:_add_calibration", "rows"),  # CalibrationDailyStats counters
     ("lab.engine:before_facts", "facts"),  # a dict of a lab object's facts
     # The replay's own report rows, the policy and alert mappings it overrides, the
     # connectors it points at its lab server (replay): none is a ticket.
