@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -214,15 +215,29 @@ def _awaits_its_recheck(shown: dict[str, Any]) -> bool:
     )
 
 
-def _right(incident: Incident, actions: list[dict[str, Any]]) -> bool:
-    """Exactly the kind's fix, on the staged target (and interface)."""
-    if incident.kind.fix is None or incident.drifted or not actions:
+def right_fixes(incident: Incident, cleared_by: Mapping[str, Any] | None = None) -> set[str]:
+    """The operations that are the right fix for what the lab staged: the kind's fix, or for
+    a drifted incident what the lab says clears the drift condition (none: a person)."""
+    if incident.drifted:
+        ops = (cleared_by or {}).get(incident.condition, ())
+        return {str(op) for op in ops} if isinstance(ops, list | tuple) else set()
+    return {incident.kind.fix} if incident.kind.fix else set()
+
+
+def _right(
+    incident: Incident,
+    actions: list[dict[str, Any]],
+    cleared_by: Mapping[str, Any] | None = None,
+) -> bool:
+    """The right fix (``right_fixes``), on the staged target (and interface)."""
+    fixes = right_fixes(incident, cleared_by)
+    if not fixes or not actions:
         # A drifted incident reads like its kind but the lab's fault is another one: the
         # kind's fix is not the right fix any more (the approver knows what the lab holds).
         return False
     for a in actions:
         values = {str(v) for v in (a.get("params") or {}).values()}
-        if a.get("operation") != incident.kind.fix or incident.target not in values:
+        if a.get("operation") not in fixes or incident.target not in values:
             return False
         if incident.interface and incident.interface not in values:
             return False
@@ -262,6 +277,7 @@ class Replay:
         self._starts: dict[int, str] = {}  # each alert's startsAt, by incident
         self.lab_log = lab_log
         self.calibration: dict[str, Any] = {}
+        self.cleared_by: dict[str, Any] = {}
 
     def run(self) -> dict[str, Any]:
         if Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
@@ -314,12 +330,15 @@ class Replay:
                 # connector is given.
                 with McpSession(control) as lab:
                     self.lab = lab
+                    conditions = self._lab("conditions")
                     check_against_lab(
                         self.scenario,
                         self.kinds,
                         self._lab("lab_inventory"),
-                        self._lab("conditions"),
+                        conditions,
                     )
+                    # The lab's truth of what clears each condition (for judging only).
+                    self.cleared_by = dict(conditions.get("cleared_by") or {})
                     self._incidents()
                     self.calibration = self._calibration()
             finally:
@@ -359,15 +378,11 @@ class Replay:
         def brief(report: Any) -> dict[str, Any]:
             return asdict(report)
 
+        names = ("reliability", "ai_confidence", "calibrated_probability", "gate")
         return {
-            "reliability": brief(stats["reliability"]),
-            "ai_confidence": brief(stats["ai_confidence"]),
+            **{name: brief(stats[name]) for name in names},
             "by_category": [
-                {
-                    "category": c["category"],
-                    "reliability": brief(c["reliability"]),
-                    "ai_confidence": brief(c["ai_confidence"]),
-                }
+                {"category": c["category"], **{name: brief(c[name]) for name in names}}
                 for c in stats["by_category"]
             ],
         }
@@ -534,7 +549,7 @@ class Replay:
         drain()
         ticket = Ticket.objects.get(ticket_id=ticket_id)
         row.proposed = [a.get("operation", "?") for a in ticket.suggested_actions or []]
-        row.right_action = _right(incident, ticket.suggested_actions or [])
+        row.right_action = _right(incident, ticket.suggested_actions or [], self.cleared_by)
         decision = ticket.remediation_decision or {}
         row.action_type = decision.get("action_type")
         if ticket.status == TicketStatus.AWAITING_APPROVAL:
@@ -788,9 +803,11 @@ class Replay:
         if row.executed:
             truth = row.fixed_by_system
         else:
-            # Nothing ran: the analysis was right if it proposed nothing for a kind no
-            # action fixes, or proposed the right fix that a check then stopped.
-            truth = (incident.kind.fix is None and not row.proposed) or row.right_action
+            # Nothing ran: the analysis was right if it proposed nothing where no action
+            # fixes what the lab staged (a kind without a fix, or a drifted incident whose
+            # fault no operation clears), or proposed the right fix that a check then stopped.
+            no_action_right = not right_fixes(incident, self.cleared_by)
+            truth = (no_action_right and not row.proposed) or row.right_action
         row.feedback_wrong = good != truth
         body: dict[str, Any] = {
             "ticket_id": ticket.ticket_id,

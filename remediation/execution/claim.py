@@ -87,8 +87,8 @@ def policy_rule_refusal(
 
     The thresholds are the policy's minimum confidence and reliability, against the number
     the decision's thresholds used (``decided_gate_reliability``: the calibrated probability
-    x 100, or the score; else the score it saw, else the current score): what the decision rejected below them no person's approval runs
-    (docs/approvals.md)."""
+    x 100, or the score; else the score it saw, else the current score): what the decision
+    rejected below them no person's approval runs (docs/approvals.md)."""
     if policy is None:
         refusals = no_policy_refusals(actions, ticket.resolution)
         if refusals:

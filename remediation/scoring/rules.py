@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from itertools import pairwise
 
 from remediation.rules import ratio
 
@@ -328,8 +329,7 @@ def success_component(facts: SuccessFacts, prior: Prior | None = None) -> Compon
         return _from_prior(
             Component.SUCCESS_HISTORY,
             prior,
-            f"No concluded tickets in this category in the last {SUCCESS_HISTORY_WINDOW_DAYS} "
-            "days",
+            f"No concluded tickets in this category in the last {SUCCESS_HISTORY_WINDOW_DAYS} days",
         )
     if concluded <= 0:
         return ComponentScore(
@@ -656,9 +656,7 @@ def isotonic_fit(pairs: Iterable[tuple[float, bool | int]]) -> dict[str, object]
     """A monotone map from prediction (0-1) to observed success rate: isotonic regression
     (pool adjacent violators), each block shrunk toward the base rate, then pooled again.
     Returns {"method": "isotonic", "n", "base_rate", "knots": [[x, y], ...]}."""
-    clean = sorted(
-        (clamp_probability(p), 1.0 if y else 0.0) for p, y in pairs if p == p
-    )
+    clean = sorted((clamp_probability(p), 1.0 if y else 0.0) for p, y in pairs if p == p)
     n = len(clean)
     if n == 0:
         return {"method": "isotonic", "n": 0, "base_rate": None, "knots": []}
@@ -704,7 +702,7 @@ def apply_knots(knots: list, p: float) -> float:
         return p
     if p <= knots[0][0]:
         return float(knots[0][1])
-    for (x0, y0), (x1, y1) in zip(knots, knots[1:], strict=False):
+    for (x0, y0), (x1, y1) in pairwise(knots):
         if p <= x1:
             if x1 == x0:
                 return float(y1)

@@ -257,10 +257,16 @@ def gate_value(inp: DecisionInput) -> tuple[float | None, str]:
     return None, "score"
 
 
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
 def gate_record(inp: DecisionInput) -> dict[str, Any]:
     """Both numbers as the decision saw them, and which one its thresholds used."""
     value, used = gate_value(inp)
-    score = inp.reliability if inp.reliability is not None and math.isfinite(inp.reliability) else None
+    score = (
+        inp.reliability if inp.reliability is not None and math.isfinite(inp.reliability) else None
+    )
     p = inp.probability if inp.probability is not None and math.isfinite(inp.probability) else None
     return {
         "score": score,

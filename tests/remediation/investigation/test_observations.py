@@ -210,9 +210,7 @@ def test_words_that_establish_another_cause_give_way_to_the_observation_and_are_
     )
     assert weighed.diagnosis.established and weighed.diagnosis.cause == "hung"
     assert weighed.diagnosis.extra["words_contradicted"] is True
-    assert any(
-        "words say workload outgrew its memory" in e for e in weighed.diagnosis.evidence
-    )
+    assert any("words say workload outgrew its memory" in e for e in weighed.diagnosis.evidence)
 
 
 @pytest.mark.parametrize("status", ["failed", "not_found"])
