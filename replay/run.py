@@ -244,6 +244,19 @@ def _right(
     return True
 
 
+def feedback_truth(
+    incident: Incident, row: Row, cleared_by: Mapping[str, Any] | None = None
+) -> bool:
+    """Whether a positive verdict on the ticket is right, by the lab's truth."""
+    if row.executed:
+        return row.fixed_by_system
+    # Nothing ran: the analysis was right if it proposed nothing where no action fixes
+    # what the lab staged (a kind without a fix, or a drifted incident whose fault no
+    # operation clears), or proposed the right fix that a check then stopped.
+    no_action_right = not right_fixes(incident, cleared_by)
+    return (no_action_right and not row.proposed) or row.right_action
+
+
 class Replay:
     def __init__(
         self,
@@ -800,15 +813,7 @@ class Replay:
         if row.feedback_flipped:
             good = not good
         # Against the lab's truth (for the report and the admin's review only).
-        if row.executed:
-            truth = row.fixed_by_system
-        else:
-            # Nothing ran: the analysis was right if it proposed nothing where no action
-            # fixes what the lab staged (a kind without a fix, or a drifted incident whose
-            # fault no operation clears), or proposed the right fix that a check then stopped.
-            no_action_right = not right_fixes(incident, self.cleared_by)
-            truth = (no_action_right and not row.proposed) or row.right_action
-        row.feedback_wrong = good != truth
+        row.feedback_wrong = good != feedback_truth(incident, row, self.cleared_by)
         body: dict[str, Any] = {
             "ticket_id": ticket.ticket_id,
             "feedback_type": "positive" if good else "negative",

@@ -31,6 +31,7 @@ from tests.support.factories import (
 pytestmark = pytest.mark.django_db
 
 DECISION_KEYS = {
+    "reliability",
     "allowed",
     "action_type",
     "requires_approval",
