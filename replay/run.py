@@ -419,6 +419,10 @@ class Replay:
         start, gap = self._clock()
         gaps = random.Random(self.scenario.get("seed", 0) + 2)
         moment = start
+        # The repeating schedules (sweeps, expiry, seals, the calibration refit) start with
+        # the simulated clock, as a qcluster started then would run them; migrate stamped
+        # them with the real clock's moment, which the simulated one never reaches.
+        Schedule.objects.exclude(schedule_type=Schedule.ONCE).update(next_run=start)
         for incident in incident_stream(self.scenario, self.kinds):
             moment += timedelta(hours=gaps.expovariate(1.0 / gap))
             self._scheduled_until(moment)
@@ -443,8 +447,8 @@ class Replay:
         """Run each schedule due before ``moment`` (None: all of them) at its own simulated
         moment, as a qcluster's scheduler would: a measured fix's re-check at the end of its
         hold time reads the lab as it stands between incidents. The moments are those of
-        one-off schedules; the repeating ones (sweeps, expiry, audit seals) run at them too
-        when due, once each."""
+        one-off schedules and, just before ``moment``, the incident's own: the repeating
+        ones (sweeps, expiry, audit seals, the calibration refit) run at them when due."""
         while True:
             due = (
                 Schedule.objects.filter(schedule_type=Schedule.ONCE)
@@ -453,6 +457,10 @@ class Replay:
                 .first()
             )
             if due is None or (moment is not None and due.next_run >= moment):
+                if moment is not None:
+                    # The repeating schedules due by now run too, just before the incident.
+                    with time_machine.travel(moment - timedelta(seconds=1), tick=False):
+                        run_due_schedules()
                 return
             with time_machine.travel(due.next_run + timedelta(seconds=1), tick=True):
                 run_due_schedules()

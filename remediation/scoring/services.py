@@ -329,10 +329,9 @@ def calibration_refit(*, trigger: str) -> CalibrationFit | None:
             parameters=parameters,
             counts=counts,
         )
-        fitted = {
-            name: (parameters["categories"][name]["n"] if name in parameters["categories"] else 0)
-            for name in counts
-        }
+        own = parameters.get("categories")
+        own = own if isinstance(own, dict) else {}
+        fitted = {name: own[name]["n"] if name in own else 0 for name in counts}
         audit(
             AuditAction.CALIBRATION_FITTED,
             f"Calibration v{version} fitted ({trigger}) on {sum(counts.values())} concluded "
