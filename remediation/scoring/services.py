@@ -208,24 +208,25 @@ class StoredFit:
     parameters: dict[str, Any]
 
 
-# Parsed fits by version: a version's row never changes, so it is read once per process.
-_FIT_CACHE: dict[int, StoredFit] = {}
+# Parsed fits by (version, fitted_at): a row never changes, so it is read once per process
+# (fitted_at too, so a table emptied and refilled cannot serve an old version's numbers).
+_FIT_CACHE: dict[tuple[int, datetime], StoredFit] = {}
 
 
 def current_fit() -> StoredFit | None:
     """The newest calibration fit: one read of the newest version by its unique index, the
     parameters from the cache when that version was read before (then none more)."""
-    version = CalibrationFit.objects.order_by("-version").values_list("version", flat=True).first()
-    if version is None:
+    newest = CalibrationFit.objects.order_by("-version").values_list("version", "fitted_at").first()
+    if newest is None:
         return None
-    cached = _FIT_CACHE.get(version)
+    cached = _FIT_CACHE.get(newest)
     if cached is None:
         parameters = CalibrationFit.objects.values_list("parameters", flat=True).get(
-            version=version
+            version=newest[0]
         )
-        cached = StoredFit(version, parameters if isinstance(parameters, dict) else {})
+        cached = StoredFit(newest[0], parameters if isinstance(parameters, dict) else {})
         _FIT_CACHE.clear()  # only the newest is ever asked for
-        _FIT_CACHE[version] = cached
+        _FIT_CACHE[newest] = cached
     return cached
 
 

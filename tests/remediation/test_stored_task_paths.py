@@ -26,6 +26,7 @@ STORED_PATHS = {
     "remediation.approvals.tasks.expire_approval_requests",
     "remediation.audit.tasks.seal_audit_anchors",
     "remediation.tasks.confirm_fix",
+    "remediation.scoring.tasks.refit_calibration",
 }
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,7 @@ def test_the_migrations_schedule_only_stored_paths():
         "remediation.execution.tasks.sweep_executions",
         "remediation.approvals.tasks.expire_approval_requests",
         "remediation.audit.tasks.seal_audit_anchors",
+        "remediation.scoring.tasks.refit_calibration",
     }
 
 
@@ -59,6 +61,7 @@ def test_the_migrations_schedule_only_stored_paths():
         ("remediation.approvals.tasks.notify_approvers", (0,)),
         ("remediation.approvals.tasks.expire_approval_requests", ()),
         ("remediation.audit.tasks.seal_audit_anchors", ()),
+        ("remediation.scoring.tasks.refit_calibration", ()),
     ],
 )
 def test_each_stored_path_runs_through_the_queue_worker(path, args):
