@@ -17,6 +17,7 @@ from remediation.audit.models import AuditEvent
 from remediation.connectors.models import PlatformConnector
 from remediation.execution.models import CircuitBreaker, Execution, ExecutionStep, RateBudget
 from remediation.notifications.models import AdminNotice
+from remediation.scoring.models import CalibrationFit
 from remediation.tickets.models import (
     CategoryDailyStats,
     IntakeCount,
@@ -33,6 +34,7 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalRequest",
     "AuditEvent",
+    "CalibrationFit",
     "CategoryDailyStats",
     "CircuitBreaker",
     "Execution",

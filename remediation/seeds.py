@@ -582,6 +582,8 @@ SCHEDULES: list[dict[str, Any]] = [
      "func": "remediation.approvals.tasks.expire_approval_requests", "minutes": 1},
     {"name": "seal audit anchors", "func": "remediation.audit.tasks.seal_audit_anchors",
      "minutes": 1},
+    {"name": "refit calibration", "func": "remediation.scoring.tasks.refit_calibration",
+     "minutes": 60},
 ]  # fmt: skip
 
 

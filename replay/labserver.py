@@ -60,7 +60,7 @@ def _serve(
     spec = ServerSpec(label=label, transport="http", url=url, timeout=30, token=token)
     probe = "lab_inventory" if control else "get_device"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # a loaded machine starts Python slowly
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"the {label} over HTTP exited with {proc.returncode}")

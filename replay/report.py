@@ -166,14 +166,11 @@ def _calibration_brief(cal: dict[str, Any]) -> dict[str, Any]:
 
     if not cal:
         return {}
+    names = ("reliability", "ai_confidence", "calibrated_probability", "gate")
     return {
-        "reliability": brief(cal.get("reliability")),
-        "ai_confidence": brief(cal.get("ai_confidence")),
+        **{name: brief(cal.get(name)) for name in names},
         "by_category": {
-            c["category"]: {
-                "reliability": brief(c.get("reliability")),
-                "ai_confidence": brief(c.get("ai_confidence")),
-            }
+            c["category"]: {name: brief(c.get(name)) for name in names}
             for c in cal.get("by_category", [])
         },
     }
@@ -273,12 +270,21 @@ def text(s: dict[str, Any]) -> str:
             f"{_fmt(rel['ece'])}, Brier {_fmt(rel['brier'])}; AI confidence ECE "
             f"{_fmt(ai['ece'])}, Brier {_fmt(ai['brier'])}"
         )
+        gate, prob = cal.get("gate") or {}, cal.get("calibrated_probability") or {}
+        lines.append(
+            f"  the number the gate used (calibrated probability where fitted, else the "
+            f"score): {gate.get('count')} tickets, ECE {_fmt(gate.get('ece'))}, Brier "
+            f"{_fmt(gate.get('brier'))}; the calibrated probability alone: "
+            f"{prob.get('count')} tickets, ECE {_fmt(prob.get('ece'))}, Brier "
+            f"{_fmt(prob.get('brier'))}"
+        )
+        lines.append("    per category: tickets, then ECE / Brier of score | probability | gate")
         for category, c in cal["by_category"].items():
-            lines.append(
-                f"    {category:<11} {c['reliability']['count']:>4} tickets: reliability ECE "
-                f"{_fmt(c['reliability']['ece'])}, AI confidence ECE "
-                f"{_fmt(c['ai_confidence']['ece'])}"
-            )
+            cells = []
+            for name in ("reliability", "calibrated_probability", "gate"):
+                r = c.get(name) or {}
+                cells.append(f"{_fmt(r.get('ece'))} / {_fmt(r.get('brier'))} (n {r.get('count')})")
+            lines.append(f"    {category:<11} {c['reliability']['count']:>4}: " + " | ".join(cells))
     for kind, m in (s.get("category_mismatches") or {}).items():
         filed = ", ".join(f"{c} ({n})" for c, n in m["filed_as"].items())
         lines.append(
@@ -313,6 +319,47 @@ def chart(results: list[dict[str, Any]], path: str) -> None:
         ax.set_xlabel("occurrence of the kind (red: its fix stopped working)")
         mode = "scenario overrides" if result["overrides"] else "shipped defaults"
         ax.set_title(f"{result['scenario']}: {mode} (step up = ran unattended)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def diagram(result: dict[str, Any], path: str) -> None:
+    """The run's reliability diagram: per bin, the observed success rate against the mean
+    prediction, for the score, the calibrated probability and the number the gate used;
+    the dashed diagonal is perfect calibration, a point's size the tickets behind it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cal = result.get("calibration") or {}
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
+    styles = {
+        "reliability": ("score / 100", "tab:blue"),
+        "calibrated_probability": ("calibrated probability", "tab:green"),
+        "gate": ("number the gate used", "tab:red"),
+    }
+    for name, (label, colour) in styles.items():
+        report = cal.get(name) or {}
+        bins = [b for b in report.get("bins", []) if b.get("count")]
+        if not bins:
+            continue
+        xs = [b["mean_predicted"] for b in bins]
+        ys = [b["observed_rate"] for b in bins]
+        sizes = [20 + 4 * b["count"] for b in bins]
+        ece = report.get("ece")
+        ax.plot(xs, ys, "-", color=colour, alpha=0.6)
+        ax.scatter(xs, ys, s=sizes, color=colour, alpha=0.6,
+                   label=f"{label} (n {report.get('count')}, ECE {_fmt(ece)})")  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("predicted probability of success (bin mean)")
+    ax.set_ylabel("observed success rate")
+    mode = "scenario overrides" if result.get("overrides") else "shipped defaults"
+    ax.set_title(f"{result.get('scenario')}: {mode}")
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

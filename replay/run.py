@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -214,19 +215,46 @@ def _awaits_its_recheck(shown: dict[str, Any]) -> bool:
     )
 
 
-def _right(incident: Incident, actions: list[dict[str, Any]]) -> bool:
-    """Exactly the kind's fix, on the staged target (and interface)."""
-    if incident.kind.fix is None or incident.drifted or not actions:
+def right_fixes(incident: Incident, cleared_by: Mapping[str, Any] | None = None) -> set[str]:
+    """The operations that are the right fix for what the lab staged: the kind's fix, or for
+    a drifted incident what the lab says clears the drift condition (none: a person)."""
+    if incident.drifted:
+        ops = (cleared_by or {}).get(incident.condition, ())
+        return {str(op) for op in ops} if isinstance(ops, list | tuple) else set()
+    return {incident.kind.fix} if incident.kind.fix else set()
+
+
+def _right(
+    incident: Incident,
+    actions: list[dict[str, Any]],
+    cleared_by: Mapping[str, Any] | None = None,
+) -> bool:
+    """The right fix (``right_fixes``), on the staged target (and interface)."""
+    fixes = right_fixes(incident, cleared_by)
+    if not fixes or not actions:
         # A drifted incident reads like its kind but the lab's fault is another one: the
         # kind's fix is not the right fix any more (the approver knows what the lab holds).
         return False
     for a in actions:
         values = {str(v) for v in (a.get("params") or {}).values()}
-        if a.get("operation") != incident.kind.fix or incident.target not in values:
+        if a.get("operation") not in fixes or incident.target not in values:
             return False
         if incident.interface and incident.interface not in values:
             return False
     return True
+
+
+def feedback_truth(
+    incident: Incident, row: Row, cleared_by: Mapping[str, Any] | None = None
+) -> bool:
+    """Whether a positive verdict on the ticket is right, by the lab's truth."""
+    if row.executed:
+        return row.fixed_by_system
+    # Nothing ran: the analysis was right if it proposed nothing where no action fixes
+    # what the lab staged (a kind without a fix, or a drifted incident whose fault no
+    # operation clears), or proposed the right fix that a check then stopped.
+    no_action_right = not right_fixes(incident, cleared_by)
+    return (no_action_right and not row.proposed) or row.right_action
 
 
 class Replay:
@@ -262,6 +290,7 @@ class Replay:
         self._starts: dict[int, str] = {}  # each alert's startsAt, by incident
         self.lab_log = lab_log
         self.calibration: dict[str, Any] = {}
+        self.cleared_by: dict[str, Any] = {}
 
     def run(self) -> dict[str, Any]:
         if Ticket.objects.exclude(ticket_id__startswith=TICKET_PREFIX).exists():
@@ -314,12 +343,15 @@ class Replay:
                 # connector is given.
                 with McpSession(control) as lab:
                     self.lab = lab
+                    conditions = self._lab("conditions")
                     check_against_lab(
                         self.scenario,
                         self.kinds,
                         self._lab("lab_inventory"),
-                        self._lab("conditions"),
+                        conditions,
                     )
+                    # The lab's truth of what clears each condition (for judging only).
+                    self.cleared_by = dict(conditions.get("cleared_by") or {})
                     self._incidents()
                     self.calibration = self._calibration()
             finally:
@@ -359,15 +391,11 @@ class Replay:
         def brief(report: Any) -> dict[str, Any]:
             return asdict(report)
 
+        names = ("reliability", "ai_confidence", "calibrated_probability", "gate")
         return {
-            "reliability": brief(stats["reliability"]),
-            "ai_confidence": brief(stats["ai_confidence"]),
+            **{name: brief(stats[name]) for name in names},
             "by_category": [
-                {
-                    "category": c["category"],
-                    "reliability": brief(c["reliability"]),
-                    "ai_confidence": brief(c["ai_confidence"]),
-                }
+                {"category": c["category"], **{name: brief(c[name]) for name in names}}
                 for c in stats["by_category"]
             ],
         }
@@ -391,6 +419,10 @@ class Replay:
         start, gap = self._clock()
         gaps = random.Random(self.scenario.get("seed", 0) + 2)
         moment = start
+        # The repeating schedules (sweeps, expiry, seals, the calibration refit) start with
+        # the simulated clock, as a qcluster started then would run them; migrate stamped
+        # them with the real clock's moment, which the simulated one never reaches.
+        Schedule.objects.exclude(schedule_type=Schedule.ONCE).update(next_run=start)
         for incident in incident_stream(self.scenario, self.kinds):
             moment += timedelta(hours=gaps.expovariate(1.0 / gap))
             self._scheduled_until(moment)
@@ -415,8 +447,8 @@ class Replay:
         """Run each schedule due before ``moment`` (None: all of them) at its own simulated
         moment, as a qcluster's scheduler would: a measured fix's re-check at the end of its
         hold time reads the lab as it stands between incidents. The moments are those of
-        one-off schedules; the repeating ones (sweeps, expiry, audit seals) run at them too
-        when due, once each."""
+        one-off schedules and, just before ``moment``, the incident's own: the repeating
+        ones (sweeps, expiry, audit seals, the calibration refit) run at them when due."""
         while True:
             due = (
                 Schedule.objects.filter(schedule_type=Schedule.ONCE)
@@ -425,6 +457,10 @@ class Replay:
                 .first()
             )
             if due is None or (moment is not None and due.next_run >= moment):
+                if moment is not None:
+                    # The repeating schedules due by now run too, just before the incident.
+                    with time_machine.travel(moment - timedelta(seconds=1), tick=False):
+                        run_due_schedules()
                 return
             with time_machine.travel(due.next_run + timedelta(seconds=1), tick=True):
                 run_due_schedules()
@@ -534,7 +570,7 @@ class Replay:
         drain()
         ticket = Ticket.objects.get(ticket_id=ticket_id)
         row.proposed = [a.get("operation", "?") for a in ticket.suggested_actions or []]
-        row.right_action = _right(incident, ticket.suggested_actions or [])
+        row.right_action = _right(incident, ticket.suggested_actions or [], self.cleared_by)
         decision = ticket.remediation_decision or {}
         row.action_type = decision.get("action_type")
         if ticket.status == TicketStatus.AWAITING_APPROVAL:
@@ -785,13 +821,7 @@ class Replay:
         if row.feedback_flipped:
             good = not good
         # Against the lab's truth (for the report and the admin's review only).
-        if row.executed:
-            truth = row.fixed_by_system
-        else:
-            # Nothing ran: the analysis was right if it proposed nothing for a kind no
-            # action fixes, or proposed the right fix that a check then stopped.
-            truth = (incident.kind.fix is None and not row.proposed) or row.right_action
-        row.feedback_wrong = good != truth
+        row.feedback_wrong = good != feedback_truth(incident, row, self.cleared_by)
         body: dict[str, Any] = {
             "ticket_id": ticket.ticket_id,
             "feedback_type": "positive" if good else "negative",

@@ -16,6 +16,7 @@ from feedback.rebuild.selectors import pattern_totals
 from patterns import services as pattern_services
 from patterns.models import Pattern
 from patterns.services import EligibilityChange
+from remediation.scoring.services import calibration_refit
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,13 @@ def patterns_recompute(*, progress: Callable[[int, int], None] | None = None) ->
     each ticket's shadow agreement verdict on the pattern it was counted on.
     First/last seen are observation times, not derived from tickets, and are kept.
     Pattern rows are locked before counting, so an update racing the rebuild waits for it
-    and then applies on top of the rebuilt numbers.
+    and then applies on top of the rebuilt numbers. The calibration and its priors are
+    refitted after it (a new version only when they changed).
     """
     with transaction.atomic():
         pattern_services.lock_all_patterns()
         changes = pattern_services.pattern_rebuild(pattern_totals(), progress=progress)
         eligible = Pattern.objects.filter(eligible_for_auto_remediation=True).count()
         total = Pattern.objects.count()
+    calibration_refit(trigger="recompute_patterns")
     return RecomputeSummary(patterns=total, eligible=eligible, changes=changes)

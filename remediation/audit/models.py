@@ -16,6 +16,7 @@ class AuditAction(models.TextChoices):
     ANALYSIS_FAILED = "analysis.failed", "Analysis failed"
     CATEGORY_DIAGNOSED = "ticket.category_diagnosed", "Category set from the diagnosis"
     SCORED = "ticket.scored", "Reliability scored"
+    CALIBRATION_FITTED = "calibration.fitted", "Calibration refitted (a new version)"
     DECISION_MADE = "decision.made", "Decision made"
     STATUS_CHANGED = "ticket.status_changed", "Status changed"
     FEEDBACK_SUBMITTED = "feedback.submitted", "Feedback submitted"

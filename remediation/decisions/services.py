@@ -33,6 +33,7 @@ from remediation.decisions.rules.decision import (
 from remediation.decisions.rules.whatif import record_facts
 from remediation.execution.models import ExecutionVia
 from remediation.execution.services import execution_request
+from remediation.scoring.services import ticket_probability
 from remediation.tickets.models import Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.transitions import ticket_transition
 
@@ -107,6 +108,9 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
             if a.operation in refused and not refused[a.operation].withdrawn
         )
     )
+    # The calibrated probability beside the score: read from the stored fit (one indexed
+    # row, cached per version), never fitted here.
+    calibrated = ticket_probability(ticket, ticket.reliability_score)
     inp = DecisionInput(
         ticket_id=ticket.ticket_id,
         category=ticket.category,
@@ -119,6 +123,8 @@ def ticket_decide(ticket: Ticket, *, facts: SafetyFacts | None) -> Decision:
         resolution=ticket.resolution,
         confidence=ticket.confidence_score,
         reliability=ticket.reliability_score,
+        probability=calibrated.probability if calibrated is not None else None,
+        probability_basis=calibrated.explanation if calibrated is not None else "",
         pattern=PatternFacts(
             hash=pattern.hash,
             eligible=pattern.eligible_for_auto_remediation and pattern.enabled,
@@ -153,12 +159,16 @@ def _store(ticket: Ticket, decision: Decision) -> None:
     ticket.decision_mode = decision.mode
     ticket.decision_policy = decision.policy or ""
     ticket.decided_reliability_score = ticket.reliability_score
+    ticket.decided_probability = decision.reliability.get("calibrated_probability")
+    ticket.decided_gate_reliability = decision.gate_reliability
     fields = [
         "remediation_decision",
         "decision_facts",
         "decision_mode",
         "decision_policy",
         "decided_reliability_score",
+        "decided_probability",
+        "decided_gate_reliability",
     ]
     reason = _status_reason(decision)
     # The decision is audited first, then the status change it causes.

@@ -104,6 +104,8 @@ def _stored(ticket: Ticket, current_settings: GlobalSettings) -> StoredDecision:
         resolution=ticket.resolution,
         confidence=ticket.confidence_score,
         reliability=ticket.reliability_score,
+        probability=ticket.decided_probability,
+        probability_basis=_calibration_of(ticket.remediation_decision),
         pattern=pattern,
         safety=safety,
         observed=observed_basis(ticket.diagnosis),
@@ -133,3 +135,11 @@ def policy_whatif(category: str, changed: AutoRemediationPolicy, *, days: int) -
         changed.rules() if changed.enabled else None,
         current.rules() if current is not None else None,
     )
+
+
+def _calibration_of(decision: object) -> str:
+    """What gave the stored decision's calibrated probability ("" when none)."""
+    if not isinstance(decision, dict):
+        return ""
+    record = decision.get("reliability")
+    return str(record.get("calibration") or "") if isinstance(record, dict) else ""

@@ -93,10 +93,10 @@ def policy_rule_refusal(
     suffices only for what the strictest default allows (``no_policy_refusals``). The claim
     checks it; the review queue asks it before offering to run a proposal.
 
-    The thresholds are the policy's minimum confidence and reliability, against the score
-    the decision saw (``decided_reliability_score``; the current score where none was
-    recorded): what the decision rejected below them no person's approval runs
-    (docs/approvals.md)."""
+    The thresholds are the policy's minimum confidence and reliability, against the number
+    the decision's thresholds used (``decided_gate_reliability``: the calibrated probability
+    x 100, or the score; else the score it saw, else the current score): what the decision
+    rejected below them no person's approval runs (docs/approvals.md)."""
     if policy is None:
         refusals = no_policy_refusals(actions, ticket.resolution)
         if refusals:
@@ -109,7 +109,9 @@ def policy_rule_refusal(
     if refusals:
         return f"policy {policy.name} does not allow this: {'; '.join(refusals)}"
     reliability = (
-        ticket.decided_reliability_score
+        ticket.decided_gate_reliability
+        if ticket.decided_gate_reliability is not None
+        else ticket.decided_reliability_score
         if ticket.decided_reliability_score is not None
         else ticket.reliability_score
     )

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from itertools import pairwise
 
 from remediation.rules import CALIBRATION_BINS as CALIBRATION_BINS
 from remediation.rules import bin_bounds as bin_bounds
@@ -151,12 +152,22 @@ class ConfidenceHistory:
 
 
 @dataclass(frozen=True)
+class Prior:
+    """The estate's record for a ticket's cause and operation (``prior_for``): a success
+    probability (0-1) and the sentence that says what it rests on."""
+
+    mean: float
+    source: str
+
+
+@dataclass(frozen=True)
 class ReliabilityInputs:
     ai_confidence: float | None  # 0-1, None when the analysis gave none
     feedback: FeedbackFacts = FeedbackFacts()
     success: SuccessFacts = SuccessFacts()
     pattern: PatternFacts | None = None
     confidence_history: ConfidenceHistory | None = None
+    prior: Prior | None = None  # what the estate's record says where this one has none
 
 
 # --- Outputs ------------------------------------------------------------------------------
@@ -171,6 +182,7 @@ class ComponentScore:
     note: str  # why it scored what it did; always set, and says so when there is no data
     raw: float | None = None  # the AI factor: the analyzer's own confidence (0-1)
     calibrated: bool = False  # the AI factor: the score is the calibrated confidence
+    prior: str = ""  # the score is (or leans on) a prior: where it comes from
 
 
 @dataclass(frozen=True)
@@ -276,11 +288,28 @@ def ai_component(
     )
 
 
-def feedback_component(facts: FeedbackFacts) -> ComponentScore:
+def _from_prior(component: Component, prior: Prior, why: str) -> ComponentScore:
+    """A component with no record of its own: the prior, and a note that says so."""
+    score = _clamp(prior.mean * PERCENT)
+    return ComponentScore(
+        component,
+        score,
+        WEIGHTS[component],
+        False,
+        f"{why}: the prior {score:.0f}% ({prior.source}).",
+        prior=prior.source,
+    )
+
+
+def feedback_component(facts: FeedbackFacts, prior: Prior | None = None) -> ComponentScore:
     """The design's ``(positive_feedback_rate*100 + average_rating/5*100) / 2``, both terms
     recency-weighted."""
     weight = WEIGHTS[Component.HUMAN_VALIDATION]
     if facts.weighted_count <= 0:
+        if prior is not None:
+            return _from_prior(
+                Component.HUMAN_VALIDATION, prior, "No feedback in this category yet"
+            )
         return ComponentScore(
             Component.HUMAN_VALIDATION, 0.0, weight, False, "No feedback in this category yet."
         )
@@ -297,9 +326,15 @@ def feedback_component(facts: FeedbackFacts) -> ComponentScore:
     )
 
 
-def success_component(facts: SuccessFacts) -> ComponentScore:
+def success_component(facts: SuccessFacts, prior: Prior | None = None) -> ComponentScore:
     weight = WEIGHTS[Component.SUCCESS_HISTORY]
     concluded = facts.success + facts.failure
+    if concluded <= 0 and prior is not None:
+        return _from_prior(
+            Component.SUCCESS_HISTORY,
+            prior,
+            f"No concluded tickets in this category in the last {SUCCESS_HISTORY_WINDOW_DAYS} days",
+        )
     if concluded <= 0:
         return ComponentScore(
             Component.SUCCESS_HISTORY,
@@ -320,13 +355,32 @@ def success_component(facts: SuccessFacts) -> ComponentScore:
     )
 
 
-def pattern_component(facts: PatternFacts | None) -> ComponentScore:
+def pattern_component(facts: PatternFacts | None, prior: Prior | None = None) -> ComponentScore:
     weight = WEIGHTS[Component.PATTERN_RECOGNITION]
     if facts is None:
+        if prior is not None:
+            return _from_prior(Component.PATTERN_RECOGNITION, prior, "No matching pattern")
         return ComponentScore(
             Component.PATTERN_RECOGNITION, 0.0, weight, False, "No matching pattern."
         )
     concluded = facts.success_count + facts.failure_count
+    if concluded < PATTERN_MIN_CONCLUDED_TICKETS and prior is not None:
+        # The pattern's own record, as it accrues, shrunk toward the prior (a Beta posterior
+        # mean with the prior worth PRIOR_STRENGTH outcomes); from the third concluded
+        # ticket on its record alone counts (below).
+        similarity = max(0.0, min(1.0, facts.similarity))
+        rate = shrink(facts.success_count, facts.failure_count, prior.mean)
+        score = _clamp(similarity * rate * PERCENT)
+        return ComponentScore(
+            Component.PATTERN_RECOGNITION,
+            score,
+            weight,
+            False,
+            f"The matched pattern has {facts.success_count} of {concluded} concluded tickets "
+            f"succeeded, shrunk toward the prior {prior.mean:.0%} ({prior.source}): "
+            f"similarity {similarity:.0%} x {rate:.0%}.",
+            prior=prior.source,
+        )
     if concluded < PATTERN_MIN_CONCLUDED_TICKETS:
         return ComponentScore(
             Component.PATTERN_RECOGNITION,
@@ -358,9 +412,9 @@ def pattern_component(facts: PatternFacts | None) -> ComponentScore:
 def compute_reliability(inputs: ReliabilityInputs) -> ReliabilityResult:
     components = (
         ai_component(inputs.ai_confidence, inputs.confidence_history),
-        feedback_component(inputs.feedback),
-        success_component(inputs.success),
-        pattern_component(inputs.pattern),
+        feedback_component(inputs.feedback, inputs.prior),
+        success_component(inputs.success, inputs.prior),
+        pattern_component(inputs.pattern, inputs.prior),
     )
     overall = combine(*(c.score for c in components))
     return ReliabilityResult(overall, confidence_level(overall), components)
@@ -385,6 +439,10 @@ def breakdown_dict(result: ReliabilityResult) -> dict[str, object]:
         "ai_confidence_calibrated": ai.calibrated,
         "ai_confidence_raw": ai.raw,
     }
+    # Which values are priors (the component had no record of its own), and from what.
+    priors = {str(c.component): c.prior for c in result.components if c.prior}
+    if priors:
+        out["priors"] = priors
     if ai.calibrated:
         out["ai_confidence_calibration"] = ai.note
     return out
@@ -497,3 +555,190 @@ def calibration_report(
             success=bool(outcome), count=1, sum_predicted=p, sum_squared=p * p
         )
     return report_from_totals(totals)
+
+
+# --- Priors: no data is not zero (docs/reliability.md, "Priors") ---------------------------
+# A component with no record of its own takes the estate's record for the same cause and
+# operation, each level a Beta posterior mean shrunk toward the level above it:
+#   estate:              (s + 1) / (n + 2)                 (a uniform Beta(1, 1) start)
+#   operation:           (s + k * p_estate) / (n + k)      (the operation on every target)
+#   cause and operation: (s + k * p_operation) / (n + k)   (the cause elsewhere)
+# with k = PRIOR_STRENGTH pseudo-outcomes. Counts are executed, concluded tickets of the fit's
+# window. With no outcome anywhere in the estate there is no prior (the component scores 0).
+PRIOR_STRENGTH = 3.0
+
+
+def shrink(
+    successes: int, failures: int, prior_mean: float, strength: float = PRIOR_STRENGTH
+) -> float:
+    """The Beta-binomial posterior mean: the record ``successes`` of ``successes +
+    failures`` with a Beta(strength * prior_mean, strength * (1 - prior_mean)) prior."""
+    n = max(0, successes) + max(0, failures)
+    return (max(0, successes) + strength * prior_mean) / (n + strength)
+
+
+def _counts(table: object, key: str) -> tuple[int, int]:
+    if not isinstance(table, dict):
+        return 0, 0
+    row = table.get(key)
+    if not isinstance(row, list | tuple) or len(row) != 2:
+        return 0, 0
+    return int(row[0]), int(row[1])
+
+
+def prior_for(priors: dict | None, *, cause: str, operation: str) -> Prior | None:
+    """The prior for a ticket whose diagnosis names ``cause`` and whose fix is
+    ``operation`` ("" when unknown), from the fit's ``priors`` table; None without any
+    outcome in the estate."""
+    if not isinstance(priors, dict):
+        return None
+    es, ef = _counts(priors, "estate")
+    if es + ef == 0:
+        return None
+    mean = (es + 1) / (es + ef + 2)
+    parts = [f"all fixes {es}/{es + ef}"]
+    if operation:
+        os_, of = _counts(priors.get("operations"), operation)
+        mean = shrink(os_, of, mean)
+        if os_ + of:
+            parts.insert(0, f"{operation} in the estate {os_}/{os_ + of}")
+        if cause:
+            cs, cf = _counts(priors.get("causes"), f"{cause}|{operation}")
+            mean = shrink(cs, cf, mean)
+            if cs + cf:
+                parts.insert(0, f"{cause} fixed by {operation} elsewhere {cs}/{cs + cf}")
+    return Prior(mean=round(mean, CALIBRATION_DECIMALS), source="; ".join(parts))
+
+
+# --- The calibrated probability (docs/reliability.md, "The calibrated probability") --------
+# Fitted on the estate's concluded tickets: the score the decision saw (/100) against the
+# outcome. Per category by isotonic regression once the category has this many outcomes;
+# before that the estate's fit over every category; with fewer in the estate, none.
+CALIBRATION_FIT_MIN_OUTCOMES = 20
+# Each isotonic block's rate is shrunk toward the fitted group's base rate by this many
+# pseudo-outcomes, so a block of three successes does not claim certainty.
+CALIBRATION_FIT_SMOOTHING = 2.0
+FIT_DECIMALS = 4
+
+
+def _pav(points: list[tuple[float, float, float]]) -> list[list[float]]:
+    """Pool adjacent violators over (x, y, weight) sorted by x: blocks of
+    [x_min, x_max, mean y, weight] whose means never decrease."""
+    blocks: list[list[float]] = []
+    for x, y, w in points:
+        blocks.append([x, x, y, w])
+        while len(blocks) > 1 and blocks[-2][2] >= blocks[-1][2]:
+            b = blocks.pop()
+            a = blocks[-1]
+            total = a[3] + b[3]
+            a[2] = (a[2] * a[3] + b[2] * b[3]) / total
+            a[1] = b[1]
+            a[3] = total
+    return blocks
+
+
+def isotonic_fit(pairs: Iterable[tuple[float, bool | int]]) -> dict[str, object]:
+    """A monotone map from prediction (0-1) to observed success rate: isotonic regression
+    (pool adjacent violators), each block shrunk toward the base rate, then pooled again.
+    Returns {"method": "isotonic", "n", "base_rate", "knots": [[x, y], ...]}."""
+    clean = sorted((clamp_probability(p), 1.0 if y else 0.0) for p, y in pairs if p == p)
+    n = len(clean)
+    if n == 0:
+        return {"method": "isotonic", "n": 0, "base_rate": None, "knots": []}
+    base = sum(y for _, y in clean) / n
+    grouped: dict[float, list[float]] = {}
+    for p, y in clean:
+        grouped.setdefault(p, []).append(y)
+    points = [(x, sum(ys) / len(ys), float(len(ys))) for x, ys in sorted(grouped.items())]
+    blocks = _pav(points)
+    smoothed = [
+        (b[0], b[1], (b[2] * b[3] + CALIBRATION_FIT_SMOOTHING * base)
+         / (b[3] + CALIBRATION_FIT_SMOOTHING), b[3])
+        for b in blocks
+    ]  # fmt: skip
+    knots: list[list[float]] = []
+    for x0, x1, y, _ in _pav_spans(smoothed):
+        y = round(y, FIT_DECIMALS)
+        knots.append([round(x0, FIT_DECIMALS), y])
+        if x1 != x0:
+            knots.append([round(x1, FIT_DECIMALS), y])
+    return {"method": "isotonic", "n": n, "base_rate": round(base, FIT_DECIMALS), "knots": knots}
+
+
+def _pav_spans(blocks: Iterable[tuple[float, float, float, float]]) -> list[list[float]]:
+    """``_pav`` over blocks that already span [x_min, x_max]."""
+    out: list[list[float]] = []
+    for x0, x1, y, w in blocks:
+        out.append([x0, x1, y, w])
+        while len(out) > 1 and out[-2][2] >= out[-1][2]:
+            b = out.pop()
+            a = out[-1]
+            total = a[3] + b[3]
+            a[2] = (a[2] * a[3] + b[2] * b[3]) / total
+            a[1] = b[1]
+            a[3] = total
+    return out
+
+
+def apply_knots(knots: list, p: float) -> float:
+    """The fitted map at ``p``: linear between knots, flat beyond the ends."""
+    p = clamp_probability(p)
+    if not knots:
+        return p
+    if p <= knots[0][0]:
+        return float(knots[0][1])
+    for (x0, y0), (x1, y1) in pairwise(knots):
+        if p <= x1:
+            if x1 == x0:
+                return float(y1)
+            return float(y0 + (y1 - y0) * (p - x0) / (x1 - x0))
+    return float(knots[-1][1])
+
+
+def calibration_fit(
+    pairs_by_category: dict[str, list[tuple[float, bool]]],
+    *,
+    min_outcomes: int = CALIBRATION_FIT_MIN_OUTCOMES,
+) -> dict[str, object]:
+    """The fitted maps: the estate's (every category's pairs) when it has ``min_outcomes``,
+    and each category's own once it has that many. Categories with fewer are absent."""
+    everything = [pair for pairs in pairs_by_category.values() for pair in pairs]
+    estate = isotonic_fit(everything) if len(everything) >= min_outcomes else None
+    categories = {
+        category: isotonic_fit(pairs)
+        for category, pairs in sorted(pairs_by_category.items())
+        if len(pairs) >= min_outcomes
+    }
+    return {"estate": estate, "categories": categories, "min_outcomes": min_outcomes}
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """The calibrated probability for a score, and what gave it."""
+
+    probability: float  # 0-1
+    basis: str  # "category", "estate"
+    explanation: str
+
+
+def calibrated_probability(
+    fit: dict | None, *, version: int | None, category: str, score: float | None
+) -> Calibrated | None:
+    """The probability the fix succeeds and holds, for a ``score`` (0-100) in ``category``,
+    from a stored fit: the category's map, else the estate's; None without a map (the
+    score is then the only number) or without a score."""
+    if not isinstance(fit, dict) or score is None or score != score:
+        return None
+    categories = fit.get("categories") if isinstance(fit.get("categories"), dict) else {}
+    own = categories.get(category) if isinstance(categories, dict) else None
+    chosen, basis = (own, "category") if isinstance(own, dict) else (fit.get("estate"), "estate")
+    if not isinstance(chosen, dict) or not chosen.get("knots"):
+        return None
+    p = round(apply_knots(chosen["knots"], score / PERCENT), FIT_DECIMALS)
+    where = f"category {category}" if basis == "category" else "the whole estate"
+    return Calibrated(
+        probability=p,
+        basis=basis,
+        explanation=f"calibration v{version}, isotonic fit on {chosen.get('n')} concluded "
+        f"tickets of {where}",
+    )

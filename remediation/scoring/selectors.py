@@ -4,7 +4,7 @@ Both are predictions of whether a remediation will succeed. The tickets that che
 the concluded ones (outcome success or failure) that an analyzer looked at, with their
 stored ``reliability_score`` (/ 100) and ``confidence_score``. The figures themselves are
 computed by the pure ``remediation.scoring.rules.report_from_totals``; here the database
-sums each bin, grouped by category, analyzer, bin and outcome: two queries (one per
+sums each bin, grouped by category, analyzer, bin and outcome: four queries (one per
 prediction), whatever the history. Like the other statistics, they cover every ticket.
 """
 
@@ -39,7 +39,11 @@ from remediation.tickets.models import CategoryDailyStats, Ticket, TicketOutcome
 
 RELIABILITY = "reliability"
 AI_CONFIDENCE = "ai_confidence"
-PREDICTIONS = (RELIABILITY, AI_CONFIDENCE)
+# The calibrated probability the decision saw beside the score (tickets decided with a
+# fit), and the number its reliability thresholds used (that probability x 100, or the score).
+CALIBRATED = "calibrated_probability"
+GATE = "gate"
+PREDICTIONS = (RELIABILITY, AI_CONFIDENCE, CALIBRATED, GATE)
 
 
 def _bin_case(expression: str) -> Case:
@@ -66,6 +70,15 @@ def _grouped(tickets: QuerySet[Ticket], prediction: str) -> QuerySet[Any]:
         # The score the decision saw; a ticket decided before it was kept, its score now.
         score = Coalesce(F("decided_reliability_score"), F("reliability_score"))
         tickets = tickets.annotate(score=score).filter(score__isnull=False)
+        tickets = tickets.annotate(p=_probability(F("score") / Value(PERCENT)))
+    elif prediction == CALIBRATED:
+        tickets = tickets.filter(decided_probability__isnull=False)
+        tickets = tickets.annotate(p=_probability(F("decided_probability")))
+    elif prediction == GATE:
+        gate = Coalesce(
+            F("decided_gate_reliability"), F("decided_reliability_score"), F("reliability_score")
+        )
+        tickets = tickets.annotate(score=gate).filter(score__isnull=False)
         tickets = tickets.annotate(p=_probability(F("score") / Value(PERCENT)))
     else:
         tickets = tickets.annotate(p=_probability(F("confidence_score")))
@@ -104,7 +117,7 @@ def calibration_stats(
 ) -> dict[str, Any]:
     """The calibration of both predictions over the tickets created in the last ``days``
     days (today included), optionally of one category and one analyzer: overall, by
-    category and by analyzer. Two queries."""
+    category and by analyzer. One query per prediction (four)."""
     now = now or timezone.now()
     since = timezone.localdate(now) - timedelta(days=days - 1)
     tickets = Ticket.objects.filter(

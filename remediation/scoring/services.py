@@ -7,9 +7,12 @@ queries, each over a bounded window of rows, with ten past tickets as with a mil
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
@@ -18,19 +21,25 @@ from patterns.rules.signature import keyed_on_cause, signature_for, similarity
 from patterns.services import PatternChange, pattern_update, reliability_moved
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
+from remediation.scoring.models import CalibrationFit
 from remediation.scoring.rules import (
     CALIBRATION_WINDOW_DAYS,
     FEEDBACK_HORIZON_DAYS,
     SUCCESS_HISTORY_WINDOW_DAYS,
+    Calibrated,
     ConfidenceHistory,
     FeedbackDay,
     PatternFacts,
+    Prior,
     ReliabilityInputs,
     ReliabilityResult,
     SuccessFacts,
     bin_index,
     breakdown_dict,
+    calibrated_probability,
+    calibration_fit,
     compute_reliability,
+    prior_for,
     weigh_feedback,
 )
 from remediation.tickets import rollups
@@ -107,7 +116,8 @@ def _pattern_facts(ticket: Ticket, pattern: Pattern | None) -> PatternFacts | No
 
 
 def reliability_inputs(ticket: Ticket, pattern: Pattern | None) -> ReliabilityInputs:
-    """The facts the score of ``ticket`` depends on, as of now. Three queries."""
+    """The facts the score of ``ticket`` depends on, as of now. Three queries, and the
+    stored calibration fit (one indexed read, cached per version)."""
     today = timezone.localdate()
     success = _success_facts(
         ticket.category, today - timedelta(days=SUCCESS_HISTORY_WINDOW_DAYS - 1)
@@ -121,6 +131,7 @@ def reliability_inputs(ticket: Ticket, pattern: Pattern | None) -> ReliabilityIn
         ).values_list("day", "feedback_count", "positive_count", "rating_sum")
     ]
     return ReliabilityInputs(
+        prior=ticket_prior(ticket),
         ai_confidence=ticket.confidence_score,
         feedback=weigh_feedback(feedback_days, today=today),
         success=success,
@@ -186,3 +197,155 @@ def _score(
         details={"previous_score": old, **breakdown},
     )
     return result, old, new
+
+
+# --- The stored calibration fit (docs/reliability.md, "The calibrated probability") --------
+
+
+@dataclass(frozen=True)
+class StoredFit:
+    version: int
+    parameters: dict[str, Any]
+
+
+# Parsed fits by (version, fitted_at): a row never changes, so it is read once per process
+# (fitted_at too, so a table emptied and refilled cannot serve an old version's numbers).
+_FIT_CACHE: dict[tuple[int, datetime], StoredFit] = {}
+
+
+def current_fit() -> StoredFit | None:
+    """The newest calibration fit: one read of the newest version by its unique index, the
+    parameters from the cache when that version was read before (then none more)."""
+    newest = CalibrationFit.objects.order_by("-version").values_list("version", "fitted_at").first()
+    if newest is None:
+        return None
+    cached = _FIT_CACHE.get(newest)
+    if cached is None:
+        parameters = CalibrationFit.objects.values_list("parameters", flat=True).get(
+            version=newest[0]
+        )
+        cached = StoredFit(newest[0], parameters if isinstance(parameters, dict) else {})
+        _FIT_CACHE.clear()  # only the newest is ever asked for
+        _FIT_CACHE[newest] = cached
+    return cached
+
+
+def ticket_cause_and_operation(ticket: Ticket) -> tuple[str, str]:
+    """The established cause of the ticket's diagnosis ("" if none) and the operation of its
+    first proposed action ("" if none): what its prior is looked up by."""
+    diagnosis = ticket.diagnosis if isinstance(ticket.diagnosis, dict) else {}
+    cause = str(diagnosis.get("cause") or "") if diagnosis.get("established") is True else ""
+    actions = ticket.suggested_actions if isinstance(ticket.suggested_actions, list) else []
+    operation = ""
+    if actions and isinstance(actions[0], dict):
+        operation = str(actions[0].get("operation") or "")
+    return cause, operation
+
+
+def ticket_prior(ticket: Ticket, fit: StoredFit | None = None) -> Prior | None:
+    fit = fit or current_fit()
+    if fit is None:
+        return None
+    cause, operation = ticket_cause_and_operation(ticket)
+    return prior_for(fit.parameters.get("priors"), cause=cause, operation=operation)
+
+
+def ticket_probability(ticket: Ticket, score: float | None) -> Calibrated | None:
+    """The calibrated probability for ``score`` of ``ticket``'s category, from the stored
+    fit (no history is read)."""
+    fit = current_fit()
+    if fit is None:
+        return None
+    return calibrated_probability(
+        fit.parameters, version=fit.version, category=ticket.category, score=score
+    )
+
+
+def _fit_inputs(since: date) -> tuple[dict[str, list[tuple[float, bool]]], dict[str, Any]]:
+    """The (score the decision saw / 100, succeeded) pairs per category, and the priors'
+    counts (estate; per operation; per cause and operation, of executed tickets)."""
+    pairs: dict[str, list[tuple[float, bool]]] = {}
+    estate = [0, 0]
+    operations: dict[str, list[int]] = {}
+    causes: dict[str, list[int]] = {}
+    rows = (
+        Ticket.objects.filter(
+            concluded_analyzed(),
+            created_at__gte=timezone.make_aware(datetime.combine(since, time.min)),
+        )
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "category",
+            "decided_reliability_score",
+            "reliability_score",
+            "outcome",
+            "auto_remediation_executed",
+        )
+    )
+    executed_pks = []
+    for pk, category, decided, score, outcome, executed in rows.iterator(chunk_size=2000):
+        success = outcome == TicketOutcome.SUCCESS
+        seen = decided if decided is not None else score
+        if seen is not None:
+            pairs.setdefault(category, []).append((float(seen) / 100.0, success))
+        estate[0 if success else 1] += 1
+        if executed:
+            executed_pks.append(pk)
+    for ticket in (
+        Ticket.objects.filter(pk__in=executed_pks)
+        .only("pk", "outcome", "diagnosis", "suggested_actions")
+        .iterator(chunk_size=500)
+    ):
+        cause, operation = ticket_cause_and_operation(ticket)
+        if not operation:
+            continue
+        index = 0 if ticket.outcome == TicketOutcome.SUCCESS else 1
+        operations.setdefault(operation, [0, 0])[index] += 1
+        if cause:
+            causes.setdefault(f"{cause}|{operation}", [0, 0])[index] += 1
+    priors = {"estate": estate, "operations": operations, "causes": causes}
+    return pairs, priors
+
+
+def calibration_refit(*, trigger: str) -> CalibrationFit | None:
+    """Fit the calibration and the priors on the concluded tickets of the window and store a
+    new version when anything differs from the newest one (audited); None when unchanged.
+    Scans the window's history: run it on the schedule or after ``recompute_patterns``,
+    never per ticket."""
+    today = timezone.localdate()
+    pairs, priors = _fit_inputs(today - timedelta(days=CALIBRATION_WINDOW_DAYS - 1))
+    parameters = {**calibration_fit(pairs), "priors": priors}
+    counts = {category: len(p) for category, p in sorted(pairs.items())}
+    with transaction.atomic():
+        latest = CalibrationFit.objects.select_for_update().order_by("-version").first()
+        if latest is not None and latest.parameters == parameters:
+            return None
+        version = (latest.version if latest is not None else 0) + 1
+        fit = CalibrationFit.objects.create(
+            version=version,
+            fitted_at=timezone.now(),
+            trigger=trigger[:40],
+            window_days=CALIBRATION_WINDOW_DAYS,
+            parameters=parameters,
+            counts=counts,
+        )
+        own = parameters.get("categories")
+        own = own if isinstance(own, dict) else {}
+        fitted = {name: own[name]["n"] if name in own else 0 for name in counts}
+        audit(
+            AuditAction.CALIBRATION_FITTED,
+            f"Calibration v{version} fitted ({trigger}) on {sum(counts.values())} concluded "
+            f"tickets",
+            details={
+                "version": version,
+                "previous_version": latest.version if latest is not None else None,
+                "trigger": trigger,
+                "window_days": CALIBRATION_WINDOW_DAYS,
+                "counts": counts,
+                "fitted_categories": fitted,
+                "estate_fitted": parameters["estate"] is not None,
+                "priors": priors,
+            },
+        )
+    return fit

@@ -1,5 +1,6 @@
-"""The calibration page: the reliability score and the AI confidence against outcomes, with
-the reliability diagram drawn as inline SVG on the server (no script, nothing fetched)."""
+"""The calibration page: the reliability score, its calibrated probability and the AI
+confidence against outcomes, with the reliability diagram drawn as inline SVG on the server
+(no script, nothing fetched)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ from django.views.decorators.http import require_http_methods
 from config.api import PATTERN_STATS_PERMISSION
 from remediation.scoring.api import CalibrationFilterSerializer
 from remediation.scoring.rules import CalibrationReport
-from remediation.scoring.selectors import AI_CONFIDENCE, RELIABILITY, calibration_stats
+from remediation.scoring.selectors import (
+    AI_CONFIDENCE,
+    CALIBRATED,
+    RELIABILITY,
+    calibration_stats,
+)
 
 # The diagram's geometry, in SVG user units: a square plot with room for the axis labels.
 PLOT = 300
@@ -30,6 +36,7 @@ FORM_VALUE_MAX = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SERIES = (
     (RELIABILITY, "Reliability score / 100", "#1f5fa8"),
+    (CALIBRATED, "Calibrated probability", "#2e7d32"),
     (AI_CONFIDENCE, "AI confidence", "#b35c00"),
 )
 

@@ -144,6 +144,8 @@ class TicketOutputSerializer(CachedFieldsMixin, serializers.ModelSerializer):
             "investigation",
             "reliability_score",
             "decided_reliability_score",
+            "decided_probability",
+            "decided_gate_reliability",
             "reliability_breakdown",
             "auto_remediation_enabled",
             "auto_remediation_executed",

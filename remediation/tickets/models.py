@@ -126,6 +126,18 @@ class Ticket(models.Model):
         help_text="The reliability score when the decision was made (reliability_score is "
         "re-scored after trusted feedback).",
     )
+    decided_probability = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The calibrated probability (0-1) that the fix succeeds and holds, from the "
+        "stored calibration fit, when the decision was made.",
+    )
+    decided_gate_reliability = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="The number (0-100) the policy's reliability thresholds were held against: "
+        "the calibrated probability x 100 where a fit gave one, else the score.",
+    )
     reliability_breakdown = models.JSONField(null=True, blank=True)
     pattern = models.ForeignKey(
         "patterns.Pattern", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"

@@ -28,6 +28,7 @@ STORED_PATHS = {
     "remediation.audit.tasks.seal_audit_anchors",
     "remediation.tasks.confirm_fix",
     "remediation.tasks.remediation_resumed",
+    "remediation.scoring.tasks.refit_calibration",
 }
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,7 @@ def test_the_migrations_schedule_only_stored_paths():
         "remediation.execution.tasks.sweep_executions",
         "remediation.approvals.tasks.expire_approval_requests",
         "remediation.audit.tasks.seal_audit_anchors",
+        "remediation.scoring.tasks.refit_calibration",
     }
 
 
@@ -69,6 +71,7 @@ def test_the_migrations_schedule_only_stored_paths():
         ("remediation.approvals.tasks.expire_approval_requests", ()),
         ("remediation.audit.tasks.seal_audit_anchors", ()),
         ("remediation.tasks.remediation_resumed", ("", "2026-01-01T00:00:00+00:00")),
+        ("remediation.scoring.tasks.refit_calibration", ()),
     ],
 )
 def test_each_stored_path_runs_through_the_queue_worker(path, args):

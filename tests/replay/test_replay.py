@@ -61,9 +61,12 @@ def test_tiny_replay_report_invariants(tmp_path, investigating):
             assert r["right_action"] and r["executed"]
     # The hang is one pattern: wording varies, the cause does not. (A hang whose cause the
     # analysis could not establish, the lab showing something else, stays on its words.)
+    # A drifted hang (the lab showing memory pressure under the same words) is the observed
+    # cause's pattern: the observation wins over the words.
     hung = Ticket.objects.filter(
         ticket_id__in=[f"RPL-{r['seq']:05d}" for r in rows if r["kind"] == "vm_hung"],
         diagnosis__established=True,
+        diagnosis__cause="hung",
     ).select_related("pattern")
     assert hung.exists()
     assert {tuple(t.pattern.key_terms) for t in hung} == {

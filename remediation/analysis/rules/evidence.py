@@ -6,8 +6,9 @@ analysis acts on, with its ``basis``:
 
 * ``observed``: one cause is observed on the object the ticket is about (or on a relative
   the platform named: its pod, deployment, interface). Observations outrank words: a cause
-  the words only suspect, or do not mention, gives way. Words that *establish* a different
-  cause contradict what is seen, and a person decides.
+  the words only suspect, or do not mention, gives way, and so do words that *establish* a
+  different cause: they are quoted in the evidence (``words_contradicted``), but the
+  observed cause is the diagnosis, so its pattern is the same whatever the wording.
 * ``words``: nothing could be observed (no object named, no connector lists tools for it).
   The words' cause may still be proposed for a person to approve, at a confidence capped at
   ``WORDS_ONLY_MAX`` and with ``needs_human`` set: the decision never runs it unattended.
@@ -198,15 +199,15 @@ def weigh(
         return Weighed(no_action(text, f"several causes are observed: {labels}", quotes))
     cause = causes[0]
     finding = relevant[0]
-    if text.established and text.cause not in (cause, UNKNOWN):
-        return Weighed(
-            no_action(
-                text,
-                f"the words establish {text.cause_label}, "
-                f"but the observations show {_label(cause)}",
-                quotes,
-            )
-        )
+    # Words that name another cause than the one observed do not decide: the observation
+    # wins (so the pattern follows the cause, whatever the wording), and the words are
+    # quoted beside it for whoever reads the ticket.
+    contradicted = text.established and text.cause not in (cause, UNKNOWN)
+    said = (
+        (f"the ticket's words say {text.cause_label}; the observations show {_label(cause)}",)
+        if contradicted
+        else ()
+    )
     agreed = text.cause == cause
     confidence = CONFIDENCE_AGREED if agreed and text.established else CONFIDENCE_OBSERVED
     entry = CAUSE_BY_KEY.get(cause)
@@ -217,7 +218,7 @@ def weigh(
         confidence=confidence,
         platform=KIND_PLATFORM.get(finding.kind, text.platform),
         symptoms=text.symptoms,
-        evidence=(tuple(quotes) + (text.evidence if agreed else ()))[:MAX_EVIDENCE],
+        evidence=(tuple(quotes) + said + (text.evidence if agreed else ()))[:MAX_EVIDENCE],
         ruled_out=text.ruled_out,
         alternatives=(),
         needs_human=False,
@@ -230,6 +231,7 @@ def weigh(
             observed=quotes,
             observed_target={"kind": finding.kind, "name": finding.name},
             words_said=text.cause if text.cause != UNKNOWN else None,
+            words_contradicted=contradicted,
         ),
         finding,
     )

@@ -110,6 +110,11 @@ class DecisionInput:
     resolution: str = ""
     confidence: float = 0.0  # 0..1
     reliability: float | None = None  # 0..100, None when not scored
+    # The calibrated probability (0..1) that the fix succeeds and holds, from the stored
+    # calibration fit, and what gave it; None without a fit for the category or the estate.
+    # Where it is given, the reliability thresholds are held against it (x 100).
+    probability: float | None = None
+    probability_basis: str = ""
     pattern: PatternFacts | None = None
     safety: SafetyFacts | None = None  # None: not gathered (fails closed at step 5)
     # The analysis's cause rests on what was observed, not on the ticket's words alone
@@ -137,6 +142,13 @@ class Decision:
     mode: str
     outcome: Outcome
     rejection: str | None = None  # the refusing sentence, for status_reason
+    # Both numbers and which one the thresholds used (``gate_reliability``, 0..100).
+    reliability: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def gate_reliability(self) -> float | None:
+        value = self.reliability.get("gate_value")
+        return float(value) if isinstance(value, int | float) else None
 
     def to_dict(self) -> dict[str, Any]:
         """The API shape: exactly the design's keys plus policy and decided_at."""
@@ -149,6 +161,7 @@ class Decision:
             "risk_level": self.risk_level,
             "policy": self.policy,
             "decided_at": self.decided_at.isoformat(),
+            "reliability": dict(self.reliability),
         }
 
 
@@ -232,12 +245,75 @@ class _Run:
         )
 
 
+def gate_value(inp: DecisionInput) -> tuple[float | None, str]:
+    """The number the reliability thresholds are held against (0..100, None when neither
+    number is there) and which one it is: the calibrated probability x 100 where the fit
+    gave one, else the score."""
+    p = inp.probability
+    if p is not None and math.isfinite(p):
+        return round(max(0.0, min(1.0, p)) * 100, 2), "calibrated_probability"
+    if inp.reliability is not None and math.isfinite(inp.reliability):
+        return inp.reliability, "score"
+    return None, "score"
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+def gate_record(inp: DecisionInput) -> dict[str, Any]:
+    """Both numbers as the decision saw them, and which one its thresholds used."""
+    value, used = gate_value(inp)
+    score = (
+        inp.reliability if inp.reliability is not None and math.isfinite(inp.reliability) else None
+    )
+    p = inp.probability if inp.probability is not None and math.isfinite(inp.probability) else None
+    return {
+        "score": score,
+        "calibrated_probability": p,
+        "calibration": inp.probability_basis,
+        "used": used,
+        "gate_value": value,
+    }
+
+
+def _gate_sentence(inp: DecisionInput) -> str:
+    value, used = gate_value(inp)
+    score = (
+        _num(inp.reliability) + "%"
+        if inp.reliability is not None and math.isfinite(inp.reliability)
+        else "not scored"
+    )
+    if used == "calibrated_probability":
+        return (
+            f"Reliability score {score}, calibrated probability of success "
+            f"{_num(value or 0.0)}% ({inp.probability_basis}); the thresholds use the "
+            "calibrated probability"
+        )
+    return (
+        f"Reliability score {score}, no calibrated probability yet (too few concluded "
+        "tickets to fit); the thresholds use the score"
+    )
+
+
 def decide(inp: DecisionInput) -> Decision:
+    """The eight steps. The thresholds see one number, the calibrated probability x 100
+    where the fit gave one (else the score): the steps read it as ``reliability``, and the
+    decision records both numbers and which one was used (``Decision.reliability``)."""
+    gate, used = gate_value(inp)
+    both = _gate_sentence(inp) if used == "calibrated_probability" else ""
+    decision = _decide(replace(inp, reliability=gate), both)
+    return replace(decision, reliability=gate_record(inp))
+
+
+def _decide(inp: DecisionInput, both: str) -> Decision:
     policy = inp.policy
     # NaN compares false with every threshold, so it would pass them all: count it as 0.
     scored = inp.reliability is not None and math.isfinite(inp.reliability)
     reliability = inp.reliability if scored and inp.reliability is not None else 0.0
     rel_text = _num(reliability) + "%" if scored else "not scored (0%)"
+    if both:
+        rel_text = f"{rel_text} (calibrated)"
     if not math.isfinite(inp.confidence):
         inp = replace(inp, confidence=0.0)
     run = _Run(inp)
@@ -283,9 +359,9 @@ def decide(inp: DecisionInput) -> Decision:
     # 4. Thresholds.
     if not inp.observed:
         run.needs_person.append("nothing observed confirms the cause (the ticket's words alone)")
-    below = _thresholds(run, reliability, rel_text)
+    below = _thresholds(run, reliability, rel_text, both)
     if below:
-        return run.reject(f"Rejected: {'; '.join(below)}")
+        return run.reject(f"Rejected: {'; '.join(below)}" + (f" ({both})" if both else ""))
 
     # 5. Safety checks.
     safety = inp.safety or NOT_CHECKED
@@ -311,7 +387,7 @@ def decide(inp: DecisionInput) -> Decision:
     return run.finish(Outcome.AWAITING_APPROVAL, allowed=True, requires_approval=True)
 
 
-def _thresholds(run: _Run, reliability: float, rel_text: str) -> list[str]:
+def _thresholds(run: _Run, reliability: float, rel_text: str, both: str = "") -> list[str]:
     """Step 4: what falls below the policy's thresholds (the decision rejects on any); else
     says whether the global reliability floor still needs a person."""
     inp, policy = run.inp, run.inp.policy
@@ -327,6 +403,8 @@ def _thresholds(run: _Run, reliability: float, rel_text: str) -> list[str]:
         )
     else:
         met = f"Confidence {_pct(inp.confidence)} and reliability {rel_text} recorded"
+    if both:
+        met = f"{both}. {met}"
     if reliability < floor:
         run.needs_person.append(f"reliability {rel_text} < the global floor {_num(floor)}%")
         run.say(f"{met}; below the global floor of {_num(floor)}% a person must approve")
@@ -421,6 +499,7 @@ __all__ = [
     "PatternFacts",
     "SafetyFacts",
     "decide",
+    "gate_value",
     "highest_action_type",
     "in_rollout",
     "rollout_bucket",

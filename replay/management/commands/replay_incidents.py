@@ -107,6 +107,8 @@ class Command(BaseCommand):
                 json.dumps({"summary": summary, **result}, indent=1)
             )
             texts.append(report.text(summary))
+            # The run's reliability diagram, beside the report.
+            report.diagram(result, str(out / f"{name}-{mode}-reliability.png"))
         (out / f"{name}-report.txt").write_text("\n\n".join(texts) + "\n")
         report.chart(results, str(out / f"{name}.png"))
         self.stdout.write("\n\n".join(texts))

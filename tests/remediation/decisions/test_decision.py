@@ -125,6 +125,14 @@ def test_a_worked_example_decision_comes_out_field_by_field():
         "risk_level",
         "policy",
         "decided_at",
+        "reliability",
+    }
+    assert body["reliability"] == {
+        "score": 92.0,
+        "calibrated_probability": None,
+        "calibration": "",
+        "used": "score",
+        "gate_value": 92.0,
     }
     assert body["allowed"] is True
     assert body["action_type"] == "safe_write"
@@ -735,3 +743,40 @@ def test_the_environments_switch_is_read_before_the_pause():
     off = replace(SETTINGS, enabled=False)
     decision = decide(facts(settings=off, paused="paused by oncall"))
     assert "AUTO_REMEDIATION_ENABLED=false" in decision.reasoning[0]
+
+
+# --- the calibrated probability beside the score ------------------------------------------
+
+
+def test_with_a_calibrated_probability_the_thresholds_use_it_and_both_are_stated():
+    # Score 70 alone is below the policy's 80; calibrated to 97% it meets it and the 90 of
+    # auto-approval.
+    decision = decide(
+        facts(reliability=70.0, probability=0.97, probability_basis="calibration v4, isotonic")
+    )
+    assert decision.outcome is Outcome.AUTO_APPROVED
+    record = decision.to_dict()["reliability"]
+    assert record["score"] == 70.0
+    assert record["calibrated_probability"] == 0.97
+    assert record["used"] == "calibrated_probability"
+    assert record["gate_value"] == 97.0
+    said = " ".join(decision.reasoning)
+    assert "Reliability score 70%, calibrated probability of success 97%" in said
+    assert "calibration v4, isotonic" in said
+    assert "the thresholds use the calibrated probability" in said
+
+
+def test_a_low_calibrated_probability_refuses_a_high_score():
+    decision = decide(facts(reliability=95.0, probability=0.5, probability_basis="v2"))
+    assert decision.outcome is Outcome.REJECTED
+    assert decision.rejection is not None
+    assert "reliability 50% < the policy's 80%" in decision.rejection
+    assert "Reliability score 95%" in decision.rejection
+    assert decision.gate_reliability == 50.0
+
+
+def test_without_a_calibrated_probability_the_score_is_used_and_said_so():
+    decision = decide(facts(reliability=92.0, probability=None))
+    assert decision.reliability["used"] == "score"
+    assert decision.reliability["calibrated_probability"] is None
+    assert decision.gate_reliability == 92.0

@@ -31,6 +31,7 @@ from tests.support.factories import (
 pytestmark = pytest.mark.django_db
 
 DECISION_KEYS = {
+    "reliability",
     "allowed",
     "action_type",
     "requires_approval",
@@ -440,3 +441,48 @@ def test_the_registry_puts_back_what_answered_before():
 def test_the_registry_refuses_an_unknown_platform():
     with pytest.raises(ValueError, match="mainframe"), registry.use(LabDouble(), "mainframe"):
         pass
+
+
+def _store_fit(category: str, knots: list[list[float]], n: int = 30) -> None:
+    from remediation.scoring.models import CalibrationFit
+
+    fitted = {"method": "isotonic", "n": n, "base_rate": 0.9, "knots": knots}
+    CalibrationFit.objects.create(
+        version=1,
+        fitted_at=timezone.now(),
+        trigger="test",
+        window_days=180,
+        parameters={"estate": fitted, "categories": {category: fitted}, "priors": {}},
+        counts={category: n},
+    )
+
+
+def test_the_stored_decision_states_the_score_and_the_calibrated_probability(lab):
+    # Score 70 is below the cache policy's minimum; the fit says tickets scored 70 succeed 97%
+    # of the time, and the thresholds use that.
+    _store_fit("cache", [[0.5, 0.97], [1.0, 0.97]])
+    ticket = analyzed_ticket(reliability_score=70.0)
+
+    decision = decide(ticket)
+
+    assert decision.outcome is Outcome.AUTO_APPROVED
+    record = ticket.remediation_decision["reliability"]
+    assert record["score"] == 70.0
+    assert record["calibrated_probability"] == 0.97
+    assert record["used"] == "calibrated_probability"
+    assert "v1" in record["calibration"] and "category cache" in record["calibration"]
+    assert ticket.decided_reliability_score == 70.0
+    assert ticket.decided_probability == 0.97
+    assert ticket.decided_gate_reliability == 97.0
+    assert any("calibrated probability of success 97%" in s for s in decision.reasoning)
+
+
+def test_a_low_calibrated_probability_sends_a_high_score_to_a_person(lab):
+    _store_fit("cache", [[0.5, 0.4], [1.0, 0.4]])
+    ticket = analyzed_ticket(reliability_score=95.0)
+
+    decision = decide(ticket)
+
+    assert decision.outcome is Outcome.REJECTED
+    assert ticket.decided_gate_reliability == 40.0
+    assert ticket.remediation_decision["reliability"]["score"] == 95.0

@@ -196,7 +196,7 @@ def test_observations_outrank_words_that_only_describe_the_symptom():
     assert any("heartbeat red" in e for e in weighed.diagnosis.evidence)
 
 
-def test_words_that_establish_another_cause_contradict_and_a_person_decides():
+def test_words_that_establish_another_cause_give_way_to_the_observation_and_are_quoted():
     said = Diagnosis(
         cause="memory_undersized",
         cause_label="workload outgrew its memory",
@@ -208,8 +208,9 @@ def test_words_that_establish_another_cause_contradict_and_a_person_decides():
     weighed = weigh(
         said, status="complete", observed=read_observations(objects), scope=in_scope(objects)
     )
-    assert not weighed.diagnosis.established and weighed.finding is None
-    assert "but the observations show" in weighed.diagnosis.needs_human_reason
+    assert weighed.diagnosis.established and weighed.diagnosis.cause == "hung"
+    assert weighed.diagnosis.extra["words_contradicted"] is True
+    assert any("words say workload outgrew its memory" in e for e in weighed.diagnosis.evidence)
 
 
 @pytest.mark.parametrize("status", ["failed", "not_found"])

@@ -192,7 +192,7 @@ class TestFigures:
             assert [b["count"] for b in body[prediction]["bins"]] == [0] * 10
         assert body["by_category"] == [] and body["by_analyzer"] == []
 
-    def test_two_queries_whatever_the_history(self, api, user, history):
+    def test_one_query_per_prediction_whatever_the_history(self, api, user, history):
         def ticket_queries() -> int:
             with CaptureQueriesContext(connection) as ctx:
                 assert api.get(URL).status_code == 200
@@ -204,7 +204,7 @@ class TestFigures:
             return len(ctx.captured_queries)
 
         small = all_queries()
-        assert ticket_queries() == 2
+        assert ticket_queries() == 4  # one per prediction
         for i in range(40):
             _concluded(
                 user,
@@ -214,7 +214,7 @@ class TestFigures:
                 analyzer=("local", "anthropic", "other")[i % 3],
             )
         assert all_queries() == small
-        assert ticket_queries() == 2
+        assert ticket_queries() == 4  # one per prediction
 
 
 class TestRefusals:

@@ -65,8 +65,10 @@ def test_a_permitted_user_sees_the_diagram_and_the_tables(client, reader, histor
     assert "<script" not in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in html
-    # The tables: bins of both predictions, ECE and Brier per category and per analyzer.
-    assert html.count("<table") == 5
+    # The tables: bins of the three predictions (the score, its calibrated probability, the
+    # AI confidence), ECE and Brier per category and per analyzer.
+    assert html.count("<table") == 6
+    assert "Calibrated probability" in html
     assert 'class="queue by-category"' in html and 'class="queue by-analyzer"' in html
     for name in ("network", "server", "anthropic", "local"):
         assert f">{name}</td>" in html
