@@ -22,12 +22,14 @@ BODY = {
 # off the end of a stream, one query per event), the rollup row, the status transition,
 # the pattern (one locked read, the scores of its latest concluded tickets for its average
 # reliability, one write), the score's two rollup reads, its calibration
-# aggregate (the AI factor's history, docs/reliability.md) and its write, the ticket's
-# shadow agreement (its row read and written). On
+# aggregate (the AI factor's history, docs/reliability.md, read from its daily rollup) and
+# its write, the calibration rollup kept with the outcome (the old bin's row, the new one's
+# insert-if-missing and update: 3), the stored calibration fit (one indexed read), the
+# ticket's shadow agreement (its row read and written). On
 # PostgreSQL the first event of a stream that has no anchor yet also takes a
 # transaction-scoped advisory lock: not counted here, so the numbers hold on both
 # databases. Trusted: 5 audit events; untrusted: 1.
-TRUSTED_QUERIES = 38
+TRUSTED_QUERIES = 42
 UNTRUSTED_QUERIES = 13
 
 
