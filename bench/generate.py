@@ -42,7 +42,8 @@ INSERT INTO remediation_ticket (
     confidence_score, analyzed_at, reliability_score, reliability_breakdown, pattern_id,
     auto_remediation_enabled, auto_remediation_executed, remediation_decision, decision_mode,
     decision_policy, remediation_started_at, remediation_results, submitted_by_id,
-    created_at, updated_at, resolved_at, decision_facts, needs_review, repeat_count)
+    created_at, updated_at, resolved_at, decision_facts, needs_review, repeat_count,
+    fix_held_by)
 SELECT 'BENCH-' || i, 'Service down on host-' || (i %% 997),
        'The web service on host-' || (i %% 997) || ' is not responding.',
        (%(cats)s::text[])[1 + (1 + i %% %(patterns)s) %% 5], 'host-' || (i %% 997), 'medium',
@@ -56,7 +57,8 @@ SELECT 'BENCH-' || i, 'Service down on host-' || (i %% 997),
        -- executed: as the lifecycle's check constraint allows for each status
        s.status = 'partially_remediated' OR (s.status IN ('resolved', 'failed') AND i %% 3 = 0),
        NULL, 'enforce', '', NULL, NULL,
-       %(user)s, t.at, t.at, CASE WHEN s.outcome = 'success' THEN t.at END, NULL, false, 0
+       %(user)s, t.at, t.at, CASE WHEN s.outcome = 'success' THEN t.at END, NULL, false, 0,
+       ''
 FROM generate_series(1, %(tickets)s) AS i,
      LATERAL (SELECT now() - (%(tickets)s - i) * interval '30 seconds' AS at) AS t,
      LATERAL (SELECT (ARRAY['resolved', 'analyzed', 'awaiting_approval', 'resolved',

@@ -52,7 +52,7 @@ class PatternAdmin(admin.ModelAdmin):
     search_fields = ["signature", "hash"]
     actions = ["disable_patterns", "enable_patterns", "clear_review"]
 
-    @admin.display(description="Fix held")
+    @admin.display(description="Outcome success rate")
     def outcome_success_rate(self, obj: Pattern) -> str:
         return percent(obj.outcome_success_rate)
 
@@ -85,7 +85,7 @@ class PatternAdmin(admin.ModelAdmin):
 
     @admin.display(description="Signature", ordering="signature")
     def short_signature(self, obj: Pattern) -> str:
-        return obj.signature if len(obj.signature) <= 24 else f"{obj.signature[:23]}…"
+        return obj.signature if len(obj.signature) <= 20 else f"{obj.signature[:19]}…"
 
     @admin.display(description="Why not eligible")
     def why_not_eligible(self, obj: Pattern) -> str:

@@ -508,7 +508,9 @@ def test_what_no_write_fixes_is_left_to_a_person(loop):
     are the physical layer, and clearing the counters would only hide them."""
     env = loop({"KubePodCrashLooping": "warning", "InterfaceErrorsHigh": "warning"})
     stage(env.state, condition=("default/web-7d9f", "oom_killed"))
-    stage(env.state, condition=("core-sw-01", "interface_errors", "Gi0/1"))
+    # A failing optic: errors keep rising (stale counters, the lab's "interface_errors",
+    # do not grow and are cleared by a write).
+    stage(env.state, condition=("core-sw-01", "physical_fault", "Gi0/1"))
 
     def oom(labels):
         return labels.get("pod") == "web-7d9f"
@@ -518,7 +520,7 @@ def test_what_no_write_fixes_is_left_to_a_person(loop):
 
     cases = {
         "oom": ("KubePodCrashLooping", oom, "oom_killed", "memory"),
-        "interface_errors": ("InterfaceErrorsHigh", link, "physical_layer", "cable"),
+        "physical_fault": ("InterfaceErrorsHigh", link, "physical_layer", "cable"),
     }
     times: dict[str, Any] = {"test": "left_to_a_person"}
     for case, (alertname, match, cause, words) in cases.items():
