@@ -39,9 +39,9 @@ INSERT INTO remediation_ticket (
     source, alert_labels, status, status_reason, outcome, analyzer, resolution,
     suggested_actions, dropped_actions, confidence_score, auto_remediation_enabled,
     auto_remediation_executed, decision_mode, decision_policy, submitted_by_id, created_at,
-    updated_at, needs_review, repeat_count)
+    updated_at, needs_review, repeat_count, fix_held_by)
 VALUES (%s, %s, %s, %s, 'given', %s, %s, %s, '{}'::jsonb, 'processing', '', 'unknown', '', '',
-        '[]'::jsonb, '[]'::jsonb, 0.0, %s, false, '', '', %s, %s, %s, false, 0)
+        '[]'::jsonb, '[]'::jsonb, 0.0, %s, false, '', '', %s, %s, %s, false, 0, '')
 RETURNING id
 """
 AUDIT_SQL = """

@@ -26,7 +26,9 @@ class RecomputeSummary:
     changes: list[EligibilityChange]
 
 
-def patterns_recompute(*, progress: Callable[[int, int], None] | None = None) -> RecomputeSummary:
+def patterns_recompute(
+    *, progress: Callable[[int, int], None] | None = None, refit_calibration: bool = True
+) -> RecomputeSummary:
     """Rebuild every pattern statistic from tickets and feedback, then settle eligibility.
 
     Gives the same numbers as the incremental updates: one occurrence and its confidence
@@ -36,12 +38,14 @@ def patterns_recompute(*, progress: Callable[[int, int], None] | None = None) ->
     First/last seen are observation times, not derived from tickets, and are kept.
     Pattern rows are locked before counting, so an update racing the rebuild waits for it
     and then applies on top of the rebuilt numbers. The calibration and its priors are
-    refitted after it (a new version only when they changed).
+    refitted after it (a new version only when they changed) unless ``refit_calibration``
+    is False (the benchmark times the two apart).
     """
     with transaction.atomic():
         pattern_services.lock_all_patterns()
         changes = pattern_services.pattern_rebuild(pattern_totals(), progress=progress)
         eligible = Pattern.objects.filter(eligible_for_auto_remediation=True).count()
         total = Pattern.objects.count()
-    calibration_refit(trigger="recompute_patterns")
+    if refit_calibration:
+        calibration_refit(trigger="recompute_patterns")
     return RecomputeSummary(patterns=total, eligible=eligible, changes=changes)
