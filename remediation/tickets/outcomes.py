@@ -34,7 +34,6 @@ from remediation.audit.services import audit
 from remediation.tickets.models import FixEvidence, Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.transitions import ticket_transition
 
-
 # Who hears of a fix confirmed or refuted, besides the audit trail: called as
 # ``announce(ticket, key=..., event=..., detail=...)`` inside the transaction that records it.
 Announce = Callable[..., object]

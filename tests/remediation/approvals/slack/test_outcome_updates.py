@@ -128,7 +128,9 @@ def test_storm_control_refuting_a_fix_updates_its_slack_message_once(
 
     drain_queue()
     updates = slack_api.of("chat.update")[updates_before:]
-    assert updates and all((u["channel"], u["ts"]) == (message.channel, message.ts) for u in updates)
+    assert updates and all(
+        (u["channel"], u["ts"]) == (message.channel, message.ts) for u in updates
+    )
     assert "The fix did not hold" in updates[-1]["blocks"][0]["text"]["text"]
     lines = [t for t in thread(slack_api, message.ts) if t.startswith("The fix did not hold: ")]
     assert lines == [f"The fix did not hold: {event.details['why']}"]
@@ -235,7 +237,9 @@ def test_its_alert_resolving_confirms_the_fix_in_slack_once(
     assert held.count() == 1
     message = SlackMessage.objects.get(ticket=fixed)
     lines = [t for t in thread(slack_api, message.ts) if t.startswith("The fix held: ")]
-    assert lines == ["The fix held: its alert resolved after the fix (confirmed by the environment)"]
+    assert lines == [
+        "The fix held: its alert resolved after the fix (confirmed by the environment)"
+    ]
 
 
 def test_the_recheck_confirming_the_fix_tells_slack_once(fixed, drain_queue, slack_api):
