@@ -44,10 +44,12 @@ class Feedback(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(MAX_TIME_TO_RESOLVE_MINUTES)],
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # Decided when the feedback is given (feedback.verdicts.services.is_trusted): a person holding
-    # feedback.teach who did not submit the ticket. Untrusted feedback is stored and shown
-    # but weighs nothing. Kept as given, so a later permission change does not rewrite
-    # history and recompute_patterns counts exactly what the incremental updates counted.
+    # Decided when the feedback is given (feedback.verdicts.access.feedback_trust): a person
+    # holding feedback.teach who did not submit the ticket (and, when a team owns the
+    # ticket, one of its members; anyone else who may teach is refused). Untrusted feedback
+    # is stored and shown but weighs nothing. Kept as given, so a later permission change
+    # does not rewrite history and recompute_patterns counts exactly what the incremental
+    # updates counted.
     trusted = models.BooleanField(default=False)
     # Trusted feedback whose verdict disagreed with a measured or confirmed outcome.
     disagrees = models.BooleanField(default=False)

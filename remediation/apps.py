@@ -28,6 +28,12 @@ class RemediationConfig(AppConfig):
         from remediation.connectors.mcp_connector import warm_on_spawn
 
         post_spawn.connect(warm_on_spawn, dispatch_uid="remediation.warm_mcp_sessions")
+        # A fix confirmed or refuted, on whichever path, tells the ticket's Slack message
+        # (the outbox): tickets sit below notifications, so the wiring is done here.
+        from remediation.notifications.services import slack_update_later
+        from remediation.tickets.outcomes import announce_with
+
+        announce_with(slack_update_later)
         # `manage.py check` shows remediation.W001, but workers and gunicorn never run it:
         # say it in the log of every process that starts, too. Only with the anthropic
         # analyzer: otherwise the SDK is not even imported.

@@ -3,7 +3,10 @@
 Who teaches: feedback *counts* (human validation in the category's rollups, the pattern's
 statistics and so its eligibility, the ticket's outcome, learned runbooks) only when it is
 **trusted**: given by a person holding ``feedback.teach`` who did not submit the ticket.
-Other feedback is stored, audited and shown, and weighs nothing.
+Other feedback is stored, audited and shown, and weighs nothing. A holder of
+``feedback.teach`` outside the team that owns the ticket is refused (403
+``not_your_team``): one rule, ``feedback.verdicts.access.feedback_trust``, asked here for
+the API, the review queue's page and the demo history alike.
 
 Feedback is accepted only once the system is done with the ticket (``lifecycle.
 FEEDBACK_OPEN``: analyzed, manual_review, or ended); while it is processing, awaiting
@@ -41,6 +44,7 @@ from django.utils import timezone
 from config.errors import Conflict
 from feedback.models import Feedback
 from feedback.runbooks.services import runbook_learn_from_feedback
+from feedback.verdicts.access import feedback_trust
 from feedback.verdicts.rules import outcome_from_feedback
 from patterns.services import PatternChange, feedback_added, pattern_update, review_flagged
 from remediation.approvals.models import AgreementSource
@@ -73,21 +77,15 @@ class FeedbackInput:
     time_to_resolve: float | None = None
 
 
-TEACH_PERMISSION = "feedback.teach"
-
-
-def is_trusted(user: User, ticket: Ticket) -> bool:
-    """May ``user``'s feedback on ``ticket`` teach the system? Never the submitter's."""
-    return user.pk != ticket.submitted_by_id and user.has_perm(TEACH_PERMISSION)
-
-
 def feedback_submit(*, ticket: Ticket, user: User, data: FeedbackInput) -> Feedback:
     """Store ``user``'s feedback on ``ticket`` and apply its effects, atomically.
 
     Preconditions: ``user`` may see ``ticket`` (``access.ticket_for_feedback``) and
     ``data`` is validated. Raises ``Conflict`` when the ticket is still being worked on by
     the system (``ticket_busy``), or when this user already gave feedback on it
-    (``duplicate_feedback``, also when two submissions race: the unique constraint decides).
+    (``duplicate_feedback``, also when two submissions race: the unique constraint decides);
+    ``Forbidden`` (``not_your_team``) when a person who may teach is outside the team that
+    owns the ticket (``access.feedback_trust``).
     The returned feedback carries the updated ticket (``feedback.ticket``).
     """
     with transaction.atomic():
@@ -101,7 +99,7 @@ def feedback_submit(*, ticket: Ticket, user: User, data: FeedbackInput) -> Feedb
                 code="ticket_busy",
                 fields={"ticket_id": [f"Ticket is {ticket.status}."]},
             )
-        trusted = is_trusted(user, ticket)
+        trusted = feedback_trust(user, ticket)
         verdict = outcome_from_feedback(
             data.feedback_type,
             resolution_accurate=data.resolution_accurate,

@@ -22,7 +22,6 @@ from config.errors import ApplicationError
 from remediation.alerts.models import AlertRecord, AlertStatus
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
-from remediation.notifications.services import slack_update_later
 from remediation.tickets import outcomes
 from remediation.tickets.models import Ticket, TicketStatus
 from remediation.tickets.services import TicketInput, ticket_create
@@ -168,10 +167,6 @@ def _refute_earlier_fixes(alert: FiringAlert, record: AlertRecord, *, acting_use
         name = alert.labels.get("alertname", "")
         why = f"its alert {name} fired again ({alert.key}) {age} s after the fix"
         outcomes.fix_did_not_hold(ticket, why=why)
-        # Its approval message in Slack (if any) says so, in place and in its thread.
-        slack_update_later(
-            ticket, key=f"refuted:{ticket.pk}:{alert.key}", event="did_not_hold", detail=why
-        )
 
 
 def alert_resolve(
@@ -237,11 +232,6 @@ def alert_resolve(
             details=details,
         )
         # The environment's measure of a fix: its alert went away after the remediation.
-        if not firing and outcomes.fix_confirm_by_alerts(ticket):
-            slack_update_later(
-                ticket,
-                key=f"alert-confirmed:{ticket.pk}",
-                event="held",
-                detail="its alert resolved after the fix (confirmed by the environment)",
-            )
+        if not firing:
+            outcomes.fix_confirm_by_alerts(ticket)
         return AlertResult(Outcome.RESOLVED, ticket.ticket_id)

@@ -338,13 +338,7 @@ def _finish(ticket_pk: int, execution: Execution, actions: list[Any], result: Ru
         else:
             # Its alerts may have resolved while the post-checks ran: the environment's
             # confirmation counts from the moment the fix is measured.
-            if outcomes.fix_confirm_by_alerts(ticket):
-                slack_update_later(
-                    ticket,
-                    key=f"alert-confirmed:{ticket.pk}",
-                    event="held",
-                    detail="its alert resolved after the fix (confirmed by the environment)",
-                )
+            outcomes.fix_confirm_by_alerts(ticket)
             if outcomes.hold().total_seconds() > 0:
                 # Confirmed later, in the same transaction as the success it would confirm.
                 schedule(
@@ -383,12 +377,11 @@ def fix_confirm(ticket_pk: int) -> str:
             why = f"{label} is seen again on the same object"
         else:
             how = "the cause is no longer seen" if again is False else "nothing came back"
-            outcomes.fix_held(locked, how=how)
-            slack_update_later(locked, key=f"hold:{ticket_pk}", event="held", detail=how)
+            outcomes.fix_held(locked, how=how)  # audited, and its Slack message told
             return "held"
-        # ``fix_did_not_hold`` moves the ticket itself, not through ``_move_ticket``
+        # ``fix_did_not_hold`` moves the ticket itself, not through ``_move_ticket``, and
+        # tells its Slack message
         outcomes.fix_did_not_hold(locked, why=why)
-        slack_update_later(locked, key=f"hold:{ticket_pk}", event="did_not_hold", detail=why)
         return "did not hold"
 
 

@@ -22,6 +22,7 @@ success a person confirmed by hand is never moved: nothing measured it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,28 @@ from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.tickets.models import FixEvidence, Ticket, TicketOutcome, TicketStatus
 from remediation.tickets.transitions import ticket_transition
+
+# Who hears of a fix confirmed or refuted, besides the audit trail: called as
+# ``announce(ticket, key=..., event=..., detail=...)`` inside the transaction that records it.
+Announce = Callable[..., object]
+_announcers: list[Announce] = []
+
+
+def announce_with(announce: Announce) -> None:
+    """Have ``announce`` told of every confirmation and refutation (once per callable)."""
+    if announce not in _announcers:
+        _announcers.append(announce)
+
+
+def _announce(ticket: Ticket, *, key: str, event: str, detail: str) -> None:
+    for announce in _announcers:
+        announce(ticket, key=key, event=event, detail=detail)
+
+
+def _fix_key(ticket: Ticket) -> str:
+    """One measured fix: the ticket and when it was resolved (a ticket fixed again later is
+    another fix, with its own confirmation or refutation)."""
+    return f"{ticket.pk}:{ticket.resolved_at.isoformat() if ticket.resolved_at else ''}"
 
 
 def hold() -> timedelta:
@@ -59,9 +82,11 @@ def on_hold(ticket: Ticket, now: datetime | None = None) -> bool:
 
 
 def fix_did_not_hold(ticket: Ticket, *, why: str) -> None:
-    """The measured fix came back: failed, a failure for the pattern. ``ticket`` is the
-    locked instance, inside the transaction that holds its row lock."""
+    """The measured fix came back: failed, a failure for the pattern (counted by the
+    transition), audited, and its Slack message told. ``ticket`` is the locked instance,
+    inside the transaction that holds its row lock; the caller has checked ``on_hold``."""
     confirmed_by = ticket.fix_held_by
+    key = f"did-not-hold:{_fix_key(ticket)}"
     # A confirmation by its alert resolving is refuted: the ticket no longer says it held.
     ticket.fix_held_at, ticket.fix_held_by = None, ""
     ticket_transition(
@@ -82,6 +107,8 @@ def fix_did_not_hold(ticket: Ticket, *, why: str) -> None:
             "refutes": confirmed_by or None,
         },
     )
+    # Its approval message in Slack (if any) says so, in place and in its thread.
+    _announce(ticket, key=key, event="did_not_hold", detail=why)
 
 
 def fix_held(ticket: Ticket, *, how: str) -> None:
@@ -95,6 +122,7 @@ def fix_held(ticket: Ticket, *, how: str) -> None:
         ticket=ticket,
         details={"how": how},
     )
+    _announce(ticket, key=f"held:{_fix_key(ticket)}", event="held", detail=how)
 
 
 def fix_confirm_by_alerts(ticket: Ticket) -> bool:
@@ -142,6 +170,12 @@ def fix_confirm_by_alerts(ticket: Ticket) -> bool:
         ),
         ticket=ticket,
         details=details,
+    )
+    _announce(
+        ticket,
+        key=f"alert-confirmed:{_fix_key(ticket)}",
+        event="held",
+        detail="its alert resolved after the fix (confirmed by the environment)",
     )
     return True
 

@@ -25,13 +25,14 @@ BODY = {
 # aggregate (the AI factor's history, docs/reliability.md, read from its daily rollup) and
 # its write, the calibration rollup kept with the outcome (the old bin's row, the new one's
 # insert-if-missing and update: 3), the stored calibration fit (one indexed read), the
-# ticket's shadow agreement (its row read and written). On
+# ticket's shadow agreement (its row read and written), the teams (does one own the ticket:
+# one read; the caller's own teams are read only when one does). On
 # PostgreSQL the first event of a stream that has no anchor yet also takes a
 # transaction-scoped advisory lock: not counted here, so the numbers hold on both
 # databases. Trusted: 5 audit events; untrusted: 1.
 # On PostgreSQL the pattern's latest scores are one lateral join with JIT switched off around
 # it (SET LOCAL jit, twice): patterns.services._recent_scores.
-TRUSTED_QUERIES = 42 + (2 if connection.vendor == "postgresql" else 0)
+TRUSTED_QUERIES = 43 + (2 if connection.vendor == "postgresql" else 0)
 UNTRUSTED_QUERIES = 13
 
 
