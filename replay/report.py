@@ -109,7 +109,9 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         ),
         "review_ran": sum(r.get("reviewed") == "ran" for r in rows),
         "review_ran_fixed": sum(r.get("reviewed") == "ran" and r["fixed_by_system"] for r in rows),
-        "review_closed": sum(r.get("reviewed") == "closed" for r in rows),
+        "review_closed": sum(r.get("reviewed") in ("closed", "recorded") for r in rows),
+        "review_recorded": sum(r.get("reviewed") == "recorded" for r in rows),
+        "review_record_wrong": sum(bool(r.get("reviewer_record_wrong")) for r in rows),
         "review_wrong": sum(bool(r.get("reviewer_wrong")) for r in rows),
         "executed": sum(r["executed"] for r in rows),
         "fixed_by_system": sum(r["fixed_by_system"] for r in rows),
@@ -218,8 +220,9 @@ def text(s: dict[str, Any]) -> str:
         f"{s['fixed_by_system']}",
         f"  review queue: proposals run by a reviewer {s.get('review_ran', 0)} (fixed by the "
         f"system {s.get('review_ran_fixed', 0)}), closed after a fix by hand "
-        f"{s.get('review_closed', 0)}; the reviewer's choice wrong against the lab's truth "
-        f"{s.get('review_wrong', 0)}",
+        f"{s.get('review_closed', 0)} (what was done recorded: {s.get('review_recorded', 0)}, "
+        f"its verdict on the proposal wrong {s.get('review_record_wrong', 0)}); the "
+        f"reviewer's choice wrong against the lab's truth {s.get('review_wrong', 0)}",
         f"  operator feedback: {s['feedback_given']} given, {s['feedback_wrong']} not what the "
         f"lab showed; {s.get('feedback_flipped', 0)} flipped on purpose (a flip of a verdict "
         "misread from the API can land on the truth)",
@@ -239,8 +242,9 @@ def text(s: dict[str, Any]) -> str:
             f"    the reviewer, a {people.get('reviewer_coverage', 0):g} share of the tickets "
             "in manual review, the queue as GET /api/v1/reviews lists it (why, whether the "
             "proposal can run) and the ticket as the approver sees it: runs a proposal it "
-            "judges sound (the approver's reading and error rates), else fixes by hand and "
-            "closes the review;",
+            "judges sound (the approver's reading and error rates), else fixes by hand, "
+            "records what it did and its verdict on the proposal (feedback from the queue), "
+            "and closes the review;",
             f"    the operator, a {people['operator_coverage']:g} share of tickets, the same "
             "view afterwards (status, outcome, whether its alert resolved; when nothing ran, "
             "a proposal on a diagnosis established on observation, or none and a person "

@@ -53,6 +53,9 @@ from replay.worker import drain, run_due_schedules
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 TICKET_PREFIX = "RPL-"
+# How often (in incidents) the simulated admin works the flagged patterns when the scenario
+# does not say (``review_every``).
+DEFAULT_REVIEW_EVERY = 10
 FEEDBACK_STATES = {
     TicketStatus.ANALYZED,
     TicketStatus.MANUAL_REVIEW,
@@ -99,9 +102,14 @@ class Row:
     approved: bool | None = None
     approver_wrong: bool = False  # the approver's decision differs from the right one
     # The reviewer working the review queue: "ran" its proposal (a person decided),
-    # "closed" it after fixing the fault by hand, or "" (not in the queue, or not worked).
+    # "recorded" what they did after fixing the fault by hand (and closed the review if it
+    # stayed in the queue), or "" (not in the queue, or not worked).
     reviewed: str = ""
     reviewer_wrong: bool = False  # the reviewer's choice (run or not) differs from the right one
+    # After a fix by hand: the verdict the reviewer recorded ("positive"/"negative") and
+    # whether it differs from the truth of what they did (their slip).
+    reviewer_recorded: str | None = None
+    reviewer_record_wrong: bool = False
     executed: bool = False
     unattended: bool = False  # executed with no person deciding
     fixed_by_system: bool = False
@@ -224,6 +232,35 @@ def right_fixes(incident: Incident, cleared_by: Mapping[str, Any] | None = None)
     return {incident.kind.fix} if incident.kind.fix else set()
 
 
+def hand_fix(
+    incident: Incident,
+    proposed: list[dict[str, Any]],
+    cleared_by: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """What a person who fixed the incident by hand did, as ``actual_actions_taken``: the
+    right fix (``right_fixes``) on the staged target, with the proposal's parameters where
+    the proposal was that operation on that target; [] where no catalogue operation is the
+    fix (they did something else, said in words)."""
+    fixes = sorted(right_fixes(incident, cleared_by))
+    if not fixes:
+        return []
+    operation = incident.kind.fix if incident.kind.fix in fixes else fixes[0]
+    for a in proposed:
+        values = {str(v) for v in (a.get("params") or {}).values()}
+        if a.get("operation") == operation and incident.target in values:
+            return [
+                {
+                    "operation": operation,
+                    "system": str(a.get("system") or incident.target),
+                    "params": dict(a.get("params") or {}),
+                }
+            ]
+    item: dict[str, Any] = {"operation": operation, "system": incident.target}
+    if incident.interface:
+        item["params"] = {"interface": incident.interface}
+    return [item]
+
+
 def _right(
     incident: Incident,
     actions: list[dict[str, Any]],
@@ -285,8 +322,10 @@ class Replay:
         self.notes: list[str] = []
         self.reviews: list[dict[str, Any]] = []
         self._reviewed: set[str] = set()
-        # A simulated admin works the review queue every this many incidents (0: never).
-        self.review_every = int(scenario.get("review_every", 0))
+        # A simulated admin works the patterns flagged for review every this many incidents
+        # (0: never). A team that runs the system has one: a flag otherwise holds its pattern
+        # back for good.
+        self.review_every = int(scenario.get("review_every", DEFAULT_REVIEW_EVERY))
         self._starts: dict[int, str] = {}  # each alert's startsAt, by incident
         self.lab_log = lab_log
         self.calibration: dict[str, Any] = {}
@@ -606,8 +645,13 @@ class Replay:
                 interface=incident.interface,
             )
             if worked and row.reviewed != "ran":
-                self._review_post(ticket.ticket_id, "close", {"reason": "Fixed by hand."})
-                row.reviewed = "closed"
+                # The reviewer who fixed it by hand records what they did from the queue
+                # (trusted feedback: it concludes the ticket and teaches the pattern), then
+                # closes the review if the record left it in the queue.
+                self._reviewer_records(ticket, row, incident)
+                if self._in_review_queue(ticket.ticket_id):
+                    self._review_post(ticket.ticket_id, "close", {"reason": "Fixed by hand."})
+                row.reviewed = "recorded"
         if incident.alert is not None:
             self._resolve_alert(incident)  # the condition is gone: Alertmanager says so
         self._feedback(ticket, row, incident)
@@ -653,7 +697,14 @@ class Replay:
                 if item["ticket_id"] == ticket_id:
                     return dict(item)
             url = page.get("next")
-        raise RuntimeError(f"{ticket_id} is in manual review but not in the review queue")
+        raise LookupError(f"{ticket_id} is not in the review queue")
+
+    def _in_review_queue(self, ticket_id: str) -> bool:
+        try:
+            self._review_row(ticket_id)
+        except LookupError:
+            return False
+        return True
 
     def _review_post(self, ticket_id: str, verb: str, body: dict[str, Any] | None = None) -> None:
         answer = self.clients["replay-reviewer"].post(
@@ -684,6 +735,47 @@ class Replay:
             self._review_post(ticket.ticket_id, "run")
             row.reviewed = "ran"
         return run
+
+    def _reviewer_records(self, ticket: Ticket, row: Row, incident: Incident) -> None:
+        """The reviewer fixed the fault by hand and records what they did, as the review
+        page's "record what you did by hand" does, through ``POST /api/v1/feedback``:
+        the catalogue operation they used on the target (none where no operation clears
+        the fault: they say so in words) and their verdict on the proposal they saw, which
+        is right when it is what they did, or, with nothing proposed, when nothing in the
+        catalogue was the fix. They know what they did; everything else is what the API
+        showed them. Wrong on purpose at the reviewer's error rates, like their other
+        choices."""
+        shown = self._shown("replay-reviewer", ticket.ticket_id)
+        proposed = shown.get("suggested_actions") or []
+        done = hand_fix(incident, proposed, self.cleared_by)
+        # Their verdict: the proposal was what they did (or, with nothing proposed, nothing
+        # in the catalogue was the fix).
+        same = _right(incident, proposed, self.cleared_by) if done else not proposed
+        slip = self.reviewer_rng.random()
+        good = (slip >= self.false_reject) if same else (slip < self.false_approve)
+        body: dict[str, Any] = {
+            "ticket_id": ticket.ticket_id,
+            "feedback_type": "positive" if good else "negative",
+            "rating": 5 if good else 2,
+            "resolution_accurate": good,
+            "comment": "Recorded from the review queue",
+        }
+        if done:
+            body["actual_actions_taken"] = done
+            body["actual_resolution"] = (
+                f"Fixed by hand: {done[0]['operation']} on {incident.target}."
+            )
+        elif proposed:
+            body["actual_resolution"] = "Fixed by hand; no catalogue operation was the fix."
+        answer = self.clients["replay-reviewer"].post(
+            "/api/v1/feedback", body, content_type="application/json"
+        )
+        if answer.status_code != 201:
+            raise RuntimeError(
+                f"record {ticket.ticket_id}: {answer.status_code} {answer.content!r}"
+            )
+        row.reviewer_recorded = body["feedback_type"]
+        row.reviewer_record_wrong = good != same
 
     def _file_ticket(self, incident: Incident) -> tuple[str, str, str]:
         """POST /api/v1/tickets, as an integration does: (ticket_id, outcome, detail)."""
@@ -800,6 +892,13 @@ class Replay:
         if self.rng.random() >= self.coverage:
             return
         shown = self._shown("replay-operator", ticket.ticket_id)
+        if not shown.get("auto_remediation_executed") and shown.get("outcome") in (
+            "success",
+            "failure",
+        ):
+            # Nothing ran and a person already recorded how it ended (the reviewer's record
+            # from the queue): the operator has nothing to add.
+            return
         if shown.get("auto_remediation_executed"):
             # Something ran: did the ticket end resolved with a success (and, for an
             # alert's ticket, did the alert resolve)?

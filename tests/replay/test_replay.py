@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from remediation.connectors.models import PlatformConnector
 from remediation.tickets.models import Ticket, TicketStatus
-from replay.run import load_scenario
+from replay.run import SCENARIOS, load_scenario
 from tests.support.factories import TicketFactory
 
 
@@ -40,8 +40,9 @@ def test_tiny_replay_report_invariants(tmp_path, investigating):
     # Never a critical action without a person: expand_volume is critical_write.
     assert s["critical_unattended"] == 0
     assert not any(r["unattended"] for r in rows if r["kind"] == "volume_full")
-    # A kind no catalogue action fixes is never executed.
-    assert not any(r["executed"] for r in rows if r["kind"] == "err_disabled")
+    # An err-disabled port whose trigger stopped (what the lab stages) is enabled, on the
+    # staged port, or not at all.
+    assert all(r["right_action"] for r in rows if r["kind"] == "err_disabled" and r["executed"])
     # Counts add up.
     assert s["approvals_asked"] == s["approved"] + s["rejected"]
     # Every execution ran alone, or after a person decided: an approver asked, or a reviewer
@@ -52,7 +53,10 @@ def test_tiny_replay_report_invariants(tmp_path, investigating):
     assert not any(r["unattended"] for r in rows if r["reviewed"] == "ran")
     assert s["fixed_by_system"] <= s["executed"]
     assert s["wrong_unattended"] <= s["unattended"]
-    assert s["feedback_given"] == len(rows)  # every ticket ended where feedback is taken
+    # Every ticket ended where feedback is taken: the operator rated it, or the reviewer who
+    # fixed it by hand recorded it (the operator has nothing to add to that).
+    assert s["feedback_given"] + s["review_recorded"] == len(rows)
+    assert all(r["feedback"] is None for r in rows if r["reviewed"] == "recorded")
     assert sum(s["statuses"].values()) == len(rows)
     assert sum(p["occurrences"] for p in s["patterns"]) == len(rows)
     # Every approval granted was of the right fix, and it fixed the lab.
@@ -168,9 +172,14 @@ def test_the_simulated_admin_clears_a_flag_only_where_the_measured_fix_held():
 
 @pytest.mark.django_db
 def test_the_operator_error_rate_is_set_from_the_command_line(tmp_path):
+    # Nobody works the review queue, so the operator rates every ticket (a ticket the
+    # reviewer recorded is not rated again).
+    scenario = json.loads((SCENARIOS / "tiny.json").read_text())
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({**scenario, "reviewer_coverage": 0}))
     call_command(
         "replay_incidents",
-        "tiny",
+        str(path),
         "--here",
         "--mode",
         "overrides",
@@ -362,3 +371,100 @@ def test_the_report_names_a_kind_whose_tickets_were_filed_under_another_category
         "kind uplink declares category network, its tickets were filed as network (1), "
         "server (2)" in text(s)
     )
+
+
+def _incident(kind_key: str, *, target: str, interface: str | None, fix: str | None):
+    from dataclasses import replace
+
+    from replay.kinds import Incident, builtin_kinds
+
+    kind = replace(builtin_kinds()[kind_key], fix=fix)
+    return Incident(
+        seq=1,
+        kind=kind,
+        occurrence=1,
+        target=target,
+        interface=interface,
+        title="t",
+        description="d",
+        drifted=False,
+        condition=kind.condition,
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fix", "proposal_right", "rates", "verdict", "outcome"),
+    [
+        # The proposal was what the person did by hand: the record concludes it a success.
+        ("clear_interface_errors", True, (0, 0), "positive", "success"),
+        # They did something else: the proposal was wrong, the record says so.
+        ("restart_interface", False, (0, 0), "negative", "failure"),
+        # No catalogue operation was the fix, yet one was proposed.
+        (None, False, (0, 0), "negative", "failure"),
+        # Wrong on purpose, both ways.
+        ("clear_interface_errors", True, (0, 1), "negative", "failure"),
+        ("restart_interface", False, (1, 0), "positive", "success"),
+    ],
+)
+def test_the_reviewer_records_what_it_did_by_hand(fix, proposal_right, rates, verdict, outcome):
+    """A reviewer who could not run the proposal fixes the fault by hand and records, from
+    the queue, what it did (trusted feedback through POST /api/v1/feedback): the ticket
+    concludes and its pattern learns the outcome, where before the review was only closed
+    and the system learned nothing. The operator then has nothing to add to it."""
+    from feedback.models import Feedback
+    from replay.run import Replay, Row, _users
+    from tests.support.factories import PatternFactory
+
+    scenario = load_scenario("tiny")
+    scenario["approver_false_approve_rate"], scenario["approver_false_reject_rate"] = rates
+    scenario["operator_coverage"] = 1.0
+    replay = Replay(scenario, use_overrides=True)
+    replay.clients = _users()
+    pattern = PatternFactory(category="switching")
+    ticket = _manual_review_ticket("RPL-00001", basis="observed")
+    Ticket.objects.filter(pk=ticket.pk).update(pattern=pattern)
+    ticket.refresh_from_db()
+    incident = _incident("stale_counters", target="core-sw-01", interface="Gi0/1", fix=fix)
+    row = Row(
+        seq=1,
+        kind="stale_counters",
+        occurrence=1,
+        drifted=False,
+        fixable=fix is not None,
+        target="core-sw-01",
+    )
+    replay._reviewer_records(ticket, row, incident)
+    ticket.refresh_from_db()
+    pattern.refresh_from_db()
+    record = Feedback.objects.get(ticket=ticket)
+    assert record.user.username == "replay-reviewer" and record.trusted
+    assert record.feedback_type == verdict
+    assert ticket.outcome == outcome
+    assert (pattern.success_count, pattern.failure_count) == (
+        (1, 0) if outcome == "success" else (0, 1)
+    )
+    taken = record.actual_actions_taken
+    if fix is None:
+        assert taken == []  # said in words: nothing in the catalogue
+        assert record.actual_resolution
+    else:
+        assert [(a["operation"], a["system"]) for a in taken] == [(fix, "core-sw-01")]
+    assert row.reviewer_recorded == verdict
+    assert row.reviewer_record_wrong is ((verdict == "positive") != proposal_right)
+    # The operator does not rate a ticket a person already concluded by a record.
+    row.feedback = None
+    replay._feedback(ticket, row, incident)
+    assert row.feedback is None
+    assert Feedback.objects.filter(ticket=ticket).count() == 1
+
+
+def test_the_admin_works_flags_unless_the_scenario_says_otherwise():
+    """A team that runs the system has an admin who works the flagged patterns: a scenario
+    that does not say how often gets one every ten incidents; 0 still turns it off."""
+    from replay.run import DEFAULT_REVIEW_EVERY, Replay
+
+    scenario = load_scenario("tiny")
+    scenario.pop("review_every")
+    assert Replay(scenario, use_overrides=True).review_every == DEFAULT_REVIEW_EVERY == 10
+    assert Replay({**scenario, "review_every": 0}, use_overrides=True).review_every == 0

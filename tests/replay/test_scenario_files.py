@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from lab.engine import CLEARED_BY
 from remediation.alerts.models import AlertRecord, AlertStatus
 from remediation.tickets.models import Ticket
 from replay.kinds import builtin_kinds, incident_stream
@@ -180,6 +181,17 @@ def test_the_built_in_kinds_are_data_and_the_shipped_scenarios_check():
         "err_disabled",
     }
     assert kinds["oom_pod"].fix is None and kinds["vm_hung"].fix == "restart_vm"
+    # A kind's fix is what the lab says clears the condition it stages, and a kind for a
+    # person stages a condition nothing in the catalogue clears: the lab's err-disabled port
+    # has no new violations (its trigger stopped), which enabling clears; the OOM-killed
+    # pod is the lab's container over its memory limit, not a hung one a restart clears.
+    assert kinds["err_disabled"].fix == "enable_port"
+    assert kinds["oom_pod"].condition == "oom_killed"
+    for kind in kinds.values():
+        if kind.fix is None:
+            assert kind.condition not in CLEARED_BY, kind.key
+        else:
+            assert kind.fix in CLEARED_BY[kind.condition], kind.key
     for name in ("tiny", "default", "large"):
         data = load_scenario(name)
         stream = incident_stream(data)
