@@ -282,12 +282,7 @@ class _Scrape:
             if obj["kind"] == "vm":
                 self.vsphere(name, obj)
         self.up({"job": "vmware", "instance": VCENTER}, True)
-        self.up(OPENSTACK, True)
-        for name, obj in sorted(self.objects.items()):
-            if obj["kind"] == "instance":
-                self.nova_server(name, obj)
-        if any(obj["kind"] == "instance" for obj in self.objects.values()):
-            self.nova_flavors()
+        self.nova()
         self.up({"job": "kube-state-metrics", "instance": KSM_INSTANCE}, True)
         for name, obj in sorted(self.objects.items()):
             if obj["kind"] == "pod":
@@ -565,6 +560,15 @@ class _Scrape:
 
     # --- openstack-exporter (nova) -------------------------------------------------------
 
+    def nova(self) -> None:
+        """The cloud's servers and flavors, as one openstack-exporter answers for them."""
+        self.up(OPENSTACK, True)
+        servers = sorted((n, o) for n, o in self.objects.items() if o["kind"] == "instance")
+        for name, obj in servers:
+            self.nova_server(name, obj)
+        if servers:
+            self.nova_flavors()
+
     def nova_server(self, name: str, inst: dict[str, Any]) -> None:
         """openstack-exporter's ``openstack_nova_server_status``: the server's status as a
         number (ACTIVE 0, ERROR 4, ...) and in its ``status`` label, its flavor's id. Nova
@@ -660,7 +664,8 @@ class _Scrape:
                 1.0,
             )
         node = f"k8s-node-{rng.randint(1, 6):02d}"
-        for resource, unit, value in (("memory", "byte", 512 * 1024**2), ("cpu", "core", CPU_LIMIT)):
+        limits = (("memory", "byte", 512 * 1024**2), ("cpu", "core", CPU_LIMIT))
+        for resource, unit, value in limits:
             self.out.gauge(
                 "kube_pod_container_resource_limits",
                 "The number of requested limit resource by a container.",

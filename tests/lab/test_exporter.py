@@ -513,9 +513,9 @@ def test_a_wedged_container_fails_liveness_a_bad_configuration_exits_on_its_own(
     # Killed by the kubelet for its failed probes: 137 (SIGKILL), ending in Error.
     assert liveness_failed_per_minute("web-7d9f") == pytest.approx(6, abs=1)
     assert value(scrapes[1], exit_code, pod="web-7d9f") == 137
-    assert value(
-        scrapes[1], "kube_pod_container_status_last_terminated_reason", pod="web-7d9f"
-    ) == 1
+    assert (
+        value(scrapes[1], "kube_pod_container_status_last_terminated_reason", pod="web-7d9f") == 1
+    )
     # A bad configuration exits 1 before its probes run: no failed liveness probe.
     assert liveness_failed_per_minute("api-8b7c") == 0
     assert value(scrapes[1], exit_code, pod="api-8b7c") == 1

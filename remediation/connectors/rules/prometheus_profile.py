@@ -41,7 +41,7 @@ _NET_ERRORS = (
 
 # openstack-exporter's flavor of a server: the flavor series whose id is the server's flavor_id.
 _FLAVOR = (
-    'openstack_nova_flavor and on(id) label_replace(max by (flavor_id) '
+    "openstack_nova_flavor and on(id) label_replace(max by (flavor_id) "
     '(openstack_nova_server_status{name=~$host_re}), "id", "$1", "flavor_id", "(.+)")'
 )
 # A deployment's pods (``$pods_re``: its name, a dash, the ReplicaSet's hash and the pod's

@@ -649,10 +649,14 @@ def _instance(read: _Read, obj: Mapping[str, Any]) -> None:
             obj,
             _quote(src, name, [*readings, f"flavor {_str(o, 'instance.flavor') or 'unknown'}"]),
         )
-    elif not (alarms := _guest_alarms(o, "instance")) and (
-        (status == "ACTIVE" and system in ("", "ok") and guest in ("", "ok"))
-        or (not status and o.get("instance.up") is not False and mem < MEMORY_FULL_PCT)
-    ) and (not metrics or (o.get("instance.up") is not False and mem < MEMORY_FULL_PCT)):
+    elif (
+        not (alarms := _guest_alarms(o, "instance"))
+        and (
+            (status == "ACTIVE" and system in ("", "ok") and guest in ("", "ok"))
+            or (not status and o.get("instance.up") is not False and mem < MEMORY_FULL_PCT)
+        )
+        and (not metrics or (o.get("instance.up") is not False and mem < MEMORY_FULL_PCT))
+    ):
         read.healthy.append(f"instance {name}")
     else:
         if o.get("instance.up") is False:

@@ -376,8 +376,9 @@ def test_a_server_in_error_or_unknown_to_nova_is_not_rebooted(status):
     seen_ = {"instance__up": False}
     if status:
         seen_["instance__status"] = status
-    found, seen = causes(instance(**seen_))
-    assert found == ({("instance", "app-instance-01"): "instance_error"} if status == "ERROR" else {})
+    found, _ = causes(instance(**seen_))
+    expected = {("instance", "app-instance-01"): "instance_error"} if status == "ERROR" else {}
+    assert found == expected
     assert "hung" not in found.values()
 
 
