@@ -428,7 +428,8 @@ PROMETHEUS_PROFILE = {
             "observation": "vm.up",
             "tool": "execute_query",
             "args": {"query": "{query}"},
-            "query": 'max(up{job="node", instance=~$node_instance_re})',
+            "query": 'max(up{job="node", instance=~$node_instance_re}) and on() '
+            "max(vmware_vm_power_state{vm_name=~$host_re})",
             "path": "result.0.value.1",
             "unit": "bool",
         },

@@ -53,8 +53,10 @@ _CPU_USED = f"sum(rate(container_cpu_usage_seconds_total{{{_PODS}}}[5m]))"
 # (observation, PromQL, where the value is, unit). The first entry of each kind tells
 # whether Prometheus knows the object at all (an empty answer: it does not).
 _QUERIES: tuple[tuple[str, str, str, str], ...] = (
-    # A VM: its node_exporter (job node, instance host:9100) and vCenter (job vmware).
-    ("vm.up", 'max(up{job="node", instance=~$node_instance_re})', VALUE, "bool"),
+    # A VM: its node_exporter (job node, instance host:9100) and vCenter (job vmware). It is
+    # a VM when vCenter knows it (an OpenStack instance runs node_exporter too).
+    ("vm.up", 'max(up{job="node", instance=~$node_instance_re})'
+     " and on() max(vmware_vm_power_state{vm_name=~$host_re})", VALUE, "bool"),
     ("vm.powered_on", "max(vmware_vm_power_state{vm_name=~$host_re})", VALUE, "bool"),
     ("vm.tools_status", "vmware_vm_guest_tools_running_status{vm_name=~$host_re} == 1",
      "result.0.metric.tools_status", "text"),
