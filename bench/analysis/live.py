@@ -56,9 +56,11 @@ DEFAULT_CASES = [LIVE / "dev.jsonl", LIVE / "holdout.jsonl"]
 
 # Metrics only: the staged conditions whose right fix the standard exporters' series cannot
 # establish (docs/investigation.md, "What metrics cannot show"): the series show the symptom,
-# and look the same for a look-alike whose right answer differs. Fixed from the exporters'
-# documentation, before any measurement; in these cases a person deciding is the right
-# outcome without platform reads, and a proposal of any other write is still wrong.
+# and look the same for a look-alike whose right answer differs. Kept equal to that table:
+# a condition the series learn to tell apart (the kubelet's liveness failures, cAdvisor's
+# CPU, nova's status and flavor) leaves it, and its cases count only with the right write.
+# In these cases a person deciding is the right outcome without platform reads, and a
+# proposal of any other write is still wrong.
 METRICS_BLIND: dict[str, str] = {
     "snapshot_bloat": "no standard exporter reports a storage array's snapshot space",
     "volume_full": "the series show a volume full and filling, not what holds the space "
