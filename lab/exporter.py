@@ -38,6 +38,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,15 @@ KSM_INSTANCE = "kube-state-metrics.kube-system.svc:8080"
 KUBELET_PORT = 10250
 VCENTER = "vcenter.lab"
 DATACENTER, CLUSTER = "lab-dc", "lab-cluster"
+OPENSTACK = {"job": "openstack", "instance": "openstack-exporter:9180"}
+TENANT_ID, USER_ID = "4f7c2a9d1e8b4c6a9f3d2e1b0a9c8d7e", "9a8b7c6d5e4f4a3b2c1d0e9f8a7b6c5d"
+# openstack-exporter's numbers for nova's server statuses (its knownServerStatuses).
+NOVA_SERVER_STATUS = {
+    "ACTIVE": 0, "BUILD": 1, "DELETED": 3, "ERROR": 4, "HARD_REBOOT": 5, "REBOOT": 7,
+    "REBUILD": 8, "RESCUE": 9, "RESIZE": 10, "SHUTOFF": 11, "SUSPENDED": 12, "UNKNOWN": 13,
+    "VERIFY_RESIZE": 14, "MIGRATING": 15, "PAUSED": 16,
+}  # fmt: skip
+FLAVOR_IDS = {"m1.tiny": "1", "m1.small": "2", "m1.medium": "3", "m1.large": "4", "m1.xlarge": "5"}
 CONTAINER = "app"  # the pods' one container (what their events and logs name)
 
 # Counters the real exporters expose without the ``_total`` suffix: IF-MIB's Counter32
@@ -72,6 +82,9 @@ _BARE_COUNTERS = ("ifInErrors", "ifOutErrors")
 
 # Rates (per second) that the state sets.
 RESTARTS_CRASHLOOP = 1 / 30  # a container restarted every 30 s while it crash-loops
+PROBE_EVERY = 1 / 10  # the kubelet probes each container every 10 s (periodSeconds)
+CPU_LIMIT, CPU_REQUEST = 0.5, 0.25  # cores, the pods' container
+CFS_PERIODS_PER_S = 10.0  # CFS enforces the limit over 100 ms periods
 # Errors counted now: a failing optic counts them; ``interface_errors`` is the lab's large
 # error total that stopped growing hours ago (its last error long past), so it does not.
 IF_ERRORS = {None: 0.0, "physical_fault": 4.0}
@@ -269,6 +282,7 @@ class _Scrape:
             if obj["kind"] == "vm":
                 self.vsphere(name, obj)
         self.up({"job": "vmware", "instance": VCENTER}, True)
+        self.nova()
         self.up({"job": "kube-state-metrics", "instance": KSM_INSTANCE}, True)
         for name, obj in sorted(self.objects.items()):
             if obj["kind"] == "pod":
@@ -544,6 +558,64 @@ class _Scrape:
             float(swapped_mb * 1024),
         )
 
+    # --- openstack-exporter (nova) -------------------------------------------------------
+
+    def nova(self) -> None:
+        """The cloud's servers and flavors, as one openstack-exporter answers for them."""
+        self.up(OPENSTACK, True)
+        servers = sorted((n, o) for n, o in self.objects.items() if o["kind"] == "instance")
+        for name, obj in servers:
+            self.nova_server(name, obj)
+        if servers:
+            self.nova_flavors()
+
+    def nova_server(self, name: str, inst: dict[str, Any]) -> None:
+        """openstack-exporter's ``openstack_nova_server_status``: the server's status as a
+        number (ACTIVE 0, ERROR 4, ...) and in its ``status`` label, its flavor's id. Nova
+        knows a server's status, not its guest's health: a hung guest is ACTIVE."""
+        rng = _rng(name, "nova")
+        server_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        status = str(inst.get("status") or "ACTIVE")
+        labels = _with(
+            OPENSTACK,
+            id=server_id,
+            status=status,
+            name=name,
+            tenant_id=TENANT_ID,
+            user_id=USER_ID,
+            address_ipv4=f"10.20.0.{rng.randint(10, 250)}",
+            address_ipv6="",
+            host_id=f"{rng.getrandbits(224):056x}",
+            hypervisor_hostname=f"compute-{rng.randint(1, 12):02d}",
+            uuid=server_id,
+            availability_zone="nova",
+            flavor_id=FLAVOR_IDS[inst["flavor"]],
+            instance_libvirt=f"instance-{rng.randint(1, 4000):08x}",
+        )
+        self.out.gauge(
+            "openstack_nova_server_status",
+            "server_status",
+            labels,
+            float(NOVA_SERVER_STATUS.get(status, NOVA_SERVER_STATUS["UNKNOWN"])),
+        )
+
+    def nova_flavors(self) -> None:
+        for flavor, spec in FLAVORS.items():
+            self.out.gauge(
+                "openstack_nova_flavor",
+                "flavor",
+                _with(
+                    OPENSTACK,
+                    id=FLAVOR_IDS[flavor],
+                    name=flavor,
+                    vcpus=str(spec["vcpus"]),
+                    ram=str(spec["ram_gb"] * 1024),
+                    disk=str(spec.get("disk_gb", 20)),
+                    is_public="true",
+                ),
+                1.0,
+            )
+
     # --- kube-state-metrics and the kubelet --------------------------------------------
 
     def pod(self, name: str, pod: dict[str, Any]) -> None:
@@ -592,13 +664,110 @@ class _Scrape:
                 1.0,
             )
         node = f"k8s-node-{rng.randint(1, 6):02d}"
-        for resource, unit, value in (("memory", "byte", 512 * 1024**2), ("cpu", "core", 0.5)):
+        limits = (("memory", "byte", 512 * 1024**2), ("cpu", "core", CPU_LIMIT))
+        for resource, unit, value in limits:
             self.out.gauge(
                 "kube_pod_container_resource_limits",
                 "The number of requested limit resource by a container.",
                 _with(labels, node=node, resource=resource, unit=unit),
                 float(value),
             )
+        for resource, unit, value in (
+            ("memory", "byte", 256 * 1024**2),
+            ("cpu", "core", CPU_REQUEST),
+        ):
+            self.out.gauge(
+                "kube_pod_container_resource_requests",
+                "The number of requested request resource by a container.",
+                _with(labels, node=node, resource=resource, unit=unit),
+                float(value),
+            )
+        code = {"OOMKilled": 137, "Completed": 0}.get(last or "")
+        if last == "Error":
+            code = 2 if bad_release else 1 if cond == "config_error" else 137
+        if code is not None:
+            self.out.gauge(
+                "kube_pod_container_status_last_terminated_exitcode",
+                "Describes the exit code for the last container in terminated state.",
+                labels,
+                float(code),
+            )
+        self.kubelet(name, pod, node, crashing, rng)
+
+    def kubelet(
+        self, name: str, pod: dict[str, Any], node: str, crashing: bool, rng: random.Random
+    ) -> None:
+        """The kubelet's probe counters (``/metrics/probes``) and cAdvisor's CPU counters
+        (``/metrics/cadvisor``) for the pod's container. A wedged container answers no
+        liveness probe and is killed after three failures (every 30 s: 0.1 failures/s); a
+        container that exits on its own (a bad configuration, an OOM kill, a broken release)
+        is gone before its probes run. A deployment short of capacity runs its containers
+        at their CPU limit, throttled by CFS; a slow dependency leaves them idle, waiting."""
+        namespace, short = name.split("/", 1)
+        cond = pod.get("condition")
+        dep_cond = self.objects.get(pod["deployment"], {}).get("condition")
+        uid = str(uuid.UUID(int=_rng(name, "uid").getrandbits(128), version=4))
+        kubelet = {"job": "kubelet", "instance": f"{node}:{KUBELET_PORT}"}
+        probes = _with(
+            kubelet,
+            metrics_path="/metrics/probes",
+            namespace=namespace,
+            pod=short,
+            container=CONTAINER,
+            pod_uid=uid,
+        )
+        wedged = cond == "crash_looping" and dep_cond != "bad_release"
+        for probe_type in ("Liveness", "Readiness"):
+            ok = 0.0 if crashing else PROBE_EVERY
+            failed = PROBE_EVERY if wedged else 0.0
+            for result, rate in (("successful", ok), ("failed", failed)):
+                self.count(
+                    "prober_probe_total",
+                    "Cumulative number of a liveness, readiness or startup probe for a "
+                    "container by result.",
+                    _with(probes, probe_type=probe_type, result=result),
+                    rate,
+                    rng.randint(1000, 90000) if result == "successful" else 0,
+                )
+        share = rng.uniform(0.08, 0.55)  # of its CPU limit
+        throttled = rng.uniform(0.0, 0.04)
+        if dep_cond == "saturated":
+            share, throttled = rng.uniform(0.93, 1.0), rng.uniform(0.35, 0.7)
+        elif dep_cond == "dependency_down":
+            share, throttled = rng.uniform(0.02, 0.12), 0.0
+        elif crashing:
+            share, throttled = rng.uniform(0.0, 0.06), 0.0
+        cadvisor = _with(
+            kubelet,
+            metrics_path="/metrics/cadvisor",
+            namespace=namespace,
+            pod=short,
+            container=CONTAINER,
+            id=f"/kubepods/burstable/pod{uid}/{zlib.crc32(name.encode()):08x}",
+            image=f"registry.lab/{short.rsplit('-', 1)[0]}",
+            name=f"k8s_{CONTAINER}_{short}_{namespace}_{uid}_0",
+        )
+        self.count(
+            "container_cpu_usage_seconds_total",
+            "Cumulative cpu time consumed in seconds.",
+            cadvisor,
+            CPU_LIMIT * share,
+            rng.randint(10_000, 900_000),
+        )
+        self.count(
+            "container_cpu_cfs_periods_total",
+            "Number of elapsed enforcement period intervals.",
+            cadvisor,
+            CFS_PERIODS_PER_S,
+            rng.randint(10**6, 10**8),
+        )
+        self.count(
+            "container_cpu_cfs_throttled_periods_total",
+            "Number of throttled period intervals.",
+            cadvisor,
+            CFS_PERIODS_PER_S * throttled,
+            rng.randint(0, 10**5),
+        )
 
     def deployment(self, name: str, dep: dict[str, Any]) -> None:
         namespace, short = name.split("/", 1)

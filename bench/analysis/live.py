@@ -56,22 +56,18 @@ DEFAULT_CASES = [LIVE / "dev.jsonl", LIVE / "holdout.jsonl"]
 
 # Metrics only: the staged conditions whose right fix the standard exporters' series cannot
 # establish (docs/investigation.md, "What metrics cannot show"): the series show the symptom,
-# and look the same for a look-alike whose right answer differs. Fixed from the exporters'
-# documentation, before any measurement; in these cases a person deciding is the right
-# outcome without platform reads, and a proposal of any other write is still wrong.
+# and look the same for a look-alike whose right answer differs. Kept equal to that table:
+# a condition the series learn to tell apart (the kubelet's liveness failures, cAdvisor's
+# CPU, nova's status and flavor) leaves it, and its cases count only with the right write.
+# In these cases a person deciding is the right outcome without platform reads, and a
+# proposal of any other write is still wrong.
 METRICS_BLIND: dict[str, str] = {
     "snapshot_bloat": "no standard exporter reports a storage array's snapshot space",
     "volume_full": "the series show a volume full and filling, not what holds the space "
     "(data, logs or snapshots): expand, clear snapshots and a person look alike",
-    "crash_looping": "kube-state-metrics shows restarts ending in Error, as for a broken "
-    "configuration; failed liveness probes, exit codes and logs are not series",
     "err_disabled": "IF-MIB shows a port down while enabled, as for a pulled cable; "
-    "err-disabled is a vendor state outside the standard if_mib module",
-    "instance_hung": "node_exporter's up 0 is the same for a hung guest and an instance in "
-    "ERROR; the status checks are the cloud's API",
-    "undersized": "an instance's flavor (what a resize starts from) is in no series",
-    "saturated": "no container CPU among the series; a slow probe alone does not tell load "
-    "from a slow dependency",
+    "err-disabled is a vendor state outside the standard if_mib module, and whether its "
+    "trigger has stopped (what makes enabling it right) is in no series",
 }
 
 

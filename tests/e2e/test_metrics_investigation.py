@@ -153,9 +153,11 @@ def test_metrics_alone_tell_oom_from_a_bad_release_and_establish_interface_error
     assert memory.diagnosis["cause"] == "memory_undersized", memory.diagnosis
     pod = next(o for o in oom.investigation["objects"] if o["kind"] == "pod")
     assert pod["observations"]["pod.last_terminated_reason"] == "OOMKilled"
-    # What metrics could not show is said: no exit code, no logs, no events.
-    assert "pod.last_exit_code" not in pod["observations"]
-    assert {"pod.last_exit_code", "pod.log_lines", "pod.events"} <= set(pod["not_seen"])
+    # kube-state-metrics' exit code and the kubelet's probe counters are read; what metrics
+    # could not show is said: no logs, no events.
+    assert pod["observations"]["pod.last_exit_code"] == 137
+    assert pod["observations"]["pod.liveness_failures_rate"] == 0
+    assert {"pod.log_lines", "pod.events"} <= set(pod["not_seen"])
     assert any("INVESTIGATION_PLATFORM_READS=false" in n for n in oom.investigation["notes"])
     # Its deployment was followed through the series (its namespace's deployments).
     assert any(

@@ -55,7 +55,8 @@ FAMILIES = {
             "kube_pod_container_status_restarts", "kube_pod_container_status_waiting",
             "kube_pod_container_status_waiting_reason",
             "kube_pod_container_status_last_terminated_reason",
-            "kube_pod_container_resource_limits", "kube_deployment_spec_replicas",
+            "kube_pod_container_resource_limits", "kube_pod_container_resource_requests",
+            "kube_pod_container_status_last_terminated_exitcode", "kube_deployment_spec_replicas",
             "kube_deployment_status_replicas_available",
             "kube_deployment_status_replicas_updated", "kube_deployment_metadata_generation",
             "kube_deployment_status_observed_generation",
@@ -67,9 +68,19 @@ FAMILIES = {
             "kubelet_volume_stats_capacity_bytes", "kubelet_volume_stats_available_bytes",
             "kubelet_volume_stats_used_bytes", "kubelet_volume_stats_inodes",
             "kubelet_volume_stats_inodes_free", "kubelet_volume_stats_inodes_used",
+            "prober_probe",
         ),
         "kubelet",
     ),
+    **dict.fromkeys(
+        (
+            "container_cpu_usage_seconds", "container_cpu_cfs_periods",
+            "container_cpu_cfs_throttled_periods",
+        ),
+        "cAdvisor",
+    ),
+    **dict.fromkeys(("openstack_nova_server_status", "openstack_nova_flavor"),
+                    "openstack-exporter"),
     **dict.fromkeys(
         ("ifInErrors", "ifOutErrors", "ifAdminStatus", "ifOperStatus", "ifLastChange"),
         "snmp_exporter",
@@ -88,7 +99,7 @@ LABELS = [
     ("vmware_vm_guest_tools", "vmware",
      {"vm_name", "host_name", "dc_name", "cluster_name", "tools_status"}),
     ("vmware_vm_", "vmware", {"vm_name", "host_name", "dc_name", "cluster_name"}),
-    ("kube_pod_container_resource_limits", "kube-state-metrics",
+    ("kube_pod_container_resource_", "kube-state-metrics",
      {"namespace", "pod", "container", "node", "resource", "unit"}),
     ("kube_pod_container_status_waiting_reason", "kube-state-metrics",
      {"namespace", "pod", "container", "reason"}),
@@ -97,6 +108,15 @@ LABELS = [
     ("kube_pod_", "kube-state-metrics", {"namespace", "pod", "container"}),
     ("kube_deployment_", "kube-state-metrics", {"namespace", "deployment"}),
     ("kubelet_volume_stats_", "kubelet", {"namespace", "persistentvolumeclaim"}),
+    ("prober_probe", "kubelet",
+     {"metrics_path", "namespace", "pod", "container", "pod_uid", "probe_type", "result"}),
+    ("container_cpu_", "kubelet",
+     {"metrics_path", "namespace", "pod", "container", "id", "image", "name"}),
+    ("openstack_nova_server_status", "openstack",
+     {"id", "status", "name", "tenant_id", "user_id", "address_ipv4", "address_ipv6",
+      "host_id", "hypervisor_hostname", "uuid", "availability_zone", "flavor_id",
+      "instance_libvirt"}),
+    ("openstack_nova_flavor", "openstack", {"id", "name", "vcpus", "ram", "disk", "is_public"}),
     ("if", "snmp", {"ifIndex", "ifName", "ifDescr", "ifAlias"}),
     ("probe_", "blackbox", set()),
 ]  # fmt: skip
@@ -107,6 +127,7 @@ INSTANCE = {
     "snmp": re.compile(r"^core-sw-\d\d$"),
     "blackbox": re.compile(r"^http://[a-z0-9.-]+(:8080)?/(healthz)?$"),
     "vmware": re.compile(r"^vcenter\.lab$"),
+    "openstack": re.compile(r"^openstack-exporter:9180$"),
 }
 
 
@@ -154,10 +175,10 @@ def scrape(exporter: Exporter, now: float) -> dict[tuple[str, frozenset], float]
     return samples
 
 
-def value(samples: dict, name: str, **labels: str) -> float | None:
-    """The one sample of ``name`` whose labels include ``labels`` (None if absent)."""
-    found = [v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= ls]
-    assert len(found) <= 1, (name, labels, found)
+def value(samples: dict, metric: str, **labels: str) -> float | None:
+    """The one sample of ``metric`` whose labels include ``labels`` (None if absent)."""
+    found = [v for (n, ls), v in samples.items() if n == metric and set(labels.items()) <= ls]
+    assert len(found) <= 1, (metric, labels, found)
     return found[0] if found else None
 
 
@@ -444,7 +465,8 @@ def belongs(kind: str, labels: dict[str, str]) -> bool:
     return {
         "vm": labels.get("instance") in (f"{name}:9100", f"http://{name}/")
         or labels.get("vm_name") == name,
-        "instance": labels.get("instance") == f"{name}:9100",
+        "instance": labels.get("instance") == f"{name}:9100"
+        or (labels.get("job") == "openstack" and labels.get("name") == name),
         "pod": labels.get("pod") == short,
         "deployment": labels.get("deployment") == short
         or labels.get("pod", "").startswith(f"{short}-")
@@ -474,3 +496,78 @@ def test_every_condition_changes_its_objects_series_and_no_other(lab, kind, cond
     # Everything else reads as before (a bad release's pods are the deployment's own).
     rest = {key for key in set(staged) | set(healthy) if not belongs(kind, dict(key[1]))}
     assert {k: staged.get(k) for k in rest} == {k: healthy.get(k) for k in rest}
+
+
+def test_a_wedged_container_fails_liveness_a_bad_configuration_exits_on_its_own(lab):
+    exporter = Exporter(lab, started=T0)
+    stage("default/web-7d9f", "crash_looping")
+    stage("default/api-8b7c", "config_error")
+    scrapes = [scrape(exporter, T0), scrape(exporter, T0 + 60)]
+
+    def liveness_failed_per_minute(pod):
+        labels = {"pod": pod, "probe_type": "Liveness", "result": "failed"}
+        name = "prober_probe_total"
+        return value(scrapes[1], name, **labels) - value(scrapes[0], name, **labels)
+
+    exit_code = "kube_pod_container_status_last_terminated_exitcode"
+    # Killed by the kubelet for its failed probes: 137 (SIGKILL), ending in Error.
+    assert liveness_failed_per_minute("web-7d9f") == pytest.approx(6, abs=1)
+    assert value(scrapes[1], exit_code, pod="web-7d9f") == 137
+    assert (
+        value(scrapes[1], "kube_pod_container_status_last_terminated_reason", pod="web-7d9f") == 1
+    )
+    # A bad configuration exits 1 before its probes run: no failed liveness probe.
+    assert liveness_failed_per_minute("api-8b7c") == 0
+    assert value(scrapes[1], exit_code, pod="api-8b7c") == 1
+    # A healthy neighbour passes its probes and has no termination to report.
+    assert liveness_failed_per_minute("web-9a1e") == 0
+    assert value(scrapes[1], exit_code, pod="web-9a1e") in (None, 0)
+
+
+@pytest.mark.parametrize(
+    ("condition", "busy"), [("saturated", True), ("dependency_down", False), (None, False)]
+)
+def test_a_deployment_short_of_capacity_runs_its_containers_at_their_cpu_limit(
+    lab, condition, busy
+):
+    exporter = Exporter(lab, started=T0)
+    stage("default/web", condition)
+    scrapes = [scrape(exporter, T0), scrape(exporter, T0 + 60)]
+
+    def per_second(name):
+        keys = [k for k in scrapes[1] if k[0] == name and dict(k[1])["pod"].startswith("web-")]
+        assert keys
+        return sum(scrapes[1][k] - scrapes[0][k] for k in keys) / 60
+
+    limits = sum(
+        v
+        for (n, ls), v in scrapes[1].items()
+        if n == "kube_pod_container_resource_limits"
+        and dict(ls)["pod"].startswith("web-")
+        and dict(ls)["resource"] == "cpu"
+    )
+    used = per_second("container_cpu_usage_seconds_total") / limits
+    throttled = per_second("container_cpu_cfs_throttled_periods_total") / per_second(
+        "container_cpu_cfs_periods_total"
+    )
+    if busy:
+        assert used >= 0.9 and throttled >= 0.25
+    else:
+        assert used < 0.6 and throttled < 0.1
+
+
+def test_nova_reports_the_servers_status_and_flavor_not_its_guests_health(lab):
+    stage("app-instance-01", "instance_hung")
+    stage("app-instance-02", "instance_error")
+    samples = scrape(Exporter(lab, started=T0), T0)
+    status = "openstack_nova_server_status"
+    # openstack-exporter's numbers: ACTIVE 0, ERROR 4; a hung guest is ACTIVE to nova.
+    assert value(samples, status, name="app-instance-01", status="ACTIVE") == 0
+    assert value(samples, status, name="app-instance-02", status="ERROR") == 4
+    assert value(samples, "up", instance="app-instance-01:9100") == 0
+    flavor_id = next(
+        dict(ls)["flavor_id"]
+        for (n, ls) in samples
+        if n == status and dict(ls)["name"] == "app-instance-03"
+    )
+    assert value(samples, "openstack_nova_flavor", id=flavor_id, name="m1.medium", vcpus="2")

@@ -122,6 +122,7 @@ OBSERVATIONS: dict[str, Observation] = {
     "pod.waiting_reason": _o("text", "why the container waits (CrashLoopBackOff, ...)"),
     "pod.last_terminated_reason": _o("text", "why the container last ended (OOMKilled, ...)"),
     "pod.last_exit_code": _o("number", "the container's last exit code"),
+    "pod.liveness_failures_rate": _o("per_minute", "failed liveness probes lately"),
     "pod.memory_limit": _o("mib", "the container's memory limit"),
     "pod.memory_usage": _o("mib", "the container's memory in use"),
     "pod.events": _o("json", "the pod's recent events"),
@@ -140,6 +141,8 @@ OBSERVATIONS: dict[str, Observation] = {
     "deployment.errors_rising_since": _o("minutes", "errors rising since"),
     "deployment.last_rollout_ago": _o("minutes", "time since the last rollout"),
     "deployment.cpu_pct_of_requests": _o("percent", "CPU in use, of its requests"),
+    "deployment.cpu_pct_of_limits": _o("percent", "its containers' CPU in use, of their limits"),
+    "deployment.cpu_throttled_pct": _o("percent", "CFS periods in which its limit throttled it"),
     "deployment.probe_success": _o("bool", "its service answers a 2xx probe"),
     "deployment.probe_status_code": _o("number", "the probe's HTTP status code"),
     "deployment.probe_duration": _o("seconds", "the probe's duration"),
@@ -176,6 +179,8 @@ OBSERVATIONS: dict[str, Observation] = {
     "instance.filesystem_inodes_used_pct": _o("percent", "inodes in use, its fullest"),
     "instance.network_errors_rate": _o("per_minute", "its network errors, in and out"),
     "instance.flavor": _o("text", "the flavor"),
+    "instance.vcpus": _o("count", "its flavor's vCPUs"),
+    "instance.load1": _o("number", "the guest's 1-minute load average"),
     "instance.fault": _o("json", "the fault the cloud reports"),
     "instance.console_tail": _o("json", "the console's last lines"),
 }
@@ -194,7 +199,7 @@ QUERY_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "host": ("name", "host", "host_re"),
     "instance": ("name", "host", "node_instance", "host_re", "node_instance_re"),
     "pod": ("name", "namespace", "pod"),
-    "deployment": ("name", "namespace", "deployment", "service_url"),
+    "deployment": ("name", "namespace", "deployment", "service_url", "pods_re"),
     "device": ("name", "device"),
     "interface": ("name", "device", "interface"),
     "volume": ("name", "namespace", "claim"),
@@ -494,6 +499,9 @@ def label_values(kind: str, name: str) -> dict[str, str]:
         elif kind == "deployment":
             values["deployment"] = short
             values["service_url"] = f"http://{short}.{namespace}.svc:{SERVICE_PORT}/healthz"
+            # Its pods: the name, a dash, the ReplicaSet's pod-template hash and (as the
+            # controller names them) the pod's own suffix.
+            values["pods_re"] = f"{regex_literal(short)}-[a-z0-9]{{4,10}}(-[a-z0-9]{{5}})?"
         else:
             values["claim"] = short
     elif kind in ("device", "interface"):

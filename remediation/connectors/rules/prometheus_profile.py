@@ -1,6 +1,7 @@
 """Prometheus as an evidence source: the PromQL that reads each observation from the standard
 exporters' series (node_exporter, kube-state-metrics, the kubelet's volume stats,
-snmp_exporter's IF-MIB, blackbox_exporter, pryorda/vmware_exporter), asked through the
+snmp_exporter's IF-MIB, blackbox_exporter, pryorda/vmware_exporter, the kubelet's probe
+counters and cAdvisor, openstack-exporter), asked through the
 published ``prometheus-mcp-server``'s read-only ``execute_query``. The data migration seeds a
 frozen copy of it on the ``prometheus`` connector; an admin edits that one.
 
@@ -38,11 +39,24 @@ _NET_ERRORS = (
     " + sum(rate(node_network_transmit_errs_total{instance=~$node_instance_re}[5m]))"
 )
 
+# openstack-exporter's flavor of a server: the flavor series whose id is the server's flavor_id.
+_FLAVOR = (
+    "openstack_nova_flavor and on(id) label_replace(max by (flavor_id) "
+    '(openstack_nova_server_status{name=~$host_re}), "id", "$1", "flavor_id", "(.+)")'
+)
+# A deployment's pods (``$pods_re``: its name, a dash, the ReplicaSet's hash and the pod's
+# suffix), their containers' CPU from cAdvisor against kube-state-metrics' limits and
+# requests, and the share of CFS periods in which the limit throttled them.
+_PODS = 'namespace=$namespace, pod=~$pods_re, container!=""'
+_CPU_USED = f"sum(rate(container_cpu_usage_seconds_total{{{_PODS}}}[5m]))"
+
 # (observation, PromQL, where the value is, unit). The first entry of each kind tells
 # whether Prometheus knows the object at all (an empty answer: it does not).
 _QUERIES: tuple[tuple[str, str, str, str], ...] = (
-    # A VM: its node_exporter (job node, instance host:9100) and vCenter (job vmware).
-    ("vm.up", 'max(up{job="node", instance=~$node_instance_re})', VALUE, "bool"),
+    # A VM: its node_exporter (job node, instance host:9100) and vCenter (job vmware). It is
+    # a VM when vCenter knows it (an OpenStack instance runs node_exporter too).
+    ("vm.up", 'max(up{job="node", instance=~$node_instance_re})'
+     " and on() max(vmware_vm_power_state{vm_name=~$host_re})", VALUE, "bool"),
     ("vm.powered_on", "max(vmware_vm_power_state{vm_name=~$host_re})", VALUE, "bool"),
     ("vm.tools_status", "vmware_vm_guest_tools_running_status{vm_name=~$host_re} == 1",
      "result.0.metric.tools_status", "text"),
@@ -75,6 +89,12 @@ _QUERIES: tuple[tuple[str, str, str, str], ...] = (
     ("vm.network_errors_rate", _NET_ERRORS, VALUE, "per_second"),
     # An OpenStack instance: its node_exporter.
     ("instance.up", 'max(up{job="node", instance=~$node_instance_re})', VALUE, "bool"),
+    # openstack-exporter: nova's status of the server, its flavor (by the server's flavor_id).
+    ("instance.status", "openstack_nova_server_status{name=~$host_re}", "result.0.metric.status",
+     "text"),
+    ("instance.flavor", _FLAVOR, "result.0.metric.name", "text"),
+    ("instance.vcpus", _FLAVOR, "result.0.metric.vcpus", "count"),
+    ("instance.load1", "max(node_load1{instance=~$node_instance_re})", VALUE, "number"),
     ("instance.memory_used_pct",
      "100 * (1 - max(node_memory_MemAvailable_bytes{instance=~$node_instance_re})"
      " / max(node_memory_MemTotal_bytes{instance=~$node_instance_re}))", VALUE, "percent"),
@@ -91,6 +111,12 @@ _QUERIES: tuple[tuple[str, str, str, str], ...] = (
     ("pod.last_terminated_reason",
      "kube_pod_container_status_last_terminated_reason{namespace=$namespace, pod=$pod} == 1",
      "result.0.metric.reason", "text"),
+    ("pod.last_exit_code",
+     "max(kube_pod_container_status_last_terminated_exitcode{namespace=$namespace, pod=$pod})",
+     VALUE, "number"),
+    ("pod.liveness_failures_rate",
+     'sum(rate(prober_probe_total{namespace=$namespace, pod=$pod, probe_type="Liveness", '
+     'result="failed"}[5m]))', VALUE, "per_second"),
     ("pod.memory_limit",
      'max(kube_pod_container_resource_limits{namespace=$namespace, pod=$pod, '
      'resource="memory"})', VALUE, "bytes"),
@@ -112,6 +138,15 @@ _QUERIES: tuple[tuple[str, str, str, str], ...] = (
      'max(probe_http_status_code{job="blackbox", instance=$service_url})', VALUE, "number"),
     ("deployment.probe_duration",
      'max(probe_duration_seconds{job="blackbox", instance=$service_url})', VALUE, "seconds"),
+    ("deployment.cpu_pct_of_limits",
+     f"100 * {_CPU_USED} / sum(kube_pod_container_resource_limits{{{_PODS}, "
+     'resource="cpu"})', VALUE, "percent"),
+    ("deployment.cpu_pct_of_requests",
+     f"100 * {_CPU_USED} / sum(kube_pod_container_resource_requests{{{_PODS}, "
+     'resource="cpu"})', VALUE, "percent"),
+    ("deployment.cpu_throttled_pct",
+     f"100 * sum(rate(container_cpu_cfs_throttled_periods_total{{{_PODS}}}[5m]))"
+     f" / sum(rate(container_cpu_cfs_periods_total{{{_PODS}}}[5m]))", VALUE, "percent"),
     # A claim: the kubelet's volume stats.
     ("volume.used_pct",
      "100 * (1 - max(kubelet_volume_stats_available_bytes{namespace=$namespace, "

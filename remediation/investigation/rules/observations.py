@@ -69,6 +69,14 @@ LATENCY_HIGH_MS = 1000.0
 # heavy paging (a healthy guest faults ~1/s), and a young series's rate reads low.
 MAJOR_FAULTS_HIGH_PER_S = 100.0
 RESTARTS_HIGH_PER_HOUR = 30.0
+# The kubelet kills a container after 3 failed liveness probes (10 s apart by default): a
+# wedged one fails about 6 a minute; one that exits on its own fails none.
+LIVENESS_FAILING_PER_MIN = 1.0
+# cAdvisor: containers at their CPU limit and throttled in a quarter of CFS periods are
+# CPU-bound (CPUThrottlingHigh, kubernetes-mixin, alerts at 25%).
+CPU_THROTTLED_HIGH_PCT = 25.0
+# node_exporter's load per vCPU of the flavor: two runnable tasks per vCPU is saturated.
+LOAD_PER_CPU_HIGH = 2.0
 
 
 @dataclass(frozen=True)
@@ -304,6 +312,10 @@ def _pod(read: _Read, obj: Mapping[str, Any]) -> None:
         for e in events
         if isinstance(e, Mapping) and "liveness probe failed" in _str(e, "message").lower()
     ]
+    failing = _num(o, "pod.liveness_failures_rate")
+    if not liveness and failing is not None and failing >= LIVENESS_FAILING_PER_MIN:
+        # Metrics: the kubelet counts the failed probes; it killed the container for them.
+        liveness = [f"liveness probe failing {failing:.3g}/min (kubelet prober_probe_total)"]
     crashing = (
         restarts >= 3 and (ready is False or "CrashLoopBackOff" in _str(o, "pod.state"))
     ) or (rate is not None and rate >= RESTARTS_HIGH_PER_HOUR and waiting == "CrashLoopBackOff")
@@ -424,14 +436,19 @@ def _deployment_metrics(
     probe, status = o.get("deployment.probe_success"), _num(o, "deployment.probe_status_code")
     duration = _num(o, "deployment.probe_duration")
     changes = _num(o, "deployment.generation_changes")
+    cpu = _num(o, "deployment.cpu_pct_of_limits")
+    throttled = _num(o, "deployment.cpu_throttled_pct")
     numbers = [
         f"available {ready:g}/{replicas:g}" if ready is not None and replicas else "",
         f"probe {'ok' if probe else 'failing'}"
         + (f" (HTTP {status:g})" if status else "")
         + (f" in {duration:.1f} s" if duration is not None else ""),
         f"{changes:g} spec changes in the last hour" if changes is not None else "",
+        f"containers' CPU {cpu:.3g}% of their limits" if cpu is not None else "",
+        f"throttled in {throttled:.3g}% of CFS periods" if throttled is not None else "",
     ]
     numbers = [n for n in numbers if n]
+    slow = duration is not None and duration * 1000 >= LATENCY_HIGH_MS
     none_available = ready is not None and replicas is not None and replicas > 0 and ready == 0
     server_error = status is not None and status >= 500
     if probe is False and (none_available or (changes or 0) > 0) and server_error:
@@ -441,6 +458,22 @@ def _deployment_metrics(
         if "Error" in pods_error:
             numbers.append("its pods end in Error")
         read.found("bad_release", obj, _quote("metrics", name, numbers))
+    elif (
+        slow
+        and not server_error
+        and ready is not None
+        and replicas is not None
+        and replicas > 0
+        and ready >= replicas
+        and cpu is not None
+        and cpu >= CPU_BUSY_PCT
+        and throttled is not None
+        and throttled >= CPU_THROTTLED_HIGH_PCT
+    ):
+        # Every replica up, answering slowly, its containers at their CPU limit and
+        # throttled: more load than the replicas can serve (a slow dependency leaves them
+        # idle, waiting).
+        read.found("load_spike", obj, _quote("metrics", name, numbers))
     elif (
         probe is not False
         and (ready is None or replicas is None or ready >= replicas)
@@ -580,16 +613,32 @@ def _instance(read: _Read, obj: Mapping[str, Any]) -> None:
     cpu = _num(o, "instance.cpu_pct", 0.0) or 0.0
     mem = _num(o, "instance.memory_used_pct", 0.0) or 0.0
     read.facts[name] = {"flavor": _str(o, "instance.flavor")}
+    load, vcpus = _num(o, "instance.load1"), _num(o, "instance.vcpus")
+    metrics = "instance.system_check" not in o and "instance.guest_check" not in o
+    if metrics and load is not None and vcpus:
+        # Metrics: no CPU figure from the cloud; the guest's load per vCPU of its flavor.
+        cpu = 100.0 if load / vcpus >= LOAD_PER_CPU_HIGH else 0.0
     readings = [
         f"status {status or 'unknown'}",
         f"checks system {system}, instance {guest}",
         f"CPU {cpu:g}%",
         f"memory {mem:g}%",
     ]
+    if metrics:
+        readings = [
+            f"nova status {status or 'unknown'}",
+            f"node_exporter {'does not answer (up 0)' if o.get('instance.up') is False else 'up'}",
+            *([f"load {load:g} on {vcpus:g} vCPUs"] if load is not None and vcpus else []),
+            f"memory {mem:g}%",
+        ]
     fault = o.get("instance.fault")
     if status == "ERROR" or (isinstance(fault, Mapping) and fault):
         message = _str(fault, "message") if isinstance(fault, Mapping) else ""
         read.found("instance_error", obj, _quote(src, name, [*readings, message]))
+    elif metrics and status == "ACTIVE" and o.get("instance.up") is False:
+        # Metrics: nova says the server is ACTIVE (its hypervisor runs it) while its guest
+        # answers no scrape: the guest is hung, as the cloud's guest check would say.
+        read.found("hung", obj, _quote(src, name, readings))
     elif guest.startswith("impaired") and system == "ok":
         tail = o.get("instance.console_tail")
         last = str(tail[-2])[:120] if isinstance(tail, list) and len(tail) > 1 else ""
@@ -598,11 +647,15 @@ def _instance(read: _Read, obj: Mapping[str, Any]) -> None:
         read.found(
             "cpu_undersized",
             obj,
-            _quote(src, name, [*readings, f"flavor {_str(o, 'instance.flavor')}"]),
+            _quote(src, name, [*readings, f"flavor {_str(o, 'instance.flavor') or 'unknown'}"]),
         )
-    elif not (alarms := _guest_alarms(o, "instance")) and (
-        (status == "ACTIVE" and system in ("", "ok") and guest in ("", "ok"))
-        or (not status and o.get("instance.up") is not False and mem < MEMORY_FULL_PCT)
+    elif (
+        not (alarms := _guest_alarms(o, "instance"))
+        and (
+            (status == "ACTIVE" and system in ("", "ok") and guest in ("", "ok"))
+            or (not status and o.get("instance.up") is not False and mem < MEMORY_FULL_PCT)
+        )
+        and (not metrics or (o.get("instance.up") is not False and mem < MEMORY_FULL_PCT))
     ):
         read.healthy.append(f"instance {name}")
     else:

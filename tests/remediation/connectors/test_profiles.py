@@ -216,9 +216,15 @@ STANDARD = {
                            "kube_deployment_spec_replicas",
                            "kube_deployment_status_replicas_available",
                            "kube_deployment_metadata_generation",
-                           "kube_pod_container_resource_limits"),
+                           "kube_pod_container_resource_limits",
+                           "kube_pod_container_resource_requests",
+                           "kube_pod_container_status_last_terminated_exitcode"),
     "kubelet": ("kubelet_volume_stats_available_bytes", "kubelet_volume_stats_capacity_bytes",
-                "kubelet_volume_stats_inodes_free", "kubelet_volume_stats_inodes"),
+                "kubelet_volume_stats_inodes_free", "kubelet_volume_stats_inodes",
+                'prober_probe_total{', 'probe_type="Liveness"', 'result="failed"'),
+    "cAdvisor": ("container_cpu_usage_seconds_total", "container_cpu_cfs_periods_total",
+                 "container_cpu_cfs_throttled_periods_total"),
+    "openstack-exporter": ("openstack_nova_server_status", "openstack_nova_flavor"),
     "snmp_exporter": ("ifInErrors", "ifOutErrors", "ifOperStatus", "ifAdminStatus",
                       "ifLastChange"),
     "blackbox_exporter": ("probe_success", "probe_http_status_code", "probe_duration_seconds"),
@@ -318,3 +324,37 @@ def test_many_queries_are_asked_as_one_and_split_back():
 )
 def test_an_answer_that_is_not_a_combined_one_is_not_split(answer):
     assert split_batch(answer, 2) is None
+
+
+@pytest.mark.parametrize(
+    ("pod", "matches"),
+    [
+        ("web-7d9f", True),
+        ("web-7d9f8b6c5d-x2x9z", True),
+        ("web-api-7d9f8", False),  # another deployment, web-api: its hash is not "api"
+        ("webx-7d9f", False),
+        ("web", False),
+        ("api-7d9f", False),
+    ],
+)
+def test_a_deployments_pods_are_its_name_and_the_controllers_suffixes(pod, matches):
+    pattern = label_values("deployment", "default/web")["pods_re"]
+    assert bool(re.fullmatch(pattern, pod)) is matches
+    query = render_query("sum(x{pod=~$pods_re})", "deployment", "default/web")
+    assert query == 'sum(x{pod=~"web-[a-z0-9]{4,10}(-[a-z0-9]{5})?"})'
+
+
+@pytest.mark.parametrize("name", INJECTIONS)
+def test_an_attacker_written_deployment_stays_one_pod_pattern(name):
+    query = render_query("sum(x{pod=~$pods_re})", "deployment", f"default/{name}")
+    assert re.sub(r'"(?:[^"\\]|\\.)*"', '""', query) == 'sum(x{pod=~""})'
+
+
+def test_a_vm_is_a_host_vcenter_knows_and_an_instance_is_read_with_novas_series():
+    entries = {e["observation"]: e["query"] for e in PROMETHEUS_PROFILE["observations"]}
+    assert "vmware_vm_power_state" in entries["vm.up"]
+    assert "openstack_nova_server_status" in entries["instance.status"]
+    assert entries["instance.flavor"] == entries["instance.vcpus"]
+    rendered = render_query(entries["instance.flavor"], "instance", "app-instance-01")
+    assert 'name=~"app\\\\-instance\\\\-01(\\\\..+)?"' in rendered
+    assert '"$1"' in rendered  # label_replace's group reference is not a placeholder

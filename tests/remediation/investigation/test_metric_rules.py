@@ -258,3 +258,164 @@ def test_a_guest_alarm_does_not_hide_an_established_cause():
     )
     found, _ = causes(vm)
     assert found == {("vm", "prod-web-01"): "hung"}
+
+
+# --- the series that tell look-alikes apart -------------------------------------------------
+
+
+def test_a_container_killed_for_failed_liveness_probes_is_hung_and_restartable():
+    pod = crashing_pod("default/web-7d9f", "Error")
+    pod["observations"].update({"pod.last_exit_code": 137, "pod.liveness_failures_rate": 6.0})
+    found, seen = causes(pod)
+    assert found == {("pod", "default/web-7d9f"): "hung"}
+    assert "liveness probe failing 6/min" in seen.findings[0].quote
+    assert "exit 137" in seen.findings[0].quote
+
+
+@pytest.mark.parametrize(
+    ("code", "liveness", "reason", "cause"),
+    [
+        (1, 0.0, "Error", "config_error"),  # a bad configuration exits on its own
+        (1, None, "Error", "config_error"),  # probes not scraped: the exit code still says
+        (137, 0.0, "OOMKilled", "oom_killed"),
+        (137, 0.0, "Error", None),  # killed, but not for its probes: a person looks
+        (137, None, "Error", None),
+        (137, 0.5, "Error", None),  # a failure now and then is not a wedged container
+    ],
+)
+def test_a_crash_loop_without_failed_liveness_probes_is_not_restarted(
+    code, liveness, reason, cause
+):
+    pod = crashing_pod("default/web-7d9f", reason)
+    pod["observations"]["pod.last_exit_code"] = code
+    if liveness is not None:
+        pod["observations"]["pod.liveness_failures_rate"] = liveness
+    found, seen = causes(pod)
+    assert found == ({("pod", "default/web-7d9f"): cause} if cause else {})
+    if cause is None:
+        assert seen.unexplained
+
+
+def slow_deployment(**more):
+    seen = {
+        "deployment__replicas": 3,
+        "deployment__available_replicas": 3,
+        "deployment__probe_success": True,
+        "deployment__probe_status_code": 200,
+        "deployment__probe_duration": 2.4,
+        "deployment__generation_changes": 0,
+    }
+    seen.update(more)
+    return obj("deployment", "default/web", **seen)
+
+
+def test_a_deployment_at_its_cpu_limit_and_throttled_is_short_of_capacity():
+    dep = slow_deployment(deployment__cpu_pct_of_limits=97.0, deployment__cpu_throttled_pct=52.0)
+    found, seen = causes(dep)
+    assert found == {("deployment", "default/web"): "load_spike"}
+    assert "97% of their limits" in seen.findings[0].quote
+    assert "throttled in 52% of CFS periods" in seen.findings[0].quote
+    assert seen.facts["default/web"]["replicas"] == 3
+
+
+@pytest.mark.parametrize(
+    "more",
+    [
+        # A slow dependency: the containers idle, waiting on it.
+        {"deployment__cpu_pct_of_limits": 6.0, "deployment__cpu_throttled_pct": 0.0},
+        # Busy but not throttled, or throttled but not busy: not shown to be CPU-bound.
+        {"deployment__cpu_pct_of_limits": 95.0, "deployment__cpu_throttled_pct": 3.0},
+        {"deployment__cpu_pct_of_limits": 40.0, "deployment__cpu_throttled_pct": 60.0},
+        # No CPU series at all (cAdvisor not scraped).
+        {},
+        # Answering 5xx: not load.
+        {
+            "deployment__cpu_pct_of_limits": 97.0,
+            "deployment__cpu_throttled_pct": 50.0,
+            "deployment__probe_success": False,
+            "deployment__probe_status_code": 500,
+        },
+        # Replicas missing: more of them would not be the fix shown.
+        {
+            "deployment__cpu_pct_of_limits": 97.0,
+            "deployment__cpu_throttled_pct": 50.0,
+            "deployment__available_replicas": 1,
+        },
+    ],
+)
+def test_a_slow_deployment_not_shown_cpu_bound_is_for_a_person(more):
+    found, seen = causes(slow_deployment(**more))
+    assert found == {} and seen.unexplained
+
+
+def test_a_dependency_down_answers_5xx_with_idle_containers_and_goes_to_a_person():
+    dep = slow_deployment(
+        deployment__probe_success=False,
+        deployment__probe_status_code=500,
+        deployment__probe_duration=0.1,
+        deployment__cpu_pct_of_limits=5.0,
+        deployment__cpu_throttled_pct=0.0,
+    )
+    found, seen = causes(dep)
+    assert found == {} and seen.unexplained
+
+
+def instance(**seen):
+    return obj("instance", "app-instance-01", **seen)
+
+
+def test_an_active_server_whose_guest_answers_no_scrape_is_hung():
+    found, seen = causes(instance(instance__status="ACTIVE", instance__up=False))
+    assert found == {("instance", "app-instance-01"): "hung"}
+    assert "nova status ACTIVE" in seen.findings[0].quote
+    assert "up 0" in seen.findings[0].quote
+
+
+@pytest.mark.parametrize("status", ["ERROR", "SHUTOFF", ""])
+def test_a_server_in_error_or_unknown_to_nova_is_not_rebooted(status):
+    seen_ = {"instance__up": False}
+    if status:
+        seen_["instance__status"] = status
+    found, _ = causes(instance(**seen_))
+    expected = {("instance", "app-instance-01"): "instance_error"} if status == "ERROR" else {}
+    assert found == expected
+    assert "hung" not in found.values()
+
+
+def test_an_instance_loaded_past_its_flavors_vcpus_with_memory_full_is_undersized():
+    found, seen = causes(
+        instance(
+            instance__status="ACTIVE",
+            instance__up=True,
+            instance__load1=6.2,
+            instance__vcpus=2,
+            instance__memory_used_pct=95.0,
+            instance__flavor="m1.medium",
+        )
+    )
+    assert found == {("instance", "app-instance-01"): "cpu_undersized"}
+    assert seen.facts["app-instance-01"]["flavor"] == "m1.medium"
+    assert "load 6.2 on 2 vCPUs" in seen.findings[0].quote
+
+
+@pytest.mark.parametrize(
+    "more",
+    [
+        {"instance__load1": 1.0},  # memory full, the vCPUs not busy
+        {"instance__memory_used_pct": 50.0},  # busy, memory fine
+        {"instance__vcpus": None},  # the flavor unknown: load per vCPU unknown
+    ],
+)
+def test_an_instance_not_shown_undersized_is_not_resized(more):
+    seen_ = {
+        "instance__status": "ACTIVE",
+        "instance__up": True,
+        "instance__load1": 6.2,
+        "instance__vcpus": 2,
+        "instance__memory_used_pct": 95.0,
+    }
+    seen_.update(more)
+    found, seen = causes(instance(**{k: v for k, v in seen_.items() if v is not None}))
+    assert found == {}
+    if seen_["instance__memory_used_pct"] >= 92:
+        assert seen.unexplained
