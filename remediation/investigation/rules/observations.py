@@ -469,10 +469,13 @@ def _deployment_metrics(
         and cpu >= CPU_BUSY_PCT
         and throttled is not None
         and throttled >= CPU_THROTTLED_HIGH_PCT
+        and changes is not None
+        and changes == 0
     ):
         # Every replica up, answering slowly, its containers at their CPU limit and
-        # throttled: more load than the replicas can serve (a slow dependency leaves them
-        # idle, waiting).
+        # throttled, and no spec change in the last hour: more load than the replicas can
+        # serve (a slow dependency leaves them idle, waiting; a release that made the code
+        # CPU-hungry looks the same but for its spec change, and goes to a person).
         read.found("load_spike", obj, _quote("metrics", name, numbers))
     elif (
         probe is not False

@@ -341,6 +341,18 @@ def test_a_deployment_at_its_cpu_limit_and_throttled_is_short_of_capacity():
             "deployment__cpu_throttled_pct": 50.0,
             "deployment__available_replicas": 1,
         },
+        # A release in the last hour: new code may be what eats the CPU, not more load.
+        {
+            "deployment__cpu_pct_of_limits": 97.0,
+            "deployment__cpu_throttled_pct": 50.0,
+            "deployment__generation_changes": 1,
+        },
+        # The rollout clock not read: a release cannot be ruled out.
+        {
+            "deployment__cpu_pct_of_limits": 97.0,
+            "deployment__cpu_throttled_pct": 50.0,
+            "deployment__generation_changes": None,
+        },
     ],
 )
 def test_a_slow_deployment_not_shown_cpu_bound_is_for_a_person(more):
