@@ -162,30 +162,29 @@ def _insert_intake_by_rows(data: TicketInput, acting_user: User) -> Ticket:
     return ticket
 
 
-# Per model: its table's INSERT with every concrete column (the id included: drawn first).
-_INSERT_HEADS: dict[type[Model], str] = {}
+# Per model and set of NULL columns: its table's INSERT with every concrete column (the id
+# included: drawn first).
+_INSERT_HEADS: dict[tuple[type[Model], tuple[bool, ...]], str] = {}
 
 
-def _insert_head(model: type[Model]) -> str:
-    head = _INSERT_HEADS.get(model)
+def _insert_row(instance: Model) -> tuple[str, list[Any]]:
+    """The ORM's INSERT of ``instance`` as SQL and parameters: every column's value as
+    ``save()`` sends it (``pre_save`` sets the creation times on the instance, as ``save()``
+    does). A NULL is written in the SQL, not sent: a new ticket's many empty columns would
+    otherwise take its statement past psycopg's 50 parameters, beyond which a statement's
+    parsing is not cached (it is about 60 then)."""
+    fields = instance._meta.local_concrete_fields
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    nulls = tuple(value is None for value in values)
+    head = _INSERT_HEADS.get((type(instance), nulls))
     if head is None:
         quote = connection.ops.quote_name
-        fields = model._meta.local_concrete_fields
         columns = ", ".join(quote(str(f.column)) for f in fields)
-        marks = ", ".join(["%s"] * len(fields))
-        table = quote(model._meta.db_table)
+        marks = ", ".join("NULL" if null else "%s" for null in nulls)
+        table = quote(instance._meta.db_table)
         head = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (model's names)
-        _INSERT_HEADS[model] = head
-    return head
-
-
-def _row_values(instance: Model) -> list[Any]:
-    """What the ORM's INSERT of ``instance`` sends, column by column (``pre_save`` sets the
-    creation times on the instance, as ``save()`` does)."""
-    return [
-        f.get_db_prep_save(f.pre_save(instance, True), connection)
-        for f in instance._meta.local_concrete_fields
-    ]
+        _INSERT_HEADS[(type(instance), nulls)] = head
+    return head, [value for value in values if value is not None]
 
 
 def _insert_intake(data: TicketInput, acting_user: User) -> tuple[Ticket, list[RemediationPause]]:
@@ -206,8 +205,7 @@ def _insert_intake(data: TicketInput, acting_user: User) -> tuple[Ticket, list[R
             [Ticket._meta.db_table, Ticket._meta.pk.column],
         )
         ticket.pk = cursor.fetchone()[0]
-        insert = _insert_head(Ticket)
-        values = _row_values(ticket)
+        insert, values = _insert_row(ticket)
         event_sql, event_params, logged = first_ticket_event(
             AuditAction.TICKET_CREATED,
             _created_message(ticket, acting_user),
