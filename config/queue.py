@@ -19,12 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 from django_q.brokers.orm import ORM
-from django_q.conf import Conf
+from django_q.conf import Conf, logger
+from django_q.humanhash import uuid
+from django_q.signals import pre_enqueue
+from django_q.signing import SignedPackage
 
 _URGENT: ContextVar[bool] = ContextVar("urgent_task", default=False)
 # Ahead of any normal task: their locks are "now" when enqueued, or a retry time after.
@@ -39,6 +43,54 @@ def urgent() -> Iterator[None]:
         yield
     finally:
         _URGENT.reset(token)
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A task as ``async_task`` would enqueue it through this broker: the queue row's
+    ``key``, ``payload`` (the signed package) and ``lock``, and the task's id."""
+
+    key: str
+    payload: str
+    lock: datetime
+    task_id: str
+
+    # django_q_ormq's columns, in the order of ``params``.
+    SQL = "INSERT INTO django_q_ormq (key, payload, lock) VALUES (%s, %s, %s)"
+
+    @property
+    def params(self) -> list[Any]:
+        return [self.key, self.payload, self.lock]
+
+    def enqueued(self) -> None:
+        """django-q's log line for an enqueued task, once its row is committed."""
+        logger.info(f"Enqueued [{self.key}] {self.task_id}")
+
+
+def enqueues_rows() -> bool:
+    """Is a task a row of this database's queue table (this broker, tasks not run in the
+    caller by ``sync``)? Then ``task_row`` gives the row ``async_task`` would insert."""
+    return not Conf.SYNC and f"{__name__}.{PriorityOrmBroker.__name__}" == Conf.BROKER_CLASS
+
+
+def task_row(func: str, *args: Any, task_name: str) -> TaskRow:
+    """The queue row of ``async_task(func, *args, task_name=task_name)`` (the same package:
+    id, name, function, arguments, options, ``started``, the ``pre_enqueue`` signal), for a
+    caller that inserts it in a statement of its own (the ticket intake: one statement for
+    the ticket, its audit row and its analysis). Only while ``enqueues_rows()``."""
+    if not enqueues_rows():
+        raise RuntimeError("task_row() is for the database queue; use async_task")
+    tag = uuid()
+    task: dict[str, Any] = {"id": tag[1], "name": task_name or tag[0], "func": func, "args": args}
+    if Conf.CACHED:
+        task["cached"] = Conf.CACHED
+    if Conf.ACK_FAILURES:
+        task["ack_failure"] = Conf.ACK_FAILURES
+    task["kwargs"] = {}
+    task["started"] = timezone.now()
+    pre_enqueue.send(sender="django_q", task=task)
+    lock = timezone.now() - AHEAD if _URGENT.get() else timezone.now()
+    return TaskRow(Conf.CLUSTER_NAME, SignedPackage.dumps(task), lock, task["id"])
 
 
 class PriorityOrmBroker(ORM):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
 
 from policies.models import PAUSE_ALL, AutoRemediationPolicy, RemediationPause, Team
 from policies.rules import GlobalSettings
@@ -69,6 +74,40 @@ def pause_for(category: str, pauses: list[RemediationPause]) -> RemediationPause
         if pause.category in (PAUSE_ALL, wanted):
             return pause
     return None
+
+
+def pause_in_force_sql(
+    category: str,
+) -> tuple[str, list[str], Callable[[tuple[Any, ...] | None], RemediationPause | None]]:
+    """``pause_in_force(category)`` as one ``SELECT`` to end a statement of one's own with
+    (the ticket intake reads it in the statement that inserts the ticket, so its answer's
+    ``paused`` costs no round trip): the SQL, its parameters, and what makes its row (or
+    None) the pause. Read by that statement, never cached: a pause committed before the
+    statement shows in it, whichever process wrote it."""
+    user_model = get_user_model()
+    pause, user = RemediationPause._meta, user_model._meta
+    username = user_model._meta.get_field(user_model.USERNAME_FIELD).column  # type: ignore[union-attr]
+    sql = (
+        f"SELECT p.id, p.category, p.reason, p.paused_by_id, p.paused_at, u.{username} "  # noqa: S608
+        f"FROM {pause.db_table} p "
+        f"LEFT JOIN {user.db_table} u ON u.{user.pk.column} = p.paused_by_id "
+        "WHERE p.category IN (%s, %s) ORDER BY p.category LIMIT 1"
+    )
+    params = [PAUSE_ALL, normalize_category(category or "")]
+
+    def pause_of(row: tuple[Any, ...] | None) -> RemediationPause | None:
+        if row is None:
+            return None
+        found = RemediationPause(
+            id=row[0], category=row[1], reason=row[2], paused_by_id=row[3], paused_at=row[4]
+        )
+        if row[3] is not None:
+            found.paused_by = user_model(**{"pk": row[3], user_model.USERNAME_FIELD: row[5]})
+        found._state.adding = False
+        found._state.db = connection.alias
+        return found
+
+    return sql, params, pause_of
 
 
 def pause_dict(pause: RemediationPause | None) -> dict[str, object] | None:

@@ -30,7 +30,7 @@ import hmac
 import json
 import logging
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -241,20 +241,7 @@ def audit(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit() must run inside the transaction of the change it records")
-    identity = _actor_identity(acting_user)
-    if identity is not None:
-        details = {**(details or {}), "actor_identity": identity}
-    event = AuditEvent(
-        ticket=ticket,
-        pattern=pattern,
-        actor=acting_user,
-        actor_label=acting_user.get_username() if acting_user is not None else SYSTEM,
-        action=action,
-        message=message,
-        # Round-trip through JSON so the hash covers exactly what the database stores.
-        details=json.loads(json.dumps(details or {}, default=str)),
-    )
-    event.stream = stream_of(event.ticket_id, event.pattern_id)
+    event = _event(action, message, ticket, pattern, acting_user, details)
     if new_stream:
         if ticket is None or pattern is not None:
             raise ValueError("new_stream is for the first event of a ticket just inserted")
@@ -284,6 +271,94 @@ def audit(
     # as if it had happened.
     transaction.on_commit(lambda: events_logger.info(message, extra=fields))
     return event
+
+
+def _event(
+    action: AuditAction,
+    message: str,
+    ticket: Ticket | None,
+    pattern: Pattern | None,
+    acting_user: User | None,
+    details: dict[str, Any] | None,
+) -> AuditEvent:
+    identity = _actor_identity(acting_user)
+    if identity is not None:
+        details = {**(details or {}), "actor_identity": identity}
+    event = AuditEvent(
+        ticket=ticket,
+        pattern=pattern,
+        actor=acting_user,
+        actor_label=acting_user.get_username() if acting_user is not None else SYSTEM,
+        action=action,
+        message=message,
+        # Round-trip through JSON so the hash covers exactly what the database stores.
+        details=json.loads(json.dumps(details or {}, default=str)),
+    )
+    event.stream = stream_of(event.ticket_id, event.pattern_id)
+    return event
+
+
+# The first event of a ticket and its stream's anchor as two data-modifying parts of a
+# ``WITH`` (PostgreSQL): what ``_insert_first`` writes, for a caller that inserts the ticket
+# in the same statement (``first_ticket_event``).
+FIRST_EVENT_CTE = """
+audit_anchor AS (
+    INSERT INTO remediation_auditanchor (stream, length, head_hash, sealed_seq, sealed_length, mac)
+    VALUES (%s, 1, %s, 0, 0, %s)
+),
+audit_event AS (
+    INSERT INTO remediation_auditevent (ticket_id, pattern_id, actor_id, actor_label, action,
+                                        message, details, created_at, stream, prev_hash, hash)
+    VALUES (%s, NULL, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s)
+)"""
+
+
+def first_ticket_event(
+    action: AuditAction,
+    message: str,
+    *,
+    ticket: Ticket,
+    acting_user: User | None,
+    details: dict[str, Any] | None = None,
+) -> tuple[str, list[Any], Callable[[], None]]:
+    """The first event of ``ticket``, whose id is drawn but which is not inserted yet, as
+    the parts of one statement that also inserts the ticket (PostgreSQL): the ``WITH``
+    parts (``FIRST_EVENT_CTE``), their parameters, and what to call once that statement is
+    committed (the event's log line).
+
+    The same row, hash and anchor as ``audit(..., new_stream=True)``: the stream is new,
+    nobody can write to it before the ticket exists, so no lock and no read. One statement
+    is atomic by itself, so the event is written with its ticket or not at all, also
+    outside a transaction block.
+    """
+    event = _event(action, message, ticket, None, acting_user, details)
+    event.created_at = timezone.now()
+    event.prev_hash = GENESIS
+    event.hash = row_hash(event, GENESIS)
+    params = [
+        event.stream,
+        event.hash,
+        anchor_mac(event.stream, 1, event.hash, 0, 0),
+        event.ticket_id,
+        event.actor_id,
+        event.actor_label,
+        str(event.action),
+        event.message,
+        json.dumps(event.details),
+        event.created_at,
+        event.stream,
+        event.prev_hash,
+        event.hash,
+    ]
+    fields = {
+        "event": str(action),
+        "ticket_id": ticket.ticket_id,
+        "user": event.actor_label,
+        "category": ticket.category,
+        "status": str(ticket.status),
+        "pattern": None,
+    }
+    return FIRST_EVENT_CTE, params, lambda: events_logger.info(message, extra=fields)
 
 
 # --- Sealing ------------------------------------------------------------------------------

@@ -301,8 +301,11 @@ class TicketListCreateApi(APIView):
             }
             return Response(JoinedTicketOutputSerializer(joined).data, status=status.HTTP_200_OK)
         # The instance holds what was stored (its submitter is the caller, no pattern yet):
-        # no need to read it back.
-        return Response(TicketOutputSerializer(intake.ticket).data, status=status.HTTP_201_CREATED)
+        # no need to read it back. The pause in force was read by the statement that
+        # inserted it, when it was (PostgreSQL); else the answer reads it.
+        context = {} if intake.pauses is None else {"pauses": intake.pauses}
+        answer = TicketOutputSerializer(intake.ticket, context=context).data
+        return Response(answer, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="tickets_list",

@@ -79,6 +79,13 @@ class StormClaim:
     window_tickets: int = 0
 
 
+def storm_claims(affected_system: str) -> bool:
+    """Does a submission naming ``affected_system`` need ``storm_claim`` (a lock and a
+    read)? Not when storm control is off, nor without a target: such a ticket is never
+    joined, so intake needs no transaction of its own for it."""
+    return bool(settings.STORM_CONTROL_ENABLED and normalize_target(affected_system))
+
+
 def storm_claim(
     *,
     ticket_id: str,
@@ -98,10 +105,10 @@ def storm_claim(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("storm_claim() must run inside the intake transaction")
-    target = normalize_target(affected_system)
     # Untargeted tickets cost intake no query at all (they are never joined).
-    if not settings.STORM_CONTROL_ENABLED or not target:
+    if not storm_claims(affected_system):
         return StormClaim(track=None, joined=None)
+    target = normalize_target(affected_system)
     earlier = (
         TicketRepeat.objects.select_related("ticket").filter(submitted_ticket_id=ticket_id).first()
     )
