@@ -47,6 +47,13 @@ FEEDBACK_HORIZON_DAYS = 365
 # --- Success history (the category's tickets of the last 180 days) --------------
 SUCCESS_HISTORY_WINDOW_DAYS = 180
 
+# --- A category's short record -------------------------------------------------------------
+# A category's human validation and success history lean on the prior until the category has
+# this many concluded tickets (recency-weighted feedback for the first): with fewer, the
+# component is the Beta posterior mean of its own record under the prior (PRIOR_STRENGTH
+# pseudo-outcomes), so one unlucky first ticket does not read as "this never works".
+CATEGORY_MIN_RECORD = 10
+
 # --- Pattern match ------------------------------------------------------------------------
 # The design: "Requires >= 3 similar tickets for pattern"; similar *concluded* tickets, since
 # a ticket with an unknown outcome says nothing about whether the fix works.
@@ -316,6 +323,23 @@ def feedback_component(facts: FeedbackFacts, prior: Prior | None = None) -> Comp
     positive_rate = facts.weighted_positive / facts.weighted_count
     average_rating = facts.weighted_rating_sum / facts.weighted_count
     score = _clamp((positive_rate * PERCENT + average_rating / MAX_RATING * PERCENT) / 2)
+    if facts.weighted_count < CATEGORY_MIN_RECORD and prior is not None:
+        own = score
+        count = facts.weighted_count
+        score = _clamp(
+            (count * own + PRIOR_STRENGTH * prior.mean * PERCENT) / (count + PRIOR_STRENGTH)
+        )
+        return ComponentScore(
+            Component.HUMAN_VALIDATION,
+            score,
+            weight,
+            False,
+            f"Feedback worth {count:.1f} tickets in this category (positive rate "
+            f"{positive_rate:.0%}, average rating {average_rating:.1f}/{MAX_RATING}: {own:.0f}%), "
+            f"shrunk toward the prior {prior.mean:.0%} ({prior.source}) until "
+            f"{CATEGORY_MIN_RECORD}: {score:.0f}%.",
+            prior=prior.source,
+        )
     return ComponentScore(
         Component.HUMAN_VALIDATION,
         score,
@@ -343,6 +367,18 @@ def success_component(facts: SuccessFacts, prior: Prior | None = None) -> Compon
             False,
             f"No concluded tickets in this category in the last "
             f"{SUCCESS_HISTORY_WINDOW_DAYS} days.",
+        )
+    if concluded < CATEGORY_MIN_RECORD and prior is not None:
+        rate = shrink(facts.success, facts.failure, prior.mean)
+        return ComponentScore(
+            Component.SUCCESS_HISTORY,
+            _clamp(rate * PERCENT),
+            weight,
+            False,
+            f"{facts.success} of {concluded} concluded tickets in the last "
+            f"{SUCCESS_HISTORY_WINDOW_DAYS} days succeeded, shrunk toward the prior "
+            f"{prior.mean:.0%} ({prior.source}) until {CATEGORY_MIN_RECORD}: {rate:.0%}.",
+            prior=prior.source,
         )
     score = _clamp(facts.success / concluded * PERCENT)
     return ComponentScore(

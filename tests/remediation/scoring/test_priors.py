@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from remediation.scoring.rules import (
+    CATEGORY_MIN_RECORD,
     PRIOR_STRENGTH,
     Component,
     FeedbackFacts,
@@ -15,9 +16,11 @@ from remediation.scoring.rules import (
     SuccessFacts,
     breakdown_dict,
     compute_reliability,
+    feedback_component,
     pattern_component,
     prior_for,
     shrink,
+    success_component,
 )
 
 PRIORS = {
@@ -93,3 +96,46 @@ def test_the_patterns_record_is_shrunk_toward_the_prior_as_it_accrues():
     # from the third concluded ticket on, its own record alone
     three = pattern_component(PatternFacts(1.0, success_count=3, failure_count=0), prior)
     assert three.score == pytest.approx(100.0) and not three.prior
+
+
+def test_a_categorys_short_record_is_shrunk_toward_the_prior():
+    """One failed first ticket in a young category does not read as 'this never works':
+    the category's success history and human validation lean on the prior until the
+    category has CATEGORY_MIN_RECORD tickets, then its own record alone (the design's
+    formula)."""
+    prior = Prior(mean=0.9, source="restart_vm in the estate 9/9")
+    one_failure = success_component(SuccessFacts(success=0, failure=1), prior)
+    assert one_failure.score == pytest.approx(
+        100 * (0 + PRIOR_STRENGTH * 0.9) / (1 + PRIOR_STRENGTH)
+    )
+    assert one_failure.score > 60 and one_failure.prior
+    assert "shrunk toward the prior 90%" in one_failure.note
+    # Without a prior (a fresh estate) the record is taken as it is.
+    assert success_component(SuccessFacts(success=0, failure=1)).score == 0.0
+    # Established: the design's success rate, no prior.
+    n = CATEGORY_MIN_RECORD
+    established = success_component(SuccessFacts(success=n - 1, failure=1), prior)
+    assert established.score == pytest.approx(100 * (n - 1) / n) and not established.prior
+
+    # One negative rating (positive rate 0, rating 1/5: 10%) weighs one ticket against the
+    # prior's PRIOR_STRENGTH.
+    flipped = FeedbackFacts(weighted_count=1.0, weighted_positive=0.0, weighted_rating_sum=1.0)
+    young = feedback_component(flipped, prior)
+    assert young.score == pytest.approx((1 * 10 + PRIOR_STRENGTH * 90) / (1 + PRIOR_STRENGTH))
+    assert young.prior and "shrunk toward the prior" in young.note
+    assert feedback_component(flipped).score == pytest.approx(10.0)
+    many = FeedbackFacts(
+        weighted_count=float(n), weighted_positive=0.0, weighted_rating_sum=float(n)
+    )
+    assert feedback_component(many, prior).score == pytest.approx(10.0)
+    # The breakdown names the prior each leaned on.
+    result = compute_reliability(
+        ReliabilityInputs(
+            ai_confidence=0.8,
+            feedback=flipped,
+            success=SuccessFacts(success=0, failure=1),
+            prior=prior,
+        )
+    )
+    out = breakdown_dict(result)
+    assert {"human_validation", "success_history"} <= set(out["priors"])
