@@ -468,3 +468,21 @@ def test_the_admin_works_flags_unless_the_scenario_says_otherwise():
     scenario.pop("review_every")
     assert Replay(scenario, use_overrides=True).review_every == DEFAULT_REVIEW_EVERY == 10
     assert Replay({**scenario, "review_every": 0}, use_overrides=True).review_every == 0
+
+
+def test_a_database_url_that_cannot_be_migrated_is_refused_with_what_to_do(tmp_path):
+    """--database-url needs an existing, empty database: one that cannot be opened is a
+    CommandError naming the cause and the remedy, not a traceback."""
+    missing = tmp_path / "no-such-dir" / "replay.sqlite3"
+    with pytest.raises(CommandError, match="createdb NAME") as refused:
+        call_command(
+            "replay_incidents",
+            "tiny",
+            "--out",
+            str(tmp_path / "out"),
+            "--mode",
+            "overrides",
+            "--database-url",
+            f"sqlite:///{missing}",
+        )
+    assert "could not migrate the overrides run's database" in str(refused.value)

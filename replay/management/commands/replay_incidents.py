@@ -157,7 +157,16 @@ class Command(BaseCommand):
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
         self.stdout.write(f"-- {name}, {mode}: migrating a fresh database")
         # This Python and manage.py, arguments as a list (no shell): nothing to inject into.
-        subprocess.run([*manage, "migrate", "--verbosity", "0"], env=env, check=True)
+        migrated = subprocess.run(
+            [*manage, "migrate", "--verbosity", "0"], env=env, capture_output=True, text=True
+        )
+        if migrated.returncode != 0:
+            lines = [line for line in migrated.stderr.splitlines() if line.strip()]
+            raise CommandError(
+                f"could not migrate the {mode} run's database: "
+                f"{lines[-1] if lines else 'migrate failed'} "
+                "(--database-url needs an existing, empty database: createdb NAME)"
+            )
         given = Path(o["scenario"])
         scenario_arg = str(given.resolve()) if given.is_file() else o["scenario"]
         cmd = [*manage, "replay_incidents", scenario_arg, "--here", "--mode", mode]
