@@ -174,29 +174,32 @@ RETURNING id
 """
 
 
+def _first_event_params(event: AuditEvent) -> list[Any]:
+    """The parameters of the first event's ``WITH ... INSERT`` (the anchor, then the row):
+    one list for ``_insert_first`` and ``first_ticket_event`` alike."""
+    return [
+        event.stream,
+        event.hash,
+        anchor_mac(event.stream, 1, event.hash, 0, 0),
+        event.ticket_id,
+        event.actor_id,
+        event.actor_label,
+        str(event.action),
+        event.message,
+        json.dumps(event.details),
+        event.created_at,
+        event.stream,
+        event.prev_hash,
+        event.hash,
+    ]
+
+
 def _insert_first(event: AuditEvent) -> None:
     """Append the first event of a new stream and create its anchor in one statement
     (PostgreSQL: two INSERTs in one round trip, ``WITH ... INSERT``): what ``event.save()``
     then ``_anchor_advance(stream, None, hash)`` write, on every ticket intake."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _FIRST_EVENT_SQL,
-            [
-                event.stream,
-                event.hash,
-                anchor_mac(event.stream, 1, event.hash, 0, 0),
-                event.ticket_id,
-                event.actor_id,
-                event.actor_label,
-                str(event.action),
-                event.message,
-                json.dumps(event.details),
-                event.created_at,
-                event.stream,
-                event.prev_hash,
-                event.hash,
-            ],
-        )
+        cursor.execute(_FIRST_EVENT_SQL, _first_event_params(event))
         event.pk = cursor.fetchone()[0]
     event._state.adding = False
     event._state.db = connection.alias
@@ -335,21 +338,7 @@ def first_ticket_event(
     event.created_at = timezone.now()
     event.prev_hash = GENESIS
     event.hash = row_hash(event, GENESIS)
-    params = [
-        event.stream,
-        event.hash,
-        anchor_mac(event.stream, 1, event.hash, 0, 0),
-        event.ticket_id,
-        event.actor_id,
-        event.actor_label,
-        str(event.action),
-        event.message,
-        json.dumps(event.details),
-        event.created_at,
-        event.stream,
-        event.prev_hash,
-        event.hash,
-    ]
+    params = _first_event_params(event)
     fields = {
         "event": str(action),
         "ticket_id": ticket.ticket_id,
