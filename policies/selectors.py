@@ -148,3 +148,15 @@ def team_ids_of(user: object) -> set[int]:
     if not getattr(user, "is_authenticated", False) or not isinstance(pk, int):
         return set()
     return set(Team.objects.filter(members__id=pk).values_list("id", flat=True))
+
+
+def owners_refusing(user: object, category: str, system: str = "") -> list[Team]:
+    """The teams that own a ticket of ``category`` on ``system`` when ``user`` is in none of
+    them: whoever is outside every owning team may not decide or teach from such a ticket.
+    Empty when nobody owns it or ``user`` is in a team that does. The one team rule, asked
+    by the approval service, the review queue, trusted feedback and the reconciliation of
+    an unknown outcome."""
+    owners = teams_owning(category, system)
+    if not owners or {t.pk for t in owners} & team_ids_of(user):
+        return []
+    return owners

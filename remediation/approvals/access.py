@@ -14,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from policies.models import AutoRemediationPolicy
-from policies.selectors import policy_by_name, team_ids_of, teams_owning
+from policies.selectors import owners_refusing, policy_by_name, team_ids_of
 from remediation.approvals.models import ApprovalRequest
 from remediation.tickets.access import can_see_all_tickets
 from remediation.tickets.models import Ticket
@@ -46,10 +46,8 @@ def team_refusal(user: User | AnonymousUser, ticket: Ticket) -> Refusal | None:
     system) a team owns is decided only by a member of an owning team. None when no team
     owns it, or when ``user`` is in one that does. Asked by the approval service (approve,
     reject, a run from the review queue) and by the review queue (take, close, hand fix)."""
-    owners = teams_owning(ticket.category, ticket.affected_system)
+    owners = owners_refusing(user, ticket.category, ticket.affected_system)
     if not owners:
-        return None
-    if {t.pk for t in owners} & team_ids_of(user):
         return None
     names = ", ".join(t.name for t in owners)
     return Refusal(

@@ -28,6 +28,7 @@ from django_q.tasks import async_task, schedule
 
 from config.errors import Conflict, Forbidden
 from config.queue import urgent
+from policies.selectors import owners_refusing
 from remediation.audit.models import AuditAction
 from remediation.audit.services import audit
 from remediation.catalogue.rules.operations import CATALOGUE, SuggestedAction
@@ -511,18 +512,27 @@ def execution_reconcile(
     ``resolved`` (success) or ``failed`` (failure). Nothing is re-run.
 
     The verdict teaches (the outcome feeds the pattern's success rate), so it asks what
-    trusted feedback asks: the teaching permission, and not the ticket's own submitter.
+    trusted feedback asks: the teaching permission, not the ticket's own submitter, and a
+    member of the team that owns the ticket when one does.
     Raises ``Forbidden`` otherwise, changing nothing."""
     if not acting_user.is_active or not acting_user.has_perm(RECONCILE_PERMISSION):
         raise Forbidden(
             f"{acting_user.get_username()} may not settle an outcome: it takes the "
             f"{RECONCILE_PERMISSION} permission (the Operators group)"
         )
-    if acting_user.pk == Ticket.objects.values_list("submitted_by_id", flat=True).get(
-        pk=execution.ticket_id
-    ):
+    submitted_by, category, system, ticket_id = Ticket.objects.values_list(
+        "submitted_by_id", "category", "affected_system", "ticket_id"
+    ).get(pk=execution.ticket_id)
+    if acting_user.pk == submitted_by:
         raise Forbidden(
             f"{acting_user.get_username()} submitted this ticket and may not settle its outcome"
+        )
+    owners = owners_refusing(acting_user, category, system)
+    if owners:
+        raise Forbidden(
+            f"Ticket {ticket_id} belongs to team {', '.join(t.name for t in owners)}; only its "
+            f"members settle its outcome (the verdict teaches the system).",
+            code="not_your_team",
         )
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=execution.ticket_id)

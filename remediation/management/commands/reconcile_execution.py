@@ -28,7 +28,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--user",
             help="who decides (a username); needed with a verdict. Must hold feedback.teach "
-            "(the Operators group) and not have submitted the ticket",
+            "(the Operators group), not have submitted the ticket, and be in the team that "
+            "owns it when one does",
         )
         parser.add_argument("--note", default="checked the target")
 

@@ -316,3 +316,38 @@ def test_only_a_trusted_person_not_the_submitter_settles_an_unknown_outcome(lab_
     )
     ticket.refresh_from_db()
     assert (ticket.status, ticket.outcome) == (TicketStatus.FAILED, "failure")
+
+
+def test_only_a_member_of_the_owning_team_settles_an_unknown_outcome(lab_path, policy):
+    """Settling an unknown outcome teaches the pattern like trusted feedback, so a ticket a
+    team owns is settled only by one of its members: a teacher of another team is refused,
+    nothing changes, and a member then settles it."""
+    from policies.models import Team
+
+    ticket, execution = _unknown_execution(lab_path)
+    owners = Team.objects.create(name="compute", categories=[ticket.category])
+    other = Team.objects.create(name="network", categories=["network"])
+    stranger = make_teacher(UserFactory(username="stranger"))
+    other.members.add(stranger)
+    with pytest.raises(CommandError, match="belongs to team compute"):
+        call_command(
+            "reconcile_execution",
+            execution.key,
+            "--worked",
+            "--user",
+            "stranger",
+            stdout=StringIO(),
+        )
+    ticket.refresh_from_db()
+    execution.refresh_from_db()
+    assert (ticket.status, ticket.outcome) == (TicketStatus.MANUAL_REVIEW, "unknown")
+    assert execution.state == ExecutionState.UNKNOWN
+    assert not AuditEvent.objects.filter(action=AuditAction.EXECUTION_RECONCILED).exists()
+
+    member = make_teacher(UserFactory(username="member"))
+    owners.members.add(member)
+    call_command(
+        "reconcile_execution", execution.key, "--worked", "--user", "member", stdout=StringIO()
+    )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.outcome) == (TicketStatus.RESOLVED, "success")
