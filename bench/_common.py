@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -109,6 +110,25 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
         fn()
         out.append(time.perf_counter() - start)
     return out
+
+
+class QueryTimer:
+    """A ``connection.execute_wrapper``: adds each query's seconds to ``db`` and counts it
+    in ``queries`` (``reset()`` between measurements)."""
+
+    def __init__(self) -> None:
+        self.db, self.queries = 0.0, 0
+
+    def reset(self) -> None:
+        self.db, self.queries = 0.0, 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.db += time.perf_counter() - started
+            self.queries += 1
 
 
 def median(values: list[float]) -> float:

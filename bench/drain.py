@@ -306,15 +306,7 @@ def profile(transport: str, k: int) -> dict[str, float]:
     from remediation.tickets.services import TicketInput, ticket_create
 
     user = User.objects.get_or_create(username="profiler")[0]
-    spent = {"db": 0.0, "queries": 0}
-
-    def timer(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        t = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            spent["db"] += time.perf_counter() - t
-            spent["queries"] += 1
+    timer = _common.QueryTimer()
 
     rows = []
     for i in range(k + 1):  # the first one opens the MCP session: not counted
@@ -332,14 +324,14 @@ def profile(transport: str, k: int) -> dict[str, float]:
             acting_user=user,
         )
         pk = Ticket.objects.get(ticket_id=tid).pk
-        spent["db"], spent["queries"] = 0.0, 0
+        timer.reset()
         t = time.perf_counter()
         with connection.execute_wrapper(timer):
             ticket_analyze(pk)
         total = time.perf_counter() - t
         inv = (Ticket.objects.get(pk=pk).investigation or {}).get("duration_ms", 0) / 1000
         if i:
-            rows.append((total, inv, spent["db"], spent["queries"]))
+            rows.append((total, inv, timer.db, timer.queries))
         Ticket.objects.filter(pk=pk).update(status="resolved", outcome="success")
     OrmQ.objects.all().delete()
     med = statistics.median

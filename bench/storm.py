@@ -397,15 +397,7 @@ def profile(n: int) -> dict[str, tuple[float, float, float]]:
     _, key = api_token_create(user=user, name="profile", days=1)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    spent = {"db": 0.0, "queries": 0}
-
-    def timer(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        t = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            spent["db"] += time.perf_counter() - t
-            spent["queries"] += 1
+    timer = _common.QueryTimer()
 
     start = datetime.now(UTC) - timedelta(minutes=5)
     later = start + timedelta(minutes=1)
@@ -438,7 +430,7 @@ def profile(n: int) -> dict[str, tuple[float, float, float]]:
         ("joined", alerts(later)),
         ("resolved", alerts(later, "resolved")),
     ):
-        spent["db"], spent["queries"] = 0.0, 0
+        timer.reset()
         t = time.perf_counter()
         with connection.execute_wrapper(timer):
             r = client.post(URL, envelope(batch, "InstanceDown", 0), format="json")
@@ -446,7 +438,7 @@ def profile(n: int) -> dict[str, tuple[float, float, float]]:
         assert r.status_code == 200, r.content[:300]
         got = Counter(x["outcome"] for x in r.json()["results"])
         assert got == {name: n}, got
-        out[name] = (1000 * total / n, 1000 * spent["db"] / n, spent["queries"] / n)
+        out[name] = (1000 * total / n, 1000 * timer.db / n, timer.queries / n)
     return out
 
 

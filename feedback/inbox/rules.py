@@ -12,6 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# Statuses and outcomes as the lifecycle names them (its pure table).
+from remediation.tickets.rules.lifecycle import (
+    ANALYZED,
+    AWAITING_APPROVAL,
+    FAILED,
+    FAILURE,
+    MANUAL_REVIEW,
+    PARTIALLY_REMEDIATED,
+    PROCESSING,
+    REMEDIATING,
+    RESOLVED,
+    SUCCESS,
+    UNKNOWN,
+)
+
 
 class Kind(StrEnum):
     APPROVAL = "approval"  # awaiting_approval: people approve or reject
@@ -51,18 +66,6 @@ KINDS: dict[Kind, KindInfo] = {
     Kind.DISAGREEMENT: KindInfo("Feedback disagrees", "Look again and record the verdict"),
 }
 
-# Statuses as the lifecycle names them (no import: the inbox's table is read on its own).
-PROCESSING = "processing"
-ANALYZED = "analyzed"
-AWAITING_APPROVAL = "awaiting_approval"
-REMEDIATING = "remediating"
-RESOLVED = "resolved"
-PARTIALLY_REMEDIATED = "partially_remediated"
-FAILED = "failed"
-MANUAL_REVIEW = "manual_review"
-UNKNOWN = "unknown"
-SUCCESS = "success"
-FAILURE = "failure"
 
 # Why nobody must act on a ticket that is not in the inbox, by status (and outcome).
 DONE: dict[tuple[str, str], str] = {
